@@ -1,0 +1,1 @@
+"""deskhand runtime: settings, wiring, router, RBAC, audit, scheduler and platform adapters."""

@@ -1,0 +1,71 @@
+"""Append-only audit trail: every command, decision, denial and external call outcome."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.model import Actor
+from storage.db import Database
+from storage.models import AuditEvent
+from storage.uow import UnitOfWork
+
+_SECRET_KEY = re.compile(r"(secret|token|password|passwd|key|authori[sz]ation|cookie|code_verifier)",
+                         re.I)
+_SECRET_VALUE = re.compile(
+    r"(xox[abprs]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|Bearer\s+\S+|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_.-]+)")
+REDACTED = "[redacted]"
+
+
+def redact_text(text: str) -> str:
+    return _SECRET_VALUE.sub(REDACTED, text)
+
+
+def redact(params: dict[str, Any] | None) -> dict[str, Any]:
+    """Drop secret-looking keys and token-looking values before anything is stored."""
+    clean: dict[str, Any] = {}
+    for key, value in (params or {}).items():
+        if _SECRET_KEY.search(key):
+            clean[key] = REDACTED
+        elif isinstance(value, str):
+            clean[key] = redact_text(value)[:500]
+        elif isinstance(value, dict):
+            clean[key] = redact(value)
+        elif isinstance(value, list | tuple):
+            clean[key] = [redact_text(v)[:200] if isinstance(v, str) else v for v in value][:50]
+        else:
+            clean[key] = value
+    return clean
+
+
+def make_event(
+    tenant_id: int, kind: str, action: str, outcome: str, *, correlation_id: str,
+    actor: Actor | None = None, actor_label: str | None = None, target: str | None = None,
+    params: dict[str, Any] | None = None, detail: str = "",
+) -> AuditEvent:
+    return AuditEvent(
+        tenant_id=tenant_id, kind=kind, action=action, outcome=outcome,
+        correlation_id=correlation_id,
+        actor_email=actor.principal.email if actor else actor_label,
+        actor_principal_id=actor.principal.id if actor else None,
+        platform_identity=str(actor.identity) if actor else None,
+        target=target, params=redact(params), detail=redact_text(detail)[:2000],
+    )
+
+
+class Audit:
+    """Writes events in their own short transaction, so a failed action still leaves a trail."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record(self, tenant_id: int, kind: str, action: str, outcome: str, **kw: Any) -> None:
+        async with self._db.uow() as uow:
+            await uow.audit.append(make_event(tenant_id, kind, action, outcome, **kw))
+            await uow.commit()
+
+    @staticmethod
+    async def add(uow: UnitOfWork, tenant_id: int, kind: str, action: str, outcome: str,
+                  **kw: Any) -> None:
+        """Inside a caller's unit of work: the event commits or rolls back with the change."""
+        await uow.audit.append(make_event(tenant_id, kind, action, outcome, **kw))

@@ -1,0 +1,235 @@
+"""`deskhand`: demo, serve, db, rbac and audit commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bot import logs, rbac_admin
+from bot.rbac import decide, grants_of
+from bot.rbac_admin import AdminError, Granter, Scope
+from bot.runtime import Runtime, build_runtime
+from bot.secrets import local_key
+from bot.settings import Settings, SettingsError, load_settings
+from storage import migrate
+from storage.db import Database
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="deskhand", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    demo = sub.add_parser("demo", help="start with SQLite, simulators and the web console")
+    demo.add_argument("--data-dir", default=".deskhand", help="where the demo keeps its files")
+    demo.add_argument("--host", default=None)
+    demo.add_argument("--port", type=int, default=None)
+    demo.add_argument("--reset", action="store_true", help="start from a fresh database")
+
+    sub.add_parser("serve", help="run the production listener from DESKHAND_* settings")
+
+    db = sub.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade", "current"])
+
+    rbac = sub.add_parser("rbac", help="roles and assignments (acts with server authority)")
+    rsub = rbac.add_subparsers(dest="action", required=True)
+    boot = rsub.add_parser("bootstrap-admin", help="make the first Full Administrator")
+    boot.add_argument("email")
+    boot.add_argument("--name", default=None)
+    grant = rsub.add_parser("grant", help="assign a role to a user or a directory group")
+    grant.add_argument("role")
+    who = grant.add_mutually_exclusive_group(required=True)
+    who.add_argument("--to", help="the user's email")
+    who.add_argument("--group", help="a directory group's name")
+    grant.add_argument("--groups", help="management groups, comma-separated")
+    grant.add_argument("--devices", help="device names, comma-separated")
+    grant.add_argument("--sets", help="instruction sets, comma-separated")
+    revoke = rsub.add_parser("revoke", help="remove an assignment")
+    revoke.add_argument("assignment", type=int)
+    rsub.add_parser("list", help="list roles and assignments")
+    create = rsub.add_parser("create-role", help="create a custom role")
+    create.add_argument("name")
+    create.add_argument("--perms", required=True, help="permissions, comma-separated")
+    why = rsub.add_parser("why", help="explain a decision")
+    why.add_argument("email")
+    why.add_argument("permission")
+    why.add_argument("device", nargs="?")
+
+    audit = sub.add_parser("audit", help="audit log")
+    asub = audit.add_subparsers(dest="action", required=True)
+    export = asub.add_parser("export", help="write the audit log as CSV")
+    export.add_argument("--user")
+    export.add_argument("--device")
+    export.add_argument("--since", help="30m, 12h, 7d, 2w or an ISO date")
+    export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.cmd == "demo":
+            return run_demo(args)
+        settings = load_settings()
+        logs.configure(settings.log_level)
+        if args.cmd == "serve":
+            return serve(settings)
+        return asyncio.run(_offline(args, settings))
+    except SettingsError as exc:
+        for line in exc.lines:
+            print(f"deskhand: {line}", file=sys.stderr)
+        return 2
+    except (AdminError, ValueError) as exc:
+        print(f"deskhand: {exc}", file=sys.stderr)
+        return 1
+
+
+def serve(settings: Settings, *, upgrade: bool = False, seed: Callable[[Runtime], Awaitable[None]]
+          | None = None, banner: str = "") -> int:
+    runtime = build_runtime(settings)
+    from bot.web import build_app
+
+    app = build_app(runtime, upgrade=upgrade)
+    if seed is not None:
+        async def _seed(_: web.Application) -> None:
+            await seed(runtime)
+        app.on_startup.append(_seed)
+    if banner:
+        async def _banner(_: web.Application) -> None:
+            print(banner, flush=True)
+        app.on_startup.append(_banner)
+    web.run_app(app, host=settings.host, port=settings.port, print=None,
+                handle_signals=True, access_log=None)
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    data = Path(args.data_dir).resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    db_file = data / "deskhand.db"
+    if args.reset and db_file.exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+    os.environ.setdefault("DESKHAND_MODE", "demo")
+    os.environ.setdefault("DESKHAND_DATABASE_URL", f"sqlite+aiosqlite:///{db_file}")
+    os.environ.setdefault("DESKHAND_SECRET_KEY", local_key(data / "secret.key"))
+    overrides: dict[str, Any] = {}
+    if args.host:
+        overrides["host"] = args.host
+    if args.port:
+        overrides["port"] = args.port
+    settings = load_settings(**overrides)
+    if "DESKHAND_PUBLIC_URL" not in os.environ:
+        settings.public_url = f"http://{settings.host}:{settings.port}"
+    logs.configure(settings.log_level)
+
+    async def seed(runtime: Runtime) -> None:
+        from bot.demo import seed as seed_fleet
+
+        async with runtime.db.uow() as uow:
+            if await seed_fleet(uow, runtime.tenant_id):
+                await uow.commit()
+
+    url = f"http://{settings.host}:{settings.port}/console"
+    banner = (f"deskhand demo is ready: open {url}\n"
+              f"  data: {data} (delete it or pass --reset to start over)\n"
+              "  personas: Alex Admin, Riley Remote, Avery Actioner, Pat Approver, "
+              "Sam Standard, Audrey Auditor, Nina New")
+    return serve(settings, upgrade=True, seed=seed, banner=banner)
+
+
+async def _offline(args: argparse.Namespace, settings: Settings) -> int:
+    db = Database(settings.database_url)
+    try:
+        if args.cmd == "db":
+            if args.action == "upgrade":
+                await migrate.upgrade(db.engine)
+            print(f"schema revision: {await migrate.current_revision(db.engine)} "
+                  f"(code expects {migrate.head_revision()})")
+            return 0
+        if not await migrate.is_current(db.engine):
+            raise ValueError("the database schema is not current: run `deskhand db upgrade`")
+        async with db.uow() as uow:
+            tenant = await uow.tenants.ensure(settings.tenant, settings.tenant_name)
+            from bot.rbac import ensure_system_roles
+
+            await ensure_system_roles(uow, tenant.id)
+            if args.cmd == "rbac":
+                await _rbac(uow, tenant.id, args)
+            elif args.cmd == "audit":
+                await _audit_export(uow, tenant.id, args)
+            await uow.commit()
+        return 0
+    finally:
+        await db.dispose()
+
+
+async def _rbac(uow: Any, tenant_id: int, args: argparse.Namespace) -> None:
+    cli = Granter("cli")
+    if args.action == "bootstrap-admin":
+        row = await rbac_admin.bootstrap_admin(uow, tenant_id, args.email,
+                                               args.name or args.email.split("@")[0])
+        print(f"{args.email} is now a Full Administrator (assignment #{row.id})")
+    elif args.action == "grant":
+        row = await rbac_admin.grant(
+            uow, tenant_id, cli, args.role, email=args.to, group=args.group,
+            scope=Scope(_split(args.groups), _split(args.devices), _split(args.sets)))
+        print(f"granted {args.role} to {args.to or 'group ' + args.group} (assignment #{row.id})")
+    elif args.action == "revoke":
+        role = await rbac_admin.revoke(uow, tenant_id, cli, args.assignment)
+        print(f"revoked assignment #{args.assignment} ({role})")
+    elif args.action == "create-role":
+        role = await rbac_admin.create_role(uow, tenant_id, cli, args.name, _split(args.perms) or [])
+        print(f"created role {role.name}: {', '.join(role.permissions)}")
+    elif args.action == "list":
+        for role in await uow.rbac.roles(tenant_id):
+            print(f"{role.name} [{'system' if role.system else 'custom'}]: "
+                  f"{', '.join(role.permissions)}")
+        for a, r in await uow.rbac.assignments(tenant_id):
+            who = a.principal_id and (await uow.directory.principal(a.principal_id)).email
+            print(f"#{a.id} {r.name} -> {who or f'group #{a.group_id}'} "
+                  f"groups={a.device_groups or 'all'} devices={a.devices or '-'}")
+    elif args.action == "why":
+        row = await uow.directory.principal_by_email(tenant_id, args.email)
+        if row is None:
+            raise ValueError(f"nobody with the email {args.email} is in the directory")
+        device_scope = None
+        if args.device:
+            from bot.rbac import DeviceScope
+
+            device = await uow.devices.find(tenant_id, args.device)
+            if device is None:
+                raise ValueError(f"unknown device {args.device}")
+            group = device.management_group_id and await uow.devices.group(
+                device.management_group_id)
+            device_scope = DeviceScope(device.name, group.name if group else None)
+        grants = await grants_of(uow, tenant_id, row.id)
+        print(decide(grants, args.permission, active=row.active, device=device_scope).explain())
+
+
+async def _audit_export(uow: Any, tenant_id: int, args: argparse.Namespace) -> None:
+    from handlers.audit import export_csv
+    from handlers.common import parse_since
+
+    since = parse_since(args.since) if args.since else None
+    body = await export_csv(uow, tenant_id, {
+        "actor_email": args.user.lower() if args.user else None, "target": args.device,
+        "since": since.isoformat() if since else None})
+    if args.output:
+        Path(args.output).write_text(body)
+    else:
+        sys.stdout.write(body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

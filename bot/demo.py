@@ -1,0 +1,64 @@
+"""The demo's seeded tenant: ~200 devices in 4 management groups and one persona per role."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from bot import rbac_admin
+from bot.rbac_admin import Granter, Scope
+from storage.uow import UnitOfWork
+
+GROUPS = {
+    "London": "Head office, Windows desktops",
+    "New York": "US office, Windows and macOS",
+    "Singapore": "APAC office",
+    "Field Laptops": "Travelling staff, mostly off-network",
+}
+# (email, name, role, scope groups, directory groups)
+PERSONAS: list[tuple[str, str, str | None, list[str] | None, list[str]]] = [
+    ("alex.admin@example.com", "Alex Admin", "Full Administrator", None, ["IT Admins"]),
+    ("riley.remote@example.com", "Riley Remote", "Remote Support", ["London"], ["Service Desk"]),
+    ("avery.actioner@example.com", "Avery Actioner", "Actioner", None, ["Service Desk"]),
+    ("pat.approver@example.com", "Pat Approver", None, None, ["Approvers"]),
+    ("sam.standard@example.com", "Sam Standard", "Endpoint Standard", ["London", "New York"],
+     ["Service Desk"]),
+    ("audrey.auditor@example.com", "Audrey Auditor", "Auditor", None, ["Compliance"]),
+    ("nina.new@example.com", "Nina New", None, None, []),
+]
+DEVICE_COUNT = 200
+
+
+async def seed(uow: UnitOfWork, tenant_id: int, devices: int = DEVICE_COUNT) -> bool:
+    """Fill an empty tenant; a tenant that already has devices is left alone."""
+    if await uow.devices.count(tenant_id):
+        return False
+    rng = random.Random(42)
+    groups = [await uow.devices.ensure_group(tenant_id, n, d) for n, d in GROUPS.items()]
+    owners = [f"user{n:03d}@example.com" for n in range(1, 121)]
+    now = datetime.now(UTC)
+    for n in range(1, devices + 1):
+        group = groups[(n - 1) % len(groups)]
+        mac = group.name in ("New York", "Field Laptops") and rng.random() < 0.4
+        name = f"{'MAC' if mac else 'PC'}-{n:04d}"
+        await uow.devices.upsert(
+            tenant_id, name, fqdn=f"{name.lower()}.corp.example.com",
+            serial=f"SN{rng.randrange(10**9):09d}",
+            os="macOS 15" if mac else rng.choice(["Windows 11 23H2", "Windows 11 24H2",
+                                                  "Windows 10 22H2"]),
+            management_group_id=group.id, owner_email=rng.choice(owners),
+            last_seen=now - timedelta(minutes=rng.randrange(0, 60 * 24 * 10)),
+            attributes={"teamviewer_full_client": rng.random() < 0.8})
+    for email, name, role, scope, dir_groups in PERSONAS:
+        await uow.directory.upsert_principal(tenant_id, email, name)
+        principal = await uow.directory.principal_by_email(tenant_id, email)
+        assert principal is not None
+        for group_name in dir_groups:
+            group = await uow.directory.ensure_group(tenant_id, group_name)
+            await uow.directory.add_member(group.id, principal.id)
+        if role:
+            await rbac_admin.grant(uow, tenant_id, Granter("demo seed"), role, email=email,
+                                   scope=Scope(device_groups=scope))
+    # Approvers hold their role through the directory group, as most companies set it up.
+    await rbac_admin.grant(uow, tenant_id, Granter("demo seed"), "Approver", group="Approvers")
+    return True

@@ -1,0 +1,49 @@
+"""Short-lived signed download links: the link carries the request, not the file.
+
+The file is generated when the link is opened, after the requester's permission is
+checked again, so nothing sits on disk and any replica can serve it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+DEFAULT_TTL = 15 * 60
+
+
+class LinkError(ValueError):
+    pass
+
+
+class Downloads:
+    def __init__(self, key: str, public_url: str) -> None:
+        self._key = hashlib.sha256(b"deskhand downloads\0" + key.encode()).digest()
+        self._base = public_url.rstrip("/")
+
+    def sign(self, kind: str, payload: dict[str, Any], ttl: int = DEFAULT_TTL) -> str:
+        body = json.dumps({"k": kind, "p": payload, "e": int(time.time()) + ttl},
+                          separators=(",", ":"), sort_keys=True).encode()
+        token = base64.urlsafe_b64encode(body).decode().rstrip("=")
+        sig = hmac.new(self._key, token.encode(), hashlib.sha256).hexdigest()[:32]
+        return f"{token}.{sig}"
+
+    def url(self, kind: str, payload: dict[str, Any], ttl: int = DEFAULT_TTL) -> str:
+        return f"{self._base}/downloads/{self.sign(kind, payload, ttl)}"
+
+    def verify(self, token: str) -> tuple[str, dict[str, Any]]:
+        body, _, sig = token.partition(".")
+        good = hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()[:32]
+        if not sig or not hmac.compare_digest(sig, good):
+            raise LinkError("this download link is not valid")
+        try:
+            data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        except ValueError:
+            raise LinkError("this download link is not valid") from None
+        if data["e"] < time.time():
+            raise LinkError("this download link has expired; ask for a new export")
+        return data["k"], data["p"]

@@ -1,0 +1,46 @@
+"""Link a chat account to a directory principal: stored link first, then the email."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bot.model import Actor, PlatformIdentity, Principal
+from storage.db import Database
+from storage.models import PrincipalRow
+
+EmailLookup = Callable[[], Awaitable[str | None]]
+
+NO_ACCESS = (
+    "I don't know you yet: your chat account isn't linked to anyone in the directory. "
+    "Ask your deskhand administrator to add your email to the directory (SCIM from Okta or "
+    "Entra) and give you a role; then try again."
+)
+
+
+def to_principal(row: PrincipalRow) -> Principal:
+    return Principal(row.id, row.tenant_id, row.email, row.display_name, row.active)
+
+
+async def resolve_actor(
+    db: Database, tenant_id: int, identity: PlatformIdentity,
+    email_lookup: EmailLookup | None = None,
+) -> Actor | None:
+    async with db.uow() as uow:
+        link = await uow.directory.identity(identity.platform, identity.platform_tenant,
+                                            identity.user_id)
+        if link is not None:
+            row = await uow.directory.principal(link.principal_id)
+            return Actor(to_principal(row), identity) if row is not None else None
+        if email_lookup is None:
+            return None
+        email = await email_lookup()
+        if not email:
+            return None
+        row = await uow.directory.principal_by_email(tenant_id, email)
+        if row is None:
+            return None
+        await uow.directory.link_identity(tenant_id, row.id, identity.platform,
+                                          identity.platform_tenant, identity.user_id,
+                                          identity.display)
+        await uow.commit()
+        return Actor(to_principal(row), identity)

@@ -1,0 +1,1 @@
+"""Platform adapters: each turns its requests into the neutral model and renders cards."""

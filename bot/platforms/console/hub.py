@@ -1,0 +1,90 @@
+"""Console conversation state: one shared room, private messages, live pushes over WebSocket.
+
+Kept in memory on purpose: the console is a local tool for one process; workflow state
+lives in the database like on every platform.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from bot.model import Actor, MessageRef, ReplyTarget
+from cards.console import render
+from cards.model import Card
+
+ROOM = "console"
+MAX_MESSAGES = 500
+
+
+@dataclass
+class ConsoleMessage:
+    id: str
+    card: dict[str, Any]
+    to: int | None  # principal id for a private message, None for the room
+    kind: str = "card"  # "card" from deskhand, "said" for what a person typed
+
+    def payload(self) -> dict[str, Any]:
+        return {"id": self.id, "card": self.card, "private": self.to is not None,
+                "kind": self.kind}
+
+
+class ConsoleHub:
+    platform = "console"
+
+    def __init__(self) -> None:
+        self._messages: OrderedDict[str, ConsoleMessage] = OrderedDict()
+        self._sockets: dict[web.WebSocketResponse, int] = {}
+        self._ids = itertools.count(1)
+
+    def join(self, ws: web.WebSocketResponse, principal_id: int) -> list[dict[str, Any]]:
+        self._sockets[ws] = principal_id
+        return [m.payload() for m in self._messages.values() if m.to in (None, principal_id)]
+
+    def leave(self, ws: web.WebSocketResponse) -> None:
+        self._sockets.pop(ws, None)
+
+    async def said(self, actor: Actor, text: str) -> None:
+        """Echo what a person typed to them only (a slash command is private in Slack too)."""
+        card = {"title": actor.principal.display_name, "text": text}
+        message = ConsoleMessage(f"m{next(self._ids)}", card, actor.principal.id, "said")
+        await self._push("message", self._store(message))
+
+    async def post(self, target: ReplyTarget, card: Card, *,
+                   private_to: Actor | None = None) -> MessageRef:
+        message = ConsoleMessage(f"m{next(self._ids)}", render(card),
+                                 private_to.principal.id if private_to else None)
+        await self._push("message", self._store(message))
+        return MessageRef("console", ROOM, message.id)
+
+    async def update(self, ref: MessageRef, card: Card) -> None:
+        message = self._messages.get(ref.message_id)
+        if message is None:
+            return  # scrolled out of the console's memory; nothing to update
+        message.card = render(card)
+        await self._push("update", message)
+
+    def message(self, message_id: str) -> ConsoleMessage | None:
+        return self._messages.get(message_id)
+
+    def _store(self, message: ConsoleMessage) -> ConsoleMessage:
+        self._messages[message.id] = message
+        while len(self._messages) > MAX_MESSAGES:
+            self._messages.popitem(last=False)
+        return message
+
+    async def _push(self, kind: str, message: ConsoleMessage) -> None:
+        data = {"type": kind, "message": message.payload()}
+        sends = [ws.send_json(data) for ws, pid in list(self._sockets.items())
+                 if not ws.closed and message.to in (None, pid)]
+        await asyncio.gather(*sends, return_exceptions=True)
+
+    async def close(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        self._sockets.clear()

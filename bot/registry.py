@@ -1,0 +1,207 @@
+"""Commands are declared once here; help, argument errors and both app manifests read this."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from bot.parser import ParseError, Tokens
+
+if TYPE_CHECKING:
+    from bot.context import Context, Reply
+    from bot.model import Command, Interaction
+
+ArgKind = Literal["positional", "rest", "option", "marker"]
+CommandHandler = Callable[["Context", "Command"], Awaitable["Reply"]]
+ActionHandler = Callable[["Context", "Interaction"], Awaitable["Reply"]]
+# (runtime, signed payload) -> (file name, content type, body); raises PermissionError.
+DownloadHandler = Callable[[Any, dict[str, Any]], Awaitable[tuple[str, str, bytes]]]
+
+
+@dataclass(frozen=True)
+class Arg:
+    name: str
+    help: str
+    kind: ArgKind = "positional"
+    required: bool = True
+    marker: str | None = None  # for kind="marker": the word that introduces the value ("on", "for")
+    choices: tuple[str, ...] = ()
+    convert: Callable[[str], Any] | None = None  # raises ValueError with the reason
+
+    def usage(self) -> str:
+        if self.kind == "option":
+            text = f"{self.name}=<{self.help_word()}>"
+        elif self.kind == "marker":
+            text = f"{self.marker} <{self.name}>"
+        elif self.kind == "rest":
+            text = f"<{self.name}...>"
+        else:
+            text = f"<{self.name}>"
+        return text if self.required else f"[{text}]"
+
+    def help_word(self) -> str:
+        return "|".join(self.choices) if self.choices else self.name
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str
+    summary: str
+    handler: CommandHandler
+    permission: str | tuple[str, ...] | None = None  # None: anyone; a tuple: any one of them
+    args: tuple[Arg, ...] = ()
+    examples: tuple[str, ...] = ()
+
+    @property
+    def usage(self) -> str:
+        return " ".join([self.name, *(a.usage() for a in self.args)])
+
+    @property
+    def group(self) -> str:
+        return self.name.split(" ", 1)[0]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    prefix: str
+    handler: ActionHandler
+    permission: str | tuple[str, ...] | None = None
+
+
+class UsageError(ParseError):
+    def __init__(self, spec: CommandSpec, problem: str) -> None:
+        super().__init__(problem)
+        self.spec = spec
+        self.problem = problem
+
+
+class UnknownCommand(ParseError):
+    def __init__(self, word: str, suggestions: list[str], subcommands: list[str]) -> None:
+        self.word = word
+        self.suggestions = suggestions
+        self.subcommands = subcommands
+        super().__init__(word)
+
+
+@dataclass
+class Registry:
+    commands: dict[str, CommandSpec] = field(default_factory=dict)
+    actions: dict[str, ActionSpec] = field(default_factory=dict)
+    downloads: dict[str, DownloadHandler] = field(default_factory=dict)
+
+    def add(self, spec: CommandSpec) -> CommandSpec:
+        if spec.name in self.commands:
+            raise ValueError(f"command {spec.name!r} is declared twice")
+        self.commands[spec.name] = spec
+        return spec
+
+    def add_action(self, spec: ActionSpec) -> None:
+        if spec.prefix in self.actions:
+            raise ValueError(f"action {spec.prefix!r} is declared twice")
+        self.actions[spec.prefix] = spec
+
+    def add_download(self, kind: str, handler: DownloadHandler) -> None:
+        if kind in self.downloads:
+            raise ValueError(f"download {kind!r} is declared twice")
+        self.downloads[kind] = handler
+
+    def groups(self) -> list[str]:
+        return sorted({s.group for s in self.commands.values()})
+
+    def resolve(self, words: list[str]) -> tuple[CommandSpec, list[str]]:
+        """Longest command name that prefixes the words; the rest are its arguments."""
+        lowered = [w.lower() for w in words]
+        for size in (3, 2, 1):
+            name = " ".join(lowered[:size])
+            if len(lowered) >= size and name in self.commands:
+                return self.commands[name], words[size:]
+        first = lowered[0] if lowered else ""
+        subs = sorted(n.split(" ", 1)[1] for n in self.commands if n.startswith(first + " "))
+        names = sorted({*self.commands, *self.groups()})
+        guess = " ".join(lowered[:2])
+        suggestions = difflib.get_close_matches(guess, names, n=3, cutoff=0.6)
+        suggestions += [s for s in difflib.get_close_matches(first, names, n=3, cutoff=0.6)
+                        if s not in suggestions]
+        raise UnknownCommand(" ".join(words[:2]) if subs else first, suggestions[:3], subs)
+
+    def action_for(self, action_id: str) -> ActionSpec | None:
+        return self.actions.get(action_id.split(":", 1)[0])
+
+
+def bind(spec: CommandSpec, rest: list[str], tokens: Tokens) -> dict[str, Any]:
+    """Fit the words and key=value pairs to the declared arguments."""
+    args: dict[str, Any] = {}
+    markers = {a.marker.lower(): a for a in spec.args if a.kind == "marker" and a.marker}
+    positional = [a for a in spec.args if a.kind in ("positional", "rest")]
+    options = {a.name.lower(): a for a in spec.args if a.kind == "option"}
+    pos_index = 0
+    i = 0
+    while i < len(rest):
+        word = rest[i]
+        marker = markers.get(word.lower())
+        if marker is not None and marker.name not in args:
+            j = i + 1
+            while j < len(rest) and rest[j].lower() not in markers:
+                j += 1
+            if j == i + 1:
+                raise UsageError(spec, f"`{word}` must be followed by the {marker.name}")
+            args[marker.name] = " ".join(rest[i + 1 : j])
+            i = j
+            continue
+        if pos_index >= len(positional):
+            raise UsageError(spec, f"unexpected `{word}`")
+        arg = positional[pos_index]
+        if arg.kind == "rest":
+            args[arg.name] = (args[arg.name] + " " + word) if arg.name in args else word
+        else:
+            args[arg.name] = word
+            pos_index += 1
+        i += 1
+    for key, value in tokens.options.items():
+        option = options.get(key)
+        if option is None:
+            allowed = ", ".join(f"{k}=" for k in options) or "none"
+            raise UsageError(spec, f"`{key}=` is not an option here (options: {allowed})")
+        args[option.name] = value
+    for arg in spec.args:
+        if arg.name not in args:
+            if arg.required:
+                raise UsageError(spec, f"missing {arg.usage().strip('[]')}")
+            args[arg.name] = None
+            continue
+        args[arg.name] = _convert(spec, arg, args[arg.name])
+    return args
+
+
+def _convert(spec: CommandSpec, arg: Arg, value: str) -> Any:
+    if value == "":
+        raise UsageError(spec, f"{arg.name} is empty")
+    if arg.choices and value.lower() not in arg.choices:
+        raise UsageError(spec, f"{arg.name} must be one of {', '.join(arg.choices)}, not `{value}`")
+    if arg.choices:
+        return value.lower()
+    if arg.convert is None:
+        return value
+    try:
+        return arg.convert(value)
+    except ValueError as exc:
+        raise UsageError(spec, f"{arg.name}: {exc}") from None
+
+
+def csv_list(value: str) -> list[str]:
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise ValueError("give at least one name, separated by commas")
+    return items
+
+
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"`{value}` is not a whole number") from None
+    if number < 1:
+        raise ValueError("must be 1 or more")
+    return number

@@ -1,0 +1,146 @@
+"""One router for every platform: parse, resolve, check, run, audit; never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from bot.context import Context, Reply, UserError
+from bot.messaging import Messenger
+from bot.model import Actor, Command, Interaction, ReplyTarget, new_correlation_id
+from bot.parser import ParseError, tokenize
+from bot.rbac import Grant, decide_any, grants_of, may_see, permissions_held
+from bot.registry import CommandSpec, UnknownCommand, UsageError, bind
+from cards.model import Card, Text, message_card
+from cards.model import Context as CardContext
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger("deskhand.router")
+
+
+def error_card(title: str, text: str, correlation_id: str) -> Card:
+    return message_card(title, text, tone="attention", context=f"ref {correlation_id}")
+
+
+def usage_card(spec: CommandSpec, problem: str, correlation_id: str) -> Card:
+    card = error_card("Check the command", f"{problem}.\nUsage: `{spec.usage}`", correlation_id)
+    if spec.examples:
+        card.sections.insert(1, Text("Example: " + ", ".join(f"`{e}`" for e in spec.examples)))
+    return card
+
+
+def visible(specs: list[CommandSpec], grants: list[Grant]) -> list[CommandSpec]:
+    held = permissions_held(grants)
+    return [s for s in specs if may_see(held, s.permission)]
+
+
+class Router:
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+
+    async def _grants(self, actor: Actor) -> list[Grant]:
+        async with self.rt.db.uow() as uow:
+            return await grants_of(uow, actor.tenant_id, actor.principal.id)
+
+    async def handle_text(self, text: str, actor: Actor, reply_to: ReplyTarget,
+                          messenger: Messenger, correlation_id: str | None = None) -> Reply:
+        cid = correlation_id or new_correlation_id()
+        started = time.perf_counter()
+        name, outcome = "(unparsed)", "error"
+        try:
+            grants = await self._grants(actor)
+            try:
+                tokens = tokenize(text)
+                if not tokens.words:
+                    tokens.words = ["help"]
+                spec, rest = self.rt.registry.resolve(tokens.words)
+            except UnknownCommand as exc:
+                outcome = "unknown"
+                return Reply.private(self._unknown(exc, grants, cid))
+            except ParseError as exc:
+                outcome = "invalid"
+                return Reply.private(error_card("I couldn't read that", f"{exc}.", cid))
+            name = spec.name
+            if spec.permission is not None:
+                decision = decide_any(grants, spec.permission, active=actor.principal.active)
+                if not decision.allowed:
+                    outcome = "denied"
+                    await self.rt.audit.record(
+                        actor.tenant_id, "denial", spec.name, "denied", actor=actor,
+                        correlation_id=cid, params={"text": text}, detail=decision.explain())
+                    return Reply.private(error_card(
+                        "Not allowed", f"You may not run `{spec.name}`: {decision.explain()}.", cid))
+            try:
+                args = bind(spec, rest, tokens)
+            except UsageError as exc:
+                outcome = "invalid"
+                return Reply.private(usage_card(spec, exc.problem, cid))
+            ctx = Context(self.rt, actor, messenger, grants, cid)
+            command = Command(spec.name, args, text, actor, reply_to, cid)
+            reply, outcome = await self._run(ctx, spec.name, lambda: spec.handler(ctx, command))
+            await self.rt.audit.record(
+                actor.tenant_id, "command", spec.name, outcome, actor=actor, correlation_id=cid,
+                target=ctx.target, params={**args, **ctx.audit_params})
+            return reply
+        finally:
+            self.rt.metrics.observe_command(name, outcome, time.perf_counter() - started)
+
+    async def handle_action(self, interaction: Interaction, messenger: Messenger) -> Reply:
+        cid = interaction.correlation_id
+        action = self.rt.registry.action_for(interaction.action_id)
+        actor = interaction.actor
+        if action is None:
+            return Reply.private(error_card(
+                "This button no longer works", "It belongs to an older version of deskhand; "
+                "run the command again for a fresh card.", cid))
+        grants = await self._grants(actor)
+        if action.permission is not None:
+            decision = decide_any(grants, action.permission, active=actor.principal.active)
+            if not decision.allowed:
+                await self.rt.audit.record(
+                    actor.tenant_id, "denial", action.prefix, "denied", actor=actor,
+                    correlation_id=cid, params={"value": interaction.value},
+                    detail=decision.explain())
+                return Reply.private(error_card(
+                    "Not allowed", f"You may not do that: {decision.explain()}.", cid))
+        ctx = Context(self.rt, actor, messenger, grants, cid)
+        reply, outcome = await self._run(ctx, action.prefix,
+                                         lambda: action.handler(ctx, interaction))
+        await self.rt.audit.record(
+            actor.tenant_id, "interaction", action.prefix, outcome, actor=actor,
+            correlation_id=cid, target=ctx.target,
+            params={"action_id": interaction.action_id, **ctx.audit_params})
+        self.rt.metrics.observe_interaction(action.prefix, outcome)
+        return reply
+
+    async def _run(self, ctx: Context, name: str, call: object) -> tuple[Reply, str]:
+        try:
+            return await call(), "ok"  # type: ignore[operator]
+        except UserError as exc:
+            outcome = "denied" if exc.title == "Not allowed" else "refused"
+            return Reply.private(error_card(exc.title, str(exc), ctx.correlation_id)), outcome
+        except Exception:
+            log.exception("%s failed (ref %s)", name, ctx.correlation_id)
+            return Reply.private(error_card(
+                "Something went wrong on our side",
+                "Nothing was changed. Try again in a minute; if it keeps failing, give your "
+                "administrator this reference.", ctx.correlation_id)), "error"
+
+    def _unknown(self, exc: UnknownCommand, grants: list[Grant], cid: str) -> Card:
+        mine = {s.name for s in visible(list(self.rt.registry.commands.values()), grants)}
+        groups = {n.split(" ", 1)[0] for n in mine}
+        if exc.subcommands:
+            subs = [s for s in exc.subcommands if f"{exc.word.split()[0]} {s}" in mine]
+            if subs:
+                return error_card("Which one?", f"`{exc.word.split()[0]}` needs one of: "
+                                  + ", ".join(f"`{s}`" for s in subs) + ".", cid)
+        hints = [s for s in exc.suggestions if s in mine or s in groups]
+        text = f"There is no command `{exc.word}`."
+        if hints:
+            text += " Did you mean " + " or ".join(f"`{h}`" for h in hints) + "?"
+        card = error_card("Unknown command", text, cid)
+        card.sections.insert(1, CardContext("Type `help` to see what you can run."))
+        return card

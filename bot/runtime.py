@@ -1,0 +1,78 @@
+"""build_runtime(settings): the one place that wires storage, router, platforms and jobs."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.audit import Audit
+from bot.downloads import Downloads
+from bot.metrics import Metrics
+from bot.rbac import ensure_system_roles
+from bot.registry import Registry
+from bot.router import Router
+from bot.scheduler import Scheduler
+from bot.secrets import SecretBox
+from bot.settings import Settings
+from storage import migrate
+from storage.db import Database
+
+log = logging.getLogger("deskhand")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    audit: Audit
+    registry: Registry
+    metrics: Metrics
+    scheduler: Scheduler
+    secrets: SecretBox
+    downloads: Downloads
+    router: Router = field(init=False)
+    tenant_id: int = 0
+    platforms: dict[str, Any] = field(default_factory=dict)  # adapters by name
+
+    def __post_init__(self) -> None:
+        self.router = Router(self)
+
+    async def start(self, *, upgrade: bool = False) -> None:
+        if upgrade:
+            await migrate.upgrade(self.db.engine)
+        elif not await migrate.is_current(self.db.engine):
+            raise RuntimeError("the database schema is not current: run `deskhand db upgrade`")
+        async with self.db.uow() as uow:
+            tenant = await uow.tenants.ensure(self.settings.tenant, self.settings.tenant_name)
+            await ensure_system_roles(uow, tenant.id)
+            await uow.commit()
+            self.tenant_id = tenant.id
+        self.scheduler.start()
+
+    async def stop(self) -> None:
+        self.scheduler.shutdown()
+        for adapter in self.platforms.values():
+            close = getattr(adapter, "close", None)
+            if close is not None:
+                await close()
+        await self.db.dispose()
+
+
+def build_runtime(settings: Settings, secret_key: str | None = None) -> Runtime:
+    from handlers import register_all
+
+    key = secret_key or (settings.secret_key.get_secret_value() if settings.secret_key else None)
+    if not key:
+        raise RuntimeError("DESKHAND_SECRET_KEY is not set; it encrypts integration secrets "
+                           "and signs download links")
+    db = Database(settings.database_url)
+    metrics = Metrics()
+    registry = Registry()
+    register_all(registry)
+    box = SecretBox(key)
+    return Runtime(
+        settings=settings, db=db, audit=Audit(db), registry=registry, metrics=metrics,
+        scheduler=Scheduler(db, settings.replica, metrics), secrets=box,
+        downloads=Downloads(key, settings.public_url),
+    )

@@ -1,0 +1,79 @@
+"""APScheduler wiring plus database claims, so a job runs once even with many replicas."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.metrics import Metrics
+from storage.db import Database
+
+log = logging.getLogger("deskhand.scheduler")
+JobFn = Callable[[], Awaitable[None]]
+
+
+class Claims:
+    """Cross-replica coordination through the job_claims table."""
+
+    def __init__(self, db: Database, holder: str) -> None:
+        self.db = db
+        self.holder = holder
+
+    async def once(self, job: str, key: str) -> bool:
+        """True for exactly one caller ever per (job, key): claim before posting a reminder."""
+        async with self.db.uow() as uow:
+            won = await uow.claims.claim_once(job, key, self.holder)
+            await uow.commit()
+            return won
+
+    async def lease(self, job: str, ttl: timedelta, key: str = "-") -> bool:
+        """Take or renew a time-bound lease; a dead holder's lease lapses after `ttl`."""
+        async with self.db.uow() as uow:
+            won = await uow.claims.claim_lease(job, key, self.holder, ttl)
+            await uow.commit()
+            return won
+
+    async def release(self, job: str, key: str = "-") -> None:
+        async with self.db.uow() as uow:
+            await uow.claims.release(job, key, self.holder)
+            await uow.commit()
+
+
+class Scheduler:
+    def __init__(self, db: Database, holder: str, metrics: Metrics) -> None:
+        self.claims = Claims(db, holder)
+        self.metrics = metrics
+        self._aps = AsyncIOScheduler(timezone="UTC")
+
+    def every(self, name: str, seconds: float, fn: JobFn, *, exclusive: bool = True) -> None:
+        """Run `fn` every `seconds`; with `exclusive`, one replica at a time holds the lease."""
+
+        async def run() -> None:
+            if exclusive and not await self.claims.lease(
+                    name, timedelta(seconds=max(seconds * 2, 30))):
+                self.metrics.jobs.labels(name, "skipped").inc()
+                return
+            try:
+                await fn()
+                self.metrics.jobs.labels(name, "ok").inc()
+            except Exception:
+                log.exception("job %s failed", name)
+                self.metrics.jobs.labels(name, "error").inc()
+
+        self._aps.add_job(run, "interval", seconds=seconds, id=name, replace_existing=True,
+                          max_instances=1, coalesce=True)
+
+    @property
+    def jobs(self) -> list[str]:
+        return [job.id for job in self._aps.get_jobs()]
+
+    def start(self) -> None:
+        if not self._aps.running:
+            self._aps.start()
+
+    def shutdown(self) -> None:
+        if self._aps.running:
+            self._aps.shutdown(wait=False)

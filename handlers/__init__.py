@@ -1,0 +1,11 @@
+"""One module per capability; each declares its commands and buttons in `register`."""
+
+from __future__ import annotations
+
+from bot.registry import Registry
+from handlers import admin, audit, devices, help
+
+
+def register_all(registry: Registry) -> None:
+    for module in (help, admin, devices, audit):
+        module.register(registry)

@@ -1,0 +1,51 @@
+"""Small helpers several handlers share: device lookup with suggestions, time parsing."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from bot.context import Context, UserError
+from bot.rbac import DeviceScope
+from storage.models import Device
+
+
+async def find_device(ctx: Context, ref: str) -> tuple[Device, DeviceScope]:
+    async with ctx.runtime.db.uow() as uow:
+        device = await uow.devices.find(ctx.tenant_id, ref)
+        if device is None:
+            hints = await uow.devices.suggest(ctx.tenant_id, ref)
+            more = f" Did you mean {', '.join(f'`{h}`' for h in hints)}?" if hints else ""
+            raise UserError(f"No device is called `{ref}` (by name, FQDN or serial).{more}",
+                            title="Device not found")
+        group = await uow.devices.group(device.management_group_id) \
+            if device.management_group_id else None
+    ctx.target = device.name
+    return device, DeviceScope(device.name, group.name if group else None)
+
+
+_REL = re.compile(r"^(\d+)\s*([mhdw])$")
+
+
+def parse_since(value: str) -> datetime:
+    """`30m`, `12h`, `7d`, `2w`, or an ISO date/time (UTC when no zone is given)."""
+    match = _REL.match(value.strip().lower())
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        minutes = {"m": 1, "h": 60, "d": 1440, "w": 10080}[unit] * amount
+        return datetime.now(UTC) - timedelta(minutes=minutes)
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"`{value}` is not a time; use 30m, 12h, 7d, 2w or 2026-11-01") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def ago(moment: datetime | None) -> str:
+    if moment is None:
+        return "never"
+    seconds = int((datetime.now(UTC) - moment).total_seconds())
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return "just now"

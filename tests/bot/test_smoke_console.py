@@ -1,0 +1,62 @@
+"""The console adapter end to end over a real WebSocket: help, a command, a click, a denial."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+
+from tests.conftest import LiveServer
+
+
+async def persona_id(server: LiveServer, email: str) -> int:
+    async with aiohttp.ClientSession() as s, s.get(f"{server.url}/console/api/personas") as r:
+        return next(p["id"] for p in await r.json() if p["email"] == email)
+
+
+class ConsoleClient:
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+
+    async def next(self, kind: str = "message") -> dict[str, Any]:
+        while True:
+            data = await asyncio.wait_for(self.ws.receive_json(), 10)
+            if data["type"] == kind and (kind != "message" or data["message"]["kind"] == "card"):
+                return data["message"] if kind in ("message", "update") else data
+
+    async def say(self, text: str) -> dict[str, Any]:
+        await self.ws.send_json({"type": "command", "text": text})
+        return await self.next()
+
+    async def click(self, message: dict[str, Any], button: dict[str, Any]) -> None:
+        await self.ws.send_json({"type": "action", "message_id": message["id"],
+                                 "action_id": button["action_id"], "value": button["value"]})
+
+
+async def test_console_help_command_click_and_denial(server: LiveServer) -> None:
+    admin = await persona_id(server, "alex.admin@example.com")
+    async with aiohttp.ClientSession() as s, s.ws_connect(
+            f"{server.url}/console/ws?persona={admin}") as ws:
+        client = ConsoleClient(ws)
+        assert (await client.next("hello"))["persona"] == "alex.admin@example.com"
+        help_card = (await client.say("help"))["card"]
+        assert "role grant" in help_card["fallback"]
+        devices = (await client.say("devices"))
+        table = next(s for s in devices["card"]["sections"] if s["type"] == "table")
+        assert len(table["rows"]) == 10 and table["more"]
+        first_page_last = table["rows"][-1][0]
+        await client.click(devices, table["more"])
+        updated = await client.next("update")
+        assert updated["id"] == devices["id"]
+        rows = next(s for s in updated["card"]["sections"] if s["type"] == "table")["rows"]
+        assert rows[0][0] > first_page_last
+
+    nina = await persona_id(server, "nina.new@example.com")
+    async with aiohttp.ClientSession() as s, s.ws_connect(
+            f"{server.url}/console/ws?persona={nina}") as ws:
+        client = ConsoleClient(ws)
+        await client.next("hello")
+        denied = (await client.say("devices"))["card"]
+        assert denied["title"] == "Not allowed"
+        assert "device.read" in denied["fallback"]
