@@ -226,7 +226,7 @@ async def _audit_export(uow: Any, tenant_id: int, args: argparse.Namespace) -> N
         "actor_email": args.user.lower() if args.user else None, "target": args.device,
         "since": since.isoformat() if since else None})
     if args.output:
-        Path(args.output).write_text(body)
+        await asyncio.to_thread(Path(args.output).write_text, body)
     else:
         sys.stdout.write(body)
 

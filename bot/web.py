@@ -27,6 +27,7 @@ def build_app(runtime: Runtime, *, upgrade: bool = False) -> web.Application:
         console = ConsoleAdapter(runtime)
         console.routes(app)
         runtime.platforms["console"] = console
+    # Platform adapters mount their own routes here (Slack: /slack/events, Teams: /api/messages).
 
     async def on_startup(_: web.Application) -> None:
         await runtime.start(upgrade=upgrade)
