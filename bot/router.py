@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from bot.context import Context, Reply, UserError
@@ -116,9 +117,10 @@ class Router:
         self.rt.metrics.observe_interaction(action.prefix, outcome)
         return reply
 
-    async def _run(self, ctx: Context, name: str, call: object) -> tuple[Reply, str]:
+    async def _run(self, ctx: Context, name: str,
+                   call: Callable[[], Awaitable[Reply]]) -> tuple[Reply, str]:
         try:
-            return await call(), "ok"  # type: ignore[operator]
+            return await call(), "ok"
         except UserError as exc:
             outcome = "denied" if exc.title == "Not allowed" else "refused"
             return Reply.private(error_card(exc.title, str(exc), ctx.correlation_id)), outcome
