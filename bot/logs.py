@@ -25,3 +25,5 @@ def configure(level: str) -> None:
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Alembic logs two INFO lines per schema check, and /readyz checks on every probe.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
