@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -28,10 +29,11 @@ class ConsoleMessage:
     card: dict[str, Any]
     to: int | None  # principal id for a private message, None for the room
     kind: str = "card"  # "card" from deskhand, "said" for what a person typed
+    at: float = field(default_factory=time.time)  # posted (unix seconds); shown as the time
 
     def payload(self) -> dict[str, Any]:
         return {"id": self.id, "card": self.card, "private": self.to is not None,
-                "kind": self.kind}
+                "kind": self.kind, "at": round(self.at, 3)}
 
 
 class ConsoleHub:
