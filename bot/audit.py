@@ -14,11 +14,14 @@ _SECRET_KEY = re.compile(r"(secret|token|password|passwd|key|authori[sz]ation|co
                          re.I)
 _SECRET_VALUE = re.compile(
     r"(xox[abprs]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|Bearer\s+\S+|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_.-]+)")
+# `password=hunter2` typed in chat: the raw text of a denied command is kept, so redact pairs too.
+_SECRET_PAIR = re.compile(r"""([\w.-]*(?:secret|token|password|passwd|key|authori[sz]ation|cookie)"""
+                          r"""[\w.-]*=)("[^"]*"?|'[^']*'?|\S+)""", re.I)
 REDACTED = "[redacted]"
 
 
 def redact_text(text: str) -> str:
-    return _SECRET_VALUE.sub(REDACTED, text)
+    return _SECRET_PAIR.sub(rf"\g<1>{REDACTED}", _SECRET_VALUE.sub(REDACTED, text))
 
 
 def redact(params: dict[str, Any] | None) -> dict[str, Any]:

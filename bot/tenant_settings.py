@@ -58,6 +58,9 @@ def parse_value(key: str, raw: str) -> Any:
         value = lowered in ("on", "true", "yes")
     elif annotation == list[str]:
         value = [v.strip() for v in raw.split(",") if v.strip()]
+    elif getattr(annotation, "__origin__", None) is Literal:
+        # Literal choices are not coerced from text ("25" is not 25), so match them by name.
+        value = next((a for a in annotation.__args__ if str(a) == raw.strip()), raw)  # type: ignore[union-attr]
     try:
         checked = TenantSettings.model_validate({key: value})
     except ValidationError:

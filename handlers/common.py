@@ -33,7 +33,10 @@ def parse_since(value: str) -> datetime:
     if match:
         amount, unit = int(match.group(1)), match.group(2)
         minutes = {"m": 1, "h": 60, "d": 1440, "w": 10080}[unit] * amount
-        return datetime.now(UTC) - timedelta(minutes=minutes)
+        try:
+            return datetime.now(UTC) - timedelta(minutes=minutes)
+        except OverflowError:  # e.g. 99999999999d: before year 1
+            raise ValueError(f"`{value}` reaches back before any date; use a smaller number") from None
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:

@@ -199,20 +199,23 @@ def upgrade() -> None:
 
 
 # The audit log is append-only at the database level too, not just by convention.
-_PG_AUDIT = '''
+# asyncpg runs one statement per execute, so these go one at a time.
+_PG_AUDIT = ('''
 CREATE OR REPLACE FUNCTION deskhand_audit_append_only() RETURNS trigger AS $$
 BEGIN
   RAISE EXCEPTION 'audit_events is append-only';
 END;
-$$ LANGUAGE plpgsql;
+$$ LANGUAGE plpgsql
+''', '''
 CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
-  FOR EACH ROW EXECUTE FUNCTION deskhand_audit_append_only();
-'''
+  FOR EACH ROW EXECUTE FUNCTION deskhand_audit_append_only()
+''')
 
 
 def _audit_append_only() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(_PG_AUDIT)
+        for statement in _PG_AUDIT:
+            op.execute(statement)
         return
     for verb in ("UPDATE", "DELETE"):
         op.execute(

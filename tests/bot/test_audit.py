@@ -1,0 +1,106 @@
+"""Audit rows for allowed and denied commands, written by the real router, secrets redacted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bot.audit import REDACTED, redact
+from bot.identity import to_principal
+from bot.model import Actor, MessageRef, Platform, PlatformIdentity, ReplyTarget
+from bot.runtime import Runtime
+from cards.model import Card
+from handlers.audit import export_csv
+from storage.models import AuditEvent
+
+REPLY_TO = ReplyTarget("console", "room")
+
+
+@dataclass
+class ChatRoom:
+    """Stands in for the chat platform: keeps what was posted."""
+
+    platform: Platform = "console"
+    posted: list[Card] = field(default_factory=list)
+
+    async def post(self, target: ReplyTarget, card: Card, *, private_to: Actor | None = None) -> MessageRef:
+        self.posted.append(card)
+        return MessageRef("console", target.channel, str(len(self.posted)))
+
+    async def update(self, ref: MessageRef, card: Card) -> None:
+        self.posted[int(ref.message_id) - 1] = card
+
+
+async def actor(rt: Runtime, email: str, *, active: bool | None = None) -> Actor:
+    async with rt.db.uow() as uow:
+        row = await uow.directory.principal_by_email(rt.tenant_id, email)
+        assert row is not None
+        if active is not None:
+            row.active = active
+            await uow.commit()
+        return Actor(to_principal(row), PlatformIdentity("slack", "T0001", f"U{row.id}", row.display_name))
+
+
+async def events(rt: Runtime, correlation_id: str) -> Sequence[AuditEvent]:
+    async with rt.db.uow() as uow:
+        found = await uow.audit.query(rt.tenant_id, limit=1000)
+    return sorted((e for e in found if e.correlation_id == correlation_id), key=lambda e: e.id)
+
+
+async def say(rt: Runtime, who: Actor, text: str, cid: str) -> Card:
+    reply = await rt.router.handle_text(text, who, REPLY_TO, ChatRoom(), correlation_id=cid)
+    return reply.cards[0]
+
+
+async def test_allowed_command_is_audited(runtime: Runtime) -> None:
+    alex = await actor(runtime, "alex.admin@example.com")
+    card = await say(runtime, alex, "why me device.lock PC-0001", "cid-allowed")
+    assert card.title == "Alex Admin: device.lock on PC-0001 is allowed"
+    [row] = await events(runtime, "cid-allowed")
+    assert (row.kind, row.action, row.outcome, row.target) == ("command", "why", "ok", "PC-0001")
+    assert row.actor_email == "alex.admin@example.com" and row.actor_principal_id == alex.principal.id
+    assert row.platform_identity == f"slack:T0001:U{alex.principal.id}"
+    assert row.params == {"user": "me", "permission": "device.lock", "device": "PC-0001"}
+
+
+async def test_denied_command_is_audited_with_the_reason_and_secrets_redacted(runtime: Runtime) -> None:
+    nina = await actor(runtime, "nina.new@example.com")
+    card = await say(runtime, nina, "devices token=xoxb-1234-5678-abcdefgh password=hunter2", "cid-denied")
+    assert card.title == "Not allowed" and "device.read" in card.fallback_text()
+    [row] = await events(runtime, "cid-denied")
+    assert (row.kind, row.action, row.outcome) == ("denial", "devices", "denied")
+    assert row.actor_email == "nina.new@example.com"
+    assert row.platform_identity == f"slack:T0001:U{nina.principal.id}"
+    assert row.detail == "denied: no role held grants device.read"
+    assert row.params == {"text": f"devices token={REDACTED} password={REDACTED}"}
+    async with runtime.db.uow() as uow:
+        exported = await export_csv(uow, runtime.tenant_id, {})
+    assert "xoxb-1234" not in exported and "hunter2" not in exported
+
+
+async def test_denial_inside_a_handler_leaves_both_rows(runtime: Runtime) -> None:
+    riley = await actor(runtime, "riley.remote@example.com")
+    card = await say(runtime, riley, "why alex.admin@example.com rbac.admin", "cid-inner")
+    assert card.title == "Not allowed"
+    denial, command = await events(runtime, "cid-inner")
+    assert (denial.kind, denial.action, denial.outcome) == ("denial", "audit.read", "denied")
+    assert denial.detail.startswith("denied: no role held grants audit.read")
+    assert (command.kind, command.action, command.outcome) == ("command", "why", "denied")
+
+
+async def test_deactivated_account_is_denied_and_audited(runtime: Runtime) -> None:
+    alex = await actor(runtime, "alex.admin@example.com", active=False)
+    card = await say(runtime, alex, "devices", "cid-inactive")
+    assert card.title == "Not allowed"
+    [row] = await events(runtime, "cid-inactive")
+    assert row.outcome == "denied" and row.detail == "denied: the account is deactivated in the directory"
+
+
+async def test_secrets_in_allowed_command_params_are_redacted(runtime: Runtime) -> None:
+    alex = await actor(runtime, "alex.admin@example.com")
+    await say(runtime, alex, "help xoxb-999-secretvalue", "cid-help")
+    [row] = await events(runtime, "cid-help")
+    assert row.outcome == "refused" and row.params == {"command": REDACTED}
+    assert redact({"api_key": "abc", "nested": {"Authorization": "Bearer abc.def"},
+                   "list": ["Bearer zzz", 3], "n": 5}) == {
+        "api_key": REDACTED, "nested": {"Authorization": REDACTED}, "list": [REDACTED, 3], "n": 5}

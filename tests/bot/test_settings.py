@@ -1,0 +1,111 @@
+"""Process settings (env and TOML, one line per problem) and per-tenant settings' refusals."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bot import tenant_settings
+from bot.settings import SettingsError, load_settings
+from bot.tenant_settings import parse_value
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("DESKHAND_"):
+            monkeypatch.delenv(name)
+
+
+def test_invalid_environment_gives_one_line_per_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = {"DESKHAND_PORT": "70000", "DESKHAND_MODE": "staging", "DESKHAND_DATABASE_URL": "mysql://db",
+           "DESKHAND_PUBLIC_URL": "ftp://bot", "DESKHAND_TENANT": "Bad Tenant",
+           "DESKHAND_SECRET_KEY": "fine-secret"}
+    for name, value in bad.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as exc:
+        load_settings()
+    lines = exc.value.lines
+    assert sorted(line.split(":", 1)[0] for line in lines) == [
+        "DESKHAND_DATABASE_URL", "DESKHAND_MODE", "DESKHAND_PORT", "DESKHAND_PUBLIC_URL",
+        "DESKHAND_TENANT"]
+    by_name = dict(line.split(": ", 1) for line in lines)
+    assert by_name["DESKHAND_MODE"] == "Input should be 'production', 'demo' or 'dev'"
+    assert by_name["DESKHAND_DATABASE_URL"] == (
+        "use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
+    assert by_name["DESKHAND_PUBLIC_URL"] == "must start with http:// or https://"
+    assert "65535" in by_name["DESKHAND_PORT"]
+    assert all("\n" not in line and "fine-secret" not in line for line in lines)
+    assert str(exc.value) == "\n".join(lines)
+
+
+def test_valid_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DESKHAND_MODE", "demo")
+    monkeypatch.setenv("DESKHAND_PORT", "4001")
+    monkeypatch.setenv("DESKHAND_SLACK_BOT_TOKEN", "xoxb-1-secret")
+    settings = load_settings()
+    assert (settings.mode, settings.port, settings.console_on) == ("demo", 4001, True)
+    assert settings.slack_bot_token is not None
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-1-secret"
+    assert "xoxb-1-secret" not in repr(settings)
+    assert load_settings(mode="production").console_on is False
+
+
+def test_toml_file_under_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "deskhand.toml"
+    config.write_text('mode = "dev"\nport = 4100\ntenant = "globex"\n'
+                      'tenant_name = "Globex Corp"\nteams_app_type = "SingleTenant"\n')
+    monkeypatch.setenv("DESKHAND_CONFIG", str(config))
+    settings = load_settings()
+    assert (settings.mode, settings.port, settings.tenant, settings.tenant_name,
+            settings.teams_app_type) == ("dev", 4100, "globex", "Globex Corp", "SingleTenant")
+    monkeypatch.setenv("DESKHAND_PORT", "4200")
+    assert load_settings().port == 4200  # the environment wins over the file
+
+
+@pytest.mark.parametrize(("content", "line"), [
+    (None, "DESKHAND_CONFIG: no such file"),
+    ("port = \n", "DESKHAND_CONFIG: Invalid value (at line 1, column 8)"),
+    ('port = "abc"\n', "DESKHAND_PORT: Input should be a valid integer"),
+    ('teams_app_type = "Personal"\n', "DESKHAND_TEAMS_APP_TYPE: Input should be 'MultiTenant'"),
+])
+def test_bad_toml_file_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         content: str | None, line: str) -> None:
+    config = tmp_path / "deskhand.toml"
+    if content is not None:
+        config.write_text(content)
+    monkeypatch.setenv("DESKHAND_CONFIG", str(config))
+    with pytest.raises(SettingsError) as exc:
+        load_settings()
+    assert len(exc.value.lines) == 1
+    assert exc.value.lines[0].startswith(line)
+
+
+@pytest.mark.parametrize(("key", "raw", "message"), [
+    ("keep_answers_minutes", "5", "keep_answers_minutes must be a whole number from 10 to 10080, not `5`"),
+    ("response_keep_days", "366", "response_keep_days must be a whole number from 1 to 365, not `366`"),
+    ("status_wait_seconds", "soon", "status_wait_seconds must be a whole number from 1 to 300, not `soon`"),
+    ("response_batch_size", "9", "response_batch_size must be a whole number from 10 to 10000, not `9`"),
+    ("page_size", "30", "page_size must be one of 10, 25, 50, 100, not `30`"),
+    ("enable_approval", "maybe", "enable_approval must be on or off, not `maybe`"),
+    ("export_file_prefix", "my report",
+     "export_file_prefix must be text matching ^[A-Za-z0-9_-]{1,40}$, not `my report`"),
+    ("colour", "red", "unknown setting `colour`; settings: keep_answers_minutes, gather_data_minutes"),
+])
+def test_tenant_settings_refuse_with_the_allowed_values(key: str, raw: str, message: str) -> None:
+    with pytest.raises(ValueError) as exc:
+        parse_value(key, raw)
+    assert str(exc.value).startswith(message)
+
+
+def test_tenant_settings_accept_text_from_chat() -> None:
+    assert parse_value("keep_answers_minutes", "10080") == 10080
+    assert parse_value("page_size", "25") == 25
+    assert parse_value("enable_approval", "Off") is False
+    assert parse_value("email_validation_exceptions", "a@x.com, b@x.com,") == ["a@x.com", "b@x.com"]
+    loaded = tenant_settings.load({"page_size": 50, "retired_setting": 1})
+    assert loaded.page_size == 50 and loaded.keep_answers_minutes == 120
+    with pytest.raises(ValueError, match="less than or equal to 365"):
+        tenant_settings.load({}).response_keep_days = 400
