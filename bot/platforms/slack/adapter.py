@@ -1,0 +1,160 @@
+"""The Slack adapter: a slack-bolt AsyncApp mounted at POST /slack/events, and/or Socket Mode.
+
+Every listener acks at once and hands the work to a task (identity, router, delivery), so Slack
+gets its answer in milliseconds however slow the handler is. Bolt verifies signatures (HMAC,
+5-minute window) before any listener runs; `ReplayGuard` also refuses an exact resend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.platforms.slack import listeners
+from bot.platforms.slack.identity import SlackIdentity
+from bot.platforms.slack.messenger import ChannelPacer, SlackMessenger
+from bot.platforms.slack.socket_mode import SocketRunner
+from bot.settings import SettingsError
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger("deskhand.slack")
+WINDOW = 300  # Slack's signature window, seconds
+RATE_LIMIT_RETRIES = 3
+DRAIN_SECONDS = 5.0
+
+
+class ReplayGuard:
+    """Refuses an exact resend of a signed request inside the 5-minute window (per process).
+
+    Events are exempt: they are de-duplicated on event_id across replicas, and a 401 would count
+    against Slack's delivery failure limit.
+    """
+
+    def __init__(self, window: float = WINDOW) -> None:
+        self.window = window
+        self._seen: OrderedDict[str, float] = OrderedDict()
+
+    def first(self, signature: str) -> bool:
+        now = time.monotonic()
+        while self._seen and next(iter(self._seen.values())) < now:
+            self._seen.popitem(last=False)
+        if signature in self._seen:
+            return False
+        self._seen[signature] = now + self.window
+        return True
+
+    async def middleware(self, req: AsyncBoltRequest, resp: BoltResponse,
+                         next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
+        if req.mode == "http" and req.body.get("type") != "event_callback":
+            signature = req.headers.get("x-slack-signature", [""])[0]
+            if not self.first(signature):
+                log.warning("refused a replayed Slack request")
+                return BoltResponse(status=401, body='{"error": "invalid request"}')
+        return await next()
+
+
+def check_settings(runtime: Runtime) -> tuple[bool, bool]:
+    """(HTTP mode on, Socket Mode on); a half-configured Slack stops start-up with the fix."""
+    s = runtime.settings
+    http = s.slack_signing_secret is not None
+    socket = s.slack_app_token is not None
+    if s.slack_bot_token is None or not (http or socket):
+        raise SettingsError([
+            "DESKHAND_SLACK_*: Slack needs DESKHAND_SLACK_BOT_TOKEN (xoxb-...) plus "
+            "DESKHAND_SLACK_SIGNING_SECRET for HTTP mode and/or DESKHAND_SLACK_APP_TOKEN (xapp-...) "
+            "for Socket Mode"])
+    return http, socket
+
+
+class SlackAdapter:
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+        self.http, socket = check_settings(runtime)
+        s = runtime.settings
+        assert s.slack_bot_token is not None
+        self.client = AsyncWebClient(
+            token=s.slack_bot_token.get_secret_value(),
+            base_url=s.slack_api_url if s.slack_api_url.endswith("/") else s.slack_api_url + "/",
+            retry_handlers=[AsyncConnectionErrorRetryHandler(),
+                            AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+                            AsyncServerErrorRetryHandler(max_retry_count=1)])
+        secret = s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else ""
+        self.app = AsyncApp(
+            name="deskhand", client=self.client, signing_secret=secret,
+            request_verification_enabled=self.http, process_before_response=False,
+            logger=logging.getLogger("deskhand.slack.bolt"))
+        self.replays = ReplayGuard()
+        self.app.use(self.replays.middleware)
+        self.identity = SlackIdentity(runtime, self.client)
+        self.messenger = SlackMessenger(runtime, self.client, ChannelPacer(1.0))
+        self.socket = SocketRunner(self.app, s.slack_app_token.get_secret_value()) \
+            if socket and s.slack_app_token else None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        listeners.register(self)
+
+    def routes(self, app: web.Application) -> None:
+        if self.http:
+            app.router.add_post("/slack/events", self.events)
+
+    async def events(self, request: web.Request) -> web.Response:
+        try:
+            bolt_request = await to_bolt_request(request)
+        except UnicodeDecodeError:  # Slack always sends UTF-8; this is not Slack
+            return web.json_response({"error": "the body must be UTF-8"}, status=400)
+        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run work after the ack; failures are logged with their reference, never sent raw."""
+        task = asyncio.create_task(self._guarded(coro))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _guarded(coro: Coroutine[Any, Any, None]) -> None:
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("Slack work failed after the ack")
+
+    async def wait_idle(self, seconds: float = DRAIN_SECONDS) -> bool:
+        """Wait for in-flight work (shutdown drain, tests); False if some is still running."""
+        deadline = time.monotonic() + seconds
+        while self._tasks and time.monotonic() < deadline:
+            await asyncio.wait(set(self._tasks), timeout=max(0.0, deadline - time.monotonic()))
+        return not self._tasks
+
+    async def start(self) -> None:
+        self.client.session = aiohttp.ClientSession()  # one pool for the Web API and response_urls
+        if self.socket is not None:
+            await self.socket.start()
+
+    async def close(self) -> None:
+        if self.socket is not None:
+            await self.socket.close()
+        if not await self.wait_idle():
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.client.session is not None:
+            await self.client.session.close()

@@ -1,0 +1,154 @@
+"""Post and update cards in Slack: chat.* through a per-channel queue, or the request's response_url.
+
+Slack allows about one chat.postMessage per second per channel; the pacer hands out send slots in
+call order. 429s are retried by slack_sdk's AsyncRateLimitErrorRetryHandler (Retry-After honoured,
+bounded count) which the adapter installs on the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.model import Actor, MessageRef, Platform, ReplyTarget
+from cards.blockkit import SlackMessage, render
+from cards.model import Card
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger("deskhand.slack")
+NOT_MEMBER = {"not_in_channel", "channel_not_found"}  # the bot can't post here; response_url can
+RESPONSE_URL_USES = 5  # Slack: up to 5 responses within 30 minutes
+RESPONSE_URL_AGE = 29 * 60
+
+
+class ChannelPacer:
+    """Per-channel FIFO pacing: every send takes the next free slot, `interval` seconds apart."""
+
+    def __init__(self, interval: float = 1.0) -> None:
+        self.interval = interval
+        self._next: dict[str, float] = {}
+
+    async def wait(self, channel: str) -> None:
+        now = time.monotonic()
+        slot = max(now, self._next.get(channel, 0.0))
+        self._next[channel] = slot + self.interval
+        if len(self._next) > 1000:  # forget idle channels
+            self._next = {c: t for c, t in self._next.items() if t > now}
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+def _error(exc: SlackApiError) -> str:
+    return str(exc.response.get("error", "")) if exc.response is not None else ""
+
+
+class SlackMessenger:
+    platform: Platform = "slack"
+
+    def __init__(self, runtime: Runtime, client: AsyncWebClient, pacer: ChannelPacer) -> None:
+        self.rt = runtime
+        self.client = client
+        self.pacer = pacer
+        self._url_uses: OrderedDict[str, int] = OrderedDict()
+
+    async def post(self, target: ReplyTarget, card: Card, *,
+                   private_to: Actor | None = None) -> MessageRef:
+        message = render(card)
+        if private_to is not None and not target.extra.get("im"):  # in a DM everything is private
+            return await self.post_private(target, await self._slack_user(private_to), message)
+        return await self.post_public(target, message)
+
+    async def post_public(self, target: ReplyTarget, message: SlackMessage) -> MessageRef:
+        await self.pacer.wait(target.channel)
+        try:
+            resp = await self.client.chat_postMessage(
+                channel=target.channel, text=message.text, blocks=message.blocks,
+                thread_ts=target.thread, unfurl_links=False, unfurl_media=False)
+        except SlackApiError as exc:
+            url = self._usable_url(target)
+            if _error(exc) in NOT_MEMBER and url and await self._respond(
+                    url, message, response_type="in_channel"):
+                return MessageRef("slack", target.channel, "", extra={"response_url": url})
+            raise
+        return MessageRef("slack", str(resp["channel"]), str(resp["ts"]),
+                          extra={"thread_ts": target.thread})
+
+    async def post_private(self, target: ReplyTarget, user_id: str, message: SlackMessage) -> MessageRef:
+        """Ephemeral: by the request's response_url while it is usable, else chat.postEphemeral."""
+        url = self._usable_url(target)
+        if url and await self._respond(url, message, response_type="ephemeral"):
+            return MessageRef("slack", target.channel, "",
+                              extra={"response_url": url, "ephemeral": True, "user": user_id})
+        resp = await self.client.chat_postEphemeral(
+            channel=target.channel, user=user_id, text=message.text, blocks=message.blocks,
+            thread_ts=target.thread)
+        return MessageRef("slack", target.channel, str(resp.get("message_ts", "")),
+                          extra={"ephemeral": True, "user": user_id})
+
+    async def update(self, ref: MessageRef, card: Card) -> None:
+        """chat.update by channel+ts; ephemeral cards (no usable ts) only through response_url."""
+        message = render(card)
+        url = ref.extra.get("response_url")
+        if ref.extra.get("ephemeral") or not ref.message_id:
+            if url and await self._respond(url, message, replace_original=True):
+                return
+            raise LookupError("this Slack card can only be replaced through a response_url, "
+                              "and none is usable any more")
+        try:
+            await self.client.chat_update(channel=ref.channel, ts=ref.message_id, text=message.text,
+                                          blocks=message.blocks)
+        except SlackApiError as exc:
+            if url and await self._respond(url, message, replace_original=True):
+                return
+            log.warning("chat.update %s/%s failed: %s", ref.channel, ref.message_id, _error(exc))
+            raise
+
+    async def upload(self, target: ReplyTarget, filename: str, content: bytes, *,
+                     title: str = "", comment: str = "") -> str:
+        """Share a file (CSV/XLSX export) through files.getUploadURLExternal + completeUploadExternal."""
+        resp = await self.client.files_upload_v2(
+            channel=target.channel, thread_ts=target.thread, filename=filename, content=content,
+            title=title or filename, initial_comment=comment or None)
+        file = resp.get("file") or {}
+        return str(file.get("id", ""))
+
+    def _usable_url(self, target: ReplyTarget) -> str | None:
+        url = target.extra.get("response_url")
+        received = target.extra.get("received", 0.0)
+        if not url or not isinstance(received, int | float) or time.time() - received > RESPONSE_URL_AGE:
+            return None
+        return url if self._url_uses.get(url, 0) < RESPONSE_URL_USES else None
+
+    async def _respond(self, url: str, message: SlackMessage, **kw: Any) -> bool:
+        self._url_uses[url] = self._url_uses.get(url, 0) + 1
+        self._url_uses.move_to_end(url)
+        while len(self._url_uses) > 10_000:
+            self._url_uses.popitem(last=False)
+        hook = AsyncWebhookClient(url, session=self.client.session,
+                                  retry_handlers=self.client.retry_handlers)
+        try:
+            resp = await hook.send(text=message.text, blocks=message.blocks, **kw)
+        except Exception as exc:  # network trouble: the caller falls back to the Web API
+            log.warning("response_url failed: %s", type(exc).__name__)
+            return False
+        if resp.status_code != 200:
+            log.warning("response_url answered %s: %s", resp.status_code, resp.body[:200])
+        return resp.status_code == 200
+
+    async def _slack_user(self, actor: Actor) -> str:
+        if actor.identity.platform == "slack":
+            return actor.identity.user_id
+        async with self.rt.db.uow() as uow:
+            for link in await uow.directory.identities_of(actor.principal.id):
+                if link.platform == "slack":
+                    return link.platform_user_id
+        raise LookupError(f"{actor.principal.email} has no linked Slack account")
