@@ -1,0 +1,179 @@
+"""`POST /api/messages`: Bot Framework auth, then botbuilder's CloudAdapter runs the turn.
+
+The endpoint never runs unauthenticated in production: without an app id it answers 401 and
+says why. In demo/dev mode without an app id it accepts anonymous activities (emulator-style)
+and logs that once at start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+from aiohttp import web
+from botbuilder.core import TurnContext, serializer_helper
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity, ConversationReference
+from botframework.connector.auth import AuthenticateRequestResult
+from msrest.serialization import Model
+
+from bot.platforms.teams.auth import CredentialFactory, InboundAuth, Unauthorized, build_authentication
+from bot.platforms.teams.conversations import ConversationStore, Inbound
+from bot.platforms.teams.delivery import Delivery, connector_of, quiet
+from bot.platforms.teams.messenger import TeamsMessenger
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+    from bot.settings import Settings
+
+log = logging.getLogger("deskhand.teams")
+T = TypeVar("T")
+
+
+def refusal(settings: Settings) -> tuple[int, str] | None:
+    """Why the endpoint must refuse every activity, as (HTTP status, reason), or None."""
+    app_id = settings.teams_app_id.strip()
+    if not app_id:
+        if settings.mode in ("demo", "dev"):
+            return None
+        return 401, ("Teams is not configured: DESKHAND_TEAMS_APP_ID is empty, and in production "
+                     "deskhand never accepts unauthenticated Bot Framework traffic. Set "
+                     "DESKHAND_TEAMS_APP_ID and DESKHAND_TEAMS_APP_PASSWORD (docs/teams.md), or "
+                     "run with DESKHAND_MODE=dev to try it locally.")
+    missing = []
+    if settings.teams_app_type != "UserAssignedMSI" and not settings.teams_app_password:
+        missing.append("DESKHAND_TEAMS_APP_PASSWORD")
+    if settings.teams_app_type != "MultiTenant" and not settings.teams_tenant_id:
+        missing.append("DESKHAND_TEAMS_TENANT_ID")
+    for name in ("teams_openid_metadata_url", "teams_token_url"):
+        value = getattr(settings, name)
+        if value and not value.startswith(("https://", "http://")):
+            missing.append(f"DESKHAND_{name.upper()} (an http(s) URL)")
+    if missing:
+        return 503, (f"Teams is not configured: {settings.teams_app_type} needs "
+                     + ", ".join(missing) + ".")
+    return None
+
+
+def _error(status: int, reason: str) -> web.Response:
+    return web.json_response({"error": reason}, status=status)
+
+
+class TeamsAdapter:
+    def __init__(self, runtime: Runtime) -> None:
+        from bot.platforms.teams.bot import DeskhandTeamsBot
+
+        settings = runtime.settings
+        self.rt = runtime
+        self.app_id = settings.teams_app_id.strip()
+        self.refused = refusal(settings)
+        self.anonymous = not self.app_id and self.refused is None
+        self.http = httpx.AsyncClient(timeout=10)
+        self.credentials = CredentialFactory(settings, self.http)
+        auth = build_authentication(settings, self.credentials)
+        self.auth = auth
+        self.inbound = InboundAuth(settings, auth)
+        self.cloud = CloudAdapter(auth)
+        self.conversations = ConversationStore(runtime)
+        self.delivery = Delivery()
+        self.messenger = TeamsMessenger(self)
+        self.bot = DeskhandTeamsBot(self)
+        self.tenant_lock = settings.teams_tenant_id if settings.teams_app_type == "SingleTenant" else ""
+        self._tasks: set[asyncio.Task[Any]] = set()
+        if self.refused:
+            log.warning("Teams endpoint refuses traffic: %s", self.refused[1])
+        elif self.anonymous:
+            log.warning("Teams endpoint accepts UNAUTHENTICATED activities (mode %s, no app id)",
+                        settings.mode)
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/api/messages", self.messages)
+
+    async def _authenticate(self, request: web.Request,
+                            activity: Activity) -> AuthenticateRequestResult:
+        if self.anonymous:
+            return await self.auth.authenticate_request(activity, None)
+        header = request.headers.get("Authorization")
+        if not header:
+            raise Unauthorized("no Authorization header: Bot Framework activities carry a bearer token")
+        return await self.inbound.authenticate(activity, header)
+
+    async def messages(self, request: web.Request) -> web.Response:
+        if self.refused:
+            return _error(*self.refused)
+        if request.content_type != "application/json":
+            return _error(415, "send the activity as application/json")
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "the body is not JSON")
+        activity = Activity().deserialize(body) if isinstance(body, dict) else None
+        if activity is None or not activity.type:
+            return _error(400, "the body is not a Bot Framework activity (no type)")
+        try:
+            result = await self._authenticate(request, activity)
+        except Unauthorized as exc:
+            log.info("Teams activity refused: %s", exc)
+            return _error(401, f"unauthorized: {exc}")
+        except ConnectionError as exc:
+            log.warning("Teams activity not checked: %s", exc)
+            return _error(503, "cannot check the token right now; retry later")
+        tenant = Inbound.of(activity).aad_tenant if activity.conversation else ""
+        if self.tenant_lock and tenant != self.tenant_lock:
+            log.info("Teams activity from another Microsoft 365 tenant refused")
+            return _error(403, "this deskhand serves one Microsoft 365 tenant; others are refused")
+        try:
+            invoke = await self.cloud.process_activity(result, activity, self.bot.on_turn)
+        except PermissionError as exc:  # deskhand's own bot token was refused: a setup problem
+            log.error("Teams %s activity not processed: %s", activity.type, exc)
+            return _error(500, "deskhand cannot act as the bot right now")
+        except Exception:
+            log.exception("Teams %s activity failed", activity.type)
+            return _error(500, "the activity could not be processed")
+        if invoke is not None:
+            # ActivityHandler already serialized the body; CloudAdapter.process would do it twice.
+            body = serializer_helper(invoke.body) if isinstance(invoke.body, Model) else invoke.body
+            return web.json_response(body, status=int(invoke.status))
+        return web.Response(status=201)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run work after the turn has answered (Teams allows a turn 10-15 s at most)."""
+        task = asyncio.create_task(self._logged(coro))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _logged(coro: Awaitable[Any]) -> None:
+        try:
+            await coro
+        except Exception:
+            log.exception("Teams background work failed")
+
+    async def with_turn(self, reference: dict[str, Any],
+                        work: Callable[[TurnContext], Awaitable[T]]) -> T:
+        """Run `work(ctx)` in a proactive turn for the conversation in `reference`."""
+        results: list[T] = []
+
+        async def turn(ctx: TurnContext) -> None:
+            quiet(connector_of(ctx))
+            results.append(await work(ctx))
+
+        await self.cloud.continue_conversation(
+            ConversationReference().deserialize(reference), turn, bot_app_id=self.app_id)
+        return results[0]
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.http.aclose()
+
+
+def mount(app: web.Application, runtime: Runtime) -> TeamsAdapter:
+    adapter = TeamsAdapter(runtime)
+    adapter.routes(app)
+    runtime.platforms["teams"] = adapter
+    return adapter

@@ -1,0 +1,105 @@
+"""Post and update cards in Teams, now or long after the turn (proactive messages).
+
+Every call goes through a stored ConversationReference (MessageRef.extra["reference"], or the
+database by conversation id) and CloudAdapter.continue_conversation, so handlers, background
+jobs and late replies all use one path, paced and retried per conversation.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from botbuilder.core import TurnContext
+from botbuilder.schema import Activity, ActivityTypes, Attachment, ConversationReference
+
+from bot.model import Actor, MessageRef, Platform, ReplyTarget
+from bot.platforms.teams.delivery import connector_of
+from cards.adaptive import CONTENT_TYPE, render
+from cards.model import Card, Table, truncate
+
+if TYPE_CHECKING:
+    from bot.platforms.teams.adapter import TeamsAdapter
+
+
+def card_activity(card: Card) -> Activity:
+    content = render(card)
+    if any(isinstance(s, Table) for s in card.sections):
+        content = {**content, "msteams": {"width": "Full"}}  # Teams-only hint: tables need room
+    return Activity(type=ActivityTypes.message, summary=truncate(card.title, 200),
+                    attachments=[Attachment(content_type=CONTENT_TYPE, content=content)])
+
+
+def _addressed(activity: Activity, reference: dict[str, Any]) -> Activity:
+    return TurnContext.apply_conversation_reference(
+        activity, ConversationReference().deserialize(reference))
+
+
+class NoConversation(LookupError):
+    """deskhand has no stored reference for that conversation (not installed there)."""
+
+
+class TeamsMessenger:
+    platform: Platform = "teams"
+
+    def __init__(self, teams: TeamsAdapter) -> None:
+        self.teams = teams
+
+    async def _aad_of(self, actor: Actor) -> str | None:
+        if actor.identity.platform == "teams":
+            return actor.identity.user_id
+        async with self.teams.rt.db.uow() as uow:
+            links = await uow.directory.identities_of(actor.principal.id)
+        return next((i.platform_user_id for i in links if i.platform == "teams"), None)
+
+    async def _reference(self, target: ReplyTarget, private_to: Actor | None) -> dict[str, Any]:
+        store = self.teams.conversations
+        reference = target.extra.get("reference") or await store.reference(target.channel)
+        shared = reference is None or reference["conversation"].get("conversationType") not in (
+            None, "personal")
+        if private_to is not None and shared:
+            # Teams has no ephemeral messages: a private answer goes to the person's 1:1 chat
+            # when deskhand has one, otherwise it stays in the conversation it came from.
+            aad = await self._aad_of(private_to)
+            personal = await store.personal_reference(aad) if aad else None
+            if personal is not None:
+                return personal
+        if reference is None:
+            raise NoConversation(f"deskhand is not installed in Teams conversation {target.channel}")
+        return dict(reference)
+
+    async def post(self, target: ReplyTarget, card: Card, *,
+                   private_to: Actor | None = None) -> MessageRef:
+        reference = await self._reference(target, private_to)
+        conversation_id = reference["conversation"]["id"]
+        activity = _addressed(card_activity(card), reference)
+
+        async def send(ctx: TurnContext) -> Any:
+            return await self.teams.delivery.call(
+                "post card", lambda: connector_of(ctx).conversations.send_to_conversation(
+                    conversation_id, activity), pace=conversation_id)
+
+        sent = await self.teams.with_turn(reference, send)
+        return MessageRef("teams", conversation_id, (sent.id or "") if sent else "",
+                          extra={"reference": reference})
+
+    async def update(self, ref: MessageRef, card: Card) -> None:
+        reference = ref.extra.get("reference") or await self.teams.conversations.reference(ref.channel)
+        if reference is None:
+            raise NoConversation(f"deskhand is not installed in Teams conversation {ref.channel}")
+        activity = _addressed(card_activity(card), reference)
+        activity.id = ref.message_id
+
+        async def send(ctx: TurnContext) -> Any:
+            return await self.teams.delivery.call(
+                "update card", lambda: connector_of(ctx).conversations.update_activity(
+                    ref.channel, ref.message_id, activity), pace=ref.channel)
+
+        await self.teams.with_turn(reference, send)
+
+    async def typing(self, ctx: TurnContext, reference: dict[str, Any]) -> None:
+        """The immediate "working on it" signal, in a turn that is already open."""
+        conversation_id = reference["conversation"]["id"]
+        activity = _addressed(Activity(type=ActivityTypes.typing), reference)
+        await self.teams.delivery.call(
+            "typing", lambda: connector_of(ctx).conversations.send_to_conversation(
+                conversation_id, activity), pace=conversation_id)
