@@ -1,0 +1,75 @@
+"""`deskhand manifest slack|teams|all` and `deskhand teams-package` (wired into bot/cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bot import manifests
+from bot.settings import Settings
+
+COMMANDS = ("manifest", "teams-package")
+
+
+def _links(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--website-url", help="developer website shown in Teams (default: the public URL)")
+    parser.add_argument("--privacy-url", help="privacy statement shown in Teams (default: the public URL)")
+    parser.add_argument("--terms-url", help="terms of use shown in Teams (default: the public URL)")
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    manifest = sub.add_parser("manifest", help="the Slack or Teams app manifest, from the command registry")
+    msub = manifest.add_subparsers(dest="platform", required=True)
+    slack = msub.add_parser("slack", help="Slack app manifest (Socket Mode if DESKHAND_SLACK_APP_TOKEN set)")
+    slack.add_argument("-o", "--output", help="file to write (default: standard output)")
+    slack.add_argument("--format", choices=["json", "yaml"],
+                       help="default: yaml for a .yaml/.yml output file, json otherwise")
+    teams = msub.add_parser("teams", help="Teams app manifest (needs DESKHAND_TEAMS_APP_ID)")
+    teams.add_argument("-o", "--output", help="file to write (default: standard output)")
+    _links(teams)
+    every = msub.add_parser("all", help="regenerate a folder: both Slack formats, Teams manifest and icons")
+    every.add_argument("--dir", default="manifest", help="folder to write (default: manifest)")
+    _links(every)
+    package = sub.add_parser("teams-package", help="build the zip to upload to Teams (manifest and icons)")
+    package.add_argument("-o", "--output", default="deskhand-teams.zip", help="default: deskhand-teams.zip")
+    _links(package)
+
+
+def _write(output: str | None, text: str) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path}")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        return _run(args, settings)
+    except OSError as exc:  # an unwritable or missing output folder: say so, no traceback
+        raise manifests.ManifestError(f"cannot write {exc.filename}: {exc.strerror}") from None
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    registry = manifests.build_registry()
+    links = manifests.TeamsLinks(getattr(args, "website_url", None), getattr(args, "privacy_url", None),
+                                 getattr(args, "terms_url", None))
+    if args.cmd == "teams-package":
+        body = manifests.teams_package(settings, registry, links)
+        path = Path(args.output)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+        print(f"wrote {path}: upload it in Teams (Apps > Manage your apps > Upload an app)")
+    elif args.platform == "slack":
+        data = manifests.slack_manifest(settings, registry)
+        fmt = args.format or ("yaml" if (args.output or "").endswith((".yaml", ".yml")) else "json")
+        _write(args.output, manifests.to_yaml(data) if fmt == "yaml" else manifests.to_json(data))
+    elif args.platform == "teams":
+        _write(args.output, manifests.to_json(manifests.teams_manifest(settings, registry, links)))
+    else:
+        for path in manifests.write_all(Path(args.dir), settings, registry, links):
+            print(f"wrote {path}")
+    return 0

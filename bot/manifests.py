@@ -1,0 +1,299 @@
+"""The Slack app manifest and the Teams app manifest, both generated from the command registry.
+
+`deskhand manifest slack|teams|all` and `deskhand teams-package` call these; the committed copies
+in manifest/ are their output for https://deskhand.example.com (see manifest/README.md).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot import manifest_icons
+from bot.registry import CommandSpec, Registry
+from bot.settings import Settings
+
+APP_NAME = "deskhand"
+UMBRELLA = "/deskhand"
+SLACK_EVENTS_PATH = "/slack/events"  # one Request URL for commands, interactivity and events (Bolt)
+SLACK_DESCRIPTION_MAX = 100  # the schema allows 2000; Slack's autocomplete shows about one line
+TEAMS_MANIFEST_VERSION = "1.29"
+TEAMS_SCHEMA_URL = f"https://developer.microsoft.com/json-schemas/teams/v{TEAMS_MANIFEST_VERSION}/MicrosoftTeams.schema.json"
+# Older Teams schemas allowed 10 commands, 32-char titles and 128-char descriptions (1.29: 12/128/4000);
+# the stricter limits suit every client still in use.
+TEAMS_MAX_COMMANDS, TEAMS_TITLE_MAX, TEAMS_DESCRIPTION_MAX = 10, 32, 128
+TEAMS_SCOPES = ("personal", "team", "groupChat")
+GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+# Each bot scope and why deskhand needs it (least privilege: nothing else is requested).
+SLACK_BOT_SCOPES: tuple[tuple[str, str], ...] = (
+    ("app_mentions:read", "receive `@deskhand <command>` typed in channels (app_mention events)"),
+    ("chat:write", "post, post ephemerally and update the cards deskhand sends"),
+    ("chat:write.public", "post a command's card in a public channel the bot was not invited to"),
+    ("commands", "the /deskhand umbrella command and one slash command per command group"),
+    ("files:write", "upload CSV/XLSX exports (files upload API)"),
+    ("im:history", "receive commands typed in the bot's direct messages (message.im events)"),
+    ("users:read", "users.info, to know who ran a command"),
+    ("users:read.email", "the email in users.info that links a Slack user to a deskhand principal"),
+)
+SLACK_BOT_EVENTS = ("app_mention", "message.im")
+# Slack's own commands win over an app's: a group with one of these names is reached via /deskhand.
+SLACK_BUILTINS = frozenset({
+    "active", "apps", "archive", "away", "call", "close", "collapse", "dm", "dnd", "expand", "feed",
+    "feedback", "invite", "kick", "leave", "me", "msg", "mute", "open", "part", "prefs", "remind",
+    "remove", "rename", "search", "shortcuts", "shrug", "star", "status", "topic", "who"})
+
+SHORT_DESCRIPTION = "Chat-ops for IT support: devices, remote help, approvals, roles and audit."
+LONG_DESCRIPTION = (
+    "deskhand lets an IT support team work from chat. Look up devices, start remote sessions, run "
+    "approved instructions and device actions, and read the audit log, with the same commands in "
+    "Slack, Microsoft Teams and the web console. Every command is checked against deskhand's roles "
+    "(RBAC) before it runs and every decision is written to the audit log. Type `help` to see the "
+    "commands you may run.")
+
+
+class ManifestError(ValueError):
+    """A setting the manifest needs is missing or unusable; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class TeamsLinks:
+    """The developer links Teams shows on the app's details page (default: the public URL)."""
+
+    website: str | None = None
+    privacy: str | None = None
+    terms: str | None = None
+
+
+def build_registry() -> Registry:
+    from handlers import register_all
+
+    registry = Registry()
+    register_all(registry)
+    return registry
+
+
+def app_version() -> str:
+    try:
+        return metadata.version("deskhand")
+    except metadata.PackageNotFoundError:  # running from a tree that was never installed
+        return "0.0.0"
+
+
+def _https_base(settings: Settings, why: str, alternative: str = "") -> str:
+    url = settings.public_url.rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ManifestError(
+            f"DESKHAND_PUBLIC_URL is {settings.public_url!r}, but {why} needs the https:// address "
+            f"where deskhand is reachable from the internet, e.g. https://deskhand.example.com{alternative}")
+    return url
+
+
+def socket_mode(settings: Settings) -> bool:
+    token = settings.slack_app_token
+    return token is not None and bool(token.get_secret_value().strip())
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _by_group(registry: Registry) -> dict[str, list[CommandSpec]]:
+    groups: dict[str, list[CommandSpec]] = {g: [] for g in registry.groups()}
+    for spec in registry.commands.values():  # registration order within a group
+        groups[spec.group].append(spec)
+    return groups
+
+
+def slash_commands(registry: Registry) -> dict[str, str | None]:
+    """Slash command -> the group it stands for (None: the umbrella, whose text is the whole command).
+
+    bot/platforms/slack/commands.py turns `/role` + `grant ...` into `role grant ...` for the router.
+    """
+    found: dict[str, str | None] = {UMBRELLA: None}
+    for group in registry.groups():
+        if group not in SLACK_BUILTINS and len(group) < 32 and f"/{group}" != UMBRELLA:
+            found[f"/{group}"] = group
+    return found
+
+
+def _slash_entry(group: str, specs: list[CommandSpec]) -> tuple[str, str | None]:
+    """(description, usage hint) of one group's slash command."""
+    bare = next((s for s in specs if s.name == group), None)
+    if bare is not None and len(specs) == 1:
+        return bare.summary, bare.usage[len(group):].strip() or None
+    subs = [s.name.split(" ", 1)[1] for s in specs if s is not bare]
+    title = bare.summary if bare else f"{group.capitalize()} commands: {', '.join(subs)}."
+    return title, " | ".join(subs) + " (then its arguments; /help " + group + " explains)"
+
+
+def slack_manifest(settings: Settings, registry: Registry) -> dict[str, Any]:
+    """App manifest, major version 1 (classic Bolt apps; 2.x is for Slack-hosted Deno apps)."""
+    sockets = socket_mode(settings)
+    hint = " (or set DESKHAND_SLACK_APP_TOKEN to use Socket Mode)"
+    url = None if sockets else _https_base(settings, "Slack's HTTP mode", hint) + SLACK_EVENTS_PATH
+    groups = _by_group(registry)
+    commands: list[dict[str, Any]] = []
+    for slash, group in slash_commands(registry).items():
+        if group is None:
+            description = f"Run any {APP_NAME} command: {', '.join(groups)}."
+            usage: str | None = "<command> [arguments], e.g. help"
+        else:
+            description, usage = _slash_entry(group, groups[group])
+        entry: dict[str, Any] = {"command": slash, "description": _short(description, SLACK_DESCRIPTION_MAX)}
+        if usage:
+            entry["usage_hint"] = _short(usage, 1000)
+        if url:
+            entry["url"] = url
+        entry["should_escape"] = False  # the grammar takes emails and names as typed
+        commands.append(entry)
+    events: dict[str, Any] = {"bot_events": list(SLACK_BOT_EVENTS)}
+    interactivity: dict[str, Any] = {"is_enabled": True}
+    if url:
+        events = {"request_url": url, **events}
+        interactivity["request_url"] = url
+    return {
+        "_metadata": {"major_version": 1, "minor_version": 1},
+        "display_information": {
+            "name": APP_NAME, "description": SHORT_DESCRIPTION,
+            "background_color": manifest_icons.ACCENT.lower(), "long_description": LONG_DESCRIPTION},
+        "features": {
+            # The messages tab is where people DM commands to the bot (message.im).
+            "app_home": {"home_tab_enabled": False, "messages_tab_enabled": True,
+                         "messages_tab_read_only_enabled": False},
+            "bot_user": {"display_name": APP_NAME, "always_online": True},
+            "slash_commands": commands},
+        "oauth_config": {"scopes": {"bot": [scope for scope, _ in SLACK_BOT_SCOPES]}},
+        "settings": {
+            "event_subscriptions": events, "interactivity": interactivity,
+            "org_deploy_enabled": False, "socket_mode_enabled": sockets,
+            "token_rotation_enabled": False},
+    }
+
+
+def teams_commands(registry: Registry, limit: int = TEAMS_MAX_COMMANDS) -> list[CommandSpec]:
+    """Up to `limit` commands, every group first (round robin in registration order), then by group."""
+    groups = {g: [s for s in specs if len(s.name) <= TEAMS_TITLE_MAX]
+              for g, specs in _by_group(registry).items()}
+    order = sorted(groups, key=lambda g: (g != "help", g))  # help first: it lists everything else
+    chosen: list[CommandSpec] = []
+    depth = 0
+    while len(chosen) < limit and any(len(specs) > depth for specs in groups.values()):
+        chosen += [groups[g][depth] for g in order if len(groups[g]) > depth][: limit - len(chosen)]
+        depth += 1
+    rank = {spec.name: i for i, spec in enumerate(registry.commands.values())}
+    return sorted(chosen, key=lambda s: (order.index(s.group), rank[s.name]))
+
+
+def teams_manifest(settings: Settings, registry: Registry, links: TeamsLinks | None = None) -> dict[str, Any]:
+    app_id = settings.teams_app_id.strip()
+    if not app_id:
+        raise ManifestError("DESKHAND_TEAMS_APP_ID is not set: the Teams manifest needs the bot's "
+                            "Microsoft App ID (a GUID from the Azure Bot registration)")
+    if not GUID.match(app_id):
+        raise ManifestError(f"DESKHAND_TEAMS_APP_ID {app_id!r} is not a GUID "
+                            "(expected like 00000000-0000-0000-0000-000000000000)")
+    base = _https_base(settings, "the Teams manifest")
+    links = links or TeamsLinks()
+    commands = [{"title": spec.name, "description": _short(spec.summary, TEAMS_DESCRIPTION_MAX)}
+                for spec in teams_commands(registry)]
+    full = f"{LONG_DESCRIPTION} Commands: {', '.join(registry.groups())}."
+    return {
+        "$schema": TEAMS_SCHEMA_URL,
+        "manifestVersion": TEAMS_MANIFEST_VERSION,
+        "version": app_version(),
+        "id": app_id,
+        "developer": {"name": APP_NAME, "websiteUrl": links.website or base,
+                      "privacyUrl": links.privacy or base, "termsOfUseUrl": links.terms or base},
+        "name": {"short": APP_NAME, "full": f"{APP_NAME}: IT support chat-ops"},
+        "description": {"short": SHORT_DESCRIPTION, "full": _short(full, 4000)},
+        "icons": {"outline": "outline.png", "color": "color.png"},
+        "accentColor": manifest_icons.ACCENT,
+        "bots": [{
+            "botId": app_id, "scopes": list(TEAMS_SCOPES),
+            "isNotificationOnly": False, "supportsFiles": False,  # exports are signed download links
+            "commandLists": [{"scopes": list(TEAMS_SCOPES), "commands": commands}]}],
+        "validDomains": [urlsplit(base).hostname],
+        "webApplicationInfo": {"id": app_id},
+    }
+
+
+def to_json(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+_PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*$")
+_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    if _PLAIN.match(text) and text.lower() not in _YAML_WORDS:
+        return text
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a valid YAML double-quoted scalar
+
+
+def to_yaml(data: Any, indent: int = 0) -> str:
+    """Block-style YAML for manifest data (dicts, lists, strings, numbers, booleans); no PyYAML needed."""
+    pad = " " * indent
+    lines: list[str] = []
+    items = data.items() if isinstance(data, dict) else ((None, v) for v in data)
+    for key, value in items:
+        lead = f"{pad}{_scalar(key)}:" if key is not None else f"{pad}-"
+        if isinstance(value, dict | list) and value:
+            if key is None and isinstance(value, dict):  # "- first: x" then the rest aligned under it
+                nested = to_yaml(value, indent + 2)
+                lines.append(f"{pad}- {nested[indent + 2:]}".rstrip("\n"))
+            else:
+                lines.append(lead)
+                lines.append(to_yaml(value, indent + 2).rstrip("\n"))
+        elif isinstance(value, dict | list):
+            lines.append(f"{lead} {'{}' if isinstance(value, dict) else '[]'}")
+        else:
+            lines.append(f"{lead} {_scalar(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def teams_files(settings: Settings, registry: Registry, links: TeamsLinks | None = None) -> dict[str, bytes]:
+    """The upload package's files, by name at the zip root."""
+    return {"manifest.json": to_json(teams_manifest(settings, registry, links)).encode(),
+            "color.png": manifest_icons.color_png(), "outline.png": manifest_icons.outline_png()}
+
+
+def teams_package(settings: Settings, registry: Registry, links: TeamsLinks | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, body in teams_files(settings, registry, links).items():
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # same bytes for same input
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, body)
+    return buffer.getvalue()
+
+
+def write_all(directory: Path, settings: Settings, registry: Registry,
+              links: TeamsLinks | None = None) -> list[Path]:
+    """Regenerate the manifest folder: Slack JSON and YAML, and the Teams manifest with its icons."""
+    slack = slack_manifest(settings, registry)
+    files: dict[Path, bytes] = {
+        directory / "slack-manifest.json": to_json(slack).encode(),
+        directory / "slack-manifest.yaml": to_yaml(slack).encode(),
+        **{directory / "teams" / name: body
+           for name, body in teams_files(settings, registry, links).items()},
+    }
+    for path, body in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+    return list(files)
