@@ -1,0 +1,374 @@
+"""A TeamViewer Web API simulator (aiohttp) speaking the shapes of integrations.md section 1.
+
+Serves `/api/v1/...` (ping, sessions, managed devices, devices, oauth2/token) and the browser
+`/oauth2/authorize` page, with switches (`Switches`, also at `POST /_control`) for latency,
+a random error rate, forced failures, 429s, token expiry and the licence's session limit.
+Run alone: `python -m integrations.teamviewer.simulator --port 8710 --token demo-token`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import html
+import random
+import time
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from integrations.teamviewer.simulator_oauth import SimulatedOAuth, error
+
+API = "/api/v1"
+LIMIT_TEXT = "The maximum number of concurrent sessions permitted by your TeamViewer license is reached."
+
+
+@dataclass
+class Switches:
+    latency: float = 0.0  # seconds added to every API call
+    error_rate: float = 0.0  # share of API calls answered with `error_status`
+    error_status: int = 500
+    fail_next: int = 0  # the next N API calls answer `fail_status`
+    fail_status: int = 500
+    fail_path: str = ""  # only calls whose "METHOD /path" contains this ("POST /api/v1/sessions")
+    rate_limit_next: int = 0  # the next N API calls answer 429 with Retry-After
+    retry_after: int = 1
+    unauthorized_next: int = 0  # the next N authenticated calls answer 401 invalid_token
+    lose_next_create: int = 0  # create the session, then answer 502 (a lost response)
+    max_open_sessions: int | None = None  # the licence's concurrent-session limit
+    token_ttl: int = 86400  # OAuth access token lifetime, seconds
+
+
+@dataclass
+class SimDevice:
+    name: str
+    full_client: bool = True
+    online: bool = True
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    teamviewer_id: int = field(default_factory=lambda: random.randrange(100_000_000, 2_000_000_000))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+class TeamViewerSimulator(SimulatedOAuth):
+    def __init__(self, *, script_tokens: tuple[str, ...] = (), switches: Switches | None = None,
+                 clients: dict[str, str] | None = None, devices: list[SimDevice] | None = None,
+                 seed: int | None = None) -> None:
+        self.switches = switches or Switches()
+        self.script_tokens = set(script_tokens)
+        self.init_oauth(clients or {})
+        self.devices: list[SimDevice] = list(devices or [])
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.groups: dict[str, str] = {}  # name -> gNNNNNNNN
+        self.hits: Counter[str] = Counter()
+        self.create_seconds: list[float] = []
+        self.refused = 0  # API calls answered 401
+        self._rng = random.Random(seed)
+        self.prefix = ""  # set by `mount` when the simulator lives under a parent app
+
+    # --- wiring ----------------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware])
+        r = app.router
+        r.add_get(f"{API}/ping", self.ping)
+        r.add_post(f"{API}/sessions", self.create_session)
+        r.add_get(f"{API}/sessions", self.list_sessions)
+        r.add_get(f"{API}/sessions/{{code}}", self.get_session)
+        r.add_put(f"{API}/sessions/{{code}}", self.update_session)
+        r.add_get(f"{API}/managed/devices", self.managed_devices)
+        r.add_get(f"{API}/managed/devices/{{id}}", self.managed_device)
+        r.add_get(f"{API}/devices", self.legacy_devices)
+        r.add_get("/s/{code}", self.session_page)
+        r.add_get("/_control", self.control_get)
+        r.add_post("/_control", self.control_set)
+        self.oauth_routes(app, API)
+        return app
+
+    @property
+    def token_ttl(self) -> int:  # type: ignore[override]
+        return self.switches.token_ttl
+
+    def mount(self, parent: web.Application, prefix: str) -> None:
+        """Serve under `prefix` of another app (the demo's own listener)."""
+        self.prefix = prefix.rstrip("/")
+        parent.add_subapp(self.prefix, self.app())
+
+    def seed_devices(self, fleet: list[tuple[str, bool]]) -> None:
+        """(name, full client installed) pairs; devices without the full client stay unmanaged."""
+        rng = random.Random(len(fleet))
+        self.devices = [SimDevice(name, full, online=rng.random() < 0.7,
+                                  teamviewer_id=rng.randrange(100_000_000, 2_000_000_000))
+                        for name, full in fleet]
+
+    def open_sessions(self) -> list[dict[str, Any]]:
+        return [s for s in self.sessions.values() if self._state(s) == "Open"]
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        path = request.path.removeprefix(self.prefix)
+        if not path.startswith(API):
+            return await handler(request)
+        resource = request.match_info.route.resource
+        route = resource.canonical.removeprefix(self.prefix) if resource else path
+        self.hits[f"{request.method} {route}"] += 1
+        sw = self.switches
+        started = time.perf_counter()
+        try:
+            if sw.latency:
+                await asyncio.sleep(sw.latency)
+            if sw.rate_limit_next > 0:
+                sw.rate_limit_next -= 1
+                return error(429, "too_many_requests", "Rate limit exceeded, retry later.", 429,
+                              {"Retry-After": str(sw.retry_after)})
+            if sw.fail_next > 0 and sw.fail_path in f"{request.method} {path}":
+                sw.fail_next -= 1
+                return error(sw.fail_status, "internal_error", "Simulated failure.", 500)
+            if sw.error_rate and self._rng.random() < sw.error_rate:
+                return error(sw.error_status, "internal_error", "Simulated random failure.", 500)
+            if path not in (f"{API}/ping", f"{API}/oauth2/token"):
+                refused = self._check_bearer(request)
+                if refused is not None:
+                    return refused
+            return await handler(request)
+        finally:
+            if request.method == "POST" and path == f"{API}/sessions":
+                self.create_seconds.append(time.perf_counter() - started)
+
+    def _bearer(self, request: web.Request) -> str:
+        header = request.headers.get("Authorization", "")
+        return header[7:].strip() if header.lower().startswith("bearer ") else ""
+
+    def _valid(self, token: str) -> bool:
+        return token in self.script_tokens or self.access_valid(token)
+
+    def _check_bearer(self, request: web.Request) -> web.Response | None:
+        token = self._bearer(request)
+        problem = None
+        if self.switches.unauthorized_next > 0:
+            self.switches.unauthorized_next -= 1
+            problem = error(401, "invalid_token", "The access token expired.", 401)
+        elif not token:
+            problem = error(401, "invalid_request", "Missing Authorization header.", 401)
+        elif not self._valid(token):
+            problem = error(401, "invalid_token", "The access token is invalid or expired.", 401)
+        self.refused += problem is not None
+        return problem
+
+    # --- API -------------------------------------------------------------------------------
+
+    async def ping(self, request: web.Request) -> web.Response:
+        return web.json_response({"token_valid": self._valid(self._bearer(request))})
+
+    def _state(self, session: dict[str, Any]) -> str:
+        if session["state"] == "Open" and datetime.fromisoformat(
+                session["valid_until"].replace("Z", "+00:00")) < _now():
+            session["state"], session["closed_at"] = "Closed", session["valid_until"]
+        return str(session["state"])
+
+    def _public(self, session: dict[str, Any]) -> dict[str, Any]:
+        self._state(session)
+        return dict(session)
+
+    async def _json(self, request: web.Request) -> dict[str, Any] | web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return error(400, "invalid_request", "The body is not valid JSON.", 1)
+        if not isinstance(body, dict):
+            return error(400, "invalid_request", "The body must be a JSON object.", 1)
+        return body
+
+    async def create_session(self, request: web.Request) -> web.Response:
+        body = await self._json(request)
+        if isinstance(body, web.Response):
+            return body
+        groupid, groupname = body.get("groupid"), body.get("groupname")
+        if not groupid and not groupname:
+            return error(400, "invalid_request", "groupid or groupname is required.", 1)
+        if groupname:
+            groupid = self.groups.setdefault(str(groupname), f"g{self._rng.randrange(10**8):08d}")
+        limit = self.switches.max_open_sessions
+        if limit is not None and len(self.open_sessions()) >= limit:
+            return error(429, "too_many_sessions", LIMIT_TEXT, 9, {"Retry-After": "600"})
+        customer = body.get("end_customer") or None
+        if customer is not None and (not isinstance(customer, dict)
+                                     or len(str(customer.get("name", ""))) > 100
+                                     or len(str(customer.get("email", ""))) > 254):
+            return error(400, "invalid_request", "end_customer: name <= 100, email <= 254.", 1)
+        digits = f"{self._rng.randrange(10**8):08d}"
+        code = f"s{digits[:2]}-{digits[2:5]}-{digits[5:]}"
+        now = _now()
+        base = f"{request.scheme}://{request.host}{self.prefix}/s/"
+        session = {
+            "code": code, "state": "Open", "groupid": groupid,
+            "description": str(body.get("description", "")), "end_customer": customer,
+            "waiting_message": str(body.get("waiting_message", "")),
+            "assigned_userid": body.get("assigned_userid"), "assigned_at": None,
+            "end_customer_link": f"{base}{code}?as=customer",
+            "supporter_link": f"{base}{code}?as=supporter",
+            "webclient_supporter_link": f"{base}{code}?as=webclient",
+            "custom_api": str(body.get("custom_api", ""))[:4000], "created_at": _iso(now),
+            "valid_until": body.get("valid_until") or _iso(now + timedelta(hours=12)),
+            "closed_at": None, "online": False,
+            "support_session_type": body.get("support_session_type", "Default"),
+            "custom_module_id": None, "tv_version": None,
+        }
+        self.sessions[code] = session
+        if self.switches.lose_next_create > 0:
+            self.switches.lose_next_create -= 1
+            return error(502, "bad_gateway", "Upstream connection lost.", 502)
+        return web.json_response(self._public(session))
+
+    async def list_sessions(self, request: web.Request) -> web.Response:
+        q = request.query
+        states = {s.strip().lower() for s in q.get("state", "open").split(",") if s.strip()}
+        rows = [s for s in self.sessions.values() if self._state(s).lower() in states
+                and (not q.get("groupid") or s["groupid"] == q["groupid"])
+                and (not q.get("assigned_userid") or s["assigned_userid"] == q["assigned_userid"])]
+        offset = q.get("offset")
+        if offset:
+            codes = [s["code"] for s in rows]
+            rows = rows[codes.index(offset):] if offset in codes else []
+        page, rest = rows[:50], rows[50:]
+        full = q.get("full_list", "false").lower() == "true"
+        out = [self._public(s) if full else {"code": s["code"], "state": s["state"],
+                                             "groupid": s["groupid"]} for s in page]
+        return web.json_response({"sessions": out,
+                                  "next_offset": rest[0]["code"] if rest else None,
+                                  "sessions_remaining": len(rest)})
+
+    async def get_session(self, request: web.Request) -> web.Response:
+        session = self.sessions.get(request.match_info["code"])
+        if session is None:
+            return error(404, "not_found", "No session with this code.", 404)
+        return web.json_response(self._public(session))
+
+    async def update_session(self, request: web.Request) -> web.Response:
+        session = self.sessions.get(request.match_info["code"])
+        if session is None:
+            return error(404, "not_found", "No session with this code.", 404)
+        body = await self._json(request)
+        if isinstance(body, web.Response):
+            return body
+        state = str(body.get("state", "")).lower()
+        if state and state not in ("open", "closed"):
+            return error(400, "invalid_request", "state must be open or closed.", 1)
+        for key in ("description", "waiting_message", "custom_api", "end_customer"):
+            if key in body:
+                session[key] = body[key]
+        if state == "closed" and session["state"] != "Closed":
+            session["state"], session["closed_at"] = "Closed", _iso(_now())
+        elif state == "open":
+            session["state"], session["closed_at"] = "Open", None
+        return web.Response(status=204)
+
+    def _managed(self) -> list[dict[str, Any]]:
+        return [{"id": d.id, "TeamViewerId": d.teamviewer_id, "name": d.name,
+                 "isOnline": d.online, "last_seen": _iso(_now() - timedelta(minutes=5)),
+                 "teamviewerPolicyId": None} for d in self.devices if d.full_client]
+
+    async def managed_devices(self, request: web.Request) -> web.Response:
+        rows = self._managed()
+        start = int(request.query.get("paginationToken") or 0)
+        page = rows[start:start + 100]
+        more = start + 100 < len(rows)
+        return web.json_response({"resources": page,
+                                  "nextPaginationToken": str(start + 100) if more else None})
+
+    async def managed_device(self, request: web.Request) -> web.Response:
+        for row in self._managed():
+            if row["id"] == request.match_info["id"]:
+                return web.json_response(row)
+        return error(404, "not_found", "No managed device with this id.", 404)
+
+    async def legacy_devices(self, request: web.Request) -> web.Response:
+        rows = [{"device_id": f"d{d.teamviewer_id}", "remotecontrol_id": f"r{d.teamviewer_id}",
+                 "alias": d.name, "description": "", "online_state": "Online" if d.online
+                 else "Offline", "groupid": "g00000001", "assigned_to": True,
+                 "supported_features": "remote_control, chat"}
+                for d in self.devices if d.full_client]
+        rc = request.query.get("remotecontrol_id")
+        if rc:
+            rows = [r for r in rows if r["remotecontrol_id"] == rc]
+        return web.json_response({"devices": rows})
+
+    # --- pages and control ------------------------------------------------------------------
+
+    async def session_page(self, request: web.Request) -> web.Response:
+        session = self.sessions.get(request.match_info["code"])
+        if session is None:
+            return web.Response(status=404, text="No such session.")
+        who = request.query.get("as", "customer")
+        return web.Response(content_type="text/html", text=(
+            f"<!doctype html><title>TeamViewer session {session['code']} (simulator)</title>"
+            f"<h1>Session {session['code']}</h1><p>{html.escape(self._state(session))}; you "
+            f"joined as {html.escape(who)}. This is the simulator: nothing connects.</p>"))
+
+    def control_state(self) -> dict[str, Any]:
+        return {"switches": asdict(self.switches), "hits": dict(self.hits),
+                "open_sessions": len(self.open_sessions()), "sessions": len(self.sessions),
+                "create_seconds": list(self.create_seconds), "devices": len(self.devices)}
+
+    async def control_get(self, request: web.Request) -> web.Response:
+        return web.json_response(self.control_state())
+
+    async def control_set(self, request: web.Request) -> web.Response:
+        body = await self._json(request)
+        if isinstance(body, web.Response):
+            return body
+        if body.pop("expire_tokens", False):
+            self.expire_tokens()
+        if "devices" in body:
+            self.seed_devices([(str(d["name"]), bool(d.get("full_client", True)))
+                               for d in body.pop("devices")])
+        if body.pop("reset_stats", False):
+            self.hits.clear()
+            self.create_seconds.clear()
+        known = asdict(self.switches)
+        unknown = [k for k in body if k not in known]
+        if unknown:
+            return web.json_response({"error": f"unknown switches: {', '.join(unknown)}"},
+                                     status=400)
+        for key, value in body.items():
+            setattr(self.switches, key, value)
+        return web.json_response(self.control_state())
+
+
+async def serve(sim: TeamViewerSimulator, host: str = "127.0.0.1",
+                port: int = 0) -> tuple[web.AppRunner, str]:
+    """Listen on host:port (0 picks a free one); returns the runner and the base URL."""
+    runner = web.AppRunner(sim.app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0][1]
+    return runner, f"http://{host}:{bound}"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description="TeamViewer Web API simulator")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8710)
+    p.add_argument("--token", action="append", default=[], help="an accepted script token")
+    p.add_argument("--client", action="append", default=[], help="OAuth client as id:secret")
+    p.add_argument("--latency", type=float, default=0.0, help="seconds added to each API call")
+    args = p.parse_args()
+    clients = dict(c.split(":", 1) for c in args.client)
+    sim = TeamViewerSimulator(script_tokens=tuple(args.token), clients=clients,
+                              switches=Switches(latency=args.latency))
+    web.run_app(sim.app(), host=args.host, port=args.port, access_log=None, print=None)
+
+
+if __name__ == "__main__":
+    main()
