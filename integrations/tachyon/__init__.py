@@ -1,0 +1,1 @@
+"""1E Platform / Tachyon Consumer API: client, simulator and the demo wiring."""

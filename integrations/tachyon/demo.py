@@ -1,0 +1,58 @@
+"""`deskhand demo`: the Tachyon simulator on the demo's own listener, and the client aimed at it.
+
+Unless DESKHAND_TACHYON_URL is set, the simulator serves `/_sim/tachyon/Consumer/...` and
+accepts two fresh tokens: deskhand's own principal (DESKHAND_TACHYON_TOKEN) and a second
+principal for 1E-side approvals (DESKHAND_TACHYON_APPROVER_TOKEN), since 1E refuses an approval
+from the principal that issued the instruction. Its devices are the seeded fleet, by FQDN and
+management group; the TeamViewer check answers from each device's `teamviewer_full_client`.
+Status moves at demo pace: a step a second, answers over a few seconds, a TTL minute in 0.5 s.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from pydantic import SecretStr
+
+from integrations.tachyon.simulator import Switches, TachyonSimulator
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+    from bot.settings import Settings
+
+PREFIX = "/_sim/tachyon"
+SERVICE_PRINCIPAL = "svc-deskhand@corp.example.com"
+APPROVER_PRINCIPAL = "svc-deskhand-approver@corp.example.com"
+
+
+class DemoTachyon:
+    def __init__(self, settings: Settings) -> None:
+        host = settings.host if settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        token, approver = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        self.sim = TachyonSimulator(
+            tokens={token: SERVICE_PRINCIPAL, approver: APPROVER_PRINCIPAL},
+            consumers=(settings.tachyon_consumer or "deskhand",),
+            switches=Switches(step_seconds=1.0, answer_seconds=4.0, minute_seconds=0.5))
+        settings.tachyon_url = f"http://{host}:{settings.port}{PREFIX}/Consumer/"
+        if "DESKHAND_TACHYON_TOKEN" not in os.environ:
+            settings.tachyon_token = SecretStr(token)
+        if "DESKHAND_TACHYON_APPROVER_TOKEN" not in os.environ:
+            settings.tachyon_approver_token = SecretStr(approver)
+
+    def mount(self, app: web.Application) -> None:
+        self.sim.mount(app, PREFIX)
+
+    async def seed(self, runtime: Runtime) -> None:
+        async with runtime.db.uow() as uow:
+            rows = await uow.devices.page(runtime.tenant_id, query=None, group_ids=None,
+                                          after=None, limit=100_000)
+        self.sim.seed_devices([(d.fqdn or f"{d.name.lower()}.corp.example.com", group or "Default",
+                                dict(d.attributes or {})) for d, group in rows])
+
+
+def wanted() -> bool:
+    """The demo runs its own simulator unless a real (or separate) Tachyon is configured."""
+    return "DESKHAND_TACHYON_URL" not in os.environ

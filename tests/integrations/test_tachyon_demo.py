@@ -1,0 +1,55 @@
+"""`deskhand demo` wiring: the simulator mounted on the demo's listener, seeded from the fleet."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from aiohttp import web
+
+from bot.runtime import Runtime
+from integrations.tachyon import demo
+from integrations.tachyon.client import FIRST_START, TachyonClient
+from tests.conftest import free_port
+from tests.integrations.test_tachyon_client import FAST, until
+
+
+async def test_demo_mounts_a_seeded_simulator_and_points_settings_at_it(
+        runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DESKHAND_TACHYON_URL", "DESKHAND_TACHYON_TOKEN", "DESKHAND_TACHYON_APPROVER_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    assert demo.wanted()
+    settings = runtime.settings.model_copy()
+    settings.port = free_port()
+    tachyon = demo.DemoTachyon(settings)
+    assert settings.tachyon_url == f"http://127.0.0.1:{settings.port}/_sim/tachyon/Consumer/"
+    assert settings.tachyon_token is not None and settings.tachyon_approver_token is not None
+    await tachyon.seed(runtime)
+    assert len(tachyon.sim.devices) == 200
+    tachyon.sim.switches.step_seconds, tachyon.sim.switches.answer_seconds = 0.02, 0.05
+    tachyon.sim.switches.error_percent = tachyon.sim.switches.offline_percent = 0
+    app = web.Application()
+    tachyon.mount(app)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
+    try:
+        async with runtime.db.uow() as uow:
+            rows = await uow.devices.page(runtime.tenant_id, query=None, group_ids=None, after=None, limit=6)
+        expected = {d.fqdn: bool(d.attributes["teamviewer_full_client"]) for d, _ in rows}
+        async with TachyonClient.from_settings(settings, policy=FAST) as client:
+            check = await client.definition("1E-TeamViewer-CheckFullClientInstalled")
+            assert check is not None
+            issued = await client.issue(check, {}, fqdns=list(expected))
+            await until(client, issued.id, lambda s: s.terminal)
+            page = await client.responses(issued.id, FIRST_START, 100)
+            assert {r.fqdn: r.values["Installed"] for r in page.rows} == expected
+            london = await client.issue(101, {}, scope={"Attribute": "managementgroup", "Operator": "==",
+                                                        "Value": "London"})
+            await until(client, london.id, lambda s: s.terminal)
+            assert (await client.statistics(london.id)).success == 50
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.port}/_sim/tachyon") as raw:
+            state = (await raw.post("/_control", json={"latency": 0.0, "devices": 500})).json()
+            assert state["devices"] == 500 and state["instructions"] == 2
+            assert (await raw.post("/_control", json={"nonsense": 1})).status_code == 400
+    finally:
+        await runner.cleanup()
