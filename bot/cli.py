@@ -1,4 +1,4 @@
-"""`deskhand`: demo, serve, db, rbac and audit commands."""
+"""`deskhand`: demo, serve, db, rbac, audit, manifest and teams-package commands."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import logs, rbac_admin
+from bot import logs, manifest_cli, rbac_admin
+from bot.audit import Audit
+from bot.model import new_correlation_id
 from bot.rbac import decide, grants_of
 from bot.rbac_admin import AdminError, Granter, Scope
 from bot.runtime import Runtime, build_runtime
@@ -72,6 +74,7 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--device")
     export.add_argument("--since", help="30m, 12h, 7d, 2w or an ISO date")
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    manifest_cli.add_parsers(sub)
     return p
 
 
@@ -84,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         logs.configure(settings.log_level)
         if args.cmd == "serve":
             return serve(settings)
+        if args.cmd in manifest_cli.COMMANDS:
+            return manifest_cli.run(args, settings)
         return asyncio.run(_offline(args, settings))
     except SettingsError as exc:
         for line in exc.lines:
@@ -95,11 +100,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def serve(settings: Settings, *, upgrade: bool = False, seed: Callable[[Runtime], Awaitable[None]]
-          | None = None, banner: str = "") -> int:
+          | None = None, banner: str = "",
+          mount: Callable[[web.Application], None] | None = None) -> int:
     runtime = build_runtime(settings)
     from bot.web import build_app
 
     app = build_app(runtime, upgrade=upgrade)
+    if mount is not None:
+        mount(app)  # the demo's simulators, on the same listener
     if seed is not None:
         async def _seed(_: web.Application) -> None:
             await seed(runtime)
@@ -132,6 +140,17 @@ def run_demo(args: argparse.Namespace) -> int:
     if "DESKHAND_PUBLIC_URL" not in os.environ:
         settings.public_url = f"http://{settings.host}:{settings.port}"
     logs.configure(settings.log_level)
+    from integrations.teamviewer import demo as tv_demo
+
+    teamviewer = tv_demo.DemoTeamViewer(settings) if tv_demo.wanted() else None
+    from integrations.tachyon import demo as tachyon_demo
+
+    tachyon = tachyon_demo.DemoTachyon(settings) if tachyon_demo.wanted() else None
+    simulators = [s for s in (teamviewer, tachyon) if s is not None]
+
+    def mount(app: web.Application) -> None:
+        for simulator in simulators:
+            simulator.mount(app)
 
     async def seed(runtime: Runtime) -> None:
         from bot.demo import seed as seed_fleet
@@ -139,13 +158,18 @@ def run_demo(args: argparse.Namespace) -> int:
         async with runtime.db.uow() as uow:
             if await seed_fleet(uow, runtime.tenant_id):
                 await uow.commit()
+        if teamviewer is not None:
+            await teamviewer.seed(runtime)
+        if tachyon is not None:
+            await tachyon.seed(runtime)
 
     url = f"http://{settings.host}:{settings.port}/console"
     banner = (f"deskhand demo is ready: open {url}\n"
               f"  data: {data} (delete it or pass --reset to start over)\n"
               "  personas: Alex Admin, Riley Remote, Avery Actioner, Pat Approver, "
               "Sam Standard, Audrey Auditor, Nina New")
-    return serve(settings, upgrade=True, seed=seed, banner=banner)
+    return serve(settings, upgrade=True, seed=seed, banner=banner,
+                 mount=mount if simulators else None)
 
 
 async def _offline(args: argparse.Namespace, settings: Settings) -> int:
@@ -215,6 +239,15 @@ async def _rbac(uow: Any, tenant_id: int, args: argparse.Namespace) -> None:
             device_scope = DeviceScope(device.name, group.name if group else None)
         grants = await grants_of(uow, tenant_id, row.id)
         print(decide(grants, args.permission, active=row.active, device=device_scope).explain())
+    if args.action in ("bootstrap-admin", "grant", "revoke", "create-role"):
+        # Role changes made with server authority leave the same trail as chat ones.
+        target = (getattr(args, "email", None) or getattr(args, "to", None)
+                  or getattr(args, "group", None)
+                  or (f"assignment #{args.assignment}" if args.action == "revoke" else args.name))
+        params = {k: v for k, v in vars(args).items() if k not in ("cmd", "action") and v is not None}
+        await Audit.add(uow, tenant_id, "command", f"rbac {args.action}", "ok",
+                        correlation_id=new_correlation_id(), actor_label="cli", target=target,
+                        params=params)
 
 
 async def _audit_export(uow: Any, tenant_id: int, args: argparse.Namespace) -> None:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from bot.context import Context, Reply
     from bot.model import Command, Interaction
 
-ArgKind = Literal["positional", "rest", "option", "marker"]
+ArgKind = Literal["positional", "rest", "option", "marker", "options"]  # options: any key=value
 CommandHandler = Callable[["Context", "Command"], Awaitable["Reply"]]
 ActionHandler = Callable[["Context", "Interaction"], Awaitable["Reply"]]
 # (runtime, signed payload) -> (file name, content type, body); raises PermissionError.
@@ -37,6 +37,8 @@ class Arg:
             text = f"{self.marker} <{self.name}>"
         elif self.kind == "rest":
             text = f"<{self.name}...>"
+        elif self.kind == "options":
+            text = "<name>=<value> ..."
         else:
             text = f"<{self.name}>"
         return text if self.required else f"[{text}]"
@@ -136,6 +138,7 @@ def bind(spec: CommandSpec, rest: list[str], tokens: Tokens) -> dict[str, Any]:
     markers = {a.marker.lower(): a for a in spec.args if a.kind == "marker" and a.marker}
     positional = [a for a in spec.args if a.kind in ("positional", "rest")]
     options = {a.name.lower(): a for a in spec.args if a.kind == "option"}
+    catch_all = next((a for a in spec.args if a.kind == "options"), None)
     pos_index = 0
     i = 0
     while i < len(rest):
@@ -161,11 +164,17 @@ def bind(spec: CommandSpec, rest: list[str], tokens: Tokens) -> dict[str, Any]:
         i += 1
     for key, value in tokens.options.items():
         option = options.get(key)
+        if option is None and catch_all is not None:  # e.g. an instruction's own parameters
+            args.setdefault(catch_all.name, {})[key] = value
+            continue
         if option is None:
             allowed = ", ".join(f"{k}=" for k in options) or "none"
             raise UsageError(spec, f"`{key}=` is not an option here (options: {allowed})")
         args[option.name] = value
     for arg in spec.args:
+        if arg.kind == "options":
+            args.setdefault(arg.name, {})
+            continue
         if arg.name not in args:
             if arg.required:
                 raise UsageError(spec, f"missing {arg.usage().strip('[]')}")

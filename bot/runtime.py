@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.audit import Audit
 from bot.downloads import Downloads
@@ -17,6 +18,9 @@ from bot.secrets import SecretBox
 from bot.settings import Settings
 from storage import migrate
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.messaging import Messenger
 
 log = logging.getLogger("deskhand")
 
@@ -34,9 +38,18 @@ class Runtime:
     router: Router = field(init=False)
     tenant_id: int = 0
     platforms: dict[str, Any] = field(default_factory=dict)  # adapters by name
+    services: dict[str, Any] = field(default_factory=dict)  # vendor clients, made on first use
+    on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # before the db closes
 
     def __post_init__(self) -> None:
         self.router = Router(self)
+
+    def messenger(self, platform: str) -> Messenger | None:
+        """The platform's Messenger for background jobs (console: its hub), if it is mounted."""
+        adapter = self.platforms.get(platform)
+        if adapter is None:
+            return None
+        return getattr(adapter, "messenger", None) or getattr(adapter, "hub", None)
 
     async def start(self, *, upgrade: bool = False) -> None:
         if upgrade:
@@ -49,9 +62,15 @@ class Runtime:
             await uow.commit()
             self.tenant_id = tenant.id
         self.scheduler.start()
+        for adapter in self.platforms.values():  # e.g. Slack Socket Mode connects here
+            start = getattr(adapter, "start", None)
+            if start is not None:
+                await start()
 
     async def stop(self) -> None:
         self.scheduler.shutdown()
+        for hook in self.on_stop:
+            await hook()
         for adapter in self.platforms.values():
             close = getattr(adapter, "close", None)
             if close is not None:
@@ -71,8 +90,12 @@ def build_runtime(settings: Settings, secret_key: str | None = None) -> Runtime:
     registry = Registry()
     register_all(registry)
     box = SecretBox(key)
-    return Runtime(
+    runtime = Runtime(
         settings=settings, db=db, audit=Audit(db), registry=registry, metrics=metrics,
         scheduler=Scheduler(db, settings.replica, metrics), secrets=box,
         downloads=Downloads(key, settings.public_url),
     )
+    from bot.workflows import install
+
+    install(runtime)  # instruction poller, approval expiry, catalogue sync and retention jobs
+    return runtime

@@ -44,9 +44,20 @@ class Settings(BaseSettings):
     teams_app_password: SecretStr | None = None
     teams_tenant_id: str = ""
     teams_app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = "MultiTenant"
+    # Where Bot Framework signing keys and bot tokens come from; overridable for tests and clouds.
+    teams_openid_metadata_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+    teams_token_url: str = ""  # default: https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token
 
     teamviewer_url: str = "https://webapi.teamviewer.com/api/v1/"
-    tachyon_url: str = ""
+    teamviewer_api_token: SecretStr | None = None  # a script token; wins over OAuth when set
+    teamviewer_client_id: str = ""  # OAuth app (with the secret): `teamviewer connect`
+    teamviewer_client_secret: SecretStr | None = None
+    teamviewer_authorize_url: str = "https://login.teamviewer.com/oauth2/authorize"
+    teamviewer_session_group: str = "deskhand"  # the session-list group new sessions go to
+    tachyon_url: str = ""  # the Consumer API root, https://<server>/Consumer/
+    tachyon_consumer: str = "deskhand"  # the consumer name registered in 1E (X-Tachyon-Consumer)
+    tachyon_token: SecretStr | None = None  # X-Tachyon-Authenticate for deskhand's principal
+    tachyon_approver_token: SecretStr | None = None  # a second principal for 1E-side approvals
     ws1_url: str = ""
     servicenow_url: str = ""
     idp_token_url: str = ""
@@ -58,7 +69,7 @@ class Settings(BaseSettings):
             raise ValueError("use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
         return value
 
-    @field_validator("public_url", "slack_api_url")
+    @field_validator("public_url", "slack_api_url", "teamviewer_url", "teamviewer_authorize_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):

@@ -23,6 +23,11 @@ class TenantSettings(BaseModel):
     email_validation: bool = True
     email_validation_exceptions: list[str] = Field(default_factory=list)
     device_note_after_action: bool = True
+    # Instruction workflow (issue 5): approval expiry, approvers' channel per platform, fan-out cap.
+    approval_expiry_minutes: int = Field(240, ge=5, le=10080)
+    approval_channel_slack: str = Field("", pattern=r"^([CG][A-Z0-9]{2,30})?$")
+    approval_channel_teams: str = Field("", pattern=r"^\S{0,300}$")
+    max_targets: int = Field(500, ge=1, le=50000)
 
 
 def describe_allowed(key: str) -> str:

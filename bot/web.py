@@ -27,7 +27,17 @@ def build_app(runtime: Runtime, *, upgrade: bool = False) -> web.Application:
         console = ConsoleAdapter(runtime)
         console.routes(app)
         runtime.platforms["console"] = console
+    from integrations.teamviewer import service as teamviewer
+
+    teamviewer.mount(app, runtime)  # /oauth/teamviewer/callback
     # Platform adapters mount their own routes here (Slack: /slack/events, Teams: /api/messages).
+    from bot.platforms import slack
+
+    if slack.configured(runtime):
+        slack.mount(runtime, app)
+    from bot.platforms import teams
+
+    teams.mount(app, runtime)  # always: without an app id it refuses with a reason (dev: anonymous)
 
     async def on_startup(_: web.Application) -> None:
         await runtime.start(upgrade=upgrade)

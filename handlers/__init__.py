@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.registry import Registry
-from handlers import admin, audit, devices, help
+from handlers import admin, approvals, audit, devices, help, history, instructions, remote, settings
 
 
 def register_all(registry: Registry) -> None:
-    for module in (help, admin, devices, audit):
+    for module in (help, admin, devices, audit, remote, instructions, approvals, history, settings):
         module.register(registry)

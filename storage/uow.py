@@ -7,13 +7,20 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repositories import (
+    ApprovalRepo,
     AuditRepo,
+    CatalogueRepo,
     ClaimRepo,
     DeviceRepo,
     DirectoryRepo,
+    InstructionRunRepo,
     RbacRepo,
+    RemoteSessionRepo,
     SettingsRepo,
+    TeamsConversationRepo,
+    TeamViewerAuthRepo,
     TenantRepo,
+    WorkflowCardRepo,
 )
 
 
@@ -32,6 +39,13 @@ class UnitOfWork:
         self.settings = SettingsRepo(s)
         self.audit = AuditRepo(s)
         self.claims = ClaimRepo(s)
+        self.teams = TeamsConversationRepo(s)
+        self.remote_sessions = RemoteSessionRepo(s)
+        self.teamviewer = TeamViewerAuthRepo(s)
+        self.catalogue = CatalogueRepo(s)
+        self.runs = InstructionRunRepo(s)
+        self.approvals = ApprovalRepo(s)
+        self.workflow_cards = WorkflowCardRepo(s)
         return self
 
     @property

@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 import aiohttp
 
+from tests.bot.platforms._drivers import ConsoleClient, persona_id
 from tests.conftest import LiveServer
 
-
-async def persona_id(server: LiveServer, email: str) -> int:
-    async with aiohttp.ClientSession() as s, s.get(f"{server.url}/console/api/personas") as r:
-        return next(p["id"] for p in await r.json() if p["email"] == email)
-
-
-class ConsoleClient:
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-
-    async def next(self, kind: str = "message") -> dict[str, Any]:
-        while True:
-            data = await asyncio.wait_for(self.ws.receive_json(), 10)
-            if data["type"] == kind and (kind != "message" or data["message"]["kind"] == "card"):
-                return data["message"] if kind in ("message", "update") else data
-
-    async def say(self, text: str) -> dict[str, Any]:
-        await self.ws.send_json({"type": "command", "text": text})
-        return await self.next()
-
-    async def click(self, message: dict[str, Any], button: dict[str, Any]) -> None:
-        await self.ws.send_json({"type": "action", "message_id": message["id"],
-                                 "action_id": button["action_id"], "value": button["value"]})
+__all__ = ["ConsoleClient", "persona_id"]  # other tests import them from here
 
 
 async def test_console_help_command_click_and_denial(server: LiveServer) -> None:

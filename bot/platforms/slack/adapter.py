@@ -8,10 +8,11 @@ gets its answer in milliseconds however slow the handler is. Bolt verifies signa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -40,6 +41,8 @@ log = logging.getLogger("deskhand.slack")
 WINDOW = 300  # Slack's signature window, seconds
 RATE_LIMIT_RETRIES = 3
 DRAIN_SECONDS = 5.0
+SLOTS = 4  # Slack jobs running at once: more only added contention (bench/slack_ack.py)
+SLOT_HOLD = 0.5  # seconds a job keeps its slot at most
 
 
 class ReplayGuard:
@@ -72,6 +75,38 @@ class ReplayGuard:
         return await next()
 
 
+class Admission:
+    """Caps how many Slack jobs start running at once, so a burst cannot starve the acks.
+
+    Hundreds of jobs interleaving on the loop slowed acks several-fold and finished the work no
+    sooner (bench/slack_ack.py: 2000 commands at 50 concurrent on SQLite). A slot is given back
+    when its job ends or after `hold` seconds, whichever is first: a job waiting on a slow vendor
+    or on the channel pacer never blocks the queue for longer than that.
+    """
+
+    def __init__(self, slots: int = SLOTS, hold: float = SLOT_HOLD) -> None:
+        self.hold = hold
+        self._slots = asyncio.Semaphore(slots)
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        await self._slots.acquire()
+        held = True
+
+        def give_back() -> None:
+            nonlocal held
+            if held:
+                held = False
+                self._slots.release()
+
+        timer = asyncio.get_running_loop().call_later(self.hold, give_back)
+        try:
+            yield
+        finally:
+            timer.cancel()
+            give_back()
+
+
 def check_settings(runtime: Runtime) -> tuple[bool, bool]:
     """(HTTP mode on, Socket Mode on); a half-configured Slack stops start-up with the fix."""
     s = runtime.settings
@@ -98,9 +133,11 @@ class SlackAdapter:
                             AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
                             AsyncServerErrorRetryHandler(max_retry_count=1)])
         secret = s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else ""
+        # process_before_response: the listeners only ack and spawn, so running them before the
+        # HTTP answer costs nothing and skips bolt's 10 ms polling for the ack.
         self.app = AsyncApp(
             name="deskhand", client=self.client, signing_secret=secret,
-            request_verification_enabled=self.http, process_before_response=False,
+            request_verification_enabled=self.http, process_before_response=True,
             logger=logging.getLogger("deskhand.slack.bolt"))
         self.replays = ReplayGuard()
         self.app.use(self.replays.middleware)
@@ -109,6 +146,7 @@ class SlackAdapter:
         self.socket = SocketRunner(self.app, s.slack_app_token.get_secret_value()) \
             if socket and s.slack_app_token else None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.admission = Admission()
         listeners.register(self)
 
     def routes(self, app: web.Application) -> None:
@@ -122,17 +160,25 @@ class SlackAdapter:
             return web.json_response({"error": "the body must be UTF-8"}, status=400)
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        """Run work after the ack; failures are logged with their reference, never sent raw."""
-        task = asyncio.create_task(self._guarded(coro))
+    def spawn(self, coro: Coroutine[Any, Any, None], *, urgent: bool = False) -> None:
+        """Run work after the ack; failures are logged with their reference, never sent raw.
+
+        `urgent` work (views.open: its trigger_id lives 3 s) skips the admission queue.
+        """
+        task = asyncio.create_task(self._guarded(coro, None if urgent else self.admission))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     @staticmethod
-    async def _guarded(coro: Coroutine[Any, Any, None]) -> None:
+    async def _guarded(coro: Coroutine[Any, Any, None], admission: Admission | None) -> None:
         try:
-            await coro
+            if admission is None:
+                await coro
+            else:
+                async with admission.slot():
+                    await coro
         except asyncio.CancelledError:
+            coro.close()  # cancelled while queued: it never started, so no "never awaited" warning
             raise
         except Exception:
             log.exception("Slack work failed after the ack")

@@ -52,7 +52,7 @@ def register(adapter: SlackAdapter) -> None:
         who = _identity(adapter, context, user.get("id", ""), user.get("username", ""))
         clicked, target = _clicked(body)
         if str(action.get("block_id", "")).startswith(MODAL):
-            adapter.spawn(open_form(adapter, body, action, who, clicked, target))
+            adapter.spawn(open_form(adapter, body, action, who, clicked, target), urgent=True)
             return
         inputs = _state((body.get("state") or {}).get("values") or {})
         adapter.spawn(run_action(adapter, who, action_id, str(action.get("value") or ""), inputs,

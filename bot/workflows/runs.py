@@ -1,0 +1,129 @@
+"""Starting and cancelling instruction runs. Issuing and polling belong to the poller."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot import tenant_settings
+from bot.context import Context, UserError
+from bot.model import ReplyTarget
+from bot.workflows import states
+from bot.workflows.cards import run_card
+from bot.workflows.catalogue import definition
+from bot.workflows.delivery import approver_targets, post_copy, refresh
+from bot.workflows.poller import driver
+from bot.workflows.vendor import require_tachyon
+from integrations.http import VendorError
+from storage.models import ApprovalRequest, InstructionDefinitionRow, InstructionRun
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    fqdn: str
+    group: str | None
+
+
+def reply_target(run: InstructionRun) -> ReplyTarget | None:
+    r = run.reply_to or {}
+    if not r.get("platform"):
+        return None
+    return ReplyTarget(r["platform"], r.get("channel", ""), r.get("thread"), dict(r.get("extra") or {}))
+
+
+def _stored_target(target: ReplyTarget) -> dict[str, object]:
+    extra = {k: v for k, v in target.extra.items() if isinstance(v, str | bool | int)}
+    return {"platform": target.platform, "channel": target.channel, "thread": target.thread,
+            "extra": extra}
+
+
+async def start(ctx: Context, row: InstructionDefinitionRow, params: dict[str, str],
+                targets: list[Target], label: str, incident: str | None,
+                reply_to: ReplyTarget) -> InstructionRun:
+    """Store the run (and its approval request), post its cards, and hand it to the poller."""
+    rt, actor = ctx.runtime, ctx.actor
+    async with rt.db.uow() as uow:
+        settings = tenant_settings.load(await uow.settings.get(ctx.tenant_id))
+        needs = row.kind == "action" and (settings.enable_approval or row.approval_required)
+        run = await uow.runs.add(InstructionRun(
+            tenant_id=ctx.tenant_id, state=states.AWAITING if needs else states.REQUESTED,
+            definition_name=row.name, definition_vendor_id=row.vendor_id, kind=row.kind,
+            instruction_set=row.instruction_set,
+            readable_payload=definition(row).readable(params)[:1000], parameters=params,
+            columns=list(row.columns or []), target_label=label[:300], target_count=len(targets),
+            incident=incident, requester_id=actor.principal.id, requester_email=actor.principal.email,
+            approval_required=needs, gather_minutes=settings.gather_data_minutes,
+            keep_minutes=settings.keep_answers_minutes, reply_to=_stored_target(reply_to),
+            correlation_id=ctx.correlation_id))
+        await uow.runs.add_targets(run.id, [asdict(t) for t in targets])
+        request = None
+        if needs:
+            request = await uow.approvals.add(ApprovalRequest(
+                tenant_id=ctx.tenant_id, run_id=run.id, state=states.PENDING,
+                requester_id=actor.principal.id, requester_email=actor.principal.email,
+                expires_at=datetime.now(UTC) + timedelta(minutes=settings.approval_expiry_minutes)))
+        await uow.commit()
+    ctx.target = label[:300]
+    ctx.audit_params.update(run=run.id, instruction=row.name, targets=len(targets))
+    # The console is one shared room, so the requester's own copy is private there.
+    private = actor if reply_to.platform == "console" else None
+    await post_copy(rt, run.id, "requester", ctx.messenger, reply_to,
+                    run_card(run, request, "requester"), private)
+    if request is None:
+        driver(rt).kick(run.id)
+        return run
+    for messenger, target in approver_targets(rt, settings, reply_to):
+        await post_copy(rt, run.id, "approvers", messenger, target, run_card(run, request, "approvers"))
+    await rt.audit.record(ctx.tenant_id, "decision", "approval.request", "pending", actor=actor,
+                          correlation_id=ctx.correlation_id, target=label[:300],
+                          params={"run": run.id, "request": request.id, "instruction": row.name})
+    return run
+
+
+async def load(ctx: Context, run_id: int) -> InstructionRun:
+    async with ctx.runtime.db.uow() as uow:
+        run = await uow.runs.get(ctx.tenant_id, run_id)
+    if run is None:
+        raise UserError(f"There is no run {run_id}. `history mine` lists your runs.", title="Unknown run")
+    ctx.target = run.target_label
+    ctx.audit_params["run"] = run.id
+    return run
+
+
+async def cancel(ctx: Context, run_id: int) -> InstructionRun:
+    """The requester or an administrator stops a run at whatever stage it is."""
+    run = await load(ctx, run_id)
+    who = ctx.actor.principal.email
+    if run.requester_id != ctx.actor.principal.id and not ctx.decide("rbac.admin").allowed:
+        raise UserError(f"Only {run.requester_email}, who asked for run {run.id}, or an administrator "
+                        "may cancel it.", title="Not allowed")
+    if run.state in states.FINISHED:
+        raise UserError(f"Run {run.id} has already ended ({states.LABELS[run.state]}).")
+    now = datetime.now(UTC)
+    done = {"state": states.CANCELLED, "finished_at": now, "finished_by": who,
+            "outcome": f"Cancelled by {who}.", "next_poll_at": None}
+    if run.state in (states.AWAITING, *states.TO_ISSUE):
+        async with ctx.runtime.db.uow() as uow:
+            moved = await uow.runs.transition(run.id, (states.AWAITING, *states.TO_ISSUE), **done)
+            request = await uow.approvals.for_run(run.id)
+            if moved and request is not None:
+                await uow.approvals.decide(request.id, "cancelled", decided_by_id=ctx.actor.principal.id,
+                                           decided_by_email=who, decided_via=str(ctx.actor.identity))
+            await uow.commit()
+        if not moved:
+            raise UserError("The run moved on while you clicked; look at its card and try again.")
+        # Were it issued meanwhile, the poller sees "cancelled" and cancels it in 1E too.
+    else:
+        assert run.vendor_id is not None
+        try:
+            await require_tachyon(ctx.runtime).cancel(run.vendor_id, cid=ctx.correlation_id)
+        except VendorError as exc:
+            raise UserError(f"Run {run.id} was not cancelled. {exc.message}",
+                            title="1E did not cancel") from None
+        async with ctx.runtime.db.uow() as uow:
+            await uow.runs.transition(run.id, states.IN_FLIGHT, finished_by=who, next_poll_at=now)
+            await uow.commit()
+        driver(ctx.runtime).kick(run.id)  # it finishes as cancelled once 1E says so
+    await refresh(ctx.runtime, run.id)
+    return await load(ctx, run.id)

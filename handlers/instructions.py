@@ -1,0 +1,255 @@
+"""`instructions`, `run`, `cancel` and `remote install`: 1E instructions from chat.
+
+The run card, approvals and polling live in bot.workflows; this module parses, validates
+(parameters against the definition, targets against the inventory and the person's scope)
+and starts the run; the buttons of the run card (results, paging, exports, cancel) end here.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot import tenant_settings
+from bot.context import Context, Reply, UserError
+from bot.model import Command, Interaction
+from bot.registry import ActionSpec, Arg, CommandSpec, Registry
+from bot.workflows import catalogue, exports, runs, targets
+from bot.workflows.cards import results_card
+from bot.workflows.vendor import require_tachyon
+from cards.model import Button, Card, Section, Table, Text, message_card
+from cards.model import Context as Small
+from handlers.common import find_device
+from integrations.http import VendorError
+from storage.models import InstructionDefinitionRow, InstructionRun
+
+INCIDENT = re.compile(r"^[A-Za-z]{2,6}\d{3,12}$")  # INC0012345, RITM0010001, CHG0000042
+TEAMVIEWER_INSTALL = "1E-TeamViewer-InstallFullClient"
+RUNS = ("instruction.run.question", "instruction.run.action")
+
+
+def parse_incident(value: str) -> str:
+    if not INCIDENT.match(value.strip()):
+        raise ValueError(f"`{value}` is not an incident number like INC0012345")
+    return value.strip().upper()
+
+
+def parse_run_id(value: str) -> int:
+    digits = value.strip().lstrip("#")
+    if not digits.isdigit():
+        raise ValueError(f"`{value}` is not a run number; the run card shows it (run 42)")
+    return int(digits)
+
+
+async def _catalogue(ctx: Context) -> list[InstructionDefinitionRow]:
+    async with ctx.runtime.db.uow() as uow:
+        rows = list(await uow.catalogue.all(ctx.tenant_id))
+    if not rows:  # first use: fetch it now rather than wait for the hourly job
+        require_tachyon(ctx.runtime)
+        try:
+            await catalogue.sync(ctx.runtime, ctx.correlation_id)
+        except VendorError as exc:
+            raise UserError(f"The instruction catalogue could not be loaded. {exc.message}",
+                            title="1E did not answer") from None
+        async with ctx.runtime.db.uow() as uow:
+            rows = list(await uow.catalogue.all(ctx.tenant_id))
+    return rows
+
+
+async def list_command(ctx: Context, cmd: Command) -> Reply:
+    search = (cmd.args.get("search") or "").strip().lower()
+    active = ctx.actor.principal.active
+    rows = [r for r in await _catalogue(ctx) if catalogue.may_run(ctx.grants, r, active)
+            and (not search or search in r.name.lower() or search in r.description.lower())]
+    table = tuple((r.name, r.kind, r.instruction_set, catalogue.parameter_text(r)) for r in rows[:100])
+    caption = (f"{len(rows)} instruction{'s' if len(rows) != 1 else ''} you may run"
+               + (f" matching `{search}`" if search else "")) if rows else (
+        "No instruction you may run matches." if search else "You may not run any instruction.")
+    sections: list[Section] = [Table(("name", "type", "set", "parameters"), table, caption=caption)]
+    if len(rows) > 100:
+        sections.append(Small(f"Showing 100 of {len(rows)}; narrow it with a search word."))
+    sections.append(Small("Run one: `run <name> [parameter=value ...] on <device | group:NAME | "
+                          "a,b,c> [for INC0012345]`. Names may be shortened to any unique part."))
+    return Reply.private(Card("Instructions", sections))
+
+
+async def sync_command(ctx: Context, cmd: Command) -> Reply:
+    require_tachyon(ctx.runtime)
+    try:
+        kept, removed = await catalogue.sync(ctx.runtime, ctx.correlation_id)
+    except VendorError as exc:
+        raise UserError(f"The catalogue was not refreshed. {exc.message}",
+                        title="1E did not answer") from None
+    ctx.target = "instruction catalogue"
+    return Reply.private(Card("Instruction catalogue refreshed", [
+        Text(f"{kept} definitions from 1E" + (f"; {removed} no longer offered were removed." if removed
+                                              else ".")),
+        Small(f"ref {ctx.correlation_id}")], tone="good"))
+
+
+def _pick(rows: list[InstructionDefinitionRow], name: str) -> InstructionDefinitionRow:
+    wanted = name.strip().lower()
+    exact = [r for r in rows if r.name.lower() == wanted]
+    partial = exact or [r for r in rows if wanted in r.name.lower()]
+    if len(partial) == 1:
+        return partial[0]
+    if not partial:
+        raise UserError(f"There is no instruction called `{name}`. `instructions {name[:20]}` "
+                        "searches the ones you may run.", title="Unknown instruction")
+    names = ", ".join(f"`{r.name}`" for r in partial[:8])
+    raise UserError(f"`{name}` matches {len(partial)} instructions: {names}. Give more of the name.",
+                    title="Which instruction?")
+
+
+def _check_parameters(row: InstructionDefinitionRow, given: dict[str, str]) -> dict[str, str]:
+    values, problems = catalogue.definition(row).check_parameters(given)
+    if problems:
+        raise UserError(" ".join(problems) + f"\nUsage: `run {row.name} {catalogue.parameter_text(row)} "
+                        "on <device>`", title="Check the parameters")
+    return values
+
+
+async def run_command(ctx: Context, cmd: Command) -> Reply:
+    row = _pick(await _catalogue(ctx), cmd.args["instruction"])
+    values = _check_parameters(row, cmd.args.get("parameters") or {})
+    async with ctx.runtime.db.uow() as uow:
+        limit = tenant_settings.load(await uow.settings.get(ctx.tenant_id)).max_targets
+    found, label = await targets.resolve(ctx, cmd.args["target"], limit)
+    await targets.require_on_all(ctx, catalogue.run_permission(row.kind), found, f"run {row.name}",
+                                 row.instruction_set)
+    await runs.start(ctx, row, values, found, label, cmd.args.get("incident"), cmd.reply_to)
+    return Reply([])  # the run card was posted (and is kept) by the workflow
+
+
+async def cancel_command(ctx: Context, cmd: Command) -> Reply:
+    run = await runs.cancel(ctx, cmd.args["run"])
+    return Reply.private(Card(f"Run {run.id}: cancel requested", [
+        Text(f"{run.definition_name} on {run.target_label} is {run.state.replace('_', ' ')}; its card "
+             "shows the end.")], tone="good"))
+
+
+async def remote_install_command(ctx: Context, cmd: Command) -> Reply:
+    device, scope = await find_device(ctx, cmd.args["device"])
+    await ctx.require("remote.install", f"install TeamViewer on {device.name}", device=scope)
+    rows = await _catalogue(ctx)
+    row = next((r for r in rows if r.name == TEAMVIEWER_INSTALL), None) or next(
+        (r for r in rows if r.kind == "action" and "teamviewer" in r.name.lower()
+         and "install" in r.name.lower()), None)
+    if row is None:
+        raise UserError("The 1E catalogue has no TeamViewer install instruction "
+                        f"({TEAMVIEWER_INSTALL}); ask an administrator to publish it.",
+                        title="No install instruction")
+    values = _check_parameters(row, {})
+    if not device.fqdn:
+        raise UserError(f"1E addresses devices by FQDN, and the inventory has none for {device.name}.")
+    target = runs.Target(device.name, device.fqdn, scope.group)
+    await runs.start(ctx, row, values, [target], device.name, cmd.args.get("incident"), cmd.reply_to)
+    return Reply([])
+
+
+async def _readable(ctx: Context, run_id: int, what: str) -> InstructionRun:
+    """The run, if the caller asked for it or may read all its devices (the target list is only
+    loaded for the second question: it can be 50,000 devices long)."""
+    me = ctx.actor.principal
+    run = await runs.load(ctx, run_id)
+    if run.requester_id == me.id and me.active:
+        return run
+    async with ctx.runtime.db.uow() as uow:
+        targets = await uow.runs.targets(run.id)
+    if not exports.may_read(ctx.grants, me.id, me.active, run, targets):
+        raise UserError(f"Only {run.requester_email}, who asked for run {run.id}, or someone with "
+                        f"instruction.read over all its devices may {what}.", title="Not allowed")
+    return run
+
+
+async def _results(ctx: Context, run_id: int, errors: bool, after: int | None, shown: int) -> Card:
+    run = await _readable(ctx, run_id, "read its results")
+    async with ctx.runtime.db.uow() as uow:
+        size = tenant_settings.load(await uow.settings.get(ctx.tenant_id)).page_size
+        rows = list(await uow.runs.responses(run.id, errors, after, size + 1))
+    return results_card(run, rows[:size], errors=errors, shown_before=shown, has_more=len(rows) > size)
+
+
+def _parts(interaction: Interaction, count: int) -> list[str]:
+    parts = interaction.action_id.split(":")[1:]
+    if len(parts) != count or not parts[0].isdigit():
+        raise UserError("This button is damaged; `history mine` lists your runs.")
+    return parts
+
+
+async def results_clicked(ctx: Context, interaction: Interaction) -> Reply:
+    return Reply.private(await _results(ctx, int(_parts(interaction, 1)[0]), False, None, 0))
+
+
+async def errors_clicked(ctx: Context, interaction: Interaction) -> Reply:
+    return Reply.private(await _results(ctx, int(_parts(interaction, 1)[0]), True, None, 0))
+
+
+async def more_clicked(ctx: Context, interaction: Interaction) -> Reply:
+    run_id, kind, after = _parts(interaction, 3)
+    shown = int(interaction.value) if interaction.value.isdigit() else 0
+    if kind not in ("a", "e") or not after.isdigit():
+        raise UserError("This button is damaged; open the results from the run card again.")
+    return Reply.update(await _results(ctx, int(run_id), kind == "e", int(after), shown))
+
+
+async def export_clicked(ctx: Context, interaction: Interaction) -> Reply:
+    run_id, fmt = _parts(interaction, 2)
+    if fmt not in exports.CONTENT_TYPES:
+        raise UserError("This button is damaged; use the run card's export buttons.")
+    run = await _readable(ctx, int(run_id), "export them")
+    upload = getattr(ctx.messenger, "upload", None)
+    if upload is not None and interaction.reply_to.platform == "slack":
+        name, _, body = await exports.build(ctx.runtime, run, fmt)
+        await upload(interaction.reply_to, name, body, title=name,
+                     comment=f"Results of run {run.id}: {run.definition_name} on {run.target_label}")
+        return Reply.private(message_card("Export uploaded", f"`{name}` is in this conversation."))
+    url = ctx.runtime.downloads.url(exports.KIND, {"t": ctx.tenant_id, "p": ctx.actor.principal.id,
+                                                   "r": run.id, "f": fmt})
+    return Reply.private(Card(f"{fmt.upper()} export of run {run.id}", [
+        Text("The link works for 15 minutes and checks your access again when opened."),
+        Small(f"run {run.id} · ref {ctx.correlation_id}")],
+        [Button(f"Download {fmt.upper()}", "run.download", url=url, style="primary")]))
+
+
+async def cancel_clicked(ctx: Context, interaction: Interaction) -> Reply:
+    await runs.cancel(ctx, int(_parts(interaction, 1)[0]))
+    return Reply([])  # every copy of the run card was redrawn
+
+
+def register(registry: Registry) -> None:
+    for prefix, handler in (("run.results", results_clicked), ("run.errors", errors_clicked),
+                            ("run.more", more_clicked), ("run.export", export_clicked),
+                            ("run.cancel", cancel_clicked)):
+        registry.add_action(ActionSpec(prefix, handler))  # rights are checked on the run's rows
+    registry.add_download(exports.KIND, exports.download)
+    registry.add(CommandSpec(
+        "instructions", "List the 1E instructions you may run, with their parameters.", list_command,
+        permission=(*RUNS, "instruction.read"),
+        args=(Arg("search", "part of a name or description", kind="rest", required=False),),
+        examples=("instructions", "instructions service")))
+    registry.add(CommandSpec(
+        "instructions sync", "Refresh the instruction catalogue from 1E now (it also refreshes hourly).",
+        sync_command, permission="settings.write"))
+    registry.add(CommandSpec(
+        "run", "Run a 1E instruction on a device, a group or a list of devices.", run_command,
+        permission=RUNS,
+        args=(Arg("instruction", "the instruction's name (any unique part)"),
+              Arg("parameters", "the instruction's parameters", kind="options", required=False),
+              Arg("target", "a device, group:NAME or name,name,...", kind="marker", marker="on"),
+              Arg("incident", "an incident number", kind="marker", marker="for", required=False,
+                  convert=parse_incident)),
+        examples=("run GetOperatingSystem on PC-0042",
+                  "run ServiceStatus serviceName=Spooler on group:London for INC0012345",
+                  "run RestartService serviceName=Spooler on PC-0001,PC-0002")))
+    registry.add(CommandSpec(
+        "cancel", "Cancel a run (yours, or any as an administrator).", cancel_command,
+        permission=(*RUNS, "remote.install", "rbac.admin"),
+        args=(Arg("run", "the run number from its card", convert=parse_run_id),),
+        examples=("cancel 42",)))
+    registry.add(CommandSpec(
+        "remote install", "Install the TeamViewer full client on a device through 1E.",
+        remote_install_command, permission="remote.install",
+        args=(Arg("device", "a device name, FQDN or serial"),
+              Arg("incident", "an incident number", kind="marker", marker="for", required=False,
+                  convert=parse_incident)),
+        examples=("remote install PC-0042", "remote install PC-0042 for INC0012345")))

@@ -1,0 +1,86 @@
+"""`settings show` and `settings set key=value ...`: the tenant's settings (DESIGN.md "Settings").
+
+Every value is checked against its declared range before anything is stored; a refusal names
+the allowed values, and nothing is half-applied.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot import tenant_settings
+from bot.context import Context, Reply, UserError
+from bot.model import Command
+from bot.registry import Arg, CommandSpec, Registry
+from cards.model import Card, Field, Fields, Table, Text
+from cards.model import Context as Small
+
+HINTS = {
+    "approval_channel_slack": "a Slack channel id such as C0123ABCD (empty: none)",
+    "approval_channel_teams": "a Teams channel conversation id (empty: none)",
+}
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return ", ".join(value) or "(none)"
+    return str(value) if value != "" else "(none)"
+
+
+def _allowed(key: str) -> str:
+    return HINTS.get(key) or tenant_settings.describe_allowed(key)
+
+
+async def show_command(ctx: Context, cmd: Command) -> Reply:
+    async with ctx.runtime.db.uow() as uow:
+        stored = await uow.settings.get(ctx.tenant_id)
+    current = tenant_settings.load(stored)
+    rows = tuple((key, _shown(getattr(current, key)), _allowed(key),
+                  "" if key in stored else "default") for key in tenant_settings.TenantSettings.model_fields)
+    return Reply.private(Card("Settings", [
+        Table(("setting", "value", "allowed", ""), rows),
+        Small("Change with `settings set key=value` (several pairs at once are fine)."),
+    ]))
+
+
+async def set_command(ctx: Context, cmd: Command) -> Reply:
+    given: dict[str, str] = cmd.args.get("values") or {}
+    if not given:
+        raise UserError("Give at least one `key=value`, e.g. `settings set page_size=25`. "
+                        "`settings show` lists the keys.", title="Nothing to set")
+    changes: dict[str, Any] = {}
+    problems = []
+    for key, raw in given.items():
+        try:
+            changes[key] = tenant_settings.parse_value(key, raw)
+        except ValueError as exc:
+            problems.append(str(exc) if key not in HINTS else f"{key} must be {HINTS[key]}, not `{raw}`")
+    if problems:
+        raise UserError("Nothing was changed. " + "; ".join(problems) + ".", title="Check the settings")
+    async with ctx.runtime.db.uow() as uow:
+        stored = await uow.settings.get(ctx.tenant_id)
+        before = tenant_settings.load(stored)
+        try:
+            tenant_settings.TenantSettings.model_validate({**before.model_dump(), **changes})
+        except ValidationError as exc:  # a combination no single check catches
+            raise UserError(f"Nothing was changed: {exc.errors()[0]['msg']}.") from None
+        await uow.settings.put(ctx.tenant_id, {**stored, **changes}, by=ctx.actor.principal.email)
+        await uow.commit()
+    ctx.target = "settings"
+    items = tuple(Field(k, f"{_shown(getattr(before, k))} \u2192 {_shown(v)}") for k, v in changes.items())
+    return Reply.private(Card("Settings changed", [Fields(items), Text("They apply from the next run on."),
+                                                   Small(f"ref {ctx.correlation_id}")], tone="good"))
+
+
+def register(registry: Registry) -> None:
+    registry.add(CommandSpec("settings show", "Show this workspace's settings and their allowed values.",
+                             show_command, permission="settings.read"))
+    registry.add(CommandSpec(
+        "settings set", "Change settings: `settings set key=value ...`.", set_command,
+        permission="settings.write",
+        args=(Arg("values", "setting", kind="options", required=False),),
+        examples=("settings set page_size=25", "settings set enable_approval=on approval_expiry_minutes=60")))
