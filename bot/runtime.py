@@ -68,7 +68,7 @@ class Runtime:
                 await start()
 
     async def stop(self) -> None:
-        self.scheduler.shutdown()
+        await self.scheduler.stop()
         for hook in self.on_stop:
             await hook()
         for adapter in self.platforms.values():

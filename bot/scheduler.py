@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -47,11 +48,16 @@ class Scheduler:
         self.claims = Claims(db, holder)
         self.metrics = metrics
         self._aps = AsyncIOScheduler(timezone="UTC")
+        self._running: set[asyncio.Task[None]] = set()
 
     def every(self, name: str, seconds: float, fn: JobFn, *, exclusive: bool = True) -> None:
         """Run `fn` every `seconds`; with `exclusive`, one replica at a time holds the lease."""
 
         async def run() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)  # type: ignore[arg-type]
+                task.add_done_callback(self._running.discard)  # type: ignore[arg-type]
             if exclusive and not await self.claims.lease(
                     name, timedelta(seconds=max(seconds * 2, 30))):
                 self.metrics.jobs.labels(name, "skipped").inc()
@@ -74,6 +80,16 @@ class Scheduler:
         if not self._aps.running:
             self._aps.start()
 
-    def shutdown(self) -> None:
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop scheduling, then end the runs in flight while the database is still open.
+
+        A job left running past this point would touch a disposed engine and could hang the
+        event loop's shutdown.
+        """
         if self._aps.running:
             self._aps.shutdown(wait=False)
+        if self._running:
+            _, late = await asyncio.wait(set(self._running), timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)

@@ -110,6 +110,7 @@ async def test_target_limit_and_scope_on_every_device(env: Env) -> None:
         assert "Singapore" in refused["fallback"]
         ok = await sam.say(f"run GetOperatingSystem on {london[0]},{london[1]}")
         assert ok["card"]["title"].endswith(f"on {london[0]}, {london[1]}")
+        await next_where(sam, card_state(ok["id"], "completed"))
     async with env.rt.db.uow() as uow:
         denials = (await uow.session.execute(select(AuditEvent).where(
             AuditEvent.kind == "denial", AuditEvent.action == "instruction.run.question"))).scalars().all()

@@ -22,6 +22,7 @@ from tests.workflows.env import (
     field,
     instruction_env,
     next_where,
+    title_has,
 )
 
 
@@ -105,8 +106,10 @@ async def test_cancel_in_flight_by_the_requester_only(env: Env) -> None:
 async def test_cancel_while_waiting_for_approval_withdraws_the_request(env: Env) -> None:
     async with console(env.live, AVERY) as avery:
         posted = await avery.say("run RestartService serviceName=Spooler on PC-0001")
+        await next_where(avery, title_has("Approval needed"))  # the run command has finished
         run = (await env.runs())[-1]
-        await avery.say(f"cancel {run.id}")
+        await avery.ws.send_json({"type": "command", "text": f"cancel {run.id}"})
         done = await next_where(avery, card_state(posted["id"], "cancelled"))
+        await next_where(avery, title_has(f"Run {run.id}: cancel requested"))
         assert f"withdrawn by {AVERY}" in field(done, "Approval")
     assert (await env.request(run.id)).state == "cancelled" and env.issued() == 0

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from bot.workflows import retention
 from storage.models import ApprovalRequest, AuditEvent, InstructionResponse, InstructionRun, WorkflowCard
-from tests.workflows.env import AVERY, card_state, console, instruction_env, next_where
+from tests.workflows.env import AVERY, card_state, console, instruction_env, next_where, title_has
 
 
 def test_months_before_clamps_to_the_end_of_short_months() -> None:
@@ -26,6 +26,7 @@ async def test_retention_job_purges_old_responses_and_old_history(tmp_path: Path
                 posted = await avery.say("run InstalledSoftware on PC-0001")
                 await next_where(avery, card_state(posted["id"], "completed"))
             await avery.say("run RestartService serviceName=Spooler on PC-0001")  # waits for approval
+            await next_where(avery, title_has("Approval needed"))
         old_answers, recent, ancient, waiting = [r.id for r in await env.runs()]
         now = datetime.now(UTC)
         async with env.rt.db.uow() as uow:
