@@ -185,7 +185,7 @@ async def bench(args: argparse.Namespace, sim_url: str, tmp: Path) -> bool:
                         tenant="bench", tachyon_url=sim_url, tachyon_token=TOKEN)  # type: ignore[arg-type]
     rt = build_runtime(settings)
     await rt.start(upgrade=True)
-    rt.scheduler.shutdown()  # the benchmark drives the run itself
+    await rt.scheduler.stop()  # the benchmark drives the run itself
     try:
         async with rt.db.uow() as uow:
             row = await uow.directory.upsert_principal(rt.tenant_id, "bench@example.com", "Bench")

@@ -124,5 +124,8 @@ class ConsoleAdapter:
 
     async def close(self) -> None:
         await self.hub.close()
-        for task in list(self._tasks):
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
+        # Wait for them while the database is still open: a cancelled task mid-query cleans up.
+        await asyncio.gather(*tasks, return_exceptions=True)
