@@ -104,14 +104,19 @@ async def test_sigkill_mid_poll_then_restart_completes_the_run_once(tmp_path: Pa
             while True:
                 run = await the_run(db)
                 if run is not None and 0 < run.answers_stored and run.state == "in_progress":
-                    break
+                    # Slow 1E down so a drive (which holds the run's lease) spans most of the
+                    # time, then kill while one is under way.
+                    sim.switches.latency = 0.3
+                    if run.lease_holder is not None:
+                        break
                 assert time.monotonic() < deadline, "the run never got going"
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.02)
             os.kill(first.pid, signal.SIGKILL)
             first.wait(10)
         killed = await the_run(db)
         assert killed is not None and killed.state == "in_progress"
         assert killed.answers_stored < 150 and killed.lease_holder is not None  # died holding the run
+        sim.switches.latency = 0.0
         with deskhand(tmp_path, db_url, port, sim_url, "second.log"):
             deadline = time.monotonic() + 40
             while True:
