@@ -26,11 +26,10 @@ async def resolve_actor(
     email_lookup: EmailLookup | None = None,
 ) -> Actor | None:
     async with db.uow() as uow:
-        link = await uow.directory.identity(identity.platform, identity.platform_tenant,
-                                            identity.user_id)
-        if link is not None:
-            row = await uow.directory.principal(link.principal_id)
-            return Actor(to_principal(row), identity) if row is not None else None
+        row = await uow.directory.linked_principal(identity.platform, identity.platform_tenant,
+                                                   identity.user_id)
+        if row is not None:
+            return Actor(to_principal(row), identity)
         if email_lookup is None:
             return None
         email = await email_lookup()

@@ -140,12 +140,9 @@ class Grant:
 
 
 async def grants_of(uow: UnitOfWork, tenant_id: int, principal_id: int) -> list[Grant]:
-    groups = {g.id: g.display_name for g in await uow.directory.groups_of(principal_id)}
-    rows = await uow.rbac.assignments_for(tenant_id, principal_id, list(groups))
     return [
-        Grant.of(a, r, "directly" if a.principal_id == principal_id
-                 else f"through group {groups.get(a.group_id or 0, '?')}")
-        for a, r in rows
+        Grant.of(a, r, "directly" if a.principal_id == principal_id else f"through group {group}")
+        for a, r, group in await uow.rbac.assignments_for(tenant_id, principal_id)
     ]
 
 

@@ -278,7 +278,7 @@ def render(card: Card) -> SlackMessage:
         if element is not None:
             (form_buttons if form else buttons).append(element)
     tail = (_actions(form_buttons, MODAL) + _actions(buttons))[:4]
-    body: list[Block] = []
+    body: list[dict[str, Any]] = []
     skipped = 0
     room = MAX_BLOCKS - len(head) - len(tail) - 1  # keep one block for the "not shown" note
     sections = list(card.sections)
@@ -292,7 +292,7 @@ def render(card: Card) -> SlackMessage:
         if left <= 0:
             skipped += 1
             continue
-        blocks = [input_block(section)] if isinstance(section, TextInput | ChoiceInput) \
+        blocks = [input_block(section).to_dict()] if isinstance(section, TextInput | ChoiceInput) \
             else _safe(section, left, card)
         if len(blocks) > left:
             skipped += 1
@@ -300,17 +300,17 @@ def render(card: Card) -> SlackMessage:
         body.extend(blocks)
     if skipped:
         body.append(ContextBlock(elements=[MarkdownTextObject(
-            text=f"\u2026 {skipped} more part(s) did not fit in one Slack message.")]))
-    return SlackMessage(text=text or "deskhand", blocks=[b.to_dict() for b in head + body + tail])
+            text=f"\u2026 {skipped} more part(s) did not fit in one Slack message.")]).to_dict())
+    return SlackMessage(text=text or "deskhand",
+                        blocks=[b.to_dict() for b in head] + body + [b.to_dict() for b in tail])
 
 
-def _safe(section: Section, room: int, card: Card) -> list[Block]:
+def _safe(section: Section, room: int, card: Card) -> list[dict[str, Any]]:
     """Build and validate one section; anything the SDK still refuses becomes a short note."""
     try:
-        blocks = _section(section, room, card)
-        for block in blocks:
-            block.to_dict()  # runs the SDK's validation now, so one bad part cannot sink the card
-        return blocks
+        # to_dict runs the SDK's validation now, so one bad part cannot sink the card.
+        return [block.to_dict() for block in _section(section, room, card)]
     except SlackObjectFormationError as exc:
         log.warning("part of card %r could not be rendered for Slack: %s", card.title, exc)
-        return [ContextBlock(elements=[MarkdownTextObject(text="(part of this card could not be shown)")])]
+        return [ContextBlock(elements=[MarkdownTextObject(
+            text="(part of this card could not be shown)")]).to_dict()]

@@ -86,6 +86,14 @@ class DirectoryRepo(_Repo):
         await self.s.flush()
         return row
 
+    async def linked_principal(self, platform: str, platform_tenant: str,
+                               user_id: str) -> PrincipalRow | None:
+        """The principal a chat account is linked to, in one statement (every command asks)."""
+        q = (select(PrincipalRow).join(ChatIdentity, ChatIdentity.principal_id == PrincipalRow.id)
+             .where(ChatIdentity.platform == platform, ChatIdentity.platform_tenant == platform_tenant,
+                    ChatIdentity.platform_user_id == user_id))
+        return (await self.s.execute(q)).scalar_one_or_none()
+
     async def identity(self, platform: str, platform_tenant: str, user_id: str) -> ChatIdentity | None:
         q = select(ChatIdentity).where(
             ChatIdentity.platform == platform, ChatIdentity.platform_tenant == platform_tenant,
@@ -163,14 +171,19 @@ class RbacRepo(_Repo):
         return row
 
     async def assignments_for(
-        self, tenant_id: int, principal_id: int, group_ids: Sequence[int]
-    ) -> Sequence[tuple[RoleAssignment, RoleRow]]:
-        who = RoleAssignment.principal_id == principal_id
-        if group_ids:
-            who = or_(who, RoleAssignment.group_id.in_(list(group_ids)))
-        q = (select(RoleAssignment, RoleRow).join(RoleRow, RoleRow.id == RoleAssignment.role_id)
-             .where(RoleAssignment.tenant_id == tenant_id, who).order_by(RoleAssignment.id))
-        return [(a, r) for a, r in (await self.s.execute(q)).all()]
+        self, tenant_id: int, principal_id: int,
+    ) -> Sequence[tuple[RoleAssignment, RoleRow, str | None]]:
+        """The principal's own assignments and its directory groups', with the group's name
+        (None when direct); one statement, since every command asks."""
+        member_of = select(GroupMembership.group_id).where(GroupMembership.principal_id == principal_id)
+        q = (select(RoleAssignment, RoleRow, DirectoryGroup.display_name)
+             .join(RoleRow, RoleRow.id == RoleAssignment.role_id)
+             .outerjoin(DirectoryGroup, DirectoryGroup.id == RoleAssignment.group_id)
+             .where(RoleAssignment.tenant_id == tenant_id,
+                    or_(RoleAssignment.principal_id == principal_id,
+                        RoleAssignment.group_id.in_(member_of)))
+             .order_by(RoleAssignment.id))
+        return [(a, r, g) for a, r, g in (await self.s.execute(q)).all()]
 
     async def assignments(self, tenant_id: int) -> Sequence[tuple[RoleAssignment, RoleRow]]:
         q = (select(RoleAssignment, RoleRow).join(RoleRow, RoleRow.id == RoleAssignment.role_id)
@@ -280,8 +293,10 @@ class SettingsRepo(_Repo):
 
 class AuditRepo(_Repo):
     async def append(self, event: AuditEvent) -> None:
-        self.s.add(event)
-        await self.s.flush()
+        # A Core insert: the ORM's flush bookkeeping cost more than the write (one per command).
+        table = AuditEvent.__table__
+        await self.s.execute(insert(table).values({
+            c.key: value for c in table.columns if (value := getattr(event, c.key)) is not None}))
 
     async def query(
         self, tenant_id: int, *, actor_email: str | None = None, target: str | None = None,

@@ -89,11 +89,14 @@ async def test_roles_and_assignments_round_trip(database: Database) -> None:
         found = await uow.rbac.role_by_name(t, "night-shift")
         assert found is not None and found.permissions == ["device.lock", "device.read"]
         assert await uow.rbac.role_by_name(other, "Night Shift") is None
-        rows = await uow.rbac.assignments_for(t, ann.id, [group.id])
-        assert [(a.principal_id, a.group_id) for a, _ in rows] == [(ann.id, None), (None, group.id)]
+        rows = await uow.rbac.assignments_for(t, ann.id)  # direct, and through Ops membership
+        assert [(a.principal_id, a.group_id, g) for a, _, g in rows] == [
+            (ann.id, None, None), (None, group.id, "Ops")]
         assert (rows[0][0].device_groups, rows[0][0].devices, rows[0][0].instruction_sets) == (
             ["London"], None, ["Basics"])
-        assert len(await uow.rbac.assignments_for(t, ann.id, [])) == 1
+        bob = await uow.directory.upsert_principal(t, "bob@example.com", "Bob")
+        assert await uow.rbac.assignments_for(t, bob.id) == []  # not in Ops, nothing direct
+        assert await uow.rbac.assignments_for(other, ann.id) == []
         assert await uow.rbac.assignment(other, direct.id) is None
         assert await uow.rbac.delete_assignment(t, direct.id)
         assert not await uow.rbac.delete_assignment(t, direct.id)
