@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     tachyon_consumer: str = "deskhand"  # the consumer name registered in 1E (X-Tachyon-Consumer)
     tachyon_token: SecretStr | None = None  # X-Tachyon-Authenticate for deskhand's principal
     tachyon_approver_token: SecretStr | None = None  # a second principal for 1E-side approvals
+    # Most FQDNs sent in one Instructions/Targeted body; 1E's own limit is not documented, so a
+    # larger group goes out as its 1E management group's scope (`deskhand groups link`).
+    tachyon_max_fqdns: int = Field(default=10_000, ge=1, le=100_000)
     ws1_url: str = ""
     servicenow_url: str = ""
     idp_token_url: str = ""

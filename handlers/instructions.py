@@ -113,10 +113,12 @@ async def run_command(ctx: Context, cmd: Command) -> Reply:
     values = _check_parameters(row, cmd.args.get("parameters") or {})
     async with ctx.runtime.db.uow() as uow:
         limit = tenant_settings.load(await uow.settings.get(ctx.tenant_id)).max_targets
-    found, label = await targets.resolve(ctx, cmd.args["target"], limit)
-    await targets.require_on_all(ctx, catalogue.run_permission(row.kind), found, f"run {row.name}",
-                                 row.instruction_set)
-    await runs.start(ctx, row, values, found, label, cmd.args.get("incident"), cmd.reply_to)
+    resolved = await targets.resolve(ctx, cmd.args["target"], limit)
+    permission = catalogue.run_permission(row.kind)
+    await targets.require_on_all(ctx, permission, resolved.targets, f"run {row.name}", row.instruction_set)
+    scope = targets.vendor_scope(ctx, resolved, permission, row.instruction_set)
+    await runs.start(ctx, row, values, resolved.targets, resolved.label, cmd.args.get("incident"),
+                     cmd.reply_to, group=resolved.group, scope=scope)
     return Reply([])  # the run card was posted (and is kept) by the workflow
 
 

@@ -143,6 +143,8 @@ class ManagementGroup(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(String(500), default="")
+    # The same group's id in 1E: `group:` runs then go out as a managementgroup scope.
+    tachyon_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class Device(Base):
@@ -325,6 +327,9 @@ class InstructionRun(Base):
     columns: Mapped[list[str]] = mapped_column(JSON, default=list)
     target_label: Mapped[str] = mapped_column(String(300))
     target_count: Mapped[int] = mapped_column(Integer, default=0)
+    target_group: Mapped[str | None] = mapped_column(String(200), default=None)  # `group:` runs
+    # Set when 1E gets a scope expression instead of the FQDN list (a linked group).
+    vendor_scope: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     incident: Mapped[str | None] = mapped_column(String(64), default=None)
     requester_id: Mapped[int | None] = mapped_column(
         ForeignKey("principals.id", ondelete="SET NULL"), index=True, default=None)

@@ -242,6 +242,11 @@ class DeviceRepo(_Repo):
         q = q.order_by(Device.name).limit(limit)
         return [(d, g) for d, g in (await self.s.execute(q)).all()]
 
+    async def group_counts(self, tenant_id: int) -> dict[int, int]:
+        q = (select(Device.management_group_id, func.count()).where(Device.tenant_id == tenant_id)
+             .group_by(Device.management_group_id))
+        return {gid: n for gid, n in (await self.s.execute(q)).all() if gid is not None}
+
     async def count(self, tenant_id: int) -> int:
         q = select(func.count()).select_from(Device).where(Device.tenant_id == tenant_id)
         return int((await self.s.execute(q)).scalar_one())

@@ -52,6 +52,11 @@ async def decide(ctx: Context, request_id: int, approve: bool, reason: str) -> I
             detail=f"four-eyes: {ctx.actor.principal.email} requested run {run.id}")
         raise UserError(f"You asked for run {run.id}, so you may not {verb} it: someone else must "
                         "decide. This holds for every chat account linked to you.", title="Not allowed")
+    if run.vendor_scope is not None and run.target_group:
+        # Sent as a 1E management group: it may reach devices our inventory does not list yet.
+        await ctx.require("instruction.approve", f"{verb} {run.definition_name} on group {run.target_group}",
+                          device=DeviceScope(f"group {run.target_group}", run.target_group),
+                          instruction_set=run.instruction_set)
     async with ctx.runtime.db.uow() as uow:
         targets = await uow.runs.targets(run.id)
         groups = await uow.runs.target_groups(ctx.tenant_id, [t["name"] for t in targets])

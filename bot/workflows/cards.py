@@ -50,7 +50,8 @@ def run_card(run: InstructionRun, request: ApprovalRequest | None, audience: str
     count = run.target_count
     items = [Field("Instruction", run.readable_payload or run.definition_name),
              Field("Type", f"{run.kind} in set {run.instruction_set or '-'}"),
-             Field("Targets", f"{run.target_label} ({count} device{'s' if count != 1 else ''})"),
+             Field("Targets", f"{run.target_label} ({count} device{'s' if count != 1 else ''}"
+                   + (", sent to 1E as its management group)" if run.vendor_scope else ")")),
              Field("Requested by", run.requester_email), Field("State", LABELS.get(run.state, run.state))]
     if run.incident:
         items.append(Field("Incident", run.incident))

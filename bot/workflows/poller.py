@@ -131,13 +131,16 @@ class Driver:
                 await uow.commit()
             if not claimed:
                 return  # cancelled, or another driver counted this attempt
-            async with self.rt.db.uow() as uow:
-                fqdns = [t["fqdn"] for t in await uow.runs.targets(run.id)]
+            fqdns = None
+            if run.vendor_scope is None:
+                async with self.rt.db.uow() as uow:
+                    fqdns = [t["fqdn"] for t in await uow.runs.targets(run.id)]
             comments = f"deskhand run {run.id} by {run.requester_email}" + (
                 f" for {run.incident}" if run.incident else "")
             status = await client.issue(
-                run.definition_vendor_id, run.parameters,
-                fqdns=fqdns, instruction_ttl_minutes=run.gather_minutes,
+                run.definition_vendor_id, run.parameters, fqdns=fqdns,
+                scope=run.vendor_scope if fqdns is None else None,
+                instruction_ttl_minutes=run.gather_minutes,
                 response_ttl_minutes=run.keep_minutes, consumer_custom_data=marker,
                 requested_for=run.requester_email, comments=comments, cid=cid)
         except VendorError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot import tenant_settings
 from bot.context import Context, UserError
@@ -40,7 +41,8 @@ def _stored_target(target: ReplyTarget) -> dict[str, object]:
 
 async def start(ctx: Context, row: InstructionDefinitionRow, params: dict[str, str],
                 targets: list[Target], label: str, incident: str | None,
-                reply_to: ReplyTarget) -> InstructionRun:
+                reply_to: ReplyTarget, *, group: str | None = None,
+                scope: dict[str, Any] | None = None) -> InstructionRun:
     """Store the run (and its approval request), post its cards, and hand it to the poller."""
     rt, actor = ctx.runtime, ctx.actor
     async with rt.db.uow() as uow:
@@ -52,6 +54,7 @@ async def start(ctx: Context, row: InstructionDefinitionRow, params: dict[str, s
             instruction_set=row.instruction_set,
             readable_payload=definition(row).readable(params)[:1000], parameters=params,
             columns=list(row.columns or []), target_label=label[:300], target_count=len(targets),
+            target_group=group, vendor_scope=scope,
             incident=incident, requester_id=actor.principal.id, requester_email=actor.principal.email,
             approval_required=needs, gather_minutes=settings.gather_data_minutes,
             keep_minutes=settings.keep_answers_minutes, reply_to=_stored_target(reply_to),

@@ -3,15 +3,27 @@ inventory, the tenant's target limit, and the person's rights on every one of th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from bot.context import Context, UserError
 from bot.rbac import DeviceScope
 from bot.workflows.runs import Target
+from integrations.tachyon.models import management_group_scope
 
 MAX_REFS_SHOWN = 5
 
 
-async def resolve(ctx: Context, spec: str, limit: int) -> tuple[list[Target], str]:
-    """(targets, label); a clear refusal for unknown devices or groups and for too many."""
+@dataclass
+class Resolved:
+    targets: list[Target]
+    label: str
+    group: str | None = None  # `group:NAME` runs
+    tachyon_id: str | None = None  # that group's id in 1E, when an administrator linked it
+
+
+async def resolve(ctx: Context, spec: str, limit: int) -> Resolved:
+    """The run's devices; a clear refusal for unknown devices or groups and for too many."""
     spec = spec.strip()
     if spec.lower().startswith("group:"):
         return await _group(ctx, spec[6:].strip(), limit)
@@ -38,14 +50,13 @@ async def resolve(ctx: Context, spec: str, limit: int) -> tuple[list[Target], st
                         f"{', '.join(f'`{m}`' for m in missing[:MAX_REFS_SHOWN])}"
                         f"{' and more' if len(missing) > MAX_REFS_SHOWN else ''}.{more}",
                         title="Device not found")
-    targets = list({t.name: t for t in found}.values())
-    _need_fqdns(targets)
+    targets = list({t.name: t for t in found}.values())  # vendor_scope checks their FQDNs
     label = targets[0].name if len(targets) == 1 else (
         ", ".join(t.name for t in targets[:3]) + (f" +{len(targets) - 3} more" if len(targets) > 3 else ""))
-    return targets, label
+    return Resolved(targets, label)
 
 
-async def _group(ctx: Context, name: str, limit: int) -> tuple[list[Target], str]:
+async def _group(ctx: Context, name: str, limit: int) -> Resolved:
     async with ctx.runtime.db.uow() as uow:
         groups = await uow.devices.groups(ctx.tenant_id)
         group = next((g for g in groups if g.name.lower() == name.lower()), None)
@@ -60,8 +71,35 @@ async def _group(ctx: Context, name: str, limit: int) -> tuple[list[Target], str
         raise UserError(f"Group {group.name} has more than {limit} devices, the most this workspace "
                         "allows per run (setting max_targets).", title="Too many devices")
     targets = [Target(d.name, d.fqdn or "", group.name) for d, _ in rows]
-    _need_fqdns(targets)
-    return targets, f"group {group.name}"
+    return Resolved(targets, f"group {group.name}", group.name, group.tachyon_id)
+
+
+def vendor_scope(ctx: Context, resolved: Resolved, permission: str,
+                 instruction_set: str | None) -> dict[str, Any] | None:
+    """The 1E scope to issue with, or None to send the FQDN list.
+
+    A linked group goes out as its 1E management group, but only when the person holds
+    `permission` over the group as a whole: 1E may know devices our inventory does not yet, and
+    a grant on named devices must not reach them.
+    """
+    group, limit = resolved.group, ctx.runtime.settings.tachyon_max_fqdns
+    if group and resolved.tachyon_id and ctx.decide(
+            permission, DeviceScope(f"group {group}", group), instruction_set).allowed:
+        return management_group_scope(resolved.tachyon_id)
+    _need_fqdns(resolved.targets)
+    count = len(resolved.targets)
+    if count <= limit:
+        return None
+    if group and resolved.tachyon_id:
+        why = (f"your rights cover its devices one by one but not group {group} as a whole, which "
+               "sending it as a 1E management group needs")
+    elif group:
+        why = (f"an administrator can link group {group} to its 1E management group "
+               f"(`deskhand groups link \"{group}\" --tachyon-id <id>`) so it goes out as one scope")
+    else:
+        why = "name a group instead"
+    raise UserError(f"That is {count} devices, and deskhand sends at most {limit} device names in "
+                    f"one 1E instruction (DESKHAND_TACHYON_MAX_FQDNS); {why}.", title="Too many devices")
 
 
 def _need_fqdns(targets: list[Target]) -> None:

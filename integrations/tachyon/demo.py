@@ -51,6 +51,12 @@ class DemoTachyon:
                                           after=None, limit=100_000)
         self.sim.seed_devices([(d.fqdn or f"{d.name.lower()}.corp.example.com", group or "Default",
                                 dict(d.attributes or {})) for d, group in rows])
+        # Link each demo group to the simulator's id for it, so `group:` runs go out as a scope.
+        ids = {d.group: str(d.group_id) for d in self.sim.devices}
+        async with runtime.db.uow() as uow:
+            for g in await uow.devices.groups(runtime.tenant_id):
+                g.tachyon_id = ids.get(g.name, g.tachyon_id)
+            await uow.commit()
 
 
 def wanted() -> bool:

@@ -125,3 +125,18 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
         ("rbac grant", "cli", "bob@example.com", "ok"),
         ("rbac bootstrap-admin", "cli", "ann@example.com", "ok")]
     assert rows[0]["params"] == "role=remote support;to=bob@example.com;groups=London"
+
+    linked, bad_id, unknown = run(
+        (env, ["groups", "link", "london", "--tachyon-id", "17"]),
+        (env, ["groups", "link", "Paris", "--tachyon-id", "17; drop"]),
+        (env, ["groups", "link", "Atlantis", "--tachyon-id", "3"]), cwd=tmp_path)
+    assert linked.code == 0 and linked.out.strip() == (
+        "group London: `group:` runs go to 1E as management group 17")
+    assert bad_id.code == 1 and "--tachyon-id takes the 1E management group's id" in bad_id.err
+    assert unknown.code == 1 and unknown.err.strip() == (
+        "deskhand: there is no management group 'Atlantis'; groups: London, Paris")
+    [listed] = run((env, ["groups", "list"]), cwd=tmp_path)
+    assert listed.out.splitlines() == ["London: 1 devices; 1E management group 17",
+                                       "Paris: 1 devices; not linked to 1E"]
+    [unlinked] = run((env, ["groups", "unlink", "London"]), cwd=tmp_path)
+    assert unlinked.out.strip() == "group London: `group:` runs go to 1E as a device list"
