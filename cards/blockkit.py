@@ -268,7 +268,8 @@ def render(card: Card) -> SlackMessage:
     text = fit(card.fallback_text(40_000), FALLBACK_TEXT)
     head: list[Block] = [HeaderBlock(text=PlainTextObject(
         text=truncate(TONE_ICON[card.tone] + card.title, HEADER_TEXT) or "deskhand", emoji=True))]
-    forms = {i: encode_form(card, b) for i, b in enumerate(card.buttons) if card.inputs and not b.url}
+    forms = {i: encode_form(card, b) for i, b in enumerate(card.buttons)
+             if card.inputs and b.form and not b.url}
     inline_inputs = None in forms.values()  # too big for a modal button: ask in the message itself
     buttons: list[ButtonElement] = []
     form_buttons: list[ButtonElement] = []
@@ -283,7 +284,7 @@ def render(card: Card) -> SlackMessage:
     room = MAX_BLOCKS - len(head) - len(tail) - 1  # keep one block for the "not shown" note
     sections = list(card.sections)
     if form_buttons and not inline_inputs:
-        names = ", ".join(b.label for b in card.buttons if not b.url)
+        names = ", ".join(b.label for b in card.buttons if b.form and not b.url)
         sections.append(Context(f"{names} asks for: {', '.join(f.label for f in card.inputs)}"))
     for section in sections:
         left = room - len(body)

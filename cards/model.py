@@ -31,6 +31,7 @@ class Button:
     style: Style = "default"
     confirm: Confirm | None = None
     url: str | None = None  # a link button opens the url and sends no interaction
+    form: bool = True  # sends the card's inputs (Slack asks for them in a modal); False: ignores them
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from bot.context import Context, Reply, UserError
 from bot.model import Command, Interaction
 from bot.registry import ActionSpec, Arg, CommandSpec, Registry
 from bot.workflows import catalogue, exports, runs, targets
-from bot.workflows.cards import results_card
+from bot.workflows.cards import CODE_MAX, awaiting_code, results_card
 from bot.workflows.vendor import require_tachyon
 from cards.model import Button, Card, Section, Table, Text, message_card
 from cards.model import Context as Small
@@ -22,6 +22,7 @@ from handlers.common import find_device
 from integrations.http import VendorError
 from storage.models import InstructionDefinitionRow, InstructionRun
 
+CODE = re.compile(rf"^[A-Za-z0-9]{{4,{CODE_MAX}}}$")
 INCIDENT = re.compile(r"^[A-Za-z]{2,6}\d{3,12}$")  # INC0012345, RITM0010001, CHG0000042
 TEAMVIEWER_INSTALL = "1E-TeamViewer-InstallFullClient"
 RUNS = ("instruction.run.question", "instruction.run.action")
@@ -213,6 +214,32 @@ async def export_clicked(ctx: Context, interaction: Interaction) -> Reply:
         [Button(f"Download {fmt.upper()}", "run.download", url=url, style="primary")]))
 
 
+async def code_clicked(ctx: Context, interaction: Interaction) -> Reply:
+    """The one-time code 1E e-mails for an action awaiting authentication (Status 12)."""
+    run = await runs.load(ctx, int(_parts(interaction, 1)[0]))
+    if run.requester_id != ctx.actor.principal.id and not ctx.decide("rbac.admin").allowed:
+        raise UserError(f"Only {run.requester_email}, who asked for run {run.id}, or an administrator "
+                        "may send its 1E code.", title="Not allowed")
+    code = "".join((interaction.inputs.get("code") or "").split())
+    if not CODE.fullmatch(code):
+        raise UserError(f"Type the one-time code from 1E's e-mail: 4 to {CODE_MAX} letters or digits.",
+                        title="Check the code")
+    if not awaiting_code(run) or run.vendor_id is None:
+        raise UserError(f"Run {run.id} is not waiting for a 1E code (it is "
+                        f"{run.state.replace('_', ' ')}).", title="No code needed")
+    try:
+        await require_tachyon(ctx.runtime).authenticate(run.vendor_id, code, cid=ctx.correlation_id)
+    except VendorError as exc:
+        if exc.status == 400:
+            raise UserError(f"1E did not take the code: {exc.message} Codes last 10 minutes; use the "
+                            "newest e-mail.", title="Code refused") from None
+        raise UserError(f"1E could not be reached to check the code: {exc.message}",
+                        title="1E did not answer") from None
+    await runs.code_accepted(ctx, run)  # never audited or logged: the code is a secret
+    return Reply.private(message_card("Code accepted", f"1E sends run {run.id} now; its card shows "
+                                      "the progress.", tone="good"))
+
+
 async def cancel_clicked(ctx: Context, interaction: Interaction) -> Reply:
     await runs.cancel(ctx, int(_parts(interaction, 1)[0]))
     return Reply([])  # every copy of the run card was redrawn
@@ -221,6 +248,7 @@ async def cancel_clicked(ctx: Context, interaction: Interaction) -> Reply:
 def register(registry: Registry) -> None:
     for prefix, handler in (("run.results", results_clicked), ("run.errors", errors_clicked),
                             ("run.more", more_clicked), ("run.export", export_clicked),
+                            ("run.code", code_clicked),
                             ("run.cancel", cancel_clicked)):
         registry.add_action(ActionSpec(prefix, handler))  # rights are checked on the run's rows
     registry.add_download(exports.KIND, exports.download)

@@ -17,9 +17,13 @@ from bot.workflows.states import (
 )
 from cards.model import Button, Card, Confirm, Field, Fields, Section, Table, Text, TextInput, Tone
 from cards.model import Context as Small
+from integrations.tachyon.models import Status
 from storage.models import ApprovalRequest, InstructionResponse, InstructionRun
 
 MAX_COLUMNS = 5
+CODE_MAX = 16
+CODE_NOTE = ("1E wants a one-time code before it sends this action: it e-mailed one (to the account "
+             "1E knows for this request). Type it below within 10 minutes and press Send code.")
 CELL = 80
 
 
@@ -80,6 +84,10 @@ def run_card(run: InstructionRun, request: ApprovalRequest | None, audience: str
                        Button("Deny", f"approval.deny:{request.id}", str(request.id), "danger")]
     else:
         buttons = _requester_buttons(run)
+        if awaiting_code(run):
+            sections.append(Text(CODE_NOTE))
+            sections.append(TextInput("code", "One-time code from 1E's e-mail", placeholder="123456",
+                                      max_length=CODE_MAX))
     sections.append(Small(f"run {run.id} · ref {run.correlation_id}"))
     title = f"{run.definition_name} on {run.target_label}"
     if audience == "approvers" and pending:
@@ -87,14 +95,20 @@ def run_card(run: InstructionRun, request: ApprovalRequest | None, audience: str
     return Card(title=title, sections=sections, buttons=buttons, tone=_tone(run.state))
 
 
+def awaiting_code(run: InstructionRun) -> bool:
+    return run.state in IN_FLIGHT and run.vendor_status == Status.AWAITING_AUTHENTICATION
+
+
 def _requester_buttons(run: InstructionRun) -> list[Button]:
     rid = str(run.id)
     cancel = Button("Cancel", f"run.cancel:{rid}", rid, "danger",
                     Confirm("Cancel this run?", f"{run.definition_name} on {run.target_label} stops; "
                                                 "answers already in stay available.", "Cancel run",
-                            "Keep it"))
+                            "Keep it"), form=False)
     if run.state == AWAITING:
         return [cancel]
+    if awaiting_code(run):
+        return [Button("Send code", f"run.code:{rid}", rid, "primary"), cancel]
     if run.state in IN_FLIGHT:
         return [Button("Show results", f"run.results:{rid}", rid), cancel]
     if run.state in FINISHED and (run.answers_stored or run.errors_stored):

@@ -84,6 +84,16 @@ async def start(ctx: Context, row: InstructionDefinitionRow, params: dict[str, s
     return run
 
 
+async def code_accepted(ctx: Context, run: InstructionRun) -> None:
+    """1E took the 2FA code: clear the card's request for it and poll again at once."""
+    async with ctx.runtime.db.uow() as uow:
+        await uow.runs.transition(run.id, states.IN_FLIGHT, vendor_status=None, last_error="",
+                                  next_poll_at=None)
+        await uow.commit()
+    await refresh(ctx.runtime, run.id, ("requester",))
+    driver(ctx.runtime).kick(run.id)
+
+
 async def load(ctx: Context, run_id: int) -> InstructionRun:
     async with ctx.runtime.db.uow() as uow:
         run = await uow.runs.get(ctx.tenant_id, run_id)

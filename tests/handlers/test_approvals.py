@@ -208,3 +208,35 @@ async def test_requester_cannot_approve_from_their_slack_account(tmp_path: Path)
         assert f"approved by {PAT}: looks fine" in update_call.args["text"]
         assert not any(b["type"] == "actions" for b in update_call.args["blocks"])
         assert env.issued() == 1
+
+
+async def test_two_factor_code_releases_the_action_once_and_is_never_stored(tmp_path: Path) -> None:
+    """1E asks for an e-mailed code (Status 12): the requester types it on the card."""
+    async with instruction_env(tmp_path, settings={"enable_approval": False}, two_factor=True,
+                               approval_for_actions=False) as env:
+        async with console(env.live, AVERY) as avery, console(env.live, SAM) as sam:
+            mine = await avery.say(RESTART.format("PC-0001"))
+            waiting = await next_where(avery, lambda m: m["id"] == mine["id"] and "Send code" in labels(m))
+            assert "one-time code" in waiting["card"]["fallback"]
+            assert any(s["type"] == "text_input" and s["id"] == "code" for s in waiting["card"]["sections"])
+            run = (await env.runs())[-1]
+            otp = env.sim.instructions[run.vendor_id or 0].otp
+            await click(sam, waiting, "Send code", {"code": otp})  # not Sam's run, not an admin
+            assert (await next_where(sam, lambda m: m["private"]))["card"]["title"] == "Not allowed"
+            await click(avery, waiting, "Send code", {"code": "12 ab!"})
+            assert (await next_where(avery, title_has("Check the code")))["private"]
+            await click(avery, waiting, "Send code", {"code": "000000" if otp != "000000" else "111111"})
+            refused = await next_where(avery, title_has("Code refused"))
+            assert "not valid" in refused["card"]["fallback"] and "ref " in refused["card"]["fallback"]
+            await click(avery, waiting, "Send code", {"code": otp})
+            assert (await next_where(avery, title_has("Code accepted")))["private"]
+            done = await next_where(avery, card_state(mine["id"], "completed"))
+            assert "Send code" not in labels(done)
+            await click(avery, waiting, "Send code", {"code": otp})  # a stale card
+            assert (await next_where(avery, title_has("No code needed")))["private"]
+        assert env.issued() == 1
+        async with env.rt.db.uow() as uow:
+            events = (await uow.session.execute(select(AuditEvent))).scalars().all()
+        assert events and not any(otp in f"{e.params} {e.detail}" for e in events)
+        assert [e.outcome for e in events if e.action == "run.code"] == ["denied", "refused", "refused",
+                                                                          "ok", "refused"]

@@ -131,6 +131,19 @@ def test_form_buttons_carry_their_modal_and_the_modal_validates() -> None:
     assert [o["value"] for o in code["element"]["options"]] == ["a", "b"]
 
 
+def test_a_button_that_ignores_the_inputs_stays_a_plain_button() -> None:
+    card = Card("Run 7", [TextInput("code", "One-time code")],
+                buttons=[Button("Send code", "run.code:7", "7"),
+                         Button("Cancel", "run.cancel:7", "7", form=False)])
+    message = render(card)
+    check(message.blocks)
+    form_row, plain_row = [b for b in message.blocks if b["type"] == "actions"]
+    assert form_row["block_id"].startswith(MODAL) and not plain_row.get("block_id", "").startswith(MODAL)
+    assert [e["action_id"] for e in plain_row["elements"]] == ["run.cancel:7"]
+    assert plain_row["elements"][0]["value"] == "7"
+    assert "Send code asks for: One-time code" in json.dumps(message.blocks)
+
+
 def test_a_form_too_big_for_a_button_asks_inline_instead() -> None:
     choices = tuple(Choice(f"value-{i:03d}-" + "v" * 100, f"label {i}") for i in range(40))
     card = Card("Pick", [ChoiceInput("pick", "Pick one", choices, True)],
