@@ -35,6 +35,7 @@ from storage.models import (
     WorkflowCard,
     utcnow,
 )
+from storage.response_pages import insert_page
 
 
 def _fold(name: str) -> str:
@@ -577,17 +578,32 @@ class InstructionRunRepo(_Repo):
         False (nothing written) when the cursor moved since `start` was read: another process
         stored this page already, so a page is never stored twice.
         """
-        column, counter = ((InstructionRun.error_cursor, InstructionRun.errors_stored) if is_error
-                           else (InstructionRun.answer_cursor, InstructionRun.answers_stored))
-        result = await self.s.execute(update(InstructionRun).where(
-            InstructionRun.id == run_id, column == start,
-        ).values({column: cursor, counter: counter + len(rows)}))
-        if not result.rowcount:  # type: ignore[attr-defined]
+        if not await self._advance(run_id, is_error, start, cursor, len(rows)):
             return False
         if rows:  # Core executemany on the table: no ORM bookkeeping for thousands of rows
             await self.s.execute(insert(InstructionResponse.__table__), [
                 {"run_id": run_id, "is_error": is_error, **r} for r in rows])
         return True
+
+    async def store_page_json(self, run_id: int, is_error: bool, start: str, cursor: str,
+                              page_json: str, count: int) -> bool | None:
+        """`store_batch` for a page still in 1E's JSON (`count` rows), read by the database in one
+        statement (storage/response_pages.py); None when this database has no such statement."""
+        statement = insert_page(self.s.get_bind().dialect.name, is_error)
+        if statement is None:
+            return None
+        if not await self._advance(run_id, is_error, start, cursor, count):
+            return False
+        await self.s.execute(statement, {"run_id": run_id, "is_error": is_error, "page": page_json})
+        return True
+
+    async def _advance(self, run_id: int, is_error: bool, start: str, cursor: str, count: int) -> bool:
+        column, counter = ((InstructionRun.error_cursor, InstructionRun.errors_stored) if is_error
+                           else (InstructionRun.answer_cursor, InstructionRun.answers_stored))
+        result = await self.s.execute(update(InstructionRun).where(
+            InstructionRun.id == run_id, column == start,
+        ).values({column: cursor, counter: counter + count}))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def target_groups(self, tenant_id: int, names: Sequence[str]) -> dict[str, str | None]:
         """Current management group of each named device (lower-case name -> group name)."""

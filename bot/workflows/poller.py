@@ -15,13 +15,22 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import orjson
+from sqlalchemy.exc import DataError, DBAPIError
+
 from bot import tenant_settings
 from bot.workflows import states
 from bot.workflows.delivery import refresh
 from bot.workflows.vendor import NOT_CONFIGURED, tachyon
 from integrations.http import VendorError
 from integrations.tachyon.client import TachyonClient
-from integrations.tachyon.models import InstructionStatus, Statistics, Status
+from integrations.tachyon.models import (
+    InstructionStatus,
+    ResponseErrorPage,
+    ResponsePage,
+    Statistics,
+    Status,
+)
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -256,50 +265,69 @@ class Driver:
                      settings: tenant_settings.TenantSettings, *, errors: bool) -> bool:
         """Store new pages from the run's cursor on; True once a short page says "all in for now".
 
-        The next page is requested while the current one is being stored, so 1E's time to
-        produce a page overlaps ours to write it; a page is only stored after the one before.
+        The next page is requested as soon as this one's cursor is known, before its rows are
+        parsed and stored, so 1E's time to produce a page overlaps ours to read and write the last
+        one; a page is only stored after the one before.
         """
         assert run.vendor_id is not None
         vendor_id, batch, cid = run.vendor_id, settings.response_batch_size, run.correlation_id
 
-        async def fetch(start: str) -> tuple[Any, list[dict[str, Any]]]:
+        async def fetch(start: str) -> ResponsePage | ResponseErrorPage:
             if errors:
-                page: Any = await client.response_errors(vendor_id, start, batch, cid=cid)
-                return page, [{"fqdn": r.fqdn[:255], "values": {"status": r.status, "error": r.error},
-                               "responded_at": r.response_at} for r in page.rows]
-            page = await client.responses(vendor_id, start, batch, cid=cid)
-            return page, [{"fqdn": r.fqdn[:255],
-                           "values": r.values if r.values or r.blob is None else {"Blob": r.blob},
-                           "responded_at": r.response_at} for r in page.rows]
+                return await client.response_errors(vendor_id, start, batch, cid=cid)
+            return await client.responses(vendor_id, start, batch, cid=cid)
 
         cursor = run.error_cursor if errors else run.answer_cursor
         deadline = time.monotonic() + FETCH_SECONDS
-        ahead: asyncio.Task[tuple[Any, list[dict[str, Any]]]] | None = None
+        ahead: asyncio.Task[ResponsePage | ResponseErrorPage] | None = None
         try:
-            page, rows = await fetch(cursor)
+            page = await fetch(cursor)
             while True:
-                if rows and page.cursor == cursor:
+                if page.raw and page.cursor == cursor:
                     log.error("run %s: 1E returned rows without moving its cursor; stopping", run.id)
                     return True
-                more = len(rows) >= batch and time.monotonic() < deadline and not self._closed
+                more = len(page.raw) >= batch and time.monotonic() < deadline and not self._closed
                 if more:
                     ahead = asyncio.create_task(fetch(page.cursor))
-                if rows:
-                    async with self.rt.db.uow() as uow:
-                        stored = await uow.runs.store_batch(run.id, errors, cursor, page.cursor, rows)
-                        await uow.runs.lease(run.id, self.holder, lease_ttl(settings))
-                        await uow.commit()
+                if page.raw:
+                    stored = await self._store(run.id, errors, cursor, page, lease_ttl(settings))
                     if not stored:
                         return False  # another driver moved the cursor: it owns this run now
                     cursor = page.cursor
                 if ahead is None:
-                    return len(rows) < batch
-                page, rows = await ahead
+                    return len(page.raw) < batch
+                page = await ahead
                 ahead = None
         finally:
             if ahead is not None:
                 ahead.cancel()
                 await asyncio.gather(ahead, return_exceptions=True)
+
+    async def _store(self, run_id: int, errors: bool, start: str, page: ResponsePage | ResponseErrorPage,
+                     lease: timedelta) -> bool:
+        """Store a page from `start` on and renew the lease; False when another driver stored it.
+
+        The database reads the page's JSON in one statement; a page it refuses that way (on
+        PostgreSQL: an impossible date) is stored row by row from the parsed rows instead.
+        """
+        try:
+            async with self.rt.db.uow() as uow:
+                stored = await uow.runs.store_page_json(run_id, errors, start, page.cursor,
+                                                        orjson.dumps(page.raw).decode(), len(page.raw))
+                if stored is not None:
+                    await uow.runs.lease(run_id, self.holder, lease)
+                    await uow.commit()
+                    return stored
+        except DBAPIError as exc:
+            if not _data_error(exc):
+                raise
+            log.warning("run %s: the database refused a page as one statement (%s); storing it row "
+                        "by row", run_id, exc.orig.__class__.__name__)
+        async with self.rt.db.uow() as uow:
+            stored = await uow.runs.store_batch(run_id, errors, start, page.cursor, _records(page))
+            await uow.runs.lease(run_id, self.holder, lease)
+            await uow.commit()
+        return stored
 
     # --- endings and failures --------------------------------------------------------------
 
@@ -336,6 +364,21 @@ class Driver:
                     exc.correlation_id)
         if failures == 1:
             await refresh(self.rt, run.id, ("requester",))
+
+
+def _data_error(exc: DBAPIError) -> bool:
+    """A value the database could not take (SQLSTATE class 22); asyncpg's adapter reports most
+    of them as a plain DBAPI Error, with the SQLSTATE kept on the original exception."""
+    return isinstance(exc, DataError) or str(getattr(exc.orig, "sqlstate", "") or "").startswith("22")
+
+
+def _records(page: ResponsePage | ResponseErrorPage) -> list[dict[str, Any]]:
+    """A page's rows as `instruction_responses` values."""
+    if isinstance(page, ResponseErrorPage):
+        return [{"fqdn": r.fqdn[:255], "values": {"status": r.status, "error": r.error},
+                 "responded_at": r.response_at} for r in page.rows]
+    return [{"fqdn": r.fqdn[:255], "values": r.values if r.values or r.blob is None else {"Blob": r.blob},
+             "responded_at": r.response_at} for r in page.rows]
 
 
 def _counts(stats: Statistics, status: InstructionStatus) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import orjson
 
 from integrations.http import RetryPolicy, VendorError, attempts_of, new_client, scrub, send
 from integrations.tachyon.models import (
@@ -55,6 +56,10 @@ __all__ = [
 VENDOR = "1E Tachyon"
 POLICY = RetryPolicy()  # 429, 502, 503, 504
 MAX_PAGE = 10_000  # rows per Responses call; larger pages only make one slow, huge answer
+
+
+def _rows(data: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    return tuple(r for r in data.get("Responses") or () if isinstance(r, dict))
 
 
 def _cid(cid: str | None) -> str:
@@ -263,15 +268,13 @@ class TachyonClient:
         nothing more has arrived yet; finish once the status is terminal and a page is empty.
         """
         data = await self._page("Responses", instruction_id, start, range_, _cid(cid))
-        rows = tuple(ResponseRow.from_api(r) for r in data.get("Responses") or [])
-        return ResponsePage(rows, start, str(data.get("Range") or start))
+        return ResponsePage(_rows(data), start, str(data.get("Range") or start))
 
     async def response_errors(self, instruction_id: int, start: str = FIRST_START, range_: int = 100, *,
                               cid: str | None = None) -> ResponseErrorPage:
         """One page of device errors (`POST ResponseErrors/{id}`), paged like `responses`."""
         data = await self._page("ResponseErrors", instruction_id, start, range_, _cid(cid))
-        rows = tuple(ResponseError.from_api(r) for r in data.get("Responses") or [])
-        return ResponseErrorPage(rows, start, str(data.get("Range") or start))
+        return ResponseErrorPage(_rows(data), start, str(data.get("Range") or start))
 
     async def _page(self, kind: str, instruction_id: int, start: str, range_: int,
                     cid: str) -> dict[str, Any]:
@@ -286,7 +289,11 @@ class TachyonClient:
             await asyncio.sleep(self.policy.delay(attempt))
         if response.status_code != 200:
             raise self.error(response, cid)
-        data = response.json()
+        try:  # pages run to megabytes (10,000 rows): orjson decodes them several times faster
+            data = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise VendorError(VENDOR, response.status_code, "bad_response",
+                              f"{VENDOR} sent a page of {kind} that is not JSON.", cid) from None
         return data if isinstance(data, dict) else {}
 
     async def search(self, *, consumer_custom_data: str | None = None, created_by: str | None = None,

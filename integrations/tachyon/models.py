@@ -6,6 +6,7 @@ default, never a KeyError) because servers of different versions add and drop fi
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -47,6 +48,11 @@ def parse_time(value: Any) -> datetime | None:
     """ISO timestamps; ASP.NET often omits the zone, and 1E's times are UTC."""
     if not isinstance(value, str) or not value:
         return None
+    return _parse_time(value)
+
+
+@functools.lru_cache(maxsize=4096)  # a page of responses repeats the same few timestamps
+def _parse_time(value: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -60,6 +66,8 @@ def _kind(value: Any) -> InstructionKind:
 
 
 def _int(value: Any, default: int = 0) -> int:
+    if type(value) is int:
+        return value
     try:
         return int(value)
     except (TypeError, ValueError):
@@ -331,7 +339,11 @@ class Statistics:
                    online_devices=_int(_get(s, "OnlineDeviceCount")))
 
 
-@dataclass(frozen=True)
+_ROW_FIELDS = {k.lower(): k for k in ("Id", "ShardId", "Fqdn", "Values", "ExecTime", "CreatedTimestampUtc",
+                                      "ResponseTimestampUtc", "Blob")}
+
+
+@dataclass(frozen=True, slots=True)
 class ResponseRow:
     id: int
     shard_id: int
@@ -348,14 +360,15 @@ class ResponseRow:
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> ResponseRow:
-        values = _get(data, "Values")
-        return cls(id=_int(_get(data, "Id")), shard_id=_int(_get(data, "ShardId")),
-                   fqdn=str(_get(data, "Fqdn") or ""),
-                   values=dict(values) if isinstance(values, dict) else {},
-                   exec_time=_int(_get(data, "ExecTime")),
-                   created_at=parse_time(_get(data, "CreatedTimestampUtc")),
-                   response_at=parse_time(_get(data, "ResponseTimestampUtc")),
-                   blob=_get(data, "Blob"))
+        # Pages hold up to 10,000 rows: read PascalCase directly, re-key other casings once.
+        if "Fqdn" not in data:
+            data = {_ROW_FIELDS.get(k.lower(), k): v for k, v in data.items()}
+        get = data.get
+        values, fqdn = get("Values"), get("Fqdn")
+        return cls(_int(get("Id")), _int(get("ShardId")), fqdn if isinstance(fqdn, str) else str(fqdn or ""),
+                   values if isinstance(values, dict) else {}, _int(get("ExecTime")),
+                   parse_time(get("CreatedTimestampUtc")), parse_time(get("ResponseTimestampUtc")),
+                   get("Blob"))
 
 
 @dataclass(frozen=True)
@@ -383,26 +396,38 @@ class ResponseError:
 @dataclass(frozen=True)
 class ResponsePage:
     """One Start/Range page. Keep `cursor` to continue later: while devices still answer, an
-    empty page only means "nothing new yet". `next_start` is None when this page was empty."""
+    empty page only means "nothing new yet". `next_start` is None when this page was empty.
 
-    rows: tuple[ResponseRow, ...]
+    Rows are parsed on first use of `rows`, so a caller can ask for the next page (the cursor
+    needs no parsing) before it spends time on this one's 10,000 rows.
+    """
+
+    raw: tuple[dict[str, Any], ...] = field(repr=False, compare=False)  # as 1E sent them
     start: str  # the Start this page was asked with
     cursor: str  # the server's Range: where the next page starts
 
+    @functools.cached_property
+    def rows(self) -> tuple[ResponseRow, ...]:
+        return tuple(ResponseRow.from_api(r) for r in self.raw)
+
     @property
     def next_start(self) -> str | None:
-        return self.cursor if self.rows else None
+        return self.cursor if self.raw else None
 
 
 @dataclass(frozen=True)
 class ResponseErrorPage:
-    rows: tuple[ResponseError, ...]
+    raw: tuple[dict[str, Any], ...] = field(repr=False, compare=False)
     start: str
     cursor: str
 
+    @functools.cached_property
+    def rows(self) -> tuple[ResponseError, ...]:
+        return tuple(ResponseError.from_api(r) for r in self.raw)
+
     @property
     def next_start(self) -> str | None:
-        return self.cursor if self.rows else None
+        return self.cursor if self.raw else None
 
 
 @dataclass(frozen=True)

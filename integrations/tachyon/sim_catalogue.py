@@ -27,7 +27,7 @@ SERVICE_RE = r"^[A-Za-z0-9_.-]{1,64}$"
 
 def mix(*parts: object) -> int:
     """A stable 64-bit hash (Python's own `hash` is salted per process)."""
-    raw = "|".join(str(p) for p in parts).encode()
+    raw = "|".join(map(str, parts)).encode()
     return int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "big")
 
 

@@ -8,6 +8,7 @@ Devices answer in position order over `answer_seconds`, so rows only ever append
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -30,6 +31,10 @@ class SimDevice:
     group: str
     attributes: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     tags: tuple[str, ...] = ()
+    key: int = field(init=False, repr=False, compare=False)  # stable hash: the high half of its GUIDs
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", mix(self.fqdn))
 
 
 @dataclass(frozen=True)
@@ -82,10 +87,17 @@ class Pattern:
             p += 1
 
 
+@functools.lru_cache(maxsize=8192)  # a page repeats the release time and nearby arrival times
 def iso(moment: float | None) -> str | None:
     if moment is None:
         return None
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def guid(value: int) -> str:
+    """str(uuid.UUID(int=value)), without building the UUID (thousands per page)."""
+    x = f"{value:032x}"
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 @dataclass
@@ -223,7 +235,7 @@ class SimInstruction:
         attrs = device.attributes
         if device.fqdn in self.installed:
             attrs = {**attrs, "teamviewer_full_client": True}
-        return {"Id": r + 1, "ShardId": 0, "TachyonGuid": str(uuid.UUID(int=mix(device.fqdn) << 64 | h)),
+        return {"Id": r + 1, "ShardId": 0, "TachyonGuid": guid(device.key << 64 | h),
                 "Fqdn": device.fqdn, "ExecTime": 5 + h % 900,
                 "CreatedTimestampUtc": iso(self.released), "ResponseTimestampUtc": iso(self.arrival(p)),
                 "Values": self.entry.generate(h, device.fqdn, j, self.params, attrs),
@@ -238,7 +250,7 @@ class SimInstruction:
         for e, p in zip(range(start, end), self.pattern.walk(start, "error"), strict=False):
             device = self.devices[p]
             h = mix(self.id, device.fqdn, "error")
-            out.append({"Id": e + 1, "ShardId": 0, "TachyonGuid": str(uuid.UUID(int=h << 64 | h)),
+            out.append({"Id": e + 1, "ShardId": 0, "TachyonGuid": guid(h << 64 | h),
                         "Fqdn": device.fqdn, "Status": 1, "ExecTime": h % 3000,
                         "ErrorData": self.entry.errors[h % len(self.entry.errors)],
                         "CreatedTimestampUtc": iso(self.released),
