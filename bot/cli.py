@@ -256,8 +256,8 @@ async def _rbac(uow: Any, tenant_id: int, args: argparse.Namespace) -> None:
             scope=Scope(_split(args.groups), _split(args.devices), _split(args.sets)))
         print(f"granted {args.role} to {args.to or 'group ' + args.group} (assignment #{row.id})")
     elif args.action == "revoke":
-        role = await rbac_admin.revoke(uow, tenant_id, cli, args.assignment)
-        print(f"revoked assignment #{args.assignment} ({role})")
+        revoked = await rbac_admin.revoke(uow, tenant_id, cli, args.assignment)
+        print(f"revoked assignment #{args.assignment} ({revoked})")
     elif args.action == "create-role":
         role = await rbac_admin.create_role(uow, tenant_id, cli, args.name, _split(args.perms) or [])
         print(f"created role {role.name}: {', '.join(role.permissions)}")

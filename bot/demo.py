@@ -54,8 +54,8 @@ async def seed(uow: UnitOfWork, tenant_id: int, devices: int = DEVICE_COUNT) -> 
         principal = await uow.directory.principal_by_email(tenant_id, email)
         assert principal is not None
         for group_name in dir_groups:
-            group = await uow.directory.ensure_group(tenant_id, group_name)
-            await uow.directory.add_member(group.id, principal.id)
+            directory_group = await uow.directory.ensure_group(tenant_id, group_name)
+            await uow.directory.add_member(directory_group.id, principal.id)
         if role:
             await rbac_admin.grant(uow, tenant_id, Granter("demo seed"), role, email=email,
                                    scope=Scope(device_groups=scope))

@@ -56,8 +56,8 @@ class Scheduler:
         async def run() -> None:
             task = asyncio.current_task()
             if task is not None:
-                self._running.add(task)  # type: ignore[arg-type]
-                task.add_done_callback(self._running.discard)  # type: ignore[arg-type]
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
             if exclusive and not await self.claims.lease(
                     name, timedelta(seconds=max(seconds * 2, 30))):
                 self.metrics.jobs.labels(name, "skipped").inc()

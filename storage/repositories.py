@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import Table, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -300,7 +300,7 @@ class SettingsRepo(_Repo):
 class AuditRepo(_Repo):
     async def append(self, event: AuditEvent) -> None:
         # A Core insert: the ORM's flush bookkeeping cost more than the write (one per command).
-        table = AuditEvent.__table__
+        table = cast(Table, AuditEvent.__table__)
         await self.s.execute(insert(table).values({
             c.key: value for c in table.columns if (value := getattr(event, c.key)) is not None}))
 
@@ -323,14 +323,14 @@ class AuditRepo(_Repo):
 
 class ClaimRepo(_Repo):
     def _insert(self) -> Any:
-        return (postgresql.insert if self.s.bind.dialect.name == "postgresql" else sqlite.insert)(
+        return (postgresql.insert if self.s.get_bind().dialect.name == "postgresql" else sqlite.insert)(
             JobClaim)
 
     async def claim_once(self, job: str, key: str, holder: str) -> bool:
         """True for exactly one caller per (job, key), across processes and replicas."""
         stmt = self._insert().values(job=job, key=key, holder=holder, claimed_at=utcnow())
         result = await self.s.execute(stmt.on_conflict_do_nothing(index_elements=["job", "key"]))
-        return bool(result.rowcount)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def claim_lease(self, job: str, key: str, holder: str, ttl: timedelta) -> bool:
         """Take or renew a lease; True while this holder owns it."""
@@ -346,7 +346,7 @@ class ClaimRepo(_Repo):
         stmt = self._insert().values(job=job, key=key, holder=holder, claimed_at=now,
                                      lease_until=until)
         result = await self.s.execute(stmt.on_conflict_do_nothing(index_elements=["job", "key"]))
-        return bool(result.rowcount)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def release(self, job: str, key: str, holder: str) -> None:
         await self.s.execute(delete(JobClaim).where(
@@ -581,7 +581,7 @@ class InstructionRunRepo(_Repo):
         if not await self._advance(run_id, is_error, start, cursor, len(rows)):
             return False
         if rows:  # Core executemany on the table: no ORM bookkeeping for thousands of rows
-            await self.s.execute(insert(InstructionResponse.__table__), [
+            await self.s.execute(insert(cast(Table, InstructionResponse.__table__)), [
                 {"run_id": run_id, "is_error": is_error, **r} for r in rows])
         return True
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.model import Actor, MessageRef, ReplyTarget
+from bot.model import Actor, MessageRef, Platform, ReplyTarget
 from cards.console import render
 from cards.model import Card
 
@@ -37,7 +37,7 @@ class ConsoleMessage:
 
 
 class ConsoleHub:
-    platform = "console"
+    platform: Platform = "console"
 
     def __init__(self) -> None:
         self._messages: OrderedDict[str, ConsoleMessage] = OrderedDict()
