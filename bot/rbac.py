@@ -62,6 +62,11 @@ class DeviceScope:
     name: str
     group: str | None
 
+    @classmethod
+    def whole_group(cls, group: str) -> DeviceScope:
+        """Every device of `group`, known or not: only group-wide (or unscoped) grants cover it."""
+        return cls(f"group {group}", group)
+
 
 @dataclass
 class Decision:

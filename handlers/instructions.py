@@ -217,9 +217,7 @@ async def export_clicked(ctx: Context, interaction: Interaction) -> Reply:
 async def code_clicked(ctx: Context, interaction: Interaction) -> Reply:
     """The one-time code 1E e-mails for an action awaiting authentication (Status 12)."""
     run = await runs.load(ctx, int(_parts(interaction, 1)[0]))
-    if run.requester_id != ctx.actor.principal.id and not ctx.decide("rbac.admin").allowed:
-        raise UserError(f"Only {run.requester_email}, who asked for run {run.id}, or an administrator "
-                        "may send its 1E code.", title="Not allowed")
+    runs.require_requester(ctx, run, "send its 1E code")
     code = "".join((interaction.inputs.get("code") or "").split())
     if not CODE.fullmatch(code):
         raise UserError(f"Type the one-time code from 1E's e-mail: 4 to {CODE_MAX} letters or digits.",

@@ -55,7 +55,7 @@ async def decide(ctx: Context, request_id: int, approve: bool, reason: str) -> I
     if run.vendor_scope is not None and run.target_group:
         # Sent as a 1E management group: it may reach devices our inventory does not list yet.
         await ctx.require("instruction.approve", f"{verb} {run.definition_name} on group {run.target_group}",
-                          device=DeviceScope(f"group {run.target_group}", run.target_group),
+                          device=DeviceScope.whole_group(run.target_group),
                           instruction_set=run.instruction_set)
     async with ctx.runtime.db.uow() as uow:
         targets = await uow.runs.targets(run.id)

@@ -104,13 +104,18 @@ async def load(ctx: Context, run_id: int) -> InstructionRun:
     return run
 
 
+def require_requester(ctx: Context, run: InstructionRun, what: str) -> None:
+    """Only the requester or an administrator may `what` (e.g. "cancel it")."""
+    if run.requester_id != ctx.actor.principal.id and not ctx.decide("rbac.admin").allowed:
+        raise UserError(f"Only {run.requester_email}, who asked for run {run.id}, or an administrator "
+                        f"may {what}.", title="Not allowed")
+
+
 async def cancel(ctx: Context, run_id: int) -> InstructionRun:
     """The requester or an administrator stops a run at whatever stage it is."""
     run = await load(ctx, run_id)
     who = ctx.actor.principal.email
-    if run.requester_id != ctx.actor.principal.id and not ctx.decide("rbac.admin").allowed:
-        raise UserError(f"Only {run.requester_email}, who asked for run {run.id}, or an administrator "
-                        "may cancel it.", title="Not allowed")
+    require_requester(ctx, run, "cancel it")
     if run.state in states.FINISHED:
         raise UserError(f"Run {run.id} has already ended ({states.LABELS[run.state]}).")
     now = datetime.now(UTC)

@@ -84,7 +84,7 @@ def vendor_scope(ctx: Context, resolved: Resolved, permission: str,
     """
     group, limit = resolved.group, ctx.runtime.settings.tachyon_max_fqdns
     if group and resolved.tachyon_id and ctx.decide(
-            permission, DeviceScope(f"group {group}", group), instruction_set).allowed:
+            permission, DeviceScope.whole_group(group), instruction_set).allowed:
         return management_group_scope(resolved.tachyon_id)
     _need_fqdns(resolved.targets)
     count = len(resolved.targets)
