@@ -204,6 +204,25 @@ class JobClaim(Base):
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class InboxItem(Base):
+    """A chat request already acknowledged to its platform whose work has not finished.
+
+    Written before the ack and deleted when the work ends (bot/inbox.py), so the table holds only
+    what is queued or running. `claimed_by`/`lease_until` mark the worker running it; a lease
+    that lapses means that worker died mid-way.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_claim", "claimed_by", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[str] = mapped_column(Text)  # JSON, as the platform adapter wrote it
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
 class TeamsConversation(Base):
     """Where deskhand can post in Teams without being spoken to first (proactive messages).
 

@@ -1,0 +1,89 @@
+"""The inbox table through SQLAlchemy Core: short statements, each its own transaction.
+
+Claims are one `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING`, so two
+workers (processes or replicas) never take the same row; SQLite's single writer gives the same
+guarantee without the locking clause, which its dialect leaves out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import cast
+
+from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.models import InboxItem, utcnow
+
+TABLE = cast(Table, InboxItem.__table__)
+T = TABLE.c
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    platform: str
+    kind: str
+    payload: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class NewItem:
+    platform: str
+    kind: str
+    payload: str
+    received_at: datetime
+
+
+_COLUMNS = (T.id, T.platform, T.kind, T.payload, T.received_at)
+
+
+class InboxStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def add(self, items: list[NewItem]) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(insert(TABLE), [
+                {"platform": i.platform, "kind": i.kind, "payload": i.payload,
+                 "received_at": i.received_at} for i in items])
+
+    async def claim(self, holder: str, limit: int, lease: timedelta) -> list[Item]:
+        """The oldest `limit` unclaimed items, now leased to `holder`."""
+        oldest = (select(T.id).where(T.claimed_by.is_(None)).order_by(T.id).limit(limit)
+                  .with_for_update(skip_locked=True).scalar_subquery())
+        stmt = (update(TABLE)
+                .where(T.id.in_(oldest), T.claimed_by.is_(None))
+                .values(claimed_by=holder, lease_until=utcnow() + lease)
+                .returning(*_COLUMNS))
+        async with self.engine.begin() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return sorted((Item(*row) for row in rows), key=lambda i: i.id)
+
+    async def renew(self, holder: str, lease: timedelta) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(update(TABLE).where(T.claimed_by == holder)
+                               .values(lease_until=utcnow() + lease))
+
+    async def finish(self, ids: list[int]) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(TABLE).where(T.id.in_(ids)))
+
+    async def take_lapsed(self) -> list[Item]:
+        """Remove and return the items whose worker stopped renewing its lease (it died)."""
+        stmt = (delete(TABLE)
+                .where(T.claimed_by.is_not(None), T.lease_until < utcnow())
+                .returning(*_COLUMNS))
+        async with self.engine.begin() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return sorted((Item(*row) for row in rows), key=lambda i: i.id)
+
+    async def counts(self) -> tuple[int, int]:
+        """(queued, running) items."""
+        stmt = select(func.count().filter(T.claimed_by.is_(None)),
+                      func.count().filter(T.claimed_by.is_not(None)))
+        async with self.engine.connect() as conn:
+            queued, running = (await conn.execute(stmt)).one()
+        return int(queued), int(running)
