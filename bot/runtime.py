@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.audit import Audit
 from bot.downloads import Downloads
+from bot.inbox import Inbox
 from bot.metrics import Metrics
 from bot.rbac import ensure_system_roles
 from bot.registry import Registry
@@ -18,6 +20,7 @@ from bot.secrets import SecretBox
 from bot.settings import Settings
 from storage import migrate
 from storage.db import Database
+from storage.inbox import InboxStore
 
 if TYPE_CHECKING:
     from bot.messaging import Messenger
@@ -35,6 +38,7 @@ class Runtime:
     scheduler: Scheduler
     secrets: SecretBox
     downloads: Downloads
+    inbox: Inbox
     router: Router = field(init=False)
     tenant_id: int = 0
     platforms: dict[str, Any] = field(default_factory=dict)  # adapters by name
@@ -51,7 +55,8 @@ class Runtime:
             return None
         return getattr(adapter, "messenger", None) or getattr(adapter, "hub", None)
 
-    async def start(self, *, upgrade: bool = False) -> None:
+    async def start(self, *, upgrade: bool = False, jobs: bool = True) -> None:
+        """Ready the database and the adapters; `jobs=False` (worker processes) skips the scheduler."""
         if upgrade:
             await migrate.upgrade(self.db.engine)
         elif not await migrate.is_current(self.db.engine):
@@ -61,13 +66,16 @@ class Runtime:
             await ensure_system_roles(uow, tenant.id)
             await uow.commit()
             self.tenant_id = tenant.id
-        self.scheduler.start()
+        if jobs:
+            self.scheduler.start()
+        await self.inbox.start()
         for adapter in self.platforms.values():  # e.g. Slack Socket Mode connects here
             start = getattr(adapter, "start", None)
             if start is not None:
                 await start()
 
     async def stop(self) -> None:
+        await self.inbox.stop()
         await self.scheduler.stop()
         for hook in self.on_stop:
             await hook()
@@ -94,6 +102,8 @@ def build_runtime(settings: Settings, secret_key: str | None = None) -> Runtime:
         settings=settings, db=db, audit=Audit(db), registry=registry, metrics=metrics,
         scheduler=Scheduler(db, settings.replica, metrics), secrets=box,
         downloads=Downloads(key, settings.public_url),
+        inbox=Inbox(InboxStore(db.engine), settings.replica,
+                    max_age=timedelta(seconds=settings.inbox_max_age)),
     )
     from bot.workflows import install
 

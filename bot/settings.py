@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     console_enabled: bool | None = None  # None: on in demo/dev, off in production
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     replica_id: str = ""  # names this process in job leases; defaults to host:pid
+    # Chat work after the ack runs in this many `deskhand worker` processes that `serve` starts
+    # (0: in the listener's own process); they run at this much lower CPU priority, so acks
+    # come first under load. docs/architecture.md, "The inbox and worker processes".
+    workers: int = Field(1, ge=0, le=32)
+    worker_nice: int = Field(10, ge=0, le=19)
+    # A request still queued after this many seconds is answered "too late", never run.
+    inbox_max_age: int = Field(600, ge=10, le=86_400)
 
     slack_signing_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None

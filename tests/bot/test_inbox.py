@@ -1,16 +1,31 @@
-"""Admission of Slack work after the ack: a bounded number of jobs run at once, a slow job gives its
-slot back after `hold`, a cancelled queued job frees nothing it never held, urgent work skips the
-queue, and a burst of real slash commands still gets every card."""
+"""The inbox between the Slack ack and the work (bot/inbox.py).
+
+Admission caps the jobs started at once; a burst of signed slash commands all get their cards;
+an acked command stored while no worker ran is run by the next process; a request whose worker
+died is reported, not run again; one that waited past DESKHAND_INBOX_MAX_AGE is refused with a
+note; a failed write is told to the sender; claims never overlap on SQLite or PostgreSQL.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import gc
-import warnings
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
 
-from bot.platforms.slack.adapter import SLOTS, Admission
-from tests.fakes.slack_api import ALEX, slack_env
+import aiohttp
+import orjson
+from sqlalchemy import text, update
+
+from bot.inbox import SLOTS, Admission
+from storage import migrate
+from storage.db import Database
+from storage.inbox import TABLE, InboxStore, NewItem
+from tests.conftest import free_port, make_settings, sqlite_url, start_server
+from tests.fakes.slack_api import ALEX, BOT_TOKEN, SECRET, FakeSlack, SlackEnv, slack_env
 
 
 async def test_no_more_than_the_slots_run_at_once() -> None:
@@ -60,50 +75,6 @@ async def test_a_slow_job_gives_its_slot_back_after_hold() -> None:
         await asyncio.gather(blocked, return_exceptions=True)
 
 
-async def test_cancelled_queued_work_never_starts_and_never_warns(tmp_path: Path) -> None:
-    async with slack_env(tmp_path) as env:
-        adapter = env.adapter
-        started: list[int] = []
-
-        async def work(i: int) -> None:
-            started.append(i)
-            await asyncio.sleep(10)
-
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            for i in range(SLOTS + 3):
-                adapter.spawn(work(i))
-            await asyncio.sleep(0.05)
-            assert started == list(range(SLOTS))  # the rest queue for a slot
-            assert not await adapter.wait_idle(0.01)
-            for task in list(adapter._tasks):
-                task.cancel()
-            await asyncio.gather(*adapter._tasks, return_exceptions=True)
-            await asyncio.sleep(0.01)  # the loop drops its last references to the tasks
-            gc.collect()
-        assert started == list(range(SLOTS))
-        assert not [w for w in caught if "never awaited" in str(w.message)]
-
-
-async def test_urgent_work_skips_a_full_queue(tmp_path: Path) -> None:
-    async with slack_env(tmp_path) as env:
-        adapter = env.adapter
-        release, urgent_ran = asyncio.Event(), asyncio.Event()
-
-        async def busy() -> None:
-            await release.wait()
-
-        async def urgent() -> None:
-            urgent_ran.set()
-
-        for _ in range(SLOTS * 2):
-            adapter.spawn(busy())
-        adapter.spawn(urgent(), urgent=True)
-        await asyncio.wait_for(urgent_ran.wait(), 0.2)  # well inside the slots' hold time
-        release.set()
-        assert await adapter.wait_idle(5)
-
-
 async def test_a_burst_of_commands_all_get_their_cards_and_audit_rows(tmp_path: Path) -> None:
     async with slack_env(tmp_path) as env:
         results = await asyncio.gather(*(env.command(ALEX, "/devices", "", response=f"r{i}")
@@ -115,3 +86,146 @@ async def test_a_burst_of_commands_all_get_their_cards_and_audit_rows(tmp_path: 
         rows = [e for e in await env.audit()
                 if (e.kind, e.action, e.outcome) == ("command", "devices", "ok")]
         assert len(rows) == SLOTS * 5
+
+
+@contextlib.asynccontextmanager
+async def deskhand(tmp_path: Path, fake: FakeSlack, *, consume: bool = True) -> AsyncIterator[SlackEnv]:
+    """deskhand on the test's database and FakeSlack; `consume=False`: no worker runs the inbox."""
+    port = free_port()
+    runner, live = await start_server(make_settings(
+        sqlite_url(tmp_path), port=port, public_url=f"http://127.0.0.1:{port}",
+        slack_signing_secret=SECRET, slack_bot_token=BOT_TOKEN, slack_api_url=fake.url + "/api/"))
+    if not consume:
+        await live.runtime.inbox.stop()
+    try:
+        async with aiohttp.ClientSession() as http:
+            yield SlackEnv(fake, live, http)
+    finally:
+        await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    fake = FakeSlack()
+    await fake.start(free_port())
+    fake.add_user(ALEX, "alex.admin@example.com")
+    try:
+        yield fake
+    finally:
+        await fake.stop()
+
+
+def command_payload(env_or_fake: Any, text_: str, response: str) -> dict[str, Any]:
+    """A stored slash command as the listener writes it."""
+    fake = env_or_fake.fake if isinstance(env_or_fake, SlackEnv) else env_or_fake
+    body = dict(parse_qsl(SlackEnv(fake, None, None).command_body(  # type: ignore[arg-type]
+        ALEX, "/devices", text_, response=response)))
+    return {"team": body["team_id"], "body": body}
+
+
+async def stored(tmp_path: Path, *items: NewItem, holder: str | None = None) -> None:
+    """Rows in the inbox before deskhand starts, as a previous process left them."""
+    db = Database(sqlite_url(tmp_path))
+    await migrate.upgrade(db.engine)
+    store = InboxStore(db.engine)
+    await store.add(list(items))
+    if holder is not None:  # claimed by a worker that died: its lease has lapsed
+        await store.claim(holder, len(items), timedelta(seconds=60))
+        async with db.engine.begin() as conn:
+            await conn.execute(update(TABLE).values(lease_until=datetime.now(UTC) - timedelta(seconds=1)))
+    await db.dispose()
+
+
+def item(payload: dict[str, Any], *, age: timedelta = timedelta(0)) -> NewItem:
+    return NewItem("slack", "command", orjson.dumps(payload).decode(), datetime.now(UTC) - age)
+
+
+def devices_rows(events: list[Any]) -> list[Any]:
+    return [e for e in events if (e.kind, e.action) == ("command", "devices")]
+
+
+async def test_an_acked_command_is_run_by_the_next_process(tmp_path: Path) -> None:
+    async with fake_slack() as fake:
+        async with deskhand(tmp_path, fake, consume=False) as env:
+            status, _, _ = await env.command(ALEX, "/devices", "", response="kept")
+            assert status == 200
+            assert await env.server.runtime.inbox.wait_idle(5)  # written, and nobody to run it
+            assert await env.server.runtime.inbox.store.counts() == (1, 0)
+            await asyncio.sleep(0.2)
+            assert not fake.called("response_url")
+        async with deskhand(tmp_path, fake) as env:  # the restart
+            (card,) = await fake.wait_for("response_url")
+            assert card.path == "/response/kept"
+            assert "Devices" in str(card.args)
+            await env.idle()
+            assert len(devices_rows(await env.audit())) == 1
+            assert await env.server.runtime.inbox.store.counts() == (0, 0)
+
+
+async def test_work_whose_worker_died_is_reported_and_not_run_again(tmp_path: Path) -> None:
+    async with fake_slack() as fake:
+        await stored(tmp_path, item(command_payload(fake, "", "lost")), holder="host:1:dead")
+        async with deskhand(tmp_path, fake) as env:
+            (note,) = await fake.wait_for("response_url")
+            assert note.path == "/response/lost"
+            assert note.args["response_type"] == "ephemeral"
+            said = str(note.args["blocks"])
+            assert "may not have finished" in said and "`/devices`" in said
+            assert "check before you run it again" in said
+            await env.idle()
+            assert devices_rows(await env.audit()) == []  # not run a second time
+            assert await env.server.runtime.inbox.store.counts() == (0, 0)
+
+
+async def test_a_request_that_waited_too_long_is_not_run(tmp_path: Path) -> None:
+    async with fake_slack() as fake:
+        await stored(tmp_path, item(command_payload(fake, "", "late"), age=timedelta(hours=2)),
+                     item(command_payload(fake, "", "fresh")))
+        async with deskhand(tmp_path, fake) as env:
+            calls = await fake.wait_for("response_url", 2)
+            await env.idle()
+            by_path = {c.path: str(c.args) for c in calls}
+            assert "waited too long" in by_path["/response/late"]
+            assert "within 10 minutes" in by_path["/response/late"]
+            assert "Devices" in by_path["/response/fresh"]
+            assert len(devices_rows(await env.audit())) == 1  # only the fresh one ran
+
+
+async def test_a_failed_write_is_told_to_the_sender(tmp_path: Path) -> None:
+    async with slack_env(tmp_path) as env:
+        async with env.server.runtime.db.engine.begin() as conn:
+            await conn.execute(text("DROP TABLE inbox"))  # the database refuses every write
+        status, _, _ = await env.command(ALEX, "/devices", "web", response="refused")
+        assert status == 200  # the ack never waits on the database
+        (note,) = await env.fake.wait_for("response_url")
+        said = str(note.args)
+        assert "could not take `/devices web`" in said and "ref " in said
+        assert "Traceback" not in said
+        mention = env.event_body("event_app_mention", "Ev0FAIL", user=ALEX)
+        status, _, _ = await env.event(mention)
+        assert status == 500  # events are stored before the answer: Slack delivers it again
+
+
+async def test_claims_never_overlap(db_url: str) -> None:
+    dbs = [Database(db_url) for _ in range(3)]
+    await migrate.upgrade(dbs[0].engine)
+    try:
+        stores = [InboxStore(db.engine) for db in dbs]
+        await stores[0].add([NewItem("slack", "command", "{}", datetime.now(UTC)) for _ in range(150)])
+
+        async def drain(store: InboxStore, holder: str) -> list[int]:
+            taken: list[int] = []
+            while batch := await store.claim(holder, 7, timedelta(seconds=60)):
+                taken += [i.id for i in batch]
+            return taken
+
+        taken = await asyncio.gather(*(drain(s, f"w{i}") for i, s in enumerate(stores)))
+        every = [i for ids in taken for i in ids]
+        assert len(every) == len(set(every)) == 150
+        assert await stores[0].counts() == (0, 150)
+        assert await stores[0].take_lapsed() == []  # every lease is live
+        await stores[1].finish(taken[1])
+        assert await stores[0].counts() == (0, 150 - len(taken[1]))
+    finally:
+        for db in dbs:
+            await db.dispose()

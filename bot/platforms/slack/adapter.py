@@ -1,18 +1,19 @@
 """The Slack adapter: a slack-bolt AsyncApp mounted at POST /slack/events, and/or Socket Mode.
 
-Every listener acks at once and hands the work to a task (identity, router, delivery), so Slack
-gets its answer in milliseconds however slow the handler is. Bolt verifies signatures (HMAC,
+Every listener writes the request to the inbox and acks (bot/inbox.py); the work (identity,
+router, delivery) runs from there, so Slack gets its answer in milliseconds however slow the
+handler is, and an acked request survives a crash. Bolt verifies signatures (HMAC,
 5-minute window) before any listener runs; `ReplayGuard` also refuses an exact resend.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -41,8 +42,6 @@ log = logging.getLogger("deskhand.slack")
 WINDOW = 300  # Slack's signature window, seconds
 RATE_LIMIT_RETRIES = 3
 DRAIN_SECONDS = 5.0
-SLOTS = 4  # Slack jobs running at once: more only added contention (bench/slack_ack.py)
-SLOT_HOLD = 0.5  # seconds a job keeps its slot at most
 
 
 class ReplayGuard:
@@ -75,38 +74,6 @@ class ReplayGuard:
         return await next()
 
 
-class Admission:
-    """Caps how many Slack jobs start running at once, so a burst cannot starve the acks.
-
-    Hundreds of jobs interleaving on the loop slowed acks several-fold and finished the work no
-    sooner (bench/slack_ack.py: 2000 commands at 50 concurrent on SQLite). A slot is given back
-    when its job ends or after `hold` seconds, whichever is first: a job waiting on a slow vendor
-    or on the channel pacer never blocks the queue for longer than that.
-    """
-
-    def __init__(self, slots: int = SLOTS, hold: float = SLOT_HOLD) -> None:
-        self.hold = hold
-        self._slots = asyncio.Semaphore(slots)
-
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        await self._slots.acquire()
-        held = True
-
-        def give_back() -> None:
-            nonlocal held
-            if held:
-                held = False
-                self._slots.release()
-
-        timer = asyncio.get_running_loop().call_later(self.hold, give_back)
-        try:
-            yield
-        finally:
-            timer.cancel()
-            give_back()
-
-
 def check_settings(runtime: Runtime) -> tuple[bool, bool]:
     """(HTTP mode on, Socket Mode on); a half-configured Slack stops start-up with the fix."""
     s = runtime.settings
@@ -121,7 +88,8 @@ def check_settings(runtime: Runtime) -> tuple[bool, bool]:
 
 
 class SlackAdapter:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, *, listen: bool = True) -> None:
+        """`listen=False` (worker processes): deliver only, never open a Socket Mode connection."""
         self.rt = runtime
         self.http, socket = check_settings(runtime)
         s = runtime.settings
@@ -133,7 +101,7 @@ class SlackAdapter:
                             AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
                             AsyncServerErrorRetryHandler(max_retry_count=1)])
         secret = s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else ""
-        # process_before_response: the listeners only ack and spawn, so running them before the
+        # process_before_response: the listeners only store and ack, so running them before the
         # HTTP answer costs nothing and skips bolt's 10 ms polling for the ack.
         self.app = AsyncApp(
             name="deskhand", client=self.client, signing_secret=secret,
@@ -144,10 +112,10 @@ class SlackAdapter:
         self.identity = SlackIdentity(runtime, self.client)
         self.messenger = SlackMessenger(runtime, self.client, ChannelPacer(1.0))
         self.socket = SocketRunner(self.app, s.slack_app_token.get_secret_value()) \
-            if socket and s.slack_app_token else None
+            if listen and socket and s.slack_app_token else None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.admission = Admission()
         listeners.register(self)
+        runtime.inbox.executors["slack"] = self
 
     def routes(self, app: web.Application) -> None:
         if self.http:
@@ -160,31 +128,37 @@ class SlackAdapter:
             return web.json_response({"error": "the body must be UTF-8"}, status=400)
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
-    def spawn(self, coro: Coroutine[Any, Any, None], *, urgent: bool = False) -> None:
-        """Run work after the ack; failures are logged with their reference, never sent raw.
-
-        `urgent` work (views.open: its trigger_id lives 3 s) skips the admission queue.
-        """
-        task = asyncio.create_task(self._guarded(coro, None if urgent else self.admission))
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run something right after the ack in this process (views.open, a failure note)."""
+        task = asyncio.create_task(self._guarded(coro))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     @staticmethod
-    async def _guarded(coro: Coroutine[Any, Any, None], admission: Admission | None) -> None:
+    async def _guarded(coro: Coroutine[Any, Any, None]) -> None:
         try:
-            if admission is None:
-                await coro
-            else:
-                async with admission.slot():
-                    await coro
-        except asyncio.CancelledError:
-            coro.close()  # cancelled while queued: it never started, so no "never awaited" warning
-            raise
+            await coro
         except Exception:
             log.exception("Slack work failed after the ack")
 
+    # The inbox's executor (bot/inbox.Executor): the work behind an acked request.
+    async def execute(self, kind: str, payload: dict[str, Any], received: datetime) -> None:
+        await listeners.execute(self, kind, payload, received)
+
+    def describe(self, kind: str, payload: dict[str, Any]) -> str:
+        return listeners.describe(kind, payload)
+
+    async def notify(self, kind: str, payload: dict[str, Any], title: str, text: str) -> None:
+        await listeners.notify(self, kind, payload, title, text)
+
     async def wait_idle(self, seconds: float = DRAIN_SECONDS) -> bool:
-        """Wait for in-flight work (shutdown drain, tests); False if some is still running."""
+        """Wait until nothing is stored, queued or running (tests); False if something still is."""
+        deadline = time.monotonic() + seconds
+        return await self._drain(seconds) and \
+            await self.rt.inbox.wait_idle(max(0.0, deadline - time.monotonic()))
+
+    async def _drain(self, seconds: float) -> bool:
+        """Wait for this process's own after-ack tasks (inbox writes, views.open, notes)."""
         deadline = time.monotonic() + seconds
         while self._tasks and time.monotonic() < deadline:
             await asyncio.wait(set(self._tasks), timeout=max(0.0, deadline - time.monotonic()))
@@ -198,7 +172,7 @@ class SlackAdapter:
     async def close(self) -> None:
         if self.socket is not None:
             await self.socket.close()
-        if not await self.wait_idle():
+        if not await self._drain(DRAIN_SECONDS):
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)

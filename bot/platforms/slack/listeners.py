@@ -1,7 +1,11 @@
-"""Bolt listeners: ack first, then turn the payload into the neutral model and run it as a task.
+"""Bolt listeners ack and store the request in the inbox; the work runs from the inbox.
 
 Slash commands, block_actions, view_submission (form modals) and the Events API (app_mention,
-message.im) all end in Router.handle_text / handle_action and `deliver`.
+message.im) are written to the inbox as Slack sent them (bot/inbox.py), so once stored (a few
+milliseconds after the ack) a request survives a crash. `execute` runs them later, in this
+process or in a worker process: it turns the payload into the neutral model and ends in
+Router.handle_text / handle_action and `deliver`. Only opening a modal happens here, since its
+trigger_id lives 3 s.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import json
 import logging
 import re
 import time
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -17,6 +22,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 
 from bot.identity import NO_ACCESS
+from bot.inbox import UNAVAILABLE
 from bot.messaging import deliver
 from bot.model import Interaction, MessageRef, PlatformIdentity, ReplyTarget, new_correlation_id
 from bot.platforms.slack.commands import command_text, plain, strip_mention
@@ -35,76 +41,162 @@ def register(adapter: SlackAdapter) -> None:
 
     @app.command(re.compile(r"^/.+"))
     async def on_command(ack: AsyncAck, body: Body, context: AsyncBoltContext) -> None:
-        await ack()
-        who = _identity(adapter, context, body.get("user_id", ""), body.get("user_name", ""))
-        target = _target(body.get("channel_id", ""), response_url=body.get("response_url"))
-        text = command_text(body.get("command", ""), body.get("text", ""))
-        adapter.spawn(run_text(adapter, text, who, target))
+        await enqueue(adapter, ack, "command", body, context)
 
     @app.block_action(re.compile(r".*"))
     async def on_action(ack: AsyncAck, body: Body, context: AsyncBoltContext) -> None:
-        await ack()
         action = (body.get("actions") or [{}])[0]
         action_id = str(action.get("action_id", ""))
         if not action_id or action_id.startswith(LINK_PREFIX):
+            await ack()
             return  # a link button: the browser opened the url, nothing to run
-        user = body.get("user") or {}
-        who = _identity(adapter, context, user.get("id", ""), user.get("username", ""))
-        clicked, target = _clicked(body)
         if str(action.get("block_id", "")).startswith(MODAL):
-            adapter.spawn(open_form(adapter, body, action, who, clicked, target), urgent=True)
+            await ack()
+            who = _identity(context.team_id or context.enterprise_id, body.get("user") or {})
+            clicked, target = _clicked(body, time.time())
+            adapter.spawn(open_form(adapter, body, action, who, clicked, target))
             return
-        inputs = _state((body.get("state") or {}).get("values") or {})
-        adapter.spawn(run_action(adapter, who, action_id, str(action.get("value") or ""), inputs,
-                                 clicked, target))
+        await enqueue(adapter, ack, "action", body, context)
 
     @app.view_submission(MODAL)
     async def on_view(ack: AsyncAck, body: Body, context: AsyncBoltContext) -> None:
-        await ack()  # closes the modal; the result arrives as a message
-        view = body.get("view") or {}
-        user = body.get("user") or {}
-        who = _identity(adapter, context, user.get("id", ""), user.get("username", ""))
-        try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-        except ValueError:
-            meta = {}
-        clicked = MessageRef("slack", meta.get("c", ""), meta.get("ts", ""),
-                             extra={"response_url": meta.get("r"), "ephemeral": bool(meta.get("e"))}) \
-            if meta.get("c") else None
-        target = _target(meta.get("c", ""), thread=meta.get("th"), response_url=meta.get("r"))
-        inputs = _state((view.get("state") or {}).get("values") or {})
-        adapter.spawn(run_action(adapter, who, str(meta.get("a", "")), str(meta.get("v", "")), inputs,
-                                 clicked, target))
+        await enqueue(adapter, ack, "view", body, context)  # the ack closes the modal
 
     @app.event("app_mention")
     async def on_mention(body: Body, event: Body, context: AsyncBoltContext) -> None:
-        if not event.get("user") or event.get("bot_id"):
-            return
-        who = _identity(adapter, context, event["user"])
-        target = _target(event.get("channel", ""), thread=event.get("thread_ts") or event.get("ts"))
-        text = plain(strip_mention(event.get("text", "")))
-        adapter.spawn(run_event(adapter, str(body.get("event_id", "")), text, who, target))
+        if event.get("user") and not event.get("bot_id"):
+            await enqueue(adapter, None, "event", body, context)
 
     @app.event("message")
     async def on_message(body: Body, event: Body, context: AsyncBoltContext) -> None:
         # Only commands typed in the bot's own DM; edits, joins and bot posts carry a subtype/bot_id.
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id") \
-                or not event.get("user"):
-            return
-        who = _identity(adapter, context, event["user"])
-        target = _target(event.get("channel", ""), im=True)
-        text = plain(strip_mention(event.get("text", "")))
-        adapter.spawn(run_event(adapter, str(body.get("event_id", "")), text, who, target))
+        if event.get("channel_type") == "im" and not event.get("subtype") \
+                and not event.get("bot_id") and event.get("user"):
+            await enqueue(adapter, None, "event", body, context)
 
 
-def _identity(adapter: SlackAdapter, context: AsyncBoltContext, user_id: str,
-              display: str = "") -> PlatformIdentity:
-    return adapter.identity.identity(context.team_id or context.enterprise_id, user_id, display)
+async def enqueue(adapter: SlackAdapter, ack: AsyncAck | None, kind: str, body: Body,
+                  context: AsyncBoltContext) -> None:
+    """Ack, then write the request to the inbox; a failed write is told to the sender.
+
+    The ack never waits on the database (Slack allows 3 s; with SQLite's single writer busy with
+    the work's own writes, waiting cut the ack rate by half: bench/README.md). Events are the
+    exception: they are written before the answer, so a failed write gets a 500 and Slack
+    delivers the event again.
+    """
+    payload = {"team": context.team_id or context.enterprise_id or "", "body": _trimmed(body)}
+    if ack is None:
+        await adapter.rt.inbox.put("slack", kind, payload)
+        return
+    await ack()
+    adapter.spawn(_store(adapter, kind, payload))
 
 
-def _target(channel: str, *, thread: str | None = None, response_url: str | None = None,
-            im: bool = False) -> ReplyTarget:
-    extra: dict[str, Any] = {"received": time.time()}  # wall clock: targets may be stored and reused
+async def _store(adapter: SlackAdapter, kind: str, payload: Body) -> None:
+    try:
+        await adapter.rt.inbox.put("slack", kind, payload)
+    except Exception:
+        cid = new_correlation_id()
+        log.exception("Slack %s not stored; the sender is told (ref %s)", kind, cid)
+        text = UNAVAILABLE.format(what=describe(kind, payload)[:200])
+        await notify(adapter, kind, payload, "That didn't work", f"{text} (ref {cid})")
+
+
+def _trimmed(body: Body) -> Body:
+    """What the work needs: a clicked card's blocks stay out of the inbox (up to 50 blocks)."""
+    message = body.get("message")
+    if not isinstance(message, dict):
+        return body
+    return {**body, "message": {k: message[k] for k in ("ts", "thread_ts") if k in message}}
+
+
+# -- the work, run from the inbox --------------------------------------------------------------
+
+async def execute(adapter: SlackAdapter, kind: str, payload: Body, received: datetime) -> None:
+    team, body, at = str(payload.get("team", "")), payload.get("body") or {}, received.timestamp()
+    if kind == "command":
+        who = _identity(team, {"id": body.get("user_id", ""), "username": body.get("user_name", "")})
+        target = _target(body.get("channel_id", ""), at, response_url=body.get("response_url"))
+        await run_text(adapter, command_text(body.get("command", ""), body.get("text", "")), who,
+                       target)
+    elif kind == "action":
+        action = (body.get("actions") or [{}])[0]
+        who = _identity(team, body.get("user") or {})
+        clicked, target = _clicked(body, at)
+        inputs = _state((body.get("state") or {}).get("values") or {})
+        await run_action(adapter, who, str(action.get("action_id", "")),
+                         str(action.get("value") or ""), inputs, clicked, target)
+    elif kind == "view":
+        view = body.get("view") or {}
+        who = _identity(team, body.get("user") or {})
+        meta = _view_meta(view)
+        clicked = MessageRef("slack", meta.get("c", ""), meta.get("ts", ""),
+                             extra={"response_url": meta.get("r"), "ephemeral": bool(meta.get("e"))}) \
+            if meta.get("c") else None
+        target = _target(meta.get("c", ""), at, thread=meta.get("th"), response_url=meta.get("r"))
+        inputs = _state((view.get("state") or {}).get("values") or {})
+        await run_action(adapter, who, str(meta.get("a", "")), str(meta.get("v", "")), inputs,
+                         clicked, target)
+    elif kind == "event":
+        event = body.get("event") or {}
+        who = _identity(team, {"id": event.get("user", "")})
+        target = _event_target(event, at)
+        await run_event(adapter, str(body.get("event_id", "")),
+                        plain(strip_mention(event.get("text", ""))), who, target)
+    else:
+        log.error("Slack inbox item of unknown kind %r skipped", kind)
+
+
+def describe(kind: str, payload: Body) -> str:
+    """The request as the person knows it: what they typed, or the button or form they used."""
+    body = payload.get("body") or {}
+    if kind == "command":
+        return f"{body.get('command', '')} {body.get('text', '')}".strip()
+    if kind == "action":
+        action = (body.get("actions") or [{}])[0]
+        label = (action.get("text") or {}).get("text") or action.get("action_id", "")
+        return f"the {label} button"
+    if kind == "view":
+        title = ((body.get("view") or {}).get("title") or {}).get("text") or "form"
+        return f"the {title} form"
+    return plain(strip_mention((body.get("event") or {}).get("text", "")))
+
+
+async def notify(adapter: SlackAdapter, kind: str, payload: Body, title: str, text: str) -> None:
+    """A private note to the sender, where the request came from (no database needed)."""
+    body = payload.get("body") or {}
+    now = time.time()
+    if kind == "command":
+        user, target = body.get("user_id", ""), _target(body.get("channel_id", ""), now,
+                                                        response_url=body.get("response_url"))
+    elif kind == "event":
+        event = body.get("event") or {}
+        user, target = event.get("user", ""), _event_target(event, now)
+    elif kind == "view":
+        meta = _view_meta(body.get("view") or {})
+        user = (body.get("user") or {}).get("id", "")
+        target = _target(meta.get("c", ""), now, thread=meta.get("th"), response_url=meta.get("r"))
+    else:
+        user, (_, target) = (body.get("user") or {}).get("id", ""), _clicked(body, now)
+    await _private(adapter, user, target, render(message_card(title, text, tone="warning")))
+
+
+async def _private(adapter: SlackAdapter, user: str, target: ReplyTarget, message: Any) -> None:
+    if target.extra.get("im"):  # in the bot's DM everything is private
+        await adapter.messenger.post_public(target, message)
+    else:
+        await adapter.messenger.post_private(target, user, message)
+
+
+def _identity(team: str | None, user: Body) -> PlatformIdentity:
+    # One runtime tenant for now: every workspace (team_id) maps to runtime.tenant_id.
+    return PlatformIdentity("slack", team or "-", str(user.get("id", "")), str(user.get("username", "")))
+
+
+def _target(channel: str, received: float, *, thread: str | None = None,
+            response_url: str | None = None, im: bool = False) -> ReplyTarget:
+    # `received`: wall clock, since targets are stored and reused (a response_url lives 30 min)
+    extra: dict[str, Any] = {"received": received}
     if response_url:
         extra["response_url"] = response_url
     if im:
@@ -112,13 +204,28 @@ def _target(channel: str, *, thread: str | None = None, response_url: str | None
     return ReplyTarget("slack", channel, thread, extra)
 
 
-def _clicked(body: Body) -> tuple[MessageRef | None, ReplyTarget]:
+def _event_target(event: Body, received: float) -> ReplyTarget:
+    if event.get("type") == "app_mention":
+        return _target(event.get("channel", ""), received,
+                       thread=event.get("thread_ts") or event.get("ts"))
+    return _target(event.get("channel", ""), received, im=True)
+
+
+def _view_meta(view: Body) -> Body:
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _clicked(body: Body, received: float) -> tuple[MessageRef | None, ReplyTarget]:
     container = body.get("container") or {}
     message = body.get("message") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id", "")
     url = body.get("response_url")
     thread = message.get("thread_ts")
-    target = _target(channel, thread=thread, response_url=url)
+    target = _target(channel, received, thread=thread, response_url=url)
     if container.get("type") != "message":
         return None, target
     ephemeral = bool(container.get("is_ephemeral"))
@@ -196,9 +303,5 @@ async def no_access(adapter: SlackAdapter, who: PlatformIdentity, target: ReplyT
     await adapter.rt.audit.record(adapter.rt.tenant_id, "denial", what[:100], "unknown_user",
                                   actor_label=str(who), correlation_id=cid,
                                   detail="chat account not linked to a directory user")
-    message = render(message_card("You don't have access yet", NO_ACCESS, tone="warning",
-                                  context=f"ref {cid}"))
-    if target.extra.get("im"):
-        await adapter.messenger.post_public(target, message)
-    else:
-        await adapter.messenger.post_private(target, who.user_id, message)
+    await _private(adapter, who.user_id, target, render(message_card(
+        "You don't have access yet", NO_ACCESS, tone="warning", context=f"ref {cid}")))

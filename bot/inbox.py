@@ -1,0 +1,309 @@
+"""The durable hand-off between a platform's ack and the work behind it.
+
+A chat request is written to the `inbox` table right after the platform gets its ack, and
+deleted when its work ends. Writes that arrive while one is in flight go together in the next one (group
+commit), so a burst costs a few transactions, not one each. The work runs in a consumer: inside
+this process, or in `deskhand worker` processes that `deskhand serve` starts at a lower CPU
+priority, so a burst of commands never slows the acks.
+
+What the person sees when the work cannot run normally:
+- the request waited longer than DESKHAND_INBOX_MAX_AGE (deskhand was down): it is not run, and
+  the person is told, because an action nobody is waiting for any more must not happen late;
+- the worker running it died: it is not run again (it may have acted already), and the person is
+  told it may or may not have happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+import orjson
+
+from storage.inbox import InboxStore, Item, NewItem
+
+log = logging.getLogger("deskhand.inbox")
+SLOTS = 4  # jobs started at once: more only added contention (bench/slack_ack.py)
+SLOT_HOLD = 0.5  # seconds a job keeps its slot at most, so a slow vendor never blocks the queue
+LEASE = timedelta(seconds=60)
+RENEW_EVERY = 20.0
+SWEEP_EVERY = 15.0
+POLL = 1.0  # a consumer looks for work this often even when nobody wakes it (other replicas)
+DRAIN_SECONDS = 5.0
+
+Abandoned = Literal["late", "interrupted"]
+T = TypeVar("T")
+
+# What the person is told, in one voice for every platform (the adapter renders it).
+ABANDONED_TEXT: dict[Abandoned, tuple[str, str]] = {
+    "late": ("Not run: it waited too long",
+             "deskhand could not get to `{what}` within {minutes} minutes of your request, so it "
+             "did not run it: nobody may be waiting for it any more. Run it again if it is still "
+             "needed."),
+    "interrupted": ("This may not have finished",
+                    "deskhand stopped while it was working on `{what}`. It may or may not have "
+                    "happened: check before you run it again."),
+}
+UNAVAILABLE = ("deskhand could not take `{what}`: its database is not answering. Try again in a "
+               "minute; if it keeps happening, tell your deskhand administrator.")
+
+
+class Executor(Protocol):
+    """A platform's side of the inbox: run a request, or tell its sender why it did not run."""
+
+    async def execute(self, kind: str, payload: dict[str, Any], received: datetime) -> None: ...
+
+    def describe(self, kind: str, payload: dict[str, Any]) -> str:
+        """The request as its sender knows it: the command typed, the button clicked."""
+        ...
+
+    async def notify(self, kind: str, payload: dict[str, Any], title: str, text: str) -> None:
+        """Tell the sender, privately, in the conversation the request came from."""
+        ...
+
+
+class Admission:
+    """At most `slots` jobs start at once, FIFO; a slot comes back when its job ends or after
+    `hold` seconds, whichever is first.
+
+    Hundreds of jobs interleaving on one loop slowed everything and finished the work no sooner
+    (bench/slack_ack.py).
+    """
+
+    def __init__(self, slots: int = SLOTS, hold: float = SLOT_HOLD) -> None:
+        self.hold = hold
+        self._slots = asyncio.Semaphore(slots)
+
+    @property
+    def free(self) -> bool:
+        return not self._slots.locked()
+
+    async def take(self) -> Callable[[], None]:
+        """Wait for a slot; returns its give-back (idempotent, also called after `hold`)."""
+        await self._slots.acquire()
+        held = True
+
+        def give_back() -> None:
+            nonlocal held
+            if held:
+                held = False
+                timer.cancel()
+                self._slots.release()
+
+        timer = asyncio.get_running_loop().call_later(self.hold, give_back)
+        return give_back
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        give_back = await self.take()
+        try:
+            yield
+        finally:
+            give_back()
+
+
+class GroupCommit(Generic[T]):
+    """Hands items to `write` in batches: whatever arrives while a write is in flight goes next."""
+
+    def __init__(self, write: Callable[[list[T]], Awaitable[None]]) -> None:
+        self._write = write
+        self._pending: list[tuple[T, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._pending) or (self._writer is not None and not self._writer.done())
+
+    async def flushed(self) -> None:
+        """Wait until everything handed in so far has been written (or has failed)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    async def add(self, item: T) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
+        await asyncio.shield(done)  # a caller that gives up must not cancel the others' write
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await self._write([item for item, _ in batch])
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                        done.exception()  # retrieved here: a caller that gave up logs nothing
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+
+@dataclass
+class Inbox:
+    store: InboxStore
+    replica: str
+    max_age: timedelta = timedelta(minutes=10)
+    consume: bool = True  # run the work in this process; off when worker processes do
+    executors: dict[str, Executor] = field(default_factory=dict)
+    on_write: list[Callable[[], None]] = field(default_factory=list)  # e.g. wake worker processes
+
+    def __post_init__(self) -> None:
+        self.holder = f"{self.replica}:{uuid.uuid4().hex[:8]}"
+        self.admission = Admission()
+        self._puts: GroupCommit[NewItem] = GroupCommit(self._write)
+        self._finishes: GroupCommit[int] = GroupCommit(self.store.finish)
+        self._jobs: set[asyncio.Task[None]] = set()
+        self._loops: list[asyncio.Task[None]] = []
+        self._wake: asyncio.Event | None = None
+
+    # -- the ack side --------------------------------------------------------------------------
+
+    async def put(self, platform: str, kind: str, payload: dict[str, Any]) -> None:
+        """Store a request durably; returns once it is committed (then the platform may ack)."""
+        await self._puts.add(NewItem(platform, kind, orjson.dumps(payload).decode(),
+                                     datetime.now(UTC)))
+
+    async def _write(self, items: list[NewItem]) -> None:
+        await self.store.add(items)
+        self.wake()
+        for notify in self.on_write:
+            notify()
+
+    def wake(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    # -- the work side -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if not self.consume or self._loops:
+            return
+        self._wake = asyncio.Event()
+        self._loops = [asyncio.create_task(self._consume(), name="inbox.consume"),
+                       asyncio.create_task(self._every(RENEW_EVERY, self._renew), name="inbox.renew"),
+                       asyncio.create_task(self._every(SWEEP_EVERY, self._sweep), name="inbox.sweep")]
+
+    async def stop(self, grace: float = DRAIN_SECONDS) -> None:
+        """Stop taking work, let running jobs finish for `grace` seconds, then cancel them.
+
+        A cancelled job's row stays leased; when the lease lapses, a live worker tells its sender
+        it may not have finished.
+        """
+        for task in self._loops:
+            task.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        self._loops = []
+        if self._jobs:
+            _, late = await asyncio.wait(set(self._jobs), timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(self._puts.flushed(), self._finishes.flushed()),
+                                   grace)
+
+    async def wait_idle(self, seconds: float = DRAIN_SECONDS) -> bool:
+        """True once nothing is being written, queued or run here (tests, shutdown)."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while True:
+            if not (self._jobs or self._puts.busy or self._finishes.busy):
+                if not self._loops:  # no consumer here: nothing more to wait for
+                    return True
+                if await self.store.counts() == (0, 0):
+                    return True
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(0.01)
+
+    async def _consume(self) -> None:
+        assert self._wake is not None
+        try:  # a restart reports at once what a dead worker left behind
+            await self._sweep()
+        except Exception:
+            log.exception("inbox: the start-up sweep failed")
+        while True:
+            give_backs = [await self.admission.take()]
+            while self.admission.free and len(give_backs) < SLOTS:
+                give_backs.append(await self.admission.take())
+            self._wake.clear()  # before the claim: a write landing after it wakes us again
+            try:
+                items = await self.store.claim(self.holder, len(give_backs), LEASE)
+            except Exception:
+                log.exception("inbox: claiming work failed; retrying in %.0f s", POLL)
+                items = []
+            for give_back in give_backs[len(items):]:
+                give_back()
+            for item, give_back in zip(items, give_backs, strict=False):
+                task = asyncio.create_task(self._run(item, give_back))
+                self._jobs.add(task)
+                task.add_done_callback(self._jobs.discard)
+            if not items:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), POLL)
+
+    async def _run(self, item: Item, give_back: Callable[[], None]) -> None:
+        try:
+            payload = orjson.loads(item.payload)
+            executor = self.executors.get(item.platform)
+            if executor is None:
+                log.error("inbox item %s: no %s adapter in this process; dropped", item.id,
+                          item.platform)
+            elif datetime.now(UTC) - item.received_at > self.max_age:
+                log.warning("inbox item %s waited %s; answered 'too late'", item.id,
+                            datetime.now(UTC) - item.received_at)
+                await self._tell(executor, item, payload, "late")
+            else:
+                await executor.execute(item.kind, payload, item.received_at)
+        except asyncio.CancelledError:
+            raise  # shutdown: the row stays leased (see stop)
+        except Exception:
+            log.exception("inbox item %s (%s %s) failed after the ack", item.id, item.platform,
+                          item.kind)
+        finally:
+            give_back()
+        try:
+            await self._finishes.add(item.id)
+        except Exception:  # the row stays leased: when it lapses, the sender hears "may not have"
+            log.exception("inbox item %s: could not mark it finished", item.id)
+
+    async def _tell(self, executor: Executor, item: Item, payload: dict[str, Any],
+                    why: Abandoned) -> None:
+        title, text = ABANDONED_TEXT[why]
+        minutes = max(1, round(self.max_age.total_seconds() / 60))
+        what = executor.describe(item.kind, payload)[:200]
+        await executor.notify(item.kind, payload, title, text.format(what=what, minutes=minutes))
+
+    async def _renew(self) -> None:
+        if self._jobs:
+            await self.store.renew(self.holder, LEASE)
+
+    async def _sweep(self) -> None:
+        for item in await self.store.take_lapsed():
+            log.warning("inbox item %s (%s %s): its worker stopped mid-way; telling the sender",
+                        item.id, item.platform, item.kind)
+            executor = self.executors.get(item.platform)
+            if executor is None:
+                continue
+            try:
+                await self._tell(executor, item, orjson.loads(item.payload), "interrupted")
+            except Exception:
+                log.exception("inbox item %s: could not tell the sender", item.id)
+
+    @staticmethod
+    async def _every(seconds: float, fn: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await fn()
+            except Exception:
+                log.exception("inbox: %s failed", getattr(fn, "__name__", fn))
