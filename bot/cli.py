@@ -41,6 +41,9 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--reset", action="store_true", help="start from a fresh database")
 
     sub.add_parser("serve", help="run the production listener from DESKHAND_* settings")
+    worker = sub.add_parser("worker", help="run acknowledged chat requests from the inbox")
+    worker.add_argument("--child", action="store_true",
+                        help="started by `serve`: woken over stdin, stops when stdin closes")
 
     db = sub.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade", "current"])
@@ -98,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         logs.configure(settings.log_level)
         if args.cmd == "serve":
             return serve(settings)
+        if args.cmd == "worker":
+            from bot import workers
+
+            return workers.run(settings, child=args.child)
         if args.cmd in manifest_cli.COMMANDS:
             return manifest_cli.run(args, settings)
         return asyncio.run(_offline(args, settings))
@@ -119,6 +126,7 @@ def serve(settings: Settings, *, upgrade: bool = False, seed: Callable[[Runtime]
     app = build_app(runtime, upgrade=upgrade)
     if mount is not None:
         mount(app)  # the demo's simulators, on the same listener
+    _worker_processes(settings, runtime, app)
     if seed is not None:
         async def _seed(_: web.Application) -> None:
             await seed(runtime)
@@ -131,6 +139,30 @@ def serve(settings: Settings, *, upgrade: bool = False, seed: Callable[[Runtime]
     web.run_app(app, host=settings.host, port=settings.port, print=None,
                 handle_signals=True, access_log=None)
     return 0
+
+
+def _worker_processes(settings: Settings, runtime: Runtime, app: web.Application) -> None:
+    """Hand the inbox's work to DESKHAND_WORKERS child processes (bot/workers.py).
+
+    Only for Slack, whose requests go through the inbox, and not with the console on (demo/dev):
+    the console's pushes must come from the process its browsers are connected to.
+    """
+    if not settings.workers or "slack" not in runtime.platforms or settings.console_on:
+        return
+    from bot.workers import WorkerPool
+
+    pool = WorkerPool(settings.workers)
+    runtime.inbox.consume = False
+    runtime.inbox.on_write.append(pool.wake)
+
+    async def start(_: web.Application) -> None:
+        await pool.start()
+
+    async def stop(_: web.Application) -> None:
+        await pool.stop()
+
+    app.on_startup.append(start)
+    app.on_shutdown.append(stop)
 
 
 async def _freeze_startup_objects(_: web.Application) -> None:

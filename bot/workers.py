@@ -1,0 +1,136 @@
+"""Worker processes: they run the inbox's work (bot/inbox.py) beside the listener that acks.
+
+`deskhand serve` with DESKHAND_WORKERS=N (default 1) starts N `deskhand worker --child`
+processes, wakes them over their stdin whenever it stores requests, restarts one that dies, and
+closes their stdin to stop them (each finishes its running work first). The children run at a
+lower CPU priority (DESKHAND_WORKER_NICE), so under a burst the kernel gives the listener's acks
+the CPU first and the work catches up right after; on an idle machine nice costs nothing.
+`deskhand worker` alone (no --child) polls the inbox, for deployments that scale the work apart
+from the listeners.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import os
+import signal
+import sys
+import time
+
+from bot.runtime import Runtime, build_runtime
+from bot.settings import Settings
+
+log = logging.getLogger("deskhand.workers")
+STOP_SECONDS = 10.0  # a child gets this long to finish its running work after its stdin closes
+RESTART_MAX = 30.0
+
+
+class WorkerPool:
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self._procs: dict[int, asyncio.subprocess.Process] = {}
+        self._supervisors: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self._procs.values()]
+
+    async def start(self) -> None:
+        self._supervisors = [asyncio.create_task(self._supervise(i), name=f"worker-{i}")
+                             for i in range(self.count)]
+
+    async def _supervise(self, index: int) -> None:
+        backoff = 1.0
+        while not self._stopping:
+            started = time.monotonic()
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot.cli", "worker", "--child", stdin=asyncio.subprocess.PIPE)
+            self._procs[index] = proc
+            log.info("worker process %s started (pid %s)", index, proc.pid)
+            code = await proc.wait()
+            self._procs.pop(index, None)
+            if self._stopping:
+                return
+            backoff = 1.0 if time.monotonic() - started > 60 else min(backoff * 2, RESTART_MAX)
+            log.error("worker process %s (pid %s) exited with %s; starting another in %.0f s",
+                      index, proc.pid, code, backoff)
+            await asyncio.sleep(backoff)
+
+    def wake(self) -> None:
+        """Tell every child there is new work (a byte on its stdin); a dead pipe is skipped."""
+        for proc in list(self._procs.values()):
+            if proc.stdin is not None and not proc.stdin.is_closing():
+                with contextlib.suppress(ConnectionError, RuntimeError):
+                    proc.stdin.write(b"\n")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        procs = list(self._procs.values())
+        for proc in procs:
+            if proc.stdin is not None:
+                proc.stdin.close()  # end of input: the child drains and exits
+        if procs:
+            await asyncio.wait([asyncio.create_task(p.wait()) for p in procs], timeout=STOP_SECONDS)
+            for proc in procs:
+                if proc.returncode is None:
+                    log.warning("worker process %s did not stop in time; killed", proc.pid)
+                    proc.kill()
+                    await proc.wait()
+        for task in self._supervisors:
+            task.cancel()
+        await asyncio.gather(*self._supervisors, return_exceptions=True)
+
+
+def mount(runtime: Runtime) -> None:
+    """The platform adapters a worker needs to deliver results: clients, no listeners."""
+    from bot.platforms import slack
+    from bot.platforms.teams.adapter import TeamsAdapter, refusal
+
+    if slack.configured(runtime):
+        from bot.platforms.slack.adapter import SlackAdapter
+
+        runtime.platforms["slack"] = SlackAdapter(runtime, listen=False)
+    if refusal(runtime.settings) is None:  # Teams configured: work may post to Teams
+        runtime.platforms["teams"] = TeamsAdapter(runtime)
+
+
+def run(settings: Settings, *, child: bool) -> int:
+    if child:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
+        if settings.worker_nice:
+            os.nice(settings.worker_nice)
+    asyncio.run(_work(settings, child))
+    return 0
+
+
+async def _work(settings: Settings, child: bool) -> None:
+    runtime = build_runtime(settings)
+    mount(runtime)
+    await runtime.start(jobs=False)  # the listener's process runs the scheduled jobs
+    gc.collect()
+    gc.freeze()  # as in `serve`: keep full collections of start-up objects off the hot path
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    pump = asyncio.create_task(_wake_from_stdin(runtime, stop)) if child else None
+    log.info("worker ready (%s)", "child of serve" if child else "polling the inbox")
+    try:
+        await stop.wait()
+    finally:
+        if pump is not None:
+            pump.cancel()
+        await runtime.stop()
+
+
+async def _wake_from_stdin(runtime: Runtime, stop: asyncio.Event) -> None:
+    reader = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while await reader.read(4096):
+        runtime.inbox.wake()
+    stop.set()  # the parent closed our stdin (or died): finish up

@@ -1,0 +1,117 @@
+"""`deskhand serve` with a worker process, as production runs it.
+
+The listener acks signed slash commands and the worker, its child at a lower CPU priority, runs
+them; a worker killed with SIGKILL is replaced and the next command still gets its card; SIGTERM
+stops the listener and its worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import aiohttp
+
+from tests.conftest import SECRET as KEY
+from tests.conftest import LiveServer, free_port
+from tests.fakes.slack_api import ALEX, BOT_TOKEN, SECRET, FakeSlack, SlackEnv
+from tests.workflows.test_restart import prepare
+
+DESKHAND = Path(sys.executable).parent / "deskhand"
+
+
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+async def until(what: str, check: object, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+def gone(pid: int) -> bool:
+    """The process has exited (a zombie not yet reaped counts as exited)."""
+    stat = Path(f"/proc/{pid}/stat")
+    return not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+@contextmanager
+def serve(tmp_path: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    with open(tmp_path / "serve.log", "wb") as out:
+        proc = subprocess.Popen([str(DESKHAND), "serve"], env=env, cwd=tmp_path, stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+async def test_serve_hands_commands_to_a_worker_process_and_replaces_a_dead_one(tmp_path: Path) -> None:
+    fake = FakeSlack()
+    await fake.start(free_port())
+    fake.add_user(ALEX, "alex.admin@example.com")
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'deskhand.db'}"
+    await (await prepare(db_url)).dispose()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DESKHAND_")}
+    env.update(DESKHAND_DATABASE_URL=db_url, DESKHAND_MODE="production", DESKHAND_SECRET_KEY=KEY,
+               DESKHAND_TENANT="acme", DESKHAND_PORT=str(port), DESKHAND_WORKERS="1",
+               DESKHAND_PUBLIC_URL=f"http://127.0.0.1:{port}", DESKHAND_SLACK_SIGNING_SECRET=SECRET,
+               DESKHAND_SLACK_BOT_TOKEN=BOT_TOKEN, DESKHAND_SLACK_API_URL=fake.url + "/api/",
+               PYTHONUNBUFFERED="1")
+    log = tmp_path / "serve.log"
+    try:
+        with serve(tmp_path, env) as proc:
+            async with aiohttp.ClientSession() as http:
+                slack = SlackEnv(fake, LiveServer(None, f"http://127.0.0.1:{port}"), http)  # type: ignore[arg-type]
+
+                async def ready() -> bool:
+                    try:
+                        async with http.get(f"{slack.server.url}/readyz") as resp:
+                            return resp.status == 200
+                    except aiohttp.ClientError:
+                        return False
+
+                deadline = time.monotonic() + 30
+                while not await ready():
+                    assert proc.poll() is None and time.monotonic() < deadline, log.read_bytes()
+                    await asyncio.sleep(0.05)
+                await until("the worker process", lambda: children(proc.pid))
+                (worker,) = children(proc.pid)
+                nice = os.getpriority(os.PRIO_PROCESS, proc.pid) + 10  # DESKHAND_WORKER_NICE's default
+                await until("the worker's lower priority",
+                            lambda: os.getpriority(os.PRIO_PROCESS, worker) == nice)
+
+                status, _, _ = await slack.command(ALEX, "/devices", "", response="one")
+                assert status == 200
+                (card,) = await fake.wait_for("response_url", 1, seconds=20)
+                assert card.path == "/response/one" and "Devices" in str(card.args)
+
+                os.kill(worker, signal.SIGKILL)
+                await until("a new worker", lambda: children(proc.pid) not in ([], [worker]))
+                status, _, _ = await slack.command(ALEX, "/devices", "", response="two")
+                assert status == 200
+                calls = await fake.wait_for("response_url", 2, seconds=30)
+                assert calls[1].path == "/response/two" and "Devices" in str(calls[1].args)
+                (replacement,) = children(proc.pid)
+            proc.send_signal(signal.SIGTERM)
+            await until("serve to stop", lambda: proc.poll() is not None)
+            assert proc.returncode == 0, log.read_bytes()
+            assert gone(replacement)
+            assert b"exited with -9" in log.read_bytes()  # the supervisor said what happened
+    finally:
+        await fake.stop()
