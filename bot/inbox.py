@@ -125,12 +125,16 @@ class GroupCommit(Generic[T]):
         while self._writer is not None and not self._writer.done():
             await asyncio.shield(self._writer)
 
-    async def add(self, item: T) -> None:
+    def submit(self, item: T) -> asyncio.Future[None]:
+        """Queue `item`; the future ends when its batch is written (or has failed)."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((item, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain())
-        await asyncio.shield(done)  # a caller that gives up must not cancel the others' write
+        return done
+
+    async def add(self, item: T) -> None:
+        await asyncio.shield(self.submit(item))  # a caller that gives up must not cancel the write
 
     async def _drain(self) -> None:
         while self._pending:
@@ -141,7 +145,6 @@ class GroupCommit(Generic[T]):
                 for _, done in batch:
                     if not done.done():
                         done.set_exception(exc)
-                        done.exception()  # retrieved here: a caller that gave up logs nothing
             else:
                 for _, done in batch:
                     if not done.done():
@@ -169,9 +172,16 @@ class Inbox:
     # -- the ack side --------------------------------------------------------------------------
 
     async def put(self, platform: str, kind: str, payload: dict[str, Any]) -> None:
-        """Store a request durably; returns once it is committed (then the platform may ack)."""
-        await self._puts.add(NewItem(platform, kind, orjson.dumps(payload).decode(),
-                                     datetime.now(UTC)))
+        """Store a request; returns once it is committed."""
+        await asyncio.shield(self.submit(platform, kind, payload))
+
+    def submit(self, platform: str, kind: str, payload: dict[str, Any]) -> asyncio.Future[None]:
+        """Store a request without waiting: the future ends when it is committed or has failed.
+
+        The caller must look at the future's exception (a failed write is the sender's to hear).
+        """
+        return self._puts.submit(NewItem(platform, kind, orjson.dumps(payload).decode(),
+                                         datetime.now(UTC)))
 
     async def _write(self, items: list[NewItem]) -> None:
         await self.store.add(items)

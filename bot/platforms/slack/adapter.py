@@ -20,6 +20,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -44,7 +45,7 @@ RATE_LIMIT_RETRIES = 3
 DRAIN_SECONDS = 5.0
 
 
-class ReplayGuard:
+class ReplayGuard(AsyncMiddleware):
     """Refuses an exact resend of a signed request inside the 5-minute window (per process).
 
     Events are exempt: they are de-duplicated on event_id across replicas, and a 401 would count
@@ -64,8 +65,9 @@ class ReplayGuard:
         self._seen[signature] = now + self.window
         return True
 
-    async def middleware(self, req: AsyncBoltRequest, resp: BoltResponse,
-                         next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
+    # A class-based middleware: bolt calls it directly, without building keyword arguments.
+    async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse,
+                            next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
         if req.mode == "http" and req.body.get("type") != "event_callback":
             signature = req.headers.get("x-slack-signature", [""])[0]
             if not self.first(signature):
@@ -108,7 +110,7 @@ class SlackAdapter:
             request_verification_enabled=self.http, process_before_response=True,
             logger=logging.getLogger("deskhand.slack.bolt"))
         self.replays = ReplayGuard()
-        self.app.use(self.replays.middleware)
+        self.app.use(self.replays)
         self.identity = SlackIdentity(runtime, self.client)
         self.messenger = SlackMessenger(runtime, self.client, ChannelPacer(1.0))
         self.socket = SocketRunner(self.app, s.slack_app_token.get_secret_value()) \
@@ -129,7 +131,7 @@ class SlackAdapter:
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        """Run something right after the ack in this process (views.open, a failure note)."""
+        """Run something after the ack in this process (views.open, a note to the sender)."""
         task = asyncio.create_task(self._guarded(coro))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -10,6 +10,7 @@ trigger_id lives 3 s.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -89,17 +90,17 @@ async def enqueue(adapter: SlackAdapter, ack: AsyncAck | None, kind: str, body: 
         await adapter.rt.inbox.put("slack", kind, payload)
         return
     await ack()
-    adapter.spawn(_store(adapter, kind, payload))
 
-
-async def _store(adapter: SlackAdapter, kind: str, payload: Body) -> None:
-    try:
-        await adapter.rt.inbox.put("slack", kind, payload)
-    except Exception:
+    def stored(write: asyncio.Future[None]) -> None:
+        if write.cancelled() or write.exception() is None:
+            return
         cid = new_correlation_id()
-        log.exception("Slack %s not stored; the sender is told (ref %s)", kind, cid)
+        log.error("Slack %s not stored; the sender is told (ref %s)", kind, cid,
+                  exc_info=write.exception())
         text = UNAVAILABLE.format(what=describe(kind, payload)[:200])
-        await notify(adapter, kind, payload, "That didn't work", f"{text} (ref {cid})")
+        adapter.spawn(notify(adapter, kind, payload, "That didn't work", f"{text} (ref {cid})"))
+
+    adapter.rt.inbox.submit("slack", kind, payload).add_done_callback(stored)
 
 
 def _trimmed(body: Body) -> Body:
