@@ -153,6 +153,7 @@ def _worker_processes(settings: Settings, runtime: Runtime, app: web.Application
 
     pool = WorkerPool(settings.workers)
     runtime.inbox.consume = False
+    runtime.run_jobs = False  # the workers run the scheduled jobs too: this process only listens
     runtime.inbox.on_write.append(pool.wake)
 
     async def start(_: web.Application) -> None:

@@ -44,6 +44,7 @@ class Runtime:
     platforms: dict[str, Any] = field(default_factory=dict)  # adapters by name
     services: dict[str, Any] = field(default_factory=dict)  # vendor clients, made on first use
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # before the db closes
+    run_jobs: bool = True  # off in a listener whose worker processes run the scheduled jobs
 
     def __post_init__(self) -> None:
         self.router = Router(self)
@@ -55,8 +56,7 @@ class Runtime:
             return None
         return getattr(adapter, "messenger", None) or getattr(adapter, "hub", None)
 
-    async def start(self, *, upgrade: bool = False, jobs: bool = True) -> None:
-        """Ready the database and the adapters; `jobs=False` (worker processes) skips the scheduler."""
+    async def start(self, *, upgrade: bool = False) -> None:
         if upgrade:
             await migrate.upgrade(self.db.engine)
         elif not await migrate.is_current(self.db.engine):
@@ -66,7 +66,7 @@ class Runtime:
             await ensure_system_roles(uow, tenant.id)
             await uow.commit()
             self.tenant_id = tenant.id
-        if jobs:
+        if self.run_jobs:
             self.scheduler.start()
         await self.inbox.start()
         for adapter in self.platforms.values():  # e.g. Slack Socket Mode connects here

@@ -2,7 +2,8 @@
 
 `deskhand serve` with DESKHAND_WORKERS=N (default 1) starts N `deskhand worker --child`
 processes, wakes them over their stdin whenever it stores requests, restarts one that dies, and
-closes their stdin to stop them (each finishes its running work first). The children run at a
+closes their stdin to stop them (each finishes its running work first). The children also run
+the scheduled jobs (pollers, expiry, reminders), so the listener only listens. They run at a
 lower CPU priority (DESKHAND_WORKER_NICE), so under a burst the kernel gives the listener's acks
 the CPU first and the work catches up right after; on an idle machine nice costs nothing.
 `deskhand worker` alone (no --child) polls the inbox, for deployments that scale the work apart
@@ -110,7 +111,7 @@ def run(settings: Settings, *, child: bool) -> int:
 async def _work(settings: Settings, child: bool) -> None:
     runtime = build_runtime(settings)
     mount(runtime)
-    await runtime.start(jobs=False)  # the listener's process runs the scheduled jobs
+    await runtime.start()  # the scheduled jobs too: the listener leaves them to its workers
     gc.collect()
     gc.freeze()  # as in `serve`: keep full collections of start-up objects off the hot path
     stop = asyncio.Event()
