@@ -5,18 +5,22 @@ session per target): the fake Slack (tests/fakes/slack_api.FakeSlack plus a /cal
 its CLOCK_MONOTONIC-stamped records); `bare`, a slack-bolt AsyncApp on bolt's aiohttp server whose
 /devices listener only acks, bolt's defaults otherwise (the goals' baseline); `bare-pbr`, the same
 with process_before_response=True as deskhand runs bolt (informational); `deskhand serve` on a
-migrated, demo-seeded SQLite file with its Slack Web API aimed at the fake.
+migrated, demo-seeded SQLite file with its Slack Web API aimed at the fake, and its worker
+process(es) (--workers, DESKHAND_WORKERS; 0 = the work runs in the listener's process).
 
 Every request is `/devices` with its own response_url, signed just before its round, from
 alex.admin (Full Administrator) and sam.standard (scoped) in turn. Saturation rounds: N requests,
 closed loop at --concurrency; throughput = N / wall time, ack latency = POST -> response. deskhand
-acks before its RBAC check and audit write (they run in the task the listener spawns), so each
-card's arrival on its response_url is stamped too (POST -> card), every card is awaited before the
-next round, and the audit log must end with one `devices` row per command. A paced open-loop round
-(--rate) shows latencies below saturation.
+acks before its RBAC check and audit write (the listener stores the request in the inbox and a
+worker runs it), so each card's arrival on its response_url is stamped too (POST -> card), every
+card is awaited before the next round, and the audit log must end with one `devices` row per
+command. deskhand's CPU is reported for the listener during the round and for the listener plus
+its workers from the first POST to the last card. A paced open-loop round (--rate) shows
+latencies below saturation.
 
 Goals (issue 3): deskhand throughput >= 0.8x bare, p99 ack latency <= 1.5x bare.
 Usage: python bench/slack_ack.py [--requests 2000] [--rounds 5] [--concurrency 50] [--rate 40]
+                                 [--workers 1]
 Exit status 0 when both goals pass, 1 otherwise.
 """
 
@@ -107,6 +111,7 @@ class Target:
     throughput: list[float] = field(default_factory=list)  # req/s per measured round
     ack_ms: list[float] = field(default_factory=list)  # every measured ack
     cpu_ms: list[float] = field(default_factory=list)  # server CPU per request, per round
+    work_cpu_ms: list[float] = field(default_factory=list)  # deskhand + workers, POST -> last card
     card_ms: list[float] = field(default_factory=list)  # POST -> card on the response_url
     done_rps: list[float] = field(default_factory=list)  # N / (first POST -> last card), per round
     paced_ack_ms: list[float] = field(default_factory=list)
@@ -123,6 +128,13 @@ def cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process, all its threads, from /proc/<pid>/stat."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_s(pid: int) -> float:
+    """cpu_s of a process plus its live children (deskhand serve's worker processes)."""
+    kids = [int(c) for task in Path(f"/proc/{pid}/task").iterdir()
+            for c in (task / "children").read_text().split()]
+    return cpu_s(pid) + sum(cpu_s(k) for k in kids)
 
 
 def requests(fake_url: str, label: str, n: int) -> list[Request]:
@@ -197,19 +209,21 @@ async def cards(http: aiohttp.ClientSession, ctl: str, starts: dict[str, float])
 async def run_round(t: Target, args: argparse.Namespace, fake_url: str, ctl: str, label: str,
                     n: int, measured: bool = True, rate: float = 0.0) -> None:
     reqs = requests(fake_url, label, n)
-    cpu = cpu_s(t.pid)
+    cpu, tree = cpu_s(t.pid), tree_cpu_s(t.pid)
     wall, latencies, starts = await send(t, reqs, args.concurrency, rate)
     cpu = (cpu_s(t.pid) - cpu) * 1000 / n
     t.sent += n
     assert t.http is not None
     arrived = await cards(t.http, ctl, starts) if t.cards else {}  # drained before the next round
     card_ms = [(arrived[p] - starts[p]) * 1000 for p in arrived]
+    tree = (tree_cpu_s(t.pid) - tree) * 1000 / n
     if rate:
         t.paced_ack_ms, t.paced_card_ms = [v * 1000 for v in latencies], card_ms
     elif measured:
         t.throughput.append(n / wall)
         t.ack_ms += [v * 1000 for v in latencies]
         t.cpu_ms.append(cpu)
+        t.work_cpu_ms.append(tree)
         t.card_ms += card_ms
         if arrived:
             t.done_rps.append(n / (max(arrived.values()) - min(starts.values())))
@@ -238,7 +252,9 @@ def report(targets: list[Target], args: argparse.Namespace) -> int:
               f"{percentile(t.ack_ms, 99):.1f} | {max(t.ack_ms):.1f} | {statistics.median(t.cpu_ms):.2f} |")
     print(f"\ndeskhand POST -> card on response_url (identity, RBAC, query, audit, render, post): "
           f"{pct(desk.card_ms)}\ndeskhand completed commands/s per round (first POST -> last card): "
-          + ", ".join(f"{v:.0f}" for v in desk.done_rps))
+          + ", ".join(f"{v:.0f}" for v in desk.done_rps)
+          + f"\ndeskhand CPU per command, listener + {args.workers} worker(s), POST -> last card: "
+          f"{statistics.median(desk.work_cpu_ms):.2f} ms (median of rounds)")
     if args.rate:
         print(f"\npaced, {args.rate:g} commands/s for {args.paced_seconds:g} s (open loop):")
         for t in targets:
@@ -263,7 +279,8 @@ async def main_async(args: argparse.Namespace, work: Path) -> int:
              "bare-pbr": ([py, "-c", BARE_APP, str(ports[1]), SECRET, BOT_TOKEN, api, "1"], env),
              "deskhand": (deskhand("serve"), {
                  **serve_env, "DESKHAND_PORT": str(ports[2]), "DESKHAND_SLACK_SIGNING_SECRET": SECRET,
-                 "DESKHAND_SLACK_BOT_TOKEN": BOT_TOKEN, "DESKHAND_SLACK_API_URL": api})}
+                 "DESKHAND_SLACK_BOT_TOKEN": BOT_TOKEN, "DESKHAND_SLACK_API_URL": api,
+                 "DESKHAND_WORKERS": str(args.workers)})}
     with ExitStack() as procs:
         fake = procs.enter_context(spawn([py, "-c", FAKE_APP, str(fake_port), str(ctl_port)], env, work))
         servers = [procs.enter_context(spawn(argv, e, work)) for argv, e in argvs.values()]
@@ -305,11 +322,14 @@ def main() -> int:
     p.add_argument("--warmup", type=int, default=200, help="unmeasured requests per target first")
     p.add_argument("--rate", type=float, default=40.0, help="paced round, commands/s (0: skip)")
     p.add_argument("--paced-seconds", type=float, default=10.0)
+    p.add_argument("--workers", type=int, default=1,
+                   help="deskhand's worker processes (DESKHAND_WORKERS; 0: none)")
     args = p.parse_args()
     if not (50 <= args.requests <= 20_000 and 1 <= args.rounds <= 20 and 1 <= args.concurrency <= 500
-            and 0 < args.warmup <= 5000 and 0 <= args.rate <= 1000 and 1 <= args.paced_seconds <= 120):
+            and 0 < args.warmup <= 5000 and 0 <= args.rate <= 1000 and 1 <= args.paced_seconds <= 120
+            and 0 <= args.workers <= 32):
         p.error("allowed: --requests 50..20000, --rounds 1..20, --concurrency 1..500, --warmup 1..5000, "
-                "--rate 0..1000 (commands/s), --paced-seconds 1..120")
+                "--rate 0..1000 (commands/s), --paced-seconds 1..120, --workers 0..32")
     print_machine()
     print(f"load average before: {loadavg()}")
     with tempfile.TemporaryDirectory(prefix="bench-slack-") as tmp:
