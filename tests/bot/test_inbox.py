@@ -151,6 +151,10 @@ async def test_an_acked_command_is_run_by_the_next_process(tmp_path: Path) -> No
             assert status == 200
             assert await env.server.runtime.inbox.wait_idle(5)  # written, and nobody to run it
             assert await env.server.runtime.inbox.store.counts() == (1, 0)
+            (row,) = await env.server.runtime.inbox.store.claim("peek", 1, timedelta(0))
+            assert "token" not in orjson.loads(row.payload)["body"]  # Slack's legacy token: not kept
+            async with env.server.runtime.db.engine.begin() as conn:
+                await conn.execute(update(TABLE).values(claimed_by=None, lease_until=None))
             await asyncio.sleep(0.2)
             assert not fake.called("response_url")
         async with deskhand(tmp_path, fake) as env:  # the restart

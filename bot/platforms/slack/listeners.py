@@ -104,11 +104,13 @@ async def enqueue(adapter: SlackAdapter, ack: AsyncAck | None, kind: str, body: 
 
 
 def _trimmed(body: Body) -> Body:
-    """What the work needs: a clicked card's blocks stay out of the inbox (up to 50 blocks)."""
+    """What the work needs: Slack's legacy verification token and a clicked card's blocks (up to
+    50) stay out of the inbox."""
+    kept = {k: v for k, v in body.items() if k != "token"}
     message = body.get("message")
-    if not isinstance(message, dict):
-        return body
-    return {**body, "message": {k: message[k] for k in ("ts", "thread_ts") if k in message}}
+    if isinstance(message, dict):
+        kept["message"] = {k: message[k] for k in ("ts", "thread_ts") if k in message}
+    return kept
 
 
 # -- the work, run from the inbox --------------------------------------------------------------
