@@ -2,12 +2,13 @@
 
 `deskhand serve` with DESKHAND_WORKERS=N (default 1) starts N `deskhand worker --child`
 processes, wakes them over their stdin whenever it stores requests, restarts one that dies, and
-closes their stdin to stop them (each finishes its running work first). The children also run
+closes their stdin to stop them (each finishes its running work first; a child ignores SIGINT
+and SIGTERM, which reach the whole process group, so only its parent stops it). The children also run
 the scheduled jobs (pollers, expiry, reminders), so the listener only listens. They run at a
 lower CPU priority (DESKHAND_WORKER_NICE), so under a burst the kernel gives the listener's acks
 the CPU first and the work catches up right after; on an idle machine nice costs nothing.
-`deskhand worker` alone (no --child) polls the inbox, for deployments that scale the work apart
-from the listeners.
+`deskhand worker` alone (no --child) polls the inbox: more consumers beside the listeners'
+own, sharing the inbox through the database.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 
 log = logging.getLogger("deskhand.workers")
-STOP_SECONDS = 10.0  # a child gets this long to finish its running work after its stdin closes
+STOP_SECONDS = 30.0  # a child's own stop takes up to ~20 s (inbox drain, jobs, adapters)
 RESTART_MAX = 30.0
 
 
@@ -48,18 +49,25 @@ class WorkerPool:
         backoff = 1.0
         while not self._stopping:
             started = time.monotonic()
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "worker", "--child", stdin=asyncio.subprocess.PIPE)
-            self._procs[index] = proc
-            log.info("worker process %s started (pid %s)", index, proc.pid)
-            code = await proc.wait()
-            self._procs.pop(index, None)
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "bot.cli", "worker", "--child",
+                    stdin=asyncio.subprocess.PIPE)
+            except OSError as exc:  # e.g. out of processes or memory: try again later
+                what = f"could not start: {exc}"
+            else:
+                self._procs[index] = proc
+                log.info("worker process %s started (pid %s)", index, proc.pid)
+                code = await proc.wait()
+                self._procs.pop(index, None)
+                what = f"(pid {proc.pid}) exited with {code}"
             if self._stopping:
                 return
-            backoff = 1.0 if time.monotonic() - started > 60 else min(backoff * 2, RESTART_MAX)
-            log.error("worker process %s (pid %s) exited with %s; starting another in %.0f s",
-                      index, proc.pid, code, backoff)
+            if time.monotonic() - started > 60:
+                backoff = 1.0  # it had been running fine: a fresh failure
+            log.error("worker process %s %s; starting another in %.0f s", index, what, backoff)
             await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, RESTART_MAX)
 
     def wake(self) -> None:
         """Tell every child there is new work (a byte on its stdin); a dead pipe is skipped."""
@@ -101,7 +109,11 @@ def mount(runtime: Runtime) -> None:
 
 def run(settings: Settings, *, child: bool) -> int:
     if child:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
+        # The parent decides when a child stops (it closes our stdin, or dies and the pipe ends).
+        # Ctrl-C and systemd's SIGTERM reach the whole process group: stopping on them as well
+        # would race the parent's supervisor into starting a replacement during its shutdown.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if settings.worker_nice:
             os.nice(settings.worker_nice)
     asyncio.run(_work(settings, child))
@@ -116,8 +128,9 @@ async def _work(settings: Settings, child: bool) -> None:
     gc.freeze()  # as in `serve`: keep full collections of start-up objects off the hot path
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    if not child:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
     pump = asyncio.create_task(_wake_from_stdin(runtime, stop)) if child else None
     log.info("worker ready (%s)", "child of serve" if child else "polling the inbox")
     try:

@@ -1,8 +1,9 @@
 """`deskhand serve` with a worker process, as production runs it.
 
 The listener acks signed slash commands and the worker, its child at a lower CPU priority, runs
-them; a worker killed with SIGKILL is replaced and the next command still gets its card; SIGTERM
-stops the listener and its worker.
+them; a worker ignores a SIGTERM of its own (only its parent stops it), a worker killed with
+SIGKILL is replaced and the next command still gets its card; SIGTERM stops the listener and its
+worker.
 """
 
 from __future__ import annotations
@@ -100,6 +101,13 @@ async def test_serve_hands_commands_to_a_worker_process_and_replaces_a_dead_one(
                 assert status == 200
                 (card,) = await fake.wait_for("response_url", 1, seconds=20)
                 assert card.path == "/response/one" and "Devices" in str(card.args)
+                async with http.get(f"{slack.server.url}/metrics") as resp:
+                    metrics = await resp.text()
+                assert 'command="devices"' not in metrics  # the worker ran it, not the listener
+
+                os.kill(worker, signal.SIGTERM)  # as systemd's stop reaches the whole group
+                await asyncio.sleep(0.5)
+                assert children(proc.pid) == [worker]  # only its parent stops a worker
 
                 os.kill(worker, signal.SIGKILL)
                 await until("a new worker", lambda: children(proc.pid) not in ([], [worker]))
