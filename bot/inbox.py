@@ -26,6 +26,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import orjson
 
+from bot.secrets import SecretBox
 from storage.inbox import InboxStore, Item, NewItem
 
 log = logging.getLogger("deskhand.inbox")
@@ -43,14 +44,13 @@ T = TypeVar("T")
 # What the person is told, in one voice for every platform (the adapter renders it).
 ABANDONED_TEXT: dict[Abandoned, tuple[str, str]] = {
     "late": ("Not run: it waited too long",
-             "deskhand could not get to `{what}` within {minutes} minutes of your request, so it "
-             "did not run it: nobody may be waiting for it any more. Run it again if it is still "
-             "needed."),
+             "deskhand could not get to {what} within {minutes} of your request, so it did not "
+             "run it: nobody may be waiting for it any more. Run it again if it is still needed."),
     "interrupted": ("This may not have finished",
-                    "deskhand stopped while it was working on `{what}`. It may or may not have "
+                    "deskhand stopped while it was working on {what}. It may or may not have "
                     "happened: check before you run it again."),
 }
-UNAVAILABLE = ("deskhand could not take `{what}`: its database is not answering. Try again in a "
+UNAVAILABLE = ("deskhand could not take {what}: its database is not answering. Try again in a "
                "minute; if it keeps happening, tell your deskhand administrator.")
 
 
@@ -60,10 +60,11 @@ class Executor(Protocol):
     async def execute(self, kind: str, payload: dict[str, Any], received: datetime) -> None: ...
 
     def describe(self, kind: str, payload: dict[str, Any]) -> str:
-        """The request as its sender knows it: the command typed, the button clicked."""
+        """The request as its sender knows it, quoted: “/devices web”, the “Approve” button."""
         ...
 
-    async def notify(self, kind: str, payload: dict[str, Any], title: str, text: str) -> None:
+    async def notify(self, kind: str, payload: dict[str, Any], title: str, text: str,
+                     received: datetime) -> None:
         """Tell the sender, privately, in the conversation the request came from."""
         ...
 
@@ -141,10 +142,13 @@ class GroupCommit(Generic[T]):
             batch, self._pending = self._pending, []
             try:
                 await self._write([item for item, _ in batch])
-            except Exception as exc:
+            except BaseException as exc:  # cancelled at shutdown too: every waiter hears of it
                 for _, done in batch:
                     if not done.done():
-                        done.set_exception(exc)
+                        done.set_exception(exc if isinstance(exc, Exception)
+                                           else RuntimeError("the write was cancelled"))
+                if not isinstance(exc, Exception):
+                    raise
             else:
                 for _, done in batch:
                     if not done.done():
@@ -155,6 +159,7 @@ class GroupCommit(Generic[T]):
 class Inbox:
     store: InboxStore
     replica: str
+    box: SecretBox  # payloads are sealed at rest: form inputs can hold one-time codes
     max_age: timedelta = timedelta(minutes=10)
     consume: bool = True  # run the work in this process; off when worker processes do
     executors: dict[str, Executor] = field(default_factory=dict)
@@ -164,8 +169,9 @@ class Inbox:
         self.holder = f"{self.replica}:{uuid.uuid4().hex[:8]}"
         self.admission = Admission()
         self._puts: GroupCommit[NewItem] = GroupCommit(self._write)
-        self._finishes: GroupCommit[int] = GroupCommit(self.store.finish)
+        self._finishes: GroupCommit[int] = GroupCommit(self._finish)
         self._jobs: set[asyncio.Task[None]] = set()
+        self._running: set[int] = set()  # item ids this process is working on
         self._loops: list[asyncio.Task[None]] = []
         self._wake: asyncio.Event | None = None
 
@@ -180,7 +186,7 @@ class Inbox:
 
         The caller must look at the future's exception (a failed write is the sender's to hear).
         """
-        return self._puts.submit(NewItem(platform, kind, orjson.dumps(payload).decode(),
+        return self._puts.submit(NewItem(platform, kind, self.box.seal(orjson.dumps(payload).decode()),
                                          datetime.now(UTC)))
 
     async def _write(self, items: list[NewItem]) -> None:
@@ -196,8 +202,8 @@ class Inbox:
     # -- the work side -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        if not self.consume or self._loops:
-            return
+        if not self.consume or not self.executors or self._loops:
+            return  # a process without the platforms' adapters must not take their requests
         self._wake = asyncio.Event()
         self._loops = [asyncio.create_task(self._consume(), name="inbox.consume"),
                        asyncio.create_task(self._every(RENEW_EVERY, self._renew), name="inbox.renew"),
@@ -247,13 +253,14 @@ class Inbox:
                 give_backs.append(await self.admission.take())
             self._wake.clear()  # before the claim: a write landing after it wakes us again
             try:
-                items = await self.store.claim(self.holder, len(give_backs), LEASE)
+                items = await self.store.claim(self.holder, len(give_backs), LEASE, list(self.executors))
             except Exception:
                 log.exception("inbox: claiming work failed; retrying in %.0f s", POLL)
                 items = []
             for give_back in give_backs[len(items):]:
                 give_back()
             for item, give_back in zip(items, give_backs, strict=False):
+                self._running.add(item.id)
                 task = asyncio.create_task(self._run(item, give_back))
                 self._jobs.add(task)
                 task.add_done_callback(self._jobs.discard)
@@ -263,12 +270,9 @@ class Inbox:
 
     async def _run(self, item: Item, give_back: Callable[[], None]) -> None:
         try:
-            payload = orjson.loads(item.payload)
-            executor = self.executors.get(item.platform)
-            if executor is None:
-                log.error("inbox item %s: no %s adapter in this process; dropped", item.id,
-                          item.platform)
-            elif datetime.now(UTC) - item.received_at > self.max_age:
+            payload = self._open(item)
+            executor = self.executors[item.platform]  # claims ask only for these platforms
+            if datetime.now(UTC) - item.received_at > self.max_age:
                 log.warning("inbox item %s waited %s; answered 'too late'", item.id,
                             datetime.now(UTC) - item.received_at)
                 await self._tell(executor, item, payload, "late")
@@ -284,28 +288,36 @@ class Inbox:
         try:
             await self._finishes.add(item.id)
         except Exception:  # the row stays leased: when it lapses, the sender hears "may not have"
-            log.exception("inbox item %s: could not mark it finished", item.id)
+            log.error("inbox item %s: could not mark it finished", item.id, exc_info=True)
+        finally:
+            self._running.discard(item.id)
+
+    async def _finish(self, ids: list[int]) -> None:
+        await self.store.finish(self.holder, ids)
+
+    def _open(self, item: Item) -> dict[str, Any]:
+        payload: dict[str, Any] = orjson.loads(self.box.open(item.payload))
+        return payload
 
     async def _tell(self, executor: Executor, item: Item, payload: dict[str, Any],
                     why: Abandoned) -> None:
         title, text = ABANDONED_TEXT[why]
         minutes = max(1, round(self.max_age.total_seconds() / 60))
         what = executor.describe(item.kind, payload)[:200]
-        await executor.notify(item.kind, payload, title, text.format(what=what, minutes=minutes))
+        text = text.format(what=what, minutes=f"{minutes} minute{'s' if minutes > 1 else ''}")
+        await executor.notify(item.kind, payload, title, text, item.received_at)
 
     async def _renew(self) -> None:
-        if self._jobs:
-            await self.store.renew(self.holder, LEASE)
+        if self._running:
+            await self.store.renew(self.holder, set(self._running), LEASE)
 
     async def _sweep(self) -> None:
-        for item in await self.store.take_lapsed():
+        for item in await self.store.take_lapsed(list(self.executors)):
             log.warning("inbox item %s (%s %s): its worker stopped mid-way; telling the sender",
                         item.id, item.platform, item.kind)
-            executor = self.executors.get(item.platform)
-            if executor is None:
-                continue
             try:
-                await self._tell(executor, item, orjson.loads(item.payload), "interrupted")
+                await self._tell(self.executors[item.platform], item, self._open(item),
+                                 "interrupted")
             except Exception:
                 log.exception("inbox item %s: could not tell the sender", item.id)
 

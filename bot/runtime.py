@@ -75,6 +75,10 @@ class Runtime:
                 await start()
 
     async def stop(self) -> None:
+        for adapter in self.platforms.values():  # e.g. Slack Socket Mode disconnects here
+            stop_intake = getattr(adapter, "stop_intake", None)
+            if stop_intake is not None:
+                await stop_intake()
         await self.inbox.stop()
         await self.scheduler.stop()
         for hook in self.on_stop:
@@ -102,7 +106,7 @@ def build_runtime(settings: Settings, secret_key: str | None = None) -> Runtime:
         settings=settings, db=db, audit=Audit(db), registry=registry, metrics=metrics,
         scheduler=Scheduler(db, settings.replica, metrics), secrets=box,
         downloads=Downloads(key, settings.public_url),
-        inbox=Inbox(InboxStore(db.engine), settings.replica,
+        inbox=Inbox(InboxStore(db.engine), settings.replica, box,
                     max_age=timedelta(seconds=settings.inbox_max_age)),
     )
     from bot.workflows import install

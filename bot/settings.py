@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=0, le=32)
     worker_nice: int = Field(10, ge=0, le=19)
     # A request still queued after this many seconds is answered "too late", never run.
-    inbox_max_age: int = Field(600, ge=10, le=86_400)
+    inbox_max_age: int = Field(600, ge=60, le=86_400)
 
     slack_signing_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None

@@ -7,6 +7,7 @@ guarantee without the locking clause, which its dialect leaves out.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -50,10 +51,11 @@ class InboxStore:
                 {"platform": i.platform, "kind": i.kind, "payload": i.payload,
                  "received_at": i.received_at} for i in items])
 
-    async def claim(self, holder: str, limit: int, lease: timedelta) -> list[Item]:
-        """The oldest `limit` unclaimed items, now leased to `holder`."""
-        oldest = (select(T.id).where(T.claimed_by.is_(None)).order_by(T.id).limit(limit)
-                  .with_for_update(skip_locked=True).scalar_subquery())
+    async def claim(self, holder: str, limit: int, lease: timedelta,
+                    platforms: Collection[str]) -> list[Item]:
+        """The oldest `limit` unclaimed items of `platforms`, now leased to `holder`."""
+        oldest = (select(T.id).where(T.claimed_by.is_(None), T.platform.in_(platforms))
+                  .order_by(T.id).limit(limit).with_for_update(skip_locked=True).scalar_subquery())
         stmt = (update(TABLE)
                 .where(T.id.in_(oldest), T.claimed_by.is_(None))
                 .values(claimed_by=holder, lease_until=utcnow() + lease)
@@ -62,19 +64,21 @@ class InboxStore:
             rows = (await conn.execute(stmt)).all()
         return sorted((Item(*row) for row in rows), key=lambda i: i.id)
 
-    async def renew(self, holder: str, lease: timedelta) -> None:
+    async def renew(self, holder: str, ids: Collection[int], lease: timedelta) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(update(TABLE).where(T.claimed_by == holder)
+            await conn.execute(update(TABLE).where(T.id.in_(ids), T.claimed_by == holder)
                                .values(lease_until=utcnow() + lease))
 
-    async def finish(self, ids: list[int]) -> None:
+    async def finish(self, holder: str, ids: Collection[int]) -> None:
+        """Delete `holder`'s items; one a sweep has taken from it meanwhile is left alone."""
         async with self.engine.begin() as conn:
-            await conn.execute(delete(TABLE).where(T.id.in_(ids)))
+            await conn.execute(delete(TABLE).where(T.id.in_(ids), T.claimed_by == holder))
 
-    async def take_lapsed(self) -> list[Item]:
-        """Remove and return the items whose worker stopped renewing its lease (it died)."""
+    async def take_lapsed(self, platforms: Collection[str]) -> list[Item]:
+        """Remove and return the items of `platforms` whose worker stopped renewing its lease."""
         stmt = (delete(TABLE)
-                .where(T.claimed_by.is_not(None), T.lease_until < utcnow())
+                .where(T.claimed_by.is_not(None), T.lease_until < utcnow(),
+                       T.platform.in_(platforms))
                 .returning(*_COLUMNS))
         async with self.engine.begin() as conn:
             rows = (await conn.execute(stmt)).all()

@@ -213,11 +213,13 @@ class InboxItem(Base):
     """
 
     __tablename__ = "inbox"
-    __table_args__ = (Index("ix_inbox_claim", "claimed_by", "id"),)
+    # AUTOINCREMENT on SQLite: the table is usually empty, and a reused id could let a late
+    # finish delete somebody else's request.
+    __table_args__ = (Index("ix_inbox_claim", "claimed_by", "id"), {"sqlite_autoincrement": True})
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     platform: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(16))
-    payload: Mapped[str] = mapped_column(Text)  # JSON, as the platform adapter wrote it
+    payload: Mapped[str] = mapped_column(Text)  # JSON as the adapter wrote it, sealed (SecretBox)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_by: Mapped[str | None] = mapped_column(String(200), default=None)
     lease_until: Mapped[datetime | None] = mapped_column(default=None)

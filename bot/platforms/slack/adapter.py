@@ -150,8 +150,9 @@ class SlackAdapter:
     def describe(self, kind: str, payload: dict[str, Any]) -> str:
         return listeners.describe(kind, payload)
 
-    async def notify(self, kind: str, payload: dict[str, Any], title: str, text: str) -> None:
-        await listeners.notify(self, kind, payload, title, text)
+    async def notify(self, kind: str, payload: dict[str, Any], title: str, text: str,
+                     received: datetime) -> None:
+        await listeners.notify(self, kind, payload, title, text, received.timestamp())
 
     async def wait_idle(self, seconds: float = DRAIN_SECONDS) -> bool:
         """Wait until nothing is stored, queued or running (tests); False if something still is."""
@@ -160,7 +161,7 @@ class SlackAdapter:
             await self.rt.inbox.wait_idle(max(0.0, deadline - time.monotonic()))
 
     async def _drain(self, seconds: float) -> bool:
-        """Wait for this process's own after-ack tasks (inbox writes, views.open, notes)."""
+        """Wait for this process's own after-ack tasks (views.open, notes to the sender)."""
         deadline = time.monotonic() + seconds
         while self._tasks and time.monotonic() < deadline:
             await asyncio.wait(set(self._tasks), timeout=max(0.0, deadline - time.monotonic()))
@@ -171,9 +172,15 @@ class SlackAdapter:
         if self.socket is not None:
             await self.socket.start()
 
-    async def close(self) -> None:
+    async def stop_intake(self) -> None:
+        """Take no more requests (Socket Mode; HTTP stops with the listener), before the inbox
+        stops, so nothing is acked that cannot be stored."""
         if self.socket is not None:
             await self.socket.close()
+            self.socket = None
+
+    async def close(self) -> None:
+        await self.stop_intake()
         if not await self._drain(DRAIN_SECONDS):
             for task in list(self._tasks):
                 task.cancel()

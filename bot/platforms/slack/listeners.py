@@ -95,10 +95,11 @@ async def enqueue(adapter: SlackAdapter, ack: AsyncAck | None, kind: str, body: 
         if write.cancelled() or write.exception() is None:
             return
         cid = new_correlation_id()
-        log.error("Slack %s not stored; the sender is told (ref %s)", kind, cid,
-                  exc_info=write.exception())
+        log.error("Slack %s not stored; the sender is told (ref %s): %s", kind, cid,
+                  type(write.exception()).__name__)
         text = UNAVAILABLE.format(what=describe(kind, payload)[:200])
-        adapter.spawn(notify(adapter, kind, payload, "That didn't work", f"{text} (ref {cid})"))
+        adapter.spawn(notify(adapter, kind, payload, "That didn't work", f"{text} (ref {cid})",
+                             time.time()))
 
     adapter.rt.inbox.submit("slack", kind, payload).add_done_callback(stored)
 
@@ -151,36 +152,36 @@ async def execute(adapter: SlackAdapter, kind: str, payload: Body, received: dat
 
 
 def describe(kind: str, payload: Body) -> str:
-    """The request as the person knows it: what they typed, or the button or form they used."""
+    """The request as the person knows it, quoted: what they typed, the button or form used."""
     body = payload.get("body") or {}
     if kind == "command":
-        return f"{body.get('command', '')} {body.get('text', '')}".strip()
+        return f"“{body.get('command', '')} {body.get('text', '')}”".replace(" ”", "”")
     if kind == "action":
         action = (body.get("actions") or [{}])[0]
-        label = (action.get("text") or {}).get("text") or action.get("action_id", "")
-        return f"the {label} button"
+        label = (action.get("text") or {}).get("text")
+        return f"the “{label}” button" if label else "your choice on the card"
     if kind == "view":
-        title = ((body.get("view") or {}).get("title") or {}).get("text") or "form"
-        return f"the {title} form"
-    return plain(strip_mention((body.get("event") or {}).get("text", "")))
+        title = ((body.get("view") or {}).get("title") or {}).get("text")
+        return f"the “{title}” form" if title else "the form you sent"
+    return f"“{plain(strip_mention((body.get('event') or {}).get('text', '')))}”"
 
 
-async def notify(adapter: SlackAdapter, kind: str, payload: Body, title: str, text: str) -> None:
+async def notify(adapter: SlackAdapter, kind: str, payload: Body, title: str, text: str,
+                 received: float) -> None:
     """A private note to the sender, where the request came from (no database needed)."""
     body = payload.get("body") or {}
-    now = time.time()
     if kind == "command":
-        user, target = body.get("user_id", ""), _target(body.get("channel_id", ""), now,
+        user, target = body.get("user_id", ""), _target(body.get("channel_id", ""), received,
                                                         response_url=body.get("response_url"))
     elif kind == "event":
         event = body.get("event") or {}
-        user, target = event.get("user", ""), _event_target(event, now)
+        user, target = event.get("user", ""), _event_target(event, received)
     elif kind == "view":
         meta = _view_meta(body.get("view") or {})
         user = (body.get("user") or {}).get("id", "")
-        target = _target(meta.get("c", ""), now, thread=meta.get("th"), response_url=meta.get("r"))
+        target = _target(meta.get("c", ""), received, thread=meta.get("th"), response_url=meta.get("r"))
     else:
-        user, (_, target) = (body.get("user") or {}).get("id", ""), _clicked(body, now)
+        user, (_, target) = (body.get("user") or {}).get("id", ""), _clicked(body, received)
     await _private(adapter, user, target, render(message_card(title, text, tone="warning")))
 
 

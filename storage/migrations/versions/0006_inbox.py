@@ -28,7 +28,8 @@ def upgrade() -> None:
     sa.Column('received_at', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('claimed_by', sa.String(length=200), nullable=True),
     sa.Column('lease_until', storage.models.UTCDateTime(timezone=True), nullable=True),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('inbox', schema=None) as batch_op:
         batch_op.create_index('ix_inbox_claim', ['claimed_by', 'id'], unique=False)
