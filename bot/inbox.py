@@ -135,7 +135,10 @@ class GroupCommit(Generic[T]):
         return done
 
     async def add(self, item: T) -> None:
-        await asyncio.shield(self.submit(item))  # a caller that gives up must not cancel the write
+        done = self.submit(item)
+        # A caller that gives up must neither cancel the write nor leave its error unread.
+        done.add_done_callback(lambda f: f.cancelled() or f.exception())
+        await asyncio.shield(done)
 
     async def _drain(self) -> None:
         while self._pending:
@@ -179,15 +182,18 @@ class Inbox:
 
     async def put(self, platform: str, kind: str, payload: dict[str, Any]) -> None:
         """Store a request; returns once it is committed."""
-        await asyncio.shield(self.submit(platform, kind, payload))
+        await self._puts.add(self._new(platform, kind, payload))
 
     def submit(self, platform: str, kind: str, payload: dict[str, Any]) -> asyncio.Future[None]:
         """Store a request without waiting: the future ends when it is committed or has failed.
 
         The caller must look at the future's exception (a failed write is the sender's to hear).
         """
-        return self._puts.submit(NewItem(platform, kind, self.box.seal(orjson.dumps(payload).decode()),
-                                         datetime.now(UTC)))
+        return self._puts.submit(self._new(platform, kind, payload))
+
+    def _new(self, platform: str, kind: str, payload: dict[str, Any]) -> NewItem:
+        sealed = self.box.seal(orjson.dumps(payload).decode())
+        return NewItem(platform, kind, sealed, datetime.now(UTC))
 
     async def _write(self, items: list[NewItem]) -> None:
         await self.store.add(items)

@@ -70,11 +70,14 @@ class WorkerPool:
             backoff = min(backoff * 2, RESTART_MAX)
 
     def wake(self) -> None:
-        """Tell every child there is new work (a byte on its stdin); a dead pipe is skipped."""
+        """Tell every child there is new work (a byte on its stdin). A dead pipe is skipped, and
+        so is a full one: that child has wakes enough to read, and nothing piles up in memory."""
         for proc in list(self._procs.values()):
-            if proc.stdin is not None and not proc.stdin.is_closing():
-                with contextlib.suppress(ConnectionError, RuntimeError):
-                    proc.stdin.write(b"\n")
+            stdin = proc.stdin
+            if stdin is None or stdin.is_closing() or stdin.transport.get_write_buffer_size():
+                continue
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                stdin.write(b"\n")
 
     async def stop(self) -> None:
         self._stopping = True
