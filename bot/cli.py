@@ -144,10 +144,11 @@ def serve(settings: Settings, *, upgrade: bool = False, seed: Callable[[Runtime]
 def _worker_processes(settings: Settings, runtime: Runtime, app: web.Application) -> None:
     """Hand the inbox's work to DESKHAND_WORKERS child processes (bot/workers.py).
 
-    Only for Slack, whose requests go through the inbox, and not with the console on (demo/dev):
-    the console's pushes must come from the process its browsers are connected to.
+    Only when Slack or Teams is configured (their requests go through the inbox), and not with
+    the console on (demo/dev): the console's pushes must come from the process its browsers are
+    connected to.
     """
-    if not settings.workers or "slack" not in runtime.platforms or settings.console_on:
+    if not settings.workers or not runtime.inbox.executors or settings.console_on:
         return
     from bot.workers import WorkerPool
 

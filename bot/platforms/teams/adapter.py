@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -24,6 +25,7 @@ from bot.platforms.teams.auth import CredentialFactory, InboundAuth, Unauthorize
 from bot.platforms.teams.conversations import ConversationStore, Inbound
 from bot.platforms.teams.delivery import Delivery, connector_of, quiet
 from bot.platforms.teams.messenger import TeamsMessenger
+from cards.model import message_card
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -83,6 +85,8 @@ class TeamsAdapter:
         self.bot = DeskhandTeamsBot(self)
         self.tenant_lock = settings.teams_tenant_id if settings.teams_app_type == "SingleTenant" else ""
         self._tasks: set[asyncio.Task[Any]] = set()
+        if self.refused is None:
+            runtime.inbox.executors["teams"] = self
         if self.refused:
             log.warning("Teams endpoint refuses traffic: %s", self.refused[1])
         elif self.anonymous:
@@ -138,6 +142,21 @@ class TeamsAdapter:
             body = serializer_helper(invoke.body) if isinstance(invoke.body, Model) else invoke.body
             return web.json_response(body, status=int(invoke.status))
         return web.Response(status=201)
+
+    # The inbox's executor (bot/inbox.Executor): typed commands and Action.Submit clicks.
+    async def execute(self, kind: str, payload: dict[str, Any], received: datetime) -> None:
+        await self.bot.execute(kind, payload)
+
+    def describe(self, kind: str, payload: dict[str, Any]) -> str:
+        from bot.platforms.teams.bot import describe
+
+        return describe(kind, payload)
+
+    async def notify(self, kind: str, payload: dict[str, Any], title: str, text: str,
+                     received: datetime) -> None:
+        """Teams has no private replies in a channel: the note goes where the request was made."""
+        target = Inbound.of(Activity().deserialize(payload["activity"])).reply_target()
+        await self.messenger.post(target, message_card(title, text, tone="warning"))
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run work after the turn has answered (Teams allows a turn 10-15 s at most)."""

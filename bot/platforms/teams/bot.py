@@ -1,10 +1,11 @@
 """The Teams turn: remember the conversation, answer at once, do the work after.
 
-Typed commands and Action.Submit clicks (message activities) are acknowledged by the HTTP
-answer and run in a background task that shows a typing indicator first and replies through
-the connector. Action.Execute clicks (`adaptiveCard/action` invokes) must carry their answer in
-the HTTP response, so they run inside the turn with a time budget: the updated card goes back
-in the invoke response and, through update_activity, to everyone else who sees the card.
+Typed commands and Action.Submit clicks (message activities) are stored in the inbox
+(bot/inbox.py) before the HTTP answer and run from there, in this process or a worker process:
+a typing indicator first, then the reply through the connector. Action.Execute clicks
+(`adaptiveCard/action` invokes) must carry their answer in the HTTP response, so they run inside
+the turn with a time budget: the updated card goes back in the invoke response and, through
+update_activity, to everyone else who sees the card.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from botbuilder.schema import Activity
 
 from bot.context import Reply
 from bot.identity import NO_ACCESS, resolve_actor
+from bot.inbox import UNAVAILABLE
 from bot.messaging import deliver
-from bot.model import Actor, Interaction, MessageRef, PlatformIdentity, ReplyTarget
+from bot.model import Actor, Interaction, MessageRef, PlatformIdentity, ReplyTarget, new_correlation_id
 from bot.platforms.teams.conversations import Inbound
 from bot.platforms.teams.delivery import DeliveryError, connector_of, quiet
 from bot.platforms.teams.messenger import card_activity
@@ -48,6 +50,23 @@ def command_text(activity: Activity) -> str:
         if (entity.type or "").lower() == "mention" and mentioned.get("id") == bot_id:
             text = text.replace(str(props.get("text") or ""), " ") if props.get("text") else text
     return " ".join(html.unescape(_TAG.sub(" ", text)).split())
+
+
+def activity_json(activity: Activity) -> dict[str, Any]:
+    """The activity as JSON for the inbox. msrest's serialize() drops what it keeps in
+    additional_properties (a mention's `mentioned` and `text`, unknown top-level keys): put it back."""
+    data: dict[str, Any] = {**(activity.additional_properties or {}), **activity.serialize()}
+    if activity.entities:
+        data["entities"] = [{**(e.additional_properties or {}), **e.serialize()}
+                            for e in activity.entities]
+    return data
+
+
+def describe(kind: str, payload: dict[str, Any]) -> str:
+    """The request as the person knows it, quoted (bot/inbox.Executor.describe)."""
+    if kind == "command":
+        return f"“{command_text(Activity().deserialize(payload['activity']))}”"
+    return "your click on the card"
 
 
 def no_access_card() -> Card:
@@ -104,12 +123,32 @@ class DeskhandTeamsBot(TeamsActivityHandler):
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
+        if parse_action(activity.value) is not None:
+            kind = "submit"  # Action.Submit: the fallback for clients without Action.Execute
+        elif activity.value is None or activity.text:
+            kind = "command"
+        else:
+            return
+        payload = {"activity": activity_json(activity)}
+        try:  # stored before the turn answers: Teams gives a turn 15 s, a failure is said here
+            await self.rt.inbox.put("teams", kind, payload)
+        except Exception as exc:
+            cid = new_correlation_id()
+            log.error("Teams %s not stored (ref %s): %s", kind, cid, type(exc).__name__)
+            text = UNAVAILABLE.format(what=describe(kind, payload)[:200])
+            await turn_context.send_activity(f"{text} (ref {cid})")
+
+    async def execute(self, kind: str, payload: dict[str, Any]) -> None:
+        """Run a stored message activity (the inbox's work, see TeamsAdapter.execute)."""
+        activity = Activity().deserialize(payload["activity"])
         inbound = Inbound.of(activity)
         click = parse_action(activity.value)
-        if click is not None:  # Action.Submit: the fallback for clients without Action.Execute
-            self.teams.spawn(self._submitted(inbound, click))
-        elif activity.value is None or activity.text:
-            self.teams.spawn(self._command(inbound, command_text(activity)))
+        if kind == "submit" and click is not None:
+            await self._submitted(inbound, click)
+        elif kind == "command":
+            await self._command(inbound, command_text(activity))
+        else:
+            log.error("Teams inbox item of kind %r skipped", kind)
 
     async def _actor(self, ctx: TurnContext, inbound: Inbound) -> Actor | None:
         if not inbound.user_aad:

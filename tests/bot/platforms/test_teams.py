@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text as sql
 
 from bot.identity import NO_ACCESS
 from tests.fakes.bot_connector import (
@@ -221,3 +222,13 @@ async def test_conversation_references_are_stored(fake: FakeBotFramework, deskha
     assert channel.service_url == fake.service_url and channel.team_id
     assert channel.reference["conversation"]["id"] == CHANNEL
     assert thread.reference["serviceUrl"] == fake.service_url
+
+
+async def test_a_command_that_cannot_be_stored_is_answered_in_the_turn(fake: FakeBotFramework,
+                                                                      deskhand: Any) -> None:
+    async with deskhand.runtime.db.engine.begin() as conn:
+        await conn.execute(sql("DROP TABLE inbox"))  # the database refuses every write
+    call = await say(fake, deskhand, "devices")
+    said = str(call.body)
+    assert "could not take “devices”" in said and "(ref " in said
+    assert "Traceback" not in said and "inbox" not in said
