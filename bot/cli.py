@@ -161,6 +161,7 @@ def _worker_processes(settings: Settings, runtime: Runtime, app: web.Application
         await pool.start()
 
     async def stop(_: web.Application) -> None:
+        await runtime.stop_intake()  # what is acked from here on would wait for the next start
         await pool.stop()
 
     app.on_startup.append(start)

@@ -124,7 +124,7 @@ class GroupCommit(Generic[T]):
     async def flushed(self) -> None:
         """Wait until everything handed in so far has been written (or has failed)."""
         while self._writer is not None and not self._writer.done():
-            await asyncio.shield(self._writer)
+            await asyncio.wait([self._writer])
 
     def submit(self, item: T) -> asyncio.Future[None]:
         """Queue `item`; the future ends when its batch is written (or has failed)."""
@@ -146,10 +146,12 @@ class GroupCommit(Generic[T]):
             try:
                 await self._write([item for item, _ in batch])
             except BaseException as exc:  # cancelled at shutdown too: every waiter hears of it
+                failed = exc if isinstance(exc, Exception) else RuntimeError("write cancelled")
+                if not isinstance(exc, Exception):  # nothing more will be written
+                    batch, self._pending = batch + self._pending, []
                 for _, done in batch:
                     if not done.done():
-                        done.set_exception(exc if isinstance(exc, Exception)
-                                           else RuntimeError("the write was cancelled"))
+                        done.set_exception(failed)
                 if not isinstance(exc, Exception):
                     raise
             else:
@@ -165,6 +167,7 @@ class Inbox:
     box: SecretBox  # payloads are sealed at rest: form inputs can hold one-time codes
     max_age: timedelta = timedelta(minutes=10)
     consume: bool = True  # run the work in this process; off when worker processes do
+    drain: float = DRAIN_SECONDS  # how long stop() lets running jobs finish
     executors: dict[str, Executor] = field(default_factory=dict)
     on_write: list[Callable[[], None]] = field(default_factory=list)  # e.g. wake worker processes
 
@@ -199,7 +202,10 @@ class Inbox:
         await self.store.add(items)
         self.wake()
         for notify in self.on_write:
-            notify()
+            try:  # the rows are committed: a failed wake must not report them as lost
+                notify()
+            except Exception:
+                log.exception("inbox: waking the workers failed; they will poll")
 
     def wake(self) -> None:
         if self._wake is not None:
@@ -215,8 +221,8 @@ class Inbox:
                        asyncio.create_task(self._every(RENEW_EVERY, self._renew), name="inbox.renew"),
                        asyncio.create_task(self._every(SWEEP_EVERY, self._sweep), name="inbox.sweep")]
 
-    async def stop(self, grace: float = DRAIN_SECONDS) -> None:
-        """Stop taking work, let running jobs finish for `grace` seconds, then cancel them.
+    async def stop(self) -> None:
+        """Stop taking work, let running jobs finish for `drain` seconds, then cancel them.
 
         A cancelled job's row stays leased; when the lease lapses, a live worker tells its sender
         it may not have finished.
@@ -225,6 +231,7 @@ class Inbox:
             task.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
         self._loops = []
+        grace = self.drain
         if self._jobs:
             _, late = await asyncio.wait(set(self._jobs), timeout=grace)
             for task in late:

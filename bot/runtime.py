@@ -74,11 +74,15 @@ class Runtime:
             if start is not None:
                 await start()
 
-    async def stop(self) -> None:
-        for adapter in self.platforms.values():  # e.g. Slack Socket Mode disconnects here
+    async def stop_intake(self) -> None:
+        """Take no more chat requests (Slack Socket Mode disconnects; HTTP stops with aiohttp)."""
+        for adapter in self.platforms.values():
             stop_intake = getattr(adapter, "stop_intake", None)
             if stop_intake is not None:
                 await stop_intake()
+
+    async def stop(self) -> None:
+        await self.stop_intake()  # before the inbox stops: nothing acked that cannot be stored
         await self.inbox.stop()
         await self.scheduler.stop()
         for hook in self.on_stop:

@@ -26,7 +26,8 @@ from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 
 log = logging.getLogger("deskhand.workers")
-STOP_SECONDS = 30.0  # a child's own stop takes up to ~20 s (inbox drain, jobs, adapters)
+CHILD_DRAIN = 20.0  # a child lets running work finish this long once told to stop
+STOP_SECONDS = 40.0  # then the parent's patience: the drain, the scheduler's and the adapters'
 RESTART_MAX = 30.0
 
 
@@ -125,6 +126,7 @@ def run(settings: Settings, *, child: bool) -> int:
 
 async def _work(settings: Settings, child: bool) -> None:
     runtime = build_runtime(settings)
+    runtime.inbox.drain = CHILD_DRAIN
     mount(runtime)
     await runtime.start()  # the scheduled jobs too: the listener leaves them to its workers
     gc.collect()

@@ -95,8 +95,8 @@ async def enqueue(adapter: SlackAdapter, ack: AsyncAck | None, kind: str, body: 
         if write.cancelled() or write.exception() is None:
             return
         cid = new_correlation_id()
-        log.error("Slack %s not stored; the sender is told (ref %s): %s", kind, cid,
-                  type(write.exception()).__name__)
+        log.error("Slack %s not stored; the sender is told (ref %s)", kind, cid,
+                  exc_info=write.exception())  # the engine hides row values in its errors
         text = UNAVAILABLE.format(what=describe(kind, payload)[:200])
         adapter.spawn(notify(adapter, kind, payload, "That didn't work", f"{text} (ref {cid})",
                              time.time()))

@@ -21,6 +21,7 @@ from botbuilder.schema import Activity, ConversationReference
 from botframework.connector.auth import AuthenticateRequestResult
 from msrest.serialization import Model
 
+from bot.model import ReplyTarget
 from bot.platforms.teams.auth import CredentialFactory, InboundAuth, Unauthorized, build_authentication
 from bot.platforms.teams.conversations import ConversationStore, Inbound
 from bot.platforms.teams.delivery import Delivery, connector_of, quiet
@@ -154,8 +155,15 @@ class TeamsAdapter:
 
     async def notify(self, kind: str, payload: dict[str, Any], title: str, text: str,
                      received: datetime) -> None:
-        """Teams has no private replies in a channel: the note goes where the request was made."""
-        target = Inbound.of(Activity().deserialize(payload["activity"])).reply_target()
+        """To the sender's 1:1 chat with deskhand when there is one (Teams has no private
+        messages in a channel), else where the request was made."""
+        inbound = Inbound.of(Activity().deserialize(payload["activity"]))
+        target = inbound.reply_target()
+        if inbound.conversation_type != "personal" and inbound.user_aad:
+            personal = await self.conversations.personal_reference(inbound.user_aad)
+            if personal is not None:
+                target = ReplyTarget("teams", personal["conversation"]["id"],
+                                     extra={"reference": personal})
         await self.messenger.post(target, message_card(title, text, tone="warning"))
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:

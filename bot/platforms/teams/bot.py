@@ -134,7 +134,7 @@ class DeskhandTeamsBot(TeamsActivityHandler):
             await self.rt.inbox.put("teams", kind, payload)
         except Exception as exc:
             cid = new_correlation_id()
-            log.error("Teams %s not stored (ref %s): %s", kind, cid, type(exc).__name__)
+            log.error("Teams %s not stored (ref %s)", kind, cid, exc_info=exc)
             text = UNAVAILABLE.format(what=describe(kind, payload)[:200])
             await turn_context.send_activity(f"{text} (ref {cid})")
 
