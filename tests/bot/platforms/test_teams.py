@@ -6,8 +6,10 @@ minted here with a key whose OpenID metadata and JWKS the fake serves over loopb
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ import pytest
 from sqlalchemy import text as sql
 
 from bot.identity import NO_ACCESS
+from storage.inbox import NewItem
 from tests.fakes.bot_connector import (
     ALEX,
     GUEST,
@@ -98,7 +101,7 @@ async def test_help_in_a_personal_chat(fake: FakeBotFramework, deskhand: Any) ->
     assert card["body"][0]["text"] == "What you can do" and card["version"] == "1.5"
     assert "role grant" in texts(card)
     kinds = [c.kind for c in fake.calls]
-    # token first, then the typing indicator (the ack), then the member lookup, then the answer
+    # token first, then the typing indicator (the work has started), the member lookup, the answer
     assert kinds[:4] == ["token", "send", "member", "send"]
     assert fake.called("send")[0].body["type"] == "typing"
     assert fake.called("member")[0].activity_id == ALEX.mri
@@ -232,3 +235,17 @@ async def test_a_command_that_cannot_be_stored_is_answered_in_the_turn(fake: Fak
     said = str(call.body)
     assert "could not take “devices”" in said and "(ref " in said
     assert "Traceback" not in said and "inbox" not in said
+
+
+async def test_a_command_that_waited_too_long_is_not_run(fake: FakeBotFramework, deskhand: Any) -> None:
+    rt = deskhand.runtime
+    activity = fake.activity("message_personal", text="devices")
+    await rt.inbox.store.add([NewItem(  # as a listener left it before deskhand was down 2 hours
+        "teams", "command", rt.inbox.box.seal(json.dumps({"activity": activity})),
+        datetime.now(UTC) - timedelta(hours=2))])
+    rt.inbox.wake()
+    (call,) = await fake.wait_for("send", "reply")
+    said = str(call.body)
+    assert call.conversation == PERSONAL
+    assert "waited too long" in said and "“devices”" in said
+    assert not call.cards or call.cards[0]["body"][0]["text"] != "Devices"  # not run
