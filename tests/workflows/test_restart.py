@@ -101,14 +101,18 @@ async def test_sigkill_mid_poll_then_restart_completes_the_run_once(tmp_path: Pa
                 card = await client.say("run InstalledSoftware on group:London")
                 assert card["card"]["title"].endswith("on group London")
             deadline = time.monotonic() + 20
+            hits = None
             while True:
                 run = await the_run(db)
-                if run is not None and 0 < run.answers_stored and run.state == "in_progress":
-                    # Slow 1E down so a drive (which holds the run's lease) spans most of the
-                    # time, then kill while one is under way.
-                    sim.switches.latency = 0.3
-                    if run.lease_holder is not None:
-                        break
+                if hits is None and run is not None and 0 < run.answers_stored \
+                        and run.state == "in_progress":
+                    # Make every 1E call take 5 s, then kill once a call has started while the
+                    # run's lease is held: the drive is then certainly waiting on 1E, lease held.
+                    sim.switches.latency = 5.0
+                    hits = sum(sim.hits.values())
+                if hits is not None and run is not None and run.lease_holder is not None \
+                        and sum(sim.hits.values()) > hits:
+                    break
                 assert time.monotonic() < deadline, "the run never got going"
                 await asyncio.sleep(0.02)
             os.kill(first.pid, signal.SIGKILL)
