@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, Literal, Protocol, TypeVar
@@ -99,14 +99,6 @@ class Admission:
 
         timer = asyncio.get_running_loop().call_later(self.hold, give_back)
         return give_back
-
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        give_back = await self.take()
-        try:
-            yield
-        finally:
-            give_back()
 
 
 class GroupCommit(Generic[T]):

@@ -36,11 +36,12 @@ async def test_no_more_than_the_slots_run_at_once() -> None:
 
     async def job() -> None:
         nonlocal running, most
-        async with admission.slot():
-            running += 1
-            most = max(most, running)
-            await release.wait()
-            running -= 1
+        give_back = await admission.take()
+        running += 1
+        most = max(most, running)
+        await release.wait()
+        running -= 1
+        give_back()
 
     jobs = [asyncio.create_task(job()) for _ in range(10)]
     await asyncio.sleep(0.05)
@@ -55,12 +56,15 @@ async def test_a_slow_job_gives_its_slot_back_after_hold() -> None:
     stuck, second_ran = asyncio.Event(), asyncio.Event()
 
     async def slow() -> None:
-        async with admission.slot():
-            await stuck.wait()  # a vendor that never answers
+        give_back = await admission.take()
+        await stuck.wait()  # a vendor that never answers
+        give_back()
+        give_back()  # giving back twice (after the hold, then at the end) returns one slot
 
     async def quick() -> None:
-        async with admission.slot():
-            second_ran.set()
+        give_back = await admission.take()
+        second_ran.set()
+        give_back()
 
     first = asyncio.create_task(slow())
     await asyncio.sleep(0)
@@ -69,12 +73,13 @@ async def test_a_slow_job_gives_its_slot_back_after_hold() -> None:
     stuck.set()
     await asyncio.gather(first, second)
     # Both slots-worth were returned exactly once: one fresh job may run, a second must wait.
-    async with admission.slot():
-        blocked = asyncio.create_task(admission.slot().__aenter__())
-        await asyncio.sleep(0.01)
-        assert not blocked.done()
-        blocked.cancel()
-        await asyncio.gather(blocked, return_exceptions=True)
+    give_back = await admission.take()
+    blocked = asyncio.create_task(admission.take())
+    await asyncio.sleep(0.01)
+    assert not blocked.done()
+    blocked.cancel()
+    await asyncio.gather(blocked, return_exceptions=True)
+    give_back()
 
 
 async def test_a_burst_of_commands_all_get_their_cards_and_audit_rows(tmp_path: Path) -> None:
