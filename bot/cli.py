@@ -152,7 +152,7 @@ def _worker_processes(settings: Settings, runtime: Runtime, app: web.Application
         return
     from bot.workers import WorkerPool
 
-    pool = WorkerPool(settings.workers)
+    pool = WorkerPool(settings.workers, runtime.metrics)
     runtime.inbox.consume = False
     runtime.run_jobs = False  # the workers run the scheduled jobs too: this process only listens
     runtime.inbox.on_write.append(pool.wake)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
 class Metrics:
@@ -18,6 +20,17 @@ class Metrics:
                                     ["action", "outcome"], registry=self.registry)
         self.jobs = Counter("deskhand_jobs", "Scheduled job runs", ["job", "outcome"],
                             registry=self.registry)
+        # With worker processes the counters above are kept in the workers; these, read from the
+        # database at each scrape, show from the listener whether the work keeps up.
+        self.inbox_queued = Gauge("deskhand_inbox_queued", "Chat requests stored, not yet started",
+                                  registry=self.registry)
+        self.inbox_running = Gauge("deskhand_inbox_running", "Chat requests being worked on",
+                                   registry=self.registry)
+        self.inbox_oldest = Gauge("deskhand_inbox_oldest_seconds",
+                                  "Age of the oldest chat request not yet started (0: none)",
+                                  registry=self.registry)
+        self.workers = Gauge("deskhand_worker_processes", "Worker processes alive (serve's children)",
+                             registry=self.registry)
 
     def observe_command(self, command: str, outcome: str, seconds: float) -> None:
         self.commands.labels(command, outcome).inc()
@@ -25,6 +38,11 @@ class Metrics:
 
     def observe_interaction(self, action: str, outcome: str) -> None:
         self.interactions.labels(action, outcome).inc()
+
+    def observe_inbox(self, queued: int, running: int, oldest: datetime | None) -> None:
+        self.inbox_queued.set(queued)
+        self.inbox_running.set(running)
+        self.inbox_oldest.set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

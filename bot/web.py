@@ -68,7 +68,12 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = request.app[RUNTIME].metrics.render()
+    runtime = request.app[RUNTIME]
+    try:
+        runtime.metrics.observe_inbox(*await runtime.inbox.store.stats())
+    except Exception as exc:  # the database is unreachable: the rest still renders
+        log.warning("metrics: inbox figures unavailable: %s", type(exc).__name__)
+    body = runtime.metrics.render()
     return web.Response(body=body, content_type="text/plain", charset="utf-8")
 
 

@@ -22,6 +22,7 @@ import signal
 import sys
 import time
 
+from bot.metrics import Metrics
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 
@@ -32,8 +33,9 @@ RESTART_MAX = 30.0
 
 
 class WorkerPool:
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, metrics: Metrics) -> None:
         self.count = count
+        self.metrics = metrics
         self._procs: dict[int, asyncio.subprocess.Process] = {}
         self._supervisors: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -58,9 +60,11 @@ class WorkerPool:
                 what = f"could not start: {exc}"
             else:
                 self._procs[index] = proc
+                self.metrics.workers.set(len(self._procs))
                 log.info("worker process %s started (pid %s)", index, proc.pid)
                 code = await proc.wait()
                 self._procs.pop(index, None)
+                self.metrics.workers.set(len(self._procs))
                 what = f"(pid {proc.pid}) exited with {code}"
             if self._stopping:
                 return

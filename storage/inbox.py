@@ -86,8 +86,14 @@ class InboxStore:
 
     async def counts(self) -> tuple[int, int]:
         """(queued, running) items."""
+        queued, running, _ = await self.stats()
+        return queued, running
+
+    async def stats(self) -> tuple[int, int, datetime | None]:
+        """(queued, running, when the oldest queued item arrived)."""
         stmt = select(func.count().filter(T.claimed_by.is_(None)),
-                      func.count().filter(T.claimed_by.is_not(None)))
+                      func.count().filter(T.claimed_by.is_not(None)),
+                      func.min(T.received_at).filter(T.claimed_by.is_(None)))
         async with self.engine.connect() as conn:
-            queued, running = (await conn.execute(stmt)).one()
-        return int(queued), int(running)
+            queued, running, oldest = (await conn.execute(stmt)).one()
+        return int(queued), int(running), oldest

@@ -166,6 +166,12 @@ async def test_an_acked_command_is_run_by_the_next_process(tmp_path: Path) -> No
             assert "token" not in body  # Slack's legacy verification token is not kept
             async with env.server.runtime.db.engine.begin() as conn:
                 await conn.execute(update(TABLE).values(claimed_by=None, lease_until=None))
+            await asyncio.sleep(0.05)
+            async with env.http.get(f"{env.server.url}/metrics") as resp:
+                lines = dict(line.rsplit(" ", 1) for line in (await resp.text()).splitlines()
+                             if line.startswith("deskhand_inbox"))
+            assert (lines["deskhand_inbox_queued"], lines["deskhand_inbox_running"]) == ("1.0", "0.0")
+            assert 0.05 <= float(lines["deskhand_inbox_oldest_seconds"]) < 30  # the backlog shows
             await asyncio.sleep(0.2)
             assert not fake.called("response_url")
         async with deskhand(tmp_path, fake) as env:  # the restart

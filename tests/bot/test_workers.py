@@ -104,6 +104,8 @@ async def test_serve_hands_commands_to_a_worker_process_and_replaces_a_dead_one(
                 async with http.get(f"{slack.server.url}/metrics") as resp:
                     metrics = await resp.text()
                 assert 'command="devices"' not in metrics  # the worker ran it, not the listener
+                assert "deskhand_worker_processes 1.0" in metrics
+                assert "deskhand_inbox_queued 0.0" in metrics and "deskhand_inbox_running 0.0" in metrics
 
                 os.kill(worker, signal.SIGTERM)  # as systemd's stop reaches the whole group
                 await asyncio.sleep(0.5)
