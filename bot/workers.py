@@ -40,10 +40,6 @@ class WorkerPool:
         self._supervisors: list[asyncio.Task[None]] = []
         self._stopping = False
 
-    @property
-    def pids(self) -> list[int]:
-        return [p.pid for p in self._procs.values()]
-
     async def start(self) -> None:
         self._supervisors = [asyncio.create_task(self._supervise(i), name=f"worker-{i}")
                              for i in range(self.count)]

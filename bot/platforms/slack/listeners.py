@@ -117,38 +117,49 @@ def _trimmed(body: Body) -> Body:
 # -- the work, run from the inbox --------------------------------------------------------------
 
 async def execute(adapter: SlackAdapter, kind: str, payload: Body, received: datetime) -> None:
-    team, body, at = str(payload.get("team", "")), payload.get("body") or {}, received.timestamp()
+    body = payload.get("body") or {}
+    who, clicked, target = _origin(kind, str(payload.get("team", "")), body, received.timestamp())
     if kind == "command":
-        who = _identity(team, {"id": body.get("user_id", ""), "username": body.get("user_name", "")})
-        target = _target(body.get("channel_id", ""), at, response_url=body.get("response_url"))
         await run_text(adapter, command_text(body.get("command", ""), body.get("text", "")), who,
                        target)
     elif kind == "action":
         action = (body.get("actions") or [{}])[0]
-        who = _identity(team, body.get("user") or {})
-        clicked, target = _clicked(body, at)
         inputs = _state((body.get("state") or {}).get("values") or {})
         await run_action(adapter, who, str(action.get("action_id", "")),
                          str(action.get("value") or ""), inputs, clicked, target)
     elif kind == "view":
         view = body.get("view") or {}
-        who = _identity(team, body.get("user") or {})
         meta = _view_meta(view)
-        clicked = MessageRef("slack", meta.get("c", ""), meta.get("ts", ""),
-                             extra={"response_url": meta.get("r"), "ephemeral": bool(meta.get("e"))}) \
-            if meta.get("c") else None
-        target = _target(meta.get("c", ""), at, thread=meta.get("th"), response_url=meta.get("r"))
         inputs = _state((view.get("state") or {}).get("values") or {})
         await run_action(adapter, who, str(meta.get("a", "")), str(meta.get("v", "")), inputs,
                          clicked, target)
     elif kind == "event":
-        event = body.get("event") or {}
-        who = _identity(team, {"id": event.get("user", "")})
-        target = _event_target(event, at)
         await run_event(adapter, str(body.get("event_id", "")),
-                        plain(strip_mention(event.get("text", ""))), who, target)
+                        plain(strip_mention((body.get("event") or {}).get("text", ""))), who, target)
     else:
         log.error("Slack inbox item of unknown kind %r skipped", kind)
+
+
+def _origin(kind: str, team: str, body: Body,
+            received: float) -> tuple[PlatformIdentity, MessageRef | None, ReplyTarget]:
+    """Who sent a stored request, the card it was clicked on (if any) and where answers go."""
+    if kind == "command":
+        who = _identity(team, {"id": body.get("user_id", ""), "username": body.get("user_name", "")})
+        return who, None, _target(body.get("channel_id", ""), received,
+                                  response_url=body.get("response_url"))
+    if kind == "event":
+        event = body.get("event") or {}
+        return _identity(team, {"id": event.get("user", "")}), None, _event_target(event, received)
+    who = _identity(team, body.get("user") or {})
+    if kind == "view":
+        meta = _view_meta(body.get("view") or {})
+        clicked = MessageRef("slack", meta.get("c", ""), meta.get("ts", ""),
+                             extra={"response_url": meta.get("r"), "ephemeral": bool(meta.get("e"))}) \
+            if meta.get("c") else None
+        return who, clicked, _target(meta.get("c", ""), received, thread=meta.get("th"),
+                                     response_url=meta.get("r"))
+    clicked, target = _clicked(body, received)
+    return who, clicked, target
 
 
 def describe(kind: str, payload: Body) -> str:
@@ -169,20 +180,8 @@ def describe(kind: str, payload: Body) -> str:
 async def notify(adapter: SlackAdapter, kind: str, payload: Body, title: str, text: str,
                  received: float) -> None:
     """A private note to the sender, where the request came from (no database needed)."""
-    body = payload.get("body") or {}
-    if kind == "command":
-        user, target = body.get("user_id", ""), _target(body.get("channel_id", ""), received,
-                                                        response_url=body.get("response_url"))
-    elif kind == "event":
-        event = body.get("event") or {}
-        user, target = event.get("user", ""), _event_target(event, received)
-    elif kind == "view":
-        meta = _view_meta(body.get("view") or {})
-        user = (body.get("user") or {}).get("id", "")
-        target = _target(meta.get("c", ""), received, thread=meta.get("th"), response_url=meta.get("r"))
-    else:
-        user, (_, target) = (body.get("user") or {}).get("id", ""), _clicked(body, received)
-    await _private(adapter, user, target, render(message_card(title, text, tone="warning")))
+    who, _, target = _origin(kind, str(payload.get("team", "")), payload.get("body") or {}, received)
+    await _private(adapter, who.user_id, target, render(message_card(title, text, tone="warning")))
 
 
 async def _private(adapter: SlackAdapter, user: str, target: ReplyTarget, message: Any) -> None:
