@@ -51,7 +51,9 @@ from bot.runtime import Runtime, build_runtime  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.workflows.poller import driver  # noqa: E402
 from integrations.tachyon.client import TachyonClient  # noqa: E402
-from storage.models import InstructionResponse, InstructionRun  # noqa: E402
+from storage.directory import DirectoryRepo  # noqa: E402
+from storage.instructions import InstructionResponse, InstructionRun, InstructionRunRepo  # noqa: E402
+from storage.tenants import SettingsRepo  # noqa: E402
 
 TOKEN = "bench-tachyon-token-0001"
 DEFINITION = 101  # 1E-Explorer-TachyonCore-GetOperatingSystem: one row per device
@@ -89,14 +91,15 @@ class PeakRss:
 
 async def new_run(rt: Runtime, requester: int, fqdns: list[str], state: str) -> int:
     async with rt.db.uow() as uow:
-        run = await uow.runs.add(InstructionRun(
+        runs = uow.repo(InstructionRunRepo)
+        run = await runs.add(InstructionRun(
             tenant_id=rt.tenant_id, state=state, definition_name="1E-Explorer-TachyonCore-GetOperatingSystem",
             definition_vendor_id=DEFINITION, kind="question", instruction_set="Diagnostics",
             columns=["OperatingSystem", "Version", "Build", "Architecture"],
             target_label=f"{len(fqdns)} devices", target_count=len(fqdns), requester_id=requester,
             requester_email="bench@example.com", correlation_id=f"bench{time.time_ns() % 10**12}"))
-        await uow.runs.add_targets(run.id, [{"name": f.split(".")[0].upper(), "fqdn": f,
-                                             "group": "London"} for f in fqdns])
+        await runs.add_targets(run.id, [{"name": f.split(".")[0].upper(), "fqdn": f,
+                                         "group": "London"} for f in fqdns])
         await uow.commit()
         return run.id
 
@@ -106,8 +109,9 @@ async def issue(rt: Runtime, client: TachyonClient, run_id: int) -> None:
     1 MB request limit. The run still lists all 50,000 targets, as a group run would."""
     status = await client.issue(DEFINITION, {}, scope={}, consumer_custom_data=f"bench:{run_id}")
     async with rt.db.uow() as uow:
-        await uow.runs.transition(run_id, "requested", state="sent", vendor_id=status.id,
-                                  vendor_status=int(status.status), sent_at=datetime.now(UTC))
+        await uow.repo(InstructionRunRepo).transition(
+            run_id, "requested", state="sent", vendor_id=status.id, vendor_status=int(status.status),
+            sent_at=datetime.now(UTC))
         await uow.commit()
 
 
@@ -121,7 +125,7 @@ async def ingest(rt: Runtime, run_id: int) -> tuple[float, float, int]:
             await drive.drive(run_id)
             drives += 1
             async with rt.db.uow() as uow:
-                run = await uow.runs.get(rt.tenant_id, run_id)
+                run = await uow.repo(InstructionRunRepo).get(rt.tenant_id, run_id)
             assert run is not None
             if run.state == "completed":
                 break
@@ -188,9 +192,9 @@ async def bench(args: argparse.Namespace, sim_url: str, tmp: Path) -> bool:
     await rt.scheduler.stop()  # the benchmark drives the run itself
     try:
         async with rt.db.uow() as uow:
-            row = await uow.directory.upsert_principal(rt.tenant_id, "bench@example.com", "Bench")
-            await uow.settings.put(rt.tenant_id, {"response_batch_size": args.batch,
-                                                  "page_size": args.page_size}, by="bench")
+            row = await uow.repo(DirectoryRepo).upsert_principal(rt.tenant_id, "bench@example.com", "Bench")
+            await uow.repo(SettingsRepo).put(rt.tenant_id, {"response_batch_size": args.batch,
+                                                            "page_size": args.page_size}, by="bench")
             await uow.commit()
         requester = Principal(row.id, rt.tenant_id, row.email, row.display_name)
         width = max(4, len(str(args.devices)))
@@ -202,7 +206,7 @@ async def bench(args: argparse.Namespace, sim_url: str, tmp: Path) -> bool:
             before = rss_mb()
             took, peak, drives = await ingest(rt, run_id)
             async with rt.db.uow() as uow:
-                run = await uow.runs.get(rt.tenant_id, run_id)
+                run = await uow.repo(InstructionRunRepo).get(rt.tenant_id, run_id)
             assert run is not None and run.vendor_id is not None
             stored = run.answers_stored
             assert stored == args.devices, f"stored {stored} of {args.devices}"

@@ -6,8 +6,8 @@ import re
 from typing import Any
 
 from bot.model import Actor
+from storage.audit import AuditEvent, AuditRepo
 from storage.db import Database
-from storage.models import AuditEvent
 from storage.uow import UnitOfWork
 
 _SECRET_KEY = re.compile(r"(secret|token|password|passwd|key|authori[sz]ation|cookie|code_verifier)",
@@ -64,11 +64,11 @@ class Audit:
 
     async def record(self, tenant_id: int, kind: str, action: str, outcome: str, **kw: Any) -> None:
         async with self._db.uow() as uow:
-            await uow.audit.append(make_event(tenant_id, kind, action, outcome, **kw))
+            await uow.repo(AuditRepo).append(make_event(tenant_id, kind, action, outcome, **kw))
             await uow.commit()
 
     @staticmethod
     async def add(uow: UnitOfWork, tenant_id: int, kind: str, action: str, outcome: str,
                   **kw: Any) -> None:
         """Inside a caller's unit of work: the event commits or rolls back with the change."""
-        await uow.audit.append(make_event(tenant_id, kind, action, outcome, **kw))
+        await uow.repo(AuditRepo).append(make_event(tenant_id, kind, action, outcome, **kw))

@@ -24,6 +24,10 @@ from bot.secrets import local_key
 from bot.settings import Settings, SettingsError, load_settings
 from storage import migrate
 from storage.db import Database
+from storage.devices import DeviceRepo
+from storage.directory import DirectoryRepo
+from storage.rbac import RbacRepo
+from storage.tenants import TenantRepo
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -239,7 +243,7 @@ async def _offline(args: argparse.Namespace, settings: Settings) -> int:
         if not await migrate.is_current(db.engine):
             raise ValueError("the database schema is not current: run `deskhand db upgrade`")
         async with db.uow() as uow:
-            tenant = await uow.tenants.ensure(settings.tenant, settings.tenant_name)
+            tenant = await uow.repo(TenantRepo).ensure(settings.tenant, settings.tenant_name)
             from bot.rbac import ensure_system_roles
 
             await ensure_system_roles(uow, tenant.id)
@@ -256,9 +260,9 @@ async def _offline(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _groups(uow: Any, tenant_id: int, args: argparse.Namespace) -> None:
-    groups = await uow.devices.groups(tenant_id)
+    groups = await uow.repo(DeviceRepo).groups(tenant_id)
     if args.action == "list":
-        counts = await uow.devices.group_counts(tenant_id)
+        counts = await uow.repo(DeviceRepo).group_counts(tenant_id)
         for g in groups:
             print(f"{g.name}: {counts.get(g.id, 0)} devices; "
                   + (f"1E management group {g.tachyon_id}" if g.tachyon_id else "not linked to 1E"))
@@ -297,25 +301,25 @@ async def _rbac(uow: Any, tenant_id: int, args: argparse.Namespace) -> None:
         role = await rbac_admin.create_role(uow, tenant_id, cli, args.name, _split(args.perms) or [])
         print(f"created role {role.name}: {', '.join(role.permissions)}")
     elif args.action == "list":
-        for role in await uow.rbac.roles(tenant_id):
+        for role in await uow.repo(RbacRepo).roles(tenant_id):
             print(f"{role.name} [{'system' if role.system else 'custom'}]: "
                   f"{', '.join(role.permissions)}")
-        for a, r in await uow.rbac.assignments(tenant_id):
-            who = a.principal_id and (await uow.directory.principal(a.principal_id)).email
+        for a, r in await uow.repo(RbacRepo).assignments(tenant_id):
+            who = a.principal_id and (await uow.repo(DirectoryRepo).principal(a.principal_id)).email
             print(f"#{a.id} {r.name} -> {who or f'group #{a.group_id}'} "
                   f"groups={a.device_groups or 'all'} devices={a.devices or '-'}")
     elif args.action == "why":
-        row = await uow.directory.principal_by_email(tenant_id, args.email)
+        row = await uow.repo(DirectoryRepo).principal_by_email(tenant_id, args.email)
         if row is None:
             raise ValueError(f"nobody with the email {args.email} is in the directory")
         device_scope = None
         if args.device:
             from bot.rbac import DeviceScope
 
-            device = await uow.devices.find(tenant_id, args.device)
+            device = await uow.repo(DeviceRepo).find(tenant_id, args.device)
             if device is None:
                 raise ValueError(f"unknown device {args.device}")
-            group = device.management_group_id and await uow.devices.group(
+            group = device.management_group_id and await uow.repo(DeviceRepo).group(
                 device.management_group_id)
             device_scope = DeviceScope(device.name, group.name if group else None)
         grants = await grants_of(uow, tenant_id, row.id)

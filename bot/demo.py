@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from bot import rbac_admin
 from bot.rbac_admin import Granter, Scope
+from storage.devices import DeviceRepo
+from storage.directory import DirectoryRepo
 from storage.uow import UnitOfWork
 
 GROUPS = {
@@ -31,17 +33,18 @@ DEVICE_COUNT = 200
 
 async def seed(uow: UnitOfWork, tenant_id: int, devices: int = DEVICE_COUNT) -> bool:
     """Fill an empty tenant; a tenant that already has devices is left alone."""
-    if await uow.devices.count(tenant_id):
+    inventory, directory = uow.repo(DeviceRepo), uow.repo(DirectoryRepo)
+    if await inventory.count(tenant_id):
         return False
     rng = random.Random(42)
-    groups = [await uow.devices.ensure_group(tenant_id, n, d) for n, d in GROUPS.items()]
+    groups = [await inventory.ensure_group(tenant_id, n, d) for n, d in GROUPS.items()]
     owners = [f"user{n:03d}@example.com" for n in range(1, 121)]
     now = datetime.now(UTC)
     for n in range(1, devices + 1):
         group = groups[(n - 1) % len(groups)]
         mac = group.name in ("New York", "Field Laptops") and rng.random() < 0.4
         name = f"{'MAC' if mac else 'PC'}-{n:04d}"
-        await uow.devices.upsert(
+        await inventory.upsert(
             tenant_id, name, fqdn=f"{name.lower()}.corp.example.com",
             serial=f"SN{rng.randrange(10**9):09d}",
             os="macOS 15" if mac else rng.choice(["Windows 11 23H2", "Windows 11 24H2",
@@ -50,12 +53,12 @@ async def seed(uow: UnitOfWork, tenant_id: int, devices: int = DEVICE_COUNT) -> 
             last_seen=now - timedelta(minutes=rng.randrange(0, 60 * 24 * 10)),
             attributes={"teamviewer_full_client": rng.random() < 0.8})
     for email, name, role, scope, dir_groups in PERSONAS:
-        await uow.directory.upsert_principal(tenant_id, email, name)
-        principal = await uow.directory.principal_by_email(tenant_id, email)
+        await directory.upsert_principal(tenant_id, email, name)
+        principal = await directory.principal_by_email(tenant_id, email)
         assert principal is not None
         for group_name in dir_groups:
-            directory_group = await uow.directory.ensure_group(tenant_id, group_name)
-            await uow.directory.add_member(directory_group.id, principal.id)
+            directory_group = await directory.ensure_group(tenant_id, group_name)
+            await directory.add_member(directory_group.id, principal.id)
         if role:
             await rbac_admin.grant(uow, tenant_id, Granter("demo seed"), role, email=email,
                                    scope=Scope(device_groups=scope))

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.model import Actor, PlatformIdentity, Principal
 from storage.db import Database
-from storage.models import PrincipalRow
+from storage.directory import DirectoryRepo, PrincipalRow
 
 EmailLookup = Callable[[], Awaitable[str | None]]
 
@@ -26,8 +26,9 @@ async def resolve_actor(
     email_lookup: EmailLookup | None = None,
 ) -> Actor | None:
     async with db.uow() as uow:
-        row = await uow.directory.linked_principal(identity.platform, identity.platform_tenant,
-                                                   identity.user_id)
+        directory = uow.repo(DirectoryRepo)
+        row = await directory.linked_principal(identity.platform, identity.platform_tenant,
+                                               identity.user_id)
         if row is not None:
             return Actor(to_principal(row), identity)
         if email_lookup is None:
@@ -35,11 +36,11 @@ async def resolve_actor(
         email = await email_lookup()
         if not email:
             return None
-        row = await uow.directory.principal_by_email(tenant_id, email)
+        row = await directory.principal_by_email(tenant_id, email)
         if row is None:
             return None
-        await uow.directory.link_identity(tenant_id, row.id, identity.platform,
-                                          identity.platform_tenant, identity.user_id,
-                                          identity.display)
+        await directory.link_identity(tenant_id, row.id, identity.platform,
+                                      identity.platform_tenant, identity.user_id,
+                                      identity.display)
         await uow.commit()
         return Actor(to_principal(row), identity)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from storage.models import RoleAssignment, RoleRow
+from storage.rbac import RbacRepo, RoleAssignment, RoleRow
 from storage.uow import UnitOfWork
 
 DEVICE_ACTIONS = (
@@ -147,7 +147,7 @@ class Grant:
 async def grants_of(uow: UnitOfWork, tenant_id: int, principal_id: int) -> list[Grant]:
     return [
         Grant.of(a, r, "directly" if a.principal_id == principal_id else f"through group {group}")
-        for a, r, group in await uow.rbac.assignments_for(tenant_id, principal_id)
+        for a, r, group in await uow.repo(RbacRepo).assignments_for(tenant_id, principal_id)
     ]
 
 
@@ -204,11 +204,11 @@ def permissions_held(grants: Iterable[Grant]) -> set[str]:
 
 async def ensure_system_roles(uow: UnitOfWork, tenant_id: int) -> None:
     """Create the system roles, and keep their permissions in step with this code."""
-    existing = {r.name: r for r in await uow.rbac.roles(tenant_id)}
+    existing = {r.name: r for r in await uow.repo(RbacRepo).roles(tenant_id)}
     for name, (description, perms) in SYSTEM_ROLES.items():
         row = existing.get(name)
         if row is None:
-            await uow.rbac.add_role(tenant_id, name, list(perms), description, system=True)
+            await uow.repo(RbacRepo).add_role(tenant_id, name, list(perms), description, system=True)
         elif sorted(row.permissions) != sorted(perms) or not row.system:
             row.permissions, row.description, row.system = sorted(perms), description, True
     await uow.session.flush()

@@ -20,7 +20,9 @@ from bot.rbac import (
     grants_of,
     permissions_held,
 )
-from storage.models import RoleAssignment, RoleRow
+from storage.devices import DeviceRepo
+from storage.directory import DirectoryRepo
+from storage.rbac import RbacRepo, RoleAssignment, RoleRow
 from storage.uow import UnitOfWork
 
 
@@ -62,9 +64,9 @@ def _is_full_admin(grants: list[Grant]) -> bool:
 
 
 async def _role(uow: UnitOfWork, tenant_id: int, name: str) -> RoleRow:
-    role = await uow.rbac.role_by_name(tenant_id, name)
+    role = await uow.repo(RbacRepo).role_by_name(tenant_id, name)
     if role is None:
-        names = ", ".join(r.name for r in await uow.rbac.roles(tenant_id))
+        names = ", ".join(r.name for r in await uow.repo(RbacRepo).roles(tenant_id))
         raise AdminError(f"there is no role `{name}`; roles: {names}")
     return role
 
@@ -74,13 +76,13 @@ async def _check_scope(uow: UnitOfWork, tenant_id: int, role: RoleRow, scope: Sc
         raise AdminError("Remote Support must be limited to named management groups or devices: "
                          "add groups=NAME,... or devices=NAME,...")
     if scope.device_groups:
-        known = {g.name.lower(): g.name for g in await uow.devices.groups(tenant_id)}
+        known = {g.name.lower(): g.name for g in await uow.repo(DeviceRepo).groups(tenant_id)}
         unknown = [g for g in scope.device_groups if g.lower() not in known]
         if unknown:
             raise AdminError(f"unknown management group {', '.join(unknown)}; "
                              f"groups: {', '.join(sorted(known.values())) or 'none yet'}")
     for name in scope.devices or ():
-        if await uow.devices.find(tenant_id, name) is None:
+        if await uow.repo(DeviceRepo).find(tenant_id, name) is None:
             raise AdminError(f"unknown device `{name}`")
 
 
@@ -95,33 +97,34 @@ async def grant(
                          device_groups=scope.device_groups, devices=scope.devices,
                          instruction_sets=scope.instruction_sets)
     if email is not None:
-        principal = await uow.directory.principal_by_email(tenant_id, email)
+        principal = await uow.repo(DirectoryRepo).principal_by_email(tenant_id, email)
         if principal is None:
             raise AdminError(f"nobody with the email {email} is in the directory")
         row.principal_id = principal.id
     elif group is not None:
-        found = await uow.directory.group_by_name(tenant_id, group)
+        found = await uow.repo(DirectoryRepo).group_by_name(tenant_id, group)
         if found is None:
             raise AdminError(f"there is no directory group `{group}`")
         row.group_id = found.id
     else:
         raise AdminError("say who gets the role: a user's email or a directory group")
-    return await uow.rbac.add_assignment(row)
+    return await uow.repo(RbacRepo).add_assignment(row)
 
 
 async def revoke(uow: UnitOfWork, tenant_id: int, granter: Granter, assignment_id: int) -> str:
-    row = await uow.rbac.assignment(tenant_id, assignment_id)
+    rbac = uow.repo(RbacRepo)
+    row = await rbac.assignment(tenant_id, assignment_id)
     if row is None:
         raise AdminError(f"there is no assignment #{assignment_id}; `role list` shows them")
-    roles = {r.id: r for r in await uow.rbac.roles(tenant_id)}
+    roles = {r.id: r for r in await rbac.roles(tenant_id)}
     role = roles[row.role_id]
     await _check_granter(uow, tenant_id, granter, role)
     if role.name == FULL_ADMIN and row.device_groups is None and row.devices is None:
-        admins = [a for a, r in await uow.rbac.assignments(tenant_id)
+        admins = [a for a, r in await rbac.assignments(tenant_id)
                   if r.name == FULL_ADMIN and a.device_groups is None and a.devices is None]
         if len(admins) <= 1:
             raise AdminError("this is the last Full Administrator; grant another one first")
-    await uow.rbac.delete_assignment(tenant_id, assignment_id)
+    await rbac.delete_assignment(tenant_id, assignment_id)
     return role.name
 
 
@@ -132,13 +135,13 @@ async def create_role(
     if unknown:
         raise AdminError(f"unknown permission {', '.join(unknown)}; "
                          f"known: {', '.join(PERMISSIONS)}")
-    if name in SYSTEM_ROLES or await uow.rbac.role_by_name(tenant_id, name) is not None:
+    if name in SYSTEM_ROLES or await uow.repo(RbacRepo).role_by_name(tenant_id, name) is not None:
         raise AdminError(f"a role named `{name}` already exists")
     await _check_granter(uow, tenant_id, granter, RoleRow(name=name, permissions=permissions))
-    return await uow.rbac.add_role(tenant_id, name, permissions, "custom role")
+    return await uow.repo(RbacRepo).add_role(tenant_id, name, permissions, "custom role")
 
 
 async def bootstrap_admin(uow: UnitOfWork, tenant_id: int, email: str, name: str) -> RoleAssignment:
     """First Full Administrator, from the CLI (server access is the proof of authority)."""
-    await uow.directory.upsert_principal(tenant_id, email, name)
+    await uow.repo(DirectoryRepo).upsert_principal(tenant_id, email, name)
     return await grant(uow, tenant_id, Granter("cli:bootstrap"), FULL_ADMIN, email=email)

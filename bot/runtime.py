@@ -21,6 +21,7 @@ from bot.settings import Settings
 from storage import migrate
 from storage.db import Database
 from storage.inbox import InboxStore
+from storage.tenants import TenantRepo
 
 if TYPE_CHECKING:
     from bot.messaging import Messenger
@@ -62,7 +63,7 @@ class Runtime:
         elif not await migrate.is_current(self.db.engine):
             raise RuntimeError("the database schema is not current: run `deskhand db upgrade`")
         async with self.db.uow() as uow:
-            tenant = await uow.tenants.ensure(self.settings.tenant, self.settings.tenant_name)
+            tenant = await uow.repo(TenantRepo).ensure(self.settings.tenant, self.settings.tenant_name)
             await ensure_system_roles(uow, tenant.id)
             await uow.commit()
             self.tenant_id = tenant.id

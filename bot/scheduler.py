@@ -10,6 +10,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.metrics import Metrics
+from storage.claims import ClaimRepo
 from storage.db import Database
 
 log = logging.getLogger("deskhand.scheduler")
@@ -26,20 +27,20 @@ class Claims:
     async def once(self, job: str, key: str) -> bool:
         """True for exactly one caller ever per (job, key): claim before posting a reminder."""
         async with self.db.uow() as uow:
-            won = await uow.claims.claim_once(job, key, self.holder)
+            won = await uow.repo(ClaimRepo).claim_once(job, key, self.holder)
             await uow.commit()
             return won
 
     async def lease(self, job: str, ttl: timedelta, key: str = "-") -> bool:
         """Take or renew a time-bound lease; a dead holder's lease lapses after `ttl`."""
         async with self.db.uow() as uow:
-            won = await uow.claims.claim_lease(job, key, self.holder, ttl)
+            won = await uow.repo(ClaimRepo).claim_lease(job, key, self.holder, ttl)
             await uow.commit()
             return won
 
     async def release(self, job: str, key: str = "-") -> None:
         async with self.db.uow() as uow:
-            await uow.claims.release(job, key, self.holder)
+            await uow.repo(ClaimRepo).release(job, key, self.holder)
             await uow.commit()
 
 

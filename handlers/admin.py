@@ -12,6 +12,8 @@ from bot.registry import ActionSpec, Arg, CommandSpec, Registry, csv_list, posit
 from cards.model import Button, Card, Confirm, Field, Fields, Table, Text
 from cards.model import Context as Small
 from handlers.common import find_device
+from storage.directory import DirectoryRepo
+from storage.rbac import RbacRepo
 
 SCOPE_ARGS = (
     Arg("groups", "management groups the role covers (comma-separated)", kind="option",
@@ -35,8 +37,8 @@ def _scope(args: dict[str, object]) -> Scope:
 async def whoami(ctx: Context, cmd: Command) -> Reply:
     p = ctx.actor.principal
     async with ctx.runtime.db.uow() as uow:
-        links = await uow.directory.identities_of(p.id)
-        groups = await uow.directory.groups_of(p.id)
+        links = await uow.repo(DirectoryRepo).identities_of(p.id)
+        groups = await uow.repo(DirectoryRepo).groups_of(p.id)
     rows = tuple((g.role.name, g.via, g.scope_text()) for g in ctx.grants)
     return Reply.private(Card(title=f"You are {p.display_name}", sections=[
         Fields((Field("Email", p.email), Field("Status", "active" if p.active else "deactivated"),
@@ -60,7 +62,7 @@ async def why(ctx: Context, cmd: Command) -> Reply:
     if cmd.args.get("device"):
         _, device_scope = await find_device(ctx, cmd.args["device"])
     async with ctx.runtime.db.uow() as uow:
-        row = await uow.directory.principal_by_email(
+        row = await uow.repo(DirectoryRepo).principal_by_email(
             ctx.tenant_id, ctx.actor.principal.email if me else email)
         if row is None:
             raise UserError(f"Nobody with the email {email} is in the directory.",
@@ -78,10 +80,10 @@ async def why(ctx: Context, cmd: Command) -> Reply:
 
 async def role_list(ctx: Context, cmd: Command) -> Reply:
     async with ctx.runtime.db.uow() as uow:
-        roles = await uow.rbac.roles(ctx.tenant_id)
-        assignments = await uow.rbac.assignments(ctx.tenant_id)
-        people = {p.id: p.email for p in await uow.directory.principals(ctx.tenant_id)}
-        groups = {g.id: g.display_name for g in await uow.directory.groups(ctx.tenant_id)}
+        roles = await uow.repo(RbacRepo).roles(ctx.tenant_id)
+        assignments = await uow.repo(RbacRepo).assignments(ctx.tenant_id)
+        people = {p.id: p.email for p in await uow.repo(DirectoryRepo).principals(ctx.tenant_id)}
+        groups = {g.id: g.display_name for g in await uow.repo(DirectoryRepo).groups(ctx.tenant_id)}
     role_rows = tuple((r.name, "system" if r.system else "custom", ", ".join(r.permissions))
                       for r in roles)
     assignment_rows = tuple(
@@ -118,7 +120,7 @@ async def _grant(ctx: Context, cmd: Command, *, group: bool) -> Reply:
                 scope=_scope(cmd.args))
         except AdminError as exc:
             raise UserError(str(exc), title="Role not granted") from None
-        role = await uow.rbac.role_by_name(ctx.tenant_id, cmd.args["role"])
+        role = await uow.repo(RbacRepo).role_by_name(ctx.tenant_id, cmd.args["role"])
         await uow.commit()
     assert role is not None
     scope = Grant.of(row, role).scope_text()

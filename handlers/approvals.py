@@ -14,6 +14,8 @@ from bot.workflows import approvals, states
 from bot.workflows.cards import approval_text
 from cards.model import Card, Table, message_card
 from cards.model import Context as Small
+from storage.instructions import InstructionRunRepo
+from storage.workflow import ApprovalRepo
 
 
 def _request_id(interaction: Interaction) -> int:
@@ -42,8 +44,8 @@ async def deny_clicked(ctx: Context, interaction: Interaction) -> Reply:
 
 async def list_command(ctx: Context, cmd: Command) -> Reply:
     async with ctx.runtime.db.uow() as uow:
-        pending = await uow.runs.history(ctx.tenant_id, state=states.AWAITING, limit=50)
-        requests = {r.id: await uow.approvals.for_run(r.id) for r in pending}
+        pending = await uow.repo(InstructionRunRepo).history(ctx.tenant_id, state=states.AWAITING, limit=50)
+        requests = {r.id: await uow.repo(ApprovalRepo).for_run(r.id) for r in pending}
     rows = tuple((str(r.id), r.requester_email, r.definition_name, r.target_label,
                   approval_text(q) if q else "-") for r in pending if (q := requests[r.id]) is not None)
     return Reply.private(Card("Requests waiting for approval", [

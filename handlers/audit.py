@@ -15,7 +15,8 @@ from bot.registry import ActionSpec, Arg, CommandSpec, Registry
 from cards.model import Button, Card, Table
 from cards.model import Context as Small
 from handlers.common import parse_since
-from storage.models import AuditEvent
+from storage.audit import AuditEvent, AuditRepo
+from storage.directory import DirectoryRepo
 from storage.uow import UnitOfWork
 
 PAGE = 20
@@ -32,9 +33,9 @@ def _filters(args: dict[str, Any]) -> dict[str, Any]:
 async def query(uow: UnitOfWork, tenant_id: int, filters: dict[str, Any],
                 before_id: int | None, limit: int) -> Sequence[AuditEvent]:
     since = datetime.fromisoformat(filters["since"]) if filters.get("since") else None
-    return await uow.audit.query(tenant_id, actor_email=filters.get("actor_email"),
-                                 target=filters.get("target"), since=since,
-                                 before_id=before_id, limit=limit)
+    return await uow.repo(AuditRepo).query(tenant_id, actor_email=filters.get("actor_email"),
+                                           target=filters.get("target"), since=since,
+                                           before_id=before_id, limit=limit)
 
 
 def to_csv(events: Sequence[AuditEvent]) -> str:
@@ -111,7 +112,7 @@ def register(registry: Registry) -> None:
 async def download_csv(runtime: Any, payload: dict[str, Any]) -> tuple[str, str, bytes]:
     """Serve a signed audit export, after checking the requester still holds audit.read."""
     async with runtime.db.uow() as uow:
-        principal = await uow.directory.principal(payload["p"])
+        principal = await uow.repo(DirectoryRepo).principal(payload["p"])
         if principal is None or principal.tenant_id != payload["t"]:
             raise PermissionError("the requester no longer exists")
         grants = await grants_of(uow, payload["t"], principal.id)

@@ -7,18 +7,19 @@ from datetime import UTC, datetime, timedelta
 
 from bot.context import Context, UserError
 from bot.rbac import DeviceScope
-from storage.models import Device
+from storage.devices import Device, DeviceRepo
 
 
 async def find_device(ctx: Context, ref: str) -> tuple[Device, DeviceScope]:
     async with ctx.runtime.db.uow() as uow:
-        device = await uow.devices.find(ctx.tenant_id, ref)
+        inventory = uow.repo(DeviceRepo)
+        device = await inventory.find(ctx.tenant_id, ref)
         if device is None:
-            hints = await uow.devices.suggest(ctx.tenant_id, ref)
+            hints = await inventory.suggest(ctx.tenant_id, ref)
             more = f" Did you mean {', '.join(f'`{h}`' for h in hints)}?" if hints else ""
             raise UserError(f"No device is called `{ref}` (by name, FQDN or serial).{more}",
                             title="Device not found")
-        group = await uow.devices.group(device.management_group_id) \
+        group = await inventory.group(device.management_group_id) \
             if device.management_group_id else None
     ctx.target = device.name
     return device, DeviceScope(device.name, group.name if group else None)

@@ -10,6 +10,8 @@ from bot.registry import ActionSpec, Arg, CommandSpec, Registry
 from cards.model import Button, Card, Table
 from cards.model import Context as Small
 from handlers.common import ago
+from storage.devices import DeviceRepo
+from storage.tenants import SettingsRepo
 
 MAX_QUERY = 100
 
@@ -30,9 +32,10 @@ def _readable_groups(grants: list[Grant], names: dict[str, int]) -> tuple[list[i
 
 async def _page(ctx: Context, query: str | None, group: str | None, after: str | None) -> Card:
     async with ctx.runtime.db.uow() as uow:
-        all_groups = await uow.devices.groups(ctx.tenant_id)
+        inventory = uow.repo(DeviceRepo)
+        all_groups = await inventory.groups(ctx.tenant_id)
         groups = {g.name.lower(): g.id for g in all_groups}
-        page_size = tenant_settings.load(await uow.settings.get(ctx.tenant_id)).page_size
+        page_size = tenant_settings.load(await uow.repo(SettingsRepo).get(ctx.tenant_id)).page_size
         allowed, named = _readable_groups(ctx.grants, groups)
         wanted: list[int] | None = allowed
         if group:
@@ -41,12 +44,12 @@ async def _page(ctx: Context, query: str | None, group: str | None, after: str |
                 raise UserError(f"There is no management group `{group}`. Groups: "
                                 + ", ".join(g.name for g in all_groups), title="Unknown group")
             wanted = [gid] if allowed is None or gid in allowed else []
-        rows = await uow.devices.page(ctx.tenant_id, query=query, group_ids=wanted,
-                                      after=after, limit=page_size + 1)
+        rows = await inventory.page(ctx.tenant_id, query=query, group_ids=wanted,
+                                    after=after, limit=page_size + 1)
         if named and not group:
             # Devices granted by name outside any readable group.
-            extra = await uow.devices.page(ctx.tenant_id, query=query, group_ids=None,
-                                           after=after, limit=10_000)
+            extra = await inventory.page(ctx.tenant_id, query=query, group_ids=None,
+                                         after=after, limit=10_000)
             seen = {d.id for d, _ in rows}
             rows = sorted([*rows, *[(d, g) for d, g in extra
                                     if d.name.lower() in named and d.id not in seen]],

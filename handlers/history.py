@@ -14,7 +14,8 @@ from bot.workflows.exports import may_read
 from bot.workflows.states import LABELS
 from cards.model import Button, Card, Table
 from cards.model import Context as Small
-from storage.models import InstructionRun
+from storage.instructions import InstructionRun, InstructionRunRepo
+from storage.workflow import ApprovalRepo
 
 PAGE = 15
 SCAN = 10  # pages of rows scanned per card while skipping runs out of the person's scope
@@ -44,8 +45,9 @@ async def _card(ctx: Context, kind: str, value: str, before: int | None) -> Card
     cursor = before
     exhausted = False
     async with ctx.runtime.db.uow() as uow:
+        runs = uow.repo(InstructionRunRepo)
         for _ in range(SCAN):
-            batch = await uow.runs.history(
+            batch = await runs.history(
                 ctx.tenant_id, requester_id=me.id if kind == "mine" else None,
                 device=value if kind == "device" else None,
                 definition=value if kind == "instruction" else None, before_id=cursor, limit=PAGE * 2)
@@ -53,13 +55,13 @@ async def _card(ctx: Context, kind: str, value: str, before: int | None) -> Card
                 exhausted = True
                 break
             for r in batch:
-                targets = [] if r.requester_id == me.id else await uow.runs.targets(r.id)
+                targets = [] if r.requester_id == me.id else await runs.targets(r.id)
                 if may_read(ctx.grants, me.id, me.active, r, targets):
                     shown.append(r)
             cursor = batch[-1].id
             if len(shown) > PAGE:
                 break
-        requests = await uow.approvals.for_runs([r.id for r in shown[:PAGE]])
+        requests = await uow.repo(ApprovalRepo).for_runs([r.id for r in shown[:PAGE]])
     more = None
     if len(shown) > PAGE or (not exhausted and shown):
         last = shown[min(len(shown), PAGE) - 1].id

@@ -20,7 +20,8 @@ from cards.model import Button, Card, Section, Table, Text, message_card
 from cards.model import Context as Small
 from handlers.common import find_device
 from integrations.http import VendorError
-from storage.models import InstructionDefinitionRow, InstructionRun
+from storage.instructions import CatalogueRepo, InstructionDefinitionRow, InstructionRun, InstructionRunRepo
+from storage.tenants import SettingsRepo
 
 CODE = re.compile(rf"^[A-Za-z0-9]{{4,{CODE_MAX}}}$")
 INCIDENT = re.compile(r"^[A-Za-z]{2,6}\d{3,12}$")  # INC0012345, RITM0010001, CHG0000042
@@ -43,7 +44,7 @@ def parse_run_id(value: str) -> int:
 
 async def _catalogue(ctx: Context) -> list[InstructionDefinitionRow]:
     async with ctx.runtime.db.uow() as uow:
-        rows = list(await uow.catalogue.all(ctx.tenant_id))
+        rows = list(await uow.repo(CatalogueRepo).all(ctx.tenant_id))
     if not rows:  # first use: fetch it now rather than wait for the hourly job
         require_tachyon(ctx.runtime)
         try:
@@ -52,7 +53,7 @@ async def _catalogue(ctx: Context) -> list[InstructionDefinitionRow]:
             raise UserError(f"The instruction catalogue could not be loaded. {exc.message}",
                             title="1E did not answer") from None
         async with ctx.runtime.db.uow() as uow:
-            rows = list(await uow.catalogue.all(ctx.tenant_id))
+            rows = list(await uow.repo(CatalogueRepo).all(ctx.tenant_id))
     return rows
 
 
@@ -113,7 +114,7 @@ async def run_command(ctx: Context, cmd: Command) -> Reply:
     row = _pick(await _catalogue(ctx), cmd.args["instruction"])
     values = _check_parameters(row, cmd.args.get("parameters") or {})
     async with ctx.runtime.db.uow() as uow:
-        limit = tenant_settings.load(await uow.settings.get(ctx.tenant_id)).max_targets
+        limit = tenant_settings.load(await uow.repo(SettingsRepo).get(ctx.tenant_id)).max_targets
     resolved = await targets.resolve(ctx, cmd.args["target"], limit)
     permission = catalogue.run_permission(row.kind)
     await targets.require_on_all(ctx, permission, resolved.targets, f"run {row.name}", row.instruction_set)
@@ -157,7 +158,7 @@ async def _readable(ctx: Context, run_id: int, what: str) -> InstructionRun:
     if run.requester_id == me.id and me.active:
         return run
     async with ctx.runtime.db.uow() as uow:
-        targets = await uow.runs.targets(run.id)
+        targets = await uow.repo(InstructionRunRepo).targets(run.id)
     if not exports.may_read(ctx.grants, me.id, me.active, run, targets):
         raise UserError(f"Only {run.requester_email}, who asked for run {run.id}, or someone with "
                         f"instruction.read over all its devices may {what}.", title="Not allowed")
@@ -167,8 +168,8 @@ async def _readable(ctx: Context, run_id: int, what: str) -> InstructionRun:
 async def _results(ctx: Context, run_id: int, errors: bool, after: int | None, shown: int) -> Card:
     run = await _readable(ctx, run_id, "read its results")
     async with ctx.runtime.db.uow() as uow:
-        size = tenant_settings.load(await uow.settings.get(ctx.tenant_id)).page_size
-        rows = list(await uow.runs.responses(run.id, errors, after, size + 1))
+        size = tenant_settings.load(await uow.repo(SettingsRepo).get(ctx.tenant_id)).page_size
+        rows = list(await uow.repo(InstructionRunRepo).responses(run.id, errors, after, size + 1))
     return results_card(run, rows[:size], errors=errors, shown_before=shown, has_more=len(rows) > size)
 
 

@@ -20,7 +20,9 @@ from cards.model import Context as Small
 from handlers.common import find_device
 from integrations.http import VendorError
 from integrations.teamviewer.service import NOT_CONFIGURED, TeamViewer, teamviewer
-from storage.models import Device, RemoteSession
+from storage.devices import Device, DeviceRepo
+from storage.directory import DirectoryRepo
+from storage.remote import RemoteSession, RemoteSessionRepo
 from storage.uow import UnitOfWork
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -123,10 +125,10 @@ async def remote_command(ctx: Context, cmd: Command) -> Reply:
     customer = None
     async with ctx.runtime.db.uow() as uow:
         if email:
-            person = await uow.directory.principal_by_email(ctx.tenant_id, email)
+            person = await uow.repo(DirectoryRepo).principal_by_email(ctx.tenant_id, email)
             customer = {"name": (person.display_name if person else email.split("@")[0])[:100],
                         "email": email}
-        row = await uow.remote_sessions.add(RemoteSession(
+        row = await uow.repo(RemoteSessionRepo).add(RemoteSession(
             tenant_id=ctx.tenant_id, state="pending", device_id=device.id, device_name=device.name,
             requester_id=ctx.actor.principal.id, requester_email=who, end_customer=email,
             ticket=ticket, note=note, description=description, correlation_id=ctx.correlation_id))
@@ -139,8 +141,8 @@ async def remote_command(ctx: Context, cmd: Command) -> Reply:
     except VendorError as exc:
         full.cancel()
         async with ctx.runtime.db.uow() as uow:
-            await uow.remote_sessions.transition(ctx.tenant_id, row.id, "pending", state="failed",
-                                                 end_state=f"not created: {exc.code}")
+            await uow.repo(RemoteSessionRepo).transition(ctx.tenant_id, row.id, "pending", state="failed",
+                                                         end_state=f"not created: {exc.code}")
             await _audit(uow, ctx, "teamviewer.session.create", "failed", device.name,
                          {"device": device.name, "error": exc.code}, exc.message)
             await uow.commit()
@@ -151,12 +153,13 @@ async def remote_command(ctx: Context, cmd: Command) -> Reply:
               "webclient_link": session.webclient_supporter_link or session.supporter_link,
               "valid_until": session.valid_until, "full_client": await full}
     async with ctx.runtime.db.uow() as uow:
-        await uow.remote_sessions.transition(ctx.tenant_id, row.id, "pending", **values)
+        sessions = uow.repo(RemoteSessionRepo)
+        await sessions.transition(ctx.tenant_id, row.id, "pending", **values)
         await _audit(uow, ctx, "teamviewer.session.create", "ok", device.name,
                      {"session": session.code, "device": device.name, "ticket": ticket,
                       "for": email, "full_client": values["full_client"]}, description)
         await uow.commit()
-        row = await uow.remote_sessions.get(ctx.tenant_id, row.id) or row
+        row = await sessions.get(ctx.tenant_id, row.id) or row
     ctx.audit_params["session"] = session.code
     return Reply.private(session_card(row))
 
@@ -172,14 +175,15 @@ async def _load(ctx: Context, row_id: int | None = None, code: str | None = None
                 ) -> tuple[RemoteSession, DeviceScope]:
     """The row from the database (never from a button) and its device's current scope."""
     async with ctx.runtime.db.uow() as uow:
-        row = (await uow.remote_sessions.get(ctx.tenant_id, row_id) if row_id is not None
-               else await uow.remote_sessions.by_code(ctx.tenant_id, code or ""))
+        sessions, inventory = uow.repo(RemoteSessionRepo), uow.repo(DeviceRepo)
+        row = (await sessions.get(ctx.tenant_id, row_id) if row_id is not None
+               else await sessions.by_code(ctx.tenant_id, code or ""))
         if row is None:
             what = f"No session {code} was" if code else "This session was not"
             raise UserError(f"{what} started through deskhand; `remote list` shows your open "
                             "sessions.", title="Unknown session")
-        device = await uow.devices.find(ctx.tenant_id, row.device_name)
-        group = await uow.devices.group(device.management_group_id) \
+        device = await inventory.find(ctx.tenant_id, row.device_name)
+        group = await inventory.group(device.management_group_id) \
             if device is not None and device.management_group_id else None
     ctx.target = row.device_name
     ctx.audit_params["session"] = row.code
@@ -194,8 +198,8 @@ async def close_session(ctx: Context, row: RemoteSession, scope: DeviceScope) ->
         raise UserError(f"This session is {row.state}; there is nothing to close.")
     rt, who = ctx.runtime, ctx.actor.principal.email
     async with rt.db.uow() as uow:
-        claimed = await uow.remote_sessions.transition(ctx.tenant_id, row.id, "open",
-                                                       state="closing")
+        claimed = await uow.repo(RemoteSessionRepo).transition(ctx.tenant_id, row.id, "open",
+                                                               state="closing")
         await uow.commit()
     if not claimed:
         raise UserError("Someone is closing this session right now; refresh in a moment.")
@@ -207,7 +211,7 @@ async def close_session(ctx: Context, row: RemoteSession, scope: DeviceScope) ->
     except VendorError as exc:
         if exc.status != 404:
             async with rt.db.uow() as uow:
-                await uow.remote_sessions.transition(ctx.tenant_id, row.id, "closing", state="open")
+                await uow.repo(RemoteSessionRepo).transition(ctx.tenant_id, row.id, "closing", state="open")
                 await _audit(uow, ctx, "teamviewer.session.close", "failed", row.device_name,
                              {"session": row.code, "error": exc.code}, exc.message)
                 await uow.commit()
@@ -215,13 +219,13 @@ async def close_session(ctx: Context, row: RemoteSession, scope: DeviceScope) ->
                             title="TeamViewer did not close the session") from None
         end = "already gone from TeamViewer"
     async with rt.db.uow() as uow:
-        await uow.remote_sessions.transition(ctx.tenant_id, row.id, "closing", state="closed",
-                                             closed_at=datetime.now(UTC), closed_by=who,
-                                             end_state=end[:300])
+        sessions = uow.repo(RemoteSessionRepo)
+        await sessions.transition(ctx.tenant_id, row.id, "closing", state="closed",
+                                  closed_at=datetime.now(UTC), closed_by=who, end_state=end[:300])
         await _audit(uow, ctx, "teamviewer.session.close", "ok", row.device_name,
                      {"session": row.code, "end_state": end})
         await uow.commit()
-        row = await uow.remote_sessions.get(ctx.tenant_id, row.id) or row
+        row = await sessions.get(ctx.tenant_id, row.id) or row
     return row
 
 
@@ -243,13 +247,14 @@ async def refresh_session(ctx: Context, row: RemoteSession, scope: DeviceScope) 
         gone = "closed in TeamViewer" if live else "gone from TeamViewer"
         end = "expired" if expired else gone
         async with ctx.runtime.db.uow() as uow:
-            if await uow.remote_sessions.transition(
+            sessions = uow.repo(RemoteSessionRepo)
+            if await sessions.transition(
                     ctx.tenant_id, row.id, "open", state="closed", end_state=end,
                     closed_at=(live.closed_at if live else None) or datetime.now(UTC)):
                 await _audit(uow, ctx, "teamviewer.session.close", "ok", row.device_name,
                              {"session": row.code, "end_state": end})
             await uow.commit()
-            row = await uow.remote_sessions.get(ctx.tenant_id, row.id) or row
+            row = await sessions.get(ctx.tenant_id, row.id) or row
     return row, checked
 
 
@@ -312,7 +317,7 @@ async def close_command(ctx: Context, cmd: Command) -> Reply:
 
 async def list_command(ctx: Context, cmd: Command) -> Reply:
     async with ctx.runtime.db.uow() as uow:
-        rows = await uow.remote_sessions.open_for(ctx.tenant_id, ctx.actor.principal.id)
+        rows = await uow.repo(RemoteSessionRepo).open_for(ctx.tenant_id, ctx.actor.principal.id)
     now = datetime.now(UTC)
     table = tuple((r.code or "-", r.device_name, r.ticket or r.end_customer or "",
                    _when(r.created_at), "expired" if r.valid_until and r.valid_until < now

@@ -16,6 +16,7 @@ from bot.model import Command
 from bot.registry import Arg, CommandSpec, Registry
 from cards.model import Card, Field, Fields, Table, Text
 from cards.model import Context as Small
+from storage.tenants import SettingsRepo
 
 HINTS = {
     "approval_channel_slack": "a Slack channel id such as C0123ABCD (empty: none)",
@@ -37,7 +38,7 @@ def _allowed(key: str) -> str:
 
 async def show_command(ctx: Context, cmd: Command) -> Reply:
     async with ctx.runtime.db.uow() as uow:
-        stored = await uow.settings.get(ctx.tenant_id)
+        stored = await uow.repo(SettingsRepo).get(ctx.tenant_id)
     current = tenant_settings.load(stored)
     rows = tuple((key, _shown(getattr(current, key)), _allowed(key),
                   "" if key in stored else "default") for key in tenant_settings.TenantSettings.model_fields)
@@ -62,13 +63,13 @@ async def set_command(ctx: Context, cmd: Command) -> Reply:
     if problems:
         raise UserError("Nothing was changed. " + "; ".join(problems) + ".", title="Check the settings")
     async with ctx.runtime.db.uow() as uow:
-        stored = await uow.settings.get(ctx.tenant_id)
+        stored = await uow.repo(SettingsRepo).get(ctx.tenant_id)
         before = tenant_settings.load(stored)
         try:
             tenant_settings.TenantSettings.model_validate({**before.model_dump(), **changes})
         except ValidationError as exc:  # a combination no single check catches
             raise UserError(f"Nothing was changed: {exc.errors()[0]['msg']}.") from None
-        await uow.settings.put(ctx.tenant_id, {**stored, **changes}, by=ctx.actor.principal.email)
+        await uow.repo(SettingsRepo).put(ctx.tenant_id, {**stored, **changes}, by=ctx.actor.principal.email)
         await uow.commit()
     ctx.target = "settings"
     items = tuple(Field(k, f"{_shown(getattr(before, k))} \u2192 {_shown(v)}") for k, v in changes.items())

@@ -1,4 +1,5 @@
-"""The inbox table through SQLAlchemy Core: short statements, each its own transaction.
+"""The inbox table, and its store through SQLAlchemy Core: short statements, each its own
+transaction.
 
 Claims are one `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING`, so two
 workers (processes or replicas) never take the same row; SQLite's single writer gives the same
@@ -12,10 +13,33 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Index, String, Table, Text, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import InboxItem, utcnow
+from storage.base import Base, BigId, utcnow
+
+
+class InboxItem(Base):
+    """A chat request already acknowledged to its platform whose work has not finished.
+
+    Written before the ack and deleted when the work ends (bot/inbox.py), so the table holds only
+    what is queued or running. `claimed_by`/`lease_until` mark the worker running it; a lease
+    that lapses means that worker died mid-way.
+    """
+
+    __tablename__ = "inbox"
+    # AUTOINCREMENT on SQLite: the table is usually empty, and a reused id could let a late
+    # finish delete somebody else's request.
+    __table_args__ = (Index("ix_inbox_claim", "claimed_by", "id"), {"sqlite_autoincrement": True})
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[str] = mapped_column(Text)  # JSON as the adapter wrote it, sealed (SecretBox)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+
 
 TABLE = cast(Table, InboxItem.__table__)
 T = TABLE.c

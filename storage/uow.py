@@ -1,51 +1,28 @@
-"""Unit of work: one session and transaction; rolls back unless `commit()` was called."""
+"""Unit of work: one session and transaction; rolls back unless `commit()` was called.
+
+Repositories are built on first use (`uow.repo(DeviceRepo)`) and reused within the unit of work.
+"""
 
 from __future__ import annotations
 
 from types import TracebackType
+from typing import TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.repositories import (
-    ApprovalRepo,
-    AuditRepo,
-    CatalogueRepo,
-    ClaimRepo,
-    DeviceRepo,
-    DirectoryRepo,
-    InstructionRunRepo,
-    RbacRepo,
-    RemoteSessionRepo,
-    SettingsRepo,
-    TeamsConversationRepo,
-    TeamViewerAuthRepo,
-    TenantRepo,
-    WorkflowCardRepo,
-)
+from storage.base import Repo
+
+R = TypeVar("R", bound=Repo)
 
 
 class UnitOfWork:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._session: AsyncSession | None = None
+        self._repos: dict[type[Repo], Repo] = {}
 
     async def __aenter__(self) -> UnitOfWork:
         self._session = self._sessions()
-        s = self._session
-        self.tenants = TenantRepo(s)
-        self.directory = DirectoryRepo(s)
-        self.rbac = RbacRepo(s)
-        self.devices = DeviceRepo(s)
-        self.settings = SettingsRepo(s)
-        self.audit = AuditRepo(s)
-        self.claims = ClaimRepo(s)
-        self.teams = TeamsConversationRepo(s)
-        self.remote_sessions = RemoteSessionRepo(s)
-        self.teamviewer = TeamViewerAuthRepo(s)
-        self.catalogue = CatalogueRepo(s)
-        self.runs = InstructionRunRepo(s)
-        self.approvals = ApprovalRepo(s)
-        self.workflow_cards = WorkflowCardRepo(s)
         return self
 
     @property
@@ -53,6 +30,13 @@ class UnitOfWork:
         if self._session is None:
             raise RuntimeError("unit of work used outside `async with`")
         return self._session
+
+    def repo(self, cls: type[R]) -> R:
+        """The `cls` repository on this unit of work's session: built on first use, then reused."""
+        found = self._repos.get(cls)
+        if found is None:
+            found = self._repos[cls] = cls(self.session)
+        return cast(R, found)
 
     async def commit(self) -> None:
         await self.session.commit()
@@ -73,3 +57,4 @@ class UnitOfWork:
         finally:
             await session.close()
             self._session = None
+            self._repos.clear()

@@ -18,7 +18,8 @@ from bot.workflows import states
 from bot.workflows.cards import approval_text
 from bot.workflows.delivery import refresh
 from bot.workflows.poller import driver
-from storage.models import ApprovalRequest, InstructionRun
+from storage.instructions import InstructionRun, InstructionRunRepo
+from storage.workflow import ApprovalRepo, ApprovalRequest
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -28,8 +29,9 @@ log = logging.getLogger("deskhand.workflows")
 
 async def _load(ctx: Context, request_id: int) -> tuple[ApprovalRequest, InstructionRun]:
     async with ctx.runtime.db.uow() as uow:
-        request = await uow.approvals.get(ctx.tenant_id, request_id)
-        run = await uow.runs.get(ctx.tenant_id, request.run_id) if request is not None else None
+        request = await uow.repo(ApprovalRepo).get(ctx.tenant_id, request_id)
+        run = (await uow.repo(InstructionRunRepo).get(ctx.tenant_id, request.run_id)
+               if request is not None else None)
     if request is None or run is None:
         raise UserError(f"There is no approval request {request_id}.", title="Unknown request")
     ctx.target = run.target_label
@@ -58,8 +60,9 @@ async def decide(ctx: Context, request_id: int, approve: bool, reason: str) -> I
                           device=DeviceScope.whole_group(run.target_group),
                           instruction_set=run.instruction_set)
     async with ctx.runtime.db.uow() as uow:
-        targets = await uow.runs.targets(run.id)
-        groups = await uow.runs.target_groups(ctx.tenant_id, [t["name"] for t in targets])
+        runs = uow.repo(InstructionRunRepo)
+        targets = await runs.targets(run.id)
+        groups = await runs.target_groups(ctx.tenant_id, [t["name"] for t in targets])
     for t in targets:
         scope = DeviceScope(t["name"], groups.get(t["name"].lower(), t.get("group")))
         await ctx.require("instruction.approve", f"{verb} {run.definition_name} on {t['name']}",
@@ -73,10 +76,10 @@ async def decide(ctx: Context, request_id: int, approve: bool, reason: str) -> I
         run_values = {"state": states.DENIED, "finished_at": now, "finished_by": who,
                       "outcome": f"Denied by {who}" + (f": {reason}" if reason else ".")}
     async with ctx.runtime.db.uow() as uow:
-        won = await uow.runs.transition(run.id, states.AWAITING, **run_values) and \
-            await uow.approvals.decide(request.id, "approved" if approve else "denied",
-                                       decided_by_id=ctx.actor.principal.id, decided_by_email=who,
-                                       decided_via=str(ctx.actor.identity)[:400], reason=reason)
+        won = await uow.repo(InstructionRunRepo).transition(run.id, states.AWAITING, **run_values) and \
+            await uow.repo(ApprovalRepo).decide(
+                request.id, "approved" if approve else "denied", decided_by_id=ctx.actor.principal.id,
+                decided_by_email=who, decided_via=str(ctx.actor.identity)[:400], reason=reason)
         if won:
             await uow.commit()
         else:
@@ -94,22 +97,22 @@ async def decide(ctx: Context, request_id: int, approve: bool, reason: str) -> I
         driver(ctx.runtime).kick(run.id)
     await refresh(ctx.runtime, run.id)
     async with ctx.runtime.db.uow() as uow:
-        return await uow.runs.get(ctx.tenant_id, run.id) or run
+        return await uow.repo(InstructionRunRepo).get(ctx.tenant_id, run.id) or run
 
 
 async def expire_overdue(runtime: Runtime) -> int:
     """Expire pending requests past their time; their runs end as expired. Returns how many."""
     async with runtime.db.uow() as uow:
-        overdue = list(await uow.approvals.overdue())
+        overdue = list(await uow.repo(ApprovalRepo).overdue())
     done = 0
     for request in overdue:
         minutes = int((request.expires_at - request.created_at).total_seconds() // 60)
         async with runtime.db.uow() as uow:
-            moved = await uow.runs.transition(
+            moved = await uow.repo(InstructionRunRepo).transition(
                 request.run_id, states.AWAITING, state=states.EXPIRED, next_poll_at=None,
                 finished_at=datetime.now(UTC),
                 outcome=f"Nobody approved or denied it within {minutes} minutes.")
-            expired = await uow.approvals.expire(request.id)
+            expired = await uow.repo(ApprovalRepo).expire(request.id)
             await uow.commit()
         if not expired:
             continue  # decided in the meantime

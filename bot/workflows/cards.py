@@ -17,8 +17,9 @@ from bot.workflows.states import (
 )
 from cards.model import Button, Card, Confirm, Field, Fields, Section, Table, Text, TextInput, Tone
 from cards.model import Context as Small
-from integrations.tachyon.models import Status
-from storage.models import ApprovalRequest, InstructionResponse, InstructionRun
+from integrations.tachyon.status import Status
+from storage.instructions import InstructionResponse, InstructionRun
+from storage.workflow import ApprovalRequest
 
 MAX_COLUMNS = 5
 CODE_MAX = 16

@@ -9,13 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot.rbac import Grant, decide
 from bot.workflows.vendor import tachyon
-from integrations.tachyon.models import (
-    InstructionDefinition,
-    InstructionKind,
-    Parameter,
-    SchemaColumn,
-)
-from storage.models import InstructionDefinitionRow
+from integrations.tachyon.definitions import InstructionDefinition, InstructionKind, Parameter, SchemaColumn
+from storage.instructions import CatalogueRepo, InstructionDefinitionRow
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -60,7 +55,7 @@ async def sync(runtime: Runtime, cid: str) -> tuple[int, int]:
     found = await client.definitions(cid=cid)
     rows = list({d.name: to_row(d) for d in found if d.name}.values())
     async with runtime.db.uow() as uow:
-        kept, removed = await uow.catalogue.replace(runtime.tenant_id, rows)
+        kept, removed = await uow.repo(CatalogueRepo).replace(runtime.tenant_id, rows)
         await uow.commit()
     log.info("instruction catalogue synced: %d definitions, %d removed (ref %s)", kept, removed, cid)
     return kept, removed

@@ -14,11 +14,13 @@ from bot import tenant_settings
 from bot.model import Actor, MessageRef, ReplyTarget
 from bot.workflows.cards import run_card
 from cards.model import Card
+from storage.instructions import InstructionRunRepo
+from storage.workflow import ApprovalRepo, WorkflowCardRepo
 
 if TYPE_CHECKING:
     from bot.messaging import Messenger
     from bot.runtime import Runtime
-    from storage.models import InstructionRun
+    from storage.instructions import InstructionRun
 
 log = logging.getLogger("deskhand.workflows")
 CONSOLE_ROOM = "console"
@@ -34,8 +36,8 @@ async def post_copy(runtime: Runtime, run_id: int, audience: str, messenger: Mes
                     target.platform, target.channel, type(exc).__name__)
         return None
     async with runtime.db.uow() as uow:
-        await uow.workflow_cards.add(runtime.tenant_id, run_id, audience, ref.platform, ref.channel,
-                                     ref.message_id, _plain(ref.extra))
+        await uow.repo(WorkflowCardRepo).add(runtime.tenant_id, run_id, audience, ref.platform,
+                                             ref.channel, ref.message_id, _plain(ref.extra))
         await uow.commit()
     return ref
 
@@ -70,11 +72,11 @@ async def refresh(runtime: Runtime, run_id: int, audiences: tuple[str, ...] = ("
                   ) -> None:
     """Redraw every stored copy of the run's card for the given audiences from the rows."""
     async with runtime.db.uow() as uow:
-        run = await uow.runs.get(runtime.tenant_id, run_id)
+        run = await uow.repo(InstructionRunRepo).get(runtime.tenant_id, run_id)
         if run is None:
             return
-        request = await uow.approvals.for_run(run_id)
-        copies = [c for c in await uow.workflow_cards.for_run(run_id) if c.audience in audiences]
+        request = await uow.repo(ApprovalRepo).for_run(run_id)
+        copies = [c for c in await uow.repo(WorkflowCardRepo).for_run(run_id) if c.audience in audiences]
     updates = []
     for copy in copies:
         messenger = runtime.messenger(copy.platform)

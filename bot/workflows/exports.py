@@ -18,7 +18,9 @@ from openpyxl import Workbook
 from bot import tenant_settings
 from bot.rbac import DeviceScope, Grant, decide, grants_of
 from bot.workflows.cards import result_columns
-from storage.models import InstructionResponse, InstructionRun
+from storage.directory import DirectoryRepo
+from storage.instructions import InstructionResponse, InstructionRun, InstructionRunRepo
+from storage.tenants import SettingsRepo
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -49,7 +51,7 @@ async def _batches(runtime: Runtime, run_id: int,
     after: int | None = None
     while True:
         async with runtime.db.uow() as uow:
-            rows = await uow.runs.responses(run_id, errors, after, BATCH)
+            rows = await uow.repo(InstructionRunRepo).responses(run_id, errors, after, BATCH)
         if not rows:
             return
         yield rows
@@ -71,7 +73,7 @@ async def _columns(runtime: Runtime, run: InstructionRun) -> list[str]:
     if run.columns:
         return list(run.columns)
     async with runtime.db.uow() as uow:
-        first = await uow.runs.responses(run.id, False, None, 200)
+        first = await uow.repo(InstructionRunRepo).responses(run.id, False, None, 200)
     return result_columns(run, first)
 
 
@@ -125,18 +127,19 @@ async def to_xlsx(runtime: Runtime, run: InstructionRun) -> bytes:
 
 async def build(runtime: Runtime, run: InstructionRun, fmt: str) -> tuple[str, str, bytes]:
     async with runtime.db.uow() as uow:
-        prefix = tenant_settings.load(await uow.settings.get(run.tenant_id)).export_file_prefix
+        prefix = tenant_settings.load(await uow.repo(SettingsRepo).get(run.tenant_id)).export_file_prefix
     body = await (to_xlsx(runtime, run) if fmt == "xlsx" else to_csv(runtime, run))
     return file_name(prefix, run, fmt), CONTENT_TYPES[fmt], body
 
 
 async def _allowed(uow: UnitOfWork, payload: dict[str, Any]) -> InstructionRun:
-    principal = await uow.directory.principal(int(payload["p"]))
-    run = await uow.runs.get(int(payload["t"]), int(payload["r"]))
+    runs = uow.repo(InstructionRunRepo)
+    principal = await uow.repo(DirectoryRepo).principal(int(payload["p"]))
+    run = await runs.get(int(payload["t"]), int(payload["r"]))
     if principal is None or run is None or principal.tenant_id != run.tenant_id:
         raise PermissionError("the run or the requester no longer exists")
     grants = await grants_of(uow, run.tenant_id, principal.id)
-    targets = [] if run.requester_id == principal.id else await uow.runs.targets(run.id)
+    targets = [] if run.requester_id == principal.id else await runs.targets(run.id)
     if not may_read(grants, principal.id, principal.active, run, targets):
         raise PermissionError("the requester may no longer read this run's results")
     return run

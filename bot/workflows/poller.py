@@ -24,17 +24,15 @@ from bot.workflows.delivery import refresh
 from bot.workflows.vendor import NOT_CONFIGURED, tachyon
 from integrations.http import VendorError
 from integrations.tachyon.client import TachyonClient
-from integrations.tachyon.models import (
-    InstructionStatus,
-    ResponseErrorPage,
-    ResponsePage,
-    Statistics,
-    Status,
-)
+from integrations.tachyon.responses import ResponseErrorPage, ResponsePage
+from integrations.tachyon.status import InstructionStatus, Statistics, Status
+from storage.instructions import InstructionRunRepo
+from storage.tenants import SettingsRepo
+from storage.workflow import ApprovalRepo
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
-    from storage.models import InstructionRun
+    from storage.instructions import InstructionRun
 
 log = logging.getLogger("deskhand.workflows")
 MAX_FAILURES = 40  # consecutive vendor failures before a run is given up
@@ -79,7 +77,7 @@ class Driver:
         if self._closed:
             return
         async with self.rt.db.uow() as uow:
-            due = await uow.runs.due(self.rt.tenant_id, states.ACTIVE)
+            due = await uow.repo(InstructionRunRepo).due(self.rt.tenant_id, states.ACTIVE)
         await asyncio.gather(*(self.kick(run_id) for run_id in due), return_exceptions=True)
 
     async def close(self) -> None:
@@ -105,10 +103,11 @@ class Driver:
 
     async def _drive(self, run_id: int) -> None:
         async with self.rt.db.uow() as uow:
-            settings = tenant_settings.load(await uow.settings.get(self.rt.tenant_id))
-            won = await uow.runs.lease(run_id, self.holder, lease_ttl(settings))
+            runs = uow.repo(InstructionRunRepo)
+            settings = tenant_settings.load(await uow.repo(SettingsRepo).get(self.rt.tenant_id))
+            won = await runs.lease(run_id, self.holder, lease_ttl(settings))
             await uow.commit()
-            run = await uow.runs.get(self.rt.tenant_id, run_id) if won else None
+            run = await runs.get(self.rt.tenant_id, run_id) if won else None
         if run is None:
             return
         try:
@@ -121,7 +120,7 @@ class Driver:
                 await self._poll(run, client, settings)
         finally:
             async with self.rt.db.uow() as uow:
-                await uow.runs.release(run_id, self.holder)
+                await uow.repo(InstructionRunRepo).release(run_id, self.holder)
                 await uow.commit()
 
     # --- issuing ---------------------------------------------------------------------------
@@ -136,14 +135,15 @@ class Driver:
                     await self._sent(run, found, adopted=True)
                     return
             async with self.rt.db.uow() as uow:
-                claimed = await uow.runs.claim_issue(run.id, states.TO_ISSUE, run.issue_attempts)
+                claimed = await uow.repo(InstructionRunRepo).claim_issue(run.id, states.TO_ISSUE,
+                                                                         run.issue_attempts)
                 await uow.commit()
             if not claimed:
                 return  # cancelled, or another driver counted this attempt
             fqdns = None
             if run.vendor_scope is None:
                 async with self.rt.db.uow() as uow:
-                    fqdns = [t["fqdn"] for t in await uow.runs.targets(run.id)]
+                    fqdns = [t["fqdn"] for t in await uow.repo(InstructionRunRepo).targets(run.id)]
             comments = f"deskhand run {run.id} by {run.requester_email}" + (
                 f" for {run.incident}" if run.incident else "")
             status = await client.issue(
@@ -163,12 +163,13 @@ class Driver:
     async def _sent(self, run: InstructionRun, status: InstructionStatus, adopted: bool = False) -> None:
         now = datetime.now(UTC)
         async with self.rt.db.uow() as uow:
-            moved = await uow.runs.transition(
+            runs = uow.repo(InstructionRunRepo)
+            moved = await runs.transition(
                 run.id, states.TO_ISSUE, state=states.SENT, vendor_id=status.id,
                 vendor_status=int(status.status), sent_at=now, next_poll_at=now, failures=0,
                 last_error="")
             if not moved:  # cancelled while the POST was out: keep the id, cancel it in 1E too
-                await uow.runs.transition(run.id, states.CANCELLED, vendor_id=status.id)
+                await runs.transition(run.id, states.CANCELLED, vendor_id=status.id)
             await uow.commit()
         await self.rt.audit.record(
             self.rt.tenant_id, "external", "tachyon.instruction.issue", "ok" if moved else "cancelled",
@@ -225,12 +226,13 @@ class Driver:
             return
         wait = timedelta(seconds=settings.status_wait_seconds)
         async with self.rt.db.uow() as uow:
-            before = await uow.runs.get(self.rt.tenant_id, run.id)
+            runs = uow.repo(InstructionRunRepo)
+            before = await runs.get(self.rt.tenant_id, run.id)
             seen = _view(before) if before is not None else None
-            await uow.runs.transition(run.id, states.IN_FLIGHT, state=states.IN_PROGRESS, failures=0,
-                                      last_error=note[:500], next_poll_at=datetime.now(UTC) + wait, **counts)
+            await runs.transition(run.id, states.IN_FLIGHT, state=states.IN_PROGRESS, failures=0,
+                                  last_error=note[:500], next_poll_at=datetime.now(UTC) + wait, **counts)
             await uow.commit()
-            after = await uow.runs.get(self.rt.tenant_id, run.id)
+            after = await runs.get(self.rt.tenant_id, run.id)
         if after is not None and _view(after) != seen:
             await refresh(self.rt, run.id, ("requester",))
 
@@ -243,7 +245,7 @@ class Driver:
         if run.vendor_approval_tried:
             return run.last_error
         async with self.rt.db.uow() as uow:
-            request = await uow.approvals.for_run(run.id)
+            request = await uow.repo(ApprovalRepo).for_run(run.id)
         problem = ""
         if request is not None and request.state == "approved":
             comment = f"Approved in deskhand by {request.decided_by_email}" + (
@@ -256,8 +258,8 @@ class Driver:
                     raise  # passing: the next poll tries again
                 problem = f"1E still waits for an approver in 1E: {exc.message}"
         async with self.rt.db.uow() as uow:
-            await uow.runs.transition(run.id, states.IN_FLIGHT, vendor_approval_tried=True,
-                                      last_error=problem[:500])
+            await uow.repo(InstructionRunRepo).transition(
+                run.id, states.IN_FLIGHT, vendor_approval_tried=True, last_error=problem[:500])
             await uow.commit()
         return problem
 
@@ -312,10 +314,11 @@ class Driver:
         """
         try:
             async with self.rt.db.uow() as uow:
-                stored = await uow.runs.store_page_json(run_id, errors, start, page.cursor,
-                                                        orjson.dumps(page.raw).decode(), len(page.raw))
+                runs = uow.repo(InstructionRunRepo)
+                stored = await runs.store_page_json(run_id, errors, start, page.cursor,
+                                                    orjson.dumps(page.raw).decode(), len(page.raw))
                 if stored is not None:
-                    await uow.runs.lease(run_id, self.holder, lease)
+                    await runs.lease(run_id, self.holder, lease)
                     await uow.commit()
                     return stored
         except DBAPIError as exc:
@@ -324,8 +327,9 @@ class Driver:
             log.warning("run %s: the database refused a page as one statement (%s); storing it row "
                         "by row", run_id, exc.orig.__class__.__name__)
         async with self.rt.db.uow() as uow:
-            stored = await uow.runs.store_batch(run_id, errors, start, page.cursor, _records(page))
-            await uow.runs.lease(run_id, self.holder, lease)
+            runs = uow.repo(InstructionRunRepo)
+            stored = await runs.store_batch(run_id, errors, start, page.cursor, _records(page))
+            await runs.lease(run_id, self.holder, lease)
             await uow.commit()
         return stored
 
@@ -333,10 +337,11 @@ class Driver:
 
     async def _finish(self, run: InstructionRun, state: str, outcome: str, **values: Any) -> None:
         async with self.rt.db.uow() as uow:
-            current = await uow.runs.get(self.rt.tenant_id, run.id)
+            runs = uow.repo(InstructionRunRepo)
+            current = await runs.get(self.rt.tenant_id, run.id)
             if current is not None and current.finished_by and state == states.CANCELLED:
                 outcome = f"Cancelled by {current.finished_by}."
-            moved = await uow.runs.transition(
+            moved = await runs.transition(
                 run.id, states.ACTIVE, state=state, outcome=outcome[:500], next_poll_at=None,
                 finished_at=datetime.now(UTC), **values)
             await uow.commit()
@@ -357,8 +362,9 @@ class Driver:
             return
         delay = min(120, settings.status_wait_seconds * 2 ** min(failures, 6))
         async with self.rt.db.uow() as uow:
-            await uow.runs.transition(run.id, states.ACTIVE, failures=failures, last_error=exc.message[:500],
-                                      next_poll_at=datetime.now(UTC) + timedelta(seconds=delay))
+            await uow.repo(InstructionRunRepo).transition(
+                run.id, states.ACTIVE, failures=failures, last_error=exc.message[:500],
+                next_poll_at=datetime.now(UTC) + timedelta(seconds=delay))
             await uow.commit()
         log.warning("run %s: %s (failure %d; retry in %ss, ref %s)", run.id, exc.code, failures, delay,
                     exc.correlation_id)

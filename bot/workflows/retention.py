@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from bot import tenant_settings
 from bot.workflows import states
+from storage.instructions import InstructionRunRepo
+from storage.tenants import SettingsRepo
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -30,10 +32,10 @@ async def purge(runtime: Runtime, now: datetime | None = None) -> tuple[int, int
     """(response rows deleted, runs deleted); only finished runs are ever touched."""
     now = now or datetime.now(UTC)
     async with runtime.db.uow() as uow:
-        settings = tenant_settings.load(await uow.settings.get(runtime.tenant_id))
-        responses = await uow.runs.purge_responses(
+        settings = tenant_settings.load(await uow.repo(SettingsRepo).get(runtime.tenant_id))
+        responses = await uow.repo(InstructionRunRepo).purge_responses(
             runtime.tenant_id, now - timedelta(days=settings.response_keep_days), states.FINISHED)
-        runs = await uow.runs.purge_history(
+        runs = await uow.repo(InstructionRunRepo).purge_history(
             runtime.tenant_id, months_before(now, settings.history_keep_months), states.FINISHED)
         await uow.commit()
     if responses or runs:

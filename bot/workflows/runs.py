@@ -16,7 +16,9 @@ from bot.workflows.delivery import approver_targets, post_copy, refresh
 from bot.workflows.poller import driver
 from bot.workflows.vendor import require_tachyon
 from integrations.http import VendorError
-from storage.models import ApprovalRequest, InstructionDefinitionRow, InstructionRun
+from storage.instructions import InstructionDefinitionRow, InstructionRun, InstructionRunRepo
+from storage.tenants import SettingsRepo
+from storage.workflow import ApprovalRepo, ApprovalRequest
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,10 @@ async def start(ctx: Context, row: InstructionDefinitionRow, params: dict[str, s
     """Store the run (and its approval request), post its cards, and hand it to the poller."""
     rt, actor = ctx.runtime, ctx.actor
     async with rt.db.uow() as uow:
-        settings = tenant_settings.load(await uow.settings.get(ctx.tenant_id))
+        runs = uow.repo(InstructionRunRepo)
+        settings = tenant_settings.load(await uow.repo(SettingsRepo).get(ctx.tenant_id))
         needs = row.kind == "action" and (settings.enable_approval or row.approval_required)
-        run = await uow.runs.add(InstructionRun(
+        run = await runs.add(InstructionRun(
             tenant_id=ctx.tenant_id, state=states.AWAITING if needs else states.REQUESTED,
             definition_name=row.name, definition_vendor_id=row.vendor_id, kind=row.kind,
             instruction_set=row.instruction_set,
@@ -59,10 +62,10 @@ async def start(ctx: Context, row: InstructionDefinitionRow, params: dict[str, s
             approval_required=needs, gather_minutes=settings.gather_data_minutes,
             keep_minutes=settings.keep_answers_minutes, reply_to=_stored_target(reply_to),
             correlation_id=ctx.correlation_id))
-        await uow.runs.add_targets(run.id, [asdict(t) for t in targets])
+        await runs.add_targets(run.id, [asdict(t) for t in targets])
         request = None
         if needs:
-            request = await uow.approvals.add(ApprovalRequest(
+            request = await uow.repo(ApprovalRepo).add(ApprovalRequest(
                 tenant_id=ctx.tenant_id, run_id=run.id, state=states.PENDING,
                 requester_id=actor.principal.id, requester_email=actor.principal.email,
                 expires_at=datetime.now(UTC) + timedelta(minutes=settings.approval_expiry_minutes)))
@@ -87,8 +90,8 @@ async def start(ctx: Context, row: InstructionDefinitionRow, params: dict[str, s
 async def code_accepted(ctx: Context, run: InstructionRun) -> None:
     """1E took the 2FA code: clear the card's request for it and poll again at once."""
     async with ctx.runtime.db.uow() as uow:
-        await uow.runs.transition(run.id, states.IN_FLIGHT, vendor_status=None, last_error="",
-                                  next_poll_at=None)
+        await uow.repo(InstructionRunRepo).transition(run.id, states.IN_FLIGHT, vendor_status=None,
+                                                      last_error="", next_poll_at=None)
         await uow.commit()
     await refresh(ctx.runtime, run.id, ("requester",))
     driver(ctx.runtime).kick(run.id)
@@ -96,7 +99,7 @@ async def code_accepted(ctx: Context, run: InstructionRun) -> None:
 
 async def load(ctx: Context, run_id: int) -> InstructionRun:
     async with ctx.runtime.db.uow() as uow:
-        run = await uow.runs.get(ctx.tenant_id, run_id)
+        run = await uow.repo(InstructionRunRepo).get(ctx.tenant_id, run_id)
     if run is None:
         raise UserError(f"There is no run {run_id}. `history mine` lists your runs.", title="Unknown run")
     ctx.target = run.target_label
@@ -123,11 +126,13 @@ async def cancel(ctx: Context, run_id: int) -> InstructionRun:
             "outcome": f"Cancelled by {who}.", "next_poll_at": None}
     if run.state in (states.AWAITING, *states.TO_ISSUE):
         async with ctx.runtime.db.uow() as uow:
-            moved = await uow.runs.transition(run.id, (states.AWAITING, *states.TO_ISSUE), **done)
-            request = await uow.approvals.for_run(run.id)
+            approvals = uow.repo(ApprovalRepo)
+            moved = await uow.repo(InstructionRunRepo).transition(run.id, (states.AWAITING, *states.TO_ISSUE),
+                                                                  **done)
+            request = await approvals.for_run(run.id)
             if moved and request is not None:
-                await uow.approvals.decide(request.id, "cancelled", decided_by_id=ctx.actor.principal.id,
-                                           decided_by_email=who, decided_via=str(ctx.actor.identity))
+                await approvals.decide(request.id, "cancelled", decided_by_id=ctx.actor.principal.id,
+                                       decided_by_email=who, decided_via=str(ctx.actor.identity))
             await uow.commit()
         if not moved:
             raise UserError("The run moved on while you clicked; look at its card and try again.")
@@ -140,7 +145,8 @@ async def cancel(ctx: Context, run_id: int) -> InstructionRun:
             raise UserError(f"Run {run.id} was not cancelled. {exc.message}",
                             title="1E did not cancel") from None
         async with ctx.runtime.db.uow() as uow:
-            await uow.runs.transition(run.id, states.IN_FLIGHT, finished_by=who, next_poll_at=now)
+            await uow.repo(InstructionRunRepo).transition(run.id, states.IN_FLIGHT, finished_by=who,
+                                                          next_poll_at=now)
             await uow.commit()
         driver(ctx.runtime).kick(run.id)  # it finishes as cancelled once 1E says so
     await refresh(ctx.runtime, run.id)

@@ -6,7 +6,7 @@ double click, a second replica or a restarted poller can never take the same ste
 
 from __future__ import annotations
 
-from integrations.tachyon.models import Status
+from integrations.tachyon.status import Status
 
 # requested -> (awaiting_approval -> approved) -> sent -> in_progress -> terminal
 REQUESTED, AWAITING, APPROVED, SENT, IN_PROGRESS = (

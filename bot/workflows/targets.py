@@ -9,7 +9,8 @@ from typing import Any
 from bot.context import Context, UserError
 from bot.rbac import DeviceScope
 from bot.workflows.runs import Target
-from integrations.tachyon.models import management_group_scope
+from integrations.tachyon.definitions import management_group_scope
+from storage.devices import DeviceRepo
 
 MAX_REFS_SHOWN = 5
 
@@ -36,14 +37,15 @@ async def resolve(ctx: Context, spec: str, limit: int) -> Resolved:
     found: list[Target] = []
     missing: list[str] = []
     async with ctx.runtime.db.uow() as uow:
-        groups = {g.id: g.name for g in await uow.devices.groups(ctx.tenant_id)}
+        inventory = uow.repo(DeviceRepo)
+        groups = {g.id: g.name for g in await inventory.groups(ctx.tenant_id)}
         for ref in refs:
-            device = await uow.devices.find(ctx.tenant_id, ref)
+            device = await inventory.find(ctx.tenant_id, ref)
             if device is None:
                 missing.append(ref)
                 continue
             found.append(Target(device.name, device.fqdn or "", groups.get(device.management_group_id or 0)))
-        hint = await uow.devices.suggest(ctx.tenant_id, missing[0]) if missing else []
+        hint = await inventory.suggest(ctx.tenant_id, missing[0]) if missing else []
     if missing:
         more = f" Did you mean {', '.join(f'`{h}`' for h in hint)}?" if hint else ""
         raise UserError(f"Not in the inventory (by name, FQDN or serial): "
@@ -58,13 +60,14 @@ async def resolve(ctx: Context, spec: str, limit: int) -> Resolved:
 
 async def _group(ctx: Context, name: str, limit: int) -> Resolved:
     async with ctx.runtime.db.uow() as uow:
-        groups = await uow.devices.groups(ctx.tenant_id)
+        inventory = uow.repo(DeviceRepo)
+        groups = await inventory.groups(ctx.tenant_id)
         group = next((g for g in groups if g.name.lower() == name.lower()), None)
         if group is None:
             raise UserError(f"There is no management group `{name}`. Groups: "
                             + ", ".join(g.name for g in groups), title="Unknown group")
-        rows = await uow.devices.page(ctx.tenant_id, query=None, group_ids=[group.id], after=None,
-                                      limit=limit + 1)
+        rows = await inventory.page(ctx.tenant_id, query=None, group_ids=[group.id], after=None,
+                                    limit=limit + 1)
     if not rows:
         raise UserError(f"Group {group.name} has no devices.")
     if len(rows) > limit:

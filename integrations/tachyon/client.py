@@ -21,37 +21,12 @@ import httpx
 import orjson
 
 from integrations.http import RetryPolicy, VendorError, attempts_of, new_client, scrub, send
-from integrations.tachyon.models import (
-    FIRST_START,
-    TERMINAL,
-    InstructionDefinition,
-    InstructionKind,
-    InstructionSet,
-    InstructionStatus,
-    Parameter,
-    ResponseError,
-    ResponseErrorPage,
-    ResponsePage,
-    ResponseRow,
-    SchemaColumn,
-    SearchPage,
-    Statistics,
-    Status,
-    all_of,
-    any_of,
-    fqdn_scope,
-    management_group_scope,
-)
+from integrations.tachyon.definitions import InstructionDefinition, InstructionSet
+from integrations.tachyon.responses import FIRST_START, ResponseErrorPage, ResponsePage
+from integrations.tachyon.status import InstructionStatus, SearchPage, Statistics
 
 if TYPE_CHECKING:
     from bot.settings import Settings
-
-__all__ = [
-    "FIRST_START", "TERMINAL", "InstructionDefinition", "InstructionKind", "InstructionSet",
-    "InstructionStatus", "Parameter", "ResponseError", "ResponseErrorPage", "ResponsePage",
-    "ResponseRow", "SchemaColumn", "SearchPage", "Statistics", "Status", "TachyonClient",
-    "VendorError", "all_of", "any_of", "fqdn_scope", "management_group_scope",
-]
 
 VENDOR = "1E Tachyon"
 POLICY = RetryPolicy()  # 429, 502, 503, 504
@@ -193,8 +168,8 @@ class TachyonClient:
                     cid: str | None = None) -> InstructionStatus:
         """Issue to explicit `fqdns` (`Instructions/Targeted`) or to a `scope` (`Instructions`).
 
-        Exactly one of `fqdns`/`scope` (`{}` = every device; see `fqdn_scope`,
-        `management_group_scope`, `any_of`, `all_of`). TTLs default to the definition's.
+        Exactly one of `fqdns`/`scope` (`{}` = every device; see the builders in definitions.py).
+        TTLs default to the definition's.
         `consumer_custom_data` should carry deskhand's run id: when an answer is lost (a 502
         after the POST left), the instruction is looked up by it before any resend, so one run
         never issues twice. Parameters are sent as given; validate first with
@@ -251,7 +226,7 @@ class TachyonClient:
         raise problem
 
     async def status(self, instruction_id: int, *, cid: str | None = None) -> InstructionStatus:
-        """The instruction's current state (`GET Instructions/{id}`); see `Status`, `TERMINAL`."""
+        """The instruction's current state (`GET Instructions/{id}`); see status.py."""
         data = await self._json("GET", f"Instructions/{instruction_id}", _cid(cid))
         return InstructionStatus.from_api(data)
 

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from pydantic import SecretStr
 
-from integrations.tachyon.simulator import Switches, TachyonSimulator
+from integrations.tachyon.sim_api import Switches
+from integrations.tachyon.simulator import TachyonSimulator
+from storage.devices import DeviceRepo
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -47,14 +49,14 @@ class DemoTachyon:
 
     async def seed(self, runtime: Runtime) -> None:
         async with runtime.db.uow() as uow:
-            rows = await uow.devices.page(runtime.tenant_id, query=None, group_ids=None,
-                                          after=None, limit=100_000)
+            rows = await uow.repo(DeviceRepo).page(runtime.tenant_id, query=None, group_ids=None,
+                                                   after=None, limit=100_000)
         self.sim.seed_devices([(d.fqdn or f"{d.name.lower()}.corp.example.com", group or "Default",
                                 dict(d.attributes or {})) for d, group in rows])
         # Link each demo group to the simulator's id for it, so `group:` runs go out as a scope.
         ids = {d.group: str(d.group_id) for d in self.sim.devices}
         async with runtime.db.uow() as uow:
-            for g in await uow.devices.groups(runtime.tenant_id):
+            for g in await uow.repo(DeviceRepo).groups(runtime.tenant_id):
                 g.tachyon_id = ids.get(g.name, g.tachyon_id)
             await uow.commit()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -118,12 +119,16 @@ def is_session_limit(response: httpx.Response) -> bool:
 
 class TeamViewerClient:
     def __init__(self, base_url: str, auth: Auth, *, policy: RetryPolicy = POLICY,
-                 http: httpx.AsyncClient | None = None) -> None:
+                 http: httpx.AsyncClient | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.auth = auth
         self.policy = policy
         self.http = http or new_client(base_url)
+        self._clock = clock
         self._devices: dict[str, ManagedDevice] = {}
-        self._devices_at = 0.0
+        # None until the first fetch: a 0.0 start would count as fresh on a machine whose
+        # monotonic clock (time since boot) is still under DEVICE_CACHE_SECONDS.
+        self._devices_at: float | None = None
         self._devices_lock = asyncio.Lock()
 
     async def aclose(self) -> None:
@@ -282,10 +287,11 @@ class TeamViewerClient:
         Being managed means the full client is installed; absent means QuickSupport.
         """
         async with self._devices_lock:
-            if time.monotonic() - self._devices_at > DEVICE_CACHE_SECONDS:
+            now = self._clock()
+            if self._devices_at is None or now - self._devices_at > DEVICE_CACHE_SECONDS:
                 devices = await self.managed_devices(cid)
                 self._devices = {d.name.lower(): d for d in devices}
-                self._devices_at = time.monotonic()
+                self._devices_at = now
         return self._devices.get(name.lower())
 
     async def devices(self, cid: str, *, remotecontrol_id: str | None = None) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from integrations.teamviewer.simulator import TeamViewerSimulator
+from storage.devices import DeviceRepo
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -45,8 +46,8 @@ class DemoTeamViewer:
 
     async def seed(self, runtime: Runtime) -> None:
         async with runtime.db.uow() as uow:
-            rows = await uow.devices.page(runtime.tenant_id, query=None, group_ids=None,
-                                          after=None, limit=100_000)
+            rows = await uow.repo(DeviceRepo).page(runtime.tenant_id, query=None, group_ids=None,
+                                                   after=None, limit=100_000)
         self.sim.seed_devices([(d.name, bool((d.attributes or {}).get("teamviewer_full_client", True)))
                                for d, _ in rows])
 

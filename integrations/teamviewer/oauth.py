@@ -26,8 +26,9 @@ import httpx
 from bot.secrets import SecretBox
 from integrations.http import RetryPolicy, VendorError, send
 from integrations.teamviewer.client import POLICY, VENDOR
+from storage.claims import ClaimRepo
 from storage.db import Database
-from storage.models import TeamViewerOAuthState
+from storage.remote import TeamViewerAuthRepo, TeamViewerOAuthState
 
 log = logging.getLogger("deskhand.teamviewer")
 REFRESH_MARGIN = timedelta(minutes=5)  # refresh this long before expiry, not after a failure
@@ -103,7 +104,7 @@ class OAuthTokens:
         state = secrets.token_urlsafe(32)
         verifier, challenge = pkce_pair()
         async with self.db.uow() as uow:
-            await uow.teamviewer.add_state(TeamViewerOAuthState(
+            await uow.repo(TeamViewerAuthRepo).add_state(TeamViewerOAuthState(
                 state_hash=state_hash(state), tenant_id=self.tenant_id, principal_id=principal_id,
                 verifier=self.box.seal(verifier), expires_at=datetime.now(UTC) + STATE_TTL))
             await uow.commit()
@@ -123,7 +124,7 @@ class OAuthTokens:
         if not state or not code:
             raise ConnectRefused("The sign-in answer lacks its code or state.")
         async with self.db.uow() as uow:
-            pending = await uow.teamviewer.take_state(self.tenant_id, state_hash(state))
+            pending = await uow.repo(TeamViewerAuthRepo).take_state(self.tenant_id, state_hash(state))
             await uow.commit()
         if pending is None:
             raise ConnectRefused("This sign-in does not match a pending `teamviewer connect` "
@@ -136,8 +137,8 @@ class OAuthTokens:
                                   "code_verifier": self.box.open(pending.verifier)}, cid)
         access, refresh, expires_at = self._parse(data, cid)
         async with self.db.uow() as uow:
-            await uow.teamviewer.connect(self.tenant_id, self.box.seal(access),
-                                         self.box.seal(refresh), expires_at, who)
+            await uow.repo(TeamViewerAuthRepo).connect(self.tenant_id, self.box.seal(access),
+                                                       self.box.seal(refresh), expires_at, who)
             await uow.commit()
         self._tokens = None  # reload (with the new version) on next use
         log.info("TeamViewer connected by %s (ref %s)", who, cid)
@@ -147,7 +148,7 @@ class OAuthTokens:
 
     async def stored(self) -> Tokens | None:
         async with self.db.uow() as uow:
-            row = await uow.teamviewer.credential(self.tenant_id)
+            row = await uow.repo(TeamViewerAuthRepo).credential(self.tenant_id)
         if row is None:
             return None
         return Tokens(self.box.open(row.access_token), self.box.open(row.refresh_token),
@@ -196,10 +197,11 @@ class OAuthTokens:
         """A database lease so that replicas never spend the same refresh token twice."""
         async with self.db.uow() as uow:
             key = str(self.tenant_id)
+            claims = uow.repo(ClaimRepo)
             if claim:
-                got = await uow.claims.claim_lease(LEASE_JOB, key, self._holder, LEASE_TTL)
+                got = await claims.claim_lease(LEASE_JOB, key, self._holder, LEASE_TTL)
             else:
-                await uow.claims.release(LEASE_JOB, key, self._holder)
+                await claims.release(LEASE_JOB, key, self._holder)
                 got = False
             await uow.commit()
         return got
@@ -213,9 +215,9 @@ class OAuthTokens:
                                   "refresh_token": current.refresh}, cid)
         access, refresh, expires_at = self._parse(data, cid)
         async with self.db.uow() as uow:
-            stored = await uow.teamviewer.rotate(self.tenant_id, current.version,
-                                                 self.box.seal(access), self.box.seal(refresh),
-                                                 expires_at)
+            stored = await uow.repo(TeamViewerAuthRepo).rotate(
+                self.tenant_id, current.version, self.box.seal(access), self.box.seal(refresh),
+                expires_at)
             await uow.commit()
         fresh = Tokens(access, refresh, expires_at, current.version + 1)
         if not stored:  # reconnected meanwhile (`teamviewer connect`): that grant wins

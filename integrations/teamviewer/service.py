@@ -15,6 +15,8 @@ from bot.rbac import decide, grants_of
 from integrations.http import RetryPolicy, VendorError, new_client
 from integrations.teamviewer.client import POLICY, VENDOR, Auth, ScriptToken, TeamViewerClient
 from integrations.teamviewer.oauth import ConnectRefused, OAuthConfig, OAuthTokens
+from storage.directory import DirectoryRepo
+from storage.remote import TeamViewerAuthRepo
 
 if TYPE_CHECKING:
     import httpx
@@ -82,7 +84,7 @@ class TeamViewer:
         by = expires = None
         if self.oauth is not None:
             async with self.runtime.db.uow() as uow:
-                row = await uow.teamviewer.credential(self.runtime.tenant_id)
+                row = await uow.repo(TeamViewerAuthRepo).credential(self.runtime.tenant_id)
             if row is None:
                 return Status("oauth", None, "Not connected yet: run `teamviewer connect`.")
             by, expires = row.connected_by, row.expires_at
@@ -152,7 +154,7 @@ async def oauth_callback(runtime: Runtime, request: web.Request) -> web.Response
 
     async def authorize(principal_id: int) -> str:
         async with runtime.db.uow() as uow:
-            person = await uow.directory.principal(principal_id)
+            person = await uow.repo(DirectoryRepo).principal(principal_id)
             if person is None or person.tenant_id != runtime.tenant_id:
                 raise ConnectRefused("The person who asked for this link no longer exists.")
             grants = await grants_of(uow, runtime.tenant_id, principal_id)

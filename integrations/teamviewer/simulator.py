@@ -8,19 +8,18 @@ Run alone: `python -m integrations.teamviewer.simulator --port 8710 --token demo
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import html
 import random
 import time
 import uuid
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
+from integrations.simulator_kit import FaultSwitches, VendorSimulator, arguments
 from integrations.teamviewer.simulator_oauth import SimulatedOAuth, error
 
 API = "/api/v1"
@@ -28,15 +27,7 @@ LIMIT_TEXT = "The maximum number of concurrent sessions permitted by your TeamVi
 
 
 @dataclass
-class Switches:
-    latency: float = 0.0  # seconds added to every API call
-    error_rate: float = 0.0  # share of API calls answered with `error_status`
-    error_status: int = 500
-    fail_next: int = 0  # the next N API calls answer `fail_status`
-    fail_status: int = 500
-    fail_path: str = ""  # only calls whose "METHOD /path" contains this ("POST /api/v1/sessions")
-    rate_limit_next: int = 0  # the next N API calls answer 429 with Retry-After
-    retry_after: int = 1
+class Switches(FaultSwitches):
     unauthorized_next: int = 0  # the next N authenticated calls answer 401 invalid_token
     lose_next_create: int = 0  # create the session, then answer 502 (a lost response)
     max_open_sessions: int | None = None  # the licence's concurrent-session limit
@@ -60,26 +51,21 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
-class TeamViewerSimulator(SimulatedOAuth):
+class TeamViewerSimulator(VendorSimulator[Switches], SimulatedOAuth):
     def __init__(self, *, script_tokens: tuple[str, ...] = (), switches: Switches | None = None,
                  clients: dict[str, str] | None = None, devices: list[SimDevice] | None = None,
                  seed: int | None = None) -> None:
-        self.switches = switches or Switches()
+        super().__init__(switches or Switches(), seed)
         self.script_tokens = set(script_tokens)
         self.init_oauth(clients or {})
         self.devices: list[SimDevice] = list(devices or [])
         self.sessions: dict[str, dict[str, Any]] = {}
         self.groups: dict[str, str] = {}  # name -> gNNNNNNNN
-        self.hits: Counter[str] = Counter()
         self.create_seconds: list[float] = []
-        self.refused = 0  # API calls answered 401
-        self._rng = random.Random(seed)
-        self.prefix = ""  # set by `mount` when the simulator lives under a parent app
 
     # --- wiring ----------------------------------------------------------------------------
 
-    def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._middleware])
+    def add_routes(self, app: web.Application) -> None:
         r = app.router
         r.add_get(f"{API}/ping", self.ping)
         r.add_post(f"{API}/sessions", self.create_session)
@@ -90,19 +76,11 @@ class TeamViewerSimulator(SimulatedOAuth):
         r.add_get(f"{API}/managed/devices/{{id}}", self.managed_device)
         r.add_get(f"{API}/devices", self.legacy_devices)
         r.add_get("/s/{code}", self.session_page)
-        r.add_get("/_control", self.control_get)
-        r.add_post("/_control", self.control_set)
         self.oauth_routes(app, API)
-        return app
 
     @property
     def token_ttl(self) -> int:  # type: ignore[override]
         return self.switches.token_ttl
-
-    def mount(self, parent: web.Application, prefix: str) -> None:
-        """Serve under `prefix` of another app (the demo's own listener)."""
-        self.prefix = prefix.rstrip("/")
-        parent.add_subapp(self.prefix, self.app())
 
     def seed_devices(self, fleet: list[tuple[str, bool]]) -> None:
         """(name, full client installed) pairs; devices without the full client stay unmanaged."""
@@ -115,27 +93,18 @@ class TeamViewerSimulator(SimulatedOAuth):
         return [s for s in self.sessions.values() if self._state(s) == "Open"]
 
     @web.middleware
-    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path.removeprefix(self.prefix)
         if not path.startswith(API):
             return await handler(request)
         resource = request.match_info.route.resource
         route = resource.canonical.removeprefix(self.prefix) if resource else path
         self.hits[f"{request.method} {route}"] += 1
-        sw = self.switches
         started = time.perf_counter()
         try:
-            if sw.latency:
-                await asyncio.sleep(sw.latency)
-            if sw.rate_limit_next > 0:
-                sw.rate_limit_next -= 1
-                return error(429, "too_many_requests", "Rate limit exceeded, retry later.", 429,
-                              {"Retry-After": str(sw.retry_after)})
-            if sw.fail_next > 0 and sw.fail_path in f"{request.method} {path}":
-                sw.fail_next -= 1
-                return error(sw.fail_status, "internal_error", "Simulated failure.", 500)
-            if sw.error_rate and self._rng.random() < sw.error_rate:
-                return error(sw.error_status, "internal_error", "Simulated random failure.", 500)
+            fault = await self.inject_faults(f"{request.method} {path}")
+            if fault is not None:
+                return fault
             if path not in (f"{API}/ping", f"{API}/oauth2/token"):
                 refused = self._check_bearer(request)
                 if refused is not None:
@@ -144,6 +113,13 @@ class TeamViewerSimulator(SimulatedOAuth):
         finally:
             if request.method == "POST" and path == f"{API}/sessions":
                 self.create_seconds.append(time.perf_counter() - started)
+
+    def rate_limited(self, retry_after: int) -> web.Response:
+        return error(429, "too_many_requests", "Rate limit exceeded, retry later.", 429,
+                     {"Retry-After": str(retry_after)})
+
+    def failed(self, status: int, message: str) -> web.Response:
+        return error(status, "internal_error", message, 500)
 
     def _bearer(self, request: web.Request) -> str:
         header = request.headers.get("Authorization", "")
@@ -320,9 +296,6 @@ class TeamViewerSimulator(SimulatedOAuth):
                 "open_sessions": len(self.open_sessions()), "sessions": len(self.sessions),
                 "create_seconds": list(self.create_seconds), "devices": len(self.devices)}
 
-    async def control_get(self, request: web.Request) -> web.Response:
-        return web.json_response(self.control_state())
-
     async def control_set(self, request: web.Request) -> web.Response:
         body = await self._json(request)
         if isinstance(body, web.Response):
@@ -335,39 +308,20 @@ class TeamViewerSimulator(SimulatedOAuth):
         if body.pop("reset_stats", False):
             self.hits.clear()
             self.create_seconds.clear()
-        known = asdict(self.switches)
-        unknown = [k for k in body if k not in known]
-        if unknown:
-            return web.json_response({"error": f"unknown switches: {', '.join(unknown)}"},
-                                     status=400)
-        for key, value in body.items():
-            setattr(self.switches, key, value)
+        refused = self.set_switches(body)
+        if refused:
+            return web.json_response({"error": refused}, status=400)
         return web.json_response(self.control_state())
 
 
-async def serve(sim: TeamViewerSimulator, host: str = "127.0.0.1",
-                port: int = 0) -> tuple[web.AppRunner, str]:
-    """Listen on host:port (0 picks a free one); returns the runner and the base URL."""
-    runner = web.AppRunner(sim.app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound = runner.addresses[0][1]
-    return runner, f"http://{host}:{bound}"
-
-
 def main() -> None:
-    p = argparse.ArgumentParser(description="TeamViewer Web API simulator")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8710)
+    p = arguments("TeamViewer Web API simulator", 8710)
     p.add_argument("--token", action="append", default=[], help="an accepted script token")
     p.add_argument("--client", action="append", default=[], help="OAuth client as id:secret")
-    p.add_argument("--latency", type=float, default=0.0, help="seconds added to each API call")
     args = p.parse_args()
     clients = dict(c.split(":", 1) for c in args.client)
-    sim = TeamViewerSimulator(script_tokens=tuple(args.token), clients=clients,
-                              switches=Switches(latency=args.latency))
-    web.run_app(sim.app(), host=args.host, port=args.port, access_log=None, print=None)
+    TeamViewerSimulator(script_tokens=tuple(args.token), clients=clients,
+                        switches=Switches(latency=args.latency)).run(args.host, args.port)
 
 
 if __name__ == "__main__":

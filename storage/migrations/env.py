@@ -8,11 +8,11 @@ from typing import Any
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from storage.base import load_all_tables
 from storage.db import create_engine
-from storage.models import Base
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = load_all_tables()  # every storage module's tables, however many there are
 
 
 def _run(connection: Connection) -> None:

@@ -11,7 +11,8 @@ from bot.model import Actor, MessageRef, Platform, PlatformIdentity, ReplyTarget
 from bot.runtime import Runtime
 from cards.model import Card
 from handlers.audit import export_csv
-from storage.models import AuditEvent
+from storage.audit import AuditEvent, AuditRepo
+from storage.directory import DirectoryRepo
 
 REPLY_TO = ReplyTarget("console", "room")
 
@@ -33,7 +34,7 @@ class ChatRoom:
 
 async def actor(rt: Runtime, email: str, *, active: bool | None = None) -> Actor:
     async with rt.db.uow() as uow:
-        row = await uow.directory.principal_by_email(rt.tenant_id, email)
+        row = await uow.repo(DirectoryRepo).principal_by_email(rt.tenant_id, email)
         assert row is not None
         if active is not None:
             row.active = active
@@ -43,7 +44,7 @@ async def actor(rt: Runtime, email: str, *, active: bool | None = None) -> Actor
 
 async def events(rt: Runtime, correlation_id: str) -> Sequence[AuditEvent]:
     async with rt.db.uow() as uow:
-        found = await uow.audit.query(rt.tenant_id, limit=1000)
+        found = await uow.repo(AuditRepo).query(rt.tenant_id, limit=1000)
     return sorted((e for e in found if e.correlation_id == correlation_id), key=lambda e: e.id)
 
 

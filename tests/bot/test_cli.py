@@ -16,6 +16,9 @@ from pathlib import Path
 
 from storage import migrate
 from storage.db import Database
+from storage.devices import DeviceRepo
+from storage.directory import DirectoryRepo
+from storage.tenants import TenantRepo
 from tests.conftest import SECRET, sqlite_url
 
 DESKHAND = str(Path(sys.executable).parent / "deskhand")
@@ -52,12 +55,12 @@ async def _seed_directory(url: str) -> None:
     db = Database(url)
     try:
         async with db.uow() as uow:
-            tenant = await uow.tenants.by_slug("acme")
+            tenant = await uow.repo(TenantRepo).by_slug("acme")
             assert tenant is not None
-            await uow.directory.upsert_principal(tenant.id, "bob@example.com", "Bob")
+            await uow.repo(DirectoryRepo).upsert_principal(tenant.id, "bob@example.com", "Bob")
             for group, device in (("London", "PC-1"), ("Paris", "PC-2")):
-                row = await uow.devices.ensure_group(tenant.id, group)
-                await uow.devices.upsert(tenant.id, device, management_group_id=row.id)
+                row = await uow.repo(DeviceRepo).ensure_group(tenant.id, group)
+                await uow.repo(DeviceRepo).upsert(tenant.id, device, management_group_id=row.id)
             await uow.commit()
     finally:
         await db.dispose()

@@ -15,6 +15,9 @@ from bot.rbac import PERMISSIONS, DeviceScope, decide, ensure_system_roles, gran
 from bot.rbac_admin import AdminError, Granter, Scope
 from storage import migrate
 from storage.db import Database
+from storage.devices import DeviceRepo
+from storage.directory import DirectoryRepo
+from storage.tenants import TenantRepo
 from storage.uow import UnitOfWork
 from tests.conftest import sqlite_url
 
@@ -29,13 +32,13 @@ class World:
     tenant_id: int
 
     async def person(self, uow: UnitOfWork, email: str, *, active: bool = True) -> Granter:
-        row = await uow.directory.upsert_principal(self.tenant_id, email, email.split("@")[0],
-                                                   active=active)
+        row = await uow.repo(DirectoryRepo).upsert_principal(self.tenant_id, email, email.split("@")[0],
+                                                             active=active)
         return Granter(email, row.id)
 
     async def decide(self, email: str, permission: str, device: DeviceScope | None = None) -> str:
         async with self.db.uow() as uow:
-            row = await uow.directory.principal_by_email(self.tenant_id, email)
+            row = await uow.repo(DirectoryRepo).principal_by_email(self.tenant_id, email)
             assert row is not None
             grants = await grants_of(uow, self.tenant_id, row.id)
             return decide(grants, permission, active=row.active, device=device).explain()
@@ -46,11 +49,11 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     db = Database(sqlite_url(tmp_path))
     await migrate.upgrade(db.engine)
     async with db.uow() as uow:
-        tenant = await uow.tenants.ensure("acme", "Acme")
+        tenant = await uow.repo(TenantRepo).ensure("acme", "Acme")
         await ensure_system_roles(uow, tenant.id)
         for group, device in (("London", "PC-L"), ("Paris", "PC-P")):
-            row = await uow.devices.ensure_group(tenant.id, group)
-            await uow.devices.upsert(tenant.id, device, management_group_id=row.id)
+            row = await uow.repo(DeviceRepo).ensure_group(tenant.id, group)
+            await uow.repo(DeviceRepo).upsert(tenant.id, device, management_group_id=row.id)
         await uow.commit()
     yield World(db, tenant.id)
     await db.dispose()
@@ -128,9 +131,9 @@ async def test_role_bound_to_a_directory_group_applies_to_members_only(world: Wo
         t = world.tenant_id
         member = await world.person(uow, "member@example.com")
         await world.person(uow, "outsider@example.com")
-        group = await uow.directory.ensure_group(t, "Service Desk")
+        group = await uow.repo(DirectoryRepo).ensure_group(t, "Service Desk")
         assert member.principal_id is not None
-        await uow.directory.add_member(group.id, member.principal_id)
+        await uow.repo(DirectoryRepo).add_member(group.id, member.principal_id)
         await rbac_admin.grant(uow, t, CLI, "Endpoint Standard", group="service desk",
                                scope=Scope(device_groups=["London"]))
         with pytest.raises(AdminError, match="no directory group `Nobody`"):

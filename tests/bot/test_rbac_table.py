@@ -16,7 +16,10 @@ from bot.rbac import PERMISSIONS, SYSTEM_ROLES, DeviceScope, Grant, decide, ensu
 from bot.rbac_admin import Granter, Scope
 from storage import migrate
 from storage.db import Database
-from storage.models import RoleAssignment
+from storage.devices import DeviceRepo
+from storage.directory import DirectoryRepo
+from storage.rbac import RbacRepo, RoleAssignment
+from storage.tenants import TenantRepo
 from tests.conftest import sqlite_url
 
 ROLES = {
@@ -88,30 +91,34 @@ async def _load_grants(url: str) -> dict[tuple[str, str], list[Grant]]:
     try:
         await migrate.upgrade(db.engine)
         async with db.uow() as uow:
-            tenant = await uow.tenants.ensure("acme", "Acme")
+            rbac = uow.repo(RbacRepo)
+            directory = uow.repo(DirectoryRepo)
+            inventory = uow.repo(DeviceRepo)
+            tenant = await uow.repo(TenantRepo).ensure("acme", "Acme")
             await ensure_system_roles(uow, tenant.id)
             for name in ("London", "Paris"):
-                group = await uow.devices.ensure_group(tenant.id, name)
-                await uow.devices.upsert(tenant.id, f"PC-{'IN' if name == 'London' else 'OUT'}",
-                                         management_group_id=group.id)
+                group = await inventory.ensure_group(tenant.id, name)
+                await inventory.upsert(tenant.id, f"PC-{'IN' if name == 'London' else 'OUT'}",
+                                       management_group_id=group.id)
             for role in ROLES.values():
-                scoped = await uow.directory.upsert_principal(tenant.id, _email(role, "scoped"), role)
+                scoped = await directory.upsert_principal(tenant.id, _email(role, "scoped"), role)
                 await rbac_admin.grant(uow, tenant.id, Granter("test"), role, email=scoped.email,
                                        scope=Scope(device_groups=["London"]))
-                everywhere = await uow.directory.upsert_principal(
+                everywhere = await directory.upsert_principal(
                     tenant.id, _email(role, "unscoped"), role)
-                row = await uow.rbac.role_by_name(tenant.id, role)
+                row = await rbac.role_by_name(tenant.id, role)
                 assert row is not None
                 # Straight to the repository: grant() rightly refuses Remote Support unscoped,
                 # but the decision itself must still follow the table.
-                await uow.rbac.add_assignment(RoleAssignment(
+                await rbac.add_assignment(RoleAssignment(
                     tenant_id=tenant.id, role_id=row.id, principal_id=everywhere.id, granted_by="test"))
             await uow.commit()
         grants: dict[tuple[str, str], list[Grant]] = {}
         async with db.uow() as uow:
             for role in ROLES.values():
                 for kind in ("scoped", "unscoped"):
-                    principal = await uow.directory.principal_by_email(tenant.id, _email(role, kind))
+                    principal = await uow.repo(DirectoryRepo).principal_by_email(tenant.id,
+                                                                                 _email(role, kind))
                     assert principal is not None
                     grants[role, kind] = await grants_of(uow, tenant.id, principal.id)
         return grants

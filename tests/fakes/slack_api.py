@@ -28,6 +28,8 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from storage.audit import AuditRepo
+
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "slack"
 BOT_TOKEN = "xoxb-test-0001"
 APP_TOKEN = "xapp-test-0001"
@@ -340,7 +342,7 @@ class SlackEnv:
     async def audit(self) -> list[Any]:
         rt = self.server.runtime
         async with rt.db.uow() as uow:
-            return list(await uow.audit.query(rt.tenant_id, limit=1000))
+            return list(await uow.repo(AuditRepo).query(rt.tenant_id, limit=1000))
 
 
 @contextlib.asynccontextmanager

@@ -14,7 +14,9 @@ from sqlalchemy import select, update
 
 from bot import rbac_admin
 from bot.rbac_admin import Granter, Scope
-from storage.models import ApprovalRequest, AuditEvent, ChatIdentity, PrincipalRow
+from storage.audit import AuditEvent
+from storage.directory import ChatIdentity, PrincipalRow
+from storage.workflow import ApprovalRequest
 from tests.fakes.slack_api import ALEX as SLACK_ALEX
 from tests.workflows.env import (
     ALEX,

@@ -18,8 +18,11 @@ import pytest
 
 from bot import rbac_admin
 from bot.rbac_admin import Granter, Scope
+from integrations.simulator_kit import serve
 from integrations.tachyon.client import TachyonClient
-from integrations.tachyon.simulator import Switches, TachyonSimulator, serve
+from integrations.tachyon.sim_api import Switches
+from integrations.tachyon.simulator import TachyonSimulator
+from storage.tenants import SettingsRepo
 from tests.bot.platforms.test_teams import CHANNEL, PERSONAL, actions, texts
 from tests.fakes.bot_connector import ALEX, SAM, Call, FakeBotFramework, teams_deskhand
 from tests.workflows.env import APPROVER, APPROVER_TOKEN, FAST, QUICK, SERVICE, TOKEN, devices_in, sim_fleet
@@ -59,8 +62,8 @@ async def live(tmp_path: Path, fake: FakeBotFramework, sim: tuple[TachyonSimulat
             for role in ("Actioner", "Approver"):  # Sam may approve London runs, but not his own
                 await rbac_admin.grant(uow, rt.tenant_id, Granter("test"), role, email=SAM_EMAIL,
                                        scope=Scope(device_groups=["London"]))
-            await uow.settings.put(rt.tenant_id, {"status_wait_seconds": 1,
-                                                  "approval_channel_teams": CHANNEL}, by="test")
+            await uow.repo(SettingsRepo).put(rt.tenant_id, {"status_wait_seconds": 1,
+                                                            "approval_channel_teams": CHANNEL}, by="test")
             await uow.commit()
         yield live
 

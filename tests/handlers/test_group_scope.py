@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot import rbac_admin
 from bot.rbac_admin import Granter, Scope
-from storage.models import ManagementGroup
+from storage.devices import ManagementGroup
 from tests.handlers.test_approvals import RESTART
 from tests.workflows.env import (
     ALEX,

@@ -9,6 +9,7 @@ import pytest
 
 from bot import rbac_admin, tenant_settings
 from bot.rbac_admin import Granter, Scope
+from storage.tenants import SettingsRepo
 from tests.workflows.env import (
     ALEX,
     AVERY,
@@ -86,7 +87,7 @@ async def test_settings_show_and_set_with_ranges(env: Env) -> None:
         channel = (await alex.say("settings set approval_channel_slack=general"))["card"]
         assert "Slack channel id" in channel["fallback"]
     async with env.rt.db.uow() as uow:
-        now = tenant_settings.load(await uow.settings.get(env.rt.tenant_id))
+        now = tenant_settings.load(await uow.repo(SettingsRepo).get(env.rt.tenant_id))
     assert (now.page_size, now.approval_expiry_minutes, now.enable_approval, now.status_wait_seconds) == (
         25, 30, False, 1)
     async with console(env.live, AUDREY) as audrey:

@@ -15,10 +15,13 @@ import pytest
 from sqlalchemy import select
 
 from integrations.http import RetryPolicy
+from integrations.simulator_kit import serve
 from integrations.teamviewer.client import POLICY
 from integrations.teamviewer.service import TeamViewer
-from integrations.teamviewer.simulator import TeamViewerSimulator, serve
-from storage.models import AuditEvent, Device, ManagementGroup, RemoteSession
+from integrations.teamviewer.simulator import TeamViewerSimulator
+from storage.audit import AuditEvent
+from storage.devices import Device, DeviceRepo, ManagementGroup
+from storage.remote import RemoteSession
 from tests.bot.test_smoke_console import ConsoleClient, persona_id
 from tests.conftest import LiveServer, free_port, make_settings, sqlite_url, start_server
 
@@ -46,8 +49,8 @@ async def remote_server(tmp_path: Path, *, oauth: bool = False,
     runner, live = await start_server(make_settings(sqlite_url(tmp_path), **settings))
     try:
         async with live.runtime.db.uow() as uow:
-            rows = await uow.devices.page(live.runtime.tenant_id, query=None, group_ids=None,
-                                          after=None, limit=1000)
+            rows = await uow.repo(DeviceRepo).page(live.runtime.tenant_id, query=None, group_ids=None,
+                                                   after=None, limit=1000)
         sim.seed_devices([(d.name, bool(d.attributes.get("teamviewer_full_client"))) for d, _ in rows])
         # The real TeamViewer class, with short backoffs so retry tests stay quick.
         live.runtime.services["_teamviewer"] = TeamViewer(live.runtime, policy=FAST)

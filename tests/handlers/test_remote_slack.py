@@ -12,9 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from integrations.simulator_kit import serve
 from integrations.teamviewer.service import TeamViewer
-from integrations.teamviewer.simulator import TeamViewerSimulator, serve
-from storage.models import AuditEvent, RemoteSession
+from integrations.teamviewer.simulator import TeamViewerSimulator
+from storage.audit import AuditEvent
+from storage.devices import DeviceRepo
+from storage.remote import RemoteSession
 from tests.fakes.slack_api import ALEX, SlackEnv, slack_env
 from tests.handlers.test_remote import FAST, TOKEN, device_in
 
@@ -31,8 +34,8 @@ async def remote_slack(tmp_path: Path) -> AsyncIterator[tuple[SlackEnv, TeamView
             env.fake.add_user(RILEY, "riley.remote@example.com")
             rt = env.server.runtime
             async with rt.db.uow() as uow:
-                rows = await uow.devices.page(rt.tenant_id, query=None, group_ids=None, after=None,
-                                              limit=1000)
+                rows = await uow.repo(DeviceRepo).page(rt.tenant_id, query=None, group_ids=None, after=None,
+                                                       limit=1000)
             sim.seed_devices([(d.name, bool(d.attributes.get("teamviewer_full_client")))
                               for d, _ in rows])
             rt.services["_teamviewer"] = TeamViewer(rt, policy=FAST)

@@ -7,13 +7,15 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from storage.db import Database
-from storage.models import RemoteSession, TeamViewerOAuthState
+from storage.directory import DirectoryRepo
+from storage.remote import RemoteSession, RemoteSessionRepo, TeamViewerAuthRepo, TeamViewerOAuthState
+from storage.tenants import TenantRepo
 
 
 async def _tenant_and_person(db: Database) -> tuple[int, int]:
     async with db.uow() as uow:
-        tenant = await uow.tenants.ensure("acme", "Acme")
-        person = await uow.directory.upsert_principal(tenant.id, "alex@example.com", "Alex")
+        tenant = await uow.repo(TenantRepo).ensure("acme", "Acme")
+        person = await uow.repo(DirectoryRepo).upsert_principal(tenant.id, "alex@example.com", "Alex")
         await uow.commit()
         return tenant.id, person.id
 
@@ -21,35 +23,37 @@ async def _tenant_and_person(db: Database) -> tuple[int, int]:
 async def test_session_transitions_are_compare_and_set(database: Database) -> None:
     tenant, person = await _tenant_and_person(database)
     async with database.uow() as uow:
-        row = await uow.remote_sessions.add(RemoteSession(
+        row = await uow.repo(RemoteSessionRepo).add(RemoteSession(
             tenant_id=tenant, state="pending", device_name="PC-1", requester_id=person,
             requester_email="alex@example.com", correlation_id="c1"))
         await uow.commit()
     async with database.uow() as uow:
-        assert await uow.remote_sessions.transition(tenant, row.id, "pending", state="open",
-                                                    code="s12-345-678")
-        assert not await uow.remote_sessions.transition(tenant, row.id, "pending", state="failed")
-        assert not await uow.remote_sessions.transition(tenant + 1, row.id, "open", state="closed")
+        sessions = uow.repo(RemoteSessionRepo)
+        assert await sessions.transition(tenant, row.id, "pending", state="open",
+                                         code="s12-345-678")
+        assert not await sessions.transition(tenant, row.id, "pending", state="failed")
+        assert not await sessions.transition(tenant + 1, row.id, "open", state="closed")
         await uow.commit()
 
     async def claim() -> bool:
         async with database.uow() as uow:
-            won = await uow.remote_sessions.transition(tenant, row.id, "open", state="closing")
+            won = await uow.repo(RemoteSessionRepo).transition(tenant, row.id, "open", state="closing")
             await uow.commit()
             return won
 
     # Two clicks on Close at once: exactly one moves the row on.
     assert sorted(await asyncio.gather(claim(), claim())) == [False, True]
     async with database.uow() as uow:
-        found = await uow.remote_sessions.by_code(tenant, "s12-345-678")
+        sessions = uow.repo(RemoteSessionRepo)
+        found = await sessions.by_code(tenant, "s12-345-678")
         assert found is not None and found.state == "closing"
-        assert [r.id for r in await uow.remote_sessions.open_for(tenant, person)] == [row.id]
+        assert [r.id for r in await sessions.open_for(tenant, person)] == [row.id]
         # TeamViewer may reuse a code long after; the newest row is the one meant.
-        again = await uow.remote_sessions.add(RemoteSession(
+        again = await sessions.add(RemoteSession(
             tenant_id=tenant, state="open", code="s12-345-678", device_name="PC-2",
             requester_id=person, requester_email="alex@example.com", correlation_id="c2"))
         await uow.commit()
-        newest = await uow.remote_sessions.by_code(tenant, "s12-345-678")
+        newest = await sessions.by_code(tenant, "s12-345-678")
         assert newest is not None and newest.id == again.id
 
 
@@ -57,28 +61,28 @@ async def test_oauth_state_is_single_use_and_rotation_checks_the_version(databas
     tenant, person = await _tenant_and_person(database)
     later = datetime.now(UTC) + timedelta(minutes=10)
     async with database.uow() as uow:
-        await uow.teamviewer.add_state(TeamViewerOAuthState(
+        await uow.repo(TeamViewerAuthRepo).add_state(TeamViewerOAuthState(
             state_hash="h" * 64, tenant_id=tenant, principal_id=person, verifier="sealed",
             expires_at=later))
         await uow.commit()
     async with database.uow() as uow:
-        assert await uow.teamviewer.take_state(tenant + 1, "h" * 64) is None  # other tenant
-        taken = await uow.teamviewer.take_state(tenant, "h" * 64)
+        assert await uow.repo(TeamViewerAuthRepo).take_state(tenant + 1, "h" * 64) is None  # other tenant
+        taken = await uow.repo(TeamViewerAuthRepo).take_state(tenant, "h" * 64)
         await uow.commit()
     assert taken is not None and taken.principal_id == person
     async with database.uow() as uow:
-        assert await uow.teamviewer.take_state(tenant, "h" * 64) is None
-        await uow.teamviewer.connect(tenant, "a1", "r1", later, "alex@example.com")
+        assert await uow.repo(TeamViewerAuthRepo).take_state(tenant, "h" * 64) is None
+        await uow.repo(TeamViewerAuthRepo).connect(tenant, "a1", "r1", later, "alex@example.com")
         await uow.commit()
     async with database.uow() as uow:
-        assert await uow.teamviewer.rotate(tenant, 1, "a2", "r2", later)
-        assert not await uow.teamviewer.rotate(tenant, 1, "a3", "r3", later)  # stale version
+        assert await uow.repo(TeamViewerAuthRepo).rotate(tenant, 1, "a2", "r2", later)
+        assert not await uow.repo(TeamViewerAuthRepo).rotate(tenant, 1, "a3", "r3", later)  # stale version
         await uow.commit()
     async with database.uow() as uow:
-        row = await uow.teamviewer.credential(tenant)
+        row = await uow.repo(TeamViewerAuthRepo).credential(tenant)
         assert row is not None and (row.version, row.refresh_token) == (2, "r2")
-        await uow.teamviewer.connect(tenant, "a4", "r4", later, "alex@example.com")
+        await uow.repo(TeamViewerAuthRepo).connect(tenant, "a4", "r4", later, "alex@example.com")
         await uow.commit()
     async with database.uow() as uow:
-        row = await uow.teamviewer.credential(tenant)
+        row = await uow.repo(TeamViewerAuthRepo).credential(tenant)
         assert row is not None and (row.version, row.access_token) == (3, "a4")

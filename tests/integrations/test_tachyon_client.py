@@ -10,19 +10,14 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from integrations.http import RetryPolicy
-from integrations.tachyon.client import (
-    FIRST_START,
-    InstructionStatus,
-    ResponseRow,
-    Status,
-    TachyonClient,
-    VendorError,
-    any_of,
-    fqdn_scope,
-    management_group_scope,
-)
-from integrations.tachyon.simulator import Switches, TachyonSimulator, serve
+from integrations.http import RetryPolicy, VendorError
+from integrations.simulator_kit import serve
+from integrations.tachyon.client import TachyonClient
+from integrations.tachyon.definitions import any_of, fqdn_scope, management_group_scope
+from integrations.tachyon.responses import FIRST_START, ResponseRow
+from integrations.tachyon.sim_api import Switches
+from integrations.tachyon.simulator import TachyonSimulator
+from integrations.tachyon.status import InstructionStatus, Status
 
 TOKEN = "tok-deskhand-0123456789"
 APPROVER = "tok-approver-9876543210"

@@ -8,7 +8,9 @@ from aiohttp import web
 
 from bot.runtime import Runtime
 from integrations.tachyon import demo
-from integrations.tachyon.client import FIRST_START, TachyonClient
+from integrations.tachyon.client import TachyonClient
+from integrations.tachyon.responses import FIRST_START
+from storage.devices import DeviceRepo
 from tests.conftest import free_port
 from tests.integrations.test_tachyon_client import FAST, until
 
@@ -34,7 +36,8 @@ async def test_demo_mounts_a_seeded_simulator_and_points_settings_at_it(
     await web.TCPSite(runner, "127.0.0.1", settings.port).start()
     try:
         async with runtime.db.uow() as uow:
-            rows = await uow.devices.page(runtime.tenant_id, query=None, group_ids=None, after=None, limit=6)
+            rows = await uow.repo(DeviceRepo).page(runtime.tenant_id, query=None, group_ids=None,
+                                                   after=None, limit=6)
         expected = {d.fqdn: bool(d.attributes["teamviewer_full_client"]) for d, _ in rows}
         async with TachyonClient.from_settings(settings, policy=FAST) as client:
             check = await client.definition("1E-TeamViewer-CheckFullClientInstalled")

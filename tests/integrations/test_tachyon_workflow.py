@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from integrations.tachyon.client import Status, TachyonClient, VendorError
+from integrations.http import VendorError
+from integrations.tachyon.client import TachyonClient
+from integrations.tachyon.status import Status
 from tests.integrations.test_tachyon_client import APPROVER, FAST, TOKEN, Sim, running_sim, until
 
 TV = ["pc-0007.corp.example.com"]

@@ -13,8 +13,9 @@ import httpx
 import pytest
 
 from integrations.http import RetryPolicy, VendorError, retry_after, send
+from integrations.simulator_kit import serve
 from integrations.teamviewer.client import POLICY, ScriptToken, TeamViewerClient
-from integrations.teamviewer.simulator import TeamViewerSimulator, serve
+from integrations.teamviewer.simulator import TeamViewerSimulator
 from tests.conftest import free_port
 
 TOKEN = "1234567-AbCdEfGhIjKlMnOpQrSt"
@@ -102,6 +103,28 @@ async def test_managed_devices_tell_full_client_from_quicksupport(
     assert simulator.hits["GET /api/v1/managed/devices"] >= 3  # paged by nextPaginationToken
     legacy = await client.devices(CID)
     assert legacy and legacy[0]["remotecontrol_id"].startswith("r")
+
+
+async def test_managed_device_cache_is_fetched_first_and_refreshed_after_five_minutes(
+        sim: tuple[TeamViewerSimulator, str]) -> None:
+    """The cache's age is measured on the client's clock: a clock that reads 10 s (a machine
+    booted moments ago) must still fetch on first use, not trust an empty cache."""
+    simulator, url = sim
+    now = [10.0]
+    client = TeamViewerClient(f"{url}/api/v1/", ScriptToken(TOKEN), policy=FAST,
+                              clock=lambda: now[0])
+    try:
+        assert await client.managed_device(CID, "PC-0001") is not None
+        fetched = simulator.hits["GET /api/v1/managed/devices"]
+        simulator.seed_devices([("PC-0001", False)])
+        now[0] += 299
+        assert await client.managed_device(CID, "PC-0001") is not None  # still cached
+        assert simulator.hits["GET /api/v1/managed/devices"] == fetched
+        now[0] += 2
+        assert await client.managed_device(CID, "PC-0001") is None  # refreshed: now unmanaged
+        assert simulator.hits["GET /api/v1/managed/devices"] > fetched
+    finally:
+        await client.aclose()
 
 
 async def test_429_waits_for_retry_after(sim: tuple[TeamViewerSimulator, str],

@@ -19,7 +19,8 @@ from sqlalchemy import select
 
 from integrations.teamviewer.service import TeamViewer
 from integrations.teamviewer.simulator import TeamViewerSimulator
-from storage.models import AuditEvent, RemoteSession, TeamViewerCredential
+from storage.audit import AuditEvent
+from storage.remote import RemoteSession, TeamViewerAuthRepo, TeamViewerCredential
 from tests.bot.test_smoke_console import ConsoleClient
 from tests.conftest import LiveServer
 from tests.handlers.test_remote import (
@@ -65,7 +66,7 @@ async def sign_in(alex: ConsoleClient, *, tamper: bool = False) -> tuple[str, in
 
 async def credential(live: LiveServer) -> TeamViewerCredential | None:
     async with live.runtime.db.uow() as uow:
-        return await uow.teamviewer.credential(live.runtime.tenant_id)
+        return await uow.repo(TeamViewerAuthRepo).credential(live.runtime.tenant_id)
 
 
 async def test_connect_stores_sealed_tokens_with_pkce(oauth: Pair) -> None:

@@ -9,8 +9,9 @@ import httpx
 import pytest
 from aiohttp import web
 
+from integrations.simulator_kit import serve
 from integrations.teamviewer.oauth import pkce_pair
-from integrations.teamviewer.simulator import TeamViewerSimulator, serve
+from integrations.teamviewer.simulator import TeamViewerSimulator
 from tests.conftest import free_port
 
 CLIENT, SECRET, BACK = "app", "app-secret-000000", "http://127.0.0.1:1/cb"

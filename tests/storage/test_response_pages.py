@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from bot.runtime import Runtime, build_runtime
 from bot.workflows.poller import Driver, _records
-from integrations.tachyon.models import ResponseErrorPage, ResponsePage
-from storage.models import InstructionResponse, InstructionRun
+from integrations.tachyon.responses import ResponseErrorPage, ResponsePage
+from storage.instructions import InstructionResponse, InstructionRun, InstructionRunRepo
 from tests.conftest import make_settings
 
 VALUES = {"OperatingSystem": "Microsoft Windows 11 Enterprise", "Version": "23H2", "Build": 22631}
@@ -47,7 +47,7 @@ async def rt(db_url: str) -> AsyncIterator[Runtime]:
 
 async def new_run(rt: Runtime) -> int:
     async with rt.db.uow() as uow:
-        run = await uow.runs.add(InstructionRun(
+        run = await uow.repo(InstructionRunRepo).add(InstructionRun(
             tenant_id=rt.tenant_id, state="in_progress", definition_name="d", definition_vendor_id=1,
             kind="question", target_label="t", requester_email="a@example.com", correlation_id="c"))
         await uow.commit()
@@ -59,7 +59,7 @@ async def stored(rt: Runtime, run_id: int, is_error: bool) -> list[tuple[Any, ..
         rows = (await uow.session.execute(select(InstructionResponse).where(
             InstructionResponse.run_id == run_id, InstructionResponse.is_error.is_(is_error))
             .order_by(InstructionResponse.id))).scalars().all()
-        run = await uow.runs.get(rt.tenant_id, run_id)
+        run = await uow.repo(InstructionRunRepo).get(rt.tenant_id, run_id)
     assert run is not None
     assert (run.errors_stored if is_error else run.answers_stored) == len(rows)
     return [(r.fqdn, r.values, r.responded_at) for r in rows]
@@ -71,11 +71,12 @@ async def test_one_statement_stores_what_the_row_by_row_path_stores(rt: Runtime,
     page = ResponseErrorPage(raw, "0;0", "0;5") if is_error else ResponsePage(raw, "0;0", "0;5")
     fast, slow = await new_run(rt), await new_run(rt)
     async with rt.db.uow() as uow:
-        assert await uow.runs.store_page_json(fast, is_error, "0;0", "0;5",
-                                              orjson.dumps(list(raw)).decode(), len(raw)) is True
-        assert await uow.runs.store_batch(slow, is_error, "0;0", "0;5", _records(page)) is True
+        runs = uow.repo(InstructionRunRepo)
+        assert await runs.store_page_json(fast, is_error, "0;0", "0;5",
+                                          orjson.dumps(list(raw)).decode(), len(raw)) is True
+        assert await runs.store_batch(slow, is_error, "0;0", "0;5", _records(page)) is True
         # The same page again from a stale cursor: refused, nothing written twice.
-        assert await uow.runs.store_page_json(fast, is_error, "0;0", "0;5", "[]", 0) is False
+        assert await runs.store_page_json(fast, is_error, "0;0", "0;5", "[]", 0) is False
         await uow.commit()
     one, other = await stored(rt, fast, is_error), await stored(rt, slow, is_error)
     assert one == other and len(one) == len(raw)

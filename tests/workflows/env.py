@@ -18,10 +18,15 @@ import aiohttp
 from sqlalchemy import select
 
 from integrations.http import RetryPolicy
+from integrations.simulator_kit import serve
 from integrations.tachyon.client import POLICY, TachyonClient
-from integrations.tachyon.simulator import Switches, TachyonSimulator, serve
+from integrations.tachyon.sim_api import Switches
+from integrations.tachyon.simulator import TachyonSimulator
 from storage.db import Database
-from storage.models import ApprovalRequest, InstructionRun
+from storage.devices import DeviceRepo
+from storage.instructions import InstructionRun, InstructionRunRepo
+from storage.tenants import SettingsRepo
+from storage.workflow import ApprovalRepo, ApprovalRequest
 from tests.bot.test_smoke_console import ConsoleClient, persona_id
 from tests.conftest import LiveServer, free_port, make_settings, sqlite_url, start_server
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack, SlackEnv
@@ -53,20 +58,20 @@ class Env:
 
     async def run(self, run_id: int) -> InstructionRun:
         async with self.rt.db.uow() as uow:
-            row = await uow.runs.get(self.rt.tenant_id, run_id)
+            row = await uow.repo(InstructionRunRepo).get(self.rt.tenant_id, run_id)
         assert row is not None
         return row
 
     async def request(self, run_id: int) -> ApprovalRequest:
         async with self.rt.db.uow() as uow:
-            row = await uow.approvals.for_run(run_id)
+            row = await uow.repo(ApprovalRepo).for_run(run_id)
         assert row is not None
         return row
 
     async def settings(self, **values: Any) -> None:
         async with self.rt.db.uow() as uow:
-            await uow.settings.put(self.rt.tenant_id, {**await uow.settings.get(self.rt.tenant_id),
-                                                       **values}, by="test")
+            repo = uow.repo(SettingsRepo)
+            await repo.put(self.rt.tenant_id, {**await repo.get(self.rt.tenant_id), **values}, by="test")
             await uow.commit()
 
     async def wait_run(self, run_id: int, done: Callable[[InstructionRun], bool],
@@ -87,16 +92,18 @@ class Env:
 
 async def devices_in(live: LiveServer, group: str, count: int = 1) -> list[str]:
     async with live.runtime.db.uow() as uow:
-        groups = {g.name: g.id for g in await uow.devices.groups(live.runtime.tenant_id)}
-        rows = await uow.devices.page(live.runtime.tenant_id, query=None, group_ids=[groups[group]],
-                                      after=None, limit=count)
+        inventory = uow.repo(DeviceRepo)
+        groups = {g.name: g.id for g in await inventory.groups(live.runtime.tenant_id)}
+        rows = await inventory.page(live.runtime.tenant_id, query=None, group_ids=[groups[group]],
+                                    after=None, limit=count)
     return [d.name for d, _ in rows]
 
 
 async def sim_fleet(db: Database, tenant_id: int, sim: TachyonSimulator) -> None:
     """The simulator's fleet is deskhand's inventory: same FQDNs, same management groups."""
     async with db.uow() as uow:
-        rows = await uow.devices.page(tenant_id, query=None, group_ids=None, after=None, limit=100_000)
+        rows = await uow.repo(DeviceRepo).page(tenant_id, query=None, group_ids=None, after=None,
+                                               limit=100_000)
     sim.seed_devices([(d.fqdn or "", g or "Default", dict(d.attributes or {})) for d, g in rows])
 
 

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from bot import rbac_admin
 from bot.rbac_admin import Granter
-from storage.models import AuditEvent, InstructionResponse
+from storage.audit import AuditEvent
+from storage.instructions import InstructionResponse
 from tests.workflows.env import (
     AVERY,
     SAM,

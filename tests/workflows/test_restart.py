@@ -20,10 +20,13 @@ from sqlalchemy import func, select
 
 from bot.demo import seed
 from bot.rbac import ensure_system_roles
-from integrations.tachyon.simulator import Switches, TachyonSimulator, serve
+from integrations.simulator_kit import serve
+from integrations.tachyon.sim_api import Switches
+from integrations.tachyon.simulator import TachyonSimulator
 from storage import migrate
 from storage.db import Database
-from storage.models import InstructionResponse, InstructionRun
+from storage.instructions import InstructionResponse, InstructionRun
+from storage.tenants import SettingsRepo, TenantRepo
 from tests.bot.test_smoke_console import ConsoleClient
 from tests.conftest import SECRET, free_port
 from tests.workflows.env import APPROVER, APPROVER_TOKEN, AVERY, SERVICE, TOKEN, sim_fleet
@@ -67,10 +70,11 @@ async def prepare(db_url: str) -> Database:
     db = Database(db_url)
     await migrate.upgrade(db.engine)
     async with db.uow() as uow:
-        tenant = await uow.tenants.ensure("acme", "Acme")
+        tenant = await uow.repo(TenantRepo).ensure("acme", "Acme")
         await ensure_system_roles(uow, tenant.id)
         await seed(uow, tenant.id)
-        await uow.settings.put(tenant.id, {"status_wait_seconds": 1, "response_batch_size": 10}, by="test")
+        await uow.repo(SettingsRepo).put(tenant.id, {"status_wait_seconds": 1, "response_batch_size": 10},
+                                         by="test")
         await uow.commit()
     return db
 

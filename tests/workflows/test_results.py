@@ -12,7 +12,9 @@ import aiohttp
 import openpyxl
 from sqlalchemy import insert
 
-from storage.models import Device, InstructionResponse
+from storage.devices import Device, DeviceRepo
+from storage.directory import DirectoryRepo
+from storage.instructions import InstructionResponse
 from tests.workflows.env import (
     ALEX,
     AVERY,
@@ -34,7 +36,7 @@ BULK = 10_000
 async def test_paging_through_10000_answers_with_the_more_button(tmp_path: Path) -> None:
     async with instruction_env(tmp_path, error_percent=0, answer_seconds=1) as env:
         async with env.rt.db.uow() as uow:
-            group = await uow.devices.ensure_group(env.rt.tenant_id, "Bulk")
+            group = await uow.repo(DeviceRepo).ensure_group(env.rt.tenant_id, "Bulk")
             await uow.session.execute(insert(Device), [
                 {"tenant_id": env.rt.tenant_id, "name": f"BULK-{n:05d}", "attributes": {},
                  "fqdn": f"bulk-{n:05d}.corp.example.com", "management_group_id": group.id}
@@ -125,7 +127,7 @@ async def test_exports_recheck_who_may_read(tmp_path: Path) -> None:
             refused = await next_where(nina, lambda m: m["private"])
             assert refused["card"]["title"] == "Not allowed"
         async with env.rt.db.uow() as uow:
-            sam = await uow.directory.principal_by_email(env.rt.tenant_id, SAM)
+            sam = await uow.repo(DirectoryRepo).principal_by_email(env.rt.tenant_id, SAM)
         assert sam is not None
         forged = env.rt.downloads.url("instruction.export", {"t": env.rt.tenant_id, "p": sam.id,
                                                                "r": run.id, "f": "csv"})

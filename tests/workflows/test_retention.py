@@ -9,7 +9,9 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 
 from bot.workflows import retention
-from storage.models import ApprovalRequest, AuditEvent, InstructionResponse, InstructionRun, WorkflowCard
+from storage.audit import AuditEvent
+from storage.instructions import InstructionResponse, InstructionRun
+from storage.workflow import ApprovalRequest, WorkflowCard
 from tests.workflows.env import AVERY, card_state, console, instruction_env, next_where, title_has
 
 

@@ -14,6 +14,7 @@ from bot.messaging import deliver
 from bot.model import Actor, Interaction, MessageRef, PlatformIdentity, ReplyTarget
 from bot.platforms.console.hub import ROOM, ConsoleHub
 from bot.rbac import grants_of
+from storage.directory import DirectoryRepo
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -42,7 +43,7 @@ class ConsoleAdapter:
     async def personas(self, request: web.Request) -> web.Response:
         out = []
         async with self.rt.db.uow() as uow:
-            for p in await uow.directory.principals(self.rt.tenant_id):
+            for p in await uow.repo(DirectoryRepo).principals(self.rt.tenant_id):
                 grants = await grants_of(uow, self.rt.tenant_id, p.id)
                 roles = sorted({g.role.name for g in grants})
                 out.append({"id": p.id, "email": p.email, "name": p.display_name,
@@ -51,13 +52,14 @@ class ConsoleAdapter:
 
     async def _actor(self, principal_id: int) -> Actor | None:
         async with self.rt.db.uow() as uow:
-            row = await uow.directory.principal(principal_id)
+            directory = uow.repo(DirectoryRepo)
+            row = await directory.principal(principal_id)
             if row is None or row.tenant_id != self.rt.tenant_id:
                 return None
             identity = PlatformIdentity("console", "local", str(row.id), row.display_name)
-            if await uow.directory.identity("console", "local", str(row.id)) is None:
-                await uow.directory.link_identity(row.tenant_id, row.id, "console", "local",
-                                                  str(row.id), row.display_name)
+            if await directory.identity("console", "local", str(row.id)) is None:
+                await directory.link_identity(row.tenant_id, row.id, "console", "local",
+                                              str(row.id), row.display_name)
                 await uow.commit()
         return await resolve_actor(self.rt.db, self.rt.tenant_id, identity)
 

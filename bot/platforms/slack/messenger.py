@@ -20,6 +20,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.model import Actor, MessageRef, Platform, ReplyTarget
 from cards.blockkit import SlackMessage, render
 from cards.model import Card
+from storage.directory import DirectoryRepo
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -148,7 +149,7 @@ class SlackMessenger:
         if actor.identity.platform == "slack":
             return actor.identity.user_id
         async with self.rt.db.uow() as uow:
-            for link in await uow.directory.identities_of(actor.principal.id):
+            for link in await uow.repo(DirectoryRepo).identities_of(actor.principal.id):
                 if link.platform == "slack":
                     return link.platform_user_id
         raise LookupError(f"{actor.principal.email} has no linked Slack account")

@@ -30,6 +30,7 @@ from bot.platforms.teams.delivery import DeliveryError, connector_of, quiet
 from bot.platforms.teams.messenger import card_activity
 from cards.adaptive import CONTENT_TYPE, parse_action
 from cards.model import Card, ChoiceInput, Table, TextInput, message_card
+from storage.directory import DirectoryRepo
 
 if TYPE_CHECKING:
     from bot.platforms.teams.adapter import TeamsAdapter
@@ -173,7 +174,7 @@ class DeskhandTeamsBot(TeamsActivityHandler):
             if len(found) > 1:  # email and UPN may differ: take the one the directory knows
                 async with self.rt.db.uow() as uow:
                     for email in found:
-                        if await uow.directory.principal_by_email(self.rt.tenant_id, email):
+                        if await uow.repo(DirectoryRepo).principal_by_email(self.rt.tenant_id, email):
                             return email
             return found[0] if found else None
 

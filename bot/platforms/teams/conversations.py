@@ -16,6 +16,7 @@ from botbuilder.schema import Activity, ActivityTypes
 from sqlalchemy.exc import IntegrityError
 
 from bot.model import ReplyTarget
+from storage.teams import TeamsConversationRepo
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -110,7 +111,7 @@ class ConversationStore:
         try:
             async with self.rt.db.uow() as uow:
                 for conversation_id, reference in rows:
-                    await uow.teams.upsert(
+                    await uow.repo(TeamsConversationRepo).upsert(
                         self.rt.tenant_id, conversation_id,
                         conversation_type=inbound.conversation_type,
                         aad_tenant_id=inbound.aad_tenant, team_id=inbound.team_id,
@@ -127,10 +128,10 @@ class ConversationStore:
 
     async def reference(self, conversation_id: str) -> dict[str, Any] | None:
         async with self.rt.db.uow() as uow:
-            row = await uow.teams.get(self.rt.tenant_id, conversation_id)
+            row = await uow.repo(TeamsConversationRepo).get(self.rt.tenant_id, conversation_id)
         return dict(row.reference) if row is not None and row.installed else None
 
     async def personal_reference(self, user_aad: str) -> dict[str, Any] | None:
         async with self.rt.db.uow() as uow:
-            row = await uow.teams.personal(self.rt.tenant_id, user_aad)
+            row = await uow.repo(TeamsConversationRepo).personal(self.rt.tenant_id, user_aad)
         return dict(row.reference) if row is not None else None

@@ -16,6 +16,7 @@ from bot.model import Actor, MessageRef, Platform, ReplyTarget
 from bot.platforms.teams.delivery import connector_of
 from cards.adaptive import CONTENT_TYPE, render
 from cards.model import Card, Table, truncate
+from storage.directory import DirectoryRepo
 
 if TYPE_CHECKING:
     from bot.platforms.teams.adapter import TeamsAdapter
@@ -48,7 +49,7 @@ class TeamsMessenger:
         if actor.identity.platform == "teams":
             return actor.identity.user_id
         async with self.teams.rt.db.uow() as uow:
-            links = await uow.directory.identities_of(actor.principal.id)
+            links = await uow.repo(DirectoryRepo).identities_of(actor.principal.id)
         return next((i.platform_user_id for i in links if i.platform == "teams"), None)
 
     async def _reference(self, target: ReplyTarget, private_to: Actor | None) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
+import storage.base
 
 revision = '0001'
 down_revision = None
@@ -24,22 +24,22 @@ def upgrade() -> None:
     sa.Column('job', sa.String(length=100), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
     sa.Column('holder', sa.String(length=200), nullable=False),
-    sa.Column('claimed_at', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('lease_until', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claimed_at', storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('lease_until', storage.base.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('job', 'key')
     )
     op.create_table('tenants',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slug', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('slug')
     )
     op.create_table('audit_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
-    sa.Column('at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', storage.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('correlation_id', sa.String(length=32), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('action', sa.String(length=100), nullable=False),
@@ -91,7 +91,7 @@ def upgrade() -> None:
     sa.Column('display_name', sa.String(length=200), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('external_id', sa.String(length=200), nullable=True),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('tenant_id', 'email')
@@ -116,7 +116,7 @@ def upgrade() -> None:
     op.create_table('tenant_settings',
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.Column('values', sa.JSON(), nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_by', sa.String(length=320), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('tenant_id')
@@ -129,7 +129,7 @@ def upgrade() -> None:
     sa.Column('platform_tenant', sa.String(length=100), nullable=False),
     sa.Column('platform_user_id', sa.String(length=200), nullable=False),
     sa.Column('display', sa.String(length=200), nullable=False),
-    sa.Column('linked_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('linked_at', storage.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['principal_id'], ['principals.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
@@ -148,7 +148,7 @@ def upgrade() -> None:
     sa.Column('os', sa.String(length=100), nullable=False),
     sa.Column('management_group_id', sa.Integer(), nullable=True),
     sa.Column('owner_email', sa.String(length=320), nullable=True),
-    sa.Column('last_seen', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_seen', storage.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('attributes', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['management_group_id'], ['management_groups.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ondelete='CASCADE'),
@@ -181,7 +181,7 @@ def upgrade() -> None:
     sa.Column('devices', sa.JSON(), nullable=True),
     sa.Column('instruction_sets', sa.JSON(), nullable=True),
     sa.Column('granted_by', sa.String(length=320), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['group_id'], ['directory_groups.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['principal_id'], ['principals.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['role_id'], ['roles.id'], ondelete='CASCADE'),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
+import storage.base
 
 revision = '0002'
 down_revision = '0001'
@@ -31,7 +31,7 @@ def upgrade() -> None:
     sa.Column('service_url', sa.String(length=500), nullable=False),
     sa.Column('reference', sa.JSON(), nullable=False),
     sa.Column('installed', sa.Boolean(), nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('tenant_id', 'conversation_id')

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
+import storage.base
 
 revision = '0003'
 down_revision = '0002'
@@ -36,10 +36,10 @@ def upgrade() -> None:
     sa.Column('end_customer_link', sa.String(length=1000), nullable=False),
     sa.Column('webclient_link', sa.String(length=1000), nullable=False),
     sa.Column('description', sa.String(length=1000), nullable=False),
-    sa.Column('valid_until', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('valid_until', storage.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('correlation_id', sa.String(length=32), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('closed_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', storage.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closed_by', sa.String(length=320), nullable=True),
     sa.Column('end_state', sa.String(length=300), nullable=False),
     sa.ForeignKeyConstraint(['device_id'], ['devices.id'], ondelete='SET NULL'),
@@ -57,11 +57,11 @@ def upgrade() -> None:
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.Column('access_token', sa.Text(), nullable=False),
     sa.Column('refresh_token', sa.Text(), nullable=False),
-    sa.Column('expires_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', storage.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('connected_by', sa.String(length=320), nullable=False),
-    sa.Column('connected_at', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('refreshed_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('connected_at', storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('refreshed_at', storage.base.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('tenant_id')
     )
@@ -70,7 +70,7 @@ def upgrade() -> None:
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.Column('principal_id', sa.Integer(), nullable=False),
     sa.Column('verifier', sa.Text(), nullable=False),
-    sa.Column('expires_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', storage.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['principal_id'], ['principals.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('state_hash')

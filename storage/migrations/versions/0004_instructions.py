@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
+import storage.base
 
 revision = '0004'
 down_revision = '0003'
@@ -31,7 +31,7 @@ def upgrade() -> None:
     sa.Column('parameters', sa.JSON(), nullable=False),
     sa.Column('columns', sa.JSON(), nullable=False),
     sa.Column('approval_required', sa.Boolean(), nullable=False),
-    sa.Column('synced_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('synced_at', storage.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('tenant_id', 'name')
@@ -70,18 +70,18 @@ def upgrade() -> None:
     sa.Column('error_cursor', sa.String(length=200), nullable=False),
     sa.Column('gather_minutes', sa.Integer(), nullable=False),
     sa.Column('keep_minutes', sa.Integer(), nullable=False),
-    sa.Column('next_poll_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_poll_at', storage.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('lease_holder', sa.String(length=200), nullable=True),
-    sa.Column('lease_until', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_until', storage.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('failures', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.String(length=500), nullable=False),
     sa.Column('outcome', sa.String(length=500), nullable=False),
     sa.Column('reply_to', sa.JSON(), nullable=False),
     sa.Column('correlation_id', sa.String(length=32), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('approved_at', storage.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('sent_at', storage.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('finished_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('approved_at', storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', storage.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('finished_by', sa.String(length=320), nullable=True),
     sa.Column('responses_purged', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['requester_id'], ['principals.id'], ondelete='SET NULL'),
@@ -104,13 +104,13 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('requester_id', sa.Integer(), nullable=True),
     sa.Column('requester_email', sa.String(length=320), nullable=False),
-    sa.Column('expires_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', storage.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('decided_by_id', sa.Integer(), nullable=True),
     sa.Column('decided_by_email', sa.String(length=320), nullable=True),
     sa.Column('decided_via', sa.String(length=400), nullable=True),
     sa.Column('reason', sa.String(length=500), nullable=False),
-    sa.Column('decided_at', storage.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', storage.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', storage.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['decided_by_id'], ['principals.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['requester_id'], ['principals.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['run_id'], ['instruction_runs.id'], ondelete='CASCADE'),
@@ -129,7 +129,7 @@ def upgrade() -> None:
     sa.Column('is_error', sa.Boolean(), nullable=False),
     sa.Column('fqdn', sa.String(length=255), nullable=False),
     sa.Column('values', sa.JSON(), nullable=False),
-    sa.Column('responded_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('responded_at', storage.base.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['run_id'], ['instruction_runs.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
@@ -152,7 +152,7 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=500), nullable=False),
     sa.Column('message_id', sa.String(length=200), nullable=False),
     sa.Column('extra', sa.JSON(), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['run_id'], ['instruction_runs.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
+import storage.base
 
 revision = '0006'
 down_revision = '0005'
@@ -25,9 +25,9 @@ def upgrade() -> None:
     sa.Column('platform', sa.String(length=16), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('payload', sa.Text(), nullable=False),
-    sa.Column('received_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', storage.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('claimed_by', sa.String(length=200), nullable=True),
-    sa.Column('lease_until', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_until', storage.base.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sqlite_autoincrement=True
     )

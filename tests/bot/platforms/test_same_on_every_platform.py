@@ -15,6 +15,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from storage.audit import AuditRepo
+from storage.directory import DirectoryRepo
+from storage.rbac import RbacRepo
 from tests.bot.platforms._drivers import (
     ConsoleDriver,
     Driver,
@@ -86,11 +89,11 @@ async def test_help_grant_revoke_and_denial(platform: str, tmp_path: Path) -> No
 
         rt = env.server.runtime
         async with rt.db.uow() as uow:
-            nina = await uow.directory.principal_by_email(rt.tenant_id, NEWCOMER)
+            nina = await uow.repo(DirectoryRepo).principal_by_email(rt.tenant_id, NEWCOMER)
             assert nina is not None
-            held = [r.name for a, r in await uow.rbac.assignments(rt.tenant_id)
+            held = [r.name for a, r in await uow.repo(RbacRepo).assignments(rt.tenant_id)
                     if a.principal_id == nina.id]
-            events = list(await uow.audit.query(rt.tenant_id, limit=1000))
+            events = list(await uow.repo(AuditRepo).query(rt.tenant_id, limit=1000))
         assert held == [], "the revoke really removed the assignment"
         denials = [e for e in events if (e.kind, e.action, e.outcome) == ("denial", "devices", "denied")]
         assert [e.actor_email for e in denials] == [NEWCOMER]

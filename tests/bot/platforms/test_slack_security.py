@@ -11,6 +11,7 @@ from bot.identity import NO_ACCESS
 from bot.model import Command
 from bot.registry import CommandSpec
 from cards.model import Card, Text
+from storage.directory import DirectoryRepo
 from tests.fakes.slack_api import ALEX, FORM, GUEST, STRANGER, sign, slack_env
 
 
@@ -73,7 +74,7 @@ async def test_unknown_user_gets_the_access_text_privately(tmp_path: Path) -> No
         assert {e.outcome for e in events if e.action == "devices"} == {"unknown_user"}
         assert not any(e.kind == "command" for e in events)
         async with env.server.runtime.db.uow() as uow:
-            assert await uow.directory.identity("slack", "T0001", STRANGER) is None
+            assert await uow.repo(DirectoryRepo).identity("slack", "T0001", STRANGER) is None
 
 
 async def test_link_button_clicks_are_acked_and_nothing_runs(tmp_path: Path) -> None:

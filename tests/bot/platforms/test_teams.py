@@ -17,7 +17,10 @@ import pytest
 from sqlalchemy import text as sql
 
 from bot.identity import NO_ACCESS
+from storage.audit import AuditRepo
+from storage.directory import DirectoryRepo
 from storage.inbox import NewItem
+from storage.teams import TeamsConversationRepo
 from tests.fakes.bot_connector import (
     ALEX,
     GUEST,
@@ -171,7 +174,7 @@ async def test_a_user_without_a_principal_gets_the_access_text(fake: FakeBotFram
     # the anonymous guest has no Entra id, so nobody is looked up for them
     assert [c.activity_id for c in fake.called("member")] == [STRANGER.mri]
     async with deskhand.runtime.db.uow() as uow:
-        events = await uow.audit.query(deskhand.runtime.tenant_id)
+        events = await uow.repo(AuditRepo).query(deskhand.runtime.tenant_id)
     assert not [e for e in events if e.action == "devices"], "nothing ran for them"
 
 
@@ -200,7 +203,7 @@ async def test_upn_links_when_the_mailbox_address_is_unknown(fake: FakeBotFramew
     call = await say(fake, deskhand, "whoami", user=SAM)
     assert "sam.standard@example.com" in texts(call.cards[0]).lower()
     async with deskhand.runtime.db.uow() as uow:
-        link = await uow.directory.identity("teams", fake.tenant, SAM.aad or "")
+        link = await uow.repo(DirectoryRepo).identity("teams", fake.tenant, SAM.aad or "")
     assert link is not None
     await say(fake, deskhand, "whoami", user=SAM)
     assert len(fake.called("member")) == 1, "the stored link is used the second time"
@@ -219,8 +222,8 @@ async def test_conversation_references_are_stored(fake: FakeBotFramework, deskha
     assert status == 201
     await say(fake, deskhand, "<at>deskhand</at> help", fixture="message_channel_mention")
     async with deskhand.runtime.db.uow() as uow:
-        channel = await uow.teams.channel(deskhand.runtime.tenant_id, CHANNEL)
-        thread = await uow.teams.get(deskhand.runtime.tenant_id, THREAD)
+        channel = await uow.repo(TeamsConversationRepo).channel(deskhand.runtime.tenant_id, CHANNEL)
+        thread = await uow.repo(TeamsConversationRepo).get(deskhand.runtime.tenant_id, THREAD)
     assert channel is not None and thread is not None
     assert channel.service_url == fake.service_url and channel.team_id
     assert channel.reference["conversation"]["id"] == CHANNEL

@@ -15,6 +15,8 @@ import aiohttp
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from storage.audit import AuditRepo
+from storage.teams import TeamsConversationRepo
 from tests.fakes.bot_connector import ALEX, FakeBotFramework, teams_deskhand
 
 
@@ -36,8 +38,8 @@ async def nothing_ran(fake: FakeBotFramework, live: Any) -> None:
     await asyncio.sleep(0.3)  # background work, had any started, would have called by now
     assert fake.calls == []
     async with live.runtime.db.uow() as uow:
-        assert await uow.teams.get(live.runtime.tenant_id, ALEX_CONVERSATION) is None
-        assert list(await uow.audit.query(live.runtime.tenant_id)) == []
+        assert await uow.repo(TeamsConversationRepo).get(live.runtime.tenant_id, ALEX_CONVERSATION) is None
+        assert list(await uow.repo(AuditRepo).query(live.runtime.tenant_id)) == []
 
 
 ALEX_CONVERSATION = "a:1Fx0AbCdEfGhIjKlMnOpQrStUvWxYz0123456789personal"

@@ -20,6 +20,9 @@ from bot.platforms.teams.delivery import Pacer, retry_after
 from bot.platforms.teams.messenger import NoConversation
 from bot.registry import ActionSpec
 from cards.model import Button, Card, Text
+from storage.directory import DirectoryRepo
+from storage.teams import TeamsConversationRepo
+from storage.tenants import TenantRepo
 from tests.fakes.bot_connector import ALEX, FakeBotFramework, teams_deskhand
 from tests.fakes.bot_connector import load as load_fixture
 
@@ -124,7 +127,7 @@ async def test_private_post_from_another_platform_reaches_the_1to1_chat(
     await fake.wait_for("send", count=1)
     rt = deskhand.runtime
     async with rt.db.uow() as uow:
-        alex = await uow.directory.principal_by_email(rt.tenant_id, "alex.admin@example.com")
+        alex = await uow.repo(DirectoryRepo).principal_by_email(rt.tenant_id, "alex.admin@example.com")
     assert alex is not None
     from bot.identity import to_principal
 
@@ -167,20 +170,23 @@ async def test_a_slow_click_is_answered_in_time_and_finished_later(
 async def test_stored_references_on_both_databases(database: Any) -> None:
     """The repository deskhand posts through, on SQLite and PostgreSQL."""
     async with database.uow() as uow:
-        tenant = await uow.tenants.ensure("acme", "Acme")
+        conversations = uow.repo(TeamsConversationRepo)
+        tenant = await uow.repo(TenantRepo).ensure("acme", "Acme")
         common = {"conversation_type": "personal", "aad_tenant_id": "t", "service_url": "https://s/",
                   "reference": {"conversation": {"id": PERSONAL}}}
-        await uow.teams.upsert(tenant.id, PERSONAL, user_aad_id="aad-1", **common)
-        await uow.teams.upsert(tenant.id, CHANNEL, **{**common, "conversation_type": "channel",
-                                                      "channel_id": CHANNEL})
+        await conversations.upsert(tenant.id, PERSONAL, user_aad_id="aad-1", **common)
+        await conversations.upsert(tenant.id, CHANNEL, **{**common, "conversation_type": "channel",
+                                                          "channel_id": CHANNEL})
         await uow.commit()
     async with database.uow() as uow:
-        assert (await uow.teams.personal(tenant.id, "aad-1")).conversation_id == PERSONAL
-        assert (await uow.teams.channel(tenant.id, CHANNEL)).conversation_type == "channel"
-        await uow.teams.upsert(tenant.id, PERSONAL, service_url="https://moved/")
-        await uow.teams.uninstalled(tenant.id, PERSONAL)
+        conversations = uow.repo(TeamsConversationRepo)
+        assert (await conversations.personal(tenant.id, "aad-1")).conversation_id == PERSONAL
+        assert (await conversations.channel(tenant.id, CHANNEL)).conversation_type == "channel"
+        await conversations.upsert(tenant.id, PERSONAL, service_url="https://moved/")
+        await conversations.uninstalled(tenant.id, PERSONAL)
         await uow.commit()
     async with database.uow() as uow:
-        row = await uow.teams.get(tenant.id, PERSONAL)
+        conversations = uow.repo(TeamsConversationRepo)
+        row = await conversations.get(tenant.id, PERSONAL)
         assert row is not None and row.service_url == "https://moved/" and not row.installed
-        assert await uow.teams.personal(tenant.id, "aad-1") is None
+        assert await conversations.personal(tenant.id, "aad-1") is None

@@ -1,0 +1,66 @@
+"""What every storage module shares: the declarative `Base` (UTC datetimes, JSON), id and time
+helpers, and `Repo`, the base of the repositories (the only place that writes SQL).
+
+Each capability keeps its tables and repositories in its own module; `load_all_tables` imports
+them all when the complete metadata is needed (migrations).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# BigInteger on PostgreSQL, INTEGER (rowid alias, autoincrement) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Always UTC and tz-aware in Python, whatever the backend (SQLite stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, datetime: UTCDateTime}
+
+
+class Repo:
+    """A repository: takes the unit of work's session (UnitOfWork.repo builds it)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+
+def load_all_tables() -> MetaData:
+    """Import every module of the storage package, so `Base.metadata` holds every table."""
+    for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if module.name != "migrations":
+            importlib.import_module(f"{__package__}.{module.name}")
+    return Base.metadata

@@ -1,0 +1,55 @@
+"""Job claims: a lease for recurring jobs, a once-only claim for events, across processes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, delete, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base, Repo, utcnow
+
+
+class JobClaim(Base):
+    """One row per (job, key): a lease for recurring jobs, a once-only claim for events."""
+
+    __tablename__ = "job_claims"
+    job: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ClaimRepo(Repo):
+    def _insert(self) -> Any:
+        return (postgresql.insert if self.s.get_bind().dialect.name == "postgresql" else sqlite.insert)(
+            JobClaim)
+
+    async def claim_once(self, job: str, key: str, holder: str) -> bool:
+        """True for exactly one caller per (job, key), across processes and replicas."""
+        stmt = self._insert().values(job=job, key=key, holder=holder, claimed_at=utcnow())
+        result = await self.s.execute(stmt.on_conflict_do_nothing(index_elements=["job", "key"]))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def claim_lease(self, job: str, key: str, holder: str, ttl: timedelta) -> bool:
+        """Take or renew a lease; True while this holder owns it."""
+        now = utcnow()
+        until = now + ttl
+        result = await self.s.execute(
+            update(JobClaim)
+            .where(JobClaim.job == job, JobClaim.key == key,
+                   or_(JobClaim.holder == holder, JobClaim.lease_until < now))
+            .values(holder=holder, claimed_at=now, lease_until=until))
+        if result.rowcount:  # type: ignore[attr-defined]
+            return True
+        stmt = self._insert().values(job=job, key=key, holder=holder, claimed_at=now,
+                                     lease_until=until)
+        result = await self.s.execute(stmt.on_conflict_do_nothing(index_elements=["job", "key"]))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def release(self, job: str, key: str, holder: str) -> None:
+        await self.s.execute(delete(JobClaim).where(
+            JobClaim.job == job, JobClaim.key == key, JobClaim.holder == holder))

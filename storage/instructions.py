@@ -1,0 +1,325 @@
+"""1E instructions: the cached catalogue, runs, their targets and stored responses.
+
+Runs move by compare-and-set transitions under per-run leases; history is paged by keyset."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base, BigId, Repo, utcnow
+from storage.devices import Device, ManagementGroup
+from storage.response_pages import insert_page
+from storage.workflow import ApprovalRequest, WorkflowCard
+
+
+class InstructionDefinitionRow(Base):
+    """The tenant's copy of the 1E instruction catalogue, refreshed by the sync job."""
+
+    __tablename__ = "instruction_definitions"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    vendor_id: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    readable_payload: Mapped[str] = mapped_column(String(1000), default="")
+    kind: Mapped[str] = mapped_column(String(16))  # question | action
+    instruction_set: Mapped[str] = mapped_column(String(200), default="")
+    parameters: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    columns: Mapped[list[str]] = mapped_column(JSON, default=list)  # the response schema
+    approval_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InstructionRun(Base):
+    """One `run`: requested -> awaiting_approval -> approved -> sent -> in_progress -> completed
+    | failed | expired | cancelled | denied. Every transition is a compare-and-set on `state`;
+    `lease_*` names the one process driving it, `issue_attempts` > 0 means Tachyon may already
+    hold it (found again by ConsumerCustomData before any re-issue)."""
+
+    __tablename__ = "instruction_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    definition_name: Mapped[str] = mapped_column(String(200), index=True)
+    definition_vendor_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    instruction_set: Mapped[str] = mapped_column(String(200), default="")
+    readable_payload: Mapped[str] = mapped_column(String(1000), default="")
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    columns: Mapped[list[str]] = mapped_column(JSON, default=list)
+    target_label: Mapped[str] = mapped_column(String(300))
+    target_count: Mapped[int] = mapped_column(Integer, default=0)
+    target_group: Mapped[str | None] = mapped_column(String(200), default=None)  # `group:` runs
+    # Set when 1E gets a scope expression instead of the FQDN list (a linked group).
+    vendor_scope: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    incident: Mapped[str | None] = mapped_column(String(64), default=None)
+    requester_id: Mapped[int | None] = mapped_column(
+        ForeignKey("principals.id", ondelete="SET NULL"), index=True, default=None)
+    requester_email: Mapped[str] = mapped_column(String(320))
+    approval_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    vendor_id: Mapped[int | None] = mapped_column(Integer, index=True, default=None)
+    vendor_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    issue_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    vendor_approval_tried: Mapped[bool] = mapped_column(Boolean, default=False)
+    sent_count: Mapped[int] = mapped_column(Integer, default=0)
+    received_count: Mapped[int] = mapped_column(Integer, default=0)
+    outstanding_count: Mapped[int] = mapped_column(Integer, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    answers_stored: Mapped[int] = mapped_column(Integer, default=0)
+    errors_stored: Mapped[int] = mapped_column(Integer, default=0)
+    answer_cursor: Mapped[str] = mapped_column(String(200), default="0;0")
+    error_cursor: Mapped[str] = mapped_column(String(200), default="0;0")
+    gather_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    keep_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    next_poll_at: Mapped[datetime | None] = mapped_column(index=True, default=None)
+    lease_holder: Mapped[str | None] = mapped_column(String(200), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # consecutive vendor failures
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    outcome: Mapped[str] = mapped_column(String(500), default="")
+    reply_to: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    correlation_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    approved_at: Mapped[datetime | None] = mapped_column(default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_by: Mapped[str | None] = mapped_column(String(320), default=None)
+    responses_purged: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class InstructionRunTargets(Base):
+    """A run's devices, apart from the run row: 50,000 of them are megabytes, and the run row is
+    rewritten on every poll (SQLite rewrites a whole row on UPDATE)."""
+
+    __tablename__ = "instruction_run_targets"
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("instruction_runs.id", ondelete="CASCADE"), primary_key=True)
+    targets: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # name, fqdn, group
+    search: Mapped[str] = mapped_column(Text, default="")  # ",pc-0001,pc-0001.corp...," for LIKE
+
+
+class InstructionResponse(Base):
+    """One device's answer (or error) to a run; paged by keyset on (run_id, is_error, id)."""
+
+    __tablename__ = "instruction_responses"
+    __table_args__ = (Index("ix_instruction_responses_page", "run_id", "is_error", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("instruction_runs.id", ondelete="CASCADE"))
+    is_error: Mapped[bool] = mapped_column(Boolean, default=False)
+    fqdn: Mapped[str] = mapped_column(String(255))
+    values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    responded_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class CatalogueRepo(Repo):
+    """The tenant's cached 1E instruction definitions."""
+
+    async def all(self, tenant_id: int) -> Sequence[InstructionDefinitionRow]:
+        q = select(InstructionDefinitionRow).where(
+            InstructionDefinitionRow.tenant_id == tenant_id).order_by(InstructionDefinitionRow.name)
+        return (await self.s.execute(q)).scalars().all()
+
+    async def by_name(self, tenant_id: int, name: str) -> InstructionDefinitionRow | None:
+        q = select(InstructionDefinitionRow).where(
+            InstructionDefinitionRow.tenant_id == tenant_id,
+            func.lower(InstructionDefinitionRow.name) == name.strip().lower())
+        return (await self.s.execute(q)).scalar_one_or_none()
+
+    async def replace(self, tenant_id: int, rows: Sequence[dict[str, Any]]) -> tuple[int, int]:
+        """Upsert by name and drop definitions the vendor no longer lists; (kept, removed)."""
+        existing = {r.name: r for r in await self.all(tenant_id)}
+        now = utcnow()
+        for values in rows:
+            row = existing.pop(values["name"], None)
+            if row is None:
+                self.s.add(InstructionDefinitionRow(tenant_id=tenant_id, synced_at=now, **values))
+            else:
+                for key, value in values.items():
+                    setattr(row, key, value)
+                row.synced_at = now
+        for row in existing.values():
+            await self.s.delete(row)
+        await self.s.flush()
+        return len(rows), len(existing)
+
+
+class InstructionRunRepo(Repo):
+    """Instruction runs: compare-and-set transitions, per-run leases, keyset history."""
+
+    async def add(self, row: InstructionRun) -> InstructionRun:
+        self.s.add(row)
+        await self.s.flush()
+        return row
+
+    async def get(self, tenant_id: int, run_id: int) -> InstructionRun | None:
+        row = await self.s.get(InstructionRun, run_id, populate_existing=True)
+        return row if row is not None and row.tenant_id == tenant_id else None
+
+    async def add_targets(self, run_id: int, targets: list[dict[str, Any]]) -> None:
+        names = sorted({str(t[k]).lower() for t in targets for k in ("name", "fqdn") if t.get(k)})
+        self.s.add(InstructionRunTargets(run_id=run_id, targets=targets,
+                                         search="," + ",".join(names) + ","))
+        await self.s.flush()
+
+    async def targets(self, run_id: int) -> list[dict[str, Any]]:
+        row = await self.s.get(InstructionRunTargets, run_id)
+        return list(row.targets) if row is not None else []
+
+    async def transition(self, run_id: int, expected: str | Sequence[str], **values: Any) -> bool:
+        """Move on only from `expected`; False when another click, replica or job got there first."""
+        states = [expected] if isinstance(expected, str) else list(expected)
+        result = await self.s.execute(update(InstructionRun).where(
+            InstructionRun.id == run_id, InstructionRun.state.in_(states)).values(**values))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def claim_issue(self, run_id: int, states: Sequence[str], attempts: int) -> bool:
+        """Count an issue attempt before the POST leaves, so a restart searches 1E first."""
+        result = await self.s.execute(update(InstructionRun).where(
+            InstructionRun.id == run_id, InstructionRun.state.in_(list(states)),
+            InstructionRun.issue_attempts == attempts).values(issue_attempts=attempts + 1))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def lease(self, run_id: int, holder: str, ttl: timedelta) -> bool:
+        now = utcnow()
+        result = await self.s.execute(update(InstructionRun).where(
+            InstructionRun.id == run_id,
+            or_(InstructionRun.lease_holder.is_(None), InstructionRun.lease_holder == holder,
+                InstructionRun.lease_until < now),
+        ).values(lease_holder=holder, lease_until=now + ttl))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def release(self, run_id: int, holder: str) -> None:
+        await self.s.execute(update(InstructionRun).where(
+            InstructionRun.id == run_id, InstructionRun.lease_holder == holder,
+        ).values(lease_holder=None, lease_until=None))
+
+    async def due(self, tenant_id: int, states: Sequence[str], limit: int = 50) -> Sequence[int]:
+        """Runs in `states` whose next poll is due and whose lease is free or lapsed."""
+        now = utcnow()
+        q = (select(InstructionRun.id).where(
+            InstructionRun.tenant_id == tenant_id, InstructionRun.state.in_(list(states)),
+            or_(InstructionRun.next_poll_at.is_(None), InstructionRun.next_poll_at <= now),
+            or_(InstructionRun.lease_until.is_(None), InstructionRun.lease_until < now))
+            .order_by(InstructionRun.next_poll_at).limit(limit))
+        return (await self.s.execute(q)).scalars().all()
+
+    async def store_batch(self, run_id: int, is_error: bool, start: str, cursor: str,
+                          rows: Sequence[dict[str, Any]]) -> bool:
+        """Insert one fetched page and move the cursor on, as one compare-and-set.
+
+        False (nothing written) when the cursor moved since `start` was read: another process
+        stored this page already, so a page is never stored twice.
+        """
+        if not await self._advance(run_id, is_error, start, cursor, len(rows)):
+            return False
+        if rows:  # Core executemany on the table: no ORM bookkeeping for thousands of rows
+            await self.s.execute(insert(cast(Table, InstructionResponse.__table__)), [
+                {"run_id": run_id, "is_error": is_error, **r} for r in rows])
+        return True
+
+    async def store_page_json(self, run_id: int, is_error: bool, start: str, cursor: str,
+                              page_json: str, count: int) -> bool | None:
+        """`store_batch` for a page still in 1E's JSON (`count` rows), read by the database in one
+        statement (storage/response_pages.py); None when this database has no such statement."""
+        statement = insert_page(self.s.get_bind().dialect.name, is_error)
+        if statement is None:
+            return None
+        if not await self._advance(run_id, is_error, start, cursor, count):
+            return False
+        await self.s.execute(statement, {"run_id": run_id, "is_error": is_error, "page": page_json})
+        return True
+
+    async def _advance(self, run_id: int, is_error: bool, start: str, cursor: str, count: int) -> bool:
+        column, counter = ((InstructionRun.error_cursor, InstructionRun.errors_stored) if is_error
+                           else (InstructionRun.answer_cursor, InstructionRun.answers_stored))
+        result = await self.s.execute(update(InstructionRun).where(
+            InstructionRun.id == run_id, column == start,
+        ).values({column: cursor, counter: counter + count}))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def target_groups(self, tenant_id: int, names: Sequence[str]) -> dict[str, str | None]:
+        """Current management group of each named device (lower-case name -> group name)."""
+        out: dict[str, str | None] = {}
+        wanted = sorted({n.lower() for n in names})
+        for i in range(0, len(wanted), 500):
+            q = (select(Device.name, ManagementGroup.name)
+                 .outerjoin(ManagementGroup, ManagementGroup.id == Device.management_group_id)
+                 .where(Device.tenant_id == tenant_id, func.lower(Device.name).in_(wanted[i:i + 500])))
+            out.update({d.lower(): g for d, g in (await self.s.execute(q)).all()})
+        return out
+
+    async def responses(self, run_id: int, is_error: bool, after_id: int | None,
+                        limit: int) -> Sequence[InstructionResponse]:
+        q = select(InstructionResponse).where(InstructionResponse.run_id == run_id,
+                                              InstructionResponse.is_error.is_(is_error))
+        if after_id:
+            q = q.where(InstructionResponse.id > after_id)
+        return (await self.s.execute(q.order_by(InstructionResponse.id).limit(limit))).scalars().all()
+
+    async def history(self, tenant_id: int, *, requester_id: int | None = None,
+                      device: str | None = None, definition: str | None = None,
+                      state: str | None = None, before_id: int | None = None,
+                      limit: int = 20) -> Sequence[InstructionRun]:
+        """Newest first, keyset on id."""
+        q = select(InstructionRun).where(InstructionRun.tenant_id == tenant_id)
+        if state:
+            q = q.where(InstructionRun.state == state)
+        if requester_id is not None:
+            q = q.where(InstructionRun.requester_id == requester_id)
+        if device:
+            q = q.join(InstructionRunTargets, InstructionRunTargets.run_id == InstructionRun.id).where(
+                InstructionRunTargets.search.contains(f",{device.strip().lower()},", autoescape=True))
+        if definition:
+            q = q.where(func.lower(InstructionRun.definition_name) == definition.strip().lower())
+        if before_id:
+            q = q.where(InstructionRun.id < before_id)
+        return (await self.s.execute(q.order_by(InstructionRun.id.desc()).limit(limit))).scalars().all()
+
+    async def purge_responses(self, tenant_id: int, before: datetime, finished: Sequence[str]) -> int:
+        """Delete the stored responses of finished runs older than `before`; returns rows deleted."""
+        old = select(InstructionRun.id).where(
+            InstructionRun.tenant_id == tenant_id, InstructionRun.state.in_(list(finished)),
+            func.coalesce(InstructionRun.finished_at, InstructionRun.created_at) < before,
+            InstructionRun.responses_purged.is_(False))
+        ids = list((await self.s.execute(old)).scalars().all())
+        if not ids:
+            return 0
+        result = await self.s.execute(delete(InstructionResponse).where(
+            InstructionResponse.run_id.in_(ids)))
+        await self.s.execute(update(InstructionRun).where(InstructionRun.id.in_(ids)).values(
+            responses_purged=True))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def purge_history(self, tenant_id: int, before: datetime, finished: Sequence[str]) -> int:
+        """Delete finished runs (their requests, cards and responses cascade) older than `before`."""
+        ids = list((await self.s.execute(select(InstructionRun.id).where(
+            InstructionRun.tenant_id == tenant_id, InstructionRun.state.in_(list(finished)),
+            InstructionRun.created_at < before))).scalars().all())
+        if not ids:
+            return 0
+        for table in (InstructionResponse, WorkflowCard, ApprovalRequest, InstructionRunTargets):
+            await self.s.execute(delete(table).where(table.run_id.in_(ids)))
+        await self.s.execute(delete(InstructionRun).where(InstructionRun.id.in_(ids)))
+        return len(ids)

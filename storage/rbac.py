@@ -1,0 +1,102 @@
+"""Roles and role assignments (to a principal or a directory group, over a scope)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint, delete, or_, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base, Repo, utcnow
+from storage.directory import DirectoryGroup, GroupMembership
+
+
+class RoleRow(Base):
+    __tablename__ = "roles"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    permissions: Mapped[list[str]] = mapped_column(JSON)
+    system: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RoleAssignment(Base):
+    """A role bound to a principal or a directory group, over a device and instruction scope.
+
+    `device_groups`/`devices` None means every device; `instruction_sets` None means every set.
+    """
+
+    __tablename__ = "role_assignments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"), index=True)
+    principal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), index=True, default=None)
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("directory_groups.id", ondelete="CASCADE"), index=True, default=None)
+    device_groups: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    devices: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    instruction_sets: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    granted_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def _fold(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+class RbacRepo(Repo):
+    async def roles(self, tenant_id: int) -> Sequence[RoleRow]:
+        q = select(RoleRow).where(RoleRow.tenant_id == tenant_id).order_by(
+            RoleRow.system.desc(), RoleRow.name)
+        return (await self.s.execute(q)).scalars().all()
+
+    async def role_by_name(self, tenant_id: int, name: str) -> RoleRow | None:
+        """Forgiving match: "endpoint-standard" and "Endpoint Standard" are the same role."""
+        wanted = _fold(name)
+        return next((r for r in await self.roles(tenant_id) if _fold(r.name) == wanted), None)
+
+    async def add_role(self, tenant_id: int, name: str, permissions: list[str],
+                       description: str = "", system: bool = False) -> RoleRow:
+        row = RoleRow(tenant_id=tenant_id, name=name, permissions=sorted(permissions),
+                      description=description, system=system)
+        self.s.add(row)
+        await self.s.flush()
+        return row
+
+    async def assignments_for(
+        self, tenant_id: int, principal_id: int,
+    ) -> Sequence[tuple[RoleAssignment, RoleRow, str | None]]:
+        """The principal's own assignments and its directory groups', with the group's name
+        (None when direct); one statement, since every command asks."""
+        member_of = select(GroupMembership.group_id).where(GroupMembership.principal_id == principal_id)
+        q = (select(RoleAssignment, RoleRow, DirectoryGroup.display_name)
+             .join(RoleRow, RoleRow.id == RoleAssignment.role_id)
+             .outerjoin(DirectoryGroup, DirectoryGroup.id == RoleAssignment.group_id)
+             .where(RoleAssignment.tenant_id == tenant_id,
+                    or_(RoleAssignment.principal_id == principal_id,
+                        RoleAssignment.group_id.in_(member_of)))
+             .order_by(RoleAssignment.id))
+        return [(a, r, g) for a, r, g in (await self.s.execute(q)).all()]
+
+    async def assignments(self, tenant_id: int) -> Sequence[tuple[RoleAssignment, RoleRow]]:
+        q = (select(RoleAssignment, RoleRow).join(RoleRow, RoleRow.id == RoleAssignment.role_id)
+             .where(RoleAssignment.tenant_id == tenant_id).order_by(RoleAssignment.id))
+        return [(a, r) for a, r in (await self.s.execute(q)).all()]
+
+    async def assignment(self, tenant_id: int, assignment_id: int) -> RoleAssignment | None:
+        row = await self.s.get(RoleAssignment, assignment_id)
+        return row if row is not None and row.tenant_id == tenant_id else None
+
+    async def add_assignment(self, row: RoleAssignment) -> RoleAssignment:
+        self.s.add(row)
+        await self.s.flush()
+        return row
+
+    async def delete_assignment(self, tenant_id: int, assignment_id: int) -> bool:
+        result = await self.s.execute(delete(RoleAssignment).where(
+            RoleAssignment.id == assignment_id, RoleAssignment.tenant_id == tenant_id))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
