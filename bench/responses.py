@@ -46,10 +46,11 @@ sys.path.insert(0, str(ROOT))
 from _common import clean_env, free_port, percentile, print_machine, spawn, wait_ready  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 
+from bot.bootstrap import Settings, build_runtime  # noqa: E402
 from bot.model import Actor, Interaction, PlatformIdentity, Principal, ReplyTarget  # noqa: E402
-from bot.runtime import Runtime, build_runtime  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.workflows.poller import driver  # noqa: E402
+from bot.runtime import Runtime  # noqa: E402
+from handlers.instructions.driver import driver  # noqa: E402
+from handlers.instructions.states import REQUESTED, RUNS, SENT  # noqa: E402
 from integrations.tachyon.client import TachyonClient  # noqa: E402
 from storage.directory import DirectoryRepo  # noqa: E402
 from storage.instructions import InstructionResponse, InstructionRun, InstructionRunRepo  # noqa: E402
@@ -109,9 +110,8 @@ async def issue(rt: Runtime, client: TachyonClient, run_id: int) -> None:
     1 MB request limit. The run still lists all 50,000 targets, as a group run would."""
     status = await client.issue(DEFINITION, {}, scope={}, consumer_custom_data=f"bench:{run_id}")
     async with rt.db.uow() as uow:
-        await uow.repo(InstructionRunRepo).transition(
-            run_id, "requested", state="sent", vendor_id=status.id, vendor_status=int(status.status),
-            sent_at=datetime.now(UTC))
+        await RUNS.move(uow, rt.tenant_id, run_id, REQUESTED, SENT, vendor_id=status.id,
+                        vendor_status=int(status.status), sent_at=datetime.now(UTC))
         await uow.commit()
 
 
@@ -186,7 +186,7 @@ async def page_latency(rt: Runtime, run_id: int, requester: Principal, total: in
 async def bench(args: argparse.Namespace, sim_url: str, tmp: Path) -> bool:
     url = args.database_url or f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
     settings = Settings(database_url=url, mode="dev", secret_key="bench-secret-key-0123456789abcdef",
-                        tenant="bench", tachyon_url=sim_url, tachyon_token=TOKEN)  # type: ignore[arg-type]
+                        tenant="bench", tachyon_url=sim_url, tachyon_token=TOKEN)
     rt = build_runtime(settings)
     await rt.start(upgrade=True)
     await rt.scheduler.stop()  # the benchmark drives the run itself

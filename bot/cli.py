@@ -14,14 +14,14 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import logs, manifest_cli, rbac_admin
+from bot import bootstrap, logs, manifest_cli, rbac_admin
 from bot.audit import Audit
 from bot.model import new_correlation_id
 from bot.rbac import decide, grants_of
 from bot.rbac_admin import AdminError, Granter, Scope
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import Runtime
 from bot.secrets import local_key
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import CoreSettings, SettingsError
 from storage import migrate
 from storage.db import Database
 from storage.devices import DeviceRepo
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.cmd == "demo":
             return run_demo(args)
-        settings = load_settings()
+        settings = bootstrap.load()
         logs.configure(settings.log_level)
         if args.cmd == "serve":
             return serve(settings)
@@ -121,13 +121,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def serve(settings: Settings, *, upgrade: bool = False, seed: Callable[[Runtime], Awaitable[None]]
-          | None = None, banner: str = "",
+def serve(settings: CoreSettings, *, upgrade: bool = False,
+          seed: Callable[[Runtime], Awaitable[None]] | None = None, banner: str = "",
           mount: Callable[[web.Application], None] | None = None) -> int:
-    runtime = build_runtime(settings)
-    from bot.web import build_app
-
-    app = build_app(runtime, upgrade=upgrade)
+    runtime = bootstrap.build_runtime(settings)
+    app = bootstrap.build_app(runtime, upgrade=upgrade)
     if mount is not None:
         mount(app)  # the demo's simulators, on the same listener
     _worker_processes(settings, runtime, app)
@@ -145,7 +143,7 @@ def serve(settings: Settings, *, upgrade: bool = False, seed: Callable[[Runtime]
     return 0
 
 
-def _worker_processes(settings: Settings, runtime: Runtime, app: web.Application) -> None:
+def _worker_processes(settings: CoreSettings, runtime: Runtime, app: web.Application) -> None:
     """Hand the inbox's work to DESKHAND_WORKERS child processes (bot/workers.py).
 
     Only when Slack or Teams is configured (their requests go through the inbox), and not with
@@ -195,17 +193,11 @@ def run_demo(args: argparse.Namespace) -> int:
         overrides["host"] = args.host
     if args.port:
         overrides["port"] = args.port
-    settings = load_settings(**overrides)
+    settings = bootstrap.load(**overrides)
     if "DESKHAND_PUBLIC_URL" not in os.environ:
         settings.public_url = f"http://{settings.host}:{settings.port}"
     logs.configure(settings.log_level)
-    from integrations.teamviewer import demo as tv_demo
-
-    teamviewer = tv_demo.DemoTeamViewer(settings) if tv_demo.wanted() else None
-    from integrations.tachyon import demo as tachyon_demo
-
-    tachyon = tachyon_demo.DemoTachyon(settings) if tachyon_demo.wanted() else None
-    simulators = [s for s in (teamviewer, tachyon) if s is not None]
+    simulators = bootstrap.demo_parts(settings)
 
     def mount(app: web.Application) -> None:
         for simulator in simulators:
@@ -217,10 +209,8 @@ def run_demo(args: argparse.Namespace) -> int:
         async with runtime.db.uow() as uow:
             if await seed_fleet(uow, runtime.tenant_id):
                 await uow.commit()
-        if teamviewer is not None:
-            await teamviewer.seed(runtime)
-        if tachyon is not None:
-            await tachyon.seed(runtime)
+        for simulator in simulators:
+            await simulator.seed(runtime)
 
     url = f"http://{settings.host}:{settings.port}/console"
     banner = (f"deskhand demo is ready: open {url}\n"
@@ -231,7 +221,7 @@ def run_demo(args: argparse.Namespace) -> int:
                  mount=mount if simulators else None)
 
 
-async def _offline(args: argparse.Namespace, settings: Settings) -> int:
+async def _offline(args: argparse.Namespace, settings: CoreSettings) -> int:
     db = Database(settings.database_url)
     try:
         if args.cmd == "db":
@@ -336,7 +326,7 @@ async def _rbac(uow: Any, tenant_id: int, args: argparse.Namespace) -> None:
 
 
 async def _audit_export(uow: Any, tenant_id: int, args: argparse.Namespace) -> None:
-    from handlers.audit import export_csv
+    from handlers.audit.commands import export_csv
     from handlers.common import parse_since
 
     since = parse_since(args.since) if args.since else None

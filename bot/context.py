@@ -1,31 +1,21 @@
-"""What a handler gets: the runtime's services, the caller's grants, and a way to say no."""
+"""What a handler gets (the runtime, the caller's grants, a way to say no) and what it returns."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from bot.errors import Denied
 from bot.model import Actor, Visibility
 from bot.rbac import Decision, DeviceScope, Grant, decide
 from cards.model import Card
 
 if TYPE_CHECKING:
-    from bot.messaging import Messenger
+    from bot.adapter import Messenger
     from bot.runtime import Runtime
 
-
-class UserError(Exception):
-    """A problem the person can fix; the message is shown as is, the outcome is audited."""
-
-    def __init__(self, message: str, title: str = "That didn't work") -> None:
-        super().__init__(message)
-        self.title = title
-
-
-class Denied(UserError):
-    def __init__(self, decision: Decision, what: str) -> None:
-        super().__init__(f"You may not {what}: {decision.explain()}.", title="Not allowed")
-        self.decision = decision
+Later = Callable[[], Coroutine[Any, Any, None]]  # work for after the answer
 
 
 @dataclass
@@ -33,6 +23,7 @@ class Reply:
     cards: list[Card]
     visibility: Visibility = "public"
     replace: bool = False  # for a click: update the clicked card in place
+    later: list[Later] = field(default_factory=list)  # run once the answer is out (bot/dispatch.py)
 
     @classmethod
     def public(cls, card: Card) -> Reply:
@@ -56,10 +47,15 @@ class Context:
     correlation_id: str
     target: str | None = None  # what the audit row names as the target
     audit_params: dict[str, object] = field(default_factory=dict)
+    deferred: list[Later] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> int:
         return self.actor.tenant_id
+
+    def defer(self, work: Later) -> None:
+        """Do `work` after the person has the answer (e.g. redraw the card's other copies)."""
+        self.deferred.append(work)
 
     def decide(self, permission: str, device: DeviceScope | None = None,
                instruction_set: str | None = None) -> Decision:
@@ -75,5 +71,5 @@ class Context:
                 self.tenant_id, "denial", permission, "denied", actor=self.actor,
                 correlation_id=self.correlation_id,
                 target=device.name if device else self.target, detail=decision.explain())
-            raise Denied(decision, what)
+            raise Denied.by(decision, what)
         return decision

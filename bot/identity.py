@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy.exc import IntegrityError
+
 from bot.model import Actor, PlatformIdentity, Principal
 from storage.db import Database
 from storage.directory import DirectoryRepo, PrincipalRow
@@ -25,13 +27,22 @@ async def resolve_actor(
     db: Database, tenant_id: int, identity: PlatformIdentity,
     email_lookup: EmailLookup | None = None,
 ) -> Actor | None:
+    """The principal behind a chat account, linking it by email on first sight; None if unknown."""
+    try:
+        return await _resolve(db, tenant_id, identity, email_lookup)
+    except IntegrityError:  # a concurrent request linked the same account first: use its link
+        return await _resolve(db, tenant_id, identity, None)
+
+
+async def _resolve(db: Database, tenant_id: int, identity: PlatformIdentity,
+                   email_lookup: EmailLookup | None) -> Actor | None:
     async with db.uow() as uow:
         directory = uow.repo(DirectoryRepo)
         row = await directory.linked_principal(identity.platform, identity.platform_tenant,
                                                identity.user_id)
         if row is not None:
             return Actor(to_principal(row), identity)
-        if email_lookup is None:
+        if email_lookup is None or not identity.user_id:
             return None
         email = await email_lookup()
         if not email:

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot import manifests
-from bot.settings import Settings
+from bot import bootstrap, manifests
+from bot.settings import CoreSettings
 
 COMMANDS = ("manifest", "teams-package")
 
@@ -46,15 +46,15 @@ def _write(output: str | None, text: str) -> None:
     print(f"wrote {path}")
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: CoreSettings) -> int:
     try:
         return _run(args, settings)
     except OSError as exc:  # an unwritable or missing output folder: say so, no traceback
         raise manifests.ManifestError(f"cannot write {exc.filename}: {exc.strerror}") from None
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:
-    registry = manifests.build_registry()
+def _run(args: argparse.Namespace, settings: CoreSettings) -> int:
+    registry = bootstrap.commands()
     links = manifests.TeamsLinks(getattr(args, "website_url", None), getattr(args, "privacy_url", None),
                                  getattr(args, "terms_url", None))
     if args.cmd == "teams-package":

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from bot import manifest_icons
 from bot.registry import CommandSpec, Registry
-from bot.settings import Settings
+from bot.settings import CoreSettings
 
 APP_NAME = "deskhand"
 UMBRELLA = "/deskhand"
@@ -72,14 +72,6 @@ class TeamsLinks:
     terms: str | None = None
 
 
-def build_registry() -> Registry:
-    from handlers import register_all
-
-    registry = Registry()
-    register_all(registry)
-    return registry
-
-
 def app_version() -> str:
     try:
         return metadata.version("deskhand")
@@ -87,7 +79,7 @@ def app_version() -> str:
         return "0.0.0"
 
 
-def _https_base(settings: Settings, why: str, alternative: str = "") -> str:
+def _https_base(settings: CoreSettings, why: str, alternative: str = "") -> str:
     url = settings.public_url.rstrip("/")
     parts = urlsplit(url)
     if parts.scheme != "https" or not parts.hostname:
@@ -97,7 +89,7 @@ def _https_base(settings: Settings, why: str, alternative: str = "") -> str:
     return url
 
 
-def socket_mode(settings: Settings) -> bool:
+def socket_mode(settings: CoreSettings) -> bool:
     token = settings.slack_app_token
     return token is not None and bool(token.get_secret_value().strip())
 
@@ -135,7 +127,7 @@ def _slash_entry(group: str, specs: list[CommandSpec]) -> tuple[str, str | None]
     return title, " | ".join(subs) + " (then its arguments; /help " + group + " explains)"
 
 
-def slack_manifest(settings: Settings, registry: Registry) -> dict[str, Any]:
+def slack_manifest(settings: CoreSettings, registry: Registry) -> dict[str, Any]:
     """App manifest, major version 1 (classic Bolt apps; 2.x is for Slack-hosted Deno apps)."""
     sockets = socket_mode(settings)
     hint = " (or set DESKHAND_SLACK_APP_TOKEN to use Socket Mode)"
@@ -193,7 +185,8 @@ def teams_commands(registry: Registry, limit: int = TEAMS_MAX_COMMANDS) -> list[
     return sorted(chosen, key=lambda s: (order.index(s.group), rank[s.name]))
 
 
-def teams_manifest(settings: Settings, registry: Registry, links: TeamsLinks | None = None) -> dict[str, Any]:
+def teams_manifest(settings: CoreSettings, registry: Registry,
+                   links: TeamsLinks | None = None) -> dict[str, Any]:
     app_id = settings.teams_app_id.strip()
     if not app_id:
         raise ManifestError("DESKHAND_TEAMS_APP_ID is not set: the Teams manifest needs the bot's "
@@ -266,13 +259,14 @@ def to_yaml(data: Any, indent: int = 0) -> str:
     return "\n".join(lines) + "\n"
 
 
-def teams_files(settings: Settings, registry: Registry, links: TeamsLinks | None = None) -> dict[str, bytes]:
+def teams_files(settings: CoreSettings, registry: Registry,
+                links: TeamsLinks | None = None) -> dict[str, bytes]:
     """The upload package's files, by name at the zip root."""
     return {"manifest.json": to_json(teams_manifest(settings, registry, links)).encode(),
             "color.png": manifest_icons.color_png(), "outline.png": manifest_icons.outline_png()}
 
 
-def teams_package(settings: Settings, registry: Registry, links: TeamsLinks | None = None) -> bytes:
+def teams_package(settings: CoreSettings, registry: Registry, links: TeamsLinks | None = None) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, body in teams_files(settings, registry, links).items():
@@ -283,7 +277,7 @@ def teams_package(settings: Settings, registry: Registry, links: TeamsLinks | No
     return buffer.getvalue()
 
 
-def write_all(directory: Path, settings: Settings, registry: Registry,
+def write_all(directory: Path, settings: CoreSettings, registry: Registry,
               links: TeamsLinks | None = None) -> list[Path]:
     """Regenerate the manifest folder: Slack JSON and YAML, and the Teams manifest with its icons."""
     slack = slack_manifest(settings, registry)

@@ -48,6 +48,15 @@ class Actor:
         return self.principal.tenant_id
 
 
+Recipient = Actor | PlatformIdentity  # who a private reply is for; an identity if nobody known
+
+
+def own_account(recipient: Recipient, platform: Platform) -> str | None:
+    """The recipient's user id on `platform` when that is the account that spoke; else None."""
+    identity = recipient.identity if isinstance(recipient, Actor) else recipient
+    return identity.user_id if identity.platform == platform else None
+
+
 @dataclass(frozen=True)
 class MessageRef:
     """Where a posted card lives so it can be updated later.
@@ -98,3 +107,5 @@ class Interaction:
     reply_to: ReplyTarget
     inputs: dict[str, str] = field(default_factory=dict)
     correlation_id: str = field(default_factory=new_correlation_id)
+    args: tuple[Any, ...] = ()  # the action id's parts after the prefix, parsed as declared
+    fields: tuple[str, ...] = ()  # the value's \x1f-separated fields, as declared

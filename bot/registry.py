@@ -1,4 +1,5 @@
-"""Commands are declared once here; help, argument errors and both app manifests read this."""
+"""Commands and buttons are declared once here; help, argument errors, button parsing and both app
+manifests read this. Capabilities fill it through bot/capability.install."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from bot.parser import ParseError, Tokens
 
 if TYPE_CHECKING:
+    from bot.approvals import Subject
     from bot.context import Context, Reply
     from bot.model import Command, Interaction
+    from bot.tenant_settings import TenantSection
 
 ArgKind = Literal["positional", "rest", "option", "marker", "options"]  # options: any key=value
 CommandHandler = Callable[["Context", "Command"], Awaitable["Reply"]]
@@ -65,11 +68,41 @@ class CommandSpec:
         return self.name.split(" ", 1)[0]
 
 
+Param = Callable[[str], Any]  # one part of a button's action id -> its value; ValueError if bad
+MAX_ID_DIGITS = 18  # every id fits a signed 64-bit column
+
+
+def an_id(value: str) -> int:
+    """A row id carried by a button: 1 to 18 digits."""
+    if not value.isdigit() or len(value) > MAX_ID_DIGITS:
+        raise ValueError(f"{value[:40]!r} is not an id")
+    return int(value)
+
+
+def one_of(*choices: str) -> Param:
+    def choose(value: str) -> str:
+        if value not in choices:
+            raise ValueError(f"{value[:40]!r} is not one of {', '.join(choices)}")
+        return value
+    return choose
+
+
+def text(value: str) -> str:
+    return value
+
+
 @dataclass(frozen=True)
 class ActionSpec:
+    """A button (or form) family: `prefix:part:part`. The router parses the parts with `params`
+    and the value's `fields` (separated by \x1f) before the handler runs; a click that does
+    not parse is answered "This button is damaged; <damaged>"."""
+
     prefix: str
     handler: ActionHandler
     permission: str | tuple[str, ...] | None = None
+    params: tuple[Param, ...] = ()
+    fields: int = 0
+    damaged: str = "run the command again for a fresh card."
 
 
 class UsageError(ParseError):
@@ -92,6 +125,25 @@ class Registry:
     commands: dict[str, CommandSpec] = field(default_factory=dict)
     actions: dict[str, ActionSpec] = field(default_factory=dict)
     downloads: dict[str, DownloadHandler] = field(default_factory=dict)
+    subjects: dict[str, Subject] = field(default_factory=dict)  # approval/card subjects by kind
+    sections: list[type[TenantSection]] = field(default_factory=list)  # per-tenant settings
+
+    def subject(self, kind: str) -> Subject:
+        found = self.subjects.get(kind)
+        if found is None:
+            raise LookupError(f"no capability declares the subject {kind!r}")
+        return found
+
+    def add_subject(self, subject: Subject) -> None:
+        if subject.kind in self.subjects:
+            raise ValueError(f"subject {subject.kind!r} is declared twice")
+        self.subjects[subject.kind] = subject
+
+    def add_section(self, section: type[TenantSection]) -> None:
+        clash = {k for s in self.sections for k in s.model_fields} & set(section.model_fields)
+        if clash:
+            raise ValueError(f"tenant settings declared twice: {', '.join(sorted(clash))}")
+        self.sections.append(section)
 
     def add(self, spec: CommandSpec) -> CommandSpec:
         if spec.name in self.commands:

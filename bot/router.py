@@ -1,25 +1,39 @@
-"""One router for every platform: parse, resolve, check, run, audit; never a stack trace."""
+"""One router for every platform: parse, check, run, audit; every failure becomes a plain card.
+
+A `UserError` (bot/errors.py) is shown as its own title and text; a vendor's failure as what
+the vendor said, by its cause; anything else as "Something went wrong on our side" with the
+correlation id, and the traceback goes to the log. Button values are parsed here, once, from
+the action's declaration, before any handler sees them.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from bot.context import Context, Reply, UserError
-from bot.messaging import Messenger
+from bot.context import Context, Reply
+from bot.errors import DamagedButton, UserError
 from bot.model import Actor, Command, Interaction, ReplyTarget, new_correlation_id
 from bot.parser import ParseError, tokenize
 from bot.rbac import Grant, decide_any, grants_of, may_see, permissions_held
-from bot.registry import CommandSpec, UnknownCommand, UsageError, bind
+from bot.registry import ActionSpec, CommandSpec, UnknownCommand, UsageError, bind
 from cards.model import Card, Text, message_card
 from cards.model import Context as CardContext
+from integrations.http import Cause, VendorError
 
 if TYPE_CHECKING:
+    from bot.adapter import Messenger
     from bot.runtime import Runtime
 
 log = logging.getLogger("deskhand.router")
+VENDOR_TITLES = {
+    Cause.AUTH: "{vendor} refused deskhand's sign-in", Cause.NOT_FOUND: "{vendor} does not know that",
+    Cause.RATE_LIMITED: "{vendor} is busy", Cause.UNAVAILABLE: "{vendor} did not answer",
+    Cause.REJECTED: "{vendor} did not do it",
+}
 
 
 def error_card(title: str, text: str, correlation_id: str) -> Card:
@@ -36,6 +50,19 @@ def usage_card(spec: CommandSpec, problem: str, correlation_id: str) -> Card:
 def visible(specs: list[CommandSpec], grants: list[Grant]) -> list[CommandSpec]:
     held = permissions_held(grants)
     return [s for s in specs if may_see(held, s.permission)]
+
+
+def parse_click(action: ActionSpec, interaction: Interaction) -> Interaction:
+    """The click with its action id's parts and its value's fields parsed as declared."""
+    parts = interaction.action_id.split(":")[1:]
+    fields = tuple(interaction.value.split("\x1f")) if action.fields else ()
+    if len(parts) != len(action.params) or len(fields) != action.fields:
+        raise DamagedButton(action.damaged)
+    try:
+        args = tuple(param(part) for param, part in zip(action.params, parts, strict=True))
+    except ValueError:
+        raise DamagedButton(action.damaged) from None
+    return dataclasses.replace(interaction, args=args, fields=fields)
 
 
 class Router:
@@ -105,11 +132,12 @@ class Router:
                     actor.tenant_id, "denial", action.prefix, "denied", actor=actor,
                     correlation_id=cid, params={"value": interaction.value},
                     detail=decision.explain())
+                self.rt.metrics.observe_interaction(action.prefix, "denied")
                 return Reply.private(error_card(
                     "Not allowed", f"You may not do that: {decision.explain()}.", cid))
         ctx = Context(self.rt, actor, messenger, grants, cid)
-        reply, outcome = await self._run(ctx, action.prefix,
-                                         lambda: action.handler(ctx, interaction))
+        reply, outcome = await self._run(
+            ctx, action.prefix, lambda: action.handler(ctx, parse_click(action, interaction)))
         await self.rt.audit.record(
             actor.tenant_id, "interaction", action.prefix, outcome, actor=actor,
             correlation_id=cid, target=ctx.target,
@@ -119,11 +147,22 @@ class Router:
 
     async def _run(self, ctx: Context, name: str,
                    call: Callable[[], Awaitable[Reply]]) -> tuple[Reply, str]:
+        reply, outcome = await self._call(ctx, name, call)
+        reply.later.extend(ctx.deferred)  # what moved before a failure is still redrawn
+        return reply, outcome
+
+    @staticmethod
+    async def _call(ctx: Context, name: str,
+                    call: Callable[[], Awaitable[Reply]]) -> tuple[Reply, str]:
         try:
             return await call(), "ok"
         except UserError as exc:
-            outcome = "denied" if exc.title == "Not allowed" else "refused"
-            return Reply.private(error_card(exc.title, str(exc), ctx.correlation_id)), outcome
+            return Reply.private(error_card(exc.title, str(exc), ctx.correlation_id)), exc.outcome
+        except VendorError as exc:
+            log.warning("%s: %s answered %s (%s; ref %s)", name, exc.vendor, exc.status or "nothing",
+                        exc.code, ctx.correlation_id)
+            title = VENDOR_TITLES[exc.cause].format(vendor=exc.vendor)
+            return Reply.private(error_card(title, exc.message, ctx.correlation_id)), "failed"
         except Exception:
             log.exception("%s failed (ref %s)", name, ctx.correlation_id)
             return Reply.private(error_card(

@@ -1,14 +1,17 @@
-"""build_runtime(settings): the one place that wires storage, router, platforms and jobs."""
+"""The runtime: storage, registry, router, dispatch, scheduler, services and platforms of one process.
+
+It knows no capability and no vendor: bot/bootstrap.py builds it and installs the capabilities
+(bot/capability.py). `start` and `stop` bring everything up and down in order.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.audit import Audit
+from bot.dispatch import Dispatch
 from bot.downloads import Downloads
 from bot.inbox import Inbox
 from bot.metrics import Metrics
@@ -17,21 +20,28 @@ from bot.registry import Registry
 from bot.router import Router
 from bot.scheduler import Scheduler
 from bot.secrets import SecretBox
-from bot.settings import Settings
+from bot.services import Services
+from bot.settings import CoreSettings, section
 from storage import migrate
 from storage.db import Database
-from storage.inbox import InboxStore
 from storage.tenants import TenantRepo
 
 if TYPE_CHECKING:
-    from bot.messaging import Messenger
+    from bot.adapter import Adapter, Messenger
+    from bot.capability import Route
 
 log = logging.getLogger("deskhand")
+C = TypeVar("C")
+LATER_SECONDS = 10.0  # how long stopping waits for after-answer work (card redraws)
+
+
+class SchemaNotCurrent(RuntimeError):
+    pass
 
 
 @dataclass
 class Runtime:
-    settings: Settings
+    settings: CoreSettings
     db: Database
     audit: Audit
     registry: Registry
@@ -41,27 +51,32 @@ class Runtime:
     downloads: Downloads
     inbox: Inbox
     router: Router = field(init=False)
+    dispatch: Dispatch = field(init=False)
+    services: Services = field(init=False)
     tenant_id: int = 0
-    platforms: dict[str, Any] = field(default_factory=dict)  # adapters by name
-    services: dict[str, Any] = field(default_factory=dict)  # vendor clients, made on first use
-    on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # before the db closes
+    platforms: dict[str, Adapter] = field(default_factory=dict)  # adapters by platform name
+    routes: list[Route] = field(default_factory=list)  # capabilities' HTTP routes
     run_jobs: bool = True  # off in a listener whose worker processes run the scheduled jobs
 
     def __post_init__(self) -> None:
         self.router = Router(self)
+        self.dispatch = Dispatch(self)
+        self.services = Services(self)
+
+    def config(self, cls: type[C]) -> C:
+        """A capability's own settings: its section of the merged Settings (bot/bootstrap.py)."""
+        return section(self.settings, cls)
 
     def messenger(self, platform: str) -> Messenger | None:
-        """The platform's Messenger for background jobs (console: its hub), if it is mounted."""
+        """The platform's Messenger, for work that posts without a request (jobs, other copies)."""
         adapter = self.platforms.get(platform)
-        if adapter is None:
-            return None
-        return getattr(adapter, "messenger", None) or getattr(adapter, "hub", None)
+        return adapter.messenger if adapter is not None else None
 
     async def start(self, *, upgrade: bool = False) -> None:
         if upgrade:
             await migrate.upgrade(self.db.engine)
         elif not await migrate.is_current(self.db.engine):
-            raise RuntimeError("the database schema is not current: run `deskhand db upgrade`")
+            raise SchemaNotCurrent("the database schema is not current: run `deskhand db upgrade`")
         async with self.db.uow() as uow:
             tenant = await uow.repo(TenantRepo).ensure(self.settings.tenant, self.settings.tenant_name)
             await ensure_system_roles(uow, tenant.id)
@@ -71,50 +86,19 @@ class Runtime:
             self.scheduler.start()
         await self.inbox.start()
         for adapter in self.platforms.values():  # e.g. Slack Socket Mode connects here
-            start = getattr(adapter, "start", None)
-            if start is not None:
-                await start()
+            await adapter.start()
 
     async def stop_intake(self) -> None:
         """Take no more chat requests (Slack Socket Mode disconnects; HTTP stops with aiohttp)."""
         for adapter in self.platforms.values():
-            stop_intake = getattr(adapter, "stop_intake", None)
-            if stop_intake is not None:
-                await stop_intake()
+            await adapter.stop_intake()
 
     async def stop(self) -> None:
         await self.stop_intake()  # before the inbox stops: nothing acked that cannot be stored
         await self.inbox.stop()
         await self.scheduler.stop()
-        for hook in self.on_stop:
-            await hook()
+        await self.dispatch.later.stop(LATER_SECONDS)
+        await self.services.close()  # drivers first, then the vendor clients they use
         for adapter in self.platforms.values():
-            close = getattr(adapter, "close", None)
-            if close is not None:
-                await close()
+            await adapter.close()
         await self.db.dispose()
-
-
-def build_runtime(settings: Settings, secret_key: str | None = None) -> Runtime:
-    from handlers import register_all
-
-    key = secret_key or (settings.secret_key.get_secret_value() if settings.secret_key else None)
-    if not key:
-        raise RuntimeError("DESKHAND_SECRET_KEY is not set; it encrypts integration secrets "
-                           "and signs download links")
-    db = Database(settings.database_url)
-    metrics = Metrics()
-    registry = Registry()
-    register_all(registry)
-    box = SecretBox(key)
-    runtime = Runtime(
-        settings=settings, db=db, audit=Audit(db), registry=registry, metrics=metrics,
-        scheduler=Scheduler(db, settings.replica, metrics), secrets=box,
-        downloads=Downloads(key, settings.public_url),
-        inbox=Inbox(InboxStore(db.engine), settings.replica, box,
-                    max_age=timedelta(seconds=settings.inbox_max_age)),
-    )
-    from bot.workflows import install
-
-    install(runtime)  # instruction poller, approval expiry, catalogue sync and retention jobs
-    return runtime

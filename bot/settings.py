@@ -1,13 +1,16 @@
 """Process settings: DESKHAND_* environment variables over an optional TOML file.
 
-Invalid settings stop start-up with one line per problem (see `load_settings`).
+`CoreSettings` holds the runtime's and the chat platforms' settings; each capability declares
+its own (a pydantic model of its DESKHAND_* fields) and the composition root merges them all
+into one `Settings` class (bot/bootstrap.py), so every variable is read and checked once, in
+one place. Invalid settings stop start-up with one line per problem (see `load_settings`).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -20,7 +23,14 @@ from pydantic_settings import (
 Mode = Literal["production", "demo", "dev"]
 
 
-class Settings(BaseSettings):
+def http_url(value: str) -> str:
+    """A field validator for URLs deskhand calls or links to."""
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value
+
+
+class CoreSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DESKHAND_", extra="ignore")
 
     mode: Mode = "production"
@@ -55,23 +65,6 @@ class Settings(BaseSettings):
     teams_openid_metadata_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
     teams_token_url: str = ""  # default: https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token
 
-    teamviewer_url: str = "https://webapi.teamviewer.com/api/v1/"
-    teamviewer_api_token: SecretStr | None = None  # a script token; wins over OAuth when set
-    teamviewer_client_id: str = ""  # OAuth app (with the secret): `teamviewer connect`
-    teamviewer_client_secret: SecretStr | None = None
-    teamviewer_authorize_url: str = "https://login.teamviewer.com/oauth2/authorize"
-    teamviewer_session_group: str = "deskhand"  # the session-list group new sessions go to
-    tachyon_url: str = ""  # the Consumer API root, https://<server>/Consumer/
-    tachyon_consumer: str = "deskhand"  # the consumer name registered in 1E (X-Tachyon-Consumer)
-    tachyon_token: SecretStr | None = None  # X-Tachyon-Authenticate for deskhand's principal
-    tachyon_approver_token: SecretStr | None = None  # a second principal for 1E-side approvals
-    # Most FQDNs sent in one Instructions/Targeted body; 1E's own limit is not documented, so a
-    # larger group goes out as its 1E management group's scope (`deskhand groups link`).
-    tachyon_max_fqdns: int = Field(default=10_000, ge=1, le=100_000)
-    ws1_url: str = ""
-    servicenow_url: str = ""
-    idp_token_url: str = ""
-
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
@@ -79,12 +72,10 @@ class Settings(BaseSettings):
             raise ValueError("use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
         return value
 
-    @field_validator("public_url", "slack_api_url", "teamviewer_url", "teamviewer_authorize_url")
+    @field_validator("public_url", "slack_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value
+        return http_url(value)
 
     @property
     def console_on(self) -> bool:
@@ -115,12 +106,24 @@ class SettingsError(Exception):
         self.lines = lines
 
 
-def load_settings(**overrides: Any) -> Settings:
+S = TypeVar("S", bound=CoreSettings)
+C = TypeVar("C")
+
+
+def section(settings: CoreSettings, cls: type[C]) -> C:
+    """A capability's own settings: its part of the merged Settings (bot/bootstrap.py)."""
+    if not isinstance(settings, cls):
+        raise TypeError(f"{cls.__name__} is not part of these settings: is its capability "
+                        "installed in bot/bootstrap.py?")
+    return settings
+
+
+def load_settings(settings_cls: type[S], **overrides: Any) -> S:
     config_file = os.environ.get("DESKHAND_CONFIG")
     if config_file and not Path(config_file).is_file():
         raise SettingsError([f"DESKHAND_CONFIG: no such file {config_file}"])
     try:
-        return Settings(**overrides)
+        return settings_cls(**overrides)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():

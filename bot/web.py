@@ -1,8 +1,9 @@
-"""The HTTP listener: health, readiness, metrics, downloads, and each platform's routes."""
+"""The HTTP listener: health, readiness, metrics, downloads, each platform's and capability's routes."""
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from aiohttp import web
 
@@ -15,29 +16,17 @@ RUNTIME = web.AppKey("runtime", Runtime)
 
 
 def build_app(runtime: Runtime, *, upgrade: bool = False) -> web.Application:
+    """The listener for a runtime whose platforms are attached (bot/bootstrap.py)."""
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/downloads/{token}", download)
-    if runtime.settings.console_on:
-        from bot.platforms.console.adapter import ConsoleAdapter
-
-        console = ConsoleAdapter(runtime)
-        console.routes(app)
-        runtime.platforms["console"] = console
-    from integrations.teamviewer import service as teamviewer
-
-    teamviewer.mount(app, runtime)  # /oauth/teamviewer/callback
-    # Platform adapters mount their own routes here (Slack: /slack/events, Teams: /api/messages).
-    from bot.platforms import slack
-
-    if slack.configured(runtime):
-        slack.mount(runtime, app)
-    from bot.platforms import teams
-
-    teams.mount(app, runtime)  # always: without an app id it refuses with a reason (dev: anonymous)
+    for adapter in runtime.platforms.values():
+        adapter.routes(app)  # Slack: /slack/events, Teams: /api/messages, the console
+    for route in runtime.routes:
+        app.router.add_route(route.method, route.path, partial(route.handler, runtime))
 
     async def on_startup(_: web.Application) -> None:
         await runtime.start(upgrade=upgrade)

@@ -22,9 +22,10 @@ import signal
 import sys
 import time
 
+from bot import bootstrap
 from bot.metrics import Metrics
-from bot.runtime import Runtime, build_runtime
-from bot.settings import Settings
+from bot.runtime import Runtime
+from bot.settings import CoreSettings
 
 log = logging.getLogger("deskhand.workers")
 CHILD_DRAIN = 20.0  # a child lets running work finish this long once told to stop
@@ -98,20 +99,7 @@ class WorkerPool:
         await asyncio.gather(*self._supervisors, return_exceptions=True)
 
 
-def mount(runtime: Runtime) -> None:
-    """The platform adapters a worker needs to deliver results: clients, no listeners."""
-    from bot.platforms import slack
-    from bot.platforms.teams.adapter import TeamsAdapter, refusal
-
-    if slack.configured(runtime):
-        from bot.platforms.slack.adapter import SlackAdapter
-
-        runtime.platforms["slack"] = SlackAdapter(runtime, listen=False)
-    if refusal(runtime.settings) is None:  # Teams configured: work may post to Teams
-        runtime.platforms["teams"] = TeamsAdapter(runtime)
-
-
-def run(settings: Settings, *, child: bool) -> int:
+def run(settings: CoreSettings, *, child: bool) -> int:
     if child:
         # The parent decides when a child stops (it closes our stdin, or dies and the pipe ends).
         # Ctrl-C and systemd's SIGTERM reach the whole process group: stopping on them as well
@@ -124,10 +112,10 @@ def run(settings: Settings, *, child: bool) -> int:
     return 0
 
 
-async def _work(settings: Settings, child: bool) -> None:
-    runtime = build_runtime(settings)
+async def _work(settings: CoreSettings, child: bool) -> None:
+    runtime = bootstrap.build_runtime(settings)
     runtime.inbox.drain = CHILD_DRAIN
-    mount(runtime)
+    bootstrap.attach_platforms(runtime, listen=False)  # clients to deliver with, no listeners
     await runtime.start()  # the scheduled jobs too: the listener leaves them to its workers
     gc.collect()
     gc.freeze()  # as in `serve`: keep full collections of start-up objects off the hot path

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from bot.context import Context, UserError
+from bot.context import Context
+from bot.errors import NotFound
 from bot.rbac import DeviceScope
 from storage.devices import Device, DeviceRepo
 
@@ -17,7 +18,7 @@ async def find_device(ctx: Context, ref: str) -> tuple[Device, DeviceScope]:
         if device is None:
             hints = await inventory.suggest(ctx.tenant_id, ref)
             more = f" Did you mean {', '.join(f'`{h}`' for h in hints)}?" if hints else ""
-            raise UserError(f"No device is called `{ref}` (by name, FQDN or serial).{more}",
+            raise NotFound(f"No device is called `{ref}` (by name, FQDN or serial).{more}",
                             title="Device not found")
         group = await inventory.group(device.management_group_id) \
             if device.management_group_id else None

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from enum import StrEnum
 from typing import Any
 
 import httpx
@@ -36,11 +37,36 @@ _MAYBE_SENT = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.ReadError, httpx.Wri
 _BEARER = re.compile(r"(Bearer\s+)\S+", re.I)
 
 
+class Cause(StrEnum):
+    """Why a vendor call failed, which decides what deskhand does next."""
+
+    AUTH = "auth"  # deskhand's credentials were refused, or there are none: an admin must act
+    NOT_FOUND = "not_found"  # the vendor does not know the object (any more)
+    RATE_LIMITED = "rate_limited"  # too many requests: try again later
+    UNAVAILABLE = "unavailable"  # no answer, a timeout, a gateway or overload: try again later
+    REJECTED = "rejected"  # the vendor refused or failed this very request (4xx, a 500)
+
+
+def cause_of(status: int | None) -> Cause:
+    if status is None or status in (502, 503, 504):
+        return Cause.UNAVAILABLE
+    if status in (401, 403):
+        return Cause.AUTH
+    if status in (404, 410):
+        return Cause.NOT_FOUND
+    if status == 429:
+        return Cause.RATE_LIMITED
+    return Cause.REJECTED
+
+
 class VendorError(Exception):
-    """A vendor call failed. `message` is for the person in chat: plain, and free of secrets."""
+    """A vendor call failed. `message` is for the person in chat: plain, and free of secrets.
+
+    `cause` (from the HTTP status unless the client knows better) is what callers branch on."""
 
     def __init__(self, vendor: str, status: int | None, code: str, message: str,
-                 correlation_id: str, *, maybe_applied: bool = False, attempts: int = 1) -> None:
+                 correlation_id: str, *, maybe_applied: bool = False, attempts: int = 1,
+                 cause: Cause | None = None) -> None:
         super().__init__(message)
         self.vendor = vendor
         self.status = status
@@ -49,12 +75,18 @@ class VendorError(Exception):
         self.correlation_id = correlation_id
         self.maybe_applied = maybe_applied  # the request may have reached the vendor
         self.attempts = attempts
+        self.cause = cause or cause_of(status)
+
+    @property
+    def transient(self) -> bool:
+        """Worth trying again later, unchanged."""
+        return self.cause in (Cause.UNAVAILABLE, Cause.RATE_LIMITED)
 
     def __str__(self) -> str:
         return self.message
 
     def __repr__(self) -> str:
-        return (f"VendorError({self.vendor!r}, {self.status!r}, {self.code!r}, "
+        return (f"VendorError({self.vendor!r}, {self.status!r}, {self.code!r}, {self.cause.value}, "
                 f"ref={self.correlation_id!r})")
 
 

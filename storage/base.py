@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData
+from sqlalchemy import JSON, BigInteger, ColumnElement, DateTime, Integer, MetaData, Table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -56,6 +57,18 @@ class Repo:
 
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
+
+    async def compare_and_set(self, table: type[Base], tenant_id: int, row_id: int,
+                              expected: Collection[str], values: dict[str, Any],
+                              *guards: ColumnElement[bool]) -> bool:
+        """Set `values` on a workflow row only while it is in one of the `expected` states, in
+        this tenant (and every guard holds): False when a click, a replica or a job got there
+        first. Every state change of every workflow goes through here (bot/workflow.py)."""
+        columns = cast(Table, table.__table__).c
+        result = await self.s.execute(update(table).where(
+            columns.id == row_id, columns.tenant_id == tenant_id, columns.state.in_(list(expected)),
+            *guards).values(**values))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def load_all_tables() -> MetaData:

@@ -30,7 +30,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from storage.base import Base, BigId, Repo, utcnow
 from storage.devices import Device, ManagementGroup
 from storage.response_pages import insert_page
-from storage.workflow import ApprovalRequest, WorkflowCard
 
 
 class InstructionDefinitionRow(Base):
@@ -187,13 +186,6 @@ class InstructionRunRepo(Repo):
         row = await self.s.get(InstructionRunTargets, run_id)
         return list(row.targets) if row is not None else []
 
-    async def transition(self, run_id: int, expected: str | Sequence[str], **values: Any) -> bool:
-        """Move on only from `expected`; False when another click, replica or job got there first."""
-        states = [expected] if isinstance(expected, str) else list(expected)
-        result = await self.s.execute(update(InstructionRun).where(
-            InstructionRun.id == run_id, InstructionRun.state.in_(states)).values(**values))
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
     async def claim_issue(self, run_id: int, states: Sequence[str], attempts: int) -> bool:
         """Count an issue attempt before the POST leaves, so a restart searches 1E first."""
         result = await self.s.execute(update(InstructionRun).where(
@@ -312,14 +304,16 @@ class InstructionRunRepo(Repo):
             responses_purged=True))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    async def purge_history(self, tenant_id: int, before: datetime, finished: Sequence[str]) -> int:
-        """Delete finished runs (their requests, cards and responses cascade) older than `before`."""
+    async def purge_history(self, tenant_id: int, before: datetime,
+                            finished: Sequence[str]) -> list[int]:
+        """Delete finished runs (targets and responses with them) older than `before`; returns
+        their ids, so their approval requests and card copies can go too (storage/workflow.py)."""
         ids = list((await self.s.execute(select(InstructionRun.id).where(
             InstructionRun.tenant_id == tenant_id, InstructionRun.state.in_(list(finished)),
             InstructionRun.created_at < before))).scalars().all())
         if not ids:
-            return 0
-        for table in (InstructionResponse, WorkflowCard, ApprovalRequest, InstructionRunTargets):
+            return []
+        for table in (InstructionResponse, InstructionRunTargets):
             await self.s.execute(delete(table).where(table.run_id.in_(ids)))
         await self.s.execute(delete(InstructionRun).where(InstructionRun.id.in_(ids)))
-        return len(ids)
+        return ids

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, mapped_column
@@ -98,17 +97,6 @@ class RemoteSessionRepo(Repo):
                     RemoteSession.state.in_(("open", "closing")))
              .order_by(RemoteSession.id.desc()).limit(limit))
         return (await self.s.execute(q)).scalars().all()
-
-    async def transition(self, tenant_id: int, session_id: int, expected: str | tuple[str, ...],
-                         **values: Any) -> bool:
-        """Move the row on only if it is still in `expected`; False when someone else moved it."""
-        states = (expected,) if isinstance(expected, str) else expected
-        result = await self.s.execute(
-            update(RemoteSession)
-            .where(RemoteSession.id == session_id, RemoteSession.tenant_id == tenant_id,
-                   RemoteSession.state.in_(states))
-            .values(**values))
-        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 class TeamViewerAuthRepo(Repo):

@@ -1,4 +1,9 @@
-"""A run's workflow: its approval request and every copy of its card deskhand posted."""
+"""What every workflow shares: approval requests and the posted copies of its cards.
+
+Both refer to their subject by kind and id (`instruction.run` 42, later `device.action` 7), not
+by a foreign key to one capability's table, so any workflow gets the same approvals and card
+updates. The capability that owns a subject deletes these rows with it (`delete_for`).
+"""
 
 from __future__ import annotations
 
@@ -6,20 +11,34 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, select, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    delete,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Repo, utcnow
+
+PENDING = "pending"
 
 
 class ApprovalRequest(Base):
     """pending -> approved | denied | expired | cancelled, decided by compare-and-set."""
 
     __tablename__ = "approval_requests"
+    __table_args__ = (UniqueConstraint("subject_kind", "subject_id", name="uq_approval_requests_subject"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
-    run_id: Mapped[int] = mapped_column(
-        ForeignKey("instruction_runs.id", ondelete="CASCADE"), unique=True)
+    subject_kind: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(String(300), default="")  # what is asked, for lists
     state: Mapped[str] = mapped_column(String(16), index=True)
     requester_id: Mapped[int | None] = mapped_column(
         ForeignKey("principals.id", ondelete="SET NULL"), default=None)
@@ -38,16 +57,26 @@ class WorkflowCard(Base):
     """Every copy of a workflow card deskhand posted, so each can be updated when state moves."""
 
     __tablename__ = "workflow_cards"
+    __table_args__ = (Index("ix_workflow_cards_subject", "subject_kind", "subject_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
-    run_id: Mapped[int] = mapped_column(
-        ForeignKey("instruction_runs.id", ondelete="CASCADE"), index=True)
+    subject_kind: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[int] = mapped_column(Integer)
     audience: Mapped[str] = mapped_column(String(16))  # approvers | requester
     platform: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(500))
     message_id: Mapped[str] = mapped_column(String(200))
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def still_open() -> ColumnElement[bool]:
+    """A request that may still be decided: its time has not run out."""
+    return ApprovalRequest.expires_at > utcnow()
+
+
+def past_due() -> ColumnElement[bool]:
+    return ApprovalRequest.expires_at <= utcnow()
 
 
 class ApprovalRepo(Repo):
@@ -60,45 +89,51 @@ class ApprovalRepo(Repo):
         row = await self.s.get(ApprovalRequest, request_id, populate_existing=True)
         return row if row is not None and row.tenant_id == tenant_id else None
 
-    async def for_run(self, run_id: int) -> ApprovalRequest | None:
-        q = select(ApprovalRequest).where(ApprovalRequest.run_id == run_id).execution_options(
-            populate_existing=True)
+    async def for_subject(self, kind: str, subject_id: int) -> ApprovalRequest | None:
+        q = select(ApprovalRequest).where(
+            ApprovalRequest.subject_kind == kind, ApprovalRequest.subject_id == subject_id
+        ).execution_options(populate_existing=True)
         return (await self.s.execute(q)).scalar_one_or_none()
 
-    async def for_runs(self, run_ids: Sequence[int]) -> dict[int, ApprovalRequest]:
-        if not run_ids:
+    async def for_subjects(self, kind: str, ids: Sequence[int]) -> dict[int, ApprovalRequest]:
+        if not ids:
             return {}
-        q = select(ApprovalRequest).where(ApprovalRequest.run_id.in_(list(run_ids)))
-        return {r.run_id: r for r in (await self.s.execute(q)).scalars().all()}
-
-    async def decide(self, request_id: int, state: str, **values: Any) -> bool:
-        """pending -> `state`, only while pending and not yet expired: one winner per request."""
-        result = await self.s.execute(update(ApprovalRequest).where(
-            ApprovalRequest.id == request_id, ApprovalRequest.state == "pending",
-            ApprovalRequest.expires_at > utcnow()).values(state=state, decided_at=utcnow(), **values))
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    async def expire(self, request_id: int) -> bool:
-        result = await self.s.execute(update(ApprovalRequest).where(
-            ApprovalRequest.id == request_id, ApprovalRequest.state == "pending",
-            ApprovalRequest.expires_at <= utcnow()).values(state="expired", decided_at=utcnow()))
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        q = select(ApprovalRequest).where(ApprovalRequest.subject_kind == kind,
+                                          ApprovalRequest.subject_id.in_(list(ids)))
+        return {r.subject_id: r for r in (await self.s.execute(q)).scalars().all()}
 
     async def overdue(self, limit: int = 100) -> Sequence[ApprovalRequest]:
-        q = (select(ApprovalRequest).where(ApprovalRequest.state == "pending",
+        q = (select(ApprovalRequest).where(ApprovalRequest.state == PENDING,
                                            ApprovalRequest.expires_at <= utcnow())
              .order_by(ApprovalRequest.expires_at).limit(limit))
         return (await self.s.execute(q)).scalars().all()
 
+    async def pending(self, tenant_id: int, limit: int = 50) -> Sequence[ApprovalRequest]:
+        """Waiting for a decision and not expired yet, oldest first."""
+        q = (select(ApprovalRequest).where(ApprovalRequest.tenant_id == tenant_id,
+                                           ApprovalRequest.state == PENDING,
+                                           ApprovalRequest.expires_at > utcnow())
+             .order_by(ApprovalRequest.id).limit(limit))
+        return (await self.s.execute(q)).scalars().all()
+
+    async def delete_for(self, kind: str, ids: Sequence[int]) -> None:
+        await self.s.execute(delete(ApprovalRequest).where(
+            ApprovalRequest.subject_kind == kind, ApprovalRequest.subject_id.in_(list(ids))))
+
 
 class WorkflowCardRepo(Repo):
-    async def add(self, tenant_id: int, run_id: int, audience: str, platform: str, channel: str,
-                  message_id: str, extra: dict[str, Any]) -> None:
-        self.s.add(WorkflowCard(tenant_id=tenant_id, run_id=run_id, audience=audience,
-                                platform=platform, channel=channel, message_id=message_id,
-                                extra=extra))
+    async def add(self, tenant_id: int, kind: str, subject_id: int, audience: str, platform: str,
+                  channel: str, message_id: str, extra: dict[str, Any]) -> None:
+        self.s.add(WorkflowCard(tenant_id=tenant_id, subject_kind=kind, subject_id=subject_id,
+                                audience=audience, platform=platform, channel=channel,
+                                message_id=message_id, extra=extra))
         await self.s.flush()
 
-    async def for_run(self, run_id: int) -> Sequence[WorkflowCard]:
-        q = select(WorkflowCard).where(WorkflowCard.run_id == run_id).order_by(WorkflowCard.id)
+    async def for_subject(self, kind: str, subject_id: int) -> Sequence[WorkflowCard]:
+        q = select(WorkflowCard).where(WorkflowCard.subject_kind == kind,
+                                       WorkflowCard.subject_id == subject_id).order_by(WorkflowCard.id)
         return (await self.s.execute(q)).scalars().all()
+
+    async def delete_for(self, kind: str, ids: Sequence[int]) -> None:
+        await self.s.execute(delete(WorkflowCard).where(
+            WorkflowCard.subject_kind == kind, WorkflowCard.subject_id.in_(list(ids))))

@@ -18,10 +18,10 @@ import asyncpg
 import pytest
 from aiohttp import web
 
+from bot.bootstrap import Settings, build_app, build_runtime
 from bot.demo import seed
-from bot.runtime import Runtime, build_runtime
-from bot.settings import Settings
-from bot.web import build_app
+from bot.runtime import Runtime
+from bot.settings import CoreSettings
 from storage import migrate
 from storage.db import Database
 
@@ -86,11 +86,11 @@ async def database(db_url: str) -> AsyncIterator[Database]:
     await db.dispose()
 
 
-def make_settings(url: str, **kw: object) -> Settings:
+def make_settings(url: str, **kw: object) -> CoreSettings:
     values: dict[str, object] = {"database_url": url, "mode": "dev", "secret_key": SECRET,
                                  "tenant": "acme", "tenant_name": "Acme"}
     values.update(kw)
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings(**values)
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ class LiveServer:
     url: str
 
 
-async def start_server(settings: Settings) -> tuple[web.AppRunner, LiveServer]:
+async def start_server(settings: CoreSettings) -> tuple[web.AppRunner, LiveServer]:
     rt = build_runtime(settings)
     app = build_app(rt, upgrade=True)
 

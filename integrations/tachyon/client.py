@@ -15,18 +15,15 @@ import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import orjson
 
-from integrations.http import RetryPolicy, VendorError, attempts_of, new_client, scrub, send
+from integrations.http import Cause, RetryPolicy, VendorError, attempts_of, new_client, scrub, send
 from integrations.tachyon.definitions import InstructionDefinition, InstructionSet
 from integrations.tachyon.responses import FIRST_START, ResponseErrorPage, ResponsePage
 from integrations.tachyon.status import InstructionStatus, SearchPage, Statistics
-
-if TYPE_CHECKING:
-    from bot.settings import Settings
 
 VENDOR = "1E Tachyon"
 POLICY = RetryPolicy()  # 429, 502, 503, 504
@@ -58,16 +55,6 @@ class TachyonClient:
         self._approver = approver_token or token
         self.http = http or new_client(base_url)
 
-    @classmethod
-    def from_settings(cls, settings: Settings, *, policy: RetryPolicy = POLICY,
-                      http: httpx.AsyncClient | None = None) -> TachyonClient:
-        """Build from DESKHAND_TACHYON_URL / _CONSUMER / _TOKEN / _APPROVER_TOKEN."""
-        token = settings.tachyon_token.get_secret_value() if settings.tachyon_token else ""
-        approver = settings.tachyon_approver_token
-        return cls(settings.tachyon_url, settings.tachyon_consumer, token,
-                   approver_token=approver.get_secret_value() if approver else None,
-                   policy=policy, http=http)
-
     async def aclose(self) -> None:
         await self.http.aclose()
 
@@ -96,7 +83,8 @@ class TachyonClient:
         except ValueError:
             raise VendorError(VENDOR, response.status_code, "bad_response",
                               f"{VENDOR} answered {path.split('/')[0]} with something that is not "
-                              "JSON; is DESKHAND_TACHYON_URL the Consumer API root?", cid) from None
+                              "JSON; is DESKHAND_TACHYON_URL the Consumer API root?", cid,
+                              cause=Cause.UNAVAILABLE) from None
 
     def error(self, response: httpx.Response, cid: str) -> VendorError:
         """Map an error answer (ASP.NET style `{"Message": ...}`, or text) to a plain message."""
@@ -268,7 +256,8 @@ class TachyonClient:
             data = orjson.loads(response.content)
         except orjson.JSONDecodeError:
             raise VendorError(VENDOR, response.status_code, "bad_response",
-                              f"{VENDOR} sent a page of {kind} that is not JSON.", cid) from None
+                              f"{VENDOR} sent a page of {kind} that is not JSON.", cid,
+                              cause=Cause.UNAVAILABLE) from None
         return data if isinstance(data, dict) else {}
 
     async def search(self, *, consumer_custom_data: str | None = None, created_by: str | None = None,

@@ -1,5 +1,6 @@
-"""TeamViewer: Web API client (`client`), OAuth (`oauth`), the tenant's connection and OAuth
-callback (`service`), and a simulator speaking the same HTTP (`simulator`).
+"""TeamViewer: Web API client (`client`), OAuth with a pluggable token store (`oauth`), and a
+simulator speaking the same HTTP (`simulator`, `simulator_oauth`).
 
-Kept import-light on purpose: the simulator runs as its own process without deskhand's runtime.
+Imports nothing of deskhand's: the capability that uses it (handlers/remote) supplies the
+configuration and keeps the tokens; the simulator also runs as its own process.
 """

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from integrations.http import RetryPolicy, VendorError, attempts_of, new_client, scrub, send
+from integrations.http import Cause, RetryPolicy, VendorError, attempts_of, new_client, scrub, send
 
 VENDOR = "TeamViewer"
 # 500 is retried too: TeamViewer's own hiccups come back as 500 more often than 502.
@@ -188,7 +188,8 @@ class TeamViewerClient:
                     f"{tries} {'try' if tries == 1 else 'tries'}. Try again in a few minutes.")
         else:
             text = f"TeamViewer rejected the request (HTTP {status}, {code}): {said or 'no detail'}."
-        return VendorError(VENDOR, status, code, text, cid, attempts=tries)
+        cause = Cause.REJECTED if code == "session_limit" else None
+        return VendorError(VENDOR, status, code, text, cid, attempts=tries, cause=cause)
 
     # --- endpoints -----------------------------------------------------------------------
 

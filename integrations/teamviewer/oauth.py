@@ -1,9 +1,10 @@
 """TeamViewer OAuth (integrations.md 1.2): the connect link, the callback, tokens that refresh.
 
 PKCE (S256) is sent alongside the client secret: TeamViewer's support for it is unconfirmed and
-a server that ignores it loses nothing. Tokens are sealed with DESKHAND_SECRET_KEY at rest and
-rotate on every refresh; the new refresh token replaces the old one under a version check, so
-two replicas refreshing at once cannot leave a used-up refresh token behind.
+a server that ignores it loses nothing. Tokens rotate on every refresh; the new refresh token
+replaces the old one under a version check, so two replicas refreshing at once cannot leave a
+used-up refresh token behind. Where tokens and pending sign-ins are kept (sealed at rest, leased
+across replicas) is the owner's `TokenStore`: this module sees plain values only.
 """
 
 from __future__ import annotations
@@ -18,22 +19,18 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import httpx
 
-from bot.secrets import SecretBox
-from integrations.http import RetryPolicy, VendorError, send
+from integrations.http import Cause, RetryPolicy, VendorError, send
 from integrations.teamviewer.client import POLICY, VENDOR
-from storage.claims import ClaimRepo
-from storage.db import Database
-from storage.remote import TeamViewerAuthRepo, TeamViewerOAuthState
 
 log = logging.getLogger("deskhand.teamviewer")
 REFRESH_MARGIN = timedelta(minutes=5)  # refresh this long before expiry, not after a failure
 STATE_TTL = timedelta(minutes=10)
-LEASE_JOB, LEASE_TTL, LEASE_WAIT = "teamviewer.refresh", timedelta(seconds=30), 10.0
+LEASE_TTL, LEASE_WAIT = timedelta(seconds=30), 10.0
 NOT_CONNECTED = ("TeamViewer is not connected yet: an administrator runs `teamviewer connect` "
                  "and signs in with the link it gives.")
 
@@ -63,6 +60,41 @@ class Tokens:
         return self.expires_at - datetime.now(UTC) < REFRESH_MARGIN
 
 
+@dataclass(frozen=True)
+class PendingSignIn:
+    """A `teamviewer connect` waiting for its callback."""
+
+    principal_id: int
+    verifier: str
+    expires_at: datetime
+
+
+class TokenStore(Protocol):
+    """One tenant's TeamViewer sign-in, kept by the capability that owns it (sealed at rest)."""
+
+    async def save_pending(self, state_hash: str, pending: PendingSignIn) -> None: ...
+
+    async def take_pending(self, state_hash: str) -> PendingSignIn | None:
+        """The pending sign-in for this state, removed: a state works once."""
+        ...
+
+    async def tokens(self) -> Tokens | None: ...
+
+    async def connect(self, access: str, refresh: str, expires_at: datetime, who: str) -> None:
+        """Store a fresh grant (version starts again)."""
+        ...
+
+    async def rotate(self, version: int, access: str, refresh: str, expires_at: datetime) -> bool:
+        """Replace the tokens if they are still at `version`; False when someone else did."""
+        ...
+
+    async def lease(self, holder: str, ttl: timedelta) -> bool:
+        """A lease across processes and replicas, so one refresh token is spent once."""
+        ...
+
+    async def release(self, holder: str) -> None: ...
+
+
 def pkce_pair() -> tuple[str, str]:
     """(code_verifier, S256 code_challenge) as RFC 7636 defines them."""
     verifier = secrets.token_urlsafe(64)[:96]
@@ -75,13 +107,13 @@ def state_hash(state: str) -> str:
 
 
 class OAuthTokens:
-    """The `Auth` of a tenant connected by OAuth; tokens live (sealed) in the database."""
+    """The `Auth` of a tenant connected by OAuth; its `TokenStore` keeps the tokens."""
 
     mode = "oauth"
 
-    def __init__(self, config: OAuthConfig, db: Database, box: SecretBox, tenant_id: int,
-                 http: httpx.AsyncClient, policy: RetryPolicy = POLICY) -> None:
-        self.config, self.db, self.box, self.tenant_id = config, db, box, tenant_id
+    def __init__(self, config: OAuthConfig, store: TokenStore, http: httpx.AsyncClient,
+                 policy: RetryPolicy = POLICY) -> None:
+        self.config, self.store = config, store
         self.http, self.policy = http, policy
         self._tokens: Tokens | None = None
         self._lock = asyncio.Lock()
@@ -103,11 +135,8 @@ class OAuthTokens:
         """A one-time authorize link for this admin; the state and verifier stay server-side."""
         state = secrets.token_urlsafe(32)
         verifier, challenge = pkce_pair()
-        async with self.db.uow() as uow:
-            await uow.repo(TeamViewerAuthRepo).add_state(TeamViewerOAuthState(
-                state_hash=state_hash(state), tenant_id=self.tenant_id, principal_id=principal_id,
-                verifier=self.box.seal(verifier), expires_at=datetime.now(UTC) + STATE_TTL))
-            await uow.commit()
+        await self.store.save_pending(state_hash(state), PendingSignIn(
+            principal_id, verifier, datetime.now(UTC) + STATE_TTL))
         query = urlencode({"response_type": "code", "client_id": self.config.client_id,
                            "redirect_uri": self.config.redirect_uri, "state": state,
                            "code_challenge": challenge, "code_challenge_method": "S256"})
@@ -123,9 +152,7 @@ class OAuthTokens:
         """
         if not state or not code:
             raise ConnectRefused("The sign-in answer lacks its code or state.")
-        async with self.db.uow() as uow:
-            pending = await uow.repo(TeamViewerAuthRepo).take_state(self.tenant_id, state_hash(state))
-            await uow.commit()
+        pending = await self.store.take_pending(state_hash(state))
         if pending is None:
             raise ConnectRefused("This sign-in does not match a pending `teamviewer connect` "
                                  "(unknown or already used state). Nothing was stored.")
@@ -134,30 +161,20 @@ class OAuthTokens:
         who = await authorize(pending.principal_id)
         data = await self._grant({"grant_type": "authorization_code", "code": code,
                                   "redirect_uri": self.config.redirect_uri,
-                                  "code_verifier": self.box.open(pending.verifier)}, cid)
+                                  "code_verifier": pending.verifier}, cid)
         access, refresh, expires_at = self._parse(data, cid)
-        async with self.db.uow() as uow:
-            await uow.repo(TeamViewerAuthRepo).connect(self.tenant_id, self.box.seal(access),
-                                                       self.box.seal(refresh), expires_at, who)
-            await uow.commit()
+        await self.store.connect(access, refresh, expires_at, who)
         self._tokens = None  # reload (with the new version) on next use
         log.info("TeamViewer connected by %s (ref %s)", who, cid)
         return who
 
     # --- tokens ------------------------------------------------------------------------------
 
-    async def stored(self) -> Tokens | None:
-        async with self.db.uow() as uow:
-            row = await uow.repo(TeamViewerAuthRepo).credential(self.tenant_id)
-        if row is None:
-            return None
-        return Tokens(self.box.open(row.access_token), self.box.open(row.refresh_token),
-                      row.expires_at, row.version)
-
     async def token(self, correlation_id: str) -> str:
-        tokens = self._tokens or await self.stored()
+        tokens = self._tokens or await self.store.tokens()
         if tokens is None:
-            raise VendorError(VENDOR, None, "not_connected", NOT_CONNECTED, correlation_id)
+            raise VendorError(VENDOR, None, "not_connected", NOT_CONNECTED, correlation_id,
+                              cause=Cause.AUTH)
         self._tokens = tokens
         if tokens.due:
             tokens = await self._refresh(tokens, correlation_id, force=False)
@@ -165,7 +182,7 @@ class OAuthTokens:
 
     async def refresh(self, rejected: str, correlation_id: str) -> str | None:
         """After a 401: one refresh, unless another task or replica already stored newer tokens."""
-        current = self._tokens or await self.stored()
+        current = self._tokens or await self.store.tokens()
         if current is None:
             return None
         return (await self._refresh(current, correlation_id, force=True, rejected=rejected)).access
@@ -175,14 +192,14 @@ class OAuthTokens:
         async with self._lock:  # one refresh per process; the lease makes it one per tenant
             deadline = time.monotonic() + LEASE_WAIT
             while True:
-                current = await self.stored()
+                current = await self.store.tokens()
                 if current is None:
                     raise VendorError(VENDOR, 401, "not_connected", NOT_CONNECTED, cid)
                 if not current.due and (not force or current.version != seen.version
                                         or (rejected is not None and current.access != rejected)):
                     self._tokens = current
                     return current  # fresh enough, or someone else refreshed while we waited
-                if await self._lease(claim=True):
+                if await self.store.lease(self._holder, LEASE_TTL):
                     break
                 if time.monotonic() > deadline:
                     raise VendorError(VENDOR, None, "refresh_busy", "Another deskhand process is "
@@ -191,37 +208,20 @@ class OAuthTokens:
             try:
                 return await self._rotate(current, cid)
             finally:
-                await self._lease(claim=False)
-
-    async def _lease(self, *, claim: bool) -> bool:
-        """A database lease so that replicas never spend the same refresh token twice."""
-        async with self.db.uow() as uow:
-            key = str(self.tenant_id)
-            claims = uow.repo(ClaimRepo)
-            if claim:
-                got = await claims.claim_lease(LEASE_JOB, key, self._holder, LEASE_TTL)
-            else:
-                await claims.release(LEASE_JOB, key, self._holder)
-                got = False
-            await uow.commit()
-        return got
+                await self.store.release(self._holder)
 
     async def _rotate(self, current: Tokens, cid: str) -> Tokens:
-        latest = await self.stored()
+        latest = await self.store.tokens()
         if latest is not None and latest.version != current.version and not latest.due:
             self._tokens = latest  # finished by another replica just before our lease
             return latest
         data = await self._grant({"grant_type": "refresh_token",
                                   "refresh_token": current.refresh}, cid)
         access, refresh, expires_at = self._parse(data, cid)
-        async with self.db.uow() as uow:
-            stored = await uow.repo(TeamViewerAuthRepo).rotate(
-                self.tenant_id, current.version, self.box.seal(access), self.box.seal(refresh),
-                expires_at)
-            await uow.commit()
+        stored = await self.store.rotate(current.version, access, refresh, expires_at)
         fresh = Tokens(access, refresh, expires_at, current.version + 1)
         if not stored:  # reconnected meanwhile (`teamviewer connect`): that grant wins
-            fresh = await self.stored() or fresh
+            fresh = await self.store.tokens() or fresh
         self._tokens = fresh
         log.info("TeamViewer access token refreshed (version %d, ref %s)", fresh.version, cid)
         return fresh
@@ -257,7 +257,7 @@ class OAuthTokens:
         access, refresh = data.get("access_token"), data.get("refresh_token")
         if not isinstance(access, str) or not access or not isinstance(refresh, str) or not refresh:
             raise VendorError(VENDOR, 200, "bad_token_response",
-                              "TeamViewer's token answer lacked a token.", cid)
+                              "TeamViewer's token answer lacked a token.", cid, cause=Cause.UNAVAILABLE)
         try:
             lifetime = int(data.get("expires_in") or 86400)
         except (TypeError, ValueError):

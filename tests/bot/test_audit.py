@@ -10,7 +10,7 @@ from bot.identity import to_principal
 from bot.model import Actor, MessageRef, Platform, PlatformIdentity, ReplyTarget
 from bot.runtime import Runtime
 from cards.model import Card
-from handlers.audit import export_csv
+from handlers.audit.commands import export_csv
 from storage.audit import AuditEvent, AuditRepo
 from storage.directory import DirectoryRepo
 

@@ -17,7 +17,7 @@ from playwright.async_api import BrowserContext, Locator, Page, async_playwright
 from bot.context import Context, Reply
 from bot.model import Interaction
 from bot.platforms.console.adapter import REPLY_TO
-from bot.registry import ActionSpec
+from bot.registry import ActionSpec, an_id
 from cards.model import (
     Button,
     Card,
@@ -199,7 +199,7 @@ async def echo_inputs(ctx: Context, interaction: Interaction) -> Reply:
 
 async def test_console_renders_every_section_safely_and_sends_inputs(
         server: LiveServer, chromium: BrowserContext) -> None:
-    server.runtime.registry.add_action(ActionSpec("test.echo", echo_inputs))
+    server.runtime.registry.add_action(ActionSpec("test.echo", echo_inputs, params=(an_id,)))
     errors: list[str] = []
     page = await open_console(chromium, server, errors)
     await act_as(page, ALEX)

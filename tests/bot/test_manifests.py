@@ -19,10 +19,10 @@ import jsonschema
 import pytest
 from jsonschema import Draft4Validator, Draft6Validator, Draft7Validator, ValidationError
 
-from bot import manifests
+from bot import bootstrap, manifests
+from bot.bootstrap import Settings
 from bot.context import Reply
 from bot.registry import CommandSpec, Registry
-from bot.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 PUBLIC = "https://deskhand.example.com"
@@ -74,7 +74,7 @@ def settings(**kw: Any) -> Settings:
 
 @pytest.fixture
 def registry() -> Registry:
-    return manifests.build_registry()
+    return bootstrap.commands()
 
 
 async def _noop(ctx: Any, cmd: Any) -> Reply:

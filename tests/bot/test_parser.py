@@ -8,12 +8,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from bot import bootstrap
 from bot.parser import MAX_INPUT, ParseError, normalise, split_words, tokenize
-from bot.registry import CommandSpec, Registry, UnknownCommand, UsageError, bind
-from handlers import register_all
+from bot.registry import CommandSpec, UnknownCommand, UsageError, bind
 
-REGISTRY = Registry()
-register_all(REGISTRY)
+REGISTRY = bootstrap.commands()
+
 
 # Pieces chat users (and chat clients) actually produce, mixed with arbitrary text.
 VOCAB = [

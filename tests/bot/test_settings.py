@@ -7,9 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from bot import tenant_settings
-from bot.settings import SettingsError, load_settings
-from bot.tenant_settings import parse_value
+from bot.bootstrap import CAPABILITIES
+from bot.bootstrap import load as load_settings
+from bot.settings import SettingsError
+from bot.tenant_settings import CoreTenantSettings, TenantSection, owner
+from bot.tenant_settings import parse_value as parse_in
+from handlers.instructions.config import InstructionSettings, TachyonConfig
+from handlers.remote.config import TeamViewerConfig
+
+SECTIONS: list[type[TenantSection]] = [
+    CoreTenantSettings, *(c.tenant_settings for c in CAPABILITIES if c.tenant_settings)]
+
+
+def parse_value(key: str, raw: str) -> object:
+    return parse_in(owner(SECTIONS, key), key, raw)
 
 
 @pytest.fixture(autouse=True)
@@ -39,6 +50,28 @@ def test_invalid_environment_gives_one_line_per_problem(monkeypatch: pytest.Monk
     assert "65535" in by_name["DESKHAND_PORT"]
     assert all("\n" not in line and "fine-secret" not in line for line in lines)
     assert str(exc.value) == "\n".join(lines)
+
+
+def test_capability_settings_are_read_and_refused_like_the_core(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each capability declares its DESKHAND_* fields; they load (env over TOML) and fail with
+    the same one line per problem as the core's."""
+    config = tmp_path / "deskhand.toml"
+    config.write_text('tachyon_url = "https://1e.example.com/Consumer/"\ntachyon_max_fqdns = 500\n')
+    monkeypatch.setenv("DESKHAND_CONFIG", str(config))
+    monkeypatch.setenv("DESKHAND_TACHYON_MAX_FQDNS", "250")
+    monkeypatch.setenv("DESKHAND_TEAMVIEWER_API_TOKEN", "1234567-script-token")
+    settings = load_settings()
+    assert isinstance(settings, TachyonConfig) and isinstance(settings, TeamViewerConfig)
+    assert (settings.tachyon_url, settings.tachyon_max_fqdns) == ("https://1e.example.com/Consumer/", 250)
+    assert "1234567-script-token" not in repr(settings)
+    monkeypatch.setenv("DESKHAND_TACHYON_MAX_FQDNS", "0")
+    monkeypatch.setenv("DESKHAND_TEAMVIEWER_URL", "webapi.teamviewer.com")
+    with pytest.raises(SettingsError) as exc:
+        load_settings()
+    assert sorted(exc.value.lines) == [
+        "DESKHAND_TACHYON_MAX_FQDNS: Input should be greater than or equal to 1",
+        "DESKHAND_TEAMVIEWER_URL: must start with http:// or https://"]
 
 
 def test_valid_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -92,7 +125,7 @@ def test_bad_toml_file_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.Mon
     ("enable_approval", "maybe", "enable_approval must be on or off, not `maybe`"),
     ("export_file_prefix", "my report",
      "export_file_prefix must be text matching ^[A-Za-z0-9_-]{1,40}$, not `my report`"),
-    ("colour", "red", "unknown setting `colour`; settings: keep_answers_minutes, gather_data_minutes"),
+    ("colour", "red", "unknown setting `colour`; settings: page_size, targeted_device_field"),
 ])
 def test_tenant_settings_refuse_with_the_allowed_values(key: str, raw: str, message: str) -> None:
     with pytest.raises(ValueError) as exc:
@@ -105,7 +138,13 @@ def test_tenant_settings_accept_text_from_chat() -> None:
     assert parse_value("page_size", "25") == 25
     assert parse_value("enable_approval", "Off") is False
     assert parse_value("email_validation_exceptions", "a@x.com, b@x.com,") == ["a@x.com", "b@x.com"]
-    loaded = tenant_settings.load({"page_size": 50, "retired_setting": 1})
-    assert loaded.page_size == 50 and loaded.keep_answers_minutes == 120
+    core = CoreTenantSettings.load({"page_size": 50, "retired_setting": 1, "max_targets": 9})
+    loaded = InstructionSettings.load({"page_size": 50, "retired_setting": 1})
+    assert core.page_size == 50 and loaded.keep_answers_minutes == 120  # each reads its own keys
     with pytest.raises(ValueError, match="less than or equal to 365"):
-        tenant_settings.load({}).response_keep_days = 400
+        InstructionSettings.load({}).response_keep_days = 400
+
+
+def test_every_tenant_setting_has_one_owner() -> None:
+    keys = [k for s in SECTIONS for k in s.model_fields]
+    assert len(keys) == len(set(keys))

@@ -56,8 +56,8 @@ async def live(tmp_path: Path, fake: FakeBotFramework, sim: tuple[TachyonSimulat
                               tachyon_approver_token=APPROVER_TOKEN) as live:
         rt = live.runtime
         await sim_fleet(rt.db, rt.tenant_id, simulator)
-        rt.services["_tachyon"] = TachyonClient(sim_url, "deskhand", TOKEN,
-                                                approver_token=APPROVER_TOKEN, policy=FAST)
+        rt.services.put(TachyonClient, TachyonClient(sim_url, "deskhand", TOKEN,
+                                                approver_token=APPROVER_TOKEN, policy=FAST))
         async with rt.db.uow() as uow:
             for role in ("Actioner", "Approver"):  # Sam may approve London runs, but not his own
                 await rbac_admin.grant(uow, rt.tenant_id, Granter("test"), role, email=SAM_EMAIL,

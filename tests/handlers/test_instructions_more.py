@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import rbac_admin, tenant_settings
+from bot import rbac_admin
+from bot.approvals import ApprovalSettings
 from bot.rbac_admin import Granter, Scope
+from bot.tenant_settings import CoreTenantSettings
+from handlers.instructions.config import InstructionSettings
 from storage.tenants import SettingsRepo
 from tests.workflows.env import (
     ALEX,
@@ -87,9 +90,10 @@ async def test_settings_show_and_set_with_ranges(env: Env) -> None:
         channel = (await alex.say("settings set approval_channel_slack=general"))["card"]
         assert "Slack channel id" in channel["fallback"]
     async with env.rt.db.uow() as uow:
-        now = tenant_settings.load(await uow.repo(SettingsRepo).get(env.rt.tenant_id))
-    assert (now.page_size, now.approval_expiry_minutes, now.enable_approval, now.status_wait_seconds) == (
-        25, 30, False, 1)
+        stored = await uow.repo(SettingsRepo).get(env.rt.tenant_id)
+    core, approval = CoreTenantSettings.load(stored), ApprovalSettings.load(stored)
+    assert (core.page_size, approval.approval_expiry_minutes, approval.enable_approval,
+            InstructionSettings.load(stored).status_wait_seconds) == (25, 30, False, 1)
     async with console(env.live, AUDREY) as audrey:
         assert (await audrey.say("settings show"))["card"]["title"] == "Settings"
         assert (await audrey.say("settings set page_size=50"))["card"]["title"] == "Not allowed"

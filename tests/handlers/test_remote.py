@@ -14,10 +14,10 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from handlers.remote.connection import TeamViewer
 from integrations.http import RetryPolicy
 from integrations.simulator_kit import serve
 from integrations.teamviewer.client import POLICY
-from integrations.teamviewer.service import TeamViewer
 from integrations.teamviewer.simulator import TeamViewerSimulator
 from storage.audit import AuditEvent
 from storage.devices import Device, DeviceRepo, ManagementGroup
@@ -53,7 +53,7 @@ async def remote_server(tmp_path: Path, *, oauth: bool = False,
                                                    after=None, limit=1000)
         sim.seed_devices([(d.name, bool(d.attributes.get("teamviewer_full_client"))) for d, _ in rows])
         # The real TeamViewer class, with short backoffs so retry tests stay quick.
-        live.runtime.services["_teamviewer"] = TeamViewer(live.runtime, policy=FAST)
+        live.runtime.services.put(TeamViewer, TeamViewer(live.runtime, policy=FAST))
         yield live, sim
     finally:
         await runner.cleanup()

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from handlers.remote.connection import TeamViewer
 from integrations.simulator_kit import serve
-from integrations.teamviewer.service import TeamViewer
 from integrations.teamviewer.simulator import TeamViewerSimulator
 from storage.audit import AuditEvent
 from storage.devices import DeviceRepo
@@ -38,7 +38,7 @@ async def remote_slack(tmp_path: Path) -> AsyncIterator[tuple[SlackEnv, TeamView
                                                        limit=1000)
             sim.seed_devices([(d.name, bool(d.attributes.get("teamviewer_full_client")))
                               for d, _ in rows])
-            rt.services["_teamviewer"] = TeamViewer(rt, policy=FAST)
+            rt.services.put(TeamViewer, TeamViewer(rt, policy=FAST))
             yield env, sim
     finally:
         await runner.cleanup()

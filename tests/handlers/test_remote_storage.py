@@ -6,6 +6,10 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from bot.workflow import IllegalMove
+from handlers.remote.sessions import CLOSED, CLOSING, FAILED, OPEN, PENDING, SESSIONS
 from storage.db import Database
 from storage.directory import DirectoryRepo
 from storage.remote import RemoteSession, RemoteSessionRepo, TeamViewerAuthRepo, TeamViewerOAuthState
@@ -28,16 +32,16 @@ async def test_session_transitions_are_compare_and_set(database: Database) -> No
             requester_email="alex@example.com", correlation_id="c1"))
         await uow.commit()
     async with database.uow() as uow:
-        sessions = uow.repo(RemoteSessionRepo)
-        assert await sessions.transition(tenant, row.id, "pending", state="open",
-                                         code="s12-345-678")
-        assert not await sessions.transition(tenant, row.id, "pending", state="failed")
-        assert not await sessions.transition(tenant + 1, row.id, "open", state="closed")
+        assert await SESSIONS.move(uow, tenant, row.id, PENDING, OPEN, code="s12-345-678")
+        assert not await SESSIONS.move(uow, tenant, row.id, PENDING, FAILED)
+        assert not await SESSIONS.move(uow, tenant + 1, row.id, OPEN, CLOSED)  # another tenant's
+        with pytest.raises(IllegalMove):  # not a declared move: a bug, never a silent no-op
+            await SESSIONS.move(uow, tenant, row.id, PENDING, CLOSED)
         await uow.commit()
 
     async def claim() -> bool:
         async with database.uow() as uow:
-            won = await uow.repo(RemoteSessionRepo).transition(tenant, row.id, "open", state="closing")
+            won = await SESSIONS.move(uow, tenant, row.id, OPEN, CLOSING)
             await uow.commit()
             return won
 

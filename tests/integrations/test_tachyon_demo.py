@@ -7,8 +7,10 @@ import pytest
 from aiohttp import web
 
 from bot.runtime import Runtime
-from integrations.tachyon import demo
-from integrations.tachyon.client import TachyonClient
+from bot.settings import section
+from handlers.instructions import demo
+from handlers.instructions.config import TachyonConfig
+from handlers.instructions.vendor import client_for
 from integrations.tachyon.responses import FIRST_START
 from storage.devices import DeviceRepo
 from tests.conftest import free_port
@@ -19,10 +21,10 @@ async def test_demo_mounts_a_seeded_simulator_and_points_settings_at_it(
         runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("DESKHAND_TACHYON_URL", "DESKHAND_TACHYON_TOKEN", "DESKHAND_TACHYON_APPROVER_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    assert demo.wanted()
     settings = runtime.settings.model_copy()
     settings.port = free_port()
-    tachyon = demo.DemoTachyon(settings)
+    tachyon = demo.demo_part(settings)
+    assert tachyon is not None
     assert settings.tachyon_url == f"http://127.0.0.1:{settings.port}/_sim/tachyon/Consumer/"
     assert settings.tachyon_token is not None and settings.tachyon_approver_token is not None
     await tachyon.seed(runtime)
@@ -39,7 +41,9 @@ async def test_demo_mounts_a_seeded_simulator_and_points_settings_at_it(
             rows = await uow.repo(DeviceRepo).page(runtime.tenant_id, query=None, group_ids=None,
                                                    after=None, limit=6)
         expected = {d.fqdn: bool(d.attributes["teamviewer_full_client"]) for d, _ in rows}
-        async with TachyonClient.from_settings(settings, policy=FAST) as client:
+        client = client_for(section(settings, TachyonConfig), policy=FAST)
+        assert client is not None
+        async with client:
             check = await client.definition("1E-TeamViewer-CheckFullClientInstalled")
             assert check is not None
             issued = await client.issue(check, {}, fqdns=list(expected))

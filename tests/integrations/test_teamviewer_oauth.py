@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from integrations.teamviewer.service import TeamViewer
+from handlers.remote.connection import TeamViewer
 from integrations.teamviewer.simulator import TeamViewerSimulator
 from storage.audit import AuditEvent
 from storage.remote import RemoteSession, TeamViewerAuthRepo, TeamViewerCredential

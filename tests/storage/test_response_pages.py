@@ -11,8 +11,9 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from bot.runtime import Runtime, build_runtime
-from bot.workflows.poller import Driver, _records
+from bot.bootstrap import build_runtime
+from bot.runtime import Runtime
+from handlers.instructions.pages import PageStore, records
 from integrations.tachyon.responses import ResponseErrorPage, ResponsePage
 from storage.instructions import InstructionResponse, InstructionRun, InstructionRunRepo
 from tests.conftest import make_settings
@@ -74,7 +75,7 @@ async def test_one_statement_stores_what_the_row_by_row_path_stores(rt: Runtime,
         runs = uow.repo(InstructionRunRepo)
         assert await runs.store_page_json(fast, is_error, "0;0", "0;5",
                                           orjson.dumps(list(raw)).decode(), len(raw)) is True
-        assert await runs.store_batch(slow, is_error, "0;0", "0;5", _records(page)) is True
+        assert await runs.store_batch(slow, is_error, "0;0", "0;5", records(page)) is True
         # The same page again from a stale cursor: refused, nothing written twice.
         assert await runs.store_page_json(fast, is_error, "0;0", "0;5", "[]", 0) is False
         await uow.commit()
@@ -96,11 +97,10 @@ async def test_a_page_the_database_refuses_is_stored_row_by_row(rt: Runtime) -> 
     raw = (*ANSWERS[:2], {"Id": 6, "Fqdn": "pc-0006.corp.example.com", "Values": VALUES,
                           "ResponseTimestampUtc": "2026-02-30T10:00:00Z"})
     run_id = await new_run(rt)
-    assert await Driver(rt)._store(run_id, False, "0;0", ResponsePage(raw, "0;0", "0;3"),
-                                   timedelta(seconds=30)) is True
+    pages = PageStore(rt.db, rt.settings.replica, timedelta(seconds=30))
+    assert await pages.store(run_id, False, "0;0", ResponsePage(raw, "0;0", "0;3")) is True
     rows = await stored(rt, run_id, False)
     assert [f for f, _, _ in rows] == ["pc-0001.corp.example.com", "pc-0002.corp.example.com",
                                        "pc-0006.corp.example.com"]
     assert rows[2][2] is None and rows[0][2] is not None
-    assert await Driver(rt)._store(run_id, False, "0;0", ResponsePage(raw, "0;0", "0;3"),
-                                   timedelta(seconds=30)) is False
+    assert await pages.store(run_id, False, "0;0", ResponsePage(raw, "0;0", "0;3")) is False

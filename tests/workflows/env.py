@@ -64,7 +64,7 @@ class Env:
 
     async def request(self, run_id: int) -> ApprovalRequest:
         async with self.rt.db.uow() as uow:
-            row = await uow.repo(ApprovalRepo).for_run(run_id)
+            row = await uow.repo(ApprovalRepo).for_subject("instruction.run", run_id)
         assert row is not None
         return row
 
@@ -126,8 +126,8 @@ async def instruction_env(tmp_path: Path, *, url: str | None = None, settings: d
         tachyon_url=sim_url, tachyon_token=TOKEN, tachyon_approver_token=APPROVER_TOKEN, **extra))
     try:
         await sim_fleet(live.runtime.db, live.runtime.tenant_id, sim)
-        live.runtime.services["_tachyon"] = TachyonClient(sim_url, "deskhand", TOKEN,
-                                                          approver_token=APPROVER_TOKEN, policy=FAST)
+        live.runtime.services.put(TachyonClient, TachyonClient(sim_url, "deskhand", TOKEN,
+                                                          approver_token=APPROVER_TOKEN, policy=FAST))
         async with aiohttp.ClientSession() as http:
             env = Env(live, sim, sim_url, SlackEnv(fake, live, http) if fake is not None else None)
             await env.settings(status_wait_seconds=1, **(settings or {}))

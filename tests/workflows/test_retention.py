@@ -8,7 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from bot.workflows import retention
+from handlers.instructions import retention
+from handlers.instructions.cards import RUN
 from storage.audit import AuditEvent
 from storage.instructions import InstructionResponse, InstructionRun
 from storage.workflow import ApprovalRequest, WorkflowCard
@@ -42,11 +43,15 @@ async def test_retention_job_purges_old_responses_and_old_history(tmp_path: Path
         async with env.rt.db.uow() as uow:
             def count(model: type, run_id: int) -> object:
                 return select(func.count()).select_from(model).where(model.run_id == run_id)  # type: ignore[attr-defined]
+
+            def about(model: type, run_id: int) -> object:  # a run's approval request or card copies
+                return select(func.count()).select_from(model).where(
+                    model.subject_kind == RUN, model.subject_id == run_id)  # type: ignore[attr-defined]
             kept = {r.id: r for r in (await uow.session.execute(select(InstructionRun))).scalars().all()}
             left = {i: (await uow.session.execute(count(InstructionResponse, i))).scalar_one()
                     for i in (old_answers, recent, ancient)}
-            cards = (await uow.session.execute(count(WorkflowCard, ancient))).scalar_one()
-            request = (await uow.session.execute(count(ApprovalRequest, waiting))).scalar_one()
+            cards = (await uow.session.execute(about(WorkflowCard, ancient))).scalar_one()
+            request = (await uow.session.execute(about(ApprovalRequest, waiting))).scalar_one()
             trail = (await uow.session.execute(select(AuditEvent).where(
                 AuditEvent.action == "retention.purge"))).scalars().all()
         assert set(kept) == {old_answers, recent, waiting} and runs == 1

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
+from bot.dispatch import Click
 from bot.identity import resolve_actor
-from bot.messaging import deliver
-from bot.model import Actor, Interaction, MessageRef, PlatformIdentity, ReplyTarget
+from bot.model import Actor, MessageRef, Platform, PlatformIdentity, ReplyTarget
 from bot.platforms.console.hub import ROOM, ConsoleHub
 from bot.rbac import grants_of
+from bot.tasks import Tasks
 from storage.directory import DirectoryRepo
 
 if TYPE_CHECKING:
@@ -25,10 +26,22 @@ REPLY_TO = ReplyTarget("console", ROOM)
 
 
 class ConsoleAdapter:
+    platform: Platform = "console"
+
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self.hub = ConsoleHub()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._work = Tasks("console", log)
+
+    @property
+    def messenger(self) -> ConsoleHub:
+        return self.hub
+
+    async def start(self) -> None:
+        pass  # the routes are the whole intake
+
+    async def stop_intake(self) -> None:
+        pass  # the listener's shutdown closes the sockets
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/console", self.index)
@@ -103,31 +116,21 @@ class ConsoleAdapter:
         else:
             await ws.send_json({"type": "error", "error": "unknown message type"})
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         # Ack first, work after: the socket answers at once and the card arrives by push.
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._work.spawn(coro)
 
     async def _command(self, actor: Actor, text: str) -> None:
-        reply = await self.rt.router.handle_text(text, actor, REPLY_TO, self.hub)
-        await deliver(self.hub, reply, REPLY_TO, actor)
+        await self.rt.dispatch.command(self.hub, actor.identity, text, REPLY_TO)
 
     async def _action(self, actor: Actor, data: dict[str, Any]) -> None:
         message_id = str(data.get("message_id", ""))
         clicked = MessageRef("console", ROOM, message_id) if self.hub.message(message_id) else None
         inputs = data.get("inputs") if isinstance(data.get("inputs"), dict) else {}
-        interaction = Interaction(
-            action_id=data["action_id"][:255], value=str(data.get("value", ""))[:2000],
-            actor=actor, message=clicked, reply_to=REPLY_TO,
-            inputs={str(k): str(v)[:3000] for k, v in (inputs or {}).items()})
-        reply = await self.rt.router.handle_action(interaction, self.hub)
-        await deliver(self.hub, reply, REPLY_TO, actor, clicked)
+        click = Click(data["action_id"], str(data.get("value", "")), inputs or {})
+        await self.rt.dispatch.click(self.hub, actor.identity, click, REPLY_TO, clicked)
 
     async def close(self) -> None:
         await self.hub.close()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        # Wait for them while the database is still open: a cancelled task mid-query cleans up.
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # Cancelled while the database is still open: a task stopped mid-query cleans up.
+        await self._work.stop(0)

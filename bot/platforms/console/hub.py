@@ -15,7 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.model import Actor, MessageRef, Platform, ReplyTarget
+from bot.adapter import Supports
+from bot.model import Actor, MessageRef, Platform, Recipient, ReplyTarget
 from cards.console import render
 from cards.model import Card
 
@@ -36,8 +37,16 @@ class ConsoleMessage:
                 "kind": self.kind, "at": round(self.at, 3)}
 
 
+def _principal_id(recipient: Recipient | None) -> int | None:
+    """Console accounts are principals: the persona's id is the account's user id."""
+    if recipient is None:
+        return None
+    return recipient.principal.id if isinstance(recipient, Actor) else int(recipient.user_id)
+
+
 class ConsoleHub:
     platform: Platform = "console"
+    supports = Supports(ephemeral=True, uploads=False, modals=False, updates=True)
 
     def __init__(self) -> None:
         self._messages: OrderedDict[str, ConsoleMessage] = OrderedDict()
@@ -58,9 +67,8 @@ class ConsoleHub:
         await self._push("message", self._store(message))
 
     async def post(self, target: ReplyTarget, card: Card, *,
-                   private_to: Actor | None = None) -> MessageRef:
-        message = ConsoleMessage(f"m{next(self._ids)}", render(card),
-                                 private_to.principal.id if private_to else None)
+                   private_to: Recipient | None = None) -> MessageRef:
+        message = ConsoleMessage(f"m{next(self._ids)}", render(card), _principal_id(private_to))
         await self._push("message", self._store(message))
         return MessageRef("console", ROOM, message.id)
 
@@ -70,6 +78,10 @@ class ConsoleHub:
             return  # scrolled out of the console's memory; nothing to update
         message.card = render(card)
         await self._push("update", message)
+
+    async def upload(self, target: ReplyTarget, name: str, body: bytes, *, title: str = "",
+                     comment: str = "") -> None:
+        raise NotImplementedError("the console offers files as signed download links")
 
     def message(self, message_id: str) -> ConsoleMessage | None:
         return self._messages.get(message_id)

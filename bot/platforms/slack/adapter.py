@@ -8,7 +8,6 @@ handler is, and an acked request survives a crash. Bolt verifies signatures (HMA
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -30,11 +29,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.model import Platform
 from bot.platforms.slack import listeners
 from bot.platforms.slack.identity import SlackIdentity
 from bot.platforms.slack.messenger import ChannelPacer, SlackMessenger
 from bot.platforms.slack.socket_mode import SocketRunner
 from bot.settings import SettingsError
+from bot.tasks import Tasks
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -90,6 +91,8 @@ def check_settings(runtime: Runtime) -> tuple[bool, bool]:
 
 
 class SlackAdapter:
+    platform: Platform = "slack"
+
     def __init__(self, runtime: Runtime, *, listen: bool = True) -> None:
         """`listen=False` (worker processes): deliver only, never open a Socket Mode connection."""
         self.rt = runtime
@@ -111,11 +114,11 @@ class SlackAdapter:
             logger=logging.getLogger("deskhand.slack.bolt"))
         self.replays = ReplayGuard()
         self.app.use(self.replays)
-        self.identity = SlackIdentity(runtime, self.client)
+        self.identity = SlackIdentity(self.client)
         self.messenger = SlackMessenger(runtime, self.client, ChannelPacer(1.0))
         self.socket = SocketRunner(self.app, s.slack_app_token.get_secret_value()) \
             if listen and socket and s.slack_app_token else None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._after_ack = Tasks("slack", log)  # views.open, notes to the sender
         listeners.register(self)
         runtime.inbox.executors["slack"] = self
 
@@ -132,16 +135,7 @@ class SlackAdapter:
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run something after the ack in this process (views.open, a note to the sender)."""
-        task = asyncio.create_task(self._guarded(coro))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    @staticmethod
-    async def _guarded(coro: Coroutine[Any, Any, None]) -> None:
-        try:
-            await coro
-        except Exception:
-            log.exception("Slack work failed after the ack")
+        self._after_ack.spawn(coro)
 
     # The inbox's executor (bot/inbox.Executor): the work behind an acked request.
     async def execute(self, kind: str, payload: dict[str, Any], received: datetime) -> None:
@@ -157,15 +151,12 @@ class SlackAdapter:
     async def wait_idle(self, seconds: float = DRAIN_SECONDS) -> bool:
         """Wait until nothing is stored, queued or running (tests); False if something still is."""
         deadline = time.monotonic() + seconds
-        return await self._drain(seconds) and \
-            await self.rt.inbox.wait_idle(max(0.0, deadline - time.monotonic()))
 
-    async def _drain(self, seconds: float) -> bool:
-        """Wait for this process's own after-ack tasks (views.open, notes to the sender)."""
-        deadline = time.monotonic() + seconds
-        while self._tasks and time.monotonic() < deadline:
-            await asyncio.wait(set(self._tasks), timeout=max(0.0, deadline - time.monotonic()))
-        return not self._tasks
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        return await self._after_ack.drain(seconds) and await self.rt.inbox.wait_idle(left()) \
+            and await self.rt.dispatch.later.drain(left())
 
     async def start(self) -> None:
         self.client.session = aiohttp.ClientSession()  # one pool for the Web API and response_urls
@@ -181,9 +172,6 @@ class SlackAdapter:
 
     async def close(self) -> None:
         await self.stop_intake()
-        if not await self._drain(DRAIN_SECONDS):
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._after_ack.stop(DRAIN_SECONDS)
         if self.client.session is not None:
             await self.client.session.close()

@@ -1,4 +1,4 @@
-"""Slack user -> principal: the stored chat_identities link first, else users.info's email.
+"""Slack user -> email, for linking a Slack account to its principal (bot/identity.py).
 
 users.info only shows `profile.email` with the users:read.email scope; a missing email (scope,
 guest, Slack Connect user) means "unmapped", never a match.
@@ -7,39 +7,25 @@ guest, Slack Connect user) means "unmapped", never a match.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.exc import IntegrityError
 
-from bot.identity import resolve_actor
-from bot.model import Actor, PlatformIdentity
-
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
+from bot.identity import EmailLookup
+from bot.model import PlatformIdentity
 
 log = logging.getLogger("deskhand.slack")
 
 
 class SlackIdentity:
-    def __init__(self, runtime: Runtime, client: AsyncWebClient) -> None:
-        self.rt = runtime
+    def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
         self._warned_scope = False
 
-    def identity(self, team_id: str | None, user_id: str, display: str = "") -> PlatformIdentity:
-        # One runtime tenant for now: every workspace (team_id) maps to runtime.tenant_id.
-        return PlatformIdentity("slack", team_id or "-", user_id, display)
-
-    async def actor(self, identity: PlatformIdentity) -> Actor | None:
-        async def lookup() -> str | None:
+    def lookup(self, identity: PlatformIdentity) -> EmailLookup:
+        async def email() -> str | None:
             return await self.email(identity.user_id)
-
-        try:
-            return await resolve_actor(self.rt.db, self.rt.tenant_id, identity, lookup)
-        except IntegrityError:  # a concurrent request linked the same account first
-            return await resolve_actor(self.rt.db, self.rt.tenant_id, identity)
+        return email
 
     async def email(self, user_id: str) -> str | None:
         try:

@@ -3,9 +3,9 @@
 Slash commands, block_actions, view_submission (form modals) and the Events API (app_mention,
 message.im) are written to the inbox as Slack sent them (bot/inbox.py), so once stored (a few
 milliseconds after the ack) a request survives a crash. `execute` runs them later, in this
-process or in a worker process: it turns the payload into the neutral model and ends in
-Router.handle_text / handle_action and `deliver`. Only opening a modal happens here, since its
-trigger_id lives 3 s.
+process or in a worker process: it turns the payload into the neutral model and hands it to the
+one dispatch path (bot/dispatch.py). Only opening a modal happens here, since its trigger_id
+lives 3 s.
 """
 
 from __future__ import annotations
@@ -22,12 +22,11 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 
-from bot.identity import NO_ACCESS
+from bot.dispatch import Click
 from bot.inbox import UNAVAILABLE
-from bot.messaging import deliver
-from bot.model import Interaction, MessageRef, PlatformIdentity, ReplyTarget, new_correlation_id
+from bot.model import MessageRef, PlatformIdentity, ReplyTarget, new_correlation_id
 from bot.platforms.slack.commands import command_text, plain, strip_mention
-from cards.blockkit import LINK_PREFIX, MODAL, decode_form, render, render_modal
+from cards.blockkit import LINK_PREFIX, MODAL, decode_form, render_modal
 from cards.model import message_card
 
 if TYPE_CHECKING:
@@ -181,14 +180,7 @@ async def notify(adapter: SlackAdapter, kind: str, payload: Body, title: str, te
                  received: float) -> None:
     """A private note to the sender, where the request came from (no database needed)."""
     who, _, target = _origin(kind, str(payload.get("team", "")), payload.get("body") or {}, received)
-    await _private(adapter, who.user_id, target, render(message_card(title, text, tone="warning")))
-
-
-async def _private(adapter: SlackAdapter, user: str, target: ReplyTarget, message: Any) -> None:
-    if target.extra.get("im"):  # in the bot's DM everything is private
-        await adapter.messenger.post_public(target, message)
-    else:
-        await adapter.messenger.post_private(target, user, message)
+    await adapter.messenger.post(target, message_card(title, text, tone="warning"), private_to=who)
 
 
 def _identity(team: str | None, user: Body) -> PlatformIdentity:
@@ -249,12 +241,8 @@ def _state(values: dict[str, dict[str, Any]]) -> dict[str, str]:
 
 
 async def run_text(adapter: SlackAdapter, text: str, who: PlatformIdentity, target: ReplyTarget) -> None:
-    actor = await adapter.identity.actor(who)
-    if actor is None:
-        await no_access(adapter, who, target, text.split(" ", 1)[0] or "help")
-        return
-    reply = await adapter.rt.router.handle_text(text, actor, target, adapter.messenger)
-    await deliver(adapter.messenger, reply, target, actor)
+    await adapter.rt.dispatch.command(adapter.messenger, who, text, target,
+                                      lookup=adapter.identity.lookup(who))
 
 
 async def run_event(adapter: SlackAdapter, event_id: str, text: str, who: PlatformIdentity,
@@ -268,13 +256,8 @@ async def run_event(adapter: SlackAdapter, event_id: str, text: str, who: Platfo
 
 async def run_action(adapter: SlackAdapter, who: PlatformIdentity, action_id: str, value: str,
                      inputs: dict[str, str], clicked: MessageRef | None, target: ReplyTarget) -> None:
-    actor = await adapter.identity.actor(who)
-    if actor is None:
-        await no_access(adapter, who, target, action_id.split(":", 1)[0])
-        return
-    interaction = Interaction(action_id[:255], value[:2000], actor, clicked, target, inputs)
-    reply = await adapter.rt.router.handle_action(interaction, adapter.messenger)
-    await deliver(adapter.messenger, reply, target, actor, clicked)
+    await adapter.rt.dispatch.click(adapter.messenger, who, Click(action_id, value, inputs), target,
+                                    clicked, lookup=adapter.identity.lookup(who))
 
 
 async def open_form(adapter: SlackAdapter, body: Body, action: Body, who: PlatformIdentity,
@@ -297,14 +280,4 @@ async def open_form(adapter: SlackAdapter, body: Body, action: Body, who: Platfo
             problem = "The form could not open in time; click the button again."
     if problem:
         card = message_card("That didn't work", problem, tone="attention")
-        await adapter.messenger.post_private(target, who.user_id, render(card))
-
-
-async def no_access(adapter: SlackAdapter, who: PlatformIdentity, target: ReplyTarget, what: str) -> None:
-    """An unlinked Slack account: say how to get access, privately, and leave an audit trail."""
-    cid = new_correlation_id()
-    await adapter.rt.audit.record(adapter.rt.tenant_id, "denial", what[:100], "unknown_user",
-                                  actor_label=str(who), correlation_id=cid,
-                                  detail="chat account not linked to a directory user")
-    await _private(adapter, who.user_id, target, render(message_card(
-        "You don't have access yet", NO_ACCESS, tone="warning", context=f"ref {cid}")))
+        await adapter.messenger.post(target, card, private_to=who)

@@ -17,7 +17,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.model import Actor, MessageRef, Platform, ReplyTarget
+from bot.adapter import Supports
+from bot.model import Actor, MessageRef, Platform, Recipient, ReplyTarget, own_account
 from cards.blockkit import SlackMessage, render
 from cards.model import Card
 from storage.directory import DirectoryRepo
@@ -54,6 +55,7 @@ def _error(exc: SlackApiError) -> str:
 
 class SlackMessenger:
     platform: Platform = "slack"
+    supports = Supports(ephemeral=True, uploads=True, modals=True, updates=True)
 
     def __init__(self, runtime: Runtime, client: AsyncWebClient, pacer: ChannelPacer) -> None:
         self.rt = runtime
@@ -62,7 +64,7 @@ class SlackMessenger:
         self._url_uses: OrderedDict[str, int] = OrderedDict()
 
     async def post(self, target: ReplyTarget, card: Card, *,
-                   private_to: Actor | None = None) -> MessageRef:
+                   private_to: Recipient | None = None) -> MessageRef:
         message = render(card)
         if private_to is not None and not target.extra.get("im"):  # in a DM everything is private
             return await self.post_private(target, await self._slack_user(private_to), message)
@@ -113,14 +115,12 @@ class SlackMessenger:
             log.warning("chat.update %s/%s failed: %s", ref.channel, ref.message_id, _error(exc))
             raise
 
-    async def upload(self, target: ReplyTarget, filename: str, content: bytes, *,
-                     title: str = "", comment: str = "") -> str:
+    async def upload(self, target: ReplyTarget, name: str, body: bytes, *, title: str = "",
+                     comment: str = "") -> None:
         """Share a file (CSV/XLSX export) through files.getUploadURLExternal + completeUploadExternal."""
-        resp = await self.client.files_upload_v2(
-            channel=target.channel, thread_ts=target.thread, filename=filename, content=content,
-            title=title or filename, initial_comment=comment or None)
-        file = resp.get("file") or {}
-        return str(file.get("id", ""))
+        await self.client.files_upload_v2(
+            channel=target.channel, thread_ts=target.thread, filename=name, content=body,
+            title=title or name, initial_comment=comment or None)
 
     def _usable_url(self, target: ReplyTarget) -> str | None:
         url = target.extra.get("response_url")
@@ -145,11 +145,13 @@ class SlackMessenger:
             log.warning("response_url answered %s: %s", resp.status_code, resp.body[:200])
         return resp.status_code == 200
 
-    async def _slack_user(self, actor: Actor) -> str:
-        if actor.identity.platform == "slack":
-            return actor.identity.user_id
-        async with self.rt.db.uow() as uow:
-            for link in await uow.repo(DirectoryRepo).identities_of(actor.principal.id):
-                if link.platform == "slack":
-                    return link.platform_user_id
-        raise LookupError(f"{actor.principal.email} has no linked Slack account")
+    async def _slack_user(self, recipient: Recipient) -> str:
+        own = own_account(recipient, "slack")
+        if own is not None:
+            return own
+        if isinstance(recipient, Actor):
+            async with self.rt.db.uow() as uow:
+                for link in await uow.repo(DirectoryRepo).identities_of(recipient.principal.id):
+                    if link.platform == "slack":
+                        return link.platform_user_id
+        raise LookupError(f"{recipient} has no linked Slack account")

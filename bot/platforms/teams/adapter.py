@@ -21,7 +21,7 @@ from botbuilder.schema import Activity, ConversationReference
 from botframework.connector.auth import AuthenticateRequestResult
 from msrest.serialization import Model
 
-from bot.model import ReplyTarget
+from bot.model import Platform, ReplyTarget
 from bot.platforms.teams.auth import CredentialFactory, InboundAuth, Unauthorized, build_authentication
 from bot.platforms.teams.conversations import ConversationStore, Inbound
 from bot.platforms.teams.delivery import Delivery, connector_of, quiet
@@ -30,13 +30,13 @@ from cards.model import message_card
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
-    from bot.settings import Settings
+    from bot.settings import CoreSettings
 
 log = logging.getLogger("deskhand.teams")
 T = TypeVar("T")
 
 
-def refusal(settings: Settings) -> tuple[int, str] | None:
+def refusal(settings: CoreSettings) -> tuple[int, str] | None:
     """Why the endpoint must refuse every activity, as (HTTP status, reason), or None."""
     app_id = settings.teams_app_id.strip()
     if not app_id:
@@ -66,6 +66,8 @@ def _error(status: int, reason: str) -> web.Response:
 
 
 class TeamsAdapter:
+    platform: Platform = "teams"
+
     def __init__(self, runtime: Runtime) -> None:
         from bot.platforms.teams.bot import DeskhandTeamsBot
 
@@ -192,15 +194,14 @@ class TeamsAdapter:
             ConversationReference().deserialize(reference), turn, bot_app_id=self.app_id)
         return results[0]
 
+    async def start(self) -> None:
+        pass  # Bot Framework comes to /api/messages; nothing to connect
+
+    async def stop_intake(self) -> None:
+        pass  # the listener's shutdown stops the route
+
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.http.aclose()
-
-
-def mount(app: web.Application, runtime: Runtime) -> TeamsAdapter:
-    adapter = TeamsAdapter(runtime)
-    adapter.routes(app)
-    runtime.platforms["teams"] = adapter
-    return adapter

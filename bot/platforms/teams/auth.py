@@ -36,7 +36,7 @@ from botframework.connector.auth import (
 from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
 from msrest.authentication import Authentication
 
-from bot.settings import Settings
+from bot.settings import CoreSettings
 
 log = logging.getLogger("deskhand.teams")
 ISSUER = AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER  # https://api.botframework.com
@@ -49,12 +49,12 @@ class Unauthorized(Exception):
     """An inbound activity whose token does not prove it came from the Bot Framework for us."""
 
 
-def tenant_for(settings: Settings) -> str:
+def tenant_for(settings: CoreSettings) -> str:
     single = settings.teams_app_type == "SingleTenant"
     return settings.teams_tenant_id if single else AuthenticationConstants.DEFAULT_CHANNEL_AUTH_TENANT
 
 
-def token_url(settings: Settings) -> str:
+def token_url(settings: CoreSettings) -> str:
     return settings.teams_token_url or f"{LOGIN}{tenant_for(settings)}/oauth2/v2.0/token"
 
 
@@ -103,7 +103,7 @@ class _TokenCredentials(AppCredentials):
 
 
 class CredentialFactory(ServiceClientCredentialsFactory):
-    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
+    def __init__(self, settings: CoreSettings, http: httpx.AsyncClient) -> None:
         self.app_id = settings.teams_app_id.strip()
         password = settings.teams_app_password.get_secret_value() if settings.teams_app_password else ""
         self._msi = (ManagedIdentityServiceClientCredentialsFactory(self.app_id)
@@ -129,7 +129,7 @@ class CredentialFactory(ServiceClientCredentialsFactory):
         return _TokenCredentials(app_id, await self.tokens.token(scope), scope)
 
 
-def build_authentication(settings: Settings,
+def build_authentication(settings: CoreSettings,
                          factory: CredentialFactory) -> ConfigurationBotFrameworkAuthentication:
     # Every public-cloud value is spelled out so botbuilder takes the parameterized path.
     config = SimpleNamespace(
@@ -151,7 +151,7 @@ def _refresh(metadata: Any) -> None:
 
 
 class InboundAuth:
-    def __init__(self, settings: Settings, auth: ConfigurationBotFrameworkAuthentication) -> None:
+    def __init__(self, settings: CoreSettings, auth: ConfigurationBotFrameworkAuthentication) -> None:
         self._auth = auth
         self._metadata_url = settings.teams_openid_metadata_url
 

@@ -21,15 +21,15 @@ from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
 from botbuilder.schema import Activity
 
 from bot.context import Reply
-from bot.identity import NO_ACCESS, resolve_actor
+from bot.dispatch import Answer, Click
+from bot.identity import EmailLookup
 from bot.inbox import UNAVAILABLE
-from bot.messaging import deliver
-from bot.model import Actor, Interaction, MessageRef, PlatformIdentity, ReplyTarget, new_correlation_id
+from bot.model import MessageRef, PlatformIdentity, ReplyTarget, new_correlation_id
 from bot.platforms.teams.conversations import Inbound
 from bot.platforms.teams.delivery import DeliveryError, connector_of, quiet
 from bot.platforms.teams.messenger import card_activity
 from cards.adaptive import CONTENT_TYPE, parse_action
-from cards.model import Card, ChoiceInput, Table, TextInput, message_card
+from cards.model import Card, ChoiceInput, Table, TextInput
 from storage.directory import DirectoryRepo
 
 if TYPE_CHECKING:
@@ -68,10 +68,6 @@ def describe(kind: str, payload: dict[str, Any]) -> str:
     if kind == "command":
         return f"“{command_text(Activity().deserialize(payload['activity']))}”"
     return "your click on the card"
-
-
-def no_access_card() -> Card:
-    return message_card("You don't have access yet", NO_ACCESS, tone="warning")
 
 
 def _message(text: str) -> dict[str, Any]:
@@ -151,12 +147,13 @@ class DeskhandTeamsBot(TeamsActivityHandler):
         else:
             log.error("Teams inbox item of kind %r skipped", kind)
 
-    async def _actor(self, ctx: TurnContext, inbound: Inbound) -> Actor | None:
-        if not inbound.user_aad:
-            return None  # anonymous meeting guests have no directory identity
-        identity = PlatformIdentity("teams", inbound.aad_tenant, inbound.user_aad, inbound.user_name)
+    @staticmethod
+    def _who(inbound: Inbound) -> PlatformIdentity:
+        # Anonymous meeting guests have no AAD object id: nobody to link, so no access.
+        return PlatformIdentity("teams", inbound.aad_tenant, inbound.user_aad or "", inbound.user_name)
 
-        async def lookup() -> str | None:
+    def _lookup(self, ctx: TurnContext, inbound: Inbound) -> EmailLookup:
+        async def email() -> str | None:
             # TeamsInfo reads the team from channelData, which a proactive turn lacks, and
             # builds TeamsChannelData(**channelData), which warns on every key it does not know.
             original = ctx.activity.channel_data
@@ -173,12 +170,12 @@ class DeskhandTeamsBot(TeamsActivityHandler):
             found = [e for e in (member.email, member.user_principal_name) if e]
             if len(found) > 1:  # email and UPN may differ: take the one the directory knows
                 async with self.rt.db.uow() as uow:
-                    for email in found:
-                        if await uow.repo(DirectoryRepo).principal_by_email(self.rt.tenant_id, email):
-                            return email
+                    for address in found:
+                        if await uow.repo(DirectoryRepo).principal_by_email(self.rt.tenant_id, address):
+                            return address
             return found[0] if found else None
 
-        return await resolve_actor(self.rt.db, self.rt.tenant_id, identity, lookup)
+        return email
 
     @staticmethod
     def _clicked(inbound: Inbound) -> MessageRef | None:
@@ -195,30 +192,16 @@ class DeskhandTeamsBot(TeamsActivityHandler):
                 await messenger.typing(ctx, inbound.reference)
             except DeliveryError as exc:
                 log.info("typing indicator not sent: %s", exc)
-            target = inbound.reply_target()
-            actor = await self._actor(ctx, inbound)
-            if actor is None:
-                await messenger.post(target, no_access_card())
-                return
-            reply = await self.rt.router.handle_text(text, actor, target, messenger)
-            await deliver(messenger, reply, target, actor)
+            await self.rt.dispatch.command(messenger, self._who(inbound), text, inbound.reply_target(),
+                                           lookup=self._lookup(ctx, inbound))
 
         await self.teams.with_turn(inbound.reference, work)
 
     async def _submitted(self, inbound: Inbound, click: tuple[str, str, dict[str, str]]) -> None:
-        messenger = self.teams.messenger
-
         async def work(ctx: TurnContext) -> None:
-            target = inbound.reply_target()
-            actor = await self._actor(ctx, inbound)
-            if actor is None:
-                await messenger.post(target, no_access_card())
-                return
-            clicked = self._clicked(inbound)
-            action_id, value, inputs = click
-            interaction = Interaction(action_id, value, actor, clicked, target, inputs)
-            reply = await self.rt.router.handle_action(interaction, messenger)
-            await deliver(messenger, reply, target, actor, clicked)
+            await self.rt.dispatch.click(self.teams.messenger, self._who(inbound), Click(*click),
+                                         inbound.reply_target(), self._clicked(inbound),
+                                         lookup=self._lookup(ctx, inbound))
 
         await self.teams.with_turn(inbound.reference, work)
 
@@ -230,38 +213,42 @@ class DeskhandTeamsBot(TeamsActivityHandler):
         if click is None:
             return _message("That button is not one of deskhand's.")
         inbound = Inbound.of(turn_context.activity)
-        actor = await self._actor(turn_context, inbound)
-        if actor is None:
-            return _message(NO_ACCESS)
-        target, clicked = inbound.reply_target(), self._clicked(inbound)
-        interaction = Interaction(click[0], click[1], actor, clicked, target, click[2])
-        work = asyncio.ensure_future(self.rt.router.handle_action(interaction, self.teams.messenger))
+        who, target, clicked = self._who(inbound), inbound.reply_target(), self._clicked(inbound)
+        work = asyncio.ensure_future(self.rt.dispatch.answer_click(
+            self.teams.messenger, who, Click(*click), target, clicked,
+            lookup=self._lookup(turn_context, inbound)))
         try:
-            reply = await asyncio.wait_for(asyncio.shield(work), INVOKE_BUDGET)
+            answer = await asyncio.wait_for(asyncio.shield(work), INVOKE_BUDGET)
         except TimeoutError:
-            self.teams.spawn(self._late(work, target, actor, clicked))
+            self.teams.spawn(self._late(work, target, clicked))
             return _message("Working on it: the card updates when it's done.")
-        return self._answer(reply, target, actor, clicked)
+        return self._answer(answer, target, clicked)
 
-    def _answer(self, reply: Reply, target: ReplyTarget, actor: Actor,
-                clicked: MessageRef | None) -> dict[str, Any]:
-        messenger, cards = self.teams.messenger, list(reply.cards)
+    def _answer(self, answer: Answer, target: ReplyTarget, clicked: MessageRef | None) -> dict[str, Any]:
+        """The invoke's body. Everything else (other copies, further cards, the handler's later
+        work) goes after it, so the invoke answers within Teams' few seconds."""
+        reply, dispatch = answer.reply, self.rt.dispatch
+        cards = list(reply.cards)
         if reply.replace and cards and clicked is not None:
-            rest = Reply(cards[1:], reply.visibility)
-            self.teams.spawn(self._spread(cards[0], rest, target, actor, clicked))
+            rest = Reply(cards[1:], reply.visibility, later=reply.later)
+            self.teams.spawn(self._spread(cards[0], rest, target, answer, clicked))
             return _card(cards[0])
         if reply.visibility == "private" and cards and all(_plain(c) for c in cards):
             # Shown to the clicker only: the nearest Teams has to an ephemeral reply.
+            dispatch.finish(reply)
             return _message("\n\n".join(c.fallback_text(1000) for c in cards))
-        self.teams.spawn(deliver(messenger, reply, target, actor))
+        self.teams.spawn(dispatch.deliver(self.teams.messenger, reply, target, answer.to, None,
+                                          answer.cid))
         return _message(cards[0].title if cards else "Done.")
 
-    async def _spread(self, card: Card, rest: Reply, target: ReplyTarget, actor: Actor,
+    async def _spread(self, card: Card, rest: Reply, target: ReplyTarget, answer: Answer,
                       clicked: MessageRef) -> None:
         # The invoke answer updates the clicker's view; update_activity updates everyone's.
         await self.teams.messenger.update(clicked, card)
-        await deliver(self.teams.messenger, rest, target, actor)
+        await self.rt.dispatch.deliver(self.teams.messenger, rest, target, answer.to, None, answer.cid)
 
-    async def _late(self, work: asyncio.Future[Reply], target: ReplyTarget, actor: Actor,
+    async def _late(self, work: asyncio.Future[Answer], target: ReplyTarget,
                     clicked: MessageRef | None) -> None:
-        await deliver(self.teams.messenger, await work, target, actor, clicked)
+        answer = await work
+        await self.rt.dispatch.deliver(self.teams.messenger, answer.reply, target, answer.to, clicked,
+                                       answer.cid)

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes, Attachment, ConversationReference
 
-from bot.model import Actor, MessageRef, Platform, ReplyTarget
+from bot.adapter import Supports
+from bot.model import Actor, MessageRef, Platform, Recipient, ReplyTarget, own_account
 from bot.platforms.teams.delivery import connector_of
 from cards.adaptive import CONTENT_TYPE, render
 from cards.model import Card, Table, truncate
@@ -41,18 +42,22 @@ class NoConversation(LookupError):
 
 class TeamsMessenger:
     platform: Platform = "teams"
+    # No ephemeral messages (private answers go to the 1:1 chat), no file uploads by a bot into
+    # channels without Graph permissions, no modals: inputs ride on the Adaptive Card itself.
+    supports = Supports(ephemeral=False, uploads=False, modals=False, updates=True)
 
     def __init__(self, teams: TeamsAdapter) -> None:
         self.teams = teams
 
-    async def _aad_of(self, actor: Actor) -> str | None:
-        if actor.identity.platform == "teams":
-            return actor.identity.user_id
+    async def _aad_of(self, recipient: Recipient) -> str | None:
+        own = own_account(recipient, "teams")
+        if own is not None or not isinstance(recipient, Actor):
+            return own or None
         async with self.teams.rt.db.uow() as uow:
-            links = await uow.repo(DirectoryRepo).identities_of(actor.principal.id)
+            links = await uow.repo(DirectoryRepo).identities_of(recipient.principal.id)
         return next((i.platform_user_id for i in links if i.platform == "teams"), None)
 
-    async def _reference(self, target: ReplyTarget, private_to: Actor | None) -> dict[str, Any]:
+    async def _reference(self, target: ReplyTarget, private_to: Recipient | None) -> dict[str, Any]:
         store = self.teams.conversations
         reference = target.extra.get("reference") or await store.reference(target.channel)
         shared = reference is None or reference["conversation"].get("conversationType") not in (
@@ -69,7 +74,7 @@ class TeamsMessenger:
         return dict(reference)
 
     async def post(self, target: ReplyTarget, card: Card, *,
-                   private_to: Actor | None = None) -> MessageRef:
+                   private_to: Recipient | None = None) -> MessageRef:
         reference = await self._reference(target, private_to)
         conversation_id = reference["conversation"]["id"]
         activity = _addressed(card_activity(card), reference)
@@ -96,6 +101,10 @@ class TeamsMessenger:
                     ref.channel, ref.message_id, activity), pace=ref.channel)
 
         await self.teams.with_turn(reference, send)
+
+    async def upload(self, target: ReplyTarget, name: str, body: bytes, *, title: str = "",
+                     comment: str = "") -> None:
+        raise NotImplementedError("deskhand offers files in Teams as signed download links")
 
     async def typing(self, ctx: TurnContext, reference: dict[str, Any]) -> None:
         """The immediate "working on it" signal, in a turn that is already open."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.context import Context, Reply
 from bot.model import Command, Interaction
-from bot.registry import ActionSpec, Arg, CommandSpec
+from bot.registry import ActionSpec, Arg, CommandSpec, an_id
 from cards.model import Button, Card, Text, TextInput
 from tests.fakes.slack_api import ALEX, CHANNEL, NINA, slack_env
 
@@ -97,7 +97,7 @@ async def test_form_button_opens_a_modal_and_the_submission_reaches_the_handler(
             return Reply.update(Card("INC042 closed", [Text(f"Reason: {interaction.inputs['reason']}")]))
 
         env.server.runtime.registry.add(CommandSpec("ticket close", "Close a ticket", ask))
-        env.server.runtime.registry.add_action(ActionSpec("ticket.close", close))
+        env.server.runtime.registry.add_action(ActionSpec("ticket.close", close, params=(an_id,)))
         await env.command(ALEX, "/ticket", "close")
         posted = (await env.fake.wait_for("chat.postMessage"))[0]
         ts = posted.result["ts"]

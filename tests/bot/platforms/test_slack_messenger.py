@@ -7,7 +7,8 @@ import asyncio
 import time
 from pathlib import Path
 
-from bot.model import MessageRef, ReplyTarget
+from bot.identity import resolve_actor
+from bot.model import MessageRef, PlatformIdentity, ReplyTarget
 from bot.platforms.slack.adapter import RATE_LIMIT_RETRIES
 from cards.blockkit import render
 from cards.model import Card, Text
@@ -80,12 +81,13 @@ async def test_update_of_an_ephemeral_card_without_response_url_says_why(tmp_pat
 async def test_file_upload_uses_the_external_upload_flow(tmp_path: Path) -> None:
     async with slack_env(tmp_path) as env:
         data = b"at,actor,action\n2026-11-01,alex,devices\n" * 100
-        file_id = await env.adapter.messenger.upload(
+        await env.adapter.messenger.upload(
             ReplyTarget("slack", CHANNEL, "1700000000.000001"), "audit.csv", data,
             title="Audit export", comment="Here is the export")
         get_url = env.fake.called("files.getUploadURLExternal")[0].args
         assert get_url["filename"] == "audit.csv" and int(get_url["length"]) == len(data)
-        assert env.fake.uploads[file_id] == data
+        [(file_id, body)] = env.fake.uploads.items()
+        assert body == data
         done = env.fake.called("files.completeUploadExternal")[0].args
         assert done["channel_id"] == CHANNEL and done["thread_ts"] == "1700000000.000001"
         assert done["initial_comment"] == "Here is the export" and file_id in done["files"]
@@ -95,7 +97,8 @@ async def test_private_post_without_response_url_uses_post_ephemeral(tmp_path: P
     async with slack_env(tmp_path) as env:
         await env.command(ALEX, "/deskhand", "whoami")  # links the account
         await env.idle()
-        actor = await env.adapter.identity.actor(env.adapter.identity.identity("T0001", ALEX))
+        actor = await resolve_actor(env.server.runtime.db, env.server.runtime.tenant_id,
+                                    PlatformIdentity("slack", "T0001", ALEX))
         assert actor is not None
         ref = await env.adapter.messenger.post(ReplyTarget("slack", CHANNEL), card(5), private_to=actor)
         call = env.fake.called("chat.postEphemeral")[0]

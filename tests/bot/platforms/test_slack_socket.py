@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.runtime import build_runtime
+from bot.bootstrap import build_app, build_runtime
 from bot.settings import SettingsError
-from bot.web import build_app
 from tests.conftest import make_settings, sqlite_url
 from tests.fakes.slack_api import ALEX, APP_TOKEN, BOT_USER, SlackEnv, load, slack_env
 

@@ -18,7 +18,7 @@ from bot.platforms.teams import bot as teams_bot
 from bot.platforms.teams.bot import command_text
 from bot.platforms.teams.delivery import Pacer, retry_after
 from bot.platforms.teams.messenger import NoConversation
-from bot.registry import ActionSpec
+from bot.registry import ActionSpec, an_id
 from cards.model import Button, Card, Text
 from storage.directory import DirectoryRepo
 from storage.teams import TeamsConversationRepo
@@ -85,15 +85,20 @@ async def test_429_is_retried_after_retry_after(fake: FakeBotFramework, deskhand
 async def test_retries_are_bounded(fake: FakeBotFramework, deskhand: Any) -> None:
     fake.fail("send", 503, retry_after="0", times=10)
     await fake.send(deskhand.url, fake.activity("message_personal", text="help"))
-    await fake.wait_for("send", count=5, seconds=3)
-    assert len(fake.posted()) == 4  # four attempts, then deskhand gives up and logs it
+    await fake.wait_for("send", count=9, seconds=3)
+    # Four attempts at the answer, then four at telling the person it failed; then it stops.
+    posts = fake.posted()
+    assert len(posts) == 8
+    assert "What you can do" in str(posts[0].body) and "went wrong" in str(posts[4].body)
 
 
 async def test_a_refusal_is_not_retried(fake: FakeBotFramework, deskhand: Any) -> None:
     fake.fail("send", 403)  # e.g. MessageWritesBlocked: the user blocked the bot
     await fake.send(deskhand.url, fake.activity("message_personal", text="help"))
-    await fake.wait_for("send", count=2, seconds=1)
-    assert len(fake.posted()) == 1
+    await fake.wait_for("send", count=3, seconds=1)
+    # One attempt at the answer (not retried), then one at saying it failed, with the reference.
+    posts = fake.posted()
+    assert len(posts) == 2 and "Something went wrong on our side" in str(posts[1].body)
 
 
 async def test_member_lookup_412_is_retried(fake: FakeBotFramework, deskhand: Any) -> None:
@@ -154,7 +159,7 @@ async def test_a_slow_click_is_answered_in_time_and_finished_later(
         await asyncio.sleep(0.8)
         return Reply.update(Card("Finished", buttons=[Button("Again", "slow:1")]))
 
-    deskhand.runtime.registry.add_action(ActionSpec("slow", slow))
+    deskhand.runtime.registry.add_action(ActionSpec("slow", slow, params=(an_id,)))
     invoke = fake.activity("invoke_action_execute", replyToId="1732443099999")
     invoke["value"]["action"].update(verb="slow:1", data={"deskhand.action": "slow:1"})
     started = time.monotonic()

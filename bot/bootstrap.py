@@ -1,0 +1,123 @@
+"""The composition root: which capabilities this deskhand has, and how one process is wired.
+
+Adding a capability is one package under handlers/ (with its storage module and migration) and
+one line in CAPABILITIES. Its DESKHAND_* settings join `Settings`, its commands, buttons, jobs,
+services and routes join the runtime through bot/capability.install. Nothing else in bot/
+imports a capability or a vendor package.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp import web
+
+from bot import web as listener
+from bot.audit import Audit
+from bot.capability import Capability, DemoPart, install
+from bot.downloads import Downloads
+from bot.inbox import Inbox
+from bot.metrics import Metrics
+from bot.registry import Registry
+from bot.runtime import Runtime
+from bot.scheduler import Scheduler
+from bot.secrets import SecretBox
+from bot.settings import CoreSettings, load_settings
+from bot.tenant_settings import CoreTenantSettings
+from handlers import admin, approvals, audit, devices, help, instructions, remote, settings
+from storage.db import Database
+from storage.inbox import InboxStore
+
+CAPABILITIES: tuple[Capability, ...] = (
+    help.CAPABILITY,
+    admin.CAPABILITY,
+    devices.CAPABILITY,
+    audit.CAPABILITY,
+    remote.CAPABILITY,
+    instructions.CAPABILITY,
+    approvals.CAPABILITY,
+    settings.CAPABILITY,
+)
+
+
+def _compose(capabilities: tuple[Capability, ...]) -> type[CoreSettings]:
+    sections = tuple(c.config for c in capabilities if c.config is not None)
+    seen: dict[str, str] = {}
+    for part in (CoreSettings, *sections):
+        # A second field or validator of the same name would silently replace the first.
+        for name in (*part.model_fields, *part.__pydantic_decorators__.field_validators):
+            if name in seen:
+                raise ValueError(f"settings: {part.__name__}.{name} clashes with {seen[name]}.{name}")
+            seen[name] = part.__name__
+    return type("Settings", (CoreSettings, *sections), {
+        "__module__": __name__,
+        "__doc__": "Every DESKHAND_* setting: the core's and each capability's (bot/settings.py)."})
+
+
+Settings = _compose(CAPABILITIES)
+
+
+def load(**overrides: object) -> CoreSettings:
+    """The process settings from the environment (and DESKHAND_CONFIG); SettingsError if wrong."""
+    return load_settings(Settings, **overrides)
+
+
+def commands() -> Registry:
+    """Every command and button, without a runtime (the app manifests are built from it)."""
+    registry = Registry()
+    for capability in CAPABILITIES:
+        for spec in capability.commands:
+            registry.add(spec)
+    return registry
+
+
+def build_runtime(settings: CoreSettings, secret_key: str | None = None) -> Runtime:
+    key = secret_key or (settings.secret_key.get_secret_value() if settings.secret_key else None)
+    if not key:
+        raise RuntimeError("DESKHAND_SECRET_KEY is not set; it encrypts integration secrets "
+                           "and signs download links")
+    db = Database(settings.database_url)
+    metrics = Metrics()
+    box = SecretBox(key)
+    runtime = Runtime(
+        settings=settings, db=db, audit=Audit(db), registry=Registry(), metrics=metrics,
+        scheduler=Scheduler(db, settings.replica, metrics), secrets=box,
+        downloads=Downloads(key, settings.public_url),
+        inbox=Inbox(InboxStore(db.engine), settings.replica, box,
+                    max_age=timedelta(seconds=settings.inbox_max_age)),
+    )
+    runtime.registry.add_section(CoreTenantSettings)
+    for capability in CAPABILITIES:
+        install(runtime, capability)
+    return runtime
+
+
+def attach_platforms(runtime: Runtime, *, listen: bool = True) -> None:
+    """The chat platforms this process serves. `listen=False` (worker processes): only those
+    configured, to deliver results; no console and no Socket Mode connection."""
+    from bot.platforms import slack
+    from bot.platforms.teams.adapter import TeamsAdapter, refusal
+
+    if listen and runtime.settings.console_on:
+        from bot.platforms.console.adapter import ConsoleAdapter
+
+        runtime.platforms["console"] = ConsoleAdapter(runtime)
+    if slack.configured(runtime.settings):
+        from bot.platforms.slack.adapter import SlackAdapter
+
+        runtime.platforms["slack"] = SlackAdapter(runtime, listen=listen)
+    # The Teams endpoint is always mounted: without an app id it refuses with a reason (dev:
+    # anonymous). A worker only needs it when Teams is configured.
+    if listen or refusal(runtime.settings) is None:
+        runtime.platforms["teams"] = TeamsAdapter(runtime)
+
+
+def build_app(runtime: Runtime, *, upgrade: bool = False) -> web.Application:
+    attach_platforms(runtime)
+    return listener.build_app(runtime, upgrade=upgrade)
+
+
+def demo_parts(settings: CoreSettings) -> list[DemoPart]:
+    """The vendor simulators `deskhand demo` runs, each configured into `settings`."""
+    parts = (c.demo(settings) for c in CAPABILITIES if c.demo is not None)
+    return [p for p in parts if p is not None]

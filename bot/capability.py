@@ -1,0 +1,116 @@
+"""What a capability adds to deskhand, declared in one place (its package's `CAPABILITY`).
+
+The composition root (bot/bootstrap.py) lists the capabilities; `install` puts each one's
+commands, buttons, downloads, approval subjects, settings, services, jobs and HTTP routes where
+the runtime finds them. Its workflows (bot/workflow.Workflow) and tables (its storage module)
+are its own and need no registration. Nothing in the core names a capability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.rbac import PERMISSIONS
+from bot.registry import ActionSpec, CommandSpec, DownloadHandler
+
+if TYPE_CHECKING:
+    from aiohttp import web
+    from pydantic import BaseModel
+
+    from bot.approvals import Subject
+    from bot.runtime import Runtime
+    from bot.settings import CoreSettings
+    from bot.tenant_settings import TenantSection
+
+RouteHandler = Callable[["Runtime", "web.Request"], Awaitable["web.StreamResponse"]]
+
+
+@dataclass(frozen=True)
+class Job:
+    """A recurring job; `exclusive` ones run on one replica at a time (a database lease)."""
+
+    name: str
+    seconds: float
+    run: Callable[[Runtime], Awaitable[None]]
+    exclusive: bool = True
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: RouteHandler
+
+
+@dataclass(frozen=True)
+class Service:
+    """A long-lived object the capability shares (a vendor client, a driver): made on first
+    use from the runtime (`make` may answer None: not configured), closed when deskhand stops."""
+
+    kind: type[Any]
+    make: Callable[[Runtime], Any]
+    close: Callable[[Any], Awaitable[None]] | None = None
+
+
+class DemoPart(Protocol):
+    """A capability's share of `deskhand demo`: its vendor simulator on the demo's listener."""
+
+    def mount(self, app: web.Application) -> None: ...
+
+    async def seed(self, runtime: Runtime) -> None: ...
+
+
+@dataclass(frozen=True)
+class Capability:
+    name: str
+    commands: tuple[CommandSpec, ...] = ()
+    actions: tuple[ActionSpec, ...] = ()
+    downloads: Mapping[str, DownloadHandler] = field(default_factory=dict)
+    permissions: tuple[str, ...] = ()  # every permission its commands, buttons and checks use
+    subjects: tuple[Subject, ...] = ()  # what its approval requests are about, and the hooks
+    config: type[BaseModel] | None = None  # its DESKHAND_* settings, merged into Settings
+    tenant_settings: type[TenantSection] | None = None  # per-tenant settings with ranges
+    services: tuple[Service, ...] = ()
+    jobs: tuple[Job, ...] = ()
+    routes: tuple[Route, ...] = ()
+    demo: Callable[[CoreSettings], DemoPart | None] | None = None  # None: no simulator wanted
+
+
+def install(runtime: Runtime, capability: Capability) -> None:
+    """Put what the capability declares where the runtime looks for it."""
+    _check_permissions(capability)
+    registry = runtime.registry
+    for spec in capability.commands:
+        registry.add(spec)
+    for action in capability.actions:
+        registry.add_action(action)
+    for kind, handler in capability.downloads.items():
+        registry.add_download(kind, handler)
+    for subject in capability.subjects:
+        registry.add_subject(subject)
+    if capability.tenant_settings is not None:
+        registry.add_section(capability.tenant_settings)
+    for service in capability.services:
+        runtime.services.provide(service.kind, service.make, service.close)
+    for job in capability.jobs:
+        runtime.scheduler.every(job.name, job.seconds, partial(job.run, runtime),
+                                exclusive=job.exclusive)
+    runtime.routes.extend(capability.routes)
+
+
+def _check_permissions(capability: Capability) -> None:
+    """Every permission a command or button names is declared, and RBAC knows it."""
+    declared = set(capability.permissions)
+    unknown = declared - set(PERMISSIONS)
+    used: set[str] = set()
+    specs: tuple[CommandSpec | ActionSpec, ...] = (*capability.commands, *capability.actions)
+    for spec in specs:
+        names = spec.permission if isinstance(spec.permission, tuple) else (spec.permission,)
+        used.update(n for n in names if n is not None)
+    if unknown or used - declared:
+        raise ValueError(f"capability {capability.name}: permissions "
+                         f"{', '.join(sorted(unknown | (used - declared)))} are not declared "
+                         "(or not known to bot/rbac.py)")

@@ -1,0 +1,164 @@
+"""The one path from a platform's request to the person's answer, the same on every platform.
+
+Resolve the person (the stored chat link, else the platform's email lookup) -> an unknown person
+is told how to get access, and that is audited -> the router runs the command or click -> the
+reply is delivered -> the work the handler left for after the answer runs (e.g. redrawing every
+copy of a card on other platforms). Whatever fails on the way (the identity lookup, the audit
+writer, a card renderer, a platform refusing a post), the person gets a plain "something went
+wrong" answer with a reference and the log one ERROR line with the traceback: never silence.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bot.context import Reply
+from bot.identity import NO_ACCESS, EmailLookup, resolve_actor
+from bot.model import (
+    Actor,
+    Interaction,
+    MessageRef,
+    PlatformIdentity,
+    Recipient,
+    ReplyTarget,
+    new_correlation_id,
+)
+from bot.tasks import Tasks
+from cards.model import message_card
+
+if TYPE_CHECKING:
+    from bot.adapter import Messenger
+    from bot.runtime import Runtime
+
+log = logging.getLogger("deskhand.dispatch")
+FAILED_TITLE = "Something went wrong on our side"
+FAILED_TEXT = ("deskhand hit a problem while answering, so what you asked may or may not have "
+               "happened: check before you try again. If it keeps failing, give your "
+               "administrator this reference.")
+
+
+@dataclass(frozen=True)
+class Click:
+    """A button or form as the platform reported it, before anyone is trusted."""
+
+    action_id: str
+    value: str = ""
+    inputs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A click's reply, with whom it is for and its reference (a Teams invoke renders it)."""
+
+    reply: Reply
+    to: Recipient
+    cid: str
+
+
+def failure_reply(cid: str) -> Reply:
+    return Reply.private(message_card(FAILED_TITLE, FAILED_TEXT, tone="attention",
+                                      context=f"ref {cid}"))
+
+
+def no_access_reply(cid: str) -> Reply:
+    return Reply.private(message_card("You don't have access yet", NO_ACCESS, tone="warning",
+                                      context=f"ref {cid}"))
+
+
+class Dispatch:
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+        self.later = Tasks("dispatch")  # after-answer work, drained when the runtime stops
+
+    async def command(self, messenger: Messenger, who: PlatformIdentity, text: str,
+                      target: ReplyTarget, *, lookup: EmailLookup | None = None) -> None:
+        """A typed command: run it and deliver the answer."""
+        cid = new_correlation_id()
+
+        def route(actor: Actor) -> Awaitable[Reply]:
+            return self.rt.router.handle_text(text, actor, target, messenger, cid)
+
+        reply, actor = await self._answer(who, lookup, text.split(" ", 1)[0] or "help", cid, route)
+        await self.deliver(messenger, reply, target, actor or who, None, cid)
+
+    async def click(self, messenger: Messenger, who: PlatformIdentity, click: Click,
+                    target: ReplyTarget, clicked: MessageRef | None, *,
+                    lookup: EmailLookup | None = None) -> None:
+        """A click or form submission: run it and deliver the answer."""
+        cid = new_correlation_id()
+        reply, actor = await self._click(messenger, who, click, target, clicked, lookup, cid)
+        await self.deliver(messenger, reply, target, actor or who, clicked, cid)
+
+    async def answer_click(self, messenger: Messenger, who: PlatformIdentity, click: Click,
+                           target: ReplyTarget, clicked: MessageRef | None, *,
+                           lookup: EmailLookup | None = None) -> Answer:
+        """A click whose answer the platform carries itself (a Teams invoke response).
+
+        The caller renders the reply, then delivers what remains (`deliver`) or calls `finish`,
+        so nothing slow (updating the card's other copies) happens before the answer leaves.
+        """
+        cid = new_correlation_id()
+        reply, actor = await self._click(messenger, who, click, target, clicked, lookup, cid)
+        return Answer(reply, actor or who, cid)
+
+    def finish(self, reply: Reply) -> None:
+        """Start what the handler left for after the answer."""
+        for work in reply.later:
+            self.later.spawn(work())
+
+    async def deliver(self, messenger: Messenger, reply: Reply, target: ReplyTarget,
+                      to: Recipient, clicked: MessageRef | None, cid: str) -> None:
+        """Put the reply where it belongs; a failure is answered once with the reference."""
+        try:
+            await put(messenger, reply, target, to, clicked)
+        except Exception:
+            log.exception("delivering the answer failed (ref %s)", cid)
+            try:
+                await put(messenger, failure_reply(cid), target, to, None)
+            except Exception:
+                log.exception("telling the person about ref %s failed too", cid)
+            return
+        self.finish(reply)
+
+    async def _click(self, messenger: Messenger, who: PlatformIdentity, click: Click,
+                     target: ReplyTarget, clicked: MessageRef | None,
+                     lookup: EmailLookup | None, cid: str) -> tuple[Reply, Actor | None]:
+        def route(actor: Actor) -> Awaitable[Reply]:
+            inputs = {str(k)[:255]: str(v)[:3000] for k, v in click.inputs.items()}
+            interaction = Interaction(click.action_id[:255], click.value[:2000], actor, clicked,
+                                      target, inputs, cid)
+            return self.rt.router.handle_action(interaction, messenger)
+
+        return await self._answer(who, lookup, click.action_id.split(":", 1)[0], cid, route)
+
+    async def _answer(self, who: PlatformIdentity, lookup: EmailLookup | None, what: str, cid: str,
+                      route: Callable[[Actor], Awaitable[Reply]]) -> tuple[Reply, Actor | None]:
+        actor = None
+        try:
+            actor = await resolve_actor(self.rt.db, self.rt.tenant_id, who, lookup)
+            if actor is None:
+                await self.rt.audit.record(
+                    self.rt.tenant_id, "denial", what[:100], "unknown_user", actor_label=str(who),
+                    correlation_id=cid, detail="chat account not linked to a directory user")
+                return no_access_reply(cid), None
+            return await route(actor), actor
+        except Exception:
+            log.exception("answering %s from %s failed (ref %s)", what[:100], who, cid)
+            return failure_reply(cid), actor
+
+
+async def put(messenger: Messenger, reply: Reply, target: ReplyTarget,
+              to: Recipient, clicked: MessageRef | None = None) -> list[MessageRef]:
+    """Post or update a reply's cards: the first in place of the clicked card if it says so."""
+    refs: list[MessageRef] = []
+    cards = list(reply.cards)
+    if reply.replace and clicked is not None and cards:
+        await messenger.update(clicked, cards.pop(0))
+        refs.append(clicked)
+    for card in cards:
+        private_to = to if reply.visibility == "private" else None
+        refs.append(await messenger.post(target, card, private_to=private_to))
+    return refs

@@ -1,0 +1,74 @@
+"""Approve/Deny on any approval card, and `approvals`: the requests waiting for a decision.
+
+The decision itself (four-eyes on the principal, the subject's scope check, compare-and-set,
+every copy redrawn) is bot/approvals.py; the card's optional reason arrives as the `reason`
+input (a card text field in Teams and the console, a modal in Slack).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot import approvals
+from bot.approvals import ApprovalSettings
+from bot.capability import Capability, Job
+from bot.context import Context, Reply
+from bot.model import Command, Interaction
+from bot.registry import ActionSpec, CommandSpec, an_id
+from cards.model import Card, Table, message_card
+from cards.model import Context as Small
+from storage.workflow import ApprovalRepo
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+EXPIRY_SECONDS = 10.0
+DAMAGED = "`approvals` lists the open requests."
+
+
+async def _decide(ctx: Context, interaction: Interaction, approve: bool) -> Reply:
+    request = await approvals.decide(ctx, interaction.args[0], approve, interaction.inputs.get("reason", ""))
+    subject = ctx.runtime.registry.subject(request.subject_kind)
+    label, verb = subject.label(request.subject_id), "approved" if approve else "denied"
+    text = (f"You {verb} {label.lower()}: {request.summary}."
+            + (f" {subject.when_approved}" if approve else " The requester sees your reason on their card."))
+    return Reply.private(message_card(f"{label} {verb}", text, tone="good" if approve else "info"))
+
+
+async def approve_clicked(ctx: Context, interaction: Interaction) -> Reply:
+    return await _decide(ctx, interaction, True)
+
+
+async def deny_clicked(ctx: Context, interaction: Interaction) -> Reply:
+    return await _decide(ctx, interaction, False)
+
+
+async def list_command(ctx: Context, cmd: Command) -> Reply:
+    async with ctx.runtime.db.uow() as uow:
+        pending = await uow.repo(ApprovalRepo).pending(ctx.tenant_id)
+    registry = ctx.runtime.registry
+    rows = tuple((str(r.id), registry.subject(r.subject_kind).label(r.subject_id), r.summary,
+                  r.requester_email, approvals.approval_text(r))
+                 for r in pending if r.subject_kind in registry.subjects)
+    return Reply.private(Card("Requests waiting for approval", [
+        Table(("request", "for", "what", "requested by", "approval"), rows,
+              caption="" if rows else "Nothing is waiting for approval."),
+        Small("Approve or deny on the request card in the approvers' channel."),
+    ]))
+
+
+async def expire(runtime: Runtime) -> None:
+    await approvals.expire_overdue(runtime)
+
+
+# Every subject's own approve permission is checked on the click (bot/approvals.decide).
+CAPABILITY = Capability(
+    name="approvals",
+    commands=(CommandSpec("approvals", "Requests waiting for an approver's decision.", list_command,
+                          permission="instruction.approve"),),
+    actions=(ActionSpec("approval.approve", approve_clicked, params=(an_id,), damaged=DAMAGED),
+             ActionSpec("approval.deny", deny_clicked, params=(an_id,), damaged=DAMAGED)),
+    permissions=("instruction.approve",),
+    tenant_settings=ApprovalSettings,
+    jobs=(Job("approvals.expire", EXPIRY_SECONDS, expire, exclusive=False),),
+)

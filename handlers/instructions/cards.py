@@ -1,0 +1,150 @@
+"""The cards of the instruction workflow: one run card (approvers' and requester's copies) and
+the paged results card. Buttons carry ids only; every click re-reads the rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.approvals import approval_text, decision_controls
+from cards.model import Button, Card, Confirm, Field, Fields, Section, Table, Text, TextInput, Tone
+from cards.model import Context as Small
+from handlers.instructions.states import ACTIVE, AWAITING, COMPLETED, FINISHED, IN_FLIGHT, LABELS
+from integrations.tachyon.status import Status
+from storage.instructions import InstructionResponse, InstructionRun
+from storage.workflow import PENDING, ApprovalRequest
+
+RUN = "instruction.run"  # the subject kind of a run's approval request and card copies
+MAX_COLUMNS = 5
+CODE_MAX = 16
+CODE_NOTE = ("1E wants a one-time code before it sends this action: it e-mailed one (to the account "
+             "1E knows for this request). Type it below within 10 minutes and press Send code.")
+CELL = 80
+
+
+def _when(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+
+
+def _tone(state: str) -> Tone:
+    if state == AWAITING:
+        return "warning"
+    if state == COMPLETED:
+        return "good"
+    return "attention" if state in FINISHED else "info"
+
+
+def run_card(run: InstructionRun, request: ApprovalRequest | None, audience: str) -> Card:
+    """The card for `audience` "approvers" (Approve/Deny while pending) or "requester"."""
+    count = run.target_count
+    items = [Field("Instruction", run.readable_payload or run.definition_name),
+             Field("Type", f"{run.kind} in set {run.instruction_set or '-'}"),
+             Field("Targets", f"{run.target_label} ({count} device{'s' if count != 1 else ''}"
+                   + (", sent to 1E as its management group)" if run.vendor_scope else ")")),
+             Field("Requested by", run.requester_email), Field("State", LABELS.get(run.state, run.state))]
+    if run.incident:
+        items.append(Field("Incident", run.incident))
+    if request is not None:
+        items.append(Field("Approval", approval_text(request)))
+    if run.parameters:
+        items.append(Field("Parameters", ", ".join(f"{k}={v}" for k, v in run.parameters.items())))
+    if run.vendor_id:
+        items.append(Field("1E instruction", f"#{run.vendor_id}"))
+    if run.state in IN_FLIGHT or (run.state in FINISHED and run.vendor_id):
+        items.append(Field("Progress", f"sent {run.sent_count} · received {run.received_count} · "
+                                       f"outstanding {run.outstanding_count} · errors {run.error_count}"))
+        items.append(Field("Stored", f"{run.answers_stored} answers, {run.errors_stored} device errors"))
+    sections: list[Section] = [Fields(tuple(items))]
+    if run.last_error and run.state in ACTIVE:
+        sections.append(Text(f"*Note:* {run.last_error}"))
+    if run.outcome and run.state in FINISHED:
+        sections.append(Text(run.outcome))
+    buttons: list[Button] = []
+    pending = request is not None and request.state == PENDING
+    if audience == "approvers":
+        if pending and request is not None:
+            reason, buttons = decision_controls(request)
+            sections.append(reason)
+    else:
+        buttons = _requester_buttons(run)
+        if awaiting_code(run):
+            sections.append(Text(CODE_NOTE))
+            sections.append(TextInput("code", "One-time code from 1E's e-mail", placeholder="123456",
+                                      max_length=CODE_MAX))
+    sections.append(Small(f"run {run.id} · ref {run.correlation_id}"))
+    title = f"{run.definition_name} on {run.target_label}"
+    if audience == "approvers" and pending:
+        title = f"Approval needed: {title}"
+    return Card(title=title, sections=sections, buttons=buttons, tone=_tone(run.state))
+
+
+def awaiting_code(run: InstructionRun) -> bool:
+    return run.state in IN_FLIGHT and run.vendor_status == Status.AWAITING_AUTHENTICATION
+
+
+def _requester_buttons(run: InstructionRun) -> list[Button]:
+    rid = str(run.id)
+    cancel = Button("Cancel", f"run.cancel:{rid}", rid, "danger",
+                    Confirm("Cancel this run?", f"{run.definition_name} on {run.target_label} stops; "
+                                                "answers already in stay available.", "Cancel run",
+                            "Keep it"), form=False)
+    if run.state == AWAITING:
+        return [cancel]
+    if awaiting_code(run):
+        return [Button("Send code", f"run.code:{rid}", rid, "primary"), cancel]
+    if run.state in IN_FLIGHT:
+        return [Button("Show results", f"run.results:{rid}", rid), cancel]
+    if run.state in FINISHED and (run.answers_stored or run.errors_stored):
+        out = [Button("Show results", f"run.results:{rid}", rid, "primary")]
+        if run.errors_stored:
+            out.append(Button("Show device errors", f"run.errors:{rid}", rid))
+        out += [Button("Export CSV", f"run.export:{rid}:csv", rid),
+                Button("Export XLSX", f"run.export:{rid}:xlsx", rid)]
+        return out
+    return []
+
+
+def result_columns(run: InstructionRun, rows: Sequence[InstructionResponse]) -> list[str]:
+    """The instruction's schema, or (schema-less) the keys the first rows carry."""
+    if run.columns:
+        return list(run.columns)
+    seen: dict[str, None] = {}
+    for r in rows:
+        seen.update(dict.fromkeys(r.values or {}))
+    return list(seen)
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value).replace("\n", " ")
+    return text if len(text) <= CELL else text[: CELL - 1] + "\u2026"
+
+
+def results_card(run: InstructionRun, rows: Sequence[InstructionResponse], *, errors: bool,
+                 shown_before: int, has_more: bool) -> Card:
+    total = run.errors_stored if errors else run.answers_stored
+    if errors:
+        columns = ["device", "status", "error"]
+        table: tuple[tuple[str, ...], ...] = tuple(
+            (r.fqdn, _cell(r.values.get("status")), _cell(r.values.get("error"))) for r in rows)
+    else:
+        names = result_columns(run, rows)
+        columns = ["device", *names[:MAX_COLUMNS]]
+        table = tuple((r.fqdn, *(_cell((r.values or {}).get(c)) for c in names[:MAX_COLUMNS]))
+                      for r in rows)
+    what = "Device errors" if errors else "Answers"
+    first, last = shown_before + 1, shown_before + len(rows)
+    caption = f"{what} {first}-{last} of {total}" if rows else f"No {what.lower()} stored yet."
+    more = None
+    if has_more and rows:
+        kind = "e" if errors else "a"
+        more = Button("More", f"run.more:{run.id}:{kind}:{rows[-1].id}", str(last))
+    sections: list[Section] = [Table(tuple(columns), table, caption=caption, more=more)]
+    if not errors and len(result_columns(run, rows)) > MAX_COLUMNS:
+        sections.append(Small(f"Showing {MAX_COLUMNS} of {len(result_columns(run, rows))} columns; "
+                              "the export has them all."))
+    if run.state not in FINISHED:
+        sections.append(Small(f"Still {LABELS.get(run.state, run.state)}: more may arrive."))
+    sections.append(Small(f"run {run.id}"))
+    return Card(title=f"{what} of {run.definition_name} on {run.target_label}", sections=sections,
+                buttons=[Button("Export CSV", f"run.export:{run.id}:csv", str(run.id)),
+                         Button("Export XLSX", f"run.export:{run.id}:xlsx", str(run.id))])

@@ -1,0 +1,42 @@
+"""The instruction capability's scheduled jobs, run on every replica.
+
+Each claims its work through the rows (per-run leases, compare-and-set moves), so replicas never
+take the same step twice; the catalogue sync and retention also hold a job lease.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.capability import Job
+from bot.model import new_correlation_id
+from handlers.instructions import catalogue, retention
+from handlers.instructions.driver import driver
+from handlers.instructions.vendor import tachyon
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+POLL_SECONDS = 1.0  # how often due runs are looked for; each run waits status_wait_seconds
+SYNC_SECONDS = 3600.0
+RETENTION_SECONDS = 3600.0
+
+
+async def poll(runtime: Runtime) -> None:
+    await driver(runtime).tick()
+
+
+async def sync(runtime: Runtime) -> None:
+    if tachyon(runtime) is not None:
+        await catalogue.sync(runtime, new_correlation_id())
+
+
+async def purge(runtime: Runtime) -> None:
+    await retention.purge(runtime)
+
+
+JOBS = (
+    Job("instructions.poll", POLL_SECONDS, poll, exclusive=False),
+    Job("instructions.sync", SYNC_SECONDS, sync),
+    Job("retention", RETENTION_SECONDS, purge),
+)

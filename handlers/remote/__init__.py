@@ -1,0 +1,25 @@
+"""Remote sessions through TeamViewer: `remote`, `remote list|close`, `teamviewer connect|status`.
+
+Sessions are workflow rows (sessions.SESSIONS); deskhand signs in with a script token or OAuth
+(connection.py, tokens.py) and serves the OAuth callback (callback.py).
+"""
+
+from __future__ import annotations
+
+from bot.capability import Capability, Route, Service
+from handlers.remote import commands
+from handlers.remote.callback import oauth_callback
+from handlers.remote.config import TeamViewerConfig
+from handlers.remote.connection import CALLBACK_PATH, TeamViewer
+from handlers.remote.demo import demo_part
+
+CAPABILITY = Capability(
+    name="remote",
+    commands=commands.COMMANDS,
+    actions=commands.ACTIONS,
+    permissions=("remote.session", "settings.read", "settings.write"),
+    config=TeamViewerConfig,
+    services=(Service(TeamViewer, TeamViewer, TeamViewer.aclose),),
+    routes=(Route("GET", CALLBACK_PATH, oauth_callback),),
+    demo=demo_part,
+)
