@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from bot import web as listener
 from bot.audit import Audit
@@ -42,8 +43,9 @@ CAPABILITIES: tuple[Capability, ...] = (
 
 def _compose(capabilities: tuple[Capability, ...]) -> type[CoreSettings]:
     sections = tuple(c.config for c in capabilities if c.config is not None)
+    parts: tuple[type[BaseModel], ...] = (CoreSettings, *sections)
     seen: dict[str, str] = {}
-    for part in (CoreSettings, *sections):
+    for part in parts:
         # A second field or validator of the same name would silently replace the first.
         for name in (*part.model_fields, *part.__pydantic_decorators__.field_validators):
             if name in seen:
