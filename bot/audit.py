@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from typing import Any
 
 from bot.model import Actor
@@ -25,20 +26,28 @@ def redact_text(text: str) -> str:
 
 
 def redact(params: dict[str, Any] | None) -> dict[str, Any]:
-    """Drop secret-looking keys and token-looking values before anything is stored."""
+    """Drop secret-looking keys and token-looking values before anything is stored, and keep
+    only what JSON can hold (a parsed `since=1h` is a datetime: it is stored as ISO text)."""
     clean: dict[str, Any] = {}
     for key, value in (params or {}).items():
+        key = str(key)
         if _SECRET_KEY.search(key):
             clean[key] = REDACTED
-        elif isinstance(value, str):
-            clean[key] = redact_text(value)[:500]
         elif isinstance(value, dict):
             clean[key] = redact(value)
-        elif isinstance(value, list | tuple):
-            clean[key] = [redact_text(v)[:200] if isinstance(v, str) else v for v in value][:50]
+        elif isinstance(value, list | tuple | set | frozenset):
+            clean[key] = [_plain(v, 200) for v in value][:50]
         else:
-            clean[key] = value
+            clean[key] = _plain(value, 500)
     return clean
+
+
+def _plain(value: Any, limit: int) -> Any:
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return redact_text(str(value))[:limit]
 
 
 def make_event(

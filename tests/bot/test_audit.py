@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from bot.audit import REDACTED, redact
 from bot.identity import to_principal
@@ -105,3 +106,7 @@ async def test_secrets_in_allowed_command_params_are_redacted(runtime: Runtime) 
     assert redact({"api_key": "abc", "nested": {"Authorization": "Bearer abc.def"},
                    "list": ["Bearer zzz", 3], "n": 5}) == {
         "api_key": REDACTED, "nested": {"Authorization": REDACTED}, "list": [REDACTED, 3], "n": 5}
+    # Only what JSON holds is stored: a parsed `since=1h`, a set, an object become text.
+    since = datetime(2026, 12, 6, 9, 30, tzinfo=UTC)
+    assert redact({"since": since, "ids": {7}, "what": object}) == {
+        "since": "2026-12-06T09:30:00+00:00", "ids": [7], "what": "<class 'object'>"}

@@ -9,12 +9,20 @@ platform's that ran in this session.
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
+from sqlalchemy import text
 
+from bot.context import Context, Reply
+from bot.model import Command
+from bot.registry import CommandSpec
+from bot.runtime import Runtime
+from cards.model import Card, Text
 from storage.audit import AuditRepo
 from storage.directory import DirectoryRepo
 from storage.rbac import RbacRepo
@@ -105,3 +113,44 @@ async def test_help_grant_revoke_and_denial(platform: str, tmp_path: Path) -> No
     for other, seen in SEEN.items():
         assert transcript == seen, f"{platform} differs from {other}"
     SEEN[platform] = transcript
+
+
+async def _bug(ctx: Context, cmd: Command) -> Reply:
+    raise RuntimeError("a handler with a bug")
+
+
+async def _undrawable(ctx: Context, cmd: Command) -> Reply:
+    return Reply.private(Card("Half a card", [Text(None)]))  # type: ignore[arg-type]
+
+
+async def _refuse_audit_rows(rt: Runtime) -> None:
+    """The audit store fails (a full disk, a lost permission): every new row is refused."""
+    async with rt.db.engine.begin() as conn:
+        await conn.execute(text("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events "
+                                "BEGIN SELECT RAISE(ABORT, 'audit store unavailable'); END"))
+
+
+@pytest.mark.parametrize("platform", ["console", "slack", "teams"])
+async def test_every_failure_still_answers_with_a_reference(
+        platform: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A handler that raises, a card no renderer can draw and an audit writer that fails: the
+    person gets "Something went wrong on our side" with a reference, and the log one ERROR line
+    with the traceback and that reference. A parsed time in the arguments is no failure."""
+    async with deskhand(tmp_path) as (env, fake), driver_for(platform, env, fake) as bot:
+        rt = env.server.runtime
+        audit = await bot.say(ADMIN, "audit since=1h")
+        assert audit.title == "Audit log" and audit.private
+
+        rt.registry.add(CommandSpec("bug", "A handler that raises.", _bug))
+        rt.registry.add(CommandSpec("undrawable", "A card no renderer can draw.", _undrawable))
+        caplog.clear()
+        answers = [await bot.say(ADMIN, "bug"), await bot.say(ADMIN, "undrawable")]
+        await _refuse_audit_rows(rt)
+        answers.append(await bot.say(ADMIN, "whoami"))  # runs, then its audit row is refused
+        for answer in answers:
+            assert answer.title == "Something went wrong on our side" and answer.private
+            found = re.search(r"ref ([0-9a-f]{16})", answer.everything)
+            assert found, answer.everything
+            logged = [r for r in caplog.records if r.levelno == logging.ERROR
+                      and found.group(1) in r.getMessage()]
+            assert len(logged) == 1 and logged[0].exc_info is not None, [r.getMessage() for r in logged]
