@@ -27,6 +27,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 import orjson
 
 from bot.secrets import SecretBox
+from bot.tasks import Tasks
 from storage.inbox import InboxStore, Item, NewItem
 
 log = logging.getLogger("deskhand.inbox")
@@ -168,9 +169,9 @@ class Inbox:
         self.admission = Admission()
         self._puts: GroupCommit[NewItem] = GroupCommit(self._write)
         self._finishes: GroupCommit[int] = GroupCommit(self._finish)
-        self._jobs: set[asyncio.Task[None]] = set()
+        self._jobs = Tasks("inbox", log)
         self._running: set[int] = set()  # item ids this process is working on
-        self._loops: list[asyncio.Task[None]] = []
+        self._loops = Tasks("inbox loops", log)
         self._wake: asyncio.Event | None = None
 
     # -- the ack side --------------------------------------------------------------------------
@@ -206,12 +207,12 @@ class Inbox:
     # -- the work side -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        if not self.consume or not self.executors or self._loops:
+        if not self.consume or not self.executors or len(self._loops):
             return  # a process without the platforms' adapters must not take their requests
         self._wake = asyncio.Event()
-        self._loops = [asyncio.create_task(self._consume(), name="inbox.consume"),
-                       asyncio.create_task(self._every(RENEW_EVERY, self._renew), name="inbox.renew"),
-                       asyncio.create_task(self._every(SWEEP_EVERY, self._sweep), name="inbox.sweep")]
+        self._loops.spawn(self._consume(), name="inbox.consume")
+        self._loops.spawn(self._every(RENEW_EVERY, self._renew), name="inbox.renew")
+        self._loops.spawn(self._every(SWEEP_EVERY, self._sweep), name="inbox.sweep")
 
     async def stop(self) -> None:
         """Stop taking work, let running jobs finish for `drain` seconds, then cancel them.
@@ -219,16 +220,9 @@ class Inbox:
         A cancelled job's row stays leased; when the lease lapses, a live worker tells its sender
         it may not have finished.
         """
-        for task in self._loops:
-            task.cancel()
-        await asyncio.gather(*self._loops, return_exceptions=True)
-        self._loops = []
+        await self._loops.stop(0)
         grace = self.drain
-        if self._jobs:
-            _, late = await asyncio.wait(set(self._jobs), timeout=grace)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+        await self._jobs.stop(grace)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(self._puts.flushed(), self._finishes.flushed()),
                                    grace)
@@ -237,8 +231,8 @@ class Inbox:
         """True once nothing is being written, queued or run here (tests, shutdown)."""
         deadline = asyncio.get_running_loop().time() + seconds
         while True:
-            if not (self._jobs or self._puts.busy or self._finishes.busy):
-                if not self._loops:  # no consumer here: nothing more to wait for
+            if not (len(self._jobs) or self._puts.busy or self._finishes.busy):
+                if not len(self._loops):  # no consumer here: nothing more to wait for
                     return True
                 if await self.store.counts() == (0, 0):
                     return True
@@ -266,9 +260,7 @@ class Inbox:
                 give_back()
             for item, give_back in zip(items, give_backs, strict=False):
                 self._running.add(item.id)
-                task = asyncio.create_task(self._run(item, give_back))
-                self._jobs.add(task)
-                task.add_done_callback(self._jobs.discard)
+                self._jobs.spawn(self._run(item, give_back))
             if not items:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), POLL)

@@ -10,6 +10,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.metrics import Metrics
+from bot.tasks import Tasks
 from storage.claims import ClaimRepo
 from storage.db import Database
 
@@ -49,7 +50,7 @@ class Scheduler:
         self.claims = Claims(db, holder)
         self.metrics = metrics
         self._aps = AsyncIOScheduler(timezone="UTC")
-        self._running: set[asyncio.Task[None]] = set()
+        self._running = Tasks("scheduler", log)  # job runs in flight (APScheduler starts them)
 
     def every(self, name: str, seconds: float, fn: JobFn, *, exclusive: bool = True) -> None:
         """Run `fn` every `seconds`; with `exclusive`, one replica at a time holds the lease."""
@@ -57,8 +58,7 @@ class Scheduler:
         async def run() -> None:
             task = asyncio.current_task()
             if task is not None:
-                self._running.add(task)
-                task.add_done_callback(self._running.discard)
+                self._running.track(task)
             if exclusive and not await self.claims.lease(
                     name, timedelta(seconds=max(seconds * 2, 30))):
                 self.metrics.jobs.labels(name, "skipped").inc()
@@ -89,8 +89,4 @@ class Scheduler:
         """
         if self._aps.running:
             self._aps.shutdown(wait=False)
-        if self._running:
-            _, late = await asyncio.wait(set(self._running), timeout=grace)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+        await self._running.stop(grace)

@@ -26,6 +26,7 @@ from bot import bootstrap
 from bot.metrics import Metrics
 from bot.runtime import Runtime
 from bot.settings import CoreSettings
+from bot.tasks import Tasks
 
 log = logging.getLogger("deskhand.workers")
 CHILD_DRAIN = 20.0  # a child lets running work finish this long once told to stop
@@ -38,12 +39,12 @@ class WorkerPool:
         self.count = count
         self.metrics = metrics
         self._procs: dict[int, asyncio.subprocess.Process] = {}
-        self._supervisors: list[asyncio.Task[None]] = []
+        self._supervisors = Tasks("workers", log)
         self._stopping = False
 
     async def start(self) -> None:
-        self._supervisors = [asyncio.create_task(self._supervise(i), name=f"worker-{i}")
-                             for i in range(self.count)]
+        for i in range(self.count):
+            self._supervisors.spawn(self._supervise(i), name=f"worker-{i}")
 
     async def _supervise(self, index: int) -> None:
         backoff = 1.0
@@ -94,9 +95,7 @@ class WorkerPool:
                     log.warning("worker process %s did not stop in time; killed", proc.pid)
                     proc.kill()
                     await proc.wait()
-        for task in self._supervisors:
-            task.cancel()
-        await asyncio.gather(*self._supervisors, return_exceptions=True)
+        await self._supervisors.stop(0)
 
 
 def run(settings: CoreSettings, *, child: bool) -> int:

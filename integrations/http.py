@@ -1,7 +1,9 @@
-"""Outbound HTTP policy shared by every vendor client: timeouts, bounded retries, typed errors.
+"""The one outbound HTTP policy: timeouts, bounded retries honouring Retry-After, typed errors.
 
-A vendor client builds its `httpx.AsyncClient` with `new_client` and sends through `send`,
-which retries only what is safe to retry:
+Every vendor client, the Slack Web API client and the Teams Bot Connector calls retry by a
+`RetryPolicy` and wait by `RetryPolicy.wait` (Retry-After when the server gives one, else an
+exponential step with jitter). A vendor client builds its `httpx.AsyncClient` with `new_client`
+and sends through `send`, which retries only what is safe to retry:
 
 * connect errors (the request never left): always;
 * 429 (honouring `Retry-After`) and 503: always, the vendor refused before doing anything;
@@ -112,18 +114,34 @@ class RetryPolicy:
         step = min(self.max_backoff, self.backoff * 2 ** attempt)
         return step / 2 + rng() * step / 2
 
+    def wait(self, attempt: int, retry_after_header: str | None) -> float | None:
+        """Seconds before try `attempt + 2`: the server's Retry-After if it gave one, else the
+        backoff. None when the server asks for longer than a person would wait in chat."""
+        hinted = parse_retry_after(retry_after_header)
+        if hinted is None:
+            return self.delay(attempt)
+        return None if hinted > self.max_retry_after else max(hinted, 0.05)
+
 
 DEFAULT_POLICY = RetryPolicy()
 
 
 def retry_after(response: httpx.Response) -> float | None:
-    """Seconds from a `Retry-After` header (delta-seconds or an HTTP date); None if absent/bad."""
-    value = response.headers.get("Retry-After")
+    """Seconds from a response's `Retry-After` header; None if absent or unreadable."""
+    return parse_retry_after(response.headers.get("Retry-After"))
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a `Retry-After` value (delta-seconds or an HTTP date); None if absent/bad."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    try:
+        seconds = float(value)  # RFC 9110 says whole seconds; some servers send fractions
+    except ValueError:
+        pass
+    else:
+        return seconds if seconds >= 0 and seconds != float("inf") else None
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -133,12 +151,13 @@ def retry_after(response: httpx.Response) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def new_client(base_url: str, *, headers: dict[str, str] | None = None, timeout: float = 15.0,
+def new_client(base_url: str = "", *, headers: dict[str, str] | None = None, timeout: float = 15.0,
                connect_timeout: float = 5.0, max_connections: int = 50,
                transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
-    """An AsyncClient with bounded timeouts and pool; redirects are never followed silently."""
+    """An AsyncClient with bounded timeouts and pool; redirects are never followed silently.
+    Without a base URL every request names its own (token and key endpoints)."""
     return httpx.AsyncClient(
-        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        base_url=base_url if not base_url or base_url.endswith("/") else base_url + "/",
         headers={"User-Agent": "deskhand/0.1", "Accept": "application/json", **(headers or {})},
         timeout=httpx.Timeout(timeout, connect=connect_timeout, pool=connect_timeout),
         limits=httpx.Limits(max_connections=max_connections,
@@ -194,12 +213,11 @@ async def send(client: httpx.AsyncClient, method: str, url: str, *, vendor: str,
                     or (not idempotent and status not in REFUSED_BEFORE_WORK)
                     or (give_up is not None and give_up(response))):
                 return response
-            wait = policy.delay(attempt)
-            hinted = retry_after(response) if status in REFUSED_BEFORE_WORK else None
-            if hinted is not None:
-                if hinted > policy.max_retry_after:
-                    return response  # the caller explains the wait; a chat user won't sit it out
-                wait = max(hinted, 0.05)
+            hint = response.headers.get("Retry-After") if status in REFUSED_BEFORE_WORK else None
+            waited = policy.wait(attempt, hint)
+            if waited is None:
+                return response  # the caller explains the wait; a chat user won't sit it out
+            wait = waited
             reason = f"HTTP {status}"
         log.warning("%s %s %s: %s; retry %d of %d in %.2fs (ref %s)", vendor, method,
                     _path(client.base_url.join(url)), reason, attempt + 1, policy.attempts - 1,

@@ -22,17 +22,13 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.model import Platform
 from bot.platforms.slack import listeners
 from bot.platforms.slack.identity import SlackIdentity
 from bot.platforms.slack.messenger import ChannelPacer, SlackMessenger
+from bot.platforms.slack.retries import PolicyRetries
 from bot.platforms.slack.socket_mode import SocketRunner
 from bot.settings import SettingsError
 from bot.tasks import Tasks
@@ -42,7 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("deskhand.slack")
 WINDOW = 300  # Slack's signature window, seconds
-RATE_LIMIT_RETRIES = 3
 DRAIN_SECONDS = 5.0
 
 
@@ -102,9 +97,7 @@ class SlackAdapter:
         self.client = AsyncWebClient(
             token=s.slack_bot_token.get_secret_value(),
             base_url=s.slack_api_url if s.slack_api_url.endswith("/") else s.slack_api_url + "/",
-            retry_handlers=[AsyncConnectionErrorRetryHandler(),
-                            AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-                            AsyncServerErrorRetryHandler(max_retry_count=1)])
+            retry_handlers=[PolicyRetries()])
         secret = s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else ""
         # process_before_response: the listeners only store and ack, so running them before the
         # HTTP answer costs nothing and skips bolt's 10 ms polling for the ack.

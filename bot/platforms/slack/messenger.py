@@ -1,7 +1,7 @@
 """Post and update cards in Slack: chat.* through a per-channel queue, or the request's response_url.
 
 Slack allows about one chat.postMessage per second per channel; the pacer hands out send slots in
-call order. 429s are retried by slack_sdk's AsyncRateLimitErrorRetryHandler (Retry-After honoured,
+call order. 429s and 503s are retried by the shared outbound policy (bot/platforms/slack/retries.py,
 bounded count) which the adapter installs on the client.
 """
 

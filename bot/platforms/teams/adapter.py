@@ -7,13 +7,11 @@ and logs that once at start-up.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
 from aiohttp import web
 from botbuilder.core import TurnContext, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter
@@ -26,7 +24,9 @@ from bot.platforms.teams.auth import CredentialFactory, InboundAuth, Unauthorize
 from bot.platforms.teams.conversations import ConversationStore, Inbound
 from bot.platforms.teams.delivery import Delivery, connector_of, quiet
 from bot.platforms.teams.messenger import TeamsMessenger
+from bot.tasks import Tasks
 from cards.model import message_card
+from integrations.http import new_client
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -76,7 +76,7 @@ class TeamsAdapter:
         self.app_id = settings.teams_app_id.strip()
         self.refused = refusal(settings)
         self.anonymous = not self.app_id and self.refused is None
-        self.http = httpx.AsyncClient(timeout=10)
+        self.http = new_client(timeout=10)  # bot tokens and Bot Framework signing keys
         self.credentials = CredentialFactory(settings, self.http)
         auth = build_authentication(settings, self.credentials)
         self.auth = auth
@@ -87,7 +87,7 @@ class TeamsAdapter:
         self.messenger = TeamsMessenger(self)
         self.bot = DeskhandTeamsBot(self)
         self.tenant_lock = settings.teams_tenant_id if settings.teams_app_type == "SingleTenant" else ""
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._after_turn = Tasks("teams", log)
         if self.refused is None:
             runtime.inbox.executors["teams"] = self
         if self.refused:
@@ -170,16 +170,7 @@ class TeamsAdapter:
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run work after the turn has answered (Teams allows a turn 10-15 s at most)."""
-        task = asyncio.create_task(self._logged(coro))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    @staticmethod
-    async def _logged(coro: Awaitable[Any]) -> None:
-        try:
-            await coro
-        except Exception:
-            log.exception("Teams background work failed")
+        self._after_turn.spawn(coro)
 
     async def with_turn(self, reference: dict[str, Any],
                         work: Callable[[TurnContext], Awaitable[T]]) -> T:
@@ -201,7 +192,5 @@ class TeamsAdapter:
         pass  # the listener's shutdown stops the route
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._after_turn.stop(0)
         await self.http.aclose()

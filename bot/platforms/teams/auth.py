@@ -37,6 +37,7 @@ from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
 from msrest.authentication import Authentication
 
 from bot.settings import CoreSettings
+from integrations.http import VendorError, send
 
 log = logging.getLogger("deskhand.teams")
 ISSUER = AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER  # https://api.botframework.com
@@ -75,11 +76,12 @@ class TokenSource:
             if cached and cached[1] > time.time():
                 return cached[0]
             try:
-                resp = await self._http.post(self._url, data={
-                    "grant_type": "client_credentials", "client_id": self._app_id,
-                    "client_secret": self._password, "scope": f"{scope}/.default"})
-            except httpx.HTTPError as exc:
-                raise PermissionError(f"bot token endpoint unreachable ({type(exc).__name__})") from None
+                resp = await send(self._http, "POST", self._url, vendor="Microsoft Entra",
+                                  correlation_id="teams-bot-token", data={
+                                      "grant_type": "client_credentials", "client_id": self._app_id,
+                                      "client_secret": self._password, "scope": f"{scope}/.default"})
+            except VendorError as exc:
+                raise PermissionError(f"bot token endpoint unreachable ({exc.code})") from None
             body: dict[str, Any] = resp.json() if resp.headers.get(
                 "content-type", "").startswith("application/json") else {}
             if resp.status_code != 200 or "access_token" not in body:

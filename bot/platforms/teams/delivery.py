@@ -2,31 +2,31 @@
 
 Teams rate-limits every bot per thread (1:1 chat, group chat or channel): 7 sends per second,
 8 per 2 s, 60 per 30 s. The pacer keeps each conversation under those windows; 429/412/502/
-503/504 answers are retried honouring Retry-After, a few times, then reported.
-botbuilder has no retry of its own and msrest's built-in one ignores 429, so `quiet()` turns
-the latter off for every connector we use.
+503/504 answers are retried by the shared outbound policy (integrations/http.py: Retry-After
+honoured, bounded tries), then reported. botbuilder has no retry of its own and msrest's
+built-in one ignores 429, so `quiet()` turns the latter off for every connector we use.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 from botbuilder.core import BotAdapter, TurnContext
 from msrest.exceptions import ClientRequestError, HttpOperationError
 from urllib3.util.retry import Retry
 
+from integrations.http import RetryPolicy
+
 log = logging.getLogger("deskhand.teams")
 T = TypeVar("T")
-RETRY_STATUSES = frozenset({412, 429, 502, 503, 504})
-ATTEMPTS = 4
-MAX_WAIT = 30.0  # never sleep longer than this on one Retry-After
+# 412: the connector's "precondition failed" under load, as retryable as 429 (platforms.md).
+POLICY = RetryPolicy(attempts=4, backoff=1.0, max_backoff=8.0, max_retry_after=30.0,
+                     statuses=frozenset({412, 429, 502, 503, 504}))
 WINDOWS = ((7, 1.0), (8, 2.0), (60, 30.0))
 CONNECT_TIMEOUT = 15
 
@@ -49,20 +49,6 @@ def quiet(connector: Any) -> None:
     """No hidden urllib3 retries and a bounded timeout on a botbuilder ConnectorClient."""
     connector.config.retry_policy.policy = Retry(total=0, raise_on_status=False)
     connector.config.connection.timeout = CONNECT_TIMEOUT
-
-
-def retry_after(headers: Any) -> float | None:
-    raw = (headers or {}).get("Retry-After")
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 class Pacer:
@@ -97,26 +83,26 @@ class Pacer:
 
 
 class Delivery:
-    def __init__(self, pacer: Pacer | None = None, attempts: int = ATTEMPTS) -> None:
+    def __init__(self, pacer: Pacer | None = None, policy: RetryPolicy = POLICY) -> None:
         self.pacer = pacer or Pacer()
-        self.attempts = attempts
+        self.policy = policy
 
     async def call(self, what: str, op: Callable[[], Awaitable[T]], pace: str | None = None) -> T:
         """Run `op` (one connector call), paced on `pace` if given, retrying transient refusals."""
-        for attempt in range(1, self.attempts + 1):
+        for attempt in range(self.policy.attempts):
             if pace is not None:
                 await self.pacer.wait(pace)
             try:
                 return await op()
             except HttpOperationError as exc:
                 status = getattr(exc.response, "status_code", None)
-                if status not in RETRY_STATUSES or attempt == self.attempts:
-                    raise DeliveryError(what, status, _code(exc)) from None
-                wait = retry_after(getattr(exc.response, "headers", None))
+                last = attempt == self.policy.attempts - 1
+                headers = getattr(exc.response, "headers", None) or {}
+                wait = None if last or status not in self.policy.statuses else \
+                    self.policy.wait(attempt, headers.get("Retry-After"))
                 if wait is None:
-                    wait = 2 ** (attempt - 1) * (0.5 + random.random() / 2)
-                wait = min(wait, MAX_WAIT)
-                log.info("%s: HTTP %s, retry %d in %.1fs", what, status, attempt, wait)
+                    raise DeliveryError(what, status, _code(exc)) from None
+                log.info("%s: HTTP %s, retry %d in %.1fs", what, status, attempt + 1, wait)
                 await asyncio.sleep(wait)
             except ClientRequestError as exc:  # not sent, or no answer: not safe to repeat a post
                 raise DeliveryError(what, None, f"({type(exc).__name__})") from None

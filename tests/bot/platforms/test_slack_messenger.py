@@ -7,9 +7,11 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.identity import resolve_actor
 from bot.model import MessageRef, PlatformIdentity, ReplyTarget
-from bot.platforms.slack.adapter import RATE_LIMIT_RETRIES
+from bot.platforms.slack.retries import POLICY
 from cards.blockkit import render
 from cards.model import Card, Text
 from tests.fakes.slack_api import ALEX, CHANNEL, slack_env
@@ -40,7 +42,20 @@ async def test_429_retries_are_bounded(tmp_path: Path) -> None:
             assert "ratelimited" in str(exc)
         else:
             raise AssertionError("a post that is always rate limited must fail")
-        assert len(env.fake.called("chat.postMessage")) == 1 + RATE_LIMIT_RETRIES
+        assert len(env.fake.called("chat.postMessage")) == POLICY.attempts
+
+
+async def test_503_is_retried_but_a_500_that_may_have_posted_is_not(tmp_path: Path) -> None:
+    """Slack's Web API methods are POSTs: the shared policy repeats only what Slack refused before
+    doing anything (503), never what may already have been posted (500)."""
+    async with slack_env(tmp_path) as env:
+        env.fake.fail("chat.postMessage", status=503, retry_after=0, times=2)
+        await env.adapter.messenger.post(ReplyTarget("slack", "C0BUSY"), card(1))
+        assert len(env.fake.called("chat.postMessage")) == 3 and len(env.fake.messages) == 1
+        env.fake.fail("chat.postMessage", status=500)
+        with pytest.raises(Exception, match="500"):
+            await env.adapter.messenger.post(ReplyTarget("slack", "C0BUSY"), card(2))
+        assert len(env.fake.called("chat.postMessage")) == 4
 
 
 async def test_posts_to_one_channel_are_paced_about_one_per_second(tmp_path: Path) -> None:

@@ -16,10 +16,11 @@ from bot.context import Context, Reply
 from bot.model import Actor, Interaction, MessageRef, PlatformIdentity, ReplyTarget
 from bot.platforms.teams import bot as teams_bot
 from bot.platforms.teams.bot import command_text
-from bot.platforms.teams.delivery import Pacer, retry_after
+from bot.platforms.teams.delivery import Pacer
 from bot.platforms.teams.messenger import NoConversation
 from bot.registry import ActionSpec, an_id
 from cards.model import Button, Card, Text
+from integrations.http import parse_retry_after
 from storage.directory import DirectoryRepo
 from storage.teams import TeamsConversationRepo
 from storage.tenants import TenantRepo
@@ -56,11 +57,12 @@ def test_command_text_strips_only_the_bots_mention() -> None:
 
 
 def test_retry_after_forms() -> None:
-    assert retry_after({"Retry-After": "2"}) == 2.0
-    assert retry_after({"Retry-After": "0.5"}) == 0.5
-    assert 8 <= (retry_after({"Retry-After": formatdate(time.time() + 10, usegmt=True)}) or 0) <= 10
-    assert retry_after({"Retry-After": "soon"}) is None
-    assert retry_after({}) is None
+    assert parse_retry_after("2") == 2.0
+    assert parse_retry_after("0.5") == 0.5
+    assert 8 <= (parse_retry_after(formatdate(time.time() + 10, usegmt=True)) or 0) <= 10
+    assert parse_retry_after("soon") is None and parse_retry_after("-3") is None
+    assert parse_retry_after("nan") is None and parse_retry_after("inf") is None
+    assert parse_retry_after(None) is None
 
 
 async def test_pacer_holds_one_conversation_not_the_others() -> None:
