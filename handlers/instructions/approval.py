@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import handlers.instructions.states as states
 from bot.approvals import APPROVED, DENIED, EXPIRED
 from bot.rbac import DeviceScope
 from cards.model import Card
-from handlers.instructions import states
 from handlers.instructions.cards import RUN, run_card
 from handlers.instructions.driver import driver
 from handlers.instructions.states import RUNS

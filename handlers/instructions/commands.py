@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import re
 
+import handlers.instructions.catalogue as catalogue
+import handlers.instructions.exports as exports
+import handlers.instructions.runs as runs
+import handlers.instructions.targets as targets
 from bot.context import Context, Reply
 from bot.errors import Conflict, Denied, NotFound, UserError
 from bot.model import Command, Interaction
@@ -17,7 +21,6 @@ from bot.tenant_settings import CoreTenantSettings
 from cards.model import Button, Card, Section, Table, Text, message_card
 from cards.model import Context as Small
 from handlers.common import find_device
-from handlers.instructions import catalogue, exports, runs, targets
 from handlers.instructions.cards import CODE_MAX, awaiting_code, results_card
 from handlers.instructions.config import InstructionSettings
 from handlers.instructions.vendor import require_tachyon

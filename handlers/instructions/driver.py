@@ -14,9 +14,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import handlers.instructions.states as states
 from bot.card_copies import refresh
 from bot.tasks import Tasks
-from handlers.instructions import states
 from handlers.instructions.cards import RUN
 from handlers.instructions.config import InstructionSettings
 from handlers.instructions.pages import PageStore

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import handlers.instructions.catalogue as catalogue
+import handlers.instructions.retention as retention
 from bot.capability import Job
 from bot.model import new_correlation_id
-from handlers.instructions import catalogue, retention
 from handlers.instructions.driver import driver
 from handlers.instructions.vendor import tachyon
 

@@ -9,7 +9,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from handlers.instructions import states
+import handlers.instructions.states as states
 from handlers.instructions.cards import RUN
 from handlers.instructions.config import InstructionSettings
 from storage.instructions import InstructionRunRepo

@@ -6,13 +6,13 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import handlers.instructions.states as states
 from bot import approvals
 from bot.approvals import ApprovalSettings
 from bot.card_copies import post_copy, refresh
 from bot.context import Context
 from bot.errors import Conflict, Denied, NotFound, UserError
 from bot.model import ReplyTarget
-from handlers.instructions import states
 from handlers.instructions.cards import RUN, run_card
 from handlers.instructions.catalogue import definition
 from handlers.instructions.config import InstructionSettings

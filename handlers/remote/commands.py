@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import handlers.remote.sessions as sessions
 from bot.context import Context, Reply
 from bot.errors import UserError
 from bot.model import Command, Interaction
@@ -16,7 +17,6 @@ from bot.registry import ActionSpec, Arg, CommandSpec, an_id
 from cards.model import Button, Card, Field, Fields, Table, Text
 from cards.model import Context as Small
 from handlers.common import find_device
-from handlers.remote import sessions
 from handlers.remote.cards import session_card, when
 from handlers.remote.connection import NOT_CONFIGURED, teamviewer
 from storage.remote import RemoteSessionRepo
