@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.context import Reply
+from bot.errors import ANSWER_FAILED, FAILED_TITLE
 from bot.identity import NO_ACCESS, EmailLookup, resolve_actor
 from bot.model import (
     Actor,
@@ -26,6 +27,7 @@ from bot.model import (
     ReplyTarget,
     new_correlation_id,
 )
+from bot.router import error_card
 from bot.tasks import Tasks
 from cards.model import message_card
 
@@ -34,10 +36,6 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 log = logging.getLogger("deskhand.dispatch")
-FAILED_TITLE = "Something went wrong on our side"
-FAILED_TEXT = ("deskhand hit a problem while answering, so what you asked may or may not have "
-               "happened: check before you try again. If it keeps failing, give your "
-               "administrator this reference.")
 
 
 @dataclass(frozen=True)
@@ -59,8 +57,7 @@ class Answer:
 
 
 def failure_reply(cid: str) -> Reply:
-    return Reply.private(message_card(FAILED_TITLE, FAILED_TEXT, tone="attention",
-                                      context=f"ref {cid}"))
+    return Reply.private(error_card(FAILED_TITLE, ANSWER_FAILED, cid))
 
 
 def no_access_reply(cid: str) -> Reply:

@@ -13,6 +13,15 @@ if TYPE_CHECKING:
     from bot.rbac import Decision
 
 
+# What the person reads when deskhand itself failed: the same title wherever it failed.
+FAILED_TITLE = "Something went wrong on our side"
+HANDLER_FAILED = ("Nothing was changed. Try again in a minute; if it keeps failing, give your "
+                  "administrator this reference.")
+ANSWER_FAILED = ("deskhand hit a problem while answering, so what you asked may or may not have "
+                 "happened: check before you try again. If it keeps failing, give your "
+                 "administrator this reference.")
+
+
 class UserError(Exception):
     """A problem the person can fix; the message is shown as is, the outcome is audited."""
 

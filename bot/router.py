@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from bot.context import Context, Reply
-from bot.errors import DamagedButton, UserError
+from bot.errors import FAILED_TITLE, HANDLER_FAILED, DamagedButton, UserError
 from bot.model import Actor, Command, Interaction, ReplyTarget, new_correlation_id
 from bot.parser import ParseError, tokenize
 from bot.rbac import Grant, decide_any, grants_of, may_see, permissions_held
@@ -165,10 +165,7 @@ class Router:
             return Reply.private(error_card(title, exc.message, ctx.correlation_id)), "failed"
         except Exception:
             log.exception("%s failed (ref %s)", name, ctx.correlation_id)
-            return Reply.private(error_card(
-                "Something went wrong on our side",
-                "Nothing was changed. Try again in a minute; if it keeps failing, give your "
-                "administrator this reference.", ctx.correlation_id)), "error"
+            return Reply.private(error_card(FAILED_TITLE, HANDLER_FAILED, ctx.correlation_id)), "error"
 
     def _unknown(self, exc: UnknownCommand, grants: list[Grant], cid: str) -> Card:
         mine = {s.name for s in visible(list(self.rt.registry.commands.values()), grants)}

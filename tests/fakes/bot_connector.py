@@ -139,6 +139,7 @@ class FakeBotFramework:
         self.calls: list[Call] = []
         self.members: dict[str, dict[str, Any]] = {}
         self.failures: list[tuple[str, int, str | None]] = []
+        self.delays: dict[str, float] = {}  # kind -> seconds before the connector answers
         self.card_problems: list[str] = []
         self.tokens: set[str] = set()
         self.validator = card_validator()
@@ -343,6 +344,7 @@ class FakeBotFramework:
         if call.authorized and failure is None and kind != "update":
             call.response_id = f"17324430{next(self._ids):05d}"
         self._record(call)  # complete before a test can see it
+        await asyncio.sleep(self.delays.get(kind, 0.0))
         if not call.authorized:
             return web.json_response({"message": "Authorization has been denied for this request."},
                                      status=401)

@@ -114,9 +114,14 @@ async def test_request_reaches_the_teams_channel_and_a_decision_there_updates_ev
     assert status == 200 and body["type"] == "application/vnd.microsoft.activity.message"
     assert "someone else must decide" in body["value"]  # shown to Sam only; the card stays
 
+    # Updating the copies is slow today; the invoke must not wait for it (Teams gives it ~5 s).
+    fake.delays["update"] = 3.0
+    started = time.monotonic()
     status, body = await fake.send(live.url, execute(fake, ALEX, CHANNEL, channel.response_id,
                                                      buttons["Approve"], reason="change window"))
     assert status == 200 and body["statusCode"] == 200 and "approved" in body["value"]
+    assert time.monotonic() - started < 2.5, "the invoke waited for the other copies' updates"
+    fake.delays.clear()
 
     # The channel copy and Sam's own card change in place; the run goes to 1E and completes.
     decided = await wait_call(fake, lambda c: c.kind == "update" and c.activity_id == channel.response_id
