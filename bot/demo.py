@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot import rbac_admin
 from bot.rbac_admin import Granter, Scope
-from storage.devices import DeviceRepo
+from storage.devices import Device, DeviceRepo
 from storage.directory import DirectoryRepo
 from storage.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+    from bot.settings import CoreSettings
 
 GROUPS = {
     "London": "Head office, Windows desktops",
@@ -65,3 +71,16 @@ async def seed(uow: UnitOfWork, tenant_id: int, devices: int = DEVICE_COUNT) -> 
     # Approvers hold their role through the directory group, as most companies set it up.
     await rbac_admin.grant(uow, tenant_id, Granter("demo seed"), "Approver", group="Approvers")
     return True
+
+
+def listener_url(settings: CoreSettings, path: str) -> str:
+    """Where a simulator mounted on the demo's own listener is reached from this machine."""
+    host = settings.host if settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    return f"http://{host}:{settings.port}{path}"
+
+
+async def fleet(runtime: Runtime) -> Sequence[tuple[Device, str | None]]:
+    """Every seeded device with its management group's name (the simulators' fleets)."""
+    async with runtime.db.uow() as uow:
+        return await uow.repo(DeviceRepo).page(runtime.tenant_id, query=None, group_ids=None,
+                                               after=None, limit=100_000)

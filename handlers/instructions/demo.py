@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from pydantic import SecretStr
 
+from bot.demo import fleet, listener_url
 from bot.settings import CoreSettings, section
 from handlers.instructions.config import TachyonConfig
 from integrations.tachyon.sim_api import Switches
@@ -39,13 +40,12 @@ def demo_part(settings: CoreSettings) -> DemoTachyon | None:
 class DemoTachyon:
     def __init__(self, settings: CoreSettings) -> None:
         config = section(settings, TachyonConfig)
-        host = settings.host if settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
         token, approver = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         self.sim = TachyonSimulator(
             tokens={token: SERVICE_PRINCIPAL, approver: APPROVER_PRINCIPAL},
             consumers=(config.tachyon_consumer or "deskhand",),
             switches=Switches(step_seconds=1.0, answer_seconds=4.0, minute_seconds=0.5))
-        config.tachyon_url = f"http://{host}:{settings.port}{PREFIX}/Consumer/"
+        config.tachyon_url = listener_url(settings, f"{PREFIX}/Consumer/")
         if "DESKHAND_TACHYON_TOKEN" not in os.environ:
             config.tachyon_token = SecretStr(token)
         if "DESKHAND_TACHYON_APPROVER_TOKEN" not in os.environ:
@@ -55,9 +55,7 @@ class DemoTachyon:
         self.sim.mount(app, PREFIX)
 
     async def seed(self, runtime: Runtime) -> None:
-        async with runtime.db.uow() as uow:
-            rows = await uow.repo(DeviceRepo).page(runtime.tenant_id, query=None, group_ids=None,
-                                                   after=None, limit=100_000)
+        rows = await fleet(runtime)
         self.sim.seed_devices([(d.fqdn or f"{d.name.lower()}.corp.example.com", group or "Default",
                                 dict(d.attributes or {})) for d, group in rows])
         # Link each demo group to the simulator's id for it, so `group:` runs go out as a scope.

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from pydantic import SecretStr
 
+from bot.demo import fleet, listener_url
 from bot.settings import CoreSettings, section
 from handlers.remote.config import TeamViewerConfig
 from integrations.teamviewer.simulator import TeamViewerSimulator
-from storage.devices import DeviceRepo
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -35,12 +35,11 @@ def demo_part(settings: CoreSettings) -> DemoTeamViewer | None:
 class DemoTeamViewer:
     def __init__(self, settings: CoreSettings) -> None:
         config = section(settings, TeamViewerConfig)
-        host = settings.host if settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
         token = secrets.token_urlsafe(24)
         client_secret = secrets.token_urlsafe(24)
         self.sim = TeamViewerSimulator(script_tokens=(token,),
                                        clients={DEMO_CLIENT_ID: client_secret})
-        config.teamviewer_url = f"http://{host}:{settings.port}{PREFIX}/api/v1/"
+        config.teamviewer_url = listener_url(settings, f"{PREFIX}/api/v1/")
         config.teamviewer_authorize_url = f"{settings.public_url.rstrip('/')}{PREFIX}/oauth2/authorize"
         if "DESKHAND_TEAMVIEWER_API_TOKEN" not in os.environ:
             config.teamviewer_api_token = SecretStr(token)
@@ -52,9 +51,7 @@ class DemoTeamViewer:
         self.sim.mount(app, PREFIX)
 
     async def seed(self, runtime: Runtime) -> None:
-        async with runtime.db.uow() as uow:
-            rows = await uow.repo(DeviceRepo).page(runtime.tenant_id, query=None, group_ids=None,
-                                                   after=None, limit=100_000)
+        rows = await fleet(runtime)
         self.sim.seed_devices([(d.name, bool((d.attributes or {}).get("teamviewer_full_client", True)))
                                for d, _ in rows])
 
