@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 DEFAULT_TTL = 15 * 60
+INVALID = "this download link is not valid"
 
 
 class LinkError(ValueError):
@@ -37,13 +38,18 @@ class Downloads:
 
     def verify(self, token: str) -> tuple[str, dict[str, Any]]:
         body, _, sig = token.partition(".")
+        if not (body.isascii() and sig.isascii()):  # percent-decoded bytes of anything
+            raise LinkError(INVALID)
         good = hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()[:32]
         if not sig or not hmac.compare_digest(sig, good):
-            raise LinkError("this download link is not valid")
+            raise LinkError(INVALID)
         try:
             data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         except ValueError:
-            raise LinkError("this download link is not valid") from None
+            raise LinkError(INVALID) from None
+        if not (isinstance(data, dict) and isinstance(data.get("k"), str)
+                and isinstance(data.get("p"), dict) and isinstance(data.get("e"), int)):
+            raise LinkError(INVALID)
         if data["e"] < time.time():
             raise LinkError("this download link has expired; ask for a new export")
         return data["k"], data["p"]

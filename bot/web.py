@@ -7,7 +7,7 @@ from functools import partial
 
 from aiohttp import web
 
-from bot.downloads import LinkError
+from bot.downloads import INVALID, LinkError
 from bot.runtime import Runtime
 from storage import migrate
 
@@ -71,14 +71,19 @@ async def download(request: web.Request) -> web.Response:
     try:
         kind, payload = runtime.downloads.verify(request.match_info["token"])
     except LinkError as exc:
+        log.warning("download link refused: %s", exc)
         raise web.HTTPGone(text=str(exc)) from None
     handler = runtime.registry.downloads.get(kind)
     if handler is None:
+        log.warning("download link of unknown kind %s refused", kind[:40])
         raise web.HTTPNotFound(text="unknown download")
     try:
         name, content_type, body = await handler(runtime, payload)
     except PermissionError as exc:
         raise web.HTTPForbidden(text=f"download refused: {exc}") from None
+    except (KeyError, TypeError, ValueError) as exc:  # signed by us, but not what its kind holds
+        log.warning("download of kind %s refused: its payload lacks %s", kind, type(exc).__name__)
+        raise web.HTTPBadRequest(text=INVALID) from None
     return web.Response(body=body, headers={
         "Content-Type": content_type, "Content-Disposition": f'attachment; filename="{name}"',
         "Cache-Control": "no-store"})

@@ -12,6 +12,7 @@ from aiohttp import WSMsgType, web
 from bot.dispatch import Click
 from bot.identity import resolve_actor
 from bot.model import Actor, MessageRef, Platform, PlatformIdentity, ReplyTarget
+from bot.platforms.bodies import BadBody, json_object
 from bot.platforms.console.hub import ROOM, ConsoleHub
 from bot.rbac import grants_of
 from bot.tasks import Tasks
@@ -95,9 +96,9 @@ class ConsoleAdapter:
                 if msg.type != WSMsgType.TEXT:
                     continue
                 try:
-                    data = msg.json()
-                except ValueError:
-                    await ws.send_json({"type": "error", "error": "send JSON"})
+                    data = json_object(msg.data, "the message")
+                except BadBody as exc:
+                    await ws.send_json({"type": "error", "error": str(exc)})
                     continue
                 await self._receive(ws, actor, data)
         finally:
@@ -110,7 +111,8 @@ class ConsoleAdapter:
             await ws.send_json({"type": "ack", "client_id": data.get("client_id")})
             await self.hub.said(actor, data["text"])
             self._spawn(self._command(actor, data["text"]))
-        elif kind == "action" and isinstance(data.get("action_id"), str):
+        elif kind == "action" and isinstance(data.get("action_id"), str) \
+                and isinstance(data.get("value", ""), str):
             await ws.send_json({"type": "ack", "client_id": data.get("client_id")})
             self._spawn(self._action(actor, data))
         else:

@@ -17,12 +17,15 @@ from botbuilder.core import TurnContext, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ConversationReference
 from botframework.connector.auth import AuthenticateRequestResult
+from msrest.exceptions import DeserializationError
 from msrest.serialization import Model
 
 from bot.model import Platform, ReplyTarget
+from bot.platforms.bodies import BadBody
 from bot.platforms.teams.auth import CredentialFactory, InboundAuth, Unauthorized, build_authentication
 from bot.platforms.teams.conversations import ConversationStore, Inbound
 from bot.platforms.teams.delivery import Delivery, connector_of, quiet
+from bot.platforms.teams.inbound import check_activity
 from bot.platforms.teams.messenger import TeamsMessenger
 from bot.tasks import Tasks
 from cards.model import message_card
@@ -114,12 +117,13 @@ class TeamsAdapter:
         if request.content_type != "application/json":
             return _error(415, "send the activity as application/json")
         try:
-            body = await request.json()
-        except ValueError:
-            return _error(400, "the body is not JSON")
-        activity = Activity().deserialize(body) if isinstance(body, dict) else None
-        if activity is None or not activity.type:
-            return _error(400, "the body is not a Bot Framework activity (no type)")
+            body = check_activity(await request.text())
+            activity = Activity().deserialize(body)
+        except (BadBody, UnicodeDecodeError, DeserializationError) as exc:
+            reason = "the body is not a Bot Framework activity" + (
+                f": {exc}" if isinstance(exc, BadBody) else "")
+            log.warning("Teams request refused with 400: %s", reason)
+            return _error(400, reason)
         try:
             result = await self._authenticate(request, activity)
         except Unauthorized as exc:
