@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from aiohttp import web
 
 
+class PlatformRefused(Exception):
+    """The chat platform would not take a post or update (the bot is not in that channel, the
+    app was removed, the rate-limit retries are spent): an operational fact, not a bug."""
+
+
 @dataclass(frozen=True)
 class Supports:
     """What a platform can do, so a handler can choose without naming the platform."""

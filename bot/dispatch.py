@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bot.adapter import PlatformRefused
 from bot.context import Reply
 from bot.errors import ANSWER_FAILED, FAILED_TITLE
 from bot.identity import NO_ACCESS, EmailLookup, resolve_actor
@@ -111,12 +112,12 @@ class Dispatch:
         """Put the reply where it belongs; a failure is answered once with the reference."""
         try:
             await put(messenger, reply, target, to, clicked)
-        except Exception:
-            log.exception("delivering the answer failed (ref %s)", cid)
+        except Exception as exc:
+            _failed(exc, "delivering the answer failed (ref %s)", cid)
             try:
                 await put(messenger, failure_reply(cid), target, to, None)
-            except Exception:
-                log.exception("telling the person about ref %s failed too", cid)
+            except Exception as again:
+                _failed(again, "telling the person about ref %s failed too", cid)
             return
         self.finish(reply)
 
@@ -145,6 +146,14 @@ class Dispatch:
         except Exception:
             log.exception("answering %s from %s failed (ref %s)", what[:100], who, cid)
             return failure_reply(cid), actor
+
+
+def _failed(exc: Exception, message: str, cid: str) -> None:
+    """A platform's refusal is a WARNING with its reason; anything else a bug, with its trace."""
+    if isinstance(exc, PlatformRefused):
+        log.warning(message + ": %s", cid, exc)
+    else:
+        log.exception(message, cid, exc_info=exc)
 
 
 async def put(messenger: Messenger, reply: Reply, target: ReplyTarget,

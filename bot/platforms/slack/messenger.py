@@ -11,13 +11,15 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.adapter import Supports
+from bot.adapter import PlatformRefused, Supports
 from bot.model import Actor, MessageRef, Platform, Recipient, ReplyTarget, own_account
 from cards.blockkit import SlackMessage, render
 from cards.model import Card
@@ -53,6 +55,15 @@ def _error(exc: SlackApiError) -> str:
     return str(exc.response.get("error", "")) if exc.response is not None else ""
 
 
+@contextmanager
+def _refusals(what: str) -> Iterator[None]:
+    """Slack's refusals, as the platform refusal every adapter reports (bot/adapter.py)."""
+    try:
+        yield
+    except SlackApiError as exc:
+        raise PlatformRefused(f"Slack refused the {what}: {_error(exc) or exc}") from exc
+
+
 class SlackMessenger:
     platform: Platform = "slack"
     supports = Supports(ephemeral=True, uploads=True, modals=True, updates=True)
@@ -66,9 +77,10 @@ class SlackMessenger:
     async def post(self, target: ReplyTarget, card: Card, *,
                    private_to: Recipient | None = None) -> MessageRef:
         message = render(card)
-        if private_to is not None and not target.extra.get("im"):  # in a DM everything is private
-            return await self.post_private(target, await self._slack_user(private_to), message)
-        return await self.post_public(target, message)
+        with _refusals("post"):
+            if private_to is not None and not target.extra.get("im"):  # in a DM all is private
+                return await self.post_private(target, await self._slack_user(private_to), message)
+            return await self.post_public(target, message)
 
     async def post_public(self, target: ReplyTarget, message: SlackMessage) -> MessageRef:
         await self.pacer.wait(target.channel)
@@ -100,12 +112,16 @@ class SlackMessenger:
     async def update(self, ref: MessageRef, card: Card) -> None:
         """chat.update by channel+ts; ephemeral cards (no usable ts) only through response_url."""
         message = render(card)
+        with _refusals("update"):
+            await self._update(ref, message)
+
+    async def _update(self, ref: MessageRef, message: SlackMessage) -> None:
         url = ref.extra.get("response_url")
         if ref.extra.get("ephemeral") or not ref.message_id:
             if url and await self._respond(url, message, replace_original=True):
                 return
-            raise LookupError("this Slack card can only be replaced through a response_url, "
-                              "and none is usable any more")
+            raise PlatformRefused("this Slack card can only be replaced through a response_url, "
+                                  "and none is usable any more")
         try:
             await self.client.chat_update(channel=ref.channel, ts=ref.message_id, text=message.text,
                                           blocks=message.blocks)
@@ -118,9 +134,10 @@ class SlackMessenger:
     async def upload(self, target: ReplyTarget, name: str, body: bytes, *, title: str = "",
                      comment: str = "") -> None:
         """Share a file (CSV/XLSX export) through files.getUploadURLExternal + completeUploadExternal."""
-        await self.client.files_upload_v2(
-            channel=target.channel, thread_ts=target.thread, filename=name, content=body,
-            title=title or name, initial_comment=comment or None)
+        with _refusals("upload"):
+            await self.client.files_upload_v2(
+                channel=target.channel, thread_ts=target.thread, filename=name, content=body,
+                title=title or name, initial_comment=comment or None)
 
     def _usable_url(self, target: ReplyTarget) -> str | None:
         url = target.extra.get("response_url")
@@ -154,4 +171,4 @@ class SlackMessenger:
                 for link in await uow.repo(DirectoryRepo).identities_of(recipient.principal.id):
                     if link.platform == "slack":
                         return link.platform_user_id
-        raise LookupError(f"{recipient} has no linked Slack account")
+        raise PlatformRefused(f"{recipient} has no linked Slack account")

@@ -20,6 +20,7 @@ from botbuilder.core import BotAdapter, TurnContext
 from msrest.exceptions import ClientRequestError, HttpOperationError
 from urllib3.util.retry import Retry
 
+from bot.adapter import PlatformRefused
 from integrations.http import RetryPolicy
 
 log = logging.getLogger("deskhand.teams")
@@ -31,7 +32,7 @@ WINDOWS = ((7, 1.0), (8, 2.0), (60, 30.0))
 CONNECT_TIMEOUT = 15
 
 
-class DeliveryError(Exception):
+class DeliveryError(PlatformRefused):
     """The Bot Connector refused a call for good, or kept refusing it; `status` says how."""
 
     def __init__(self, what: str, status: int | None, detail: str = "") -> None:

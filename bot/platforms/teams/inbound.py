@@ -15,7 +15,11 @@ from bot.platforms.bodies import BadBody, Body, field, json_object, strings
 def check_activity(text: str) -> Body:
     """The activity as JSON; BadBody unless it has the Bot Framework's shape."""
     data = json_object(text)
-    field(data, "type", str, required=True)
+    kind = field(data, "type", str, required=True)
+    if kind in ("message", "invoke"):  # what deskhand answers: who, where, and how to reach it
+        field(data, "serviceUrl", str, required=True)
+        field(field(data, "conversation", dict, required=True), "id", str, required=True)
+        field(field(data, "from", dict, required=True), "id", str, required=True)
     strings(data, "id", "name", "text", "textFormat", "serviceUrl", "channelId", "replyToId",
             "locale", "timestamp", "action")
     strings(field(data, "from", dict), "id", "name", "aadObjectId", "role")
@@ -29,7 +33,7 @@ def check_activity(text: str) -> Body:
     for key in ("entities", "attachments", "membersAdded", "membersRemoved"):
         _objects(field(data, key, list), key)
     value = data.get("value")
-    if data["type"] == "invoke" and isinstance(value, dict):
+    if kind == "invoke" and isinstance(value, dict):
         strings(field(value, "action", dict), "type", "verb", "title")
     return data
 

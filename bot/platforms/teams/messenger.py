@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes, Attachment, ConversationReference
 
-from bot.adapter import Supports
+from bot.adapter import PlatformRefused, Supports
 from bot.model import Actor, MessageRef, Platform, Recipient, ReplyTarget, own_account
 from bot.platforms.teams.delivery import connector_of
 from cards.adaptive import CONTENT_TYPE, render
@@ -36,7 +36,7 @@ def _addressed(activity: Activity, reference: dict[str, Any]) -> Activity:
         activity, ConversationReference().deserialize(reference))
 
 
-class NoConversation(LookupError):
+class NoConversation(PlatformRefused):
     """deskhand has no stored reference for that conversation (not installed there)."""
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapter import PlatformRefused
 from bot.identity import resolve_actor
 from bot.model import MessageRef, PlatformIdentity, ReplyTarget
 from bot.platforms.slack.retries import POLICY
@@ -38,7 +39,7 @@ async def test_429_retries_are_bounded(tmp_path: Path) -> None:
         target = ReplyTarget("slack", "C0LIMIT")
         try:
             await env.adapter.messenger.post(target, card(1))
-        except Exception as exc:  # SlackApiError once the retries are spent
+        except PlatformRefused as exc:  # once the retries are spent
             assert "ratelimited" in str(exc)
         else:
             raise AssertionError("a post that is always rate limited must fail")
@@ -53,7 +54,7 @@ async def test_503_is_retried_but_a_500_that_may_have_posted_is_not(tmp_path: Pa
         await env.adapter.messenger.post(ReplyTarget("slack", "C0BUSY"), card(1))
         assert len(env.fake.called("chat.postMessage")) == 3 and len(env.fake.messages) == 1
         env.fake.fail("chat.postMessage", status=500)
-        with pytest.raises(Exception, match="500"):
+        with pytest.raises(PlatformRefused):
             await env.adapter.messenger.post(ReplyTarget("slack", "C0BUSY"), card(2))
         assert len(env.fake.called("chat.postMessage")) == 4
 
@@ -86,7 +87,7 @@ async def test_update_of_an_ephemeral_card_without_response_url_says_why(tmp_pat
         ref = MessageRef("slack", CHANNEL, "1.1", extra={"ephemeral": True})
         try:
             await env.adapter.messenger.update(ref, card(1))
-        except LookupError as exc:
+        except PlatformRefused as exc:
             assert "response_url" in str(exc)
         else:
             raise AssertionError("an ephemeral card cannot be updated without a response_url")
