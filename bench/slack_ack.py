@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import sqlite3
 import statistics
 import sys
@@ -143,7 +144,8 @@ def requests(fake_url: str, label: str, n: int) -> list[Request]:
     for i in range(n):
         user, path = USERS[i % len(USERS)], f"/response/{label}-{i}"
         body = urlencode({**base, "user_id": user, "user_name": user.lower(), "command": "/devices",
-                          "text": "", "response_url": fake_url + path})
+                          "text": "", "response_url": fake_url + path,
+                          "trigger_id": f"{label}.{i}.{secrets.token_hex(8)}"})
         out.append((path, body, {"Content-Type": "application/x-www-form-urlencoded",
                                  **sign(SECRET, body)}))
     return out

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -41,6 +42,7 @@ DRAIN_SECONDS = 5.0
 
 Abandoned = Literal["late", "interrupted"]
 T = TypeVar("T")
+R = TypeVar("R")
 
 # What the person is told, in one voice for every platform (the adapter renders it).
 ABANDONED_TEXT: dict[Abandoned, tuple[str, str]] = {
@@ -53,6 +55,23 @@ ABANDONED_TEXT: dict[Abandoned, tuple[str, str]] = {
 }
 UNAVAILABLE = ("deskhand could not take {what}: its database is not answering. Try again in a "
                "minute; if it keeps happening, tell your deskhand administrator.")
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A request's identity at its platform (a Slack trigger id, a Teams activity id) and how
+    long that platform could deliver it again: a second request with it is not run."""
+
+    identity: str
+    window: timedelta
+
+    @property
+    def hashed(self) -> str:
+        return hashlib.sha256(self.identity.encode()).hexdigest()
+
+    @property
+    def expires(self) -> datetime:
+        return datetime.now(UTC) + self.window
 
 
 class Executor(Protocol):
@@ -102,12 +121,14 @@ class Admission:
         return give_back
 
 
-class GroupCommit(Generic[T]):
-    """Hands items to `write` in batches: whatever arrives while a write is in flight goes next."""
+class GroupCommit(Generic[T, R]):
+    """Hands items to `write` in batches: whatever arrives while a write is in flight goes next.
 
-    def __init__(self, write: Callable[[list[T]], Awaitable[None]]) -> None:
+    `write` returns one result per item (e.g. whether it was stored), which its future carries."""
+
+    def __init__(self, write: Callable[[list[T]], Awaitable[list[R]]]) -> None:
         self._write = write
-        self._pending: list[tuple[T, asyncio.Future[None]]] = []
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._writer: asyncio.Task[None] | None = None
 
     @property
@@ -119,25 +140,25 @@ class GroupCommit(Generic[T]):
         while self._writer is not None and not self._writer.done():
             await asyncio.wait([self._writer])
 
-    def submit(self, item: T) -> asyncio.Future[None]:
-        """Queue `item`; the future ends when its batch is written (or has failed)."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    def submit(self, item: T) -> asyncio.Future[R]:
+        """Queue `item`; the future ends with its result when its batch is written (or failed)."""
+        done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain())
         return done
 
-    async def add(self, item: T) -> None:
+    async def add(self, item: T) -> R:
         done = self.submit(item)
         # A caller that gives up must neither cancel the write nor leave its error unread.
         done.add_done_callback(lambda f: f.cancelled() or f.exception())
-        await asyncio.shield(done)
+        return await asyncio.shield(done)
 
     async def _drain(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                await self._write([item for item, _ in batch])
+                results = await self._write([item for item, _ in batch])
             except BaseException as exc:  # cancelled at shutdown too: every waiter hears of it
                 failed = exc if isinstance(exc, Exception) else RuntimeError("write cancelled")
                 if not isinstance(exc, Exception):  # nothing more will be written
@@ -148,9 +169,9 @@ class GroupCommit(Generic[T]):
                 if not isinstance(exc, Exception):
                     raise
             else:
-                for _, done in batch:
+                for (_, done), result in zip(batch, results, strict=True):
                     if not done.done():
-                        done.set_result(None)
+                        done.set_result(result)
 
 
 @dataclass
@@ -167,8 +188,8 @@ class Inbox:
     def __post_init__(self) -> None:
         self.holder = f"{self.replica}:{uuid.uuid4().hex[:8]}"
         self.admission = Admission()
-        self._puts: GroupCommit[NewItem] = GroupCommit(self._write)
-        self._finishes: GroupCommit[int] = GroupCommit(self._finish)
+        self._puts: GroupCommit[NewItem, bool] = GroupCommit(self._write)
+        self._finishes: GroupCommit[int, None] = GroupCommit(self._finish)
         self._jobs = Tasks("inbox", log)
         self._running: set[int] = set()  # item ids this process is working on
         self._loops = Tasks("inbox loops", log)
@@ -176,29 +197,42 @@ class Inbox:
 
     # -- the ack side --------------------------------------------------------------------------
 
-    async def put(self, platform: str, kind: str, payload: dict[str, Any]) -> None:
-        """Store a request; returns once it is committed."""
-        await self._puts.add(self._new(platform, kind, payload))
+    async def put(self, platform: str, kind: str, payload: dict[str, Any],
+                  replay: Replay | None = None) -> bool:
+        """Store a request; True once it is committed, False when it is a replay (not stored)."""
+        return await self._puts.add(self._new(platform, kind, payload, replay))
 
-    def submit(self, platform: str, kind: str, payload: dict[str, Any]) -> asyncio.Future[None]:
-        """Store a request without waiting: the future ends when it is committed or has failed.
+    def submit(self, platform: str, kind: str, payload: dict[str, Any],
+               replay: Replay | None = None) -> asyncio.Future[bool]:
+        """Store a request without waiting: the future ends when it is committed (False: a replay,
+        not stored) or has failed. The caller must look at the future's exception (a failed write
+        is the sender's to hear)."""
+        return self._puts.submit(self._new(platform, kind, payload, replay))
 
-        The caller must look at the future's exception (a failed write is the sender's to hear).
-        """
-        return self._puts.submit(self._new(platform, kind, payload))
+    async def first(self, replay: Replay) -> bool:
+        """Claim a request's replay key without storing it (work run in the platform's turn)."""
+        return await self.store.claim_key(replay.hashed, replay.expires)
 
-    def _new(self, platform: str, kind: str, payload: dict[str, Any]) -> NewItem:
+    def _new(self, platform: str, kind: str, payload: dict[str, Any],
+             replay: Replay | None) -> NewItem:
         sealed = self.box.seal(orjson.dumps(payload).decode())
-        return NewItem(platform, kind, sealed, datetime.now(UTC))
+        return NewItem(platform, kind, sealed, datetime.now(UTC),
+                       replay.hashed if replay else None, replay.expires if replay else None)
 
-    async def _write(self, items: list[NewItem]) -> None:
-        await self.store.add(items)
+    async def _write(self, items: list[NewItem]) -> list[bool]:
+        stored = await self.store.add(items)
+        for item, ok in zip(items, stored, strict=True):
+            if not ok:
+                log.warning("a replayed %s %s request was not stored", item.platform, item.kind)
+        if not any(stored):
+            return stored
         self.wake()
         for notify in self.on_write:
             try:  # the rows are committed: a failed wake must not report them as lost
                 notify()
             except Exception:
                 log.exception("inbox: waking the workers failed; they will poll")
+        return stored
 
     def wake(self) -> None:
         if self._wake is not None:
@@ -289,8 +323,9 @@ class Inbox:
         finally:
             self._running.discard(item.id)
 
-    async def _finish(self, ids: list[int]) -> None:
+    async def _finish(self, ids: list[int]) -> list[None]:
         await self.store.finish(self.holder, ids)
+        return [None] * len(ids)
 
     def _open(self, item: Item) -> dict[str, Any]:
         payload: dict[str, Any] = orjson.loads(self.box.open(item.payload))
@@ -309,6 +344,7 @@ class Inbox:
             await self.store.renew(self.holder, set(self._running), LEASE)
 
     async def _sweep(self) -> None:
+        await self.store.forget_keys()
         for item in await self.store.take_lapsed(list(self.executors)):
             log.warning("inbox item %s (%s %s): its worker stopped mid-way; telling the sender",
                         item.id, item.platform, item.kind)

@@ -1,9 +1,14 @@
-"""The inbox table, and its store through SQLAlchemy Core: short statements, each its own
-transaction.
+"""The inbox table and the request keys, through SQLAlchemy Core: short statements, each its
+own transaction.
 
 Claims are one `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING`, so two
 workers (processes or replicas) never take the same row; SQLite's single writer gives the same
 guarantee without the locking clause, which its dialect leaves out.
+
+A request key (a hash of the platform's own request identity: Slack's signature, an event id, a
+Teams activity id) is inserted with `ON CONFLICT DO NOTHING` in the same transaction as the
+request: a replay, to this process after a restart or to another replica, finds its key taken
+and is not stored. Keys expire with the platform's replay window and are swept.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Index, String, Table, Text, delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, BigId, utcnow
@@ -41,8 +47,17 @@ class InboxItem(Base):
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class RequestKey(Base):
+    """A request already taken in, kept until the platform would refuse its replay anyway."""
+
+    __tablename__ = "request_keys"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the identity
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 TABLE = cast(Table, InboxItem.__table__)
 T = TABLE.c
+KEYS = cast(Table, RequestKey.__table__)
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,8 @@ class NewItem:
     kind: str
     payload: str
     received_at: datetime
+    key: str | None = None  # the request's replay key, if it has one
+    key_expires: datetime | None = None
 
 
 _COLUMNS = (T.id, T.platform, T.kind, T.payload, T.received_at)
@@ -69,11 +86,42 @@ class InboxStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def add(self, items: list[NewItem]) -> None:
+    async def add(self, items: list[NewItem]) -> list[bool]:
+        """Store the items whose key is new (or who have none); per item, whether it was stored."""
         async with self.engine.begin() as conn:
-            await conn.execute(insert(TABLE), [
-                {"platform": i.platform, "kind": i.kind, "payload": i.payload,
-                 "received_at": i.received_at} for i in items])
+            fresh = await self._take_keys(conn, items)
+            stored = [i.key is None or i.key in fresh for i in items]
+            for index, item in enumerate(items):
+                if item.key in fresh:
+                    fresh.discard(item.key)  # the same key twice in one batch: the first wins
+                elif item.key is not None:
+                    stored[index] = False
+            rows = [{"platform": i.platform, "kind": i.kind, "payload": i.payload,
+                     "received_at": i.received_at} for i, ok in zip(items, stored, strict=True) if ok]
+            if rows:
+                await conn.execute(insert(TABLE), rows)
+        return stored
+
+    async def claim_key(self, key: str, expires: datetime) -> bool:
+        """Take a request key without storing a request (work run in the platform's turn)."""
+        async with self.engine.begin() as conn:
+            return key in await self._take_keys(conn, [NewItem("", "", "", expires, key, expires)])
+
+    @staticmethod
+    async def _take_keys(conn: AsyncConnection, items: list[NewItem]) -> set[str]:
+        keys = {i.key: i.key_expires or utcnow() for i in items if i.key is not None}
+        if not keys:
+            return set()
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        stmt = (dialect.insert(KEYS).values([{"key": k, "expires_at": e} for k, e in keys.items()])
+                .on_conflict_do_nothing(index_elements=["key"]).returning(KEYS.c.key))
+        return set((await conn.execute(stmt)).scalars().all())
+
+    async def forget_keys(self) -> int:
+        """Drop the keys whose replay window has passed; how many."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(delete(KEYS).where(KEYS.c.expires_at < utcnow()))
+        return int(result.rowcount or 0)
 
     async def claim(self, holder: str, limit: int, lease: timedelta,
                     platforms: Collection[str]) -> list[Item]:

@@ -254,3 +254,25 @@ async def test_claims_never_overlap(db_url: str) -> None:
     finally:
         for db in dbs:
             await db.dispose()
+
+
+async def test_replay_keys_let_each_request_in_once(database: Database) -> None:
+    """On SQLite and PostgreSQL: a key taken in one batch, a later one, or directly is refused."""
+    store = InboxStore(database.engine)
+    now = datetime.now(UTC)
+    later = now + timedelta(minutes=6)
+
+    def item(key: str | None) -> NewItem:
+        return NewItem("slack", "command", "sealed", now, key, later if key else None)
+
+    assert await store.add([item("a"), item(None), item("a"), item("b")]) == [True, True, False, True]
+    assert await store.add([item("b"), item("c")]) == [False, True]
+    assert await store.claim_key("d", later) is True and await store.claim_key("d", later) is False
+    assert await store.claim_key("a", later) is False
+    assert await store.counts() == (4, 0)  # a, the keyless one, b, c
+    async with database.engine.begin() as conn:  # as if the window had passed
+        await conn.execute(text("UPDATE request_keys SET expires_at = :t WHERE key IN ('a', 'b')"),
+                           {"t": (now - timedelta(seconds=1)).replace(tzinfo=None)
+                            if database.dialect == "sqlite" else now - timedelta(seconds=1)})
+    assert await store.forget_keys() == 2
+    assert await store.add([item("a")]) == [True]

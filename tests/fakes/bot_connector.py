@@ -195,6 +195,8 @@ class FakeBotFramework:
     def activity(self, fixture: str, user: TeamsUser = ALEX, **overrides: Any) -> dict[str, Any]:
         """A fixture activity from `user`, addressed to this fake's connector and bot."""
         activity = copy.deepcopy(load(fixture))
+        if "id" in activity:  # Teams gives every activity its own id
+            activity["id"] = f"1:{uuid.uuid4().hex}"
         bot = f"28:{self.app_id}"
         activity["serviceUrl"] = self.service_url
         activity["recipient"]["id"] = bot

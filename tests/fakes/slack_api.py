@@ -16,6 +16,7 @@ import hmac
 import itertools
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,11 @@ CHANNEL = "C2147483705"
 
 def load(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def trigger_id() -> str:
+    """Slack gives every command, click and submission its own trigger id."""
+    return f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}"
 
 
 def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
@@ -299,7 +305,7 @@ class SlackEnv:
                      response: str = "cmd") -> str:
         p = load("slash_command")
         p.update(user_id=user, user_name=user.lower(), command=command, text=text, channel_id=channel,
-                 response_url=self.fake.response_url(response))
+                 response_url=self.fake.response_url(response), trigger_id=trigger_id())
         return urlencode(p)
 
     async def command(self, user: str, command: str, text: str, **kw: Any) -> tuple[int, str, float]:
@@ -307,7 +313,7 @@ class SlackEnv:
 
     def action_body(self, user: str, action_id: str, value: str, *, ts: str, channel: str = CHANNEL,
                     ephemeral: bool = False, block_id: str = "b1", response: str = "act",
-                    trigger: str = "trigger-1") -> str:
+                    trigger: str | None = None) -> str:
         p = load("block_actions")
         p["user"]["id"] = p["user"]["username"] = user
         p["container"].update(message_ts=ts, channel_id=channel, is_ephemeral=ephemeral)
@@ -317,13 +323,14 @@ class SlackEnv:
         else:
             p["message"]["ts"] = ts
         p["actions"][0].update(action_id=action_id, value=value, block_id=block_id)
-        p.update(response_url=self.fake.response_url(response), trigger_id=trigger)
+        p.update(response_url=self.fake.response_url(response), trigger_id=trigger or trigger_id())
         return urlencode({"payload": json.dumps(p)})
 
     def view_body(self, user: str, private_metadata: str, values: dict[str, dict[str, Any]]) -> str:
         p = load("view_submission")
         p["user"]["id"] = p["user"]["username"] = user
         p["view"].update(private_metadata=private_metadata, state={"values": values})
+        p["trigger_id"] = trigger_id()
         return urlencode({"payload": json.dumps(p)})
 
     def event_body(self, fixture: str, event_id: str, **event: Any) -> str:

@@ -3,16 +3,16 @@
 Every listener writes the request to the inbox and acks (bot/inbox.py); the work (identity,
 router, delivery) runs from there, so Slack gets its answer in milliseconds however slow the
 handler is, and an acked request survives a crash. Before bolt sees a request, inbound.py checks
-its signature (HMAC, 5-minute window) and the shape of its body; `ReplayGuard` also refuses an
-exact resend.
+its signature (HMAC, 5-minute window) and the shape of its body; a resend of a request already
+taken in is acked and not run (its trigger or event id is a replay key in the database, shared
+by every process: bot/inbox.Replay).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,9 +20,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.model import Platform
@@ -38,39 +36,7 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 log = logging.getLogger("deskhand.slack")
-WINDOW = 300  # Slack's signature window, seconds
 DRAIN_SECONDS = 5.0
-
-
-class ReplayGuard(AsyncMiddleware):
-    """Refuses an exact resend of a signed request inside the 5-minute window (per process).
-
-    Events are exempt: they are de-duplicated on event_id across replicas, and a 401 would count
-    against Slack's delivery failure limit.
-    """
-
-    def __init__(self, window: float = WINDOW) -> None:
-        self.window = window
-        self._seen: OrderedDict[str, float] = OrderedDict()
-
-    def first(self, signature: str) -> bool:
-        now = time.monotonic()
-        while self._seen and next(iter(self._seen.values())) < now:
-            self._seen.popitem(last=False)
-        if signature in self._seen:
-            return False
-        self._seen[signature] = now + self.window
-        return True
-
-    # A class-based middleware: bolt calls it directly, without building keyword arguments.
-    async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse,
-                            next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
-        if req.mode == "http" and req.body.get("type") != "event_callback":
-            signature = req.headers.get("x-slack-signature", [""])[0]
-            if not self.first(signature):
-                log.warning("refused a replayed Slack request")
-                return BoltResponse(status=401, body='{"error": "invalid request"}')
-        return await next()
 
 
 def check_settings(runtime: Runtime) -> tuple[bool, bool]:
@@ -107,8 +73,6 @@ class SlackAdapter:
             name="deskhand", client=self.client, signing_secret=self.secret,
             request_verification_enabled=False, process_before_response=True,
             logger=logging.getLogger("deskhand.slack.bolt"))
-        self.replays = ReplayGuard()
-        self.app.use(self.replays)
         self.identity = SlackIdentity(self.client)
         self.messenger = SlackMessenger(runtime, self.client, ChannelPacer(1.0))
         self.socket = SocketRunner(self.app, s.slack_app_token.get_secret_value()) \

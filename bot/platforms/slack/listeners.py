@@ -15,7 +15,7 @@ import json
 import logging
 import re
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -23,7 +23,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 
 from bot.dispatch import Click
-from bot.inbox import UNAVAILABLE
+from bot.inbox import UNAVAILABLE, Replay
 from bot.model import MessageRef, PlatformIdentity, ReplyTarget, new_correlation_id
 from bot.platforms.slack.commands import command_text, plain, strip_mention
 from cards.blockkit import LINK_PREFIX, MODAL, decode_form, render_modal
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from bot.platforms.slack.adapter import SlackAdapter
 
 log = logging.getLogger("deskhand.slack")
+SIGNED_WINDOW = timedelta(minutes=6)  # Slack's 5-minute signature window, and clock skew
+EVENT_WINDOW = timedelta(hours=1)
 Body = dict[str, Any]
 
 
@@ -85,12 +87,13 @@ async def enqueue(adapter: SlackAdapter, ack: AsyncAck | None, kind: str, body: 
     delivers the event again.
     """
     payload = {"team": context.team_id or context.enterprise_id or "", "body": _trimmed(body)}
+    replay = _replay(kind, body)
     if ack is None:
-        await adapter.rt.inbox.put("slack", kind, payload)
+        await adapter.rt.inbox.put("slack", kind, payload, replay)
         return
     await ack()
 
-    def stored(write: asyncio.Future[None]) -> None:
+    def stored(write: asyncio.Future[bool]) -> None:
         if write.cancelled() or write.exception() is None:
             return
         cid = new_correlation_id()
@@ -100,7 +103,17 @@ async def enqueue(adapter: SlackAdapter, ack: AsyncAck | None, kind: str, body: 
         adapter.spawn(notify(adapter, kind, payload, "That didn't work", f"{text} (ref {cid})",
                              time.time()))
 
-    adapter.rt.inbox.submit("slack", kind, payload).add_done_callback(stored)
+    adapter.rt.inbox.submit("slack", kind, payload, replay).add_done_callback(stored)
+
+
+def _replay(kind: str, body: Body) -> Replay | None:
+    """Slack's own identity of a request: a resend (a replay to this process after a restart, or
+    to another replica) is acked and not run. The signature window is 5 minutes; Slack retries
+    an event for up to about an hour."""
+    if kind == "event":
+        return Replay(f"slack:event:{body['event_id']}", EVENT_WINDOW)
+    trigger = body.get("trigger_id")
+    return Replay(f"slack:trigger:{trigger}", SIGNED_WINDOW) if isinstance(trigger, str) else None
 
 
 def _trimmed(body: Body) -> Body:
@@ -133,8 +146,9 @@ async def execute(adapter: SlackAdapter, kind: str, payload: Body, received: dat
         await run_action(adapter, who, str(meta.get("a", "")), str(meta.get("v", "")), inputs,
                          clicked, target)
     elif kind == "event":
-        await run_event(adapter, str(body.get("event_id", "")),
-                        plain(strip_mention((body.get("event") or {}).get("text", ""))), who, target)
+        # A redelivered event was not stored again (its event id is its replay key).
+        await run_text(adapter, plain(strip_mention((body.get("event") or {}).get("text", ""))), who,
+                       target)
     else:
         log.error("Slack inbox item of unknown kind %r skipped", kind)
 
@@ -243,15 +257,6 @@ def _state(values: dict[str, dict[str, Any]]) -> dict[str, str]:
 async def run_text(adapter: SlackAdapter, text: str, who: PlatformIdentity, target: ReplyTarget) -> None:
     await adapter.rt.dispatch.command(adapter.messenger, who, text, target,
                                       lookup=adapter.identity.lookup(who))
-
-
-async def run_event(adapter: SlackAdapter, event_id: str, text: str, who: PlatformIdentity,
-                    target: ReplyTarget) -> None:
-    # Slack retries a delivery it thinks failed; the claim makes the second one a no-op on any replica.
-    if not event_id or not await adapter.rt.scheduler.claims.once("slack.event", event_id):
-        log.info("Slack event %s already handled; skipped", event_id or "(no id)")
-        return
-    await run_text(adapter, text, who, target)
 
 
 async def run_action(adapter: SlackAdapter, who: PlatformIdentity, action_id: str, value: str,

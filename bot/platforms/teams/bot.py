@@ -14,6 +14,7 @@ import asyncio
 import html
 import logging
 import re
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import InvokeResponse, TurnContext
@@ -23,7 +24,7 @@ from botbuilder.schema import Activity
 from bot.context import Reply
 from bot.dispatch import Answer, Click
 from bot.identity import EmailLookup
-from bot.inbox import UNAVAILABLE
+from bot.inbox import UNAVAILABLE, Replay
 from bot.model import MessageRef, PlatformIdentity, ReplyTarget, new_correlation_id
 from bot.platforms.teams.conversations import Inbound
 from bot.platforms.teams.delivery import DeliveryError, connector_of, quiet
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from bot.platforms.teams.adapter import TeamsAdapter
 
 log = logging.getLogger("deskhand.teams")
+REPLAY_WINDOW = timedelta(hours=1)  # a Bot Framework token lives at most about an hour
 INVOKE_BUDGET = 4.0  # seconds; Teams waits about 5 s for an invoke answer
 MESSAGE = "application/vnd.microsoft.activity.message"
 _TAG = re.compile(r"<[^>]*>")
@@ -61,6 +63,14 @@ def activity_json(activity: Activity) -> dict[str, Any]:
         data["entities"] = [{**(e.additional_properties or {}), **e.serialize()}
                             for e in activity.entities]
     return data
+
+
+def replay_of(activity: Activity) -> Replay | None:
+    """The Bot Framework's identity of an activity: delivered again (a retry, a replay to another
+    replica within the token's life), it is not run twice."""
+    if not activity.id or not activity.conversation or not activity.conversation.id:
+        return None
+    return Replay(f"teams:{activity.conversation.id}:{activity.id}", REPLAY_WINDOW)
 
 
 def describe(kind: str, payload: dict[str, Any]) -> str:
@@ -128,7 +138,7 @@ class DeskhandTeamsBot(TeamsActivityHandler):
             return
         payload = {"activity": activity_json(activity)}
         try:  # stored before the turn answers: Teams gives a turn 15 s, a failure is said here
-            await self.rt.inbox.put("teams", kind, payload)
+            await self.rt.inbox.put("teams", kind, payload, replay_of(activity))
         except Exception as exc:
             cid = new_correlation_id()
             log.error("Teams %s not stored (ref %s)", kind, cid, exc_info=exc)
@@ -212,6 +222,10 @@ class DeskhandTeamsBot(TeamsActivityHandler):
             click = (verb[:255], click[1], click[2]) if click else (verb[:255], "", {})
         if click is None:
             return _message("That button is not one of deskhand's.")
+        replay = replay_of(turn_context.activity)
+        if replay is not None and not await self.rt.inbox.first(replay):
+            log.warning("a replayed Teams invoke was not run")
+            return _message("That click was already handled.")
         inbound = Inbound.of(turn_context.activity)
         who, target, clicked = self._who(inbound), inbound.reply_target(), self._clicked(inbound)
         work = asyncio.ensure_future(self.rt.dispatch.answer_click(
