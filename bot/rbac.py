@@ -14,7 +14,7 @@ DEVICE_ACTIONS = (
 )
 WIPES = ("device.wipe", "device.enterprise_wipe")
 PERMISSIONS: tuple[str, ...] = (
-    "remote.session", "remote.install",
+    "remote.session", "remote.install", "remote.manage",
     "instruction.read", "instruction.run.question", "instruction.run.action", "instruction.approve",
     "device.read", *DEVICE_ACTIONS, *WIPES,
     "console.view", "token.read", "token.write", "certificate.read", "certificate.write",

@@ -131,8 +131,17 @@ async def load(ctx: Context, row_id: int | None = None, code: str | None = None
     return row, DeviceScope(row.device_name, group.name if group else None)
 
 
+async def require_owner(ctx: Context, row: RemoteSession, scope: DeviceScope, what: str) -> None:
+    """A session's links and its end belong to whoever started it; anyone else needs
+    remote.manage over the device (audited when refused)."""
+    await ctx.require("remote.session", f"{what} the remote session on {row.device_name}", scope)
+    if row.requester_id != ctx.actor.principal.id:
+        await ctx.require("remote.manage", f"{what} the remote session {row.requester_email} "
+                          f"started on {row.device_name}", scope)
+
+
 async def close_session(ctx: Context, row: RemoteSession, scope: DeviceScope) -> RemoteSession:
-    await ctx.require("remote.session", f"close the remote session on {row.device_name}", scope)
+    await require_owner(ctx, row, scope, "close")
     if row.state == CLOSED:
         return row
     if row.state != OPEN or row.code is None:
@@ -169,7 +178,7 @@ async def close_session(ctx: Context, row: RemoteSession, scope: DeviceScope) ->
 
 
 async def refresh_session(ctx: Context, row: RemoteSession, scope: DeviceScope) -> tuple[RemoteSession, str]:
-    await ctx.require("remote.session", f"see the remote session on {row.device_name}", scope)
+    await require_owner(ctx, row, scope, "see")
     if row.state != OPEN or row.code is None:
         return row, ""
     try:

@@ -34,6 +34,7 @@ TABLE = """
 permission                FA RS AC QU AP ES EA CV DA IA AU
 remote.session            D  D  .  .  .  .  .  .  .  .  .
 remote.install            D  D  .  .  .  .  .  .  .  .  .
+remote.manage             D  .  .  .  .  .  .  .  .  .  .
 instruction.read          D  .  D  D  D  .  .  D  .  .  .
 instruction.run.question  D  .  D  D  .  .  .  .  .  .  .
 instruction.run.action    D  .  D  .  .  .  .  .  .  .  .

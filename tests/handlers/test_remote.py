@@ -14,6 +14,8 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from bot import rbac_admin
+from bot.rbac_admin import Granter, Scope
 from handlers.remote.connection import TeamViewer
 from integrations.http import RetryPolicy
 from integrations.simulator_kit import serve
@@ -29,6 +31,7 @@ TOKEN = "1234567-ScriptTokenForTests01"
 CLIENT_ID, CLIENT_SECRET = "deskhand-test-app", "app-secret-0123456789abcdef"
 FAST = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.05, statuses=POLICY.statuses)
 ALEX, RILEY = "alex.admin@example.com", "riley.remote@example.com"
+SAM = "sam.standard@example.com"
 
 
 @asynccontextmanager
@@ -227,6 +230,36 @@ async def test_refresh_and_close_buttons_recheck_on_the_server(
     assert (row.state, row.closed_by, row.end_state) == ("closed", ALEX, f"closed by {ALEX}")
     [closed_event] = await audit_rows(server, "teamviewer.session.close")
     assert closed_event.params == {"session": code, "end_state": f"closed by {ALEX}"}
+
+
+async def test_a_colleague_cannot_refresh_see_or_close_a_session_they_did_not_start(
+        live: tuple[LiveServer, TeamViewerSimulator]) -> None:
+    """Sam holds Remote Support over London as Riley does; Riley's session stays Riley's: its
+    links, its refresh and its end. Alex holds remote.manage (Full Administrator) and may."""
+    server, sim = live
+    async with server.runtime.db.uow() as uow:
+        await rbac_admin.grant(uow, server.runtime.tenant_id, Granter("test"), "Remote Support",
+                               email=SAM, scope=Scope(device_groups=["London"]))
+        await uow.commit()
+    device = await device_in(server, "London")
+    async with console(server, RILEY) as riley, console(server, SAM) as sam, \
+            console(server, ALEX) as alex:
+        message = await riley.say(f"remote {device}")
+        code = field(message, "Session code")
+        for label in ("Refresh status", "Close session"):  # Riley's card's buttons, pressed by Sam
+            await sam.click(message, button(message, label))
+            refused = await sam.next()
+            assert refused["card"]["title"] == "Not allowed" and refused["private"]
+            assert "remote.manage" in refused["card"]["fallback"]
+            assert sim.sessions[code]["supporter_link"] not in str(refused)
+        refused = await sam.say(f"remote close {code}")
+        assert refused["card"]["title"] == "Not allowed"
+        assert sim.sessions[code]["state"] == "Open"
+        closed = await alex.say(f"remote close {code}")  # an administrator may
+        assert closed["card"]["title"] == f"Remote session on {device}: closed"
+    assert sim.sessions[code]["state"] == "Closed"
+    denials = [e for e in await audit_rows(server, "remote.manage") if e.kind == "denial"]
+    assert [e.actor_email for e in denials] == [SAM, SAM, SAM]
 
 
 async def test_list_close_by_code_and_closed_elsewhere(
