@@ -4,7 +4,8 @@ Buttons are `Action.Execute` (Teams sends an `adaptiveCard/action` invoke and sh
 the bot answers with) with an `Action.Submit` fallback for clients without Universal Actions.
 Teams has no native confirm dialog, so a button with `confirm` becomes an `Action.ShowCard`
 holding the question and the real button: nothing runs until that second click, and clicking
-the first button again closes the question (the "cancel").
+the first button again closes the question (the "cancel"). Teams renders markdown in every text
+block and fact: link syntax in them is broken (`unlinked`), so user text cannot become a link.
 
 The output is the core card only (no `msteams` keys) so it validates against the official
 schema; the Teams adapter adds its own hints. Limits are met by truncating and dropping rows
@@ -81,8 +82,18 @@ def action_data(button: Button) -> dict[str, str]:
     return {ACTION_KEY: button.action_id, VALUE_KEY: button.value}
 
 
+_LINK = re.compile(r"\](?=[(:])")
+
+
+def unlinked(text: str) -> str:
+    """Text Teams' markdown cannot turn into a link: a zero-width space splits `](` and `]:`,
+    so a name typed as `[open](https://evil)` shows as typed (bare URLs stay visible as URLs)."""
+    return _LINK.sub("]\u200b", text)
+
+
 def _text(text: str, **props: Any) -> dict[str, Any]:
-    return {"type": "TextBlock", "text": text, "wrap": True, **props}
+    """Every TextBlock of every card is made here, so every text passes `unlinked`."""
+    return {"type": "TextBlock", "text": unlinked(text), "wrap": True, **props}
 
 
 def _execute(button: Button, title: str) -> dict[str, Any]:
@@ -159,7 +170,8 @@ def _section(section: object, limits: Limits) -> list[dict[str, Any]]:
     if isinstance(section, Context):
         return [_text(markdown(truncate(section.text, limits.text)), isSubtle=True, size="small")]
     if isinstance(section, Fields):
-        facts = [{"title": truncate(f.label, 100), "value": markdown(truncate(f.value, limits.fact))}
+        facts = [{"title": unlinked(truncate(f.label, 100)),
+                  "value": unlinked(markdown(truncate(f.value, limits.fact)))}
                  for f in section.items[: limits.facts]]
         return [{"type": "FactSet", "facts": facts}] if facts else []
     if isinstance(section, Table):

@@ -2,7 +2,8 @@
 
 Overflow never fails: long text splits across sections or is cut with a mark, tables become
 monospace sections, and whatever passes the 50-block budget is summarised in a context line.
-User text is escaped (&, <, >) so a device called `<!channel>` cannot ping a channel.
+Every text from the card, plain_text included (a header is where a typed `<!channel>` used to
+land), is escaped (&, <, >) here, so user text can never mention, link or ping.
 """
 
 from __future__ import annotations
@@ -165,11 +166,11 @@ def button_element(b: Button, *, value: str | None = None) -> ButtonElement | No
     confirm = None
     if b.confirm:
         confirm = ConfirmObject(
-            title=truncate(b.confirm.title, 100), text=PlainTextObject(text=truncate(b.confirm.text, 300)),
-            confirm=truncate(b.confirm.confirm, 30), deny=truncate(b.confirm.deny, 30),
+            title=fit(b.confirm.title, 100), text=PlainTextObject(text=fit(b.confirm.text, 300)),
+            confirm=fit(b.confirm.confirm, 30), deny=fit(b.confirm.deny, 30),
             style="danger" if b.style == "danger" else None)
     return ButtonElement(
-        text=PlainTextObject(text=truncate(b.label, BUTTON_TEXT), emoji=True), action_id=action_id,
+        text=PlainTextObject(text=fit(b.label, BUTTON_TEXT), emoji=True), action_id=action_id,
         url=b.url, value=None if b.url else (value or None),
         style=None if b.style == "default" else b.style, confirm=confirm)
 
@@ -182,19 +183,19 @@ def _actions(elements: list[ButtonElement], block_id: str | None = None) -> list
 
 
 def input_block(field: TextInput | ChoiceInput) -> InputBlock:
-    label = PlainTextObject(text=truncate(field.label, 2000) or field.id)
+    label = PlainTextObject(text=fit(field.label, 2000) or field.id)
     fid = field.id[:ACTION_ID]
     choices = [c for c in getattr(field, "choices", ()) if len(c.value) <= 150][:100]
     if isinstance(field, ChoiceInput) and choices:
         select = StaticSelectElement(action_id=fid, placeholder=PlainTextObject(text="Choose\u2026"),
-                                     options=[Option(value=c.value, label=truncate(c.label, 75))
+                                     options=[Option(value=c.value, label=fit(c.label, 75))
                                               for c in choices])
         return InputBlock(block_id=fid, label=label, element=select, optional=not field.required)
     placeholder = getattr(field, "placeholder", "")
     text = PlainTextInputElement(
         action_id=fid, multiline=getattr(field, "multiline", False),
         max_length=min(getattr(field, "max_length", 3000), 3000),
-        placeholder=PlainTextObject(text=truncate(placeholder, 150)) if placeholder else None)
+        placeholder=PlainTextObject(text=fit(placeholder, 150)) if placeholder else None)
     return InputBlock(block_id=fid, label=label, element=text, optional=not field.required)
 
 
@@ -235,8 +236,8 @@ def decode_form(value: str) -> ModalForm | None:
 
 
 def render_modal(form: ModalForm, private_metadata: str) -> dict[str, Any]:
-    view = View(type="modal", callback_id=MODAL, title=truncate(form.title or "deskhand", 24),
-                submit=truncate(form.submit or "Submit", 24), close="Cancel",
+    view = View(type="modal", callback_id=MODAL, title=fit(form.title or "deskhand", 24),
+                submit=fit(form.submit or "Submit", 24), close="Cancel",
                 private_metadata=private_metadata, blocks=[input_block(f) for f in form.inputs[:100]])
     return view.to_dict()
 
@@ -267,7 +268,7 @@ def render(card: Card) -> SlackMessage:
     """A message for chat.postMessage / chat.update / response_url: fallback text plus blocks."""
     text = fit(card.fallback_text(40_000), FALLBACK_TEXT)
     head: list[Block] = [HeaderBlock(text=PlainTextObject(
-        text=truncate(TONE_ICON[card.tone] + card.title, HEADER_TEXT) or "deskhand", emoji=True))]
+        text=fit(TONE_ICON[card.tone] + card.title, HEADER_TEXT) or "deskhand", emoji=True))]
     forms = {i: encode_form(card, b) for i, b in enumerate(card.buttons)
              if card.inputs and b.form and not b.url}
     inline_inputs = None in forms.values()  # too big for a modal button: ask in the message itself
