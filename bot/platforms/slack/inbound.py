@@ -89,6 +89,10 @@ _STRINGS = {"user": ("id", "username", "name", "team_id"), "team": ("id",), "cha
 def _interaction(payload: Body) -> None:
     kind = field(payload, "type", str, required=True)
     field(payload, "user", dict, required=True)
+    for key in ("view", "state", "actions", *_STRINGS):  # bolt reads these when present
+        if key in payload and payload[key] is None:
+            raise BadBody(f"`{key}` is null")
+    field(payload, "view", dict)
     strings(payload, "response_url", "trigger_id")
     for key, names in _STRINGS.items():
         strings(field(payload, key, dict), *names)

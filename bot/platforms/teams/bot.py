@@ -126,7 +126,14 @@ class DeskhandTeamsBot(TeamsActivityHandler):
                 return InvokeResponse(status=400, body=_failure(
                     400, "BadRequest", "expected an Action.Execute action in the invoke value"))
             return InvokeResponse(status=200, body=await self._execute(turn_context, action))
-        return await super().on_invoke_activity(turn_context)
+        answer = await super().on_invoke_activity(turn_context)
+        if answer is None or answer.status == 501:  # botbuilder's "not implemented": the
+            # manifest asks Teams for no other invokes, so this one is malformed, not a gap.
+            name = str(turn_context.activity.name)[:80]
+            log.warning("Teams request refused with 400: deskhand handles no %r invoke", name)
+            return InvokeResponse(status=400, body=_failure(
+                400, "BadRequest", f"deskhand does not handle {name!r} invokes"))
+        return answer
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity

@@ -75,6 +75,7 @@ SLACK_CASES: dict[str, tuple[str, str | bytes]] = {
     "a user that is a string": (FORM, interaction(user="U0001")),
     "a view that is a string": (FORM, urlencode({"payload": json.dumps({
         **load("view_submission"), "view": "x"})})),
+    "a view that is null (bolt's logging reads it)": (FORM, interaction(type="", view=None)),
     "state values of the wrong shape": (FORM, interaction(state={"values": {"b": [1]}})),
     "a repeated form field": (FORM, "command=/deskhand&text=help&text=whoami"),
     "a form that is neither a command nor a payload": (FORM, "foo=bar"),
@@ -159,7 +160,10 @@ async def test_malformed_teams_activities_get_400(tmp_path: Path, fake: FakeBotF
                                                   caplog: pytest.LogCaptureFixture) -> None:
     async with teams_deskhand(tmp_path, fake) as live:
         message = fake.activity("message_personal", TEAMS_ALEX, text="help")
+        invoke = fake.activity("invoke_action_execute", TEAMS_ALEX)
         cases = {
+            "an invoke without a name": json.dumps({**invoke, "name": None}),
+            "an invoke deskhand never asked for": json.dumps({**invoke, "name": "task/fetch"}),
             "nested 5000 deep": nested(5000),
             "a list": "[1]",
             "not JSON": "{",
