@@ -41,6 +41,12 @@ class Messenger(Protocol):
         """Post a card; `private_to` shows it to that person only (ephemeral / 1:1)."""
         ...
 
+    async def private_place(self, target: ReplyTarget, person: Recipient) -> ReplyTarget | None:
+        """Where a reply only `person` sees goes from `target`: in place (ephemeral, or a 1:1
+        chat already), their 1:1 chat, or None when there is no such place (so a secret, like
+        a sign-in link, must not be sent)."""
+        ...
+
     async def update(self, ref: MessageRef, card: Card) -> None:
         """Replace a posted card in place."""
         ...

@@ -1,4 +1,5 @@
-"""`deskhand`: demo, serve, db, rbac, audit, manifest and teams-package commands."""
+"""`deskhand`: demo, serve, db, rbac, groups, console sign-in, audit, manifest and teams-package
+commands."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import bootstrap, logs, manifest_cli, rbac_admin
+from bot import bootstrap, console_signin, logs, manifest_cli, rbac_admin
 from bot.audit import Audit
 from bot.model import new_correlation_id
 from bot.rbac import decide, grants_of
@@ -84,6 +85,11 @@ def parser() -> argparse.ArgumentParser:
     link.add_argument("--tachyon-id", required=True, help="the management group's id in 1E")
     unlink = gsub.add_parser("unlink", help="send `group:NAME` runs as a device list again")
     unlink.add_argument("name")
+
+    link = sub.add_parser("console-link", help="a single-use sign-in link to the web console")
+    link.add_argument("email")
+    logout = sub.add_parser("console-logout", help="end a person's console sessions and links")
+    logout.add_argument("email")
 
     audit = sub.add_parser("audit", help="audit log")
     asub = audit.add_subparsers(dest="action", required=True)
@@ -243,10 +249,33 @@ async def _offline(args: argparse.Namespace, settings: CoreSettings) -> int:
                 await _audit_export(uow, tenant.id, args)
             elif args.cmd == "groups":
                 await _groups(uow, tenant.id, args)
+            elif args.cmd in ("console-link", "console-logout"):
+                await _console(uow, tenant.id, args, settings)
             await uow.commit()
         return 0
     finally:
         await db.dispose()
+
+
+async def _console(uow: Any, tenant_id: int, args: argparse.Namespace,
+                   settings: CoreSettings) -> None:
+    person = await uow.repo(DirectoryRepo).principal_by_email(tenant_id, args.email.strip().lower())
+    if person is None:
+        raise ValueError(f"nobody with the email {args.email} is in the directory")
+    if args.cmd == "console-logout":
+        ended = await console_signin.sign_out_everywhere(uow, person, by="cli")
+        print(f"{person.email}: {ended} console session(s) and link(s) ended")
+        return
+    if not settings.console_on or not settings.console_signs_in:
+        raise ValueError("console sign-in links are for production with the console on "
+                         "(DESKHAND_CONSOLE_ENABLED=true); in demo/dev mode anyone picks a persona")
+    try:
+        link = await console_signin.issue_link(uow, person, settings.public_url,
+                                               settings.console_link_minutes, by="cli")
+    except console_signin.SignInRefused as exc:
+        raise ValueError(str(exc)) from None
+    print(f"{link.url}\n  for {person.email} only: it signs in one browser, once, until "
+          f"{link.expires_at:%H:%M} UTC. Do not send it through a shared channel.")
 
 
 async def _groups(uow: Any, tenant_id: int, args: argparse.Namespace) -> None:

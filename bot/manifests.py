@@ -173,8 +173,9 @@ def slack_manifest(settings: CoreSettings, registry: Registry) -> dict[str, Any]
 
 def teams_commands(registry: Registry, limit: int = TEAMS_MAX_COMMANDS) -> list[CommandSpec]:
     """Up to `limit` commands, every group first (round robin in registration order), then by group."""
-    groups = {g: [s for s in specs if len(s.name) <= TEAMS_TITLE_MAX]
+    groups = {g: [s for s in specs if len(s.name) <= TEAMS_TITLE_MAX and s.menu]
               for g, specs in _by_group(registry).items()}
+    groups = {g: specs for g, specs in groups.items() if specs}
     order = sorted(groups, key=lambda g: (g != "help", g))  # help first: it lists everything else
     chosen: list[CommandSpec] = []
     depth = 0

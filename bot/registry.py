@@ -58,6 +58,7 @@ class CommandSpec:
     permission: str | tuple[str, ...] | None = None  # None: anyone; a tuple: any one of them
     args: tuple[Arg, ...] = ()
     examples: tuple[str, ...] = ()
+    menu: bool = True  # offered in Teams' command menu, which holds only 10 (bot/manifests.py)
 
     @property
     def usage(self) -> str:

@@ -42,6 +42,9 @@ class CoreSettings(BaseSettings):
     tenant: str = Field("default", pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
     tenant_name: str = "Default tenant"
     console_enabled: bool | None = None  # None: on in demo/dev, off in production
+    # In production the console signs people in with single-use links (bot/console_signin.py).
+    console_link_minutes: int = Field(5, ge=1, le=30)
+    console_session_hours: int = Field(12, ge=1, le=168)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     replica_id: str = ""  # names this process in job leases; defaults to host:pid
     # Chat work after the ack runs in this many `deskhand worker` processes that `serve` starts
@@ -80,6 +83,11 @@ class CoreSettings(BaseSettings):
     @property
     def console_on(self) -> bool:
         return self.console_enabled if self.console_enabled is not None else self.mode != "production"
+
+    @property
+    def console_signs_in(self) -> bool:
+        """Outside demo/dev mode nobody picks a persona: a sign-in link says who you are."""
+        return self.mode == "production"
 
     @property
     def replica(self) -> str:

@@ -1,4 +1,9 @@
-"""HTTP and WebSocket routes of the console; choosing a persona is trusted, so demo/dev only."""
+"""HTTP and WebSocket routes of the console.
+
+In demo/dev mode a visitor picks a persona, trusted (the picker and its API exist only there);
+in production a session cookie from a sign-in link says who they are (bot/platforms/console/
+signin.py), checked again at every message so a sign-out or deactivation ends the socket.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +19,11 @@ from bot.identity import resolve_actor
 from bot.model import Actor, MessageRef, Platform, PlatformIdentity, ReplyTarget
 from bot.platforms.bodies import BadBody, json_object
 from bot.platforms.console.hub import ROOM, ConsoleHub
+from bot.platforms.console.signin import SignIn, needed, same_origin
 from bot.rbac import grants_of
 from bot.tasks import Tasks
-from storage.directory import DirectoryRepo
+from storage.directory import DirectoryRepo, PrincipalRow
+from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -24,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("deskhand.console")
 STATIC = Path(__file__).parent / "static"
 REPLY_TO = ReplyTarget("console", ROOM)
+SIGNED_OUT = 4401  # the WebSocket close code for "your session ended": the page stops retrying
 
 
 class ConsoleAdapter:
@@ -33,13 +41,20 @@ class ConsoleAdapter:
         self.rt = runtime
         self.hub = ConsoleHub()
         self._work = Tasks("console", log)
+        self.signin = SignIn(runtime) if runtime.settings.console_signs_in else None
 
     @property
     def messenger(self) -> ConsoleHub:
         return self.hub
 
     async def start(self) -> None:
-        pass  # the routes are the whole intake
+        # The routes are the whole intake; say loudly that they face the network in production.
+        if self.signin is not None:
+            log.warning("the web console is on in production at %s/console: people sign in with "
+                        "single-use links from the `console` chat command or `deskhand "
+                        "console-link EMAIL`%s", self.rt.settings.public_url.rstrip("/"),
+                        "" if self.signin.secure else "; DESKHAND_PUBLIC_URL is not https, so "
+                        "its session cookie is not marked Secure")
 
     async def stop_intake(self) -> None:
         pass  # the listener's shutdown closes the sockets
@@ -47,22 +62,43 @@ class ConsoleAdapter:
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/console", self.index)
         app.router.add_get("/console/", self.index)
-        app.router.add_get("/console/api/personas", self.personas)
+        app.router.add_get("/console/api/session", self.session)
         app.router.add_get("/console/ws", self.websocket)
         app.router.add_static("/console/static", STATIC)
+        if self.signin is not None:
+            self.signin.routes(app)
+        else:
+            app.router.add_get("/console/api/personas", self.personas)
 
     async def index(self, request: web.Request) -> web.StreamResponse:
-        return web.FileResponse(STATIC / "index.html")
+        if self.signin is not None and await self.signin.person(request) is None:
+            return needed()
+        # Never from the browser's cache: whether this page or the sign-in page is due depends
+        # on the session, which a sign-out just ended.
+        return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+    async def session(self, request: web.Request) -> web.Response:
+        """How this page signs in: by picking a persona, or as the signed-in person."""
+        if self.signin is None:
+            return web.json_response({"mode": "personas"})
+        person = await self.signin.person(request)
+        if person is None:
+            return web.json_response({"error": "sign in with a link from the `console` command"},
+                                     status=401)
+        async with self.rt.db.uow() as uow:
+            row = await uow.repo(DirectoryRepo).principal(person.id)
+            persona = await self._listed(uow, row) if row is not None else None
+        return web.json_response({"mode": "signed-in", "persona": persona})
 
     async def personas(self, request: web.Request) -> web.Response:
-        out = []
         async with self.rt.db.uow() as uow:
-            for p in await uow.repo(DirectoryRepo).principals(self.rt.tenant_id):
-                grants = await grants_of(uow, self.rt.tenant_id, p.id)
-                roles = sorted({g.role.name for g in grants})
-                out.append({"id": p.id, "email": p.email, "name": p.display_name,
-                            "active": p.active, "roles": roles})
-        return web.json_response(out)
+            rows = await uow.repo(DirectoryRepo).principals(self.rt.tenant_id)
+            return web.json_response([await self._listed(uow, p) for p in rows])
+
+    async def _listed(self, uow: UnitOfWork, p: PrincipalRow) -> dict[str, Any]:
+        roles = sorted({g.role.name for g in await grants_of(uow, self.rt.tenant_id, p.id)})
+        return {"id": p.id, "email": p.email, "name": p.display_name, "active": p.active,
+                "roles": roles}
 
     async def _actor(self, principal_id: int) -> Actor | None:
         async with self.rt.db.uow() as uow:
@@ -77,9 +113,17 @@ class ConsoleAdapter:
                 await uow.commit()
         return await resolve_actor(self.rt.db, self.rt.tenant_id, identity)
 
-    async def websocket(self, request: web.Request) -> web.StreamResponse:
-        origin = request.headers.get("Origin")
-        if origin and origin.split("://", 1)[-1] != request.host:
+    async def _visitor(self, request: web.Request) -> Actor:
+        """Who opens this socket: the signed-in person, or (demo/dev) the persona asked for."""
+        if self.signin is not None:
+            if not same_origin(request):
+                raise web.HTTPForbidden(text="console connections come from the console's page")
+            person = await self.signin.person(request)
+            actor = await self._actor(person.id) if person is not None else None
+            if actor is None:
+                raise web.HTTPUnauthorized(text="sign in with a link from the `console` command")
+            return actor
+        if "Origin" in request.headers and not same_origin(request):
             raise web.HTTPForbidden(text="cross-origin console connections are refused")
         try:
             actor = await self._actor(int(request.query.get("persona", "")))
@@ -87,6 +131,16 @@ class ConsoleAdapter:
             actor = None
         if actor is None:
             raise web.HTTPBadRequest(text="choose a persona from /console/api/personas")
+        return actor
+
+    async def _still_signed_in(self, request: web.Request, actor: Actor) -> bool:
+        if self.signin is None:
+            return True
+        person = await self.signin.person(request)
+        return person is not None and person.id == actor.principal.id
+
+    async def websocket(self, request: web.Request) -> web.StreamResponse:
+        actor = await self._visitor(request)
         ws = web.WebSocketResponse(heartbeat=30)
         await ws.prepare(request)
         await ws.send_json({"type": "hello", "persona": actor.principal.email,
@@ -95,6 +149,10 @@ class ConsoleAdapter:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
                     continue
+                if not await self._still_signed_in(request, actor):
+                    await ws.send_json({"type": "signed-out", "error": "your console session ended"})
+                    await ws.close(code=SIGNED_OUT, message=b"signed out")
+                    break
                 try:
                     data = json_object(msg.data, "the message")
                 except BadBody as exc:

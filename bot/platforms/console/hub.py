@@ -72,6 +72,9 @@ class ConsoleHub:
         await self._push("message", self._store(message))
         return MessageRef("console", ROOM, message.id)
 
+    async def private_place(self, target: ReplyTarget, person: Recipient) -> ReplyTarget | None:
+        return target  # a private message reaches only its person's sockets
+
     async def update(self, ref: MessageRef, card: Card) -> None:
         message = self._messages.get(ref.message_id)
         if message is None:

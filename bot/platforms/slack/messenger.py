@@ -109,6 +109,9 @@ class SlackMessenger:
         return MessageRef("slack", target.channel, str(resp.get("message_ts", "")),
                           extra={"ephemeral": True, "user": user_id})
 
+    async def private_place(self, target: ReplyTarget, person: Recipient) -> ReplyTarget | None:
+        return target  # ephemeral in place, and a DM is private already
+
     async def update(self, ref: MessageRef, card: Card) -> None:
         """chat.update by channel+ts; ephemeral cards (no usable ts) only through response_url."""
         message = render(card)

@@ -7,6 +7,7 @@ jobs and late replies all use one path, paced and retried per conversation.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import TurnContext
@@ -57,18 +58,25 @@ class TeamsMessenger:
             links = await uow.repo(DirectoryRepo).identities_of(recipient.principal.id)
         return next((i.platform_user_id for i in links if i.platform == "teams"), None)
 
+    async def private_place(self, target: ReplyTarget, person: Recipient) -> ReplyTarget | None:
+        # Teams has no ephemeral messages: a private answer goes to the person's 1:1 chat.
+        reference = target.extra.get("reference") or await self.teams.conversations.reference(
+            target.channel)
+        if reference is not None and reference["conversation"].get("conversationType") in (
+                None, "personal"):
+            return dataclasses.replace(target, extra={**target.extra, "reference": reference})
+        aad = await self._aad_of(person)
+        personal = await self.teams.conversations.personal_reference(aad) if aad else None
+        if personal is None:
+            return None
+        return ReplyTarget("teams", personal["conversation"]["id"], extra={"reference": personal})
+
     async def _reference(self, target: ReplyTarget, private_to: Recipient | None) -> dict[str, Any]:
-        store = self.teams.conversations
-        reference = target.extra.get("reference") or await store.reference(target.channel)
-        shared = reference is None or reference["conversation"].get("conversationType") not in (
-            None, "personal")
-        if private_to is not None and shared:
-            # Teams has no ephemeral messages: a private answer goes to the person's 1:1 chat
-            # when deskhand has one, otherwise it stays in the conversation it came from.
-            aad = await self._aad_of(private_to)
-            personal = await store.personal_reference(aad) if aad else None
-            if personal is not None:
-                return personal
+        if private_to is not None:
+            # No 1:1 chat with deskhand yet: a private answer stays where it was asked.
+            target = await self.private_place(target, private_to) or target
+        reference = target.extra.get("reference") or await self.teams.conversations.reference(
+            target.channel)
         if reference is None:
             raise NoConversation(f"deskhand is not installed in Teams conversation {target.channel}")
         return dict(reference)

@@ -1,4 +1,5 @@
-// deskhand local console: persona picker, shared room over a WebSocket, cards drawn from JSON.
+// deskhand console: a shared room over a WebSocket, cards drawn from JSON. In demo/dev mode a
+// persona picker says whom to act as; in production the session cookie from a sign-in link does.
 // Every string from the server goes into text nodes; nothing is parsed as HTML.
 "use strict";
 
@@ -18,10 +19,14 @@
   const current = document.querySelector(".current-persona");
   const connection = document.querySelector(".connection");
   const dialog = document.getElementById("confirm");
+  const picker = document.querySelector(".picker");
+  const account = document.querySelector(".account");
+  const SIGNED_OUT = 4401; // the server closed the socket: the session ended
 
   const state = {
     personas: [],
     persona: null,
+    signedIn: false, // production: the cookie says who we are, no persona to pick
     ws: null,
     generation: 0, // events of a replaced socket are ignored
     retries: 0,
@@ -438,7 +443,7 @@
     const online = kind === "online";
     input.disabled = !state.persona;
     sendButton.disabled = !state.persona;
-    input.placeholder = !state.persona ? "Choose a persona first"
+    input.placeholder = !state.persona ? (state.signedIn ? "Sign in again to continue" : "Choose a persona first")
       : online ? "Type a command, e.g. help" : "Connecting\u2026 commands are sent once connected";
   }
 
@@ -461,6 +466,9 @@
         clearBusy();
         refreshPersonasSoon();
         break;
+      case "signed-out":
+        signedOut();
+        break;
       case "error":
         notice(`The console refused that: ${data.error}`);
         setWorking("");
@@ -478,14 +486,16 @@
     if (old) old.close(1000, "switching persona");
     if (!state.persona) return;
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${scheme}//${location.host}/console/ws?persona=${encodeURIComponent(state.persona.id)}`);
+    const query = state.signedIn ? "" : `?persona=${encodeURIComponent(state.persona.id)}`;
+    const ws = new WebSocket(`${scheme}//${location.host}/console/ws${query}`);
     state.ws = ws;
     setConnection("connecting", `Connecting as ${state.persona.email}\u2026`);
     ws.addEventListener("message", (e) => { if (generation === state.generation) receive(e.data); });
-    ws.addEventListener("close", () => {
+    ws.addEventListener("close", (event) => {
       if (generation !== state.generation) return;
       state.ws = null;
-      reconnectLater();
+      if (event.code === SIGNED_OUT) signedOut();
+      else reconnectLater();
     });
   }
 
@@ -496,7 +506,10 @@
     clearBusy();
     setWorking("");
     state.retryTimer = setTimeout(async () => {
-      if (state.retries > 2) {
+      if (state.signedIn && state.retries > 2) {
+        // A sign-out or an expiry refuses the socket: ask whether the session is still live.
+        if (!await loadSession().catch(() => true)) { signedOut(); return; }
+      } else if (state.retries > 2) {
         // The persona may be gone (a fresh demo database): check before trying again.
         await loadPersonas().catch(() => {});
         const still = state.personas.find((p) => p.id === state.persona?.id);
@@ -519,8 +532,42 @@
 
   function refreshPersonasSoon() {
     clearTimeout(refreshTimer);
-    refreshTimer = setTimeout(() => loadPersonas().catch(() => {}), 400); // roles may have changed
+    const load = state.signedIn ? loadSession : loadPersonas;
+    refreshTimer = setTimeout(() => load().catch(() => {}), 400); // roles may have changed
   }
+
+  // ---- signed in (production) --------------------------------------------------------------
+
+  // True while the session is live (the page shows its person), false once it is not.
+  async function loadSession() {
+    const response = await fetch("/console/api/session", { headers: { Accept: "application/json" } });
+    if (response.status === 401) return false;
+    if (!response.ok) throw new Error(`the server answered ${response.status}`);
+    const data = await response.json();
+    if (data.mode !== "signed-in" || !data.persona) return false;
+    state.persona = data.persona;
+    account.querySelector(".account-text").replaceChildren(
+      h("strong", null, data.persona.name), h("br"), data.persona.email, h("br"),
+      h("span", { class: "persona-roles" }, roleChips(data.persona.roles)));
+    renderCurrent();
+    return true;
+  }
+
+  function signedOut() {
+    clearTimeout(state.retryTimer);
+    state.generation += 1;
+    if (state.ws) state.ws.close(1000, "signed out");
+    state.ws = null;
+    state.persona = null;
+    renderCurrent();
+    setConnection("offline", "Your console session has ended");
+    notice("Your console session has ended. Type `console` to deskhand in Slack or Teams for a new sign-in link.");
+  }
+
+  account.querySelector("[data-testid=sign-out]").addEventListener("click", async () => {
+    await fetch("/console/signout", { method: "POST" }).catch(() => {});
+    location.assign("/console");
+  });
 
   async function loadPersonas() {
     const response = await fetch("/console/api/personas", { headers: { Accept: "application/json" } });
@@ -582,6 +629,19 @@
   }
 
   async function start() {
+    let mode = "personas";
+    try {
+      const response = await fetch("/console/api/session", { headers: { Accept: "application/json" } });
+      mode = response.status === 401 ? "signed-out" : (await response.json()).mode;
+    } catch { /* not answering: the persona list below says so */ }
+    if (mode !== "personas") {
+      state.signedIn = true;
+      picker.hidden = true;
+      account.hidden = false;
+      if (mode === "signed-in" && await loadSession().catch(() => false)) connect();
+      else signedOut();
+      return;
+    }
     try {
       await loadPersonas();
     } catch (err) {

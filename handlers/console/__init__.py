@@ -1,0 +1,13 @@
+"""`console`: a private, single-use sign-in link to the web console (production), and the job
+that forgets spent links and sessions. The sign-in itself is core: bot/console_signin.py."""
+
+from __future__ import annotations
+
+from bot.capability import Capability, Job
+from handlers.console import commands
+
+CAPABILITY = Capability(
+    name="console",
+    commands=commands.COMMANDS,
+    jobs=(Job("console.sweep", commands.SWEEP_SECONDS, commands.sweep),),
+)

@@ -1,0 +1,42 @@
+"""Chromium for the console's browser tests.
+
+Never downloads a browser: it drives /usr/bin/chromium (or DESKHAND_CHROMIUM) through
+Playwright's `executable_path`. Without Chromium a browser test skips locally and fails in CI.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import BrowserContext, async_playwright, expect
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium_path() -> str:
+    path = os.environ.get("DESKHAND_CHROMIUM", "/usr/bin/chromium")
+    if os.path.isfile(path) and os.access(path, os.X_OK):
+        return path
+    reason = (f"no Chromium at {path}: install Debian's `chromium` package "
+              "or point DESKHAND_CHROMIUM at a Chromium binary")
+    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+async def chromium(tmp_path: Path) -> AsyncIterator[BrowserContext]:
+    executable = chromium_path()
+    expect.set_options(timeout=10_000)
+    async with async_playwright() as pw:
+        context = await pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=executable, headless=True,
+            args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 900}, color_scheme="light")
+        try:
+            yield context
+        finally:
+            await context.close()
