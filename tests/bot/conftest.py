@@ -1,4 +1,4 @@
-"""Chromium for the console's browser tests.
+"""Chromium for the console's browser tests, and deskhand with the production console.
 
 Never downloads a browser: it drives /usr/bin/chromium (or DESKHAND_CHROMIUM) through
 Playwright's `executable_path`. Without Chromium a browser test skips locally and fails in CI.
@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import BrowserContext, async_playwright, expect
 
+from tests.conftest import LiveServer, free_port, make_settings, sqlite_url, start_server
+
+CONSOLE = {"mode": "production", "console_enabled": True}  # the console signs people in
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -40,3 +43,13 @@ async def chromium(tmp_path: Path) -> AsyncIterator[BrowserContext]:
             yield context
         finally:
             await context.close()
+
+
+@pytest.fixture
+async def console_server(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    """deskhand in production mode with the console on, demo-seeded, on a loopback port."""
+    port = free_port()
+    runner, server = await start_server(make_settings(
+        sqlite_url(tmp_path), port=port, public_url=f"http://127.0.0.1:{port}", **CONSOLE))
+    yield server
+    await runner.cleanup()

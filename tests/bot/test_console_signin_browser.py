@@ -8,9 +8,7 @@ is open, end the session.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
@@ -19,20 +17,11 @@ from sqlalchemy import update
 from bot import console_signin
 from storage.console import ConsoleToken
 from storage.directory import DirectoryRepo
-from tests.bot.platforms.test_console_signin import CONSOLE, EMAIL, new_link
+from tests.bot.platforms.test_console_signin import EMAIL, new_link
 from tests.bot.test_console_browser import card, run
-from tests.conftest import LiveServer, free_port, make_settings, sqlite_url, start_server
+from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    port = free_port()
-    runner, server = await start_server(make_settings(
-        sqlite_url(tmp_path), port=port, public_url=f"http://127.0.0.1:{port}", **CONSOLE))
-    yield server
-    await runner.cleanup()
 
 
 async def new_page(context: BrowserContext, errors: list[str]) -> Page:
@@ -50,17 +39,17 @@ async def open_link(page: Page, url: str) -> None:
     await page.get_by_test_id("signin-button").click()
 
 
-async def test_sign_in_with_a_link_and_every_refusal(live: LiveServer,
+async def test_sign_in_with_a_link_and_every_refusal(console_server: LiveServer,
                                                      chromium: BrowserContext) -> None:
     errors: list[str] = []
     page = await new_page(chromium, errors)
-    await page.goto(f"{live.url}/console")
+    await page.goto(f"{console_server.url}/console")
     await expect(page.get_by_test_id("signin")).to_contain_text("single-use link")
     await expect(page.get_by_test_id("persona")).to_have_count(0)
 
-    link = await new_link(live)
+    link = await new_link(console_server)
     await open_link(page, link)
-    await expect(page).to_have_url(f"{live.url}/console")
+    await expect(page).to_have_url(f"{console_server.url}/console")
     await expect(page.get_by_test_id("connection")).to_have_text(f"Connected as {EMAIL}")
     await expect(page.get_by_test_id("account-text")).to_contain_text("Alex Admin")
     await expect(page.get_by_test_id("persona-list")).to_be_hidden()
@@ -74,8 +63,8 @@ async def test_sign_in_with_a_link_and_every_refusal(live: LiveServer,
     await again.close()
 
     # deskhand console-logout (here: its function) while the page is open ends the session.
-    async with live.runtime.db.uow() as uow:
-        person = await uow.repo(DirectoryRepo).principal_by_email(live.runtime.tenant_id, EMAIL)
+    async with console_server.runtime.db.uow() as uow:
+        person = await uow.repo(DirectoryRepo).principal_by_email(console_server.runtime.tenant_id, EMAIL)
         assert person is not None
         await console_signin.sign_out_everywhere(uow, person, by="cli")
         await uow.commit()
@@ -85,14 +74,14 @@ async def test_sign_in_with_a_link_and_every_refusal(live: LiveServer,
     await expect(page.get_by_test_id("command-input")).to_be_disabled()
 
     # A fresh link signs in again; the Sign out button ends it.
-    await open_link(page, await new_link(live))
+    await open_link(page, await new_link(console_server))
     await expect(page.get_by_test_id("connection")).to_have_text(f"Connected as {EMAIL}")
     await page.get_by_test_id("sign-out").click()
     await expect(page.get_by_test_id("signin")).to_contain_text("single-use link")
 
     # An expired link.
-    expired = await new_link(live)
-    async with live.runtime.db.uow() as uow:
+    expired = await new_link(console_server)
+    async with console_server.runtime.db.uow() as uow:
         await uow.session.execute(update(ConsoleToken).where(ConsoleToken.used_at.is_(None))
                                   .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
         await uow.commit()
@@ -102,7 +91,7 @@ async def test_sign_in_with_a_link_and_every_refusal(live: LiveServer,
     # A forged cookie.
     await chromium.clear_cookies()
     await chromium.add_cookies([{"name": "deskhand-console", "value": secrets.token_urlsafe(32),
-                                 "url": live.url}])
-    await page.goto(f"{live.url}/console")
+                                 "url": console_server.url}])
+    await page.goto(f"{console_server.url}/console")
     await expect(page.get_by_test_id("signin")).to_contain_text("single-use link")
     assert errors == []

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.cards.test_escaping import markdown_texts
 from tests.fakes.bot_connector import ALEX as TEAMS_ALEX
@@ -28,13 +25,6 @@ async def test_a_typed_channel_mention_reaches_slack_escaped(tmp_path: Path) -> 
             assert "<!" not in sent and "<http" not in sent and "<@" not in sent, sent
         assert any("&lt;!channel&gt;" in json.dumps(r.args) for r in replies)  # shown, harmless
 
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotFramework]:
-    fake = FakeBotFramework().start()
-    fake.add_user(TEAMS_ALEX)
-    yield fake
-    fake.stop()
 
 
 async def test_a_typed_markdown_link_reaches_teams_unlinked(tmp_path: Path,

@@ -13,7 +13,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
@@ -147,13 +147,6 @@ async def test_random_slack_bodies_never_answer_500(tmp_path: Path,
         await env.idle()
         assert 400 in seen and not errors(caplog), errors(caplog)[:3]
 
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotFramework]:
-    fake = FakeBotFramework().start()
-    fake.add_user(TEAMS_ALEX)
-    yield fake
-    fake.stop()
 
 
 async def test_malformed_teams_activities_get_400(tmp_path: Path, fake: FakeBotFramework,

@@ -7,7 +7,7 @@ is sent, no conversation is stored and nothing is audited.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +18,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from storage.audit import AuditRepo
 from storage.teams import TeamsConversationRepo
 from tests.fakes.bot_connector import ALEX, FakeBotFramework, teams_deskhand
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotFramework]:
-    fake = FakeBotFramework().start()
-    fake.add_user(ALEX)
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
