@@ -54,6 +54,9 @@ class CoreSettings(BaseSettings):
     worker_nice: int = Field(10, ge=0, le=19)
     # A request still queued after this many seconds is answered "too late", never run.
     inbox_max_age: int = Field(600, ge=60, le=86_400)
+    # A workflow row still in a passing state (a session being started or closed) this many
+    # seconds after it got there was left by a crash: its capability's sweep settles it.
+    stuck_after: int = Field(300, ge=5, le=86_400)
 
     slack_signing_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None

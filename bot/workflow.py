@@ -4,18 +4,19 @@ A capability declares each of its workflows (`Workflow(table, moves, labels)`): 
 follow which. `move` is a compare-and-set in storage that always names the tenant, takes the
 row on only from a state the declaration allows the move from, and reports False when a double
 click, a second replica or a job moved it first. Staying in a state while other values change
-(progress counters, a lease) is always allowed.
+(progress counters, a lease) is always allowed. A table with a `state_since` column has it set
+on every move into a new state, so a sweep (bot/sweeps.py) can tell a row a crash left behind.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Table, case
 
-from storage.base import Base, Repo
+from storage.base import Base, Repo, utcnow
 from storage.uow import UnitOfWork
 
 
@@ -65,5 +66,9 @@ class Workflow:
         sources = self.sources(expected, to)
         if to is not None:
             values["state"] = to
+            since = getattr(self.table, "state_since", None)
+            if since is not None:  # a row staying in its state keeps its time
+                state = cast(Table, self.table.__table__).c.state
+                values["state_since"] = case((state == to, since), else_=utcnow())
         return await uow.repo(Repo).compare_and_set(self.table, tenant_id, row_id, sources, values,
                                                     *guards)

@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, ColumnElement, DateTime, Integer, MetaData, Table, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    Integer,
+    MetaData,
+    Table,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -69,6 +79,15 @@ class Repo:
             columns.id == row_id, columns.tenant_id == tenant_id, columns.state.in_(list(expected)),
             *guards).values(**values))
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def stuck(self, table: type[Base], tenant_id: int, states: Collection[str],
+                    before: datetime, limit: int = 100) -> Sequence[Any]:
+        """The tenant's workflow rows that entered one of `states` before `before`."""
+        columns = cast(Table, table.__table__).c
+        q = (select(table).where(columns.tenant_id == tenant_id, columns.state.in_(list(states)),
+                                 columns.state_since < before)
+             .order_by(columns.state_since).limit(limit))
+        return (await self.s.execute(q)).scalars().all()
 
 
 def load_all_tables() -> MetaData:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, delete, select, update
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Repo, utcnow
@@ -20,7 +21,8 @@ class RemoteSession(Base):
 
     __tablename__ = "remote_sessions"
     # Not unique: TeamViewer may hand out a code again once the old session is long closed.
-    __table_args__ = (Index("ix_remote_sessions_tenant_code", "tenant_id", "code"),)
+    __table_args__ = (Index("ix_remote_sessions_tenant_code", "tenant_id", "code"),
+                      Index("ix_remote_sessions_state_since", "state", "state_since"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     state: Mapped[str] = mapped_column(String(16), index=True)
@@ -41,7 +43,10 @@ class RemoteSession(Base):
     description: Mapped[str] = mapped_column(String(1000), default="")
     valid_until: Mapped[datetime | None] = mapped_column(default=None)
     correlation_id: Mapped[str] = mapped_column(String(32))
+    # Where the requester asked (bot/places.py), to tell them what became of it later.
+    reply_to: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state_since: Mapped[datetime] = mapped_column(default=utcnow)  # set by every move
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
     closed_by: Mapped[str | None] = mapped_column(String(320), default=None)
     end_state: Mapped[str] = mapped_column(String(300), default="")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import handlers.instructions.states as states
-from bot import approvals
+from bot import approvals, places
 from bot.approvals import ApprovalSettings
 from bot.card_copies import post_copy, refresh
 from bot.context import Context
@@ -30,19 +30,6 @@ class Target:
     group: str | None
 
 
-def reply_target(run: InstructionRun) -> ReplyTarget | None:
-    r = run.reply_to or {}
-    if not r.get("platform"):
-        return None
-    return ReplyTarget(r["platform"], r.get("channel", ""), r.get("thread"), dict(r.get("extra") or {}))
-
-
-def _stored_target(target: ReplyTarget) -> dict[str, object]:
-    extra = {k: v for k, v in target.extra.items() if isinstance(v, str | bool | int)}
-    return {"platform": target.platform, "channel": target.channel, "thread": target.thread,
-            "extra": extra}
-
-
 async def start(ctx: Context, row: InstructionDefinitionRow, params: dict[str, str],
                 targets: list[Target], label: str, incident: str | None,
                 reply_to: ReplyTarget, *, group: str | None = None,
@@ -62,7 +49,7 @@ async def start(ctx: Context, row: InstructionDefinitionRow, params: dict[str, s
             target_group=group, vendor_scope=scope,
             incident=incident, requester_id=actor.principal.id, requester_email=actor.principal.email,
             approval_required=needs, gather_minutes=settings.gather_data_minutes,
-            keep_minutes=settings.keep_answers_minutes, reply_to=_stored_target(reply_to),
+            keep_minutes=settings.keep_answers_minutes, reply_to=places.stored(reply_to, actor.identity),
             correlation_id=ctx.correlation_id))
         await uow.repo(InstructionRunRepo).add_targets(run.id, [asdict(t) for t in targets])
         request = None

@@ -1,17 +1,20 @@
 """Remote sessions through TeamViewer: `remote`, `remote list|close`, `teamviewer connect|status`.
 
-Sessions are workflow rows (sessions.SESSIONS); deskhand signs in with a script token or OAuth
+Sessions are workflow rows (sessions.SESSIONS); one a crash left pending or closing is settled
+by the sweep job (sweep.py); deskhand signs in with a script token or OAuth
 (connection.py, tokens.py) and serves the OAuth callback (callback.py).
 """
 
 from __future__ import annotations
 
 from bot.capability import Capability, Route, Service
+from bot.sweeps import sweep_job
 from handlers.remote import commands
 from handlers.remote.callback import oauth_callback
 from handlers.remote.config import TeamViewerConfig
 from handlers.remote.connection import CALLBACK_PATH, TeamViewer
 from handlers.remote.demo import demo_part
+from handlers.remote.sweep import SWEEP
 
 CAPABILITY = Capability(
     name="remote",
@@ -21,5 +24,6 @@ CAPABILITY = Capability(
     config=TeamViewerConfig,
     services=(Service(TeamViewer, TeamViewer, TeamViewer.aclose),),
     routes=(Route("GET", CALLBACK_PATH, oauth_callback),),
+    jobs=(sweep_job("remote.sweep", SWEEP),),
     demo=demo_part,
 )

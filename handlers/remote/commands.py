@@ -47,7 +47,8 @@ async def remote_command(ctx: Context, cmd: Command) -> Reply:
     device, scope = await find_device(ctx, cmd.args["device"])
     await ctx.require("remote.session", f"start a remote session on {device.name}", device=scope)
     email, ticket = cmd.args.get("user-or-incident") or (None, None)
-    row = await sessions.start(ctx, device, email, ticket, (cmd.args.get("note") or "")[:300])
+    row = await sessions.start(ctx, device, email, ticket, (cmd.args.get("note") or "")[:300],
+                               cmd.reply_to)
     return Reply.private(session_card(row))
 
 

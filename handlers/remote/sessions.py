@@ -8,12 +8,15 @@ failed), never half-done.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
+from bot import places
 from bot.audit import Audit
 from bot.context import Context
 from bot.errors import Conflict, NotFound, UserError
+from bot.model import ReplyTarget
 from bot.rbac import DeviceScope
 from bot.workflow import Workflow
 from handlers.remote.cards import when
@@ -59,7 +62,7 @@ def _connected(ctx: Context) -> TeamViewer:
 
 
 async def start(ctx: Context, device: Device, email: str | None, ticket: str | None,
-                note: str) -> RemoteSession:
+                note: str, reply_to: ReplyTarget) -> RemoteSession:
     """Ask TeamViewer for a session on `device`; the row is open once TeamViewer created it."""
     tv = _connected(ctx)
     who = ctx.actor.principal.email
@@ -73,7 +76,8 @@ async def start(ctx: Context, device: Device, email: str | None, ticket: str | N
         row = await uow.repo(RemoteSessionRepo).add(RemoteSession(
             tenant_id=ctx.tenant_id, state=PENDING, device_id=device.id, device_name=device.name,
             requester_id=ctx.actor.principal.id, requester_email=who, end_customer=email,
-            ticket=ticket, note=note, description=description, correlation_id=ctx.correlation_id))
+            ticket=ticket, note=note, description=description, correlation_id=ctx.correlation_id,
+            reply_to=places.stored(reply_to, ctx.actor.identity)))
         await uow.commit()
     full = asyncio.create_task(_full_client(ctx, tv, device))
     try:
@@ -95,12 +99,18 @@ async def start(ctx: Context, device: Device, email: str | None, ticket: str | N
               "webclient_link": session.webclient_supporter_link or session.supporter_link,
               "valid_until": session.valid_until, "full_client": await full}
     async with ctx.runtime.db.uow() as uow:
-        await SESSIONS.move(uow, ctx.tenant_id, row.id, PENDING, OPEN, **values)
-        await _audit(uow, ctx, "teamviewer.session.create", "ok", device.name,
-                     {"session": session.code, "device": device.name, "ticket": ticket,
-                      "for": email, "full_client": values["full_client"]}, description)
+        opened = await SESSIONS.move(uow, ctx.tenant_id, row.id, PENDING, OPEN, **values)
+        if opened:
+            await _audit(uow, ctx, "teamviewer.session.create", "ok", device.name,
+                         {"session": session.code, "device": device.name, "ticket": ticket,
+                          "for": email, "full_client": values["full_client"]}, description)
         await uow.commit()
         row = await uow.repo(RemoteSessionRepo).get(ctx.tenant_id, row.id) or row
+    if not opened:  # TeamViewer took so long that the sweep gave the row up: end this one too
+        with contextlib.suppress(VendorError):
+            await tv.client.close_session(ctx.correlation_id, session.code)
+        raise UserError(f"TeamViewer answered too late, so the session on {device.name} was not "
+                        "kept. Start it again.", title="TeamViewer did not start a session")
     ctx.audit_params["session"] = session.code
     return row
 

@@ -1,0 +1,59 @@
+"""Where a person asked for something, kept with the row it started, so deskhand can tell them
+later (a decision, a run given up after a crash) privately in that same conversation.
+
+A place is stored as plain JSON: the platform, the conversation, the thread, what the platform
+needs to post there again (a Teams conversation reference; never a token) and the chat account
+that asked.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from bot.model import PlatformIdentity, ReplyTarget
+from cards.model import Card
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger("deskhand.workflows")
+PLATFORMS = ("slack", "teams", "console")
+
+
+def stored(target: ReplyTarget, account: PlatformIdentity) -> dict[str, Any]:
+    extra = {k: v for k, v in target.extra.items() if isinstance(v, str | bool | int | float)}
+    return {"platform": target.platform, "channel": target.channel, "thread": target.thread,
+            "extra": extra, "account": [account.platform, account.platform_tenant,
+                                        account.user_id]}
+
+
+def target_of(place: dict[str, Any] | None) -> ReplyTarget | None:
+    place = place or {}
+    if place.get("platform") not in PLATFORMS:
+        return None
+    return ReplyTarget(place["platform"], str(place.get("channel") or ""), place.get("thread"),
+                       dict(place.get("extra") or {}))
+
+
+def account_of(place: dict[str, Any] | None) -> PlatformIdentity | None:
+    account = (place or {}).get("account")
+    if not isinstance(account, list) or len(account) != 3 or account[0] not in PLATFORMS:
+        return None
+    return PlatformIdentity(account[0], str(account[1]), str(account[2]))
+
+
+async def tell(runtime: Runtime, place: dict[str, Any] | None, card: Card) -> bool:
+    """Post `card` to the person who asked, only they see it; False (logged) when it cannot go."""
+    target, account = target_of(place), account_of(place)
+    messenger = runtime.messenger(target.platform) if target else None
+    if target is None or account is None or messenger is None:
+        log.info("a notice could not be delivered: no place to reach its person")
+        return False
+    try:
+        await messenger.post(target, card, private_to=account)
+    except Exception as exc:  # the conversation is gone, the bot was removed: the row still says it
+        log.warning("a notice to %s:%s was not delivered: %s", target.platform, target.channel,
+                    type(exc).__name__)
+        return False
+    return True

@@ -1,0 +1,61 @@
+"""Sweeps: workflow rows a crash left in a passing state get settled, never stay there.
+
+A step that calls a vendor between two moves (a session being started, being closed) leaves its
+row in the passing state when the process dies in between. A capability declares, per such
+workflow, which states are passing and how to settle a row found there after
+`DESKHAND_STUCK_AFTER` seconds: look at the vendor where it can, move the row on by
+compare-and-set (so two replicas never settle it twice), and tell the person who started it.
+Rows driven under a lease (instruction runs) and requests with an expiry (approvals) are
+settled by their own driver and expiry job instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.capability import Job
+from bot.workflow import Workflow
+from storage.base import Repo
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger("deskhand.workflows")
+SWEEP_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class Sweep:
+    workflow: Workflow  # its table has a `state_since` column
+    states: tuple[str, ...]  # the passing states
+    settle: Callable[[Runtime, Any, timedelta], Awaitable[None]]  # a row, and how long it sat
+
+
+async def sweep(runtime: Runtime, *sweeps: Sweep) -> int:
+    """Settle every row stuck in a passing state; returns how many were looked at."""
+    now = datetime.now(UTC)
+    seen = 0
+    for what in sweeps:
+        async with runtime.db.uow() as uow:
+            rows = await uow.repo(Repo).stuck(
+                what.workflow.table, runtime.tenant_id, what.states,
+                now - timedelta(seconds=runtime.settings.stuck_after))
+        for row in rows:
+            seen += 1
+            try:
+                await what.settle(runtime, row, now - row.state_since)
+            except Exception:  # one row's trouble must not stop the others; the next sweep retries
+                log.exception("%s %s: settling it after an interruption failed",
+                              what.workflow.name, row.id)
+    return seen
+
+
+def sweep_job(name: str, *sweeps: Sweep) -> Job:
+    async def run(runtime: Runtime) -> None:
+        await sweep(runtime, *sweeps)
+
+    return Job(name, SWEEP_SECONDS, run)
