@@ -6,7 +6,9 @@ closes their stdin to stop them (each finishes its running work first; a child i
 and SIGTERM, which reach the whole process group, so only its parent stops it). The children also run
 the scheduled jobs (pollers, expiry, reminders), so the listener only listens. They run at a
 lower CPU priority (DESKHAND_WORKER_NICE), so under a burst the kernel gives the listener's acks
-the CPU first and the work catches up right after; on an idle machine nice costs nothing.
+the CPU first and the work catches up right after; on an idle machine nice costs nothing. Their
+metrics go to a private directory the pool makes and removes (PROMETHEUS_MULTIPROC_DIR in their
+environment), which the listener's /metrics reads (bot/metrics.py).
 `deskhand worker` alone (no --child) polls the inbox: more consumers beside the listeners'
 own, sharing the inbox through the database.
 """
@@ -18,9 +20,13 @@ import contextlib
 import gc
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
+
+from prometheus_client.multiprocess import mark_process_dead
 
 from bot import bootstrap
 from bot.metrics import Metrics
@@ -41,8 +47,11 @@ class WorkerPool:
         self._procs: dict[int, asyncio.subprocess.Process] = {}
         self._supervisors = Tasks("workers", log)
         self._stopping = False
+        self.metrics_dir = ""  # the children's metric files, while the pool runs
 
     async def start(self) -> None:
+        self.metrics_dir = tempfile.mkdtemp(prefix="deskhand-metrics-")  # new, so empty
+        self.metrics.with_children(self.metrics_dir)
         for i in range(self.count):
             self._supervisors.spawn(self._supervise(i), name=f"worker-{i}")
 
@@ -53,7 +62,8 @@ class WorkerPool:
             try:
                 proc = await asyncio.create_subprocess_exec(
                     sys.executable, "-m", "bot.cli", "worker", "--child",
-                    stdin=asyncio.subprocess.PIPE)
+                    stdin=asyncio.subprocess.PIPE,
+                    env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir})
             except OSError as exc:  # e.g. out of processes or memory: try again later
                 what = f"could not start: {exc}"
             else:
@@ -63,6 +73,7 @@ class WorkerPool:
                 code = await proc.wait()
                 self._procs.pop(index, None)
                 self.metrics.workers.set(len(self._procs))
+                mark_process_dead(proc.pid, self.metrics_dir)  # its counters stay, its gauges go
                 what = f"(pid {proc.pid}) exited with {code}"
             if self._stopping:
                 return
@@ -96,6 +107,8 @@ class WorkerPool:
                     proc.kill()
                     await proc.wait()
         await self._supervisors.stop(0)
+        if self.metrics_dir:
+            shutil.rmtree(self.metrics_dir, ignore_errors=True)
 
 
 def run(settings: CoreSettings, *, child: bool) -> int:
