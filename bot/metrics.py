@@ -44,6 +44,10 @@ class Metrics:
                                   registry=self.registry, multiprocess_mode="livesum")
         self.workers = Gauge("deskhand_worker_processes", "Worker processes alive (serve's children)",
                              registry=self.registry, multiprocess_mode="livesum")
+        self.heartbeat_age = Gauge(
+            "deskhand_worker_heartbeat_age_seconds",
+            "Seconds since a worker process last reported (+Inf: none has; 0 without workers)",
+            registry=self.registry, multiprocess_mode="livesum")
 
     def observe_command(self, command: str, outcome: str, seconds: float) -> None:
         self.commands.labels(command, outcome).inc()

@@ -29,10 +29,12 @@ import time
 from prometheus_client.multiprocess import mark_process_dead
 
 from bot import bootstrap
+from bot.heartbeat import Heartbeat
 from bot.metrics import Metrics
 from bot.runtime import Runtime
 from bot.settings import CoreSettings
 from bot.tasks import Tasks
+from storage.heartbeats import HeartbeatStore
 
 log = logging.getLogger("deskhand.workers")
 CHILD_DRAIN = 20.0  # a child lets running work finish this long once told to stop
@@ -129,6 +131,9 @@ async def _work(settings: CoreSettings, child: bool) -> None:
     runtime.inbox.drain = CHILD_DRAIN
     bootstrap.attach_platforms(runtime, listen=False)  # clients to deliver with, no listeners
     await runtime.start()  # the scheduled jobs too: the listener leaves them to its workers
+    heartbeat = Heartbeat(HeartbeatStore(runtime.db.engine), settings.replica,
+                          settings.worker_heartbeat)
+    heartbeat.start()  # from now on the listeners count this worker as taking their requests
     gc.collect()
     gc.freeze()  # as in `serve`: keep full collections of start-up objects off the hot path
     stop = asyncio.Event()
@@ -143,6 +148,7 @@ async def _work(settings: CoreSettings, child: bool) -> None:
     finally:
         if pump is not None:
             pump.cancel()
+        await heartbeat.stop()
         await runtime.stop()
 
 

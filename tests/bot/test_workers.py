@@ -3,7 +3,8 @@
 The listener acks signed slash commands and the worker, its child at a lower CPU priority, runs
 them; a worker ignores a SIGTERM of its own (only its parent stops it), a worker killed with
 SIGKILL is replaced and the next command still gets its card; SIGTERM stops the listener and its
-worker. The listener's /metrics counts what its workers ran.
+worker. The listener's /metrics counts what its workers ran, and its /readyz is 503 with the reason
+while no worker reports.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ async def readyz(http: aiohttp.ClientSession, url: str) -> tuple[int, dict[str, 
 
 async def until_ready(http: aiohttp.ClientSession, url: str, proc: subprocess.Popen[bytes],
                       log: Path) -> dict[str, str]:
-    """Wait (a generous bound) for /readyz 200."""
+    """Wait (a generous bound) for /readyz 200, which with workers needs one to have reported."""
     deadline = time.monotonic() + 60
     while (found := await readyz(http, url))[0] != 200:
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -125,7 +126,8 @@ async def test_serve_hands_commands_to_a_worker_process_and_replaces_a_dead_one(
             async with aiohttp.ClientSession() as http:
                 slack = SlackEnv(fake, LiveServer(None, f"http://127.0.0.1:{port}"), http)  # type: ignore[arg-type]
                 url = slack.server.url
-                await until_ready(http, url, proc, log)
+                assert await until_ready(http, url, proc, log) == {
+                    "status": "ready", "database": "ok", "workers": "ok"}
                 await until("the worker process", lambda: children(proc.pid))
                 (worker,) = children(proc.pid)
                 nice = os.getpriority(os.PRIO_PROCESS, proc.pid) + 10  # DESKHAND_WORKER_NICE's default
@@ -161,5 +163,43 @@ async def test_serve_hands_commands_to_a_worker_process_and_replaces_a_dead_one(
             assert proc.returncode == 0, log.read_bytes()
             assert gone(replacement)
             assert b"exited with -9" in log.read_bytes()  # the supervisor said what happened
+    finally:
+        await fake.stop()
+
+
+async def test_readyz_is_503_with_the_reason_while_no_worker_reports(tmp_path: Path) -> None:
+    """Kill the worker, and its replacements as they appear (the supervisor's backoff grows), until
+    /readyz says no worker reported; then let one start: the listener is ready again."""
+    fake = FakeSlack()
+    await fake.start(free_port())
+    port = free_port()
+    env = await listener_env(tmp_path, fake, port, DESKHAND_WORKER_HEARTBEAT="1",
+                             DESKHAND_WORKER_STALE_AFTER="2")
+    log = tmp_path / "serve.log"
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with serve(tmp_path, env) as proc:
+            async with aiohttp.ClientSession() as http:
+                await until_ready(http, url, proc, log)
+                killed: set[int] = set()
+                deadline = time.monotonic() + 60
+                while (found := await readyz(http, url))[0] != 503:
+                    assert time.monotonic() < deadline, log.read_bytes()
+                    for worker in children(proc.pid):
+                        os.kill(worker, signal.SIGKILL)
+                        killed.add(worker)
+                    await asyncio.sleep(0.02)
+                assert killed
+                assert found[1]["status"] == "unavailable" and found[1]["database"] == "ok"
+                assert found[1]["workers"].startswith(
+                    "no worker process has reported in the last 2 s (the last report was ")
+                assert await metric(http, url, "deskhand_worker_heartbeat_age_seconds") > 2  # type: ignore[operator]
+
+                # No more kills: the supervisor's next worker reports, and the listener is ready.
+                assert await until_ready(http, url, proc, log) == {
+                    "status": "ready", "database": "ok", "workers": "ok"}
+                assert children(proc.pid) and not killed & set(children(proc.pid))
+                assert await metric(http, url, "deskhand_worker_heartbeat_age_seconds") <= 2  # type: ignore[operator]
+            assert b"exited with -9" in log.read_bytes()
     finally:
         await fake.stop()
