@@ -10,6 +10,8 @@ while no worker reports.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 import os
 import signal
 import subprocess
@@ -186,20 +188,23 @@ async def test_readyz_is_503_with_the_reason_while_no_worker_reports(tmp_path: P
                 while (found := await readyz(http, url))[0] != 503:
                     assert time.monotonic() < deadline, log.read_bytes()
                     for worker in children(proc.pid):
-                        os.kill(worker, signal.SIGKILL)
+                        with contextlib.suppress(ProcessLookupError):  # reaped meanwhile
+                            os.kill(worker, signal.SIGKILL)
                         killed.add(worker)
                     await asyncio.sleep(0.02)
                 assert killed
                 assert found[1]["status"] == "unavailable" and found[1]["database"] == "ok"
                 assert found[1]["workers"].startswith(
                     "no worker process has reported in the last 2 s (the last report was ")
-                assert await metric(http, url, "deskhand_worker_heartbeat_age_seconds") > 2  # type: ignore[operator]
+                age = await metric(http, url, "deskhand_worker_heartbeat_age_seconds")
+                assert age is not None and age > 2  # what /readyz said, in figures
 
                 # No more kills: the supervisor's next worker reports, and the listener is ready.
                 assert await until_ready(http, url, proc, log) == {
                     "status": "ready", "database": "ok", "workers": "ok"}
                 assert children(proc.pid) and not killed & set(children(proc.pid))
-                assert await metric(http, url, "deskhand_worker_heartbeat_age_seconds") <= 2  # type: ignore[operator]
+                age = await metric(http, url, "deskhand_worker_heartbeat_age_seconds")
+                assert age is not None and math.isfinite(age)  # some worker has reported
             assert b"exited with -9" in log.read_bytes()
     finally:
         await fake.stop()
