@@ -121,7 +121,9 @@ async def test_serve_hands_commands_to_a_worker_process_and_replaces_a_dead_one(
     await fake.start(free_port())
     fake.add_user(ALEX, "alex.admin@example.com")
     port = free_port()
-    env = await listener_env(tmp_path, fake, port)
+    temp = tmp_path / "tmp"  # where the listener makes its children's metrics directory
+    temp.mkdir()
+    env = await listener_env(tmp_path, fake, port, TMPDIR=str(temp))
     log = tmp_path / "serve.log"
     try:
         with serve(tmp_path, env) as proc:
@@ -159,11 +161,15 @@ async def test_serve_hands_commands_to_a_worker_process_and_replaces_a_dead_one(
                 calls = await fake.wait_for("response_url", 2, seconds=30)
                 assert calls[1].path == "/response/two" and "Devices" in str(calls[1].args)
                 await until_metric(http, url, ran, 2.0)  # the dead worker's count is kept
+                (metrics_dir,) = temp.iterdir()
+                assert metrics_dir.name.startswith("deskhand-metrics-")
+                assert metrics_dir.stat().st_mode & 0o077 == 0  # the listener's alone
                 (replacement,) = children(proc.pid)
             proc.send_signal(signal.SIGTERM)
             await until("serve to stop", lambda: proc.poll() is not None)
             assert proc.returncode == 0, log.read_bytes()
             assert gone(replacement)
+            assert not list(temp.iterdir())  # removed at exit
             assert b"exited with -9" in log.read_bytes()  # the supervisor said what happened
     finally:
         await fake.stop()
