@@ -158,9 +158,12 @@ def _worker_processes(settings: CoreSettings, runtime: Runtime, app: web.Applica
     """
     if not settings.workers or not runtime.inbox.executors or settings.console_on:
         return
+    from bot.heartbeat import Liveness
     from bot.workers import WorkerPool
+    from storage.heartbeats import HeartbeatStore
 
     pool = WorkerPool(settings.workers, runtime.metrics)
+    runtime.liveness = Liveness(HeartbeatStore(runtime.db.engine), settings.worker_stale_after)
     runtime.inbox.consume = False
     runtime.run_jobs = False  # the workers run the scheduled jobs too: this process only listens
     runtime.inbox.on_write.append(pool.wake)

@@ -1,15 +1,28 @@
-"""Prometheus metrics on a per-runtime registry (no module-level singletons)."""
+"""Prometheus metrics on a per-runtime registry (no module-level singletons).
+
+With worker processes (bot/workers.py) the commands, clicks and jobs are counted where they run.
+The listener creates a private directory and starts its children with PROMETHEUS_MULTIPROC_DIR
+pointing at it, so prometheus_client in each child (imported after the variable is set) keeps its
+values in files there; the listener's `/metrics` adds them to its own (`with_children`). The
+listener itself stays in ordinary mode: it cannot know it has workers before its settings are
+read, which is after prometheus_client is imported.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.samples import Sample
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._rendered = self.registry
         self.commands = Counter("deskhand_commands", "Commands handled", ["command", "outcome"],
                                 registry=self.registry)
         self.command_seconds = Histogram(
@@ -20,17 +33,21 @@ class Metrics:
                                     ["action", "outcome"], registry=self.registry)
         self.jobs = Counter("deskhand_jobs", "Scheduled job runs", ["job", "outcome"],
                             registry=self.registry)
-        # With worker processes the counters above are kept in the workers; these, read from the
-        # database at each scrape, show from the listener whether the work keeps up.
+        # Set by the listener at each scrape (bot/web.py) or by its worker pool. In a worker
+        # (multiprocess mode) they exist but stay 0; "livesum" drops a dead worker's share.
         self.inbox_queued = Gauge("deskhand_inbox_queued", "Chat requests stored, not yet started",
-                                  registry=self.registry)
+                                  registry=self.registry, multiprocess_mode="livesum")
         self.inbox_running = Gauge("deskhand_inbox_running", "Chat requests being worked on",
-                                   registry=self.registry)
+                                   registry=self.registry, multiprocess_mode="livesum")
         self.inbox_oldest = Gauge("deskhand_inbox_oldest_seconds",
                                   "Age of the oldest chat request not yet started (0: none)",
-                                  registry=self.registry)
+                                  registry=self.registry, multiprocess_mode="livesum")
         self.workers = Gauge("deskhand_worker_processes", "Worker processes alive (serve's children)",
-                             registry=self.registry)
+                             registry=self.registry, multiprocess_mode="livesum")
+        self.heartbeat_age = Gauge(
+            "deskhand_worker_heartbeat_age_seconds",
+            "Seconds since a worker process last reported (+Inf: none has; 0 without workers)",
+            registry=self.registry, multiprocess_mode="livesum")
 
     def observe_command(self, command: str, outcome: str, seconds: float) -> None:
         self.commands.labels(command, outcome).inc()
@@ -44,5 +61,40 @@ class Metrics:
         self.inbox_running.set(running)
         self.inbox_oldest.set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0)
 
+    def with_children(self, directory: str) -> None:
+        """Render, beside this process's values, those of the processes writing to `directory`."""
+        self._rendered = CollectorRegistry()
+        self._rendered.register(Combined(self.registry, directory))
+
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        return generate_latest(self._rendered)
+
+
+class Combined:
+    """One family per metric: this process's samples and its children's, added up per label set.
+
+    Counters and histograms add up across processes, and so do the gauges, whose children's
+    share is kept in "livesum" mode. `_created` samples are left out: multiprocess mode has none,
+    and one process's creation time is not the sum's.
+    """
+
+    def __init__(self, own: CollectorRegistry, directory: str) -> None:
+        self.own = own
+        self.children = MultiProcessCollector(None, path=directory)
+
+    def collect(self) -> Iterable[Metric]:
+        families: dict[str, Metric] = {}
+        totals: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
+        for family in (*self.own.collect(), *self.children.collect()):
+            families.setdefault(family.name, family)
+            values = totals.setdefault(family.name, {})
+            for sample in family.samples:
+                if sample.name.endswith("_created"):
+                    continue
+                key = (sample.name, tuple(sorted(sample.labels.items())))
+                values[key] = values.get(key, 0.0) + sample.value
+        for name, first in families.items():
+            merged = Metric(name, first.documentation, first.type, first.unit)
+            merged.samples = [Sample(sample, dict(labels), value)
+                              for (sample, labels), value in totals[name].items()]
+            yield merged

@@ -29,6 +29,7 @@ from storage.tenants import TenantRepo
 if TYPE_CHECKING:
     from bot.adapter import Adapter, Messenger
     from bot.capability import Route
+    from bot.heartbeat import Liveness
 
 log = logging.getLogger("deskhand")
 C = TypeVar("C")
@@ -57,6 +58,7 @@ class Runtime:
     platforms: dict[str, Adapter] = field(default_factory=dict)  # adapters by platform name
     routes: list[Route] = field(default_factory=list)  # capabilities' HTTP routes
     run_jobs: bool = True  # off in a listener whose worker processes run the scheduled jobs
+    liveness: Liveness | None = None  # a listener whose work runs in worker processes
 
     def __post_init__(self) -> None:
         self.router = Router(self)

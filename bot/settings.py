@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -52,6 +52,10 @@ class CoreSettings(BaseSettings):
     # come first under load. docs/architecture.md, "The inbox and worker processes".
     workers: int = Field(1, ge=0, le=32)
     worker_nice: int = Field(10, ge=0, le=19)
+    # Every worker reports this often (seconds); a listener with worker processes is not ready
+    # while none has reported for DESKHAND_WORKER_STALE_AFTER seconds (bot/heartbeat.py).
+    worker_heartbeat: int = Field(10, ge=1, le=60)
+    worker_stale_after: int = Field(30, ge=2, le=600)
     # A request still queued after this many seconds is answered "too late", never run.
     inbox_max_age: int = Field(600, ge=60, le=86_400)
     # A workflow row still in a passing state (a session being started or closed) this many
@@ -76,6 +80,15 @@ class CoreSettings(BaseSettings):
     def _database_url(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
+        return value
+
+    @field_validator("worker_stale_after")
+    @classmethod
+    def _worker_stale_after(cls, value: int, info: ValidationInfo) -> int:
+        beat = info.data.get("worker_heartbeat")
+        if beat is not None and value < 2 * beat:
+            raise ValueError(f"must be at least twice DESKHAND_WORKER_HEARTBEAT ({beat} s), so "
+                             "one late report does not make the listener unready")
         return value
 
     @field_validator("public_url", "slack_api_url")

@@ -53,13 +53,25 @@ async def readyz(request: web.Request) -> web.Response:
     if not current:
         return web.json_response({"status": "unavailable", "database": "migrations pending"},
                                  status=503)
-    return web.json_response({"status": "ready", "database": "ok"})
+    if runtime.liveness is None:  # the inbox's work runs in this process
+        return web.json_response({"status": "ready", "database": "ok"})
+    try:
+        problem = await runtime.liveness.problem()
+    except Exception as exc:
+        log.warning("readiness: worker heartbeats unreadable: %s", type(exc).__name__)
+        return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+    if problem is not None:  # what this listener acks would wait with nobody to run it
+        return web.json_response({"status": "unavailable", "database": "ok", "workers": problem},
+                                 status=503)
+    return web.json_response({"status": "ready", "database": "ok", "workers": "ok"})
 
 
 async def metrics(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     try:
         runtime.metrics.observe_inbox(*await runtime.inbox.store.stats())
+        if runtime.liveness is not None:
+            runtime.metrics.heartbeat_age.set(await runtime.liveness.age())
     except Exception as exc:  # the database is unreachable: the rest still renders
         log.warning("metrics: inbox figures unavailable: %s", type(exc).__name__)
     body = runtime.metrics.render()

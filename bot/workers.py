@@ -6,7 +6,9 @@ closes their stdin to stop them (each finishes its running work first; a child i
 and SIGTERM, which reach the whole process group, so only its parent stops it). The children also run
 the scheduled jobs (pollers, expiry, reminders), so the listener only listens. They run at a
 lower CPU priority (DESKHAND_WORKER_NICE), so under a burst the kernel gives the listener's acks
-the CPU first and the work catches up right after; on an idle machine nice costs nothing.
+the CPU first and the work catches up right after; on an idle machine nice costs nothing. Their
+metrics go to a private directory the pool makes and removes (PROMETHEUS_MULTIPROC_DIR in their
+environment), which the listener's /metrics reads (bot/metrics.py).
 `deskhand worker` alone (no --child) polls the inbox: more consumers beside the listeners'
 own, sharing the inbox through the database.
 """
@@ -18,15 +20,21 @@ import contextlib
 import gc
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 
+from prometheus_client.multiprocess import mark_process_dead
+
 from bot import bootstrap
+from bot.heartbeat import Heartbeat
 from bot.metrics import Metrics
 from bot.runtime import Runtime
 from bot.settings import CoreSettings
 from bot.tasks import Tasks
+from storage.heartbeats import HeartbeatStore
 
 log = logging.getLogger("deskhand.workers")
 CHILD_DRAIN = 20.0  # a child lets running work finish this long once told to stop
@@ -41,8 +49,11 @@ class WorkerPool:
         self._procs: dict[int, asyncio.subprocess.Process] = {}
         self._supervisors = Tasks("workers", log)
         self._stopping = False
+        self.metrics_dir = ""  # the children's metric files, while the pool runs
 
     async def start(self) -> None:
+        self.metrics_dir = tempfile.mkdtemp(prefix="deskhand-metrics-")  # new, so empty
+        self.metrics.with_children(self.metrics_dir)
         for i in range(self.count):
             self._supervisors.spawn(self._supervise(i), name=f"worker-{i}")
 
@@ -53,7 +64,8 @@ class WorkerPool:
             try:
                 proc = await asyncio.create_subprocess_exec(
                     sys.executable, "-m", "bot.cli", "worker", "--child",
-                    stdin=asyncio.subprocess.PIPE)
+                    stdin=asyncio.subprocess.PIPE,
+                    env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir})
             except OSError as exc:  # e.g. out of processes or memory: try again later
                 what = f"could not start: {exc}"
             else:
@@ -63,6 +75,7 @@ class WorkerPool:
                 code = await proc.wait()
                 self._procs.pop(index, None)
                 self.metrics.workers.set(len(self._procs))
+                mark_process_dead(proc.pid, self.metrics_dir)  # its counters stay, its gauges go
                 what = f"(pid {proc.pid}) exited with {code}"
             if self._stopping:
                 return
@@ -96,6 +109,8 @@ class WorkerPool:
                     proc.kill()
                     await proc.wait()
         await self._supervisors.stop(0)
+        if self.metrics_dir:
+            shutil.rmtree(self.metrics_dir, ignore_errors=True)
 
 
 def run(settings: CoreSettings, *, child: bool) -> int:
@@ -116,6 +131,9 @@ async def _work(settings: CoreSettings, child: bool) -> None:
     runtime.inbox.drain = CHILD_DRAIN
     bootstrap.attach_platforms(runtime, listen=False)  # clients to deliver with, no listeners
     await runtime.start()  # the scheduled jobs too: the listener leaves them to its workers
+    heartbeat = Heartbeat(HeartbeatStore(runtime.db.engine), settings.replica,
+                          settings.worker_heartbeat)
+    heartbeat.start()  # from now on the listeners count this worker as taking their requests
     gc.collect()
     gc.freeze()  # as in `serve`: keep full collections of start-up objects off the hot path
     stop = asyncio.Event()
@@ -130,6 +148,7 @@ async def _work(settings: CoreSettings, child: bool) -> None:
     finally:
         if pump is not None:
             pump.cancel()
+        await heartbeat.stop()
         await runtime.stop()
 
 

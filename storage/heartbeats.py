@@ -1,0 +1,62 @@
+"""Worker heartbeats: one row per live worker process, its last beat refreshed every few seconds.
+
+A listener whose workers run its requests is ready only while some worker has beaten recently
+(bot/heartbeat.py). The inbox is shared through the database, so any worker counts: a child of
+this listener, of another replica, or a standalone `deskhand worker`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import Integer, String, Table, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base
+
+
+class WorkerHeartbeat(Base):
+    __tablename__ = "worker_heartbeats"
+    worker: Mapped[str] = mapped_column(String(200), primary_key=True)  # host:pid
+    replica: Mapped[str] = mapped_column(String(200))  # DESKHAND_REPLICA_ID, or host:pid
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    beat_at: Mapped[datetime] = mapped_column(index=True)
+
+
+TABLE = cast(Table, WorkerHeartbeat.__table__)
+T = TABLE.c
+
+
+class HeartbeatStore:
+    """Short statements, each its own transaction (like the inbox's)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def beat(self, worker: str, replica: str, pid: int, started: datetime,
+                   at: datetime) -> None:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(TABLE).values(worker=worker, replica=replica, pid=pid, started_at=started,
+                                    beat_at=at)
+        stmt = stmt.on_conflict_do_update(index_elements=["worker"], set_={
+            "replica": replica, "pid": pid, "started_at": started, "beat_at": at})
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def newest(self) -> datetime | None:
+        """When the most recent beat of any worker was."""
+        async with self.engine.connect() as conn:
+            return cast(datetime | None, await conn.scalar(select(func.max(T.beat_at))))
+
+    async def forget(self, worker: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(TABLE).where(T.worker == worker))
+
+    async def forget_before(self, cutoff: datetime) -> None:
+        """Drop the rows of workers that stopped beating long ago (killed, their host gone)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(TABLE).where(T.beat_at < cutoff))
