@@ -146,6 +146,12 @@ class CatalogueRepo(Repo):
             func.lower(InstructionDefinitionRow.name) == name.strip().lower())
         return (await self.s.execute(q)).scalar_one_or_none()
 
+    async def instruction_sets(self, tenant_id: int) -> list[str]:
+        """The named sets of the cached definitions, sorted (a definition may have no set)."""
+        q = select(InstructionDefinitionRow.instruction_set).distinct().where(
+            InstructionDefinitionRow.tenant_id == tenant_id, InstructionDefinitionRow.instruction_set != "")
+        return sorted((await self.s.execute(q)).scalars().all(), key=str.lower)
+
     async def replace(self, tenant_id: int, rows: Sequence[dict[str, Any]]) -> tuple[int, int]:
         """Upsert by name and drop definitions the vendor no longer lists; (kept, removed)."""
         existing = {r.name: r for r in await self.all(tenant_id)}
