@@ -1,7 +1,7 @@
 """Adaptive Card 1.5 renderer: every card validates against the official schema and fits Teams.
 
-The schema is read in place from DESKHAND_SHARED_SCHEMAS (default /work/shared/schemas); a
-missing folder skips these tests with the reason, or fails them when CI=true.
+The schema is read in place (tests/fakes/schemas.py: DESKHAND_SHARED_SCHEMAS, default
+../shared/schemas); a missing schema skips these tests with the reason, or fails them when CI=true.
 """
 
 from __future__ import annotations
