@@ -58,6 +58,7 @@ class InstructionRun(Base):
     hold it (found again by ConsumerCustomData before any re-issue)."""
 
     __tablename__ = "instruction_runs"
+    __table_args__ = ({"sqlite_autoincrement": True},)  # run 42 stays run 42 after retention
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     state: Mapped[str] = mapped_column(String(24), index=True)

@@ -135,3 +135,19 @@ async def test_csv_export_leaves_empty_cells_empty_writes_params_as_json_and_gua
     assert json.loads(probe["params"]) == {"nested": {"a": 1}, "none": None}
     assert "'" not in "".join(v for r in rows.values() for k, v in r.items()
                              if k not in ("target", "detail", "params"))
+
+
+async def test_a_revoked_assignments_number_is_never_shown_again_and_the_trail_names_it(
+        runtime: Runtime) -> None:
+    alex = await actor(runtime, "alex.admin@example.com")
+    shown = []
+    for n in range(3):  # the demo: grant, revoke, grant again, ... each was "#7"
+        card = await say(runtime, alex, "role grant Auditor to nina.new@example.com", f"cid-g{n}")
+        [number] = [f.value for s in card.sections for f in getattr(s, "items", ())
+                    if f.label == "Assignment"]
+        [granted] = await events(runtime, f"cid-g{n}")
+        assert f"#{granted.params['assignment']}" == number
+        revoked = await say(runtime, alex, f"role revoke {number}", f"cid-r{n}")
+        assert revoked.title == f"Assignment {number} revoked"
+        shown.append(number)
+    assert len(set(shown)) == 3
