@@ -22,6 +22,7 @@ from bot.rbac import (
 )
 from storage.devices import DeviceRepo
 from storage.directory import DirectoryRepo
+from storage.instructions import CatalogueRepo
 from storage.rbac import RbacRepo, RoleAssignment, RoleRow
 from storage.uow import UnitOfWork
 
@@ -81,6 +82,13 @@ async def _check_scope(uow: UnitOfWork, tenant_id: int, role: RoleRow, scope: Sc
         if unknown:
             raise AdminError(f"unknown management group {', '.join(unknown)}; "
                              f"groups: {', '.join(sorted(known.values())) or 'none yet'}")
+    if scope.instruction_sets:
+        # The sets of the cached 1E catalogue (`instructions sync` refreshes it).
+        sets = {s.lower(): s for s in await uow.repo(CatalogueRepo).instruction_sets(tenant_id)}
+        unknown = [s for s in scope.instruction_sets if s.lower() not in sets]
+        if unknown:
+            listed = ", ".join(sets.values()) or "none yet (`instructions sync` loads them from 1E)"
+            raise AdminError(f"unknown instruction set {', '.join(unknown)}; sets: {listed}")
     for name in scope.devices or ():
         if await uow.repo(DeviceRepo).find(tenant_id, name) is None:
             raise AdminError(f"unknown device `{name}`")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from cards.model import (
+    INLINE_CODE,
     Button,
     Card,
     ChoiceInput,
@@ -44,7 +45,6 @@ TONE_COLOR = {"good": "good", "warning": "warning", "attention": "attention"}
 ACTION_STYLE = {"primary": "positive", "danger": "destructive"}
 
 _BOLD = re.compile(r"(?<![*\w])\*(?![\s*])([^*\n]+?)(?<!\s)\*(?![*\w])")
-_CODE = re.compile(r"`([^`\n]+)`")
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def markdown(text: str) -> str:
 
     Adaptive Cards have no inline code, so `code` is shown in quotes.
     """
-    text = _CODE.sub(lambda m: f'"{m.group(1)}"', text)
+    text = INLINE_CODE.sub(lambda m: f'"{m.group(1)}"', text)
     text = _BOLD.sub(lambda m: f"**{m.group(1)}**", text)
     return text.replace("\r\n", "\n").replace("\n", "\n\n")
 
@@ -136,8 +136,10 @@ def _action_set(buttons: list[Button]) -> dict[str, Any]:
                                              for i, b in enumerate(kept)]}
 
 
-def _cell(text: str, header: bool = False) -> dict[str, Any]:
-    block = _text(text, weight="bolder") if header else _text(text)
+def _cell(text: str, header: bool = False, light: bool = False) -> dict[str, Any]:
+    """A cell; `light` ones are deskhand's light markdown (a Table's `markdown`), put in Teams'
+    subset like a Text, so `code` is quoted rather than shown with its backticks."""
+    block = _text(text, weight="bolder") if header else _text(markdown(text) if light else text)
     return {"type": "TableCell", "items": [block]}
 
 
@@ -150,7 +152,8 @@ def _table(section: Table, limits: Limits) -> list[dict[str, Any]]:
         header = {"type": "TableRow", "cells": [_cell(truncate(c, limits.cell), True)
                                                for c in section.columns]}
         rows = [{"type": "TableRow", "cells": [
-            _cell(truncate(row[i] if i < len(row) else "", limits.cell)) for i in range(width)]}
+            _cell(truncate(row[i] if i < len(row) else "", limits.cell), light=section.markdown)
+            for i in range(width)]}
             for row in section.rows[: limits.rows]]
         out.append({"type": "Table", "columns": [{"width": 1} for _ in range(width)],
                     "rows": [header, *rows], "firstRowAsHeader": True})

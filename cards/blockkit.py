@@ -33,6 +33,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from cards.model import (
+    INLINE_CODE,
     Button,
     Card,
     Choice,
@@ -127,6 +128,8 @@ def _table_blocks(table: Table, room: int) -> tuple[list[Block], int]:
         return [], 0
     cols = len(table.columns)
     rows = [tuple(r[:cols]) + ("",) * (cols - len(r)) for r in table.rows]
+    if table.markdown:  # a code block shows markup as typed: `code` is already monospace here
+        rows = [tuple(INLINE_CODE.sub(r"\1", c) for c in r) for r in rows]
     widths = [min(CELL, max([len(c), *(len(r[i]) for r in rows)])) for i, c in enumerate(table.columns)]
 
     def line(cells: tuple[str, ...]) -> str:

@@ -48,7 +48,7 @@ def render(card: Card) -> dict[str, Any]:
             sections.append({
                 "type": "table", "caption": s.caption, "columns": list(s.columns),
                 "rows": [list(r) for r in s.rows[:MAX_ROWS]],
-                "more": render_button(s.more) if s.more else None,
+                "more": render_button(s.more) if s.more else None, "markdown": s.markdown,
             })
         elif isinstance(s, Divider):
             sections.append({"type": "divider"})

@@ -6,9 +6,11 @@ or console HTML and applies its own platform limits (truncate or page, never fai
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+INLINE_CODE = re.compile(r"`([^`\n]+)`")  # `code` in the light markdown, for every renderer
 Style = Literal["default", "primary", "danger"]
 Tone = Literal["info", "good", "warning", "attention"]
 
@@ -58,6 +60,9 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
     caption: str = ""
     more: Button | None = None
+    # Cells written by deskhand in the light markdown of Text (help's summaries); False: data
+    # (device names, vendor answers) shown exactly as it is.
+    markdown: bool = False
 
 
 @dataclass(frozen=True)

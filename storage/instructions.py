@@ -58,6 +58,7 @@ class InstructionRun(Base):
     hold it (found again by ConsumerCustomData before any re-issue)."""
 
     __tablename__ = "instruction_runs"
+    __table_args__ = ({"sqlite_autoincrement": True},)  # run 42 stays run 42 after retention
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     state: Mapped[str] = mapped_column(String(24), index=True)
@@ -145,6 +146,12 @@ class CatalogueRepo(Repo):
             InstructionDefinitionRow.tenant_id == tenant_id,
             func.lower(InstructionDefinitionRow.name) == name.strip().lower())
         return (await self.s.execute(q)).scalar_one_or_none()
+
+    async def instruction_sets(self, tenant_id: int) -> list[str]:
+        """The named sets of the cached definitions, sorted (a definition may have no set)."""
+        q = select(InstructionDefinitionRow.instruction_set).distinct().where(
+            InstructionDefinitionRow.tenant_id == tenant_id, InstructionDefinitionRow.instruction_set != "")
+        return sorted((await self.s.execute(q)).scalars().all(), key=str.lower)
 
     async def replace(self, tenant_id: int, rows: Sequence[dict[str, Any]]) -> tuple[int, int]:
         """Upsert by name and drop definitions the vendor no longer lists; (kept, removed)."""

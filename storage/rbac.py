@@ -30,6 +30,9 @@ class RoleAssignment(Base):
     """
 
     __tablename__ = "role_assignments"
+    # AUTOINCREMENT on SQLite: people see these ids (#7) and audit rows name them, so a revoked
+    # assignment's id is never handed out again (PostgreSQL's sequences never do).
+    __table_args__ = ({"sqlite_autoincrement": True},)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     role_id: Mapped[int] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"), index=True)

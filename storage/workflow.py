@@ -33,7 +33,9 @@ class ApprovalRequest(Base):
     """pending -> approved | denied | expired | cancelled, decided by compare-and-set."""
 
     __tablename__ = "approval_requests"
-    __table_args__ = (UniqueConstraint("subject_kind", "subject_id", name="uq_approval_requests_subject"),)
+    # AUTOINCREMENT on SQLite: an old card's Approve button must never name a newer request.
+    __table_args__ = (UniqueConstraint("subject_kind", "subject_id", name="uq_approval_requests_subject"),
+                      {"sqlite_autoincrement": True})
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     subject_kind: Mapped[str] = mapped_column(String(40))

@@ -126,6 +126,7 @@ async def _grant(ctx: Context, cmd: Command, *, group: bool) -> Reply:
     assert role is not None
     scope = Grant.of(row, role).scope_text()
     ctx.target = who
+    ctx.audit_params["assignment"] = row.id  # the id `role list` and the revoke button show
     label = f"group {who}" if group else who
     return Reply.public(_granted_card(role.name, label, scope, row.id, ctx.actor.principal.email))
 

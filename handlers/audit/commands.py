@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -38,16 +39,24 @@ async def query(uow: UnitOfWork, tenant_id: int, filters: dict[str, Any],
                                            before_id=before_id, limit=limit)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
+
+
+def _cell(value: str | None) -> str:
+    """Empty stays empty; text a spreadsheet would take for a formula gets a leading quote."""
+    text = value or ""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
 def to_csv(events: Sequence[AuditEvent]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for e in events:
-        params = ";".join(f"{k}={v}" for k, v in (e.params or {}).items())
-        row = [e.id, e.at.isoformat(), e.correlation_id, e.kind, e.action, e.outcome,
-               e.actor_email or "", e.platform_identity or "", e.target or "", params, e.detail]
-        # Neutralise spreadsheet formulas (CSV injection) in free text.
-        writer.writerow([f"'{v}" if isinstance(v, str) and v[:1] in "=+-@" else v for v in row])
+        params = json.dumps(e.params, ensure_ascii=False) if e.params else ""
+        writer.writerow([e.id, e.at.isoformat(), *map(_cell, (
+            e.correlation_id, e.kind, e.action, e.outcome, e.actor_email, e.platform_identity,
+            e.target, params, e.detail))])
     return out.getvalue()
 
 

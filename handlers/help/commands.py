@@ -35,7 +35,7 @@ async def help_command(ctx: Context, cmd: Command) -> Reply:
         sections=[
             Text(f"Hi {ctx.actor.principal.display_name}. Type a command as shown; "
                  "`help <command>` gives details."),
-            Table(columns=("command", "what it does"), rows=rows),
+            Table(columns=("command", "what it does"), rows=rows, markdown=True),
         ]))
 
 

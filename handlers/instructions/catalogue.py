@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from bot.errors import NotFound, UserError
 from bot.rbac import Grant, decide
 from handlers.instructions.vendor import tachyon
 from integrations.tachyon.definitions import InstructionDefinition, InstructionKind, Parameter, SchemaColumn
@@ -65,6 +66,22 @@ def may_run(grants: Sequence[Grant], row: InstructionDefinitionRow, active: bool
     """Whether some assignment lets the person run this definition on at least some devices."""
     return decide(grants, run_permission(row.kind), active=active,
                   instruction_set=row.instruction_set).allowed
+
+
+def pick(rows: list[InstructionDefinitionRow], name: str) -> InstructionDefinitionRow:
+    """The definition a typed name means, for `run` and `history` alike: the exact name
+    (any case), else the one definition whose name contains it."""
+    wanted = name.strip().lower()
+    exact = [r for r in rows if r.name.lower() == wanted]
+    partial = exact or [r for r in rows if wanted in r.name.lower()]
+    if len(partial) == 1:
+        return partial[0]
+    if not partial:
+        raise NotFound(f"There is no instruction called `{name}`. `instructions {name[:20]}` "
+                        "searches the ones you may run.", title="Unknown instruction")
+    names = ", ".join(f"`{r.name}`" for r in partial[:8])
+    raise UserError(f"`{name}` matches {len(partial)} instructions: {names}. Give more of the name.",
+                    title="Which instruction?")
 
 
 def parameter_text(row: InstructionDefinitionRow) -> str:

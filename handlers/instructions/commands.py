@@ -14,7 +14,7 @@ import handlers.instructions.exports as exports
 import handlers.instructions.runs as runs
 import handlers.instructions.targets as targets
 from bot.context import Context, Reply
-from bot.errors import Conflict, Denied, NotFound, UserError
+from bot.errors import Conflict, Denied, UserError
 from bot.model import Command, Interaction
 from bot.registry import ActionSpec, Arg, CommandSpec, an_id, one_of
 from bot.tenant_settings import CoreTenantSettings
@@ -92,20 +92,6 @@ async def sync_command(ctx: Context, cmd: Command) -> Reply:
         Small(f"ref {ctx.correlation_id}")], tone="good"))
 
 
-def _pick(rows: list[InstructionDefinitionRow], name: str) -> InstructionDefinitionRow:
-    wanted = name.strip().lower()
-    exact = [r for r in rows if r.name.lower() == wanted]
-    partial = exact or [r for r in rows if wanted in r.name.lower()]
-    if len(partial) == 1:
-        return partial[0]
-    if not partial:
-        raise NotFound(f"There is no instruction called `{name}`. `instructions {name[:20]}` "
-                        "searches the ones you may run.", title="Unknown instruction")
-    names = ", ".join(f"`{r.name}`" for r in partial[:8])
-    raise UserError(f"`{name}` matches {len(partial)} instructions: {names}. Give more of the name.",
-                    title="Which instruction?")
-
-
 def _check_parameters(row: InstructionDefinitionRow, given: dict[str, str]) -> dict[str, str]:
     values, problems = catalogue.definition(row).check_parameters(given)
     if problems:
@@ -115,7 +101,7 @@ def _check_parameters(row: InstructionDefinitionRow, given: dict[str, str]) -> d
 
 
 async def run_command(ctx: Context, cmd: Command) -> Reply:
-    row = _pick(await _catalogue(ctx), cmd.args["instruction"])
+    row = catalogue.pick(await _catalogue(ctx), cmd.args["instruction"])
     values = _check_parameters(row, cmd.args.get("parameters") or {})
     async with ctx.runtime.db.uow() as uow:
         limit = (await InstructionSettings.read(uow, ctx.tenant_id)).max_targets

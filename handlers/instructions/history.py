@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from bot.approvals import approval_text
 from bot.context import Context, Reply
-from bot.errors import UserError
+from bot.errors import NotFound, UserError
 from bot.model import Command, Interaction
 from bot.registry import ActionSpec, Arg, CommandSpec, an_id
 from cards.model import Button, Card, Table
 from cards.model import Context as Small
 from handlers.instructions.cards import RUN
+from handlers.instructions.catalogue import pick
 from handlers.instructions.exports import may_read
 from handlers.instructions.states import LABELS
-from storage.instructions import InstructionRun, InstructionRunRepo
+from storage.instructions import CatalogueRepo, InstructionRun, InstructionRunRepo
 from storage.workflow import ApprovalRepo
 
 PAGE = 15
@@ -80,8 +81,21 @@ async def _card(ctx: Context, kind: str, value: str, before: int | None) -> Card
     ])
 
 
+async def _instruction_name(ctx: Context, typed: str) -> str:
+    """The full name `run` would take `typed` for; a name the catalogue no longer holds is kept
+    as typed, so the runs of a withdrawn instruction are still found by their full name."""
+    async with ctx.runtime.db.uow() as uow:
+        rows = list(await uow.repo(CatalogueRepo).all(ctx.tenant_id))
+    try:
+        return pick(rows, typed).name
+    except NotFound:
+        return typed
+
+
 async def history_command(ctx: Context, cmd: Command) -> Reply:
     kind, value = parse_filter(cmd.args.get("filter"))
+    if kind == "instruction":
+        value = await _instruction_name(ctx, value)
     return Reply.private(await _card(ctx, kind, value, None))
 
 

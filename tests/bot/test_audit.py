@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -110,3 +113,41 @@ async def test_secrets_in_allowed_command_params_are_redacted(runtime: Runtime) 
     since = datetime(2026, 12, 6, 9, 30, tzinfo=UTC)
     assert redact({"since": since, "ids": {7}, "what": object}) == {
         "since": "2026-12-06T09:30:00+00:00", "ids": [7], "what": "<class 'object'>"}
+
+
+async def test_csv_export_leaves_empty_cells_empty_writes_params_as_json_and_guards_formulas(
+        runtime: Runtime) -> None:
+    alex = await actor(runtime, "alex.admin@example.com")
+    await say(runtime, alex, "why me device.lock", "cid-csv")  # no device: no target, a None param
+    async with runtime.db.uow() as uow:
+        await uow.repo(AuditRepo).append(AuditEvent(
+            tenant_id=runtime.tenant_id, kind="external", action="probe", outcome="ok",
+            correlation_id="cid-csv-formula", actor_email=None, target="=HYPERLINK(\"x\")",
+            params={"nested": {"a": 1}, "none": None}, detail="-1+1"))
+        await uow.commit()
+        exported = await export_csv(uow, runtime.tenant_id, {})
+    rows = {r["correlation_id"]: r for r in csv.DictReader(io.StringIO(exported))}
+    why, probe = rows["cid-csv"], rows["cid-csv-formula"]
+    assert why["target"] == "" and why["detail"] == ""
+    assert json.loads(why["params"]) == {"user": "me", "permission": "device.lock", "device": None}
+    assert probe["actor_email"] == "" and probe["platform_identity"] == ""
+    assert probe["target"] == "'=HYPERLINK(\"x\")" and probe["detail"] == "'-1+1"
+    assert json.loads(probe["params"]) == {"nested": {"a": 1}, "none": None}
+    assert "'" not in "".join(v for r in rows.values() for k, v in r.items()
+                             if k not in ("target", "detail", "params"))
+
+
+async def test_a_revoked_assignments_number_is_never_shown_again_and_the_trail_names_it(
+        runtime: Runtime) -> None:
+    alex = await actor(runtime, "alex.admin@example.com")
+    shown = []
+    for n in range(3):  # the demo: grant, revoke, grant again, ... each was "#7"
+        card = await say(runtime, alex, "role grant Auditor to nina.new@example.com", f"cid-g{n}")
+        [number] = [f.value for s in card.sections for f in getattr(s, "items", ())
+                    if f.label == "Assignment"]
+        [granted] = await events(runtime, f"cid-g{n}")
+        assert f"#{granted.params['assignment']}" == number
+        revoked = await say(runtime, alex, f"role revoke {number}", f"cid-r{n}")
+        assert revoked.title == f"Assignment {number} revoked"
+        shown.append(number)
+    assert len(set(shown)) == 3

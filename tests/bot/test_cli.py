@@ -127,7 +127,7 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
     assert [(r["action"], r["actor_email"], r["target"], r["outcome"]) for r in rows] == [
         ("rbac grant", "cli", "bob@example.com", "ok"),
         ("rbac bootstrap-admin", "cli", "ann@example.com", "ok")]
-    assert rows[0]["params"] == "role=remote support;to=bob@example.com;groups=London"
+    assert rows[0]["params"] == '{"role": "remote support", "to": "bob@example.com", "groups": "London"}'
 
     linked, bad_id, unknown = run(
         (env, ["groups", "link", "london", "--tachyon-id", "17"]),

@@ -233,3 +233,25 @@ async def test_console_renders_every_section_safely_and_sends_inputs(
     await expect(page.get_by_test_id("connection")).to_have_text(f"Connected as {ALEX}")
     await expect(by_id(page, message_id or "")).to_contain_text("Got it")
     assert errors == []
+
+
+async def test_console_shows_code_in_help_as_code_and_keeps_data_cells_as_typed(
+        server: LiveServer, chromium: BrowserContext) -> None:
+    errors: list[str] = []
+    page = await open_console(chromium, server, errors)
+    await act_as(page, ALEX)
+    await run(page, "help")
+    row = card(page, "What you can do").last.locator("tr").filter(has_text="Change settings")
+    await expect(row.locator("td code")).to_have_text("settings set key=value ...")
+    await expect(row.locator("td").nth(1)).to_have_text("Change settings: settings set key=value ....")
+
+    hostile = "`<img src=x onerror=alert(1)>` and *<b>x</b>*"
+    await server.runtime.platforms["console"].hub.post(REPLY_TO, Card(title="Two tables", sections=[
+        Table(("what",), ((hostile,),), markdown=True), Table(("data",), ((hostile,),))]))
+    posted = card(page, "Two tables").last
+    own, data = posted.locator("td").nth(0), posted.locator("td").nth(1)
+    await expect(own.locator("code")).to_have_text("<img src=x onerror=alert(1)>")
+    await expect(own.locator("strong")).to_have_text("<b>x</b>")
+    await expect(data).to_have_text(hostile)
+    await expect(posted.locator("img, b, td em")).to_have_count(0)
+    assert errors == []

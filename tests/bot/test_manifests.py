@@ -23,6 +23,8 @@ from bot import bootstrap, manifests
 from bot.bootstrap import Settings
 from bot.context import Reply
 from bot.registry import CommandSpec, Registry
+from tests.fakes import bot_connector, schemas
+from tests.fakes.schemas import require
 
 REPO = Path(__file__).resolve().parents[2]
 PUBLIC = "https://deskhand.example.com"
@@ -31,16 +33,22 @@ REGENERATE = ("run `DESKHAND_PUBLIC_URL=https://deskhand.example.com DESKHAND_TE
               "00000000-0000-0000-0000-000000000000 deskhand manifest all` (manifest/README.md)")
 
 
-def schema(name: str) -> dict[str, Any]:
-    """A schema read in place from shared/schemas (or DESKHAND_SHARED_SCHEMAS); never copied here."""
-    folder = Path(os.environ.get("DESKHAND_SHARED_SCHEMAS") or REPO.parent / "shared" / "schemas")
-    if not folder.is_dir():
-        reason = (f"the shared JSON Schemas folder {folder} is missing; set DESKHAND_SHARED_SCHEMAS "
-                  "to the folder holding slack-manifest.schema.1.0.0.json and teams-manifest.schema.json")
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return json.loads((folder / name).read_text(encoding="utf-8"))
+def test_every_schema_is_looked_up_in_one_place(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(schemas.ENV, raising=False)
+    assert schemas.schemas_dir() == REPO.parent / "shared" / "schemas"
+    monkeypatch.setenv(schemas.ENV, "")  # empty is unset, for the manifests and the cards alike
+    assert schemas.schemas_dir() == REPO.parent / "shared" / "schemas"
+    monkeypatch.setenv(schemas.ENV, str(tmp_path))
+    (tmp_path / "teams-manifest.schema.json").write_text('{"title": "here"}')
+    assert require("teams-manifest.schema.json") == {"title": "here"}
+    assert bot_connector.card_validator() is None  # the card schema is looked for there too
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=r"slack-manifest\.schema\.1\.0\.0\.json is not in "
+                       + re.escape(str(tmp_path)) + ".*DESKHAND_SHARED_SCHEMAS.*README"):
+        require("slack-manifest.schema.1.0.0.json")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="DESKHAND_SHARED_SCHEMAS"):
+        require("slack-manifest.schema.1.0.0.json")
 
 
 def _tolerant_pattern(validator: Any, pattern: str, instance: Any, _schema: Any) -> Iterator[ValidationError]:
@@ -56,13 +64,13 @@ TeamsValidator = jsonschema.validators.extend(
 
 
 def validate_slack(data: dict[str, Any]) -> None:
-    Draft7Validator(schema("slack-manifest.schema.1.0.0.json")).validate(data)
+    Draft7Validator(require("slack-manifest.schema.1.0.0.json")).validate(data)
     # The schema spells this rule `regex`, which validators ignore; check it here.
     assert re.fullmatch(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?", data["display_information"]["background_color"])
 
 
 def validate_teams(data: dict[str, Any]) -> None:
-    teams_schema = schema("teams-manifest.schema.json")
+    teams_schema = require("teams-manifest.schema.json")
     TeamsValidator(teams_schema).validate(data)
     assert data["manifestVersion"] == teams_schema["properties"]["manifestVersion"]["const"] == "1.29"
 
@@ -96,7 +104,7 @@ def test_validators_are_live() -> None:
     teams = manifests.teams_manifest(settings(), synthetic(["help"]))
     for key, bad in (("manifestVersion", "1.28"), ("accentColor", "blue"), ("id", "not-a-guid")):
         with pytest.raises(ValidationError):
-            TeamsValidator(schema("teams-manifest.schema.json")).validate({**teams, key: bad})
+            TeamsValidator(require("teams-manifest.schema.json")).validate({**teams, key: bad})
 
 
 def test_slack_http_manifest(registry: Registry) -> None:

@@ -17,6 +17,7 @@ from storage import migrate
 from storage.db import Database
 from storage.devices import DeviceRepo
 from storage.directory import DirectoryRepo
+from storage.instructions import CatalogueRepo
 from storage.tenants import TenantRepo
 from storage.uow import UnitOfWork
 from tests.conftest import sqlite_url
@@ -182,3 +183,22 @@ async def test_the_last_full_administrator_cannot_be_revoked(world: World) -> No
         await uow.commit()
     assert (await world.decide("first@example.com", "rbac.admin")).startswith("denied")
     assert (await world.decide("second@example.com", "rbac.admin")).startswith("allowed")
+
+
+async def test_unknown_instruction_sets_are_refused_with_the_known_ones(world: World) -> None:
+    async with world.db.uow() as uow:
+        t = world.tenant_id
+        target = await world.person(uow, "tech@example.com")
+        with pytest.raises(AdminError, match=r"unknown instruction set Basics; sets: none yet"):
+            await rbac_admin.grant(uow, t, CLI, "Endpoint Standard", email=target.label,
+                                   scope=Scope(instruction_sets=["Basics"]))
+        await uow.repo(CatalogueRepo).replace(t, [
+            {"vendor_id": n, "name": name, "kind": "question", "instruction_set": s}
+            for n, (name, s) in enumerate((("Uptime", "Basics"), ("RestartService", "Ops"),
+                                           ("Loose", "")))])
+        with pytest.raises(AdminError, match=r"^unknown instruction set Nope; sets: Basics, Ops$"):
+            await rbac_admin.grant(uow, t, CLI, "Endpoint Standard", email=target.label,
+                                   scope=Scope(instruction_sets=["ops", "Nope"]))
+        row = await rbac_admin.grant(uow, t, CLI, "Endpoint Standard", email=target.label,
+                                     scope=Scope(instruction_sets=["ops", "BASICS"]))
+        assert row.instruction_sets == ["ops", "BASICS"]

@@ -1,7 +1,7 @@
 """Adaptive Card 1.5 renderer: every card validates against the official schema and fits Teams.
 
-The schema is read in place from DESKHAND_SHARED_SCHEMAS (default /work/shared/schemas); a
-missing folder skips these tests with the reason, or fails them when CI=true.
+The schema is read in place (tests/fakes/schemas.py: DESKHAND_SHARED_SCHEMAS, default
+../shared/schemas); a missing schema skips these tests with the reason, or fails them when CI=true.
 """
 
 from __future__ import annotations
@@ -68,6 +68,9 @@ EXAMPLES = {
     "table with more": Card("Devices", [Table(
         ("name", "group", "os"), tuple((f"PC-{i:04d}", "London", "Windows") for i in range(10)),
         caption="Devices in London", more=Button("More", "devices.more:PC-0010", "PC-0010\x1f\x1f"))]),
+    "help table": Card("What you can do", [Table(
+        ("command", "what it does"), (("settings set", "Change settings: `settings set k=v`."),),
+        markdown=True)]),
     "empty table": Card("Devices", [Table(("name",), (), caption="No devices match.")]),
     "ragged rows": Card("Odd", [Table(("a", "b", "c"), (("1",), ("1", "2", "3", "4")))]),
     "inputs": Card("Deny request", [
@@ -158,6 +161,17 @@ def test_markdown_subset() -> None:
     assert markdown("*bold* and _it_ and `help`") == '**bold** and _it_ and "help"'
     assert markdown("2 * 3 * 4") == "2 * 3 * 4"
     assert markdown("a\nb") == "a\n\nb"
+
+
+def test_code_in_deskhands_own_table_cells_is_quoted_and_data_cells_stay_as_they_are() -> None:
+    content = render(Card("What you can do", [
+        Table(("command", "what it does"), (("settings set", "Change settings: `settings set k=v`."),),
+              markdown=True),
+        Table(("name", "note"), (("PC-1", "`raw` *data*"),))]))
+    cells = [cell["items"][0]["text"] for el in content["body"] if el["type"] == "Table"
+             for row in el["rows"][1:] for cell in row["cells"]]
+    # Adaptive Cards have no inline code: quoted, as in every Text; data is left alone.
+    assert cells == ["settings set", 'Change settings: "settings set k=v".', "PC-1", "`raw` *data*"]
 
 
 def test_parse_action_reads_back_what_render_wrote() -> None:

@@ -16,7 +16,6 @@ import contextlib
 import copy
 import itertools
 import json
-import os
 import threading
 import time
 import uuid
@@ -27,12 +26,14 @@ from typing import Any
 
 import aiohttp
 import jwt
-import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from tests.fakes import schemas
+
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "teams"
+CARD_SCHEMA = "adaptive-card-1.5.json"
 ISSUER = "https://api.botframework.com"
 APP_ID = "00000000-0000-0000-0000-000000000b07"
 APP_PASSWORD = "fake-client-secret-not-real-0001"
@@ -72,30 +73,19 @@ def load(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / f"{name}.json").read_text())
 
 
-def schemas_dir() -> Path:
-    return Path(os.environ.get("DESKHAND_SHARED_SCHEMAS", "/work/shared/schemas"))
-
-
 def card_validator() -> Any | None:
-    """A Draft-06 validator for Adaptive Card 1.5, or None when the schema folder is missing."""
+    """A Draft-06 validator for Adaptive Card 1.5, or None when the schema is missing."""
     import jsonschema
 
-    path = schemas_dir() / "adaptive-card-1.5.json"
-    if not path.is_file():
-        return None
-    return jsonschema.Draft6Validator(json.loads(path.read_text()))
+    found = schemas.load(CARD_SCHEMA)
+    return None if found is None else jsonschema.Draft6Validator(found)
 
 
 def validator_or_skip() -> Any:
-    """The schema rule for tests: missing folder skips with the reason, or fails when CI=true."""
-    validator = card_validator()
-    if validator is None:
-        reason = (f"Adaptive Card schema not found in {schemas_dir()}: set DESKHAND_SHARED_SCHEMAS "
-                  "to the folder holding adaptive-card-1.5.json")
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return validator
+    """The schema rule for tests: a missing schema skips with the reason, or fails when CI=true."""
+    import jsonschema
+
+    return jsonschema.Draft6Validator(schemas.require(CARD_SCHEMA))
 
 
 def strip_msteams(value: Any) -> Any:

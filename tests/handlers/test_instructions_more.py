@@ -71,6 +71,23 @@ async def test_history_filters_and_scope(env: Env) -> None:
         assert (await nina.say("history"))["card"]["title"] == "Not allowed"
 
 
+async def test_history_takes_the_short_names_run_takes(env: Env) -> None:
+    [london] = await devices_in(env.live, "London")
+    async with console(env.live, AVERY) as avery:
+        posted = await avery.say(f"run DeviceUptime on {london}")
+        await next_where(avery, card_state(posted["id"], "completed"))
+        for typed in ("DeviceUptime", "deviceuptime", "1E-Explorer-TachyonCore-DeviceUptime"):
+            found = await avery.say(f"history instruction {typed}")
+            assert found["card"]["title"] == \
+                "Instruction history of 1E-Explorer-TachyonCore-DeviceUptime"
+            assert [r[3] for r in table(found)] == ["1E-Explorer-TachyonCore-DeviceUptime"]
+        vague = (await avery.say("history instruction TachyonCore"))["card"]
+        assert vague["title"] == "Which instruction?" and "Give more of the name" in vague["fallback"]
+        # A name the catalogue does not hold (1E withdrew it) is looked up as typed.
+        gone = await avery.say("history instruction Retired-Instruction")
+        assert table(gone) == [] and "of Retired-Instruction" in gone["card"]["title"]
+
+
 async def test_settings_show_and_set_with_ranges(env: Env) -> None:
     async with console(env.live, ALEX) as alex:
         shown = table(await alex.say("settings show"))

@@ -158,3 +158,14 @@ def test_a_form_too_big_for_a_button_asks_inline_instead() -> None:
 @pytest.mark.parametrize("title", ["", "x" * 200])
 def test_titles_of_any_length_render(title: str) -> None:
     check(render(Card(title)).blocks)
+
+
+def test_code_in_deskhands_own_table_cells_loses_its_backticks_in_the_monospace_table() -> None:
+    blocks = render(Card("What you can do", [
+        Table(("command", "what it does"), (("settings set", "Use `settings set`"),), markdown=True),
+        Table(("name", "note"), (("PC-1", "`raw` data"),))])).blocks
+    check(blocks)
+    help_table, data_table = (b["text"]["text"] for b in blocks if b["type"] == "section")
+    # A code block shows backticks as typed; its cells are monospace already.
+    assert "settings set  Use settings set" in help_table and "`" not in help_table.strip("`")
+    assert "PC-1  `raw` data" in data_table

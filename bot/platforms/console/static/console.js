@@ -133,7 +133,8 @@
       const table = h("table", null,
         section.caption ? h("caption", null, section.caption) : null,
         h("thead", null, h("tr", null, columns.map((c) => h("th", { scope: "col" }, c)))),
-        h("tbody", null, rows.map((row) => h("tr", null, row.map((cell) => h("td", null, cell))))));
+        h("tbody", null, rows.map((row) => h("tr", null, row.map((cell) =>
+          section.markdown ? markdown("td", null, cell) : h("td", null, cell))))));
       wrap.append(h("div", { class: "table-scroll", tabindex: "0", role: "region",
         "aria-label": section.caption || "Table" }, table));
     }
