@@ -8,7 +8,7 @@ are rebuilt with it, their rows kept, and each counter starts above every id the
 audit trail ever held. PostgreSQL's sequences never reuse an id: nothing to do there.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-06 16:00:00
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 from sqlalchemy.engine import Connection
 
 revision = '0012'
-down_revision = '0009'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 requester asked), so a session a crash left pending or closing is settled and its requester told
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0012
 Create Date: 2026-12-06 16:20:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.base
 
 revision = '0013'
-down_revision = '0009'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
