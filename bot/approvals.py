@@ -12,16 +12,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import Field
 
+from bot import places
 from bot.card_copies import approver_targets, post_copy, refresh
 from bot.errors import Conflict, Denied, NotFound, UserError
 from bot.model import Actor, ReplyTarget
 from bot.tenant_settings import TenantSection
 from bot.workflow import Workflow
-from cards.model import Button, Card, TextInput
+from cards.model import Button, Card, Section, Text, TextInput, Tone
+from cards.model import Context as Small
 from storage.uow import UnitOfWork
 from storage.workflow import PENDING, ApprovalRepo, ApprovalRequest, past_due, still_open
 
@@ -69,6 +71,10 @@ class Subject(Protocol):
 
     async def after(self, runtime: Runtime, subject_id: int, outcome: str) -> None:
         """After the decision committed: e.g. hand an approved run to its driver."""
+        ...
+
+    async def place(self, runtime: Runtime, subject_id: int) -> dict[str, Any] | None:
+        """Where its requester asked (bot/places.py), to tell them of the decision."""
         ...
 
 
@@ -177,7 +183,37 @@ async def decide(ctx: Context, request_id: int, approve: bool, reason: str) -> A
     kind, subject_id = request.subject_kind, request.subject_id
     ctx.defer(lambda: refresh(ctx.runtime, kind, subject_id))  # every copy, after the answer
     async with ctx.runtime.db.uow() as uow:
-        return await uow.repo(ApprovalRepo).get(ctx.tenant_id, request.id) or request
+        request = await uow.repo(ApprovalRepo).get(ctx.tenant_id, request.id) or request
+    decided = request
+    ctx.defer(lambda: tell_requester(ctx.runtime, decided, ctx.correlation_id))
+    return request
+
+
+# What the requester is told of a decision: title, text, tone.
+TOLD: dict[str, tuple[str, str, Tone]] = {
+    APPROVED: ("Your {what} was approved", "{who} approved your {what}: {summary}. {next}", "good"),
+    DENIED: ("Your {what} was denied", "{who} denied your {what}: {summary}.", "attention"),
+    EXPIRED: ("Your {what} expired", "Nobody approved or denied your {what} ({summary}) in time. "
+              "Ask again if it is still needed.", "warning"),
+}
+
+
+async def tell_requester(runtime: Runtime, request: ApprovalRequest, ref: str) -> None:
+    """The requester hears of the decision where they asked, privately: their own card changes
+    in place too, but often far up the conversation."""
+    subject = runtime.registry.subjects.get(request.subject_kind)
+    if subject is None or request.state not in TOLD:
+        return
+    title, text, tone = TOLD[request.state]
+    label = subject.label(request.subject_id)
+    words = {"what": label[:1].lower() + label[1:], "who": request.decided_by_email or "deskhand",
+             "summary": request.summary, "next": subject.when_approved}
+    sections: list[Section] = [Text(text.format(**words))]
+    if request.reason and request.state == DENIED:
+        sections.append(Text(f"Reason: {request.reason}"))
+    sections.append(Small(f"ref {ref}"))
+    await places.tell(runtime, await subject.place(runtime, request.subject_id),
+                      Card(title.format(**words), sections, tone=tone))
 
 
 async def expire_overdue(runtime: Runtime) -> int:
@@ -207,4 +243,7 @@ async def expire_overdue(runtime: Runtime) -> int:
                                            "request": request.id})
         if moved:
             await refresh(runtime, request.subject_kind, request.subject_id)
+            async with runtime.db.uow() as uow:
+                request = await uow.repo(ApprovalRepo).get(request.tenant_id, request.id) or request
+            await tell_requester(runtime, request, f"expire-{request.id}")
     return done

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 EXPIRY_SECONDS = 10.0
 DAMAGED = "`approvals` lists the open requests."
+CARDS = 4  # approvers' cards under the list (a Slack response_url takes five messages)
 
 
 async def _decide(ctx: Context, interaction: Interaction, approve: bool) -> Reply:
@@ -31,7 +32,7 @@ async def _decide(ctx: Context, interaction: Interaction, approve: bool) -> Repl
     subject = ctx.runtime.registry.subject(request.subject_kind)
     label, verb = subject.label(request.subject_id), "approved" if approve else "denied"
     text = (f"You {verb} {label.lower()}: {request.summary}."
-            + (f" {subject.when_approved}" if approve else " The requester sees your reason on their card."))
+            + (f" {subject.when_approved}" if approve else " The requester is told, with your reason."))
     return Reply.private(message_card(f"{label} {verb}", text, tone="good" if approve else "info"))
 
 
@@ -44,17 +45,33 @@ async def deny_clicked(ctx: Context, interaction: Interaction) -> Reply:
 
 
 async def list_command(ctx: Context, cmd: Command) -> Reply:
+    """The waiting requests as a table, then the oldest ones this person could decide as their
+    approvers' cards, with Approve and Deny: the card in the approvers' channel is easy to lose."""
     async with ctx.runtime.db.uow() as uow:
         pending = await uow.repo(ApprovalRepo).pending(ctx.tenant_id)
     registry = ctx.runtime.registry
+    pending = [r for r in pending if r.subject_kind in registry.subjects]
     rows = tuple((str(r.id), registry.subject(r.subject_kind).label(r.subject_id), r.summary,
-                  r.requester_email, approvals.approval_text(r))
-                 for r in pending if r.subject_kind in registry.subjects)
-    return Reply.private(Card("Requests waiting for approval", [
+                  r.requester_email, approvals.approval_text(r)) for r in pending)
+    decidable = [r for r in pending if r.requester_id != ctx.actor.principal.id][:CARDS]
+    cards: list[Card] = []
+    for request in decidable:
+        drawn = await registry.subject(request.subject_kind).cards(ctx.runtime, request.subject_id)
+        if drawn and "approvers" in drawn:
+            cards.append(drawn["approvers"])
+    if not rows:
+        note = ""
+    elif cards:
+        note = (f"The {len(cards)} oldest you may decide follow, with Approve and Deny."
+                + (" Decide those to see the next." if len(pending) > len(cards) else ""))
+    else:
+        note = "You asked for every one of these, so someone else must decide them."
+    summary = Card("Requests waiting for approval", [
         Table(("request", "for", "what", "requested by", "approval"), rows,
               caption="" if rows else "Nothing is waiting for approval."),
-        Small("Approve or deny on the request card in the approvers' channel."),
-    ]))
+        *([Small(note)] if note else []),
+    ])
+    return Reply([summary, *cards], visibility="private")
 
 
 async def expire(runtime: Runtime) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import handlers.instructions.states as states
 from bot.approvals import APPROVED, DENIED, EXPIRED
@@ -81,3 +81,8 @@ class RunSubject:
     async def after(self, runtime: Runtime, subject_id: int, outcome: str) -> None:
         if outcome == APPROVED:
             driver(runtime).kick(subject_id)
+
+    async def place(self, runtime: Runtime, subject_id: int) -> dict[str, Any] | None:
+        async with runtime.db.uow() as uow:
+            run = await uow.repo(InstructionRunRepo).get(runtime.tenant_id, subject_id)
+        return run.reply_to if run else None

@@ -20,12 +20,14 @@ def session_card(row: RemoteSession, checked: str | None = None) -> Card:
              Field("Started by", row.requester_email), Field("Valid until", when(row.valid_until))]
     if row.ticket or row.end_customer:
         about.append(Field("For", ", ".join(x for x in (row.ticket, row.end_customer) if x)))
+    if row.note:
+        about.append(Field("Note", row.note))
     small = [checked] if checked else []
     if row.state != "open":
         about.append(Field("Ended", f"{row.end_state} ({when(row.closed_at)})"))
+        said = [Text(checked)] if checked else []  # e.g. that it was closed before this click
         return Card(f"Remote session on {row.device_name}: {row.state}",
-                    [Fields(tuple(about)), Small(" ".join([*small, f"ref {row.correlation_id}"]))],
-                    tone="info")
+                    [Fields(tuple(about)), *said, Small(f"ref {row.correlation_id}")], tone="info")
     if row.full_client is False:
         handover = (f"*{row.device_name} does not have the TeamViewer full client.* QuickSupport "
                     f"route: the user opens {row.end_customer_link}, which downloads {QUICKSUPPORT}, "

@@ -19,7 +19,7 @@ from cards.model import Context as Small
 from handlers.common import find_device
 from handlers.remote.cards import session_card, when
 from handlers.remote.connection import NOT_CONFIGURED, teamviewer
-from storage.remote import RemoteSessionRepo
+from storage.remote import RemoteSession, RemoteSessionRepo
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TICKET = re.compile(r"^[A-Za-z]{2,6}\d{3,12}$")  # INC0012345, RITM0010001, CHG0000042
@@ -83,9 +83,16 @@ async def status_command(ctx: Context, cmd: Command) -> Reply:
                               tone="good" if status.token_valid else "attention"))
 
 
+def _closed_card(before: str, row: RemoteSession) -> Card:
+    """The closed card; says so when it was closed before this request."""
+    already = ALREADY_CLOSED.format(end=row.end_state or "closed", at=when(row.closed_at)) \
+        if before == sessions.CLOSED else None
+    return session_card(row, already)
+
+
 async def close_clicked(ctx: Context, interaction: Interaction) -> Reply:
     row, scope = await sessions.load(ctx, interaction.args[0])
-    return Reply.update(session_card(await sessions.close_session(ctx, row, scope)))
+    return Reply.update(_closed_card(row.state, await sessions.close_session(ctx, row, scope)))
 
 
 async def refresh_clicked(ctx: Context, interaction: Interaction) -> Reply:
@@ -96,7 +103,7 @@ async def refresh_clicked(ctx: Context, interaction: Interaction) -> Reply:
 
 async def close_command(ctx: Context, cmd: Command) -> Reply:
     row, scope = await sessions.load(ctx, code=cmd.args["code"])
-    return Reply.private(session_card(await sessions.close_session(ctx, row, scope)))
+    return Reply.private(_closed_card(row.state, await sessions.close_session(ctx, row, scope)))
 
 
 async def list_command(ctx: Context, cmd: Command) -> Reply:
@@ -114,6 +121,7 @@ async def list_command(ctx: Context, cmd: Command) -> Reply:
 
 
 DAMAGED = "run `remote list` for your sessions."
+ALREADY_CLOSED = "This session was already closed: {end} ({at})."
 COMMANDS = (
     CommandSpec(
         "remote", "Start a TeamViewer session on a device; the links come to you privately.",

@@ -323,3 +323,23 @@ async def test_script_token_never_reaches_logs_or_chat(
     async with server.runtime.db.uow() as uow:
         events = (await uow.session.execute(select(AuditEvent))).scalars().all()
     assert all(TOKEN not in f"{e.params} {e.detail}" for e in events)
+
+
+async def test_closing_a_closed_session_says_so_and_the_note_is_shown(
+        live: tuple[LiveServer, TeamViewerSimulator]) -> None:
+    server, sim = live
+    device = await device_in(server, "London")
+    async with console(server, ALEX) as alex:
+        message = await alex.say(f'remote {device} note="printer jams"')
+        assert field(message, "Note") == "printer jams"
+        code = field(message, "Session code")
+        first = (await alex.say(f"remote close {code}"))["card"]
+        assert "already closed" not in first["fallback"]
+        again = (await alex.say(f"remote close {code}"))["card"]
+        assert again["title"].endswith(": closed")
+        assert f"This session was already closed: closed by {ALEX}" in again["fallback"]
+        await alex.click(message, button(message, "Close session"))
+        clicked = await alex.next("update")
+        assert "This session was already closed" in clicked["card"]["fallback"]
+        assert field(clicked, "Note") == "printer jams"
+    assert sim.hits["PUT /api/v1/sessions/{code}"] == 1
