@@ -63,6 +63,10 @@ class Subject(Protocol):
         """Raise Denied unless the person may decide it over every device it touches."""
         ...
 
+    async def may_decide(self, ctx: Context, subject_id: int) -> bool:
+        """The same rule as check_decider, asked without recording anything."""
+        ...
+
     async def decided(self, uow: UnitOfWork, tenant_id: int, subject_id: int, outcome: str,
                       by: str, reason: str) -> bool:
         """Move the subject for `outcome` (approved/denied/expired) in the request's

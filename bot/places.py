@@ -51,7 +51,12 @@ async def tell(runtime: Runtime, place: dict[str, Any] | None, card: Card) -> bo
         log.info("a notice could not be delivered: no place to reach its person")
         return False
     try:
-        await messenger.post(target, card, private_to=account)
+        private = await messenger.private_place(target, account)
+        if private is None:  # a Teams channel and no 1:1 chat: it would show to everyone there
+            log.info("a notice was not delivered: %s offers no private place for its person",
+                     target.platform)
+            return False
+        await messenger.post(private, card, private_to=account)
     except Exception as exc:  # the conversation is gone, the bot was removed: the row still says it
         log.warning("a notice to %s:%s was not delivered: %s", target.platform, target.channel,
                     type(exc).__name__)

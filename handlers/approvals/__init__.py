@@ -53,19 +53,26 @@ async def list_command(ctx: Context, cmd: Command) -> Reply:
     pending = [r for r in pending if r.subject_kind in registry.subjects]
     rows = tuple((str(r.id), registry.subject(r.subject_kind).label(r.subject_id), r.summary,
                   r.requester_email, approvals.approval_text(r)) for r in pending)
-    decidable = [r for r in pending if r.requester_id != ctx.actor.principal.id][:CARDS]
     cards: list[Card] = []
-    for request in decidable:
-        drawn = await registry.subject(request.subject_kind).cards(ctx.runtime, request.subject_id)
+    # Only where nobody else sees them (a Teams channel without a 1:1 chat would show them all).
+    private = await ctx.messenger.private_place(cmd.reply_to, ctx.actor) is not None
+    for request in (r for r in pending if private and r.requester_id != ctx.actor.principal.id):
+        subject = registry.subject(request.subject_kind)
+        if len(cards) == CARDS or not await subject.may_decide(ctx, request.subject_id):
+            continue
+        drawn = await subject.cards(ctx.runtime, request.subject_id)
         if drawn and "approvers" in drawn:
             cards.append(drawn["approvers"])
     if not rows:
         note = ""
     elif cards:
         note = (f"The {len(cards)} oldest you may decide follow, with Approve and Deny."
-                + (" Decide those to see the next." if len(pending) > len(cards) else ""))
+                + (" Decide those to see the next." if len(cards) == CARDS else ""))
+    elif not private:
+        note = "Ask in your chat with deskhand to get these with Approve and Deny."
     else:
-        note = "You asked for every one of these, so someone else must decide them."
+        note = ("None of these is yours to decide: you asked for them, or their devices are "
+                "outside your scope.")
     summary = Card("Requests waiting for approval", [
         Table(("request", "for", "what", "requested by", "approval"), rows,
               caption="" if rows else "Nothing is waiting for approval."),

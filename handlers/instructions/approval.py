@@ -44,24 +44,39 @@ class RunSubject:
             return None
         return {audience: run_card(run, request, audience) for audience in ("approvers", "requester")}
 
-    async def check_decider(self, ctx: Context, subject_id: int, verb: str) -> None:
+    async def _needs(self, ctx: Context, subject_id: int
+                     ) -> list[tuple[str, DeviceScope, str]]:
+        """What deciding the run needs: instruction.approve over each of these (what, device,
+        instruction set); nothing for a run that is gone."""
         async with ctx.runtime.db.uow() as uow:
             runs = uow.repo(InstructionRunRepo)
             run = await runs.get(ctx.tenant_id, subject_id)
             targets = await runs.targets(subject_id) if run else []
             groups = await runs.target_groups(ctx.tenant_id, [t["name"] for t in targets])
         if run is None:
-            return  # gone: the decision's compare-and-set will say so
+            return []
         ctx.target = run.target_label
         ctx.audit_params["run"] = run.id
+        needs = []
         if run.vendor_scope is not None and run.target_group:
-            await ctx.require("instruction.approve", f"{verb} {run.definition_name} on group "
-                              f"{run.target_group}", device=DeviceScope.whole_group(run.target_group),
-                              instruction_set=run.instruction_set)
+            needs.append((f"{run.definition_name} on group {run.target_group}",
+                          DeviceScope.whole_group(run.target_group), run.instruction_set))
         for t in targets:
-            scope = DeviceScope(t["name"], groups.get(t["name"].lower(), t.get("group")))
-            await ctx.require("instruction.approve", f"{verb} {run.definition_name} on {t['name']}",
-                              device=scope, instruction_set=run.instruction_set)
+            needs.append((f"{run.definition_name} on {t['name']}",
+                          DeviceScope(t["name"], groups.get(t["name"].lower(), t.get("group"))),
+                          run.instruction_set))
+        return needs
+
+    async def check_decider(self, ctx: Context, subject_id: int, verb: str) -> None:
+        for what, scope, instruction_set in await self._needs(ctx, subject_id):
+            await ctx.require("instruction.approve", f"{verb} {what}", device=scope,
+                              instruction_set=instruction_set)
+
+    async def may_decide(self, ctx: Context, subject_id: int) -> bool:
+        needs = await self._needs(ctx, subject_id)
+        return bool(needs) and all(
+            ctx.decide("instruction.approve", scope, instruction_set).allowed
+            for _, scope, instruction_set in needs)
 
     async def decided(self, uow: UnitOfWork, tenant_id: int, subject_id: int, outcome: str,
                       by: str, reason: str) -> bool:

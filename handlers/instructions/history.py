@@ -82,10 +82,14 @@ async def _card(ctx: Context, kind: str, value: str, before: int | None) -> Card
 
 
 async def _instruction_name(ctx: Context, typed: str) -> str:
-    """The full name `run` would take `typed` for; a name the catalogue no longer holds is kept
-    as typed, so the runs of a withdrawn instruction are still found by their full name."""
+    """The full name `run` would take `typed` for. A name runs were made under is kept as typed
+    even when the catalogue no longer holds it exactly, so the runs of a withdrawn instruction
+    are found by their full name, never those of another one whose name contains it."""
     async with ctx.runtime.db.uow() as uow:
         rows = list(await uow.repo(CatalogueRepo).all(ctx.tenant_id))
+        if not any(r.name.lower() == typed.strip().lower() for r in rows) and \
+                await uow.repo(InstructionRunRepo).history(ctx.tenant_id, definition=typed, limit=1):
+            return typed
     try:
         return pick(rows, typed).name
     except NotFound:

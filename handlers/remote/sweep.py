@@ -54,7 +54,7 @@ async def settle(runtime: Runtime, row: RemoteSession, age: timedelta) -> None:
 
 async def _pending(runtime: Runtime, row: RemoteSession, age: timedelta, cid: str) -> None:
     tv = teamviewer(runtime)
-    found, outcome = None, NOTHING_LEFT
+    found, outcome = None, NOTHING_LEFT if tv.mode != "off" else UNCHECKED
     if tv.mode != "off":
         try:
             found = await tv.client.find_by_marker(cid, f"deskhand:{row.correlation_id}:{row.id}")
@@ -66,7 +66,9 @@ async def _pending(runtime: Runtime, row: RemoteSession, age: timedelta, cid: st
             outcome = UNCHECKED
     end = "interrupted before TeamViewer answered"
     async with runtime.db.uow() as uow:
-        if not await SESSIONS.move(uow, row.tenant_id, row.id, PENDING, FAILED, end_state=end):
+        # The code is kept, so a session left open by a crash right after this is still named.
+        if not await SESSIONS.move(uow, row.tenant_id, row.id, PENDING, FAILED, end_state=end,
+                                   code=found.code if found else None):
             return  # the request finished, or another replica settled it
         await uow.commit()
     if found is not None and found.open:

@@ -11,15 +11,20 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from bot import rbac_admin
+from bot.rbac_admin import Granter, Scope
 from storage.workflow import ApprovalRequest
+from tests.handlers.test_approvals import audit
 from tests.workflows.env import (
     ALEX,
     AVERY,
     PAT,
+    SAM,
     Env,
     card_state,
     click,
     console,
+    devices_in,
     instruction_env,
     next_where,
     title_has,
@@ -77,7 +82,7 @@ async def test_approvals_lists_waiting_requests_with_approve_and_deny(env: Env) 
         await next_where(pat, title_has("Approval needed"))
         await alex.ws.send_json({"type": "command", "text": "approvals"})
         own = await next_where(alex, private_titled("Requests waiting for approval"))
-        assert "someone else must decide" in own["card"]["fallback"]  # Alex asked for it
+        assert "None of these is yours to decide" in own["card"]["fallback"]  # Alex asked for it
         listing = await pat.say("approvals")
         assert listing["card"]["title"] == "Requests waiting for approval"
         assert "follow, with Approve and Deny" in listing["card"]["fallback"]
@@ -89,3 +94,19 @@ async def test_approvals_lists_waiting_requests_with_approve_and_deny(env: Env) 
     [run] = await env.runs()
     request = await env.request(run.id)
     assert (request.state, request.decided_by_email, request.reason) == ("approved", PAT, "from the list")
+
+
+async def test_approvals_offers_no_card_for_a_request_outside_the_readers_scope(env: Env) -> None:
+    async with env.rt.db.uow() as uow:
+        await rbac_admin.grant(uow, env.rt.tenant_id, Granter("test"), "Approver", email=SAM,
+                               scope=Scope(device_groups=["Singapore"]))
+        await uow.commit()
+    [london] = await devices_in(env.live, "London")
+    async with console(env.live, AVERY) as avery, console(env.live, SAM) as sam:
+        await avery.say(RESTART.format(london))
+        await sam.ws.send_json({"type": "command", "text": "approvals"})
+        listing = await next_where(sam, private_titled("Requests waiting for approval"))
+        assert "None of these is yours to decide" in listing["card"]["fallback"]
+        assert london in listing["card"]["fallback"]  # listed, without its buttons
+    denials = [e for e in await audit(env, "denial", "instruction.approve") if e.actor_email == SAM]
+    assert denials == []  # asking whether Sam may decide records nothing
