@@ -316,13 +316,15 @@ def all_in(status: InstructionStatus, stats: Statistics) -> bool:
 def _counts(stats: Statistics, status: InstructionStatus) -> dict[str, Any]:
     return {"sent_count": stats.sent, "received_count": stats.received,
             "outstanding_count": stats.outstanding, "error_count": stats.errors,
+            "no_data_count": stats.success_no_data, "not_implemented_count": stats.not_implemented,
             "vendor_status": int(status.status)}
 
 
 def _view(run: InstructionRun) -> tuple[Any, ...]:
     """What the requester's card shows; it is redrawn only when this changes."""
     return (run.state, run.sent_count, run.received_count, run.outstanding_count, run.error_count,
-            run.answers_stored, run.errors_stored, run.last_error, run.vendor_status)
+            run.no_data_count, run.not_implemented_count, run.answers_stored, run.errors_stored,
+            run.others_stored, run.last_error, run.vendor_status)
 
 
 def _outcome(state: str, status: InstructionStatus, stats: Statistics, run: InstructionRun) -> str:
