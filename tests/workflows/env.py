@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import select
 
+from bot.demo import facts
 from integrations.http import RetryPolicy
 from integrations.simulator_kit import serve
 from integrations.tachyon.client import POLICY, TachyonClient
@@ -104,7 +105,7 @@ async def sim_fleet(db: Database, tenant_id: int, sim: TachyonSimulator) -> None
     async with db.uow() as uow:
         rows = await uow.repo(DeviceRepo).page(tenant_id, query=None, group_ids=None, after=None,
                                                limit=100_000)
-    sim.seed_devices([(d.fqdn or "", g or "Default", dict(d.attributes or {})) for d, g in rows])
+    sim.seed_devices([(d.fqdn or "", g or "Default", facts(d)) for d, g in rows])
 
 
 @asynccontextmanager
