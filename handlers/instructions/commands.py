@@ -279,9 +279,9 @@ COMMANDS = (
               Arg("target", "a device, group:NAME or name,name,...", kind="marker", marker="on"),
               Arg("incident", "an incident number", kind="marker", marker="for", required=False,
                   convert=parse_incident)),
-        examples=("run GetOperatingSystem on PC-0042",
+        examples=("run GetOperatingSystem on PC-0001",
                   "run ServiceStatus serviceName=Spooler on group:London for INC0012345",
-                  "run RestartService serviceName=Spooler on PC-0001,PC-0002")),
+                  "run RestartService serviceName=Spooler on PC-0001,PC-0005")),
     CommandSpec(
         "cancel", "Cancel a run (yours, or any as an administrator).", cancel_command,
         permission=(*RUNS, "remote.install", "rbac.admin"),
@@ -293,5 +293,5 @@ COMMANDS = (
         args=(Arg("device", "a device name, FQDN or serial"),
               Arg("incident", "an incident number", kind="marker", marker="for", required=False,
                   convert=parse_incident)),
-        examples=("remote install PC-0042", "remote install PC-0042 for INC0012345")),
+        examples=("remote install PC-0001", "remote install PC-0001 for INC0012345")),
 )
