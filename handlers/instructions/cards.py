@@ -4,6 +4,7 @@ the paged results card. Buttons carry ids only; every click re-reads the rows.""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bot.approvals import approval_text, decision_controls
@@ -31,12 +32,16 @@ CODE_NOTE = ("1E wants a one-time code before it sends this action: it e-mailed 
 CELL = 80
 
 
+@dataclass(frozen=True)
 class Kind:
     """How cards, results and exports name one kind of stored row (1E's other responses are
     separate views, as in 1E's own tools: integrations.md 2.5)."""
 
-    def __init__(self, letter: str, row: str, title: str, counted: str, button: str) -> None:
-        self.letter, self.row, self.title, self.counted, self.button = letter, row, title, counted, button
+    letter: str  # in button ids (run.more:<run>:<letter>:<after>)
+    row: str  # the CSV's kind column
+    title: str  # of its results card and XLSX sheet
+    counted: str  # after a count: "4 device errors"
+    button: str
 
 
 KINDS = {
