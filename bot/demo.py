@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot import rbac_admin
 from bot.rbac_admin import Granter, Scope
@@ -77,6 +77,13 @@ def listener_url(settings: CoreSettings, path: str) -> str:
     """Where a simulator mounted on the demo's own listener is reached from this machine."""
     host = settings.host if settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
     return f"http://{host}:{settings.port}{path}"
+
+
+def facts(device: Device) -> dict[str, Any]:
+    """What a simulator answers about a device, taken from its inventory row, so that what 1E
+    says of PC-0042 (its operating system, whether TeamViewer is installed) is what `devices`
+    says: the inventory is the one source of the demo fleet."""
+    return {**(device.attributes or {}), "os": device.os}
 
 
 async def fleet(runtime: Runtime) -> Sequence[tuple[Device, str | None]]:

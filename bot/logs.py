@@ -16,6 +16,23 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+# Libraries whose INFO lines repeat with every request or tick; deskhand logs what matters itself.
+QUIET = {
+    "aiohttp.access": logging.WARNING,
+    "apscheduler": logging.WARNING,
+    # Alembic logs two INFO lines per schema check, and /readyz checks on every probe.
+    "alembic": logging.WARNING,
+    # httpx logs every request at INFO: four per 1E poll of every active run. integrations/http.py
+    # logs each call at DEBUG instead, without its query string.
+    "httpx": logging.WARNING,
+}
+
+
+def quiet_libraries() -> None:
+    for name, level in QUIET.items():
+        logging.getLogger(name).setLevel(level)
+
+
 def configure(level: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -23,7 +40,4 @@ def configure(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    # Alembic logs two INFO lines per schema check, and /readyz checks on every probe.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    quiet_libraries()

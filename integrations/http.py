@@ -209,6 +209,8 @@ async def send(client: httpx.AsyncClient, method: str, url: str, *, vendor: str,
         else:
             status = response.status_code
             response.extensions["deskhand_attempts"] = attempt + 1
+            log.debug("%s %s %s: HTTP %s (ref %s)", vendor, method, _path(client.base_url.join(url)),
+                      status, correlation_id)
             if (last or status not in policy.statuses
                     or (not idempotent and status not in REFUSED_BEFORE_WORK)
                     or (give_up is not None and give_up(response))):

@@ -4,7 +4,8 @@ Runs move by compare-and-set transitions under per-run leases; history is paged 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -86,9 +87,16 @@ class InstructionRun(Base):
     sent_count: Mapped[int] = mapped_column(Integer, default=0)
     received_count: Mapped[int] = mapped_column(Integer, default=0)
     outstanding_count: Mapped[int] = mapped_column(Integer, default=0)
+    # 1E's statistics: TotalErrorRespondents, TotalSuccessNoData..., TotalNotImplemented...
     error_count: Mapped[int] = mapped_column(Integer, default=0)
+    no_data_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    not_implemented_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Rows stored, by kind: answers, then 1E's other responses (errors are Status 2 or unknown).
     answers_stored: Mapped[int] = mapped_column(Integer, default=0)
     errors_stored: Mapped[int] = mapped_column(Integer, default=0)
+    no_data_stored: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    not_implemented_stored: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    too_large_stored: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     answer_cursor: Mapped[str] = mapped_column(String(200), default="0;0")
     error_cursor: Mapped[str] = mapped_column(String(200), default="0;0")
     gather_minutes: Mapped[int] = mapped_column(Integer, default=60)
@@ -108,6 +116,22 @@ class InstructionRun(Base):
     finished_by: Mapped[str | None] = mapped_column(String(320), default=None)
     responses_purged: Mapped[bool] = mapped_column(Boolean, default=False)
 
+    def stored(self, kind: int) -> int:
+        """Rows stored of one `InstructionResponse.kind`."""
+        return int(getattr(self, STORED[kind]))
+
+    @property
+    def others_stored(self) -> int:
+        return sum(self.stored(k) for k in OTHER_KINDS)
+
+
+# InstructionResponse.kind: 0 an answer row; else the Status of 1E's other response (1 no data,
+# 2 error, 3 not implemented, 4 too large), an unknown Status stored as 2 with its number in values.
+ANSWER, NO_DATA, ERROR, NOT_IMPLEMENTED, TOO_LARGE = range(5)
+OTHER_KINDS = (ERROR, NO_DATA, NOT_IMPLEMENTED, TOO_LARGE)
+STORED = {ANSWER: "answers_stored", NO_DATA: "no_data_stored", ERROR: "errors_stored",
+          NOT_IMPLEMENTED: "not_implemented_stored", TOO_LARGE: "too_large_stored"}
+
 
 class InstructionRunTargets(Base):
     """A run's devices, apart from the run row: 50,000 of them are megabytes, and the run row is
@@ -121,13 +145,16 @@ class InstructionRunTargets(Base):
 
 
 class InstructionResponse(Base):
-    """One device's answer (or error) to a run; paged by keyset on (run_id, is_error, id)."""
+    """One device's answer row, or its other response (`is_error`), to a run; paged by keyset
+    on (run_id, is_error, id), and one kind of other response on (run_id, kind, id)."""
 
     __tablename__ = "instruction_responses"
-    __table_args__ = (Index("ix_instruction_responses_page", "run_id", "is_error", "id"),)
+    __table_args__ = (Index("ix_instruction_responses_page", "run_id", "is_error", "id"),
+                      Index("ix_instruction_responses_kind", "run_id", "kind", "id"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("instruction_runs.id", ondelete="CASCADE"))
     is_error: Mapped[bool] = mapped_column(Boolean, default=False)
+    kind: Mapped[int] = mapped_column(Integer, default=ANSWER, server_default="0")
     fqdn: Mapped[str] = mapped_column(String(255))
     values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     responded_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -229,9 +256,11 @@ class InstructionRunRepo(Repo):
         """Insert one fetched page and move the cursor on, as one compare-and-set.
 
         False (nothing written) when the cursor moved since `start` was read: another process
-        stored this page already, so a page is never stored twice.
+        stored this page already, so a page is never stored twice. Each row of other responses
+        names its `kind`.
         """
-        if not await self._advance(run_id, is_error, start, cursor, len(rows)):
+        counts = Counter(int(r.get("kind", ANSWER)) for r in rows)
+        if not await self._advance(run_id, is_error, start, cursor, counts):
             return False
         if rows:  # Core executemany on the table: no ORM bookkeeping for thousands of rows
             await self.s.execute(insert(cast(Table, InstructionResponse.__table__)), [
@@ -239,23 +268,27 @@ class InstructionRunRepo(Repo):
         return True
 
     async def store_page_json(self, run_id: int, is_error: bool, start: str, cursor: str,
-                              page_json: str, count: int) -> bool | None:
-        """`store_batch` for a page still in 1E's JSON (`count` rows), read by the database in one
-        statement (storage/response_pages.py); None when this database has no such statement."""
+                              page_json: str, counts: Mapping[int, int]) -> bool | None:
+        """`store_batch` for a page still in 1E's JSON (`counts` rows of each kind), read by the
+        database in one statement (storage/response_pages.py); None when this database has no
+        such statement."""
         statement = insert_page(self.s.get_bind().dialect.name, is_error)
         if statement is None:
             return None
-        if not await self._advance(run_id, is_error, start, cursor, count):
+        if not await self._advance(run_id, is_error, start, cursor, counts):
             return False
         await self.s.execute(statement, {"run_id": run_id, "is_error": is_error, "page": page_json})
         return True
 
-    async def _advance(self, run_id: int, is_error: bool, start: str, cursor: str, count: int) -> bool:
-        column, counter = ((InstructionRun.error_cursor, InstructionRun.errors_stored) if is_error
-                           else (InstructionRun.answer_cursor, InstructionRun.answers_stored))
+    async def _advance(self, run_id: int, is_error: bool, start: str, cursor: str,
+                       counts: Mapping[int, int]) -> bool:
+        column = InstructionRun.error_cursor if is_error else InstructionRun.answer_cursor
+        values: dict[Any, Any] = {column: cursor}
+        for kind, count in counts.items():
+            counter = getattr(InstructionRun, STORED[kind])
+            values[counter] = counter + count
         result = await self.s.execute(update(InstructionRun).where(
-            InstructionRun.id == run_id, column == start,
-        ).values({column: cursor, counter: counter + count}))
+            InstructionRun.id == run_id, column == start).values(values))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def target_groups(self, tenant_id: int, names: Sequence[str]) -> dict[str, str | None]:
@@ -270,9 +303,11 @@ class InstructionRunRepo(Repo):
         return out
 
     async def responses(self, run_id: int, is_error: bool, after_id: int | None,
-                        limit: int) -> Sequence[InstructionResponse]:
-        q = select(InstructionResponse).where(InstructionResponse.run_id == run_id,
-                                              InstructionResponse.is_error.is_(is_error))
+                        limit: int, *, kind: int | None = None) -> Sequence[InstructionResponse]:
+        """Answer rows, or other responses (`is_error`), of one `kind` when given; keyset on id."""
+        q = select(InstructionResponse).where(InstructionResponse.run_id == run_id)
+        q = (q.where(InstructionResponse.is_error.is_(is_error)) if kind is None
+             else q.where(InstructionResponse.kind == kind))
         if after_id:
             q = q.where(InstructionResponse.id > after_id)
         return (await self.s.execute(q.order_by(InstructionResponse.id).limit(limit))).scalars().all()

@@ -19,13 +19,21 @@ _TS_PG = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}(:?\d{2})?
 _ZONED_PG = r"(Z|[+-]\d{2}(:?\d{2})?)$"
 
 
+def _kind(status: str) -> str:
+    """`InstructionResponse.kind` of an other response: its Status, an unknown one an error (2),
+    as `integrations.tachyon.responses.Other.of` reads it."""
+    return f"CASE {status} WHEN 1 THEN 1 WHEN 3 THEN 3 WHEN 4 THEN 4 ELSE 2 END"
+
+
 def _sqlite(is_error: bool) -> TextClause:
     def field(name: str) -> str:
         camel = name[0].lower() + name[1:]
         return f"coalesce(json_extract(j.value, '$.{name}'), json_extract(j.value, '$.{camel}'))"
 
+    status = f"CAST(coalesce({field('Status')}, 0) AS INTEGER)"
+    kind = _kind(status) if is_error else "0"
     if is_error:
-        values = (f"json_object('status', CAST(coalesce({field('Status')}, 0) AS INTEGER), "
+        values = (f"json_object('status', {status}, "
                   f"'error', CAST(coalesce({field('ErrorData')}, '') AS TEXT))")
     else:
         vals = ("CASE WHEN json_type(j.value, '$.Values') = 'object' THEN json_extract(j.value, '$.Values') "
@@ -38,8 +46,8 @@ def _sqlite(is_error: bool) -> TextClause:
     # SQLite keeps 30 February as written; going through julianday() shows it moved, so NULL it.
     when_ok = f"{when} = strftime('%Y-%m-%d %H:%M:%f', julianday({ts}))"
     return text(
-        'INSERT INTO instruction_responses (run_id, is_error, fqdn, "values", responded_at) '
-        f"SELECT :run_id, :is_error, substr(CAST(coalesce({field('Fqdn')}, '') AS TEXT), 1, 255), "
+        'INSERT INTO instruction_responses (run_id, is_error, kind, fqdn, "values", responded_at) '
+        f"SELECT :run_id, :is_error, {kind}, substr(CAST(coalesce({field('Fqdn')}, '') AS TEXT), 1, 255), "
         f"{values}, CASE WHEN {when_ok} THEN {when} || '000' END "
         "FROM json_each(:page) AS j WHERE j.type = 'object' ORDER BY j.key")
 
@@ -49,8 +57,9 @@ def _postgresql(is_error: bool) -> TextClause:
         camel = name[0].lower() + name[1:]
         return f"coalesce(j ->> '{name}', j ->> '{camel}')"
 
+    status = f"CASE WHEN {field('Status')} ~ '^-?\\d{{1,9}}$' THEN ({field('Status')})::int ELSE 0 END"
+    kind = _kind(status) if is_error else "0"
     if is_error:
-        status = f"CASE WHEN {field('Status')} ~ '^-?\\d{{1,9}}$' THEN ({field('Status')})::int ELSE 0 END"
         values = f"jsonb_build_object('status', {status}, 'error', coalesce({field('ErrorData')}, ''))"
     else:
         vals = ("CASE WHEN jsonb_typeof(j -> 'Values') = 'object' THEN j -> 'Values' "
@@ -62,8 +71,9 @@ def _postgresql(is_error: bool) -> TextClause:
     when = (f"CASE WHEN {ts} !~ '{_TS_PG}' THEN NULL WHEN {ts} ~ '{_ZONED_PG}' THEN ({ts})::timestamptz "
             f"ELSE ({ts})::timestamp AT TIME ZONE 'UTC' END")
     return text(
-        'INSERT INTO instruction_responses (run_id, is_error, fqdn, "values", responded_at) '
-        f"SELECT :run_id, :is_error, left(coalesce({field('Fqdn')}, ''), 255), ({values})::json, {when} "
+        'INSERT INTO instruction_responses (run_id, is_error, kind, fqdn, "values", responded_at) '
+        f"SELECT :run_id, :is_error, {kind}, left(coalesce({field('Fqdn')}, ''), 255), ({values})::json, "
+        f"{when} "
         "FROM jsonb_array_elements(CAST(:page AS jsonb)) WITH ORDINALITY AS e(j, n) "
         "WHERE jsonb_typeof(j) = 'object' ORDER BY n")
 

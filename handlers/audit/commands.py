@@ -120,6 +120,6 @@ COMMANDS = (CommandSpec(
           Arg("device", "a device name", kind="option", required=False),
           Arg("since", "30m, 12h, 7d, 2w or an ISO date", kind="option", required=False,
               convert=parse_since)),
-    examples=("audit", "audit user=ann@example.com since=7d", "audit device=PC-0042")),)
+    examples=("audit", "audit user=riley.remote@example.com since=7d", "audit device=PC-0001")),)
 ACTIONS = (ActionSpec("audit.more", more_clicked, permission="audit.read", params=(an_id,),
                       fields=3, damaged="run `audit` again."),)

@@ -1,4 +1,9 @@
-"""`help`: built from the registry, showing each person only what they may run."""
+"""`help`: built from the registry, showing each person only what they may run.
+
+Commands' examples must work for whoever is shown them in the demo: they name PC-0001 and
+PC-0005 (London: in every demo persona's scope), demo personas and directory groups, and
+commands everyone may run (`tests/handlers/test_help_examples.py` runs each as each persona).
+"""
 
 from __future__ import annotations
 
@@ -41,5 +46,5 @@ async def help_command(ctx: Context, cmd: Command) -> Reply:
 
 COMMANDS = (CommandSpec(
     name="help", summary="List the commands you can run, or explain one.",
-    handler=help_command, examples=("help", "help role"),
+    handler=help_command, examples=("help", "help why"),
     args=(Arg("command", "a command name", required=False, kind="rest"),)),)

@@ -4,6 +4,7 @@ the paged results card. Buttons carry ids only; every click re-reads the rows.""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bot.approvals import approval_text, decision_controls
@@ -11,7 +12,16 @@ from cards.model import Button, Card, Confirm, Field, Fields, Section, Table, Te
 from cards.model import Context as Small
 from handlers.instructions.states import ACTIVE, AWAITING, COMPLETED, FINISHED, IN_FLIGHT, LABELS
 from integrations.tachyon.status import Status
-from storage.instructions import InstructionResponse, InstructionRun
+from storage.instructions import (
+    ANSWER,
+    ERROR,
+    NO_DATA,
+    NOT_IMPLEMENTED,
+    OTHER_KINDS,
+    TOO_LARGE,
+    InstructionResponse,
+    InstructionRun,
+)
 from storage.workflow import PENDING, ApprovalRequest
 
 RUN = "instruction.run"  # the subject kind of a run's approval request and card copies
@@ -20,6 +30,29 @@ CODE_MAX = 16
 CODE_NOTE = ("1E wants a one-time code before it sends this action: it e-mailed one (to the account "
              "1E knows for this request). Type it below within 10 minutes and press Send code.")
 CELL = 80
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How cards, results and exports name one kind of stored row (1E's other responses are
+    separate views, as in 1E's own tools: integrations.md 2.5)."""
+
+    letter: str  # in button ids (run.more:<run>:<letter>:<after>)
+    row: str  # the CSV's kind column
+    title: str  # of its results card and XLSX sheet
+    counted: str  # after a count: "4 device errors"
+    button: str
+
+
+KINDS = {
+    ANSWER: Kind("a", "answer", "Answers", "answers", "Show results"),
+    ERROR: Kind("e", "error", "Device errors", "device errors", "Show device errors"),
+    NO_DATA: Kind("n", "no data", "No data", "no data", "Show no data"),
+    NOT_IMPLEMENTED: Kind("i", "not implemented", "Not implemented", "not implemented",
+                          "Show not implemented"),
+    TOO_LARGE: Kind("l", "too large", "Too large", "too large", "Show too large"),
+}
+BY_LETTER = {k.letter: kind for kind, k in KINDS.items()}
 
 
 def _when(moment: Any) -> str:
@@ -51,9 +84,8 @@ def run_card(run: InstructionRun, request: ApprovalRequest | None, audience: str
     if run.vendor_id:
         items.append(Field("1E instruction", f"#{run.vendor_id}"))
     if run.state in IN_FLIGHT or (run.state in FINISHED and run.vendor_id):
-        items.append(Field("Progress", f"sent {run.sent_count} · received {run.received_count} · "
-                                       f"outstanding {run.outstanding_count} · errors {run.error_count}"))
-        items.append(Field("Stored", f"{run.answers_stored} answers, {run.errors_stored} device errors"))
+        items.append(Field("Progress", progress(run)))
+        items.append(Field("Stored", stored(run)))
     sections: list[Section] = [Fields(tuple(items))]
     if run.last_error and run.state in ACTIVE:
         sections.append(Text(f"*Note:* {run.last_error}"))
@@ -78,6 +110,23 @@ def run_card(run: InstructionRun, request: ApprovalRequest | None, audience: str
     return Card(title=title, sections=sections, buttons=buttons, tone=_tone(run.state))
 
 
+def progress(run: InstructionRun) -> str:
+    """1E's own counts. Whether its error count means Status 2 only is not known (2.5), so the
+    card shows it beside what was stored of each kind rather than reconcile the two."""
+    text = (f"sent {run.sent_count} · received {run.received_count} · "
+            f"outstanding {run.outstanding_count} · errors {run.error_count}")
+    for label, count in (("no data", run.no_data_count), ("not implemented", run.not_implemented_count)):
+        text += f" · {label} {count}" if count else ""
+    return text
+
+
+def stored(run: InstructionRun) -> str:
+    text = f"{run.answers_stored} answers, {run.errors_stored} device errors"
+    for kind in (NO_DATA, NOT_IMPLEMENTED, TOO_LARGE):
+        text += f", {run.stored(kind)} {KINDS[kind].counted}" if run.stored(kind) else ""
+    return text
+
+
 def awaiting_code(run: InstructionRun) -> bool:
     return run.state in IN_FLIGHT and run.vendor_status == Status.AWAITING_AUTHENTICATION
 
@@ -94,10 +143,12 @@ def _requester_buttons(run: InstructionRun) -> list[Button]:
         return [Button("Send code", f"run.code:{rid}", rid, "primary"), cancel]
     if run.state in IN_FLIGHT:
         return [Button("Show results", f"run.results:{rid}", rid), cancel]
-    if run.state in FINISHED and (run.answers_stored or run.errors_stored):
+    if run.state in FINISHED and (run.answers_stored or run.others_stored):
         out = [Button("Show results", f"run.results:{rid}", rid, "primary")]
         if run.errors_stored:
-            out.append(Button("Show device errors", f"run.errors:{rid}", rid))
+            out.append(Button(KINDS[ERROR].button, f"run.errors:{rid}", rid))
+        out += [Button(KINDS[k].button, f"run.others:{rid}:{KINDS[k].letter}", rid)
+                for k in (NO_DATA, NOT_IMPLEMENTED, TOO_LARGE) if run.stored(k)]
         out += [Button("Export CSV", f"run.export:{rid}:csv", rid),
                 Button("Export XLSX", f"run.export:{rid}:xlsx", rid)]
         return out
@@ -119,27 +170,32 @@ def _cell(value: Any) -> str:
     return text if len(text) <= CELL else text[: CELL - 1] + "\u2026"
 
 
-def results_card(run: InstructionRun, rows: Sequence[InstructionResponse], *, errors: bool,
+def status_text(row: InstructionResponse) -> str:
+    """1E's Status of an other response; one this version does not know is listed as an error."""
+    raw = row.values.get("status")
+    return _cell(raw) if raw == row.kind else f"{_cell(raw)} (unknown: an error)"
+
+
+def results_card(run: InstructionRun, rows: Sequence[InstructionResponse], *, kind: int,
                  shown_before: int, has_more: bool) -> Card:
-    total = run.errors_stored if errors else run.answers_stored
-    if errors:
-        columns = ["device", "status", "error"]
+    total = run.stored(kind)
+    if kind in OTHER_KINDS:
+        columns = ["device", "status", "error" if kind == ERROR else "message"]
         table: tuple[tuple[str, ...], ...] = tuple(
-            (r.fqdn, _cell(r.values.get("status")), _cell(r.values.get("error"))) for r in rows)
+            (r.fqdn, status_text(r), _cell(r.values.get("error"))) for r in rows)
     else:
         names = result_columns(run, rows)
         columns = ["device", *names[:MAX_COLUMNS]]
         table = tuple((r.fqdn, *(_cell((r.values or {}).get(c)) for c in names[:MAX_COLUMNS]))
                       for r in rows)
-    what = "Device errors" if errors else "Answers"
+    what = KINDS[kind].title
     first, last = shown_before + 1, shown_before + len(rows)
-    caption = f"{what} {first}-{last} of {total}" if rows else f"No {what.lower()} stored yet."
+    caption = f"{what} {first}-{last} of {total}" if rows else f"No {KINDS[kind].counted} stored yet."
     more = None
     if has_more and rows:
-        kind = "e" if errors else "a"
-        more = Button("More", f"run.more:{run.id}:{kind}:{rows[-1].id}", str(last))
+        more = Button("More", f"run.more:{run.id}:{KINDS[kind].letter}:{rows[-1].id}", str(last))
     sections: list[Section] = [Table(tuple(columns), table, caption=caption, more=more)]
-    if not errors and len(result_columns(run, rows)) > MAX_COLUMNS:
+    if kind == ANSWER and len(result_columns(run, rows)) > MAX_COLUMNS:
         sections.append(Small(f"Showing {MAX_COLUMNS} of {len(result_columns(run, rows))} columns; "
                               "the export has them all."))
     if run.state not in FINISHED:

@@ -21,11 +21,18 @@ from bot.tenant_settings import CoreTenantSettings
 from cards.model import Button, Card, Section, Table, Text, message_card
 from cards.model import Context as Small
 from handlers.common import find_device
-from handlers.instructions.cards import CODE_MAX, awaiting_code, results_card
+from handlers.instructions.cards import BY_LETTER, CODE_MAX, awaiting_code, results_card
 from handlers.instructions.config import InstructionSettings
 from handlers.instructions.vendor import require_tachyon
 from integrations.http import Cause, VendorError
-from storage.instructions import CatalogueRepo, InstructionDefinitionRow, InstructionRun, InstructionRunRepo
+from storage.instructions import (
+    ANSWER,
+    ERROR,
+    CatalogueRepo,
+    InstructionDefinitionRow,
+    InstructionRun,
+    InstructionRunRepo,
+)
 
 CODE = re.compile(rf"^[A-Za-z0-9]{{4,{CODE_MAX}}}$")
 INCIDENT = re.compile(r"^[A-Za-z]{2,6}\d{3,12}$")  # INC0012345, RITM0010001, CHG0000042
@@ -155,26 +162,33 @@ async def _readable(ctx: Context, run_id: int, what: str) -> InstructionRun:
     return run
 
 
-async def _results(ctx: Context, run_id: int, errors: bool, after: int | None, shown: int) -> Card:
+async def _results(ctx: Context, run_id: int, kind: int, after: int | None, shown: int) -> Card:
     run = await _readable(ctx, run_id, "read its results")
     async with ctx.runtime.db.uow() as uow:
         size = (await CoreTenantSettings.read(uow, ctx.tenant_id)).page_size
-        rows = list(await uow.repo(InstructionRunRepo).responses(run.id, errors, after, size + 1))
-    return results_card(run, rows[:size], errors=errors, shown_before=shown, has_more=len(rows) > size)
+        rows = list(await uow.repo(InstructionRunRepo).responses(
+            run.id, kind != ANSWER, after, size + 1, kind=None if kind == ANSWER else kind))
+    return results_card(run, rows[:size], kind=kind, shown_before=shown, has_more=len(rows) > size)
 
 
 async def results_clicked(ctx: Context, interaction: Interaction) -> Reply:
-    return Reply.private(await _results(ctx, interaction.args[0], False, None, 0))
+    return Reply.private(await _results(ctx, interaction.args[0], ANSWER, None, 0))
 
 
 async def errors_clicked(ctx: Context, interaction: Interaction) -> Reply:
-    return Reply.private(await _results(ctx, interaction.args[0], True, None, 0))
+    return Reply.private(await _results(ctx, interaction.args[0], ERROR, None, 0))
+
+
+async def others_clicked(ctx: Context, interaction: Interaction) -> Reply:
+    """No data, not implemented or too large: 1E's other responses that are not errors."""
+    run_id, letter = interaction.args
+    return Reply.private(await _results(ctx, run_id, BY_LETTER[letter], None, 0))
 
 
 async def more_clicked(ctx: Context, interaction: Interaction) -> Reply:
-    run_id, kind, after = interaction.args
+    run_id, letter, after = interaction.args
     shown = int(interaction.value) if interaction.value.isdigit() else 0
-    return Reply.update(await _results(ctx, run_id, kind == "e", after, shown))
+    return Reply.update(await _results(ctx, run_id, BY_LETTER[letter], after, shown))
 
 
 async def export_clicked(ctx: Context, interaction: Interaction) -> Reply:
@@ -226,7 +240,8 @@ DAMAGED = "`history mine` lists your runs."
 ACTIONS = (
     ActionSpec("run.results", results_clicked, params=(an_id,), damaged=DAMAGED),
     ActionSpec("run.errors", errors_clicked, params=(an_id,), damaged=DAMAGED),
-    ActionSpec("run.more", more_clicked, params=(an_id, one_of("a", "e"), an_id),
+    ActionSpec("run.others", others_clicked, params=(an_id, one_of("n", "i", "l")), damaged=DAMAGED),
+    ActionSpec("run.more", more_clicked, params=(an_id, one_of(*BY_LETTER), an_id),
                damaged="open the results from the run card again."),
     ActionSpec("run.export", export_clicked, params=(an_id, one_of(*exports.CONTENT_TYPES)),
                damaged="use the run card's export buttons."),
@@ -250,9 +265,9 @@ COMMANDS = (
               Arg("target", "a device, group:NAME or name,name,...", kind="marker", marker="on"),
               Arg("incident", "an incident number", kind="marker", marker="for", required=False,
                   convert=parse_incident)),
-        examples=("run GetOperatingSystem on PC-0042",
+        examples=("run GetOperatingSystem on PC-0001",
                   "run ServiceStatus serviceName=Spooler on group:London for INC0012345",
-                  "run RestartService serviceName=Spooler on PC-0001,PC-0002")),
+                  "run RestartService serviceName=Spooler on PC-0001,PC-0005")),
     CommandSpec(
         "cancel", "Cancel a run (yours, or any as an administrator).", cancel_command,
         permission=(*RUNS, "remote.install", "rbac.admin"),
@@ -264,5 +279,5 @@ COMMANDS = (
         args=(Arg("device", "a device name, FQDN or serial"),
               Arg("incident", "an incident number", kind="marker", marker="for", required=False,
                   convert=parse_incident)),
-        examples=("remote install PC-0042", "remote install PC-0042 for INC0012345")),
+        examples=("remote install PC-0001", "remote install PC-0001 for INC0012345")),
 )

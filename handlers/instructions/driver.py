@@ -166,6 +166,7 @@ class Driver:
             run.vendor_id = status.id
             await self._cancel_orphan(run, None)
             return
+        log.info("run %s: sent to 1E as instruction #%s (ref %s)", run.id, status.id, run.correlation_id)
         await refresh(self.rt, RUN, run.id)
 
     async def _cancel_orphan(self, run: InstructionRun, client: TachyonClient | None) -> None:
@@ -208,10 +209,11 @@ class Driver:
         sent_at = run.sent_at or datetime.now(UTC)
         overdue = datetime.now(UTC) > sent_at + timedelta(minutes=run.gather_minutes) + GRACE
         counts = _counts(stats, status)
-        if (end or overdue) and answers_done and errors_done:
-            state = end or states.EXPIRED
-            await self._finish(run, state, _outcome(state, status, run), failures=0, last_error="",
-                               **counts)
+        everyone = all_in(status, stats)
+        if (end or everyone or overdue) and answers_done and errors_done:
+            state = end or (states.COMPLETED if everyone else states.EXPIRED)
+            await self._finish(run, state, _outcome(state, status, stats, run), failures=0,
+                               last_error="", **counts)
             return
         wait = timedelta(seconds=settings.status_wait_seconds)
         async with self.rt.db.uow() as uow:
@@ -223,6 +225,12 @@ class Driver:
                             next_poll_at=datetime.now(UTC) + wait, **counts)
             await uow.commit()
             after = await runs.get(self.rt.tenant_id, run.id)
+        # INFO is for state changes; every other poll (one per run every few seconds) is DEBUG.
+        if after is not None and before is not None and after.state != before.state:
+            log.info("run %s: %s (ref %s)", run.id, states.LABELS[after.state], run.correlation_id)
+        else:
+            log.debug("run %s: 1E says %s, %d of %d answered", run.id, status.status_name,
+                      stats.received, stats.sent)
         if after is not None and _view(after) != seen:
             await refresh(self.rt, RUN, run.id, ("requester",))
 
@@ -266,6 +274,8 @@ class Driver:
                                     finished_at=datetime.now(UTC), **values)
             await uow.commit()
         if moved:
+            log.info("run %s: %s: %s (ref %s)", run.id, states.LABELS[state], outcome,
+                     run.correlation_id)
             await self.rt.audit.record(
                 self.rt.tenant_id, "external", "tachyon.instruction.end", state,
                 actor_label="deskhand poller", correlation_id=run.correlation_id,
@@ -292,24 +302,39 @@ class Driver:
             await refresh(self.rt, RUN, run.id, ("requester",))
 
 
+def all_in(status: InstructionStatus, stats: Statistics) -> bool:
+    """Every device 1E sent the instruction to has answered (with data, none, or an error).
+
+    1E may report an instruction In Progress until its gather window ends, since devices can
+    still come online; once its statistics (integrations.md 2.4) count every device it was sent
+    to as answered, nothing more can arrive, and waiting would hold the run open for up to the
+    whole window."""
+    return (status.status in (Status.SENT, Status.IN_PROGRESS) and stats.sent > 0
+            and stats.outstanding == 0 and stats.received >= stats.sent)
+
+
 def _counts(stats: Statistics, status: InstructionStatus) -> dict[str, Any]:
     return {"sent_count": stats.sent, "received_count": stats.received,
             "outstanding_count": stats.outstanding, "error_count": stats.errors,
+            "no_data_count": stats.success_no_data, "not_implemented_count": stats.not_implemented,
             "vendor_status": int(status.status)}
 
 
 def _view(run: InstructionRun) -> tuple[Any, ...]:
     """What the requester's card shows; it is redrawn only when this changes."""
     return (run.state, run.sent_count, run.received_count, run.outstanding_count, run.error_count,
-            run.answers_stored, run.errors_stored, run.last_error, run.vendor_status)
+            run.no_data_count, run.not_implemented_count, run.answers_stored, run.errors_stored,
+            run.others_stored, run.last_error, run.vendor_status)
 
 
-def _outcome(state: str, status: InstructionStatus, run: InstructionRun) -> str:
+def _outcome(state: str, status: InstructionStatus, stats: Statistics, run: InstructionRun) -> str:
     if state == states.DENIED:
         who = status.actioned_by or "an approver in 1E"
         return f"Rejected in 1E by {who}" + (f": {status.action_reason}" if status.action_reason else ".")
     if state == states.EXPIRED and not states.vendor_end(status.status):
         return (f"1E still reported {status.status_name} {GRACE.seconds // 60} minutes after the "
                 f"{run.gather_minutes}-minute gather window; deskhand stopped polling.")
+    if state == states.COMPLETED and not states.vendor_end(status.status):
+        return f"Every targeted device answered ({stats.received} of {stats.sent})."
     name = status.status_name if isinstance(status.status, Status) else "finished"
     return f"1E reports the instruction {name.lower()}."

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from openpyxl import Workbook
 
 from bot.rbac import DeviceScope, Grant, decide, grants_of
-from handlers.instructions.cards import result_columns
+from handlers.instructions.cards import KINDS, result_columns
 from handlers.instructions.config import InstructionSettings
 from storage.directory import DirectoryRepo
-from storage.instructions import InstructionResponse, InstructionRun, InstructionRunRepo
+from storage.instructions import ANSWER, OTHER_KINDS, InstructionResponse, InstructionRun, InstructionRunRepo
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -46,11 +46,12 @@ def may_read(grants: Sequence[Grant], principal_id: int, active: bool, run: Inst
 
 
 async def _batches(runtime: Runtime, run_id: int,
-                   errors: bool) -> AsyncIterator[Sequence[InstructionResponse]]:
+                   kind: int) -> AsyncIterator[Sequence[InstructionResponse]]:
     after: int | None = None
     while True:
         async with runtime.db.uow() as uow:
-            rows = await uow.repo(InstructionRunRepo).responses(run_id, errors, after, BATCH)
+            rows = await uow.repo(InstructionRunRepo).responses(
+                run_id, kind != ANSWER, after, BATCH, kind=None if kind == ANSWER else kind)
         if not rows:
             return
         yield rows
@@ -80,18 +81,19 @@ async def to_csv(runtime: Runtime, run: InstructionRun) -> bytes:
     columns = await _columns(runtime, run)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["kind", "device", "responded (UTC)", *columns, "error status", "error"])
-    async for rows in _batches(runtime, run.id, False):
+    writer.writerow(["kind", "device", "responded (UTC)", *columns, "1E status", "message"])
+    async for rows in _batches(runtime, run.id, ANSWER):
         for r in rows:
             values = r.values or {}
             writer.writerow([_safe(v) for v in ("answer", r.fqdn, _when(r.responded_at),
                                                 *(values.get(c) for c in columns), "", "")])
-    async for rows in _batches(runtime, run.id, True):
-        for r in rows:
-            values = r.values or {}
-            writer.writerow([_safe(v) for v in ("error", r.fqdn, _when(r.responded_at),
-                                                *([""] * len(columns)), values.get("status"),
-                                                values.get("error"))])
+    for kind in OTHER_KINDS:
+        async for rows in _batches(runtime, run.id, kind):
+            for r in rows:
+                values = r.values or {}
+                writer.writerow([_safe(v) for v in (KINDS[kind].row, r.fqdn, _when(r.responded_at),
+                                                    *([""] * len(columns)), values.get("status"),
+                                                    values.get("error"))])
     return out.getvalue().encode("utf-8-sig")  # the BOM makes Excel read UTF-8
 
 
@@ -100,24 +102,26 @@ async def to_xlsx(runtime: Runtime, run: InstructionRun) -> bytes:
     book = Workbook(write_only=True)  # streams rows: memory stays flat however many there are
     answers = book.create_sheet("Answers")
     answers.append(["device", "responded (UTC)", *columns])
-    async for rows in _batches(runtime, run.id, False):
+    async for rows in _batches(runtime, run.id, ANSWER):
         for r in rows:
             values = r.values or {}
             answers.append([_safe(v) for v in (r.fqdn, _when(r.responded_at),
                                                *(values.get(c) for c in columns))])
-    errors = book.create_sheet("Device errors")
-    errors.append(["device", "responded (UTC)", "status", "error"])
-    async for rows in _batches(runtime, run.id, True):
-        for r in rows:
-            errors.append([_safe(v) for v in (r.fqdn, _when(r.responded_at), r.values.get("status"),
-                                              r.values.get("error"))])
+    for kind in OTHER_KINDS:  # 1E's other responses, a sheet for each kind
+        sheet = book.create_sheet(KINDS[kind].title)
+        sheet.append(["device", "responded (UTC)", "1E status", "message"])
+        async for rows in _batches(runtime, run.id, kind):
+            for r in rows:
+                sheet.append([_safe(v) for v in (r.fqdn, _when(r.responded_at), r.values.get("status"),
+                                                 r.values.get("error"))])
     about = book.create_sheet("Run")
     for label, value in (("run", run.id), ("instruction", run.definition_name),
                          ("question", run.readable_payload), ("targets", run.target_label),
                          ("requested by", run.requester_email), ("incident", run.incident or ""),
                          ("state", run.state), ("1E instruction", run.vendor_id or ""),
                          ("created (UTC)", _when(run.created_at)),
-                         ("finished (UTC)", _when(run.finished_at))):
+                         ("finished (UTC)", _when(run.finished_at)),
+                         *((f"{KINDS[k].counted} stored", run.stored(k)) for k in KINDS)):
         about.append([label, _safe(value)])
     buffer = io.BytesIO()
     book.save(buffer)

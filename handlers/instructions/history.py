@@ -22,7 +22,7 @@ from storage.workflow import ApprovalRepo
 
 PAGE = 15
 SCAN = 10  # pages of rows scanned per card while skipping runs out of the person's scope
-USAGE = "Use `history`, `history mine`, `history device PC-0042` or `history instruction <name>`."
+USAGE = "Use `history`, `history mine`, `history device PC-0001` or `history instruction <name>`."
 
 
 def parse_filter(text: str | None) -> tuple[str, str]:
@@ -115,7 +115,7 @@ COMMANDS = (CommandSpec(
     permission=("instruction.read", "instruction.run.question", "instruction.run.action",
                 "remote.install"),
     args=(Arg("filter", "mine, device <name> or instruction <name>", kind="rest", required=False),),
-    examples=("history", "history mine", "history device PC-0042",
+    examples=("history", "history mine", "history device PC-0001",
               "history instruction 1E-TeamViewer-InstallFullClient")),)
 ACTIONS = (ActionSpec("history.more", more_clicked, params=(an_id,), fields=2,
                       damaged="run `history` again."),)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,7 +22,7 @@ from sqlalchemy.exc import DataError, DBAPIError
 from integrations.tachyon.client import TachyonClient
 from integrations.tachyon.responses import ResponseErrorPage, ResponsePage
 from storage.db import Database
-from storage.instructions import InstructionRun, InstructionRunRepo
+from storage.instructions import ANSWER, InstructionRun, InstructionRunRepo
 
 log = logging.getLogger("deskhand.workflows")
 FETCH_SECONDS = 20.0  # per drive; the next tick continues from the stored cursor
@@ -81,7 +82,7 @@ class PageStore:
             async with self.db.uow() as uow:
                 runs = uow.repo(InstructionRunRepo)
                 stored = await runs.store_page_json(run_id, errors, start, page.cursor,
-                                                    orjson.dumps(page.raw).decode(), len(page.raw))
+                                                    orjson.dumps(page.raw).decode(), kinds(page))
                 if stored is not None:
                     await runs.lease(run_id, self.holder, self.lease)
                     await uow.commit()
@@ -105,10 +106,17 @@ def _data_error(exc: DBAPIError) -> bool:
     return isinstance(exc, DataError) or str(getattr(exc.orig, "sqlstate", "") or "").startswith("22")
 
 
+def kinds(page: Page) -> Counter[int]:
+    """How many rows of each `InstructionResponse.kind` a page holds (answer pages stay unparsed)."""
+    if isinstance(page, ResponseErrorPage):
+        return Counter(int(r.kind) for r in page.rows)
+    return Counter({ANSWER: len(page.raw)})
+
+
 def records(page: Page) -> list[dict[str, Any]]:
     """A page's rows as `instruction_responses` values."""
     if isinstance(page, ResponseErrorPage):
-        return [{"fqdn": r.fqdn[:255], "values": {"status": r.status, "error": r.error},
+        return [{"fqdn": r.fqdn[:255], "kind": int(r.kind), "values": {"status": r.status, "error": r.error},
                  "responded_at": r.response_at} for r in page.rows]
     return [{"fqdn": r.fqdn[:255], "values": r.values if r.values or r.blob is None else {"Blob": r.blob},
              "responded_at": r.response_at} for r in page.rows]

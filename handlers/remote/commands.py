@@ -130,8 +130,8 @@ COMMANDS = (
               Arg("user-or-incident", "a user's email or an incident number", kind="marker",
                   marker="for", required=False, convert=parse_for),
               Arg("note", "a short note for the session", kind="option", required=False)),
-        examples=("remote PC-0042", "remote PC-0042 for INC0012345",
-                  'remote PC-0042 for ann@example.com note="printer"')),
+        examples=("remote PC-0001", "remote PC-0001 for INC0012345",
+                  'remote PC-0001 for ann@example.com note="printer"')),
     CommandSpec("remote list", "Your open remote sessions.", list_command, permission="remote.session"),
     CommandSpec(
         "remote close", "Close a remote session by its code.", close_command,

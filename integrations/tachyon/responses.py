@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import IntEnum
 from typing import Any
 
 from integrations.tachyon.json_fields import as_int, parse_time, pick
@@ -47,9 +48,28 @@ class ResponseRow:
                    get("Blob"))
 
 
+class Other(IntEnum):
+    """`Status` of a `ResponseErrors` row, 1E's "other responses" (integrations.md 2.5): only
+    ERROR is a device error; the vendor's own runner shows each kind as a separate view."""
+
+    NO_DATA = 1  # the device answered, with no rows
+    ERROR = 2
+    NOT_IMPLEMENTED = 3  # the instruction does not apply to that device
+    TOO_LARGE = 4  # the device's response was too large
+
+    @classmethod
+    def of(cls, status: int) -> Other:
+        """A status this client does not know is an error (its raw number stays in the row)."""
+        try:
+            return cls(status)
+        except ValueError:
+            return cls.ERROR
+
+
 @dataclass(frozen=True)
 class ResponseError:
-    """A device that answered with an error instead of data (`ResponseErrors/{id}` rows)."""
+    """A device's "other response" instead of data rows (`ResponseErrors/{id}` rows): no data,
+    an error, not implemented or too large, by `status` (see `Other`)."""
 
     id: int
     shard_id: int
@@ -59,6 +79,10 @@ class ResponseError:
     exec_time: int = 0
     created_at: datetime | None = None
     response_at: datetime | None = None
+
+    @property
+    def kind(self) -> Other:
+        return Other.of(self.status)
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> ResponseError:

@@ -34,7 +34,8 @@ class Switches(FaultSwitches):
     answer_seconds: float = 5.0  # until every reachable target has answered
     minute_seconds: float = 60.0  # one TTL minute; shrink it to see gather windows end
     otp_seconds: float = 600.0  # 2FA code lifetime; after it an action is rejected
-    error_percent: int = 2  # of targets that answer with an error
+    error_percent: int = 2  # of targets that give an other response (error, no data, ...)
+    other_statuses: tuple[int, ...] = (2, 1, 3, 4)  # the Status of each in turn (2.5)
     offline_percent: int = 2  # of targets that never answer (outstanding until the TTL ends)
     approval_for_actions: bool = True  # 1E's workflow: actions wait in approval (Status 1)
     two_factor: bool = False  # actions first await an e-mailed code (Status 12)

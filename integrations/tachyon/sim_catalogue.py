@@ -8,6 +8,7 @@ window of responses can be produced on demand without storing rows.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,13 +44,27 @@ def _param(name: str, *, regex: str | None = None, hint: str = "", default: str 
                            "AllowedValues": allowed, "NotNull": required}}
 
 
+WINDOWS_BUILDS = {("11", "23H2"): "22631", ("11", "24H2"): "26100", ("10", "22H2"): "19045"}
+OS_NAME = re.compile(r"^(?:Microsoft )?(Windows|macOS) (\d+)(?: (\w+))?", re.I)
+
+
 def _os(h: int, fqdn: str, row: int, params: dict[str, str], attrs: dict[str, Any]) -> Values:
-    if fqdn.startswith("mac-"):
-        return {"OperatingSystem": "macOS", "Version": "15." + str(h % 4), "Build": f"24A{h % 400}",
+    """From the device's own `os` fact when the fleet has one (the demo's inventory: one source),
+    else made up from the hash (synthetic fleets)."""
+    known = OS_NAME.match(str(attrs.get("os") or ""))
+    if known is None and attrs.get("os"):
+        return {"OperatingSystem": str(attrs["os"]), "Version": "", "Build": "", "Architecture": "x64"}
+    if known is None:
+        mac = fqdn.startswith("mac-")
+        major, version = ("15", "") if mac else (("11", "23H2"), ("11", "24H2"), ("10", "22H2"))[h % 3]
+        family = "macOS" if mac else "Windows"
+    else:
+        family, major, version = known.group(1), known.group(2), known.group(3) or ""
+    if family.lower() == "macos":
+        return {"OperatingSystem": "macOS", "Version": f"{major}.{h % 4}", "Build": f"24A{h % 400}",
                 "Architecture": "arm64"}
-    build = ["22631", "26100", "19045"][h % 3]
-    return {"OperatingSystem": "Microsoft Windows " + ("10" if build == "19045" else "11") + " Enterprise",
-            "Version": {"22631": "23H2", "26100": "24H2", "19045": "22H2"}[build],
+    build = WINDOWS_BUILDS.get((major, version.upper()), "0")
+    return {"OperatingSystem": f"Microsoft Windows {major} Enterprise", "Version": version.upper(),
             "Build": f"{build}.{h % 5000}", "Architecture": "x64"}
 
 

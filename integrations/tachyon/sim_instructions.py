@@ -99,7 +99,8 @@ class InstructionEndpoints(Endpoints):
             timing=Timing(sw.step_seconds, sw.answer_seconds, sw.minute_seconds, sw.otp_seconds),
             needs_auth=entry.is_action and sw.two_factor,
             needs_approval=entry.is_action and sw.approval_for_actions,
-            created=self.sim.now(), installed=self.sim.installed)
+            created=self.sim.now(), installed=self.sim.installed,
+            others=tuple(sw.other_statuses) or (2,))
         self.sim.instructions[ins.id] = ins
         if sw.lose_next_issue > 0:
             sw.lose_next_issue -= 1

@@ -22,6 +22,10 @@ from integrations.tachyon.sim_catalogue import Entry, mix
 CREATED, IN_APPROVAL, REJECTED, APPROVED, SENT, IN_PROGRESS, COMPLETED, EXPIRED = range(8)
 CANCELLING, CANCELLED, AWAITING_AUTH = 8, 9, 12
 TERMINAL = {REJECTED, COMPLETED, EXPIRED, CANCELLED, 10}
+# `Status` of the "other responses" (2.5), cycled over the targets that give one: an error first,
+# then no data, not implemented and too large.
+NO_DATA, ERROR, NOT_IMPLEMENTED, TOO_LARGE = 1, 2, 3, 4
+OTHERS = (ERROR, NO_DATA, NOT_IMPLEMENTED, TOO_LARGE)
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,8 @@ class Timing:
 
 
 class Pattern:
-    """Per block of 100 positions: `errors` slots err, the next `offline` slots never answer."""
+    """Per block of 100 positions: `errors` slots give an other response (an error, no data, ...),
+    the next `offline` slots never answer."""
 
     def __init__(self, known: int, offset: int, errors: int, offline: int) -> None:
         self.known, self.offset = known, offset % 100
@@ -87,6 +92,10 @@ class Pattern:
             p += 1
 
 
+OTHER_WORDS = {NO_DATA: "", NOT_IMPLEMENTED: "The instruction is not implemented on this platform.",
+               TOO_LARGE: "The response exceeded the maximum response size."}
+
+
 @functools.lru_cache(maxsize=8192)  # a page repeats the release time and nearby arrival times
 def iso(moment: float | None) -> str | None:
     if moment is None:
@@ -125,6 +134,7 @@ class SimInstruction:
     action_reason: str = ""
     otp: str = field(default_factory=lambda: f"{uuid.uuid4().int % 1_000_000:06d}")
     installed: set[str] = field(default_factory=set)  # the simulator's: TeamViewer installed here since
+    others: Sequence[int] = OTHERS  # the Status of the k-th other response is others[k % len]
 
     def __post_init__(self) -> None:
         if not self.needs_auth and not self.needs_approval:
@@ -189,18 +199,28 @@ class SimInstruction:
         n = self.reached(now)
         return n - self.pattern.count(n, "offline")
 
+    def other_counts(self, others: int) -> dict[int, int]:
+        """How many of the first `others` other responses carry each Status."""
+        cycle, counts = len(self.others), dict.fromkeys(self.others, 0)
+        for i, status in enumerate(self.others):
+            counts[status] += (others - i + cycle - 1) // cycle
+        return counts
+
     def statistics(self, now: float) -> dict[str, Any]:
         n = self.reached(now)
-        answers, errors = self.pattern.count(n, "answer"), self.pattern.count(n, "error")
+        answers, others = self.pattern.count(n, "answer"), self.pattern.count(n, "error")
+        by = self.other_counts(others)
         total = len(self.devices) + len(self.unknown)
         sent = total if self.status(now)[0] not in (CREATED, IN_APPROVAL, APPROVED, AWAITING_AUTH,
                                                     REJECTED) else 0
         online = len(self.devices) - self.pattern.count(len(self.devices), "offline")
         return {"Summary": {
-            "SentCount": sent, "ReceivedCount": answers + errors,
-            "OutstandingResponsesCount": max(0, sent - answers - errors),
-            "TotalSuccessRespondents": answers, "TotalSuccessNoDataRespondents": 0,
-            "TotalErrorRespondents": errors, "TotalNotImplementedRespondents": 0,
+            "SentCount": sent, "ReceivedCount": answers + others,
+            "OutstandingResponsesCount": max(0, sent - answers - others),
+            # Whether 1E's TotalErrorRespondents counts more than Status 2 is not known (2.5).
+            "TotalSuccessRespondents": answers, "TotalSuccessNoDataRespondents": by.get(NO_DATA, 0),
+            "TotalErrorRespondents": by.get(ERROR, 0),
+            "TotalNotImplementedRespondents": by.get(NOT_IMPLEMENTED, 0),
             "TotalRowInserts": answers * self.entry.rows_per_device,
             "TotalRowProcessed": answers * self.entry.rows_per_device,
             "TotalBytesSent": sent * 512, "TotalBytesReceived": answers * 180,
@@ -250,9 +270,12 @@ class SimInstruction:
         for e, p in zip(range(start, end), self.pattern.walk(start, "error"), strict=False):
             device = self.devices[p]
             h = mix(self.id, device.fqdn, "error")
+            status = self.others[e % len(self.others)]
+            said = (self.entry.errors[h % len(self.entry.errors)] if status not in OTHER_WORDS
+                    else OTHER_WORDS[status])
             out.append({"Id": e + 1, "ShardId": 0, "TachyonGuid": guid(h << 64 | h),
-                        "Fqdn": device.fqdn, "Status": 1, "ExecTime": h % 3000,
-                        "ErrorData": self.entry.errors[h % len(self.entry.errors)],
+                        "Fqdn": device.fqdn, "Status": status, "ExecTime": h % 3000,
+                        "ErrorData": said,
                         "CreatedTimestampUtc": iso(self.released),
                         "ResponseTimestampUtc": iso(self.arrival(p))})
         return out, end

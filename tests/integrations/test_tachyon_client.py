@@ -14,7 +14,7 @@ from integrations.http import RetryPolicy, VendorError
 from integrations.simulator_kit import serve
 from integrations.tachyon.client import TachyonClient
 from integrations.tachyon.definitions import any_of, fqdn_scope, management_group_scope
-from integrations.tachyon.responses import FIRST_START, ResponseRow
+from integrations.tachyon.responses import FIRST_START, Other, ResponseError, ResponseRow
 from integrations.tachyon.sim_api import Switches
 from integrations.tachyon.simulator import TachyonSimulator
 from integrations.tachyon.status import InstructionStatus, Status
@@ -159,14 +159,19 @@ async def test_paging_10000_responses_without_gaps_or_duplicates(sim: Sim, clien
     stats = await client.statistics(issued.id)
     assert ids == list(range(1, len(ids) + 1)) and len(set(fqdns)) == len(fqdns)
     assert len(ids) == stats.rows == stats.success == 9_500
-    assert stats.errors == 300 and stats.outstanding == 200 and stats.sent == 10_000
+    assert stats.received - stats.success == 300 and stats.outstanding == 200 and stats.sent == 10_000
     errors: list[str] = []
+    kinds: list[Other] = []
     cursor = FIRST_START
     while (epage := await client.response_errors(issued.id, cursor, 128)).rows:
         errors += [e.fqdn for e in epage.rows]
-        assert all(e.error and e.status for e in epage.rows)
+        kinds += [e.kind for e in epage.rows]
+        assert all(e.error for e in epage.rows if e.kind is not Other.NO_DATA)
         cursor = epage.cursor
     assert len(errors) == len(set(errors)) == 300 and not set(errors) & set(fqdns)
+    # Other responses of every kind (2.5); 1E's counts follow them.
+    assert [kinds.count(k) for k in Other] == [75, 75, 75, 75]
+    assert (stats.success_no_data, stats.errors, stats.not_implemented) == (75, 75, 75)
     assert (await client.status(issued.id)).status == Status.COMPLETED  # offline ones ran out of time
     middle = await client.responses(issued.id, "0;5000", 3)
     assert [r.id for r in middle.rows] == [5001, 5002, 5003] and middle.cursor == "0;5003"
@@ -218,3 +223,10 @@ async def test_case_insensitive_paths_version_segment_and_bearer(sim: Sim) -> No
         assert response.status_code == 200 and response.json()["Id"] == 202
         missing = await raw.get("NoSuchThing", headers=headers)
         assert missing.status_code == 404 and "Message" in missing.json()
+
+
+def test_other_response_statuses_map_to_their_kind_and_an_unknown_one_is_an_error() -> None:
+    rows = [ResponseError.from_api({"Fqdn": "pc-1", "Status": s, "ErrorData": ""}) for s in (1, 2, 3, 4)]
+    assert [r.kind for r in rows] == [Other.NO_DATA, Other.ERROR, Other.NOT_IMPLEMENTED, Other.TOO_LARGE]
+    newer = ResponseError.from_api({"fqdn": "pc-2", "status": "9", "errorData": "new in 1E 26"})
+    assert newer.kind is Other.ERROR and newer.status == 9 and newer.error == "new in 1E 26"

@@ -54,9 +54,30 @@ async def test_demo_mounts_a_seeded_simulator_and_points_settings_at_it(
                                                         "Value": "London"})
             await until(client, london.id, lambda s: s.terminal)
             assert (await client.statistics(london.id)).success == 50
+            # 1E's answers come from the same fleet facts as the inventory: PC-0042 and all.
+            everyone = await client.issue(101, {}, scope={})
+            await until(client, everyone.id, lambda s: s.terminal)
+            answered = {r.fqdn: r.values for r in (await client.responses(everyone.id, FIRST_START,
+                                                                          1000)).rows}
+            async with runtime.db.uow() as uow:
+                fleet = await uow.repo(DeviceRepo).page(runtime.tenant_id, query=None, group_ids=None,
+                                                        after=None, limit=1000)
+            assert len(answered) == len(fleet) == 200
+            for device, _ in fleet:
+                said = answered[device.fqdn or ""]
+                if device.os.startswith("macOS"):
+                    assert said["OperatingSystem"] == "macOS" and said["Version"].startswith("15.")
+                else:
+                    family, version = device.os.rsplit(" ", 1)  # "Windows 11", "23H2"
+                    assert (said["OperatingSystem"], said["Version"]) == (
+                        f"Microsoft {family} Enterprise", version), device.name
+            pc42 = next(d for d, _ in fleet if d.name == "PC-0042")
+            said = answered[pc42.fqdn or ""]
+            name = said["OperatingSystem"].removeprefix("Microsoft ").removesuffix(" Enterprise")
+            assert f"{name} {said['Version']}" == pc42.os
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.port}/_sim/tachyon") as raw:
             state = (await raw.post("/_control", json={"latency": 0.0, "devices": 500})).json()
-            assert state["devices"] == 500 and state["instructions"] == 2
+            assert state["devices"] == 500 and state["instructions"] == 3
             assert (await raw.post("/_control", json={"nonsense": 1})).status_code == 400
     finally:
         await runner.cleanup()

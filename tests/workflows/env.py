@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import select
 
+from bot.demo import facts
 from integrations.http import RetryPolicy
 from integrations.simulator_kit import serve
 from integrations.tachyon.client import POLICY, TachyonClient
@@ -104,21 +105,23 @@ async def sim_fleet(db: Database, tenant_id: int, sim: TachyonSimulator) -> None
     async with db.uow() as uow:
         rows = await uow.repo(DeviceRepo).page(tenant_id, query=None, group_ids=None, after=None,
                                                limit=100_000)
-    sim.seed_devices([(d.fqdn or "", g or "Default", dict(d.attributes or {})) for d, g in rows])
+    sim.seed_devices([(d.fqdn or "", g or "Default", facts(d)) for d, g in rows])
 
 
 @asynccontextmanager
 async def instruction_env(tmp_path: Path, *, url: str | None = None, settings: dict[str, Any] | None = None,
-                          slack: bool = False, **switches: Any) -> AsyncIterator[Env]:
-    """deskhand + simulator (+ a fake Slack when `slack`); `switches` tune the simulator."""
+                          slack: bool = False, process: dict[str, Any] | None = None,
+                          **switches: Any) -> AsyncIterator[Env]:
+    """deskhand + simulator (+ a fake Slack when `slack`); `switches` tune the simulator and
+    `process` adds DESKHAND_* settings (another vendor's, say)."""
     sim = TachyonSimulator(tokens={TOKEN: SERVICE, APPROVER_TOKEN: APPROVER},
                            switches=Switches(**{**QUICK, **switches}))
     sim_runner, sim_url = await serve(sim)
     fake = FakeSlack() if slack else None
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = dict(process or {})
     if fake is not None:
         await fake.start(free_port())
-        extra = {"slack_signing_secret": SLACK_SECRET, "slack_bot_token": BOT_TOKEN,
+        extra |= {"slack_signing_secret": SLACK_SECRET, "slack_bot_token": BOT_TOKEN,
                  "slack_api_url": fake.url + "/api/"}
     port = free_port()
     runner, live = await start_server(make_settings(

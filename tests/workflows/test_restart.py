@@ -25,7 +25,7 @@ from integrations.tachyon.sim_api import Switches
 from integrations.tachyon.simulator import TachyonSimulator
 from storage import migrate
 from storage.db import Database
-from storage.instructions import InstructionResponse, InstructionRun
+from storage.instructions import ERROR, InstructionResponse, InstructionRun
 from storage.tenants import SettingsRepo, TenantRepo
 from tests.bot.test_smoke_console import ConsoleClient
 from tests.conftest import SECRET, free_port
@@ -141,7 +141,7 @@ async def test_sigkill_mid_poll_then_restart_completes_the_run_once(tmp_path: Pa
                 InstructionResponse.fqdn, InstructionResponse.values).where(
                 InstructionResponse.run_id == run.id, InstructionResponse.is_error.is_(False)))).all()
             errors = (await uow.session.execute(select(func.count()).where(
-                InstructionResponse.run_id == run.id, InstructionResponse.is_error.is_(True)))).scalar_one()
+                InstructionResponse.run_id == run.id, InstructionResponse.kind == ERROR))).scalar_one()
         keys = [(fqdn, values["Product"], values["Version"]) for fqdn, values in rows]
         assert len(keys) == len(set(keys)) == expected["TotalRowInserts"] == run.answers_stored
         assert errors == expected["TotalErrorRespondents"] == run.errors_stored

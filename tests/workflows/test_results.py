@@ -98,20 +98,28 @@ async def test_csv_and_xlsx_exports_hold_every_answer_and_error(tmp_path: Path) 
         assert re.fullmatch(r"acme-it-INC0000077-\d{8}T\d{6}Z\.xlsx", xname)
         rows = list(csv.reader(io.StringIO(body)))
         assert rows[0] == ["kind", "device", "responded (UTC)", "Product", "Version", "Publisher",
-                           "error status", "error"]
+                           "1E status", "message"]
         answers = [r for r in rows[1:] if r[0] == "answer"]
         errors = [r for r in rows[1:] if r[0] == "error"]
         run = await env.run(run.id)
         assert len(answers) == run.answers_stored + 1 and len(errors) == run.errors_stored > 0
-        assert all(r[6] == "1" and r[7] for r in errors)
+        assert all(r[6] == "2" and r[7] for r in errors)
+        others = {kind: [r for r in rows[1:] if r[0] == kind] for kind in ("no data", "not implemented",
+                                                                            "too large")}
+        assert [r[6] for r in others["no data"]] == ["1"] * run.no_data_stored
+        assert [r[6] for r in others["not implemented"]] == ["3"] * run.not_implemented_stored
+        assert [r[6] for r in others["too large"]] == ["4"] * run.too_large_stored
+        assert len(rows) == 1 + len(answers) + run.others_stored and run.too_large_stored > 0
         evil = next(r for r in answers if r[1] == "evil.corp.example.com")
         assert evil[3] == "'=HYPERLINK(\"http://x\")" and evil[5] == "'@me"
-        assert book.sheetnames == ["Answers", "Device errors", "Run"]
+        assert book.sheetnames == ["Answers", "Device errors", "No data", "Not implemented", "Too large",
+                                   "Run"]
         sheet = list(book["Answers"].iter_rows(values_only=True))
         assert sheet[0] == ("device", "responded (UTC)", "Product", "Version", "Publisher")
         assert len(sheet) == run.answers_stored + 2
         assert ("evil.corp.example.com", None, "'=HYPERLINK(\"http://x\")", "1", "'@me") in sheet
         assert len(list(book["Device errors"].iter_rows(values_only=True))) == run.errors_stored + 1
+        assert len(list(book["Too large"].iter_rows(values_only=True))) == run.too_large_stored + 1
         about = dict(book["Run"].iter_rows(values_only=True))
         assert about["incident"] == "INC0000077" and about["requested by"] == AVERY
 
