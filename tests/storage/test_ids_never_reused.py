@@ -68,7 +68,7 @@ async def test_migration_0012_rebuilds_sqlite_tables_keeping_rows_and_every_id_s
         pytest.skip("PostgreSQL sequences never reuse an id: 0012 changes nothing there")
     db = Database(db_url)
     try:
-        await migrate.upgrade(db.engine, "0009")
+        await migrate.upgrade(db.engine, "0011")  # the revision before 0012
         before = await _schema(db)
         stamp = NOW.replace(tzinfo=None)
         async with db.engine.begin() as conn:

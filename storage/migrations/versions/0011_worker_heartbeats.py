@@ -1,7 +1,7 @@
 """worker_heartbeats: each worker process's last report, read by /readyz of listeners with workers
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-06 16:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import storage.base
 
 revision = '0011'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
