@@ -9,6 +9,7 @@ the check and the insert run under a lease.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -52,7 +53,9 @@ async def ensure(runtime: Runtime, now: datetime | None = None) -> IdpCertificat
             if not needs_new(await repo.current(tenant), now):
                 return None
             settings = runtime.config(IdpSettings)
-            pair = generate(f"{settings.idp_certificate_subject} {runtime.settings.tenant}", now)
+            # RSA key generation takes tens of milliseconds: off the event loop.
+            pair = await asyncio.to_thread(
+                generate, f"{settings.idp_certificate_subject} {runtime.settings.tenant}", now)
             row = await repo.add(IdpCertificate(
                 tenant_id=tenant, thumbprint=pair.thumbprint, subject=pair.subject,
                 state=AVAILABLE, state_since=now, not_before=pair.not_before,

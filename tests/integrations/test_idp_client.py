@@ -9,12 +9,19 @@ from datetime import UTC, datetime
 
 import aiohttp
 import pytest
+from aiohttp import web
 
+from bot.runtime import Runtime
+from bot.settings import section
+from handlers.certificates import demo
+from handlers.certificates.config import IdpSettings
 from handlers.certificates.keys import generate
 from integrations.http import Cause, VendorError
 from integrations.idp.client import Credential, IdpConfig, okta_assertion, request_token
 from integrations.idp.simulator import IdpSimulator
 from integrations.simulator_kit import serve
+from storage.certificates import CertificateRepo
+from tests.conftest import free_port
 
 CLIENT = "0oa-client-test"
 
@@ -90,3 +97,30 @@ async def test_an_unreachable_idp_is_unavailable() -> None:
     with pytest.raises(VendorError) as caught:
         await request_token(config, credential(), "cid3")
     assert caught.value.cause is Cause.UNAVAILABLE
+
+
+async def test_demo_uploads_the_first_certificate_and_points_settings_at_the_simulator(
+        runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DESKHAND_IDP_KIND", raising=False)
+    settings = runtime.settings.model_copy()
+    settings.port = free_port()
+    part = demo.demo_part(settings)
+    assert part is not None
+    config = section(settings, IdpSettings)
+    assert (config.idp_kind, config.idp_token_url) == (
+        "okta", f"http://127.0.0.1:{settings.port}/_sim/idp/oauth2/default/v1/token")
+    await part.seed(runtime)
+    async with runtime.db.uow() as uow:
+        [row] = await uow.repo(CertificateRepo).current(runtime.tenant_id)
+    assert list(part.sim.clients[config.idp_client_id]) == [row.thumbprint]
+    app = web.Application()
+    part.mount(app)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
+    try:
+        cred = Credential(row.thumbprint, row.certificate_pem, runtime.secrets.open(row.private_key))
+        idp = IdpConfig("okta", config.idp_token_url, config.idp_client_id)
+        assert (await request_token(idp, cred, "cid4")).expires_in > 0
+    finally:
+        await runner.cleanup()
