@@ -13,7 +13,8 @@ from integrations.idp.client import ENTRA_TOKEN_PATH
 class IdpSettings(BaseModel):
     idp_kind: Literal["", "entra", "okta"] = ""  # empty: no IdP configured, activation refused
     # Entra: https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token (msal's authority is
-    # this without /oauth2/v2.0/token); Okta: https://<org>.okta.com/oauth2/default/v1/token
+    # this without /oauth2/v2.0/token); Okta: https://<org>.okta.com/oauth2/v1/token (the org
+    # authorization server, for okta.* scopes) or .../oauth2/<server id>/v1/token
     idp_token_url: str = ""
     idp_client_id: str = ""  # the app registration (Entra) or the API service app (Okta)
     idp_scope: str = ""  # empty: Entra's https://graph.microsoft.com/.default, Okta's okta.apps.read

@@ -37,7 +37,7 @@ class DemoIdp:
         config = section(settings, IdpSettings)
         self.sim = IdpSimulator()
         config.idp_kind = "okta"
-        config.idp_token_url = listener_url(settings, f"{PREFIX}/oauth2/default/v1/token")
+        config.idp_token_url = listener_url(settings, f"{PREFIX}/oauth2/v1/token")
         config.idp_client_id = DEMO_CLIENT_ID
 
     def mount(self, app: web.Application) -> None:

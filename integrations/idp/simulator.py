@@ -4,7 +4,8 @@ client assertion only when a certificate uploaded for that client signed it.
 * Entra: `GET /{tenant}/v2.0/.well-known/openid-configuration` (what msal asks with authority
   validation and instance discovery off), `POST /{tenant}/oauth2/v2.0/token`; the assertion names
   its certificate by `x5t` (SHA-1) or `x5t#S256`; errors are AADSTS-style.
-* Okta: `GET /oauth2/{server}/.well-known/openid-configuration`, `POST /oauth2/{server}/v1/token`;
+* Okta: `POST /oauth2/v1/token` (the org authorization server), `POST /oauth2/{server}/v1/token`
+  and its `GET /oauth2/{server}/.well-known/openid-configuration` (a custom one);
   the assertion names its key by `kid` (the thumbprint, as deskhand registers it); Okta's errors.
 * Admin (as an admin would in the Entra or Okta console): `POST /_admin/clients/{client}/certificates`
   with a PEM body uploads a certificate, `GET` lists them, `DELETE .../{thumbprint}` removes one.
@@ -63,7 +64,8 @@ class IdpSimulator(VendorSimulator[FaultSwitches]):
         r.add_get("/{tenant}/v2.0/.well-known/openid-configuration", self.entra_discovery)
         r.add_post("/{tenant}/oauth2/v2.0/token", self.entra_token)
         r.add_get("/oauth2/{server}/.well-known/openid-configuration", self.okta_discovery)
-        r.add_post("/oauth2/{server}/v1/token", self.okta_token)
+        r.add_post("/oauth2/{server}/v1/token", self.okta_token)  # a custom authorization server
+        r.add_post("/oauth2/v1/token", self.okta_token)  # the org authorization server (okta.* scopes)
         r.add_get("/_admin/clients/{client}/certificates", self.list_certificates)
         r.add_post("/_admin/clients/{client}/certificates", self.upload)
         r.add_delete("/_admin/clients/{client}/certificates/{thumbprint}", self.remove)

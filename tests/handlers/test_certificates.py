@@ -21,6 +21,7 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
 from bot import rbac_admin
+from bot.bootstrap import build_runtime
 from bot.rbac_admin import Granter
 from bot.runtime import Runtime
 from handlers.certificates.keys import VALIDITY, generate
@@ -134,7 +135,17 @@ async def test_generated_when_none_exists_valid_a_year_key_sealed(runtime: Runti
     assert "certificates.rollover" in runtime.scheduler.jobs
 
 
-async def test_rollover_makes_a_new_available_one_at_90_percent(runtime: Runtime) -> None:
+@pytest.fixture
+async def any_runtime(db_url: str) -> AsyncIterator[Runtime]:
+    """A started runtime on SQLite and on PostgreSQL."""
+    rt = build_runtime(make_settings(db_url))
+    await rt.start(upgrade=True)
+    yield rt
+    await rt.stop()
+
+
+async def test_rollover_makes_a_new_available_one_at_90_percent(any_runtime: Runtime) -> None:
+    runtime = any_runtime
     start = datetime(2027, 1, 1, tzinfo=UTC)
     first = await ensure(runtime, start)
     assert first is not None
@@ -151,6 +162,11 @@ async def test_rollover_makes_a_new_available_one_at_90_percent(runtime: Runtime
     # Nobody activated it either: once it too is 90% through, a third is made.
     third = await ensure(runtime, ninety + VALIDITY * 0.9)
     assert third is not None and len(await certificates(runtime)) == 3
+    async with runtime.db.uow() as uow:
+        repo = uow.repo(CertificateRepo)
+        assert [r.id for r in await repo.current(runtime.tenant_id)] == [first.id, third.id, second.id]
+        found = await repo.by_thumbprint(runtime.tenant_id, second.thumbprint)
+        assert found is not None and found.id == second.id
 
 
 async def test_list_and_download_link_gives_thumbprint_pem(tmp_path: Path) -> None:

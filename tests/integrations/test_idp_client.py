@@ -108,7 +108,7 @@ async def test_demo_uploads_the_first_certificate_and_points_settings_at_the_sim
     assert part is not None
     config = section(settings, IdpSettings)
     assert (config.idp_kind, config.idp_token_url) == (
-        "okta", f"http://127.0.0.1:{settings.port}/_sim/idp/oauth2/default/v1/token")
+        "okta", f"http://127.0.0.1:{settings.port}/_sim/idp/oauth2/v1/token")
     await part.seed(runtime)
     async with runtime.db.uow() as uow:
         [row] = await uow.repo(CertificateRepo).current(runtime.tenant_id)
