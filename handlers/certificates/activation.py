@@ -38,14 +38,15 @@ def idp_config(runtime: Runtime) -> IdpConfig | None:
 def check_activatable(row: IdpCertificate, now: datetime) -> None:
     when = (row.state_since or now).strftime("%Y-%m-%d")
     if row.state == ACTIVE:
-        raise Conflict(texts.ALREADY_ACTIVE.format(thumbprint=row.thumbprint), title="Already active")
+        raise Conflict(texts.ALREADY_ACTIVE.format(thumbprint=row.thumbprint),
+                       title=texts.ALREADY_ACTIVE_TITLE)
     if row.state == RETIRED:
         raise UserError(texts.RETIRED.format(thumbprint=row.thumbprint, when=when),
-                        title="Certificate retired")
+                        title=texts.RETIRED_TITLE)
     if row.not_after <= now:
         raise UserError(texts.EXPIRED.format(thumbprint=row.thumbprint,
                                              when=row.not_after.strftime("%Y-%m-%d")),
-                        title="Certificate expired")
+                        title=texts.EXPIRED_TITLE)
 
 
 @dataclass(frozen=True)
@@ -59,17 +60,17 @@ async def activate(ctx: Context, row_id: int) -> Activated:
     rt, tenant = ctx.runtime, ctx.tenant_id
     config = idp_config(rt)
     if config is None:
-        raise UserError(texts.NOT_CONFIGURED, title="No identity provider")
+        raise UserError(texts.NOT_CONFIGURED, title=texts.NOT_CONFIGURED_TITLE)
     async with rt.db.uow() as uow:
         row = await uow.repo(CertificateRepo).get(tenant, row_id)
     if row is None:
-        raise UserError(texts.NOT_FOUND.format(thumbprint=f"#{row_id}"), title="Unknown certificate")
+        raise UserError(texts.NOT_FOUND.format(thumbprint=f"#{row_id}"), title=texts.NOT_FOUND_TITLE)
     ctx.target = row.thumbprint
     ctx.audit_params["thumbprint"] = row.thumbprint
     check_activatable(row, datetime.now(UTC))
     key = str(tenant)
     if not await rt.scheduler.claims.lease(LEASE, LEASE_TTL, key):
-        raise Conflict(texts.BUSY, title="Activation in progress")
+        raise Conflict(texts.BUSY, title=texts.BUSY_TITLE)
     try:
         return await _prove_and_move(ctx, config, row)
     finally:
@@ -78,8 +79,10 @@ async def activate(ctx: Context, row_id: int) -> Activated:
 
 async def _prove_and_move(ctx: Context, config: IdpConfig, row: IdpCertificate) -> Activated:
     rt, tenant = ctx.runtime, ctx.tenant_id
-    async with rt.db.uow() as uow:
+    async with rt.db.uow() as uow:  # again, under the lease: an activation may just have ended
+        row = await uow.repo(CertificateRepo).get(tenant, row.id) or row
         old = await uow.repo(CertificateRepo).active(tenant)
+    check_activatable(row, datetime.now(UTC))
     credential = Credential(row.thumbprint, row.certificate_pem, rt.secrets.open(row.private_key))
     params: dict[str, object] = {"thumbprint": row.thumbprint, "idp": config.kind,
                                  "client_id": config.client_id}

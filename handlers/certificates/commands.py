@@ -21,7 +21,7 @@ async def _find(ctx: Context, thumbprint: str) -> IdpCertificate:
     async with ctx.runtime.db.uow() as uow:
         row = await uow.repo(CertificateRepo).by_thumbprint(ctx.tenant_id, thumbprint)
     if row is None:
-        raise NotFound(texts.NOT_FOUND.format(thumbprint=thumbprint), title="Unknown certificate")
+        raise NotFound(texts.NOT_FOUND.format(thumbprint=thumbprint), title=texts.NOT_FOUND_TITLE)
     ctx.target = row.thumbprint
     return row
 
@@ -38,8 +38,8 @@ async def download_command(ctx: Context, cmd: Command) -> Reply:
     name = downloads.file_name(row)
     if ctx.messenger.supports.uploads:
         await ctx.messenger.upload(cmd.reply_to, name, row.certificate_pem.encode(), title=name,
-                                   comment=f"Public certificate {row.subject}, thumbprint "
-                                           f"{row.thumbprint}")
+                                   comment=texts.UPLOAD_COMMENT.format(subject=row.subject,
+                                                                       thumbprint=row.thumbprint))
         await ctx.runtime.audit.record(
             ctx.tenant_id, "infrastructure", "certificate.download", "ok", actor=ctx.actor,
             correlation_id=ctx.correlation_id, target=row.thumbprint,
@@ -58,7 +58,7 @@ async def activate_command(ctx: Context, cmd: Command) -> Reply:
     check_activatable(row, datetime.now(UTC))
     config = idp_config(ctx.runtime)
     if config is None:
-        raise UserError(texts.NOT_CONFIGURED, title="No identity provider")
+        raise UserError(texts.NOT_CONFIGURED, title=texts.NOT_CONFIGURED_TITLE)
     return Reply.private(confirm_card(row, config.vendor, config.client_id, ctx.correlation_id))
 
 

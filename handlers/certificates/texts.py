@@ -35,3 +35,10 @@ LINK_TEXT = ("The link gives `{name}` (the public certificate, PEM) for 15 minut
              "access again when opened.")
 LINK_BUTTON = "Download {name}"
 DAMAGED = "run `cert list` and `cert activate <thumbprint>` again."
+NOT_FOUND_TITLE = "Unknown certificate"
+RETIRED_TITLE = "Certificate retired"
+ALREADY_ACTIVE_TITLE = "Already active"
+EXPIRED_TITLE = "Certificate expired"
+NOT_CONFIGURED_TITLE = "No identity provider"
+BUSY_TITLE = "Activation in progress"
+UPLOAD_COMMENT = "Public certificate {subject}, thumbprint {thumbprint}"

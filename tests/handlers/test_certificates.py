@@ -281,3 +281,31 @@ async def test_activation_without_an_idp_says_what_to_set(tmp_path: Path) -> Non
             refused = await alex.say(f"cert activate {row.thumbprint}")
         assert refused["card"]["title"] == "No identity provider"
         assert "DESKHAND_IDP_KIND" in text_of(refused)
+
+
+async def test_activation_over_slack_is_ephemeral_and_the_button_replaces_it(tmp_path: Path) -> None:
+    from tests.fakes.slack_api import ALEX as SLACK_ALEX
+    from tests.fakes.slack_api import slack_env
+
+    sim = IdpSimulator()
+    sim_runner, base = await serve(sim)
+    try:
+        async with slack_env(tmp_path, idp_kind="okta", idp_client_id=CLIENT,
+                             idp_token_url=f"{base}/oauth2/v1/token") as env:
+            row = await ensure(env.server.runtime)
+            assert row is not None
+            sim.trust(CLIENT, row.certificate_pem)
+            await env.command(SLACK_ALEX, "/cert", f"activate {row.thumbprint}", response="asked")
+            asked = (await env.fake.wait_for("response_url"))[0].args
+            assert asked["response_type"] == "ephemeral"
+            confirm = next(e for b in asked["blocks"] if b["type"] == "actions" for e in b["elements"]
+                           if e["text"]["text"] == CONFIRM)
+            await env.send(env.action_body(SLACK_ALEX, confirm["action_id"], confirm["value"], ts="1.1",
+                                           ephemeral=True, response="done"))
+            done = (await env.fake.wait_for("response_url", 2))[1]
+            assert done.path == "/response/done" and done.args["replace_original"] is True
+            assert f"Certificate {row.thumbprint} is active" in done.args["text"]
+            assert [r.state for r in await certificates(env.server.runtime)] == ["active"]
+            assert not env.fake.called("chat.postMessage")  # nothing went to the channel
+    finally:
+        await sim_runner.cleanup()
