@@ -136,7 +136,7 @@ def test_slack_slash_commands_are_exactly_the_groups(registry: Registry) -> None
     commands = {c["command"]: c for c in data["features"]["slash_commands"]}
     assert list(commands) == ["/deskhand", *(f"/{g}" for g in registry.groups())]
     assert set(commands) == {
-        "/deskhand", "/approvals", "/audit", "/cancel", "/console", "/devices", "/help", "/history",
+        "/deskhand", "/approvals", "/audit", "/cancel", "/cert", "/console", "/devices", "/help", "/history",
         "/instructions", "/remote", "/role", "/run", "/settings", "/teamviewer", "/whoami", "/why"}
     assert commands["/devices"]["usage_hint"] == "[<search>] [group=<group>]"
     assert commands["/devices"]["description"] == registry.commands["devices"].summary

@@ -1,0 +1,25 @@
+"""IdP certificates: `cert list|download|activate`, the rollover job and the IdP proof.
+
+deskhand signs its client assertions to Entra or Okta with a certificate it makes itself
+(lifecycle.py: a new one when none is usable, at 90% of the active one's validity); an admin
+uploads the public half to the IdP and activates it, which a real token request must prove
+(activation.py, integrations/idp). Private keys are sealed with DESKHAND_SECRET_KEY.
+"""
+
+from __future__ import annotations
+
+from bot.capability import Capability, Job
+from handlers.certificates import commands, downloads, lifecycle
+from handlers.certificates.config import IdpSettings
+from handlers.certificates.demo import demo_part
+
+CAPABILITY = Capability(
+    name="certificates",
+    commands=commands.COMMANDS,
+    actions=commands.ACTIONS,
+    downloads={downloads.KIND: downloads.download},
+    permissions=("certificate.read", "certificate.write"),
+    config=IdpSettings,
+    jobs=(Job("certificates.rollover", lifecycle.ROLLOVER_SECONDS, lifecycle.rollover),),
+    demo=demo_part,
+)
