@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from botbuilder.schema import Activity
 
+from bot import places
 from bot.context import Context, Reply
 from bot.model import Actor, Interaction, MessageRef, PlatformIdentity, ReplyTarget
 from bot.platforms.teams import bot as teams_bot
@@ -197,3 +198,19 @@ async def test_stored_references_on_both_databases(database: Any) -> None:
         row = await conversations.get(tenant.id, PERSONAL)
         assert row is not None and row.service_url == "https://moved/" and not row.installed
         assert await conversations.personal(tenant.id, "aad-1") is None
+
+
+async def test_a_notice_goes_to_the_1to1_chat_or_nowhere_never_to_the_channel(
+        fake: FakeBotFramework, deskhand: Any) -> None:
+    """bot/places.tell: Teams has no ephemeral messages, so a notice meant for one person in a
+    channel goes to their 1:1 chat; without one it is not sent at all."""
+    await fake.send(deskhand.url, fake.activity("conversation_update_bot_added"))
+    rt = deskhand.runtime
+    asked_in = places.stored(ReplyTarget("teams", CHANNEL),
+                             PlatformIdentity("teams", "tenant", ALEX.aad or ""))
+    sent = len(fake.posted())
+    assert await places.tell(rt, asked_in, Card("Your run 7 was approved")) is False
+    assert len(fake.posted()) == sent  # nothing reached the channel
+    await fake.send(deskhand.url, fake.activity("installation_update_add"))  # Alex installs deskhand
+    assert await places.tell(rt, asked_in, Card("Your run 7 was approved")) is True
+    assert fake.posted()[-1].conversation == PERSONAL
