@@ -81,6 +81,11 @@ class DataAccessTokenRepo(Repo):
              .order_by(DataAccessToken.expires_at).limit(limit))
         return [(t, i) for t, i in (await self.s.execute(q)).all()]
 
+    async def tenants_with(self, states: Sequence[str]) -> list[int]:
+        q = select(DataAccessToken.tenant_id).where(
+            DataAccessToken.state.in_(list(states))).distinct()
+        return list((await self.s.execute(q)).scalars().all())
+
     async def count(self, tenant_id: int) -> int:
         q = select(func.count()).select_from(DataAccessToken).where(
             DataAccessToken.tenant_id == tenant_id)

@@ -12,9 +12,10 @@ from bot.registry import ActionSpec, Arg, CommandSpec, an_id, positive_int
 from bot.tenant_settings import CoreTenantSettings
 from cards.model import Button, Card, Confirm, Table, Text
 from cards.model import Context as Small
-from handlers.tokens import access, lifecycle, profile, texts
+from handlers.tokens import access, lifecycle, profile, sharing, texts
 from handlers.tokens.cards import day, token_card
 from handlers.tokens.states import LIFETIMES, PENDING, STATES
+from storage.sharing import DATASETS
 from storage.tokens import DataAccessTokenRepo
 
 
@@ -66,6 +67,17 @@ async def disable_clicked(ctx: Context, interaction: Interaction) -> Reply:
     return Reply.update(Card("Data access is off", [
         Text(texts.DISABLED.format(count=count)), Small(f"by {ctx.actor.principal.email}")],
         tone="warning"))
+
+
+async def refresh_command(ctx: Context, cmd: Command) -> Reply:
+    ctx.target = "data access"
+    async with ctx.runtime.db.uow() as uow:
+        await lifecycle.require_on(uow, ctx.tenant_id)
+    store = sharing.snapshots(ctx.runtime)
+    done = [await store.refresh(ctx.tenant_id, dataset) for dataset in DATASETS]
+    rows = tuple((s.dataset, str(s.version), str(s.rows)) for s in done)
+    return Reply.private(Card("Shared data refreshed", [
+        Table(("table", "version", "rows"), rows), Text(texts.REFRESHED)], tone="good"))
 
 
 async def create_command(ctx: Context, cmd: Command) -> Reply:
@@ -162,6 +174,8 @@ COMMANDS = (
                 enable_command, permission="token.write", menu=False),
     CommandSpec("data-access disable", "Turn data access off and delete every token (asks first).",
                 disable_command, permission="token.write", menu=False),
+    CommandSpec("data-access refresh", "Take fresh snapshots of the shared tables now.",
+                refresh_command, permission="token.write", menu=False),
     CommandSpec(
         "token create", "Create a data-access token for the Delta Sharing endpoint (pending).",
         create_command, permission="token.write",

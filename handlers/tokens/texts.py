@@ -31,7 +31,7 @@ REVOKED = "Token {id} ({name}) is revoked: the Delta Sharing endpoint refuses it
 ALREADY_ENDED = "Token {id} was already {state}."
 NO_TOKENS = "No token matches."
 LIST_HINT = "`token revoke <id>` revokes one; `token download <id>` gets a pending one's profile."
-REFRESHED = "Fresh snapshots of {tables} are shared (version {version})."
+REFRESHED = "Readers get these versions from their next query on."
 
 # The one-time profile page (opened in a browser).
 PAGE_TITLE = "Your Delta Sharing profile"
