@@ -25,7 +25,8 @@ import pyarrow.parquet as pq
 from storage.db import Database
 from storage.sharing import DATASETS, SharingRepo, columns
 
-ROWS_PER_FILE = 250_000
+ROWS_PER_FILE = 1_000_000
+ROW_GROUP = 250_000
 BATCH = 25_000
 KEEP = 2
 ARROW = {"long": pa.int64(), "boolean": pa.bool_(), "timestamp": pa.timestamp("us", tz="UTC"),
@@ -143,29 +144,40 @@ class Snapshots:
         return snapshot
 
     async def _write(self, tenant_id: int, dataset: str, folder: Path) -> list[Part]:
+        """Parts of up to ROWS_PER_FILE rows in row groups of ROW_GROUP: few, large reads for a
+        reader over HTTP, and no more than a row group in memory here."""
         parts: list[Part] = []
         writer: pq.ParquetWriter | None = None
-        in_part, after = 0, 0
+        group: list[pa.RecordBatch] = []
+        in_part = in_group = after = 0
         try:
             while True:
                 async with self.db.uow() as uow:
                     rows = await uow.repo(SharingRepo).batch(dataset, tenant_id, after, BATCH)
-                if writer is None or (rows and in_part + len(rows) > ROWS_PER_FILE):
-                    if writer is not None:
-                        await asyncio.to_thread(writer.close)
-                        parts.append(_part(folder, len(parts), in_part))
-                    writer = pq.ParquetWriter(folder / f"part-{len(parts):05d}.parquet",
-                                              arrow_schema(dataset), compression="snappy")
+                if group and (not rows or in_group + len(rows) > ROW_GROUP
+                              or in_part + len(rows) > ROWS_PER_FILE):
+                    writer = writer or pq.ParquetWriter(folder / _name(len(parts)),
+                                                        arrow_schema(dataset), compression="snappy")
+                    table = pa.Table.from_batches(group)
+                    await asyncio.to_thread(writer.write_table, table, row_group_size=in_group)
+                    group, in_group = [], 0
+                if writer is not None and (not rows or in_part + len(rows) > ROWS_PER_FILE):
+                    await asyncio.to_thread(writer.close)
+                    writer = None
+                    parts.append(_part(folder, len(parts), in_part))
                     in_part = 0
                 if not rows:
                     break
-                await asyncio.to_thread(writer.write_batch, _batch(dataset, rows))
+                group.append(_batch(dataset, rows))
+                in_group += len(rows)
                 in_part += len(rows)
                 after = rows[-1][0]
         finally:
             if writer is not None:
-                await asyncio.to_thread(writer.close)
-        parts.append(_part(folder, len(parts), in_part))
+                writer.close()
+        if not parts:  # an empty table is one empty part, so readers still get its schema
+            pq.write_table(arrow_schema(dataset).empty_table(), folder / _name(0))
+            parts.append(_part(folder, 0, 0))
         return parts
 
     async def refresh_all(self, tenant_ids: Sequence[int]) -> None:
@@ -174,6 +186,9 @@ class Snapshots:
                 await self.refresh(tenant_id, dataset)
 
 
+def _name(index: int) -> str:
+    return f"part-{index:05d}.parquet"
+
+
 def _part(folder: Path, index: int, rows: int) -> Part:
-    name = f"part-{index:05d}.parquet"
-    return Part(name, rows, (folder / name).stat().st_size)
+    return Part(_name(index), rows, (folder / _name(index)).stat().st_size)
