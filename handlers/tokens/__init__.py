@@ -36,7 +36,7 @@ def make_snapshots(runtime: Runtime) -> Snapshots:
                      runtime.db)
 
 
-TABLE = sharing.TABLE
+TABLE = sharing.TABLE  # a table's own routes hang below it
 CAPABILITY = Capability(
     name="tokens",
     commands=commands.COMMANDS,

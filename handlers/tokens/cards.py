@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from cards.model import Button, Card, Confirm, Field, Fields, Text
-from cards.model import Context as Small
+from cards.model import Button, Card, Confirm, Field, Fields, Section, Text, Tone
 from handlers.tokens import texts
 from handlers.tokens.states import ACTIVE, EXPIRED, PENDING, REVOKED
 from storage.tokens import DataAccessToken
 
-TONES = {PENDING: "info", ACTIVE: "good", REVOKED: "warning", EXPIRED: "warning"}
+TONES: dict[str, Tone] = {PENDING: "info", ACTIVE: "good", REVOKED: "warning", EXPIRED: "warning"}
 
 
 def day(at: datetime | None) -> str:
@@ -36,11 +35,11 @@ def token_card(row: DataAccessToken, title: str | None = None, note: str = "") -
         items.append(Field("Activated", day(row.activated_at)))
     if row.revoked_at:
         items.append(Field("Revoked", f"{day(row.revoked_at)} by {row.revoked_by or '?'}"))
-    sections: list[Text | Fields | Small] = [Fields(tuple(items))]
+    sections: list[Section] = [Fields(tuple(items))]
     if row.description:
         sections.insert(0, Text(row.description))
     if note:
         sections.append(Text(note))
     buttons = [revoke_button(row)] if row.state in (PENDING, ACTIVE) else [renew_button(row)]
-    return Card(title or f"Data-access token {row.id}", list(sections), buttons,
-                tone=TONES.get(row.state, "info"))  # type: ignore[arg-type]
+    return Card(title or f"Data-access token {row.id}", sections, buttons,
+                tone=TONES.get(row.state, "info"))

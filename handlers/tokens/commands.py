@@ -14,7 +14,7 @@ from cards.model import Button, Card, Confirm, Table, Text
 from cards.model import Context as Small
 from handlers.tokens import access, lifecycle, profile, sharing, texts
 from handlers.tokens.cards import day, token_card
-from handlers.tokens.states import LIFETIMES, PENDING, STATES
+from handlers.tokens.states import ACTIVE, LIFETIMES, PENDING, STATES
 from storage.sharing import DATASETS
 from storage.tokens import DataAccessTokenRepo
 
@@ -143,7 +143,7 @@ async def more_clicked(ctx: Context, interaction: Interaction) -> Reply:
 
 async def revoke_command(ctx: Context, cmd: Command) -> Reply:
     row = await lifecycle.load(ctx, cmd.args["id"])
-    if row.state not in (PENDING, "active"):
+    if row.state not in (PENDING, ACTIVE):
         return Reply.private(token_card(row, note=texts.ALREADY_ENDED.format(id=row.id, state=row.state)))
     return Reply.public(token_card(row, f"Revoke token {row.id}?"))
 

@@ -117,12 +117,15 @@ class Snapshots:
 
     async def current(self, tenant_id: int, dataset: str) -> Snapshot:
         """The newest snapshot, written now if the tenant has none yet."""
-        return self.get(tenant_id, dataset) or await self.refresh(tenant_id, dataset)
+        return self.get(tenant_id, dataset) or await self.refresh(tenant_id, dataset, missing=True)
 
-    async def refresh(self, tenant_id: int, dataset: str) -> Snapshot:
-        """Write a new version from the database; one writer at a time per table here."""
+    async def refresh(self, tenant_id: int, dataset: str, *, missing: bool = False) -> Snapshot:
+        """Write a new version from the database (with `missing`, only if there is none: several
+        first readers at once get one snapshot); one writer at a time per table here."""
         lock = self._locks.setdefault((tenant_id, dataset), asyncio.Lock())
         async with lock:
+            if missing and (found := self.get(tenant_id, dataset)) is not None:
+                return found
             folder = self._dir(tenant_id, dataset)
             folder.mkdir(parents=True, exist_ok=True)
             versions = self.versions(tenant_id, dataset)

@@ -4,6 +4,7 @@ a tenant's token reads that tenant's rows and nothing of another's."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from datetime import timedelta
@@ -13,7 +14,7 @@ import aiohttp
 import pyarrow.parquet as pq
 import pytest
 
-from handlers.tokens import snapshots
+from handlers.tokens import sharing, snapshots
 from storage.tokens import DataAccessToken
 from tests.conftest import LiveServer
 from tests.handlers.sharing_env import audit_rows, other_tenant, token
@@ -206,3 +207,26 @@ async def test_malformed_and_oversized_requests_get_protocol_errors(
     status, headers, body = await call(server, method, path, "alpha", **kw)
     assert error(status, body) == expected
     assert headers["Content-Type"].startswith("application/json")
+
+
+async def test_first_readers_share_one_snapshot_and_refreshes_keep_two(server: LiveServer) -> None:
+    tenant = server.runtime.tenant_id
+    await token(server, tenant, "alpha")
+    answers = await asyncio.gather(*(call(server, "GET", f"{TABLE}/version", "alpha") for _ in range(4)))
+    assert {headers["Delta-Table-Version"] for _, headers, _ in answers} == {"1"}
+    _, _, body = await call(server, "POST", f"{TABLE}/query", "alpha", json={})
+    old_url = json.loads(body.decode().splitlines()[2])["file"]["url"]
+
+    store = sharing.snapshots(server.runtime)
+    await audit_rows(server, tenant, 3, "later")
+    assert (await store.refresh(tenant, "audit_events")).version == 2
+    async with aiohttp.ClientSession() as http, http.get(old_url) as r:
+        assert r.status == 200, "the previous version is kept for readers in flight"
+    assert (await store.refresh(tenant, "audit_events")).version == 3
+    assert store.versions(tenant, "audit_events") == [2, 3]
+    async with aiohttp.ClientSession() as http, http.get(old_url) as r:
+        assert error(r.status, await r.read()) == (404, "RESOURCE_DOES_NOT_EXIST")
+    _, headers, _ = await call(server, "GET", f"{TABLE}/version", "alpha")
+    assert headers["Delta-Table-Version"] == "3"
+    rows = await read_table(server, "alpha")
+    assert sum(r["action"] == "later.action" for r in rows) == 3
