@@ -133,6 +133,10 @@ async def test_expiry_job_moves_tokens_whose_time_is_up(tmp_path: Path) -> None:
     async with deskhand(tmp_path) as (env, fake), driver_for("console", env, fake) as bot:
         rt = env.server.runtime
         await bot.say(ADMIN, "data-access enable")
+        refreshed = await bot.say(ADMIN, "data-access refresh")
+        assert refreshed.title == "Shared data refreshed" and refreshed.private
+        assert all(t in refreshed.everything for t in ("audit_events", "remote_sessions",
+                                                       "instruction_runs"))
         await bot.say(ADMIN, "token create name=a@example.com expires=1m")
         await bot.say(ADMIN, "token create name=b@example.com expires=1m")
         async with rt.db.uow() as uow:
