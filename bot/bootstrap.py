@@ -36,6 +36,7 @@ from handlers import (
     instructions,
     remote,
     settings,
+    tokens,
 )
 from storage.db import Database
 from storage.inbox import InboxStore
@@ -51,6 +52,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     settings.CAPABILITY,
     console.CAPABILITY,
     certificates.CAPABILITY,
+    tokens.CAPABILITY,
 )
 
 
