@@ -25,7 +25,18 @@ from bot.scheduler import Scheduler
 from bot.secrets import SecretBox
 from bot.settings import CoreSettings, load_settings
 from bot.tenant_settings import CoreTenantSettings
-from handlers import admin, approvals, audit, console, devices, help, instructions, remote, settings
+from handlers import (
+    admin,
+    approvals,
+    audit,
+    console,
+    devices,
+    help,
+    instructions,
+    reminders,
+    remote,
+    settings,
+)
 from storage.db import Database
 from storage.inbox import InboxStore
 
@@ -39,6 +50,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     approvals.CAPABILITY,
     settings.CAPABILITY,
     console.CAPABILITY,
+    reminders.CAPABILITY,
 )
 
 
