@@ -250,10 +250,16 @@ def render_modal(form: ModalForm, private_metadata: str) -> dict[str, Any]:
 
 def _mentions(section: Mentions) -> SectionBlock:
     """`<@U…>` for ids shaped like Slack's (a mention by id is the only ping a card makes)."""
-    names = [f"<@{m.user_id}>" if SLACK_USER.fullmatch(m.user_id) else escape(m.name)
-             for m in section.people]
-    return SectionBlock(text=MarkdownTextObject(
-        text=fit(escape(section.lead) + " " + ", ".join(names), SECTION_TEXT)))
+    lead = fit(section.lead, 300)
+    names, room = [], SECTION_TEXT - len(lead) - 20
+    for m in section.people:
+        name = f"<@{m.user_id}>" if SLACK_USER.fullmatch(m.user_id) else fit(m.name, 100)
+        room -= len(name) + 2
+        if room < 0:
+            names.append("…")
+            break
+        names.append(name)
+    return SectionBlock(text=MarkdownTextObject(text=lead + " " + ", ".join(names)))
 
 
 def _section(section: Section, room: int, card: Card) -> list[Block]:

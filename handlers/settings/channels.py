@@ -1,14 +1,12 @@
 """`channel set admin <channel>`: where certificate expiry reminders go on this platform.
 
-Set per platform, from the platform itself: a Slack channel id (or `#channel` as Slack sends
-it), a Teams channel's conversation id, `here` for the channel the command is typed in, or
-`none` to clear it (each certificate admin is then told privately). Checked by the setting's
-own pattern, as the approval channels are.
+Set per platform, from the platform itself: a Slack channel id, a Teams channel's conversation
+id, `here` for the channel the command is typed in, or `none` to clear it (each certificate
+admin is then told privately). Checked by the setting's own pattern, as the approval channels
+are. A Slack `#channel` reaches deskhand as its name only, so it is refused with the way out.
 """
 
 from __future__ import annotations
-
-import re
 
 from bot import tenant_settings
 from bot.context import Context, Reply
@@ -20,8 +18,8 @@ from cards.model import Card, Field, Fields, Text
 from cards.model import Context as Small
 from storage.tenants import SettingsRepo
 
-SLACK_LINK = re.compile(r"^<#([CG][A-Z0-9]{2,30})(\|[^>]*)?>$")  # how Slack escapes #channel
-ALLOWED = {"slack": "a Slack channel id such as C0123ABCD, #channel, `here` or `none`",
+ALLOWED = {"slack": "a Slack channel id such as C0123ABCD (the channel's About tab), `here` or "
+                    "`none`",
            "teams": "a Teams channel conversation id (19:…@thread.tacv2), `here` or `none`"}
 NO_CHANNELS = ("The console has no channels: certificate reminders reach each certificate admin "
                "there privately. Set the admin channel from Slack or Teams.")
@@ -38,8 +36,11 @@ def _channel(cmd: Command, platform: str, raw: str) -> str:
             raise UserError("`here` is a direct message, not a channel: type the command in the "
                             f"channel, or give {ALLOWED['slack']}.", title="Not a channel")
         return cmd.reply_to.channel.split(";messageid=", 1)[0]
-    link = SLACK_LINK.match(raw) if platform == "slack" else None
-    return link.group(1) if link else raw
+    if platform == "slack" and raw.startswith("#"):
+        raise UserError(f"Slack gave deskhand the channel's name ({raw}), not its id: type "
+                        "`channel set admin here` in that channel, or give its id such as "
+                        "C0123ABCD (the channel's About tab).", title="Which channel?")
+    return raw
 
 
 async def set_admin_channel(ctx: Context, cmd: Command) -> Reply:
