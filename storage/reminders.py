@@ -8,18 +8,18 @@ indexes of the subjects' tables: never a scan of every row.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, select
+from sqlalchemy import ForeignKey, Integer, String, bindparam, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, Repo, utcnow
+from storage.base import Base, Repo, UTCDateTime, utcnow
 from storage.certificates import IdpCertificate
-from storage.directory import PrincipalRow
 from storage.tokens import DataAccessToken
 
 
@@ -60,6 +60,25 @@ TOKEN_STATES = ("pending", "active")
 CERTIFICATE_STATES = ("active",)  # see docs/reminders.md: only the one deskhand signs with
 
 
+@functools.cache
+def _due(kind: str, marks: int) -> Any:
+    """The due query of a kind for `marks` marks, built once: a UNION ALL of index ranges with
+    bound values, so SQLAlchemy reuses its compiled form (this runs every few minutes)."""
+    if kind == "token":
+        t = DataAccessToken
+        columns: tuple[Any, ...] = (t.id, t.tenant_id, t.name, t.expires_at, t.created_by_id)
+        state, expiry, tenant = t.state.in_(TOKEN_STATES), t.expires_at, t.tenant_id
+    else:
+        c = IdpCertificate
+        columns = (c.id, c.tenant_id, c.thumbprint, c.not_after)
+        state, expiry, tenant = c.state.in_(CERTIFICATE_STATES), c.not_after, c.tenant_id
+    ranges = [select(*columns).where(state, tenant == bindparam("tenant"),
+                                     expiry > bindparam(f"low{i}", type_=UTCDateTime()),
+                                     expiry <= bindparam(f"high{i}", type_=UTCDateTime()))
+              for i in range(marks)]
+    return ranges[0] if marks == 1 else union_all(*ranges)
+
+
 class ReminderRepo(Repo):
     def _insert(self, table: type[Base]) -> Any:
         dialect = self.s.get_bind().dialect.name
@@ -93,36 +112,25 @@ class ReminderRepo(Repo):
             row.swept_to = to
         await self.s.flush()
 
-    async def _crossed(self, columns: Sequence[Any], expiry: InstrumentedAttribute[datetime],
-                       where: Sequence[Any], since: datetime | None, now: datetime,
+    async def _crossed(self, kind: str, tenant_id: int, since: datetime | None, now: datetime,
                        days: Sequence[int]) -> list[Any]:
         """Rows whose expiry minus a mark fell in (since, now], and not yet expired: one range
-        of the (state, expiry) index per mark."""
-        found: dict[int, Any] = {}
-        for d in days:
-            low = now if since is None else max(now, since + timedelta(days=d))
-            high = now + timedelta(days=d)
-            if high <= low:
-                continue
-            q = select(*columns).where(*where, expiry > low, expiry <= high)
-            for row in (await self.s.execute(q)).all():
-                found[row[0]] = row
-        return list(found.values())
+        of the (state, expiry) index per mark, in one statement."""
+        values: dict[str, Any] = {"tenant": tenant_id}
+        for i, d in enumerate(days):
+            values[f"low{i}"] = now if since is None else max(now, since + timedelta(days=d))
+            values[f"high{i}"] = now + timedelta(days=d)  # an empty range costs one index seek
+        rows = (await self.s.execute(_due(kind, len(days)), values)).all()
+        return list({row[0]: row for row in rows}.values())  # a row in two ranges counts once
 
     async def tokens_crossing(self, tenant_id: int, since: datetime | None, now: datetime,
                               days: Sequence[int]) -> list[Expiring]:
-        t = DataAccessToken
-        rows = await self._crossed(
-            (t.id, t.tenant_id, t.name, t.expires_at, t.created_by_id), t.expires_at,
-            (t.state.in_(TOKEN_STATES), t.tenant_id == tenant_id), since, now, days)
+        rows = await self._crossed("token", tenant_id, since, now, days)
         return [Expiring(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
     async def certificates_crossing(self, tenant_id: int, since: datetime | None, now: datetime,
                                     days: Sequence[int]) -> list[Expiring]:
-        c = IdpCertificate
-        rows = await self._crossed(
-            (c.id, c.tenant_id, c.thumbprint, c.not_after), c.not_after,
-            (c.state.in_(CERTIFICATE_STATES), c.tenant_id == tenant_id), since, now, days)
+        rows = await self._crossed("certificate", tenant_id, since, now, days)
         return [Expiring(r[0], r[1], r[2], r[3]) for r in rows]
 
     async def successor(self, tenant_id: int) -> str | None:
@@ -131,6 +139,3 @@ class ReminderRepo(Repo):
         q = (select(c.thumbprint).where(c.tenant_id == tenant_id, c.state == "available")
              .order_by(c.not_after.desc()).limit(1))
         return (await self.s.execute(q)).scalar_one_or_none()
-
-    async def principal(self, principal_id: int) -> PrincipalRow | None:
-        return await self.s.get(PrincipalRow, principal_id)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from bot.reminders import latest_mark, sweep
 from storage.tenants import SettingsRepo
+from tests.conftest import LiveServer
 from tests.handlers.reminders_kit import (
     ALEX,
     SAM,
@@ -17,6 +18,7 @@ from tests.handlers.reminders_kit import (
     console_inbox,
     started,
 )
+from tests.handlers.test_remote import console
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -114,3 +116,16 @@ async def test_the_active_certificate_goes_to_each_certificate_admin_privately_w
         assert f"`cert activate {'CD' * 20}`" in card["fallback"]  # type: ignore[operator]
         assert await console_inbox(rt, SAM) == []  # no certificate.write
         assert await claims(rt) == [("certificate", cert, 14)]
+
+
+async def test_the_console_has_no_admin_channel_and_shows_a_reminder_live(server: LiveServer) -> None:
+    rt = server.runtime
+    async with console(server, ALEX) as alex:
+        refused = await alex.say("channel set admin here")
+        assert refused["card"]["title"] == "No channels here"
+        assert "privately" in refused["card"]["fallback"]
+        await add_token(rt, "live", T0 + 3 * DAY)
+        assert await sweep(rt, rt.registry.reminders, now=T0) == 1
+        pushed = await alex.next()
+    assert pushed["private"] is True
+    assert pushed["card"]["title"] == "Your data-access token live expires in 3 days"
