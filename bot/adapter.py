@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from bot.model import MessageRef, Platform, Recipient, ReplyTarget
+from bot.model import MessageRef, Platform, PlatformIdentity, Recipient, ReplyTarget
 from cards.model import Card
 
 if TYPE_CHECKING:
@@ -45,6 +45,12 @@ class Messenger(Protocol):
         """Where a reply only `person` sees goes from `target`: in place (ephemeral, or a 1:1
         chat already), their 1:1 chat, or None when there is no such place (so a secret, like
         a sign-in link, must not be sent)."""
+        ...
+
+    async def post_personal(self, account: PlatformIdentity, card: Card) -> MessageRef:
+        """Post to the person's own chat with deskhand without being asked first (a reminder):
+        a Slack DM, a Teams 1:1 chat (created through the connector when none is stored), a
+        console private message. Raises PlatformRefused when that chat cannot be reached."""
         ...
 
     async def update(self, ref: MessageRef, card: Card) -> None:

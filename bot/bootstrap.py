@@ -34,6 +34,7 @@ from handlers import (
     devices,
     help,
     instructions,
+    reminders,
     remote,
     settings,
     tokens,
@@ -53,6 +54,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     console.CAPABILITY,
     certificates.CAPABILITY,
     tokens.CAPABILITY,
+    reminders.CAPABILITY,
 )
 
 

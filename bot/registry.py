@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from bot.approvals import Subject
     from bot.context import Context, Reply
     from bot.model import Command, Interaction
+    from bot.reminders import ReminderSource
     from bot.tenant_settings import TenantSection
 
 ArgKind = Literal["positional", "rest", "option", "marker", "options"]  # options: any key=value
@@ -128,6 +129,7 @@ class Registry:
     downloads: dict[str, DownloadHandler] = field(default_factory=dict)
     subjects: dict[str, Subject] = field(default_factory=dict)  # approval/card subjects by kind
     sections: list[type[TenantSection]] = field(default_factory=list)  # per-tenant settings
+    reminders: list[ReminderSource] = field(default_factory=list)  # swept by bot/reminders.py
 
     def subject(self, kind: str) -> Subject:
         found = self.subjects.get(kind)
@@ -139,6 +141,11 @@ class Registry:
         if subject.kind in self.subjects:
             raise ValueError(f"subject {subject.kind!r} is declared twice")
         self.subjects[subject.kind] = subject
+
+    def add_reminder(self, source: ReminderSource) -> None:
+        if any(r.kind == source.kind for r in self.reminders):
+            raise ValueError(f"reminder source {source.kind!r} is declared twice")
+        self.reminders.append(source)
 
     def add_section(self, section: type[TenantSection]) -> None:
         clash = {k for s in self.sections for k in s.model_fields} & set(section.model_fields)

@@ -58,6 +58,8 @@ def describe_allowed(section: type[TenantSection], key: str) -> str:
             return f"text matching {meta.pattern}"
     if low is not None and high is not None:
         return f"a whole number from {low} to {high}"
+    if annotation == list[int]:
+        return "comma-separated whole numbers"
     return "a comma-separated list" if annotation == list[str] else "text"
 
 
@@ -72,12 +74,20 @@ def parse_value(section: type[TenantSection], key: str, raw: str) -> Any:
         value = lowered in ("on", "true", "yes")
     elif annotation == list[str]:
         value = [v.strip() for v in raw.split(",") if v.strip()]
+    elif annotation == list[int]:
+        try:
+            value = [int(v) for v in raw.split(",") if v.strip()]
+        except ValueError:
+            raise ValueError(f"{key} must be {describe_allowed(section, key)}, not `{raw}`") from None
     elif getattr(annotation, "__origin__", None) is Literal:
         # Literal choices are not coerced from text ("25" is not 25), so match them by name.
         value = next((a for a in annotation.__args__ if str(a) == raw.strip()), raw)  # type: ignore[union-attr]
     try:
         checked = section.model_validate({key: value})
-    except ValidationError:
+    except ValidationError as exc:
+        reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        if exc.errors()[0]["type"] == "value_error":  # the section's own rule says it best
+            raise ValueError(f"{reason}, not `{raw}`") from None
         raise ValueError(f"{key} must be {describe_allowed(section, key)}, not `{raw}`") from None
     return getattr(checked, key)
 

@@ -27,6 +27,7 @@ from cards.model import (
     Context,
     Divider,
     Fields,
+    Mentions,
     Table,
     Text,
     TextInput,
@@ -167,7 +168,20 @@ def _table(section: Table, limits: Limits) -> list[dict[str, Any]]:
     return out
 
 
+def _at(name: str) -> str:
+    return "<at>" + re.sub(r"[<>]", "", name) + "</at>"
+
+
+def _entities(card: Card) -> list[dict[str, Any]]:
+    """Teams notifies a person only when the `<at>` text matches an entity naming their id."""
+    return [{"type": "mention", "text": _at(m.name), "mentioned": {"id": m.user_id, "name": m.name}}
+            for s in card.sections if isinstance(s, Mentions) for m in s.people]
+
+
 def _section(section: object, limits: Limits) -> list[dict[str, Any]]:
+    if isinstance(section, Mentions):
+        return [_text(markdown(truncate(section.lead, limits.text)) + " "
+                      + ", ".join(_at(m.name) for m in section.people))]
     if isinstance(section, Text):
         return [_text(markdown(truncate(section.text, limits.text)))]
     if isinstance(section, Context):
@@ -219,8 +233,11 @@ def _render(card: Card, limits: Limits) -> dict[str, Any]:
         body.extend(elements)
     if card.buttons:
         body.append(_action_set(card.buttons))
-    return {"type": "AdaptiveCard", "version": VERSION, "body": body,
-            "fallbackText": card.fallback_text(1000)}
+    content: dict[str, Any] = {"type": "AdaptiveCard", "version": VERSION, "body": body,
+                               "fallbackText": card.fallback_text(1000)}
+    if entities := _entities(card):
+        content["msteams"] = {"entities": entities}  # Teams' extension of the card
+    return content
 
 
 def render(card: Card, max_bytes: int = MAX_CARD_BYTES) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,7 @@ from cards.model import (
     Context,
     Divider,
     Fields,
+    Mentions,
     Section,
     Table,
     Text,
@@ -52,6 +54,7 @@ log = logging.getLogger("deskhand.blockkit")
 
 MAX_BLOCKS = 50
 SECTION_TEXT = 3000
+SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,30}")
 FIELD_TEXT = 2000
 MAX_FIELDS = 10
 HEADER_TEXT = 150
@@ -245,9 +248,25 @@ def render_modal(form: ModalForm, private_metadata: str) -> dict[str, Any]:
     return view.to_dict()
 
 
+def _mentions(section: Mentions) -> SectionBlock:
+    """`<@U…>` for ids shaped like Slack's (a mention by id is the only ping a card makes)."""
+    lead = fit(section.lead, 300)
+    names, room = [], SECTION_TEXT - len(lead) - 20
+    for m in section.people:
+        name = f"<@{m.user_id}>" if SLACK_USER.fullmatch(m.user_id) else fit(m.name, 100)
+        room -= len(name) + 2
+        if room < 0:
+            names.append("…")
+            break
+        names.append(name)
+    return SectionBlock(text=MarkdownTextObject(text=lead + " " + ", ".join(names)))
+
+
 def _section(section: Section, room: int, card: Card) -> list[Block]:
     if isinstance(section, Text):
         return _text_blocks(section.text, room)
+    if isinstance(section, Mentions):
+        return [_mentions(section)]
     if isinstance(section, Context):
         return [ContextBlock(elements=[MarkdownTextObject(text=fit(section.text, SECTION_TEXT))])]
     if isinstance(section, Divider):

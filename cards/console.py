@@ -11,6 +11,7 @@ from cards.model import (
     Context,
     Divider,
     Fields,
+    Mentions,
     Table,
     Text,
     TextInput,
@@ -41,6 +42,8 @@ def render(card: Card) -> dict[str, Any]:
             sections.append({"type": "text", "text": truncate(s.text, MAX_TEXT)})
         elif isinstance(s, Context):
             sections.append({"type": "context", "text": truncate(s.text, MAX_TEXT)})
+        elif isinstance(s, Mentions):
+            sections.append({"type": "text", "text": truncate(s.plain, MAX_TEXT)})
         elif isinstance(s, Fields):
             sections.append({"type": "fields",
                              "items": [{"label": f.label, "value": f.value} for f in s.items]})

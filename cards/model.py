@@ -76,6 +76,25 @@ class Divider:
 
 
 @dataclass(frozen=True)
+class Mention:
+    name: str
+    user_id: str  # the id on the card's platform: Slack U…/W…, a Teams Entra object id
+
+
+@dataclass(frozen=True)
+class Mentions:
+    """People called to look (the platform notifies them), after a short lead text. The only
+    way a card pings anyone: every other text is escaped by each renderer."""
+
+    lead: str
+    people: tuple[Mention, ...]
+
+    @property
+    def plain(self) -> str:
+        return f"{self.lead} " + ", ".join(f"@{m.name}" for m in self.people)
+
+
+@dataclass(frozen=True)
 class Choice:
     value: str
     label: str
@@ -99,7 +118,7 @@ class ChoiceInput:
     required: bool = False
 
 
-Section = Text | Fields | Table | Context | Divider | TextInput | ChoiceInput
+Section = Text | Fields | Table | Context | Divider | TextInput | ChoiceInput | Mentions
 
 
 @dataclass
@@ -115,6 +134,8 @@ class Card:
         for section in self.sections:
             if isinstance(section, Text | Context):
                 lines.append(section.text)
+            elif isinstance(section, Mentions):
+                lines.append(section.plain)
             elif isinstance(section, Fields):
                 lines.extend(f"{f.label}: {f.value}" for f in section.items)
             elif isinstance(section, Table):

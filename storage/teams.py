@@ -65,6 +65,16 @@ class TeamsConversationRepo(Repo):
              .order_by(TeamsConversation.updated_at.desc()).limit(1))
         return (await self.s.execute(q)).scalar_one_or_none()
 
+    async def latest_in(self, tenant_id: int, aad_tenant_id: str) -> TeamsConversation | None:
+        """The most recently seen conversation in a Microsoft 365 tenant: its serviceUrl and
+        bot account are where a new 1:1 chat is created."""
+        q = (select(TeamsConversation)
+             .where(TeamsConversation.tenant_id == tenant_id,
+                    TeamsConversation.aad_tenant_id == aad_tenant_id,
+                    TeamsConversation.installed.is_(True))
+             .order_by(TeamsConversation.updated_at.desc()).limit(1))
+        return (await self.s.execute(q)).scalar_one_or_none()
+
     async def channel(self, tenant_id: int, channel_id: str) -> TeamsConversation | None:
         """The channel's own conversation (not a reply thread inside it)."""
         q = (select(TeamsConversation)

@@ -272,7 +272,7 @@ COMMANDS = (
         "cancel", "Cancel a run (yours, or any as an administrator).", cancel_command,
         permission=(*RUNS, "remote.install", "rbac.admin"),
         args=(Arg("run", "the run number from its card", convert=parse_run_id),),
-        examples=("cancel 42",)),
+        examples=("cancel 42",), menu=False),  # the card's Cancel button is the usual way
     CommandSpec(
         "remote install", "Install the TeamViewer full client on a device through 1E.",
         remote_install_command, permission="remote.install",

@@ -16,6 +16,7 @@ from bot.context import Context, Reply
 from bot.errors import UserError
 from bot.model import Command
 from bot.registry import Arg, CommandSpec
+from bot.reminders import CHANNEL_PLATFORMS, ReminderSettings, channel_platforms
 from bot.tenant_settings import TenantSection
 from cards.model import Card, Field, Fields, Table, Text
 from cards.model import Context as Small
@@ -24,6 +25,11 @@ from storage.tenants import SettingsRepo
 HINTS = {
     "approval_channel_slack": "a Slack channel id such as C0123ABCD (empty: none)",
     "approval_channel_teams": "a Teams channel conversation id (empty: none)",
+    "admin_channel_slack": "a Slack channel id such as C0123ABCD (empty: none); "
+                           "`channel set admin` sets it",
+    "admin_channel_teams": "a Teams channel conversation id (empty: none); "
+                           "`channel set admin` sets it",
+    "reminder_days": "1 to 8 different numbers of days before expiry, 1-365, e.g. 14,7,3,1",
 }
 
 
@@ -31,7 +37,7 @@ def _shown(value: Any) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, list):
-        return ", ".join(value) or "(none)"
+        return ", ".join(map(str, value)) or "(none)"
     return str(value) if value != "" else "(none)"
 
 
@@ -46,10 +52,24 @@ async def show_command(ctx: Context, cmd: Command) -> Reply:
                   "" if key in stored else "default")
                  for section in ctx.runtime.registry.sections
                  for current in (section.load(stored),) for key in section.model_fields)
+    warnings = [Text(w) for w in _warnings(ctx, cmd, stored)]
     return Reply.private(Card("Settings", [
-        Table(("setting", "value", "allowed", ""), rows),
+        Table(("setting", "value", "allowed", ""), rows), *warnings,
         Small("Change with `settings set key=value` (several pairs at once are fine)."),
-    ]))
+    ], tone="warning" if warnings else "info"))
+
+
+def _warnings(ctx: Context, cmd: Command, stored: dict[str, Any]) -> list[str]:
+    """What is missing that someone will notice too late: an admin channel per chat platform."""
+    if ReminderSettings not in ctx.runtime.registry.sections:
+        return []
+    settings = ReminderSettings.load(stored)
+    served = {*channel_platforms(ctx.runtime), cmd.reply_to.platform}
+    missing = [p.title() for p in CHANNEL_PLATFORMS
+               if p in served and not settings.admin_channel(p)]
+    return [f"⚠ No admin channel on {', '.join(missing)}: certificate expiry reminders go to "
+            "each certificate admin privately there. Set one with `channel set admin` in the "
+            "channel."] if missing else []
 
 
 async def set_command(ctx: Context, cmd: Command) -> Reply:

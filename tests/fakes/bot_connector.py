@@ -268,6 +268,7 @@ class FakeBotFramework:
         app.router.add_get(f"/{self.instance}/v1/.well-known/openidconfiguration", self._metadata)
         app.router.add_get(f"/{self.instance}/v1/.well-known/keys", self._keys)
         app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
+        app.router.add_post("/amer/v3/conversations", self._create)
         base = "/amer/v3/conversations/{conversation}"
         app.router.add_post(f"{base}/activities", self._activity)
         app.router.add_post(f"{base}/activities/{{activity}}", self._activity)
@@ -348,6 +349,24 @@ class FakeBotFramework:
         if kind == "update":
             return web.json_response({"id": activity_id})
         return web.json_response({"id": call.response_id}, status=201)
+
+    async def _create(self, request: web.Request) -> web.Response:
+        """Create a 1:1 chat with a person (Teams answers with its conversation id)."""
+        body = await request.json()
+        call = Call("create", "", "", body, self._authorized(request))
+        self._record(call)
+        if not call.authorized:
+            return web.json_response({"message": "Authorization has been denied for this request."},
+                                     status=401)
+        if (failure := self._scripted("create")) is not None:
+            return failure
+        members = body.get("members") or []
+        tenant = body.get("tenantId") or body.get("tenantID") or \
+            (body.get("channelData") or {}).get("tenant", {}).get("id")  # botbuilder: tenantID
+        if body.get("isGroup") or len(members) != 1 or tenant != self.tenant:
+            return web.json_response({"error": {"code": "BadArgument",
+                                                "message": "one member and the tenant"}}, status=400)
+        return web.json_response({"id": f"a:1personal-{members[0]['id']}"}, status=201)
 
     async def _member(self, request: web.Request) -> web.Response:
         member_id = request.match_info["member"]

@@ -199,8 +199,10 @@ class FakeSlack:
             return {"ok": False, "error": problem}
         ts = f"1700000000.{next(self._ts):06d}"
         message = {"text": args.get("text"), "blocks": args.get("blocks"), "ts": ts}
-        self.messages[(args["channel"], ts)] = message
-        return {"ok": True, "channel": args["channel"], "ts": ts, "message": message}
+        # To a user id: Slack posts in the app's DM with that person, whose id starts with D.
+        channel = "D" + args["channel"][1:] if args["channel"] in self.users else args["channel"]
+        self.messages[(channel, ts)] = message
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
     def m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         problem = self._post(args) or ("user_not_in_channel" if not args.get("user") else "")

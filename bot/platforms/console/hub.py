@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.adapter import Supports
-from bot.model import Actor, MessageRef, Platform, Recipient, ReplyTarget
+from bot.model import Actor, MessageRef, Platform, PlatformIdentity, Recipient, ReplyTarget
 from cards.console import render
 from cards.model import Card
 
@@ -74,6 +74,10 @@ class ConsoleHub:
 
     async def private_place(self, target: ReplyTarget, person: Recipient) -> ReplyTarget | None:
         return target  # a private message reaches only its person's sockets
+
+    async def post_personal(self, account: PlatformIdentity, card: Card) -> MessageRef:
+        """A private message: shown to that person's console now and when they open it next."""
+        return await self.post(ReplyTarget("console", ROOM), card, private_to=account)
 
     async def update(self, ref: MessageRef, card: Card) -> None:
         message = self._messages.get(ref.message_id)

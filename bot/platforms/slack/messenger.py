@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.adapter import PlatformRefused, Supports
-from bot.model import Actor, MessageRef, Platform, Recipient, ReplyTarget, own_account
+from bot.model import Actor, MessageRef, Platform, PlatformIdentity, Recipient, ReplyTarget, own_account
 from cards.blockkit import SlackMessage, render
 from cards.model import Card
 from storage.directory import DirectoryRepo
@@ -111,6 +111,11 @@ class SlackMessenger:
 
     async def private_place(self, target: ReplyTarget, person: Recipient) -> ReplyTarget | None:
         return target  # ephemeral in place, and a DM is private already
+
+    async def post_personal(self, account: PlatformIdentity, card: Card) -> MessageRef:
+        """chat.postMessage to a user id posts in the app's DM with them (Slack opens it)."""
+        with _refusals("personal message"):
+            return await self.post_public(ReplyTarget("slack", account.user_id), render(card))
 
     async def update(self, ref: MessageRef, card: Card) -> None:
         """chat.update by channel+ts; ephemeral cards (no usable ts) only through response_url."""

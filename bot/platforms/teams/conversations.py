@@ -131,6 +131,21 @@ class ConversationStore:
             row = await uow.repo(TeamsConversationRepo).get(self.rt.tenant_id, conversation_id)
         return dict(row.reference) if row is not None and row.installed else None
 
+    async def remember_personal(self, user_aad: str, aad_tenant: str,
+                                reference: dict[str, Any]) -> None:
+        """Store a 1:1 chat deskhand created, so the next message goes there directly."""
+        async with self.rt.db.uow() as uow:
+            await uow.repo(TeamsConversationRepo).upsert(
+                self.rt.tenant_id, reference["conversation"]["id"], conversation_type="personal",
+                aad_tenant_id=aad_tenant, user_aad_id=user_aad,
+                service_url=reference["serviceUrl"], reference=reference, installed=True)
+            await uow.commit()
+
+    async def any_reference(self, aad_tenant: str) -> dict[str, Any] | None:
+        async with self.rt.db.uow() as uow:
+            row = await uow.repo(TeamsConversationRepo).latest_in(self.rt.tenant_id, aad_tenant)
+        return dict(row.reference) if row is not None else None
+
     async def personal_reference(self, user_aad: str) -> dict[str, Any] | None:
         async with self.rt.db.uow() as uow:
             row = await uow.repo(TeamsConversationRepo).personal(self.rt.tenant_id, user_aad)

@@ -11,10 +11,17 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import TurnContext
-from botbuilder.schema import Activity, ActivityTypes, Attachment, ConversationReference
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    Attachment,
+    ChannelAccount,
+    ConversationParameters,
+    ConversationReference,
+)
 
 from bot.adapter import PlatformRefused, Supports
-from bot.model import Actor, MessageRef, Platform, Recipient, ReplyTarget, own_account
+from bot.model import Actor, MessageRef, Platform, PlatformIdentity, Recipient, ReplyTarget, own_account
 from bot.platforms.teams.delivery import connector_of
 from cards.adaptive import CONTENT_TYPE, render
 from cards.model import Card, Table, truncate
@@ -26,8 +33,8 @@ if TYPE_CHECKING:
 
 def card_activity(card: Card) -> Activity:
     content = render(card)
-    if any(isinstance(s, Table) for s in card.sections):
-        content = {**content, "msteams": {"width": "Full"}}  # Teams-only hint: tables need room
+    if any(isinstance(s, Table) for s in card.sections):  # Teams-only hint: tables need room
+        content = {**content, "msteams": {**content.get("msteams", {}), "width": "Full"}}
     return Activity(type=ActivityTypes.message, summary=truncate(card.title, 200),
                     attachments=[Attachment(content_type=CONTENT_TYPE, content=content)])
 
@@ -95,6 +102,37 @@ class TeamsMessenger:
         sent = await self.teams.with_turn(reference, send)
         return MessageRef("teams", conversation_id, (sent.id or "") if sent else "",
                           extra={"reference": reference})
+
+    async def post_personal(self, account: PlatformIdentity, card: Card) -> MessageRef:
+        """A proactive message in the 1:1 chat: the stored one, else one created through the
+        connector of the person's Microsoft 365 tenant (the app must be installed for them)."""
+        reference = await self.teams.conversations.personal_reference(account.user_id) \
+            or await self._new_personal(account)
+        return await self.post(ReplyTarget("teams", reference["conversation"]["id"],
+                                           extra={"reference": reference}), card)
+
+    async def _new_personal(self, account: PlatformIdentity) -> dict[str, Any]:
+        known = await self.teams.conversations.any_reference(account.platform_tenant)
+        if known is None:
+            raise NoConversation("deskhand has no Teams conversation in that Microsoft 365 tenant")
+        parameters = ConversationParameters(
+            is_group=False, bot=ChannelAccount().deserialize(known["bot"]),
+            members=[ChannelAccount(id=account.user_id, aad_object_id=account.user_id)],
+            tenant_id=account.platform_tenant,
+            channel_data={"tenant": {"id": account.platform_tenant}})
+
+        async def create(ctx: TurnContext) -> Any:
+            return await self.teams.delivery.call(
+                "create 1:1 chat", lambda: connector_of(ctx).conversations.create_conversation(
+                    parameters), pace=account.user_id)
+
+        created = await self.teams.with_turn(known, create)
+        reference = {**known, "conversation": {"id": created.id, "conversationType": "personal",
+                                               "tenantId": account.platform_tenant},
+                     "user": {"id": account.user_id, "aadObjectId": account.user_id}}
+        await self.teams.conversations.remember_personal(account.user_id, account.platform_tenant,
+                                                        reference)
+        return reference
 
     async def update(self, ref: MessageRef, card: Card) -> None:
         reference = ref.extra.get("reference") or await self.teams.conversations.reference(ref.channel)
