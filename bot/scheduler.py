@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -32,17 +33,24 @@ class Claims:
             await uow.commit()
             return won
 
-    async def lease(self, job: str, ttl: timedelta, key: str = "-") -> bool:
-        """Take or renew a time-bound lease; a dead holder's lease lapses after `ttl`."""
+    async def lease(self, job: str, ttl: timedelta, key: str = "-", holder: str | None = None) -> bool:
+        """Take or renew a time-bound lease; a dead holder's lease lapses after `ttl`. The holder
+        is this process unless given: a task that must exclude its own process's other tasks
+        too (two clicks at once) names itself, e.g. with `one_off()`."""
         async with self.db.uow() as uow:
-            won = await uow.repo(ClaimRepo).claim_lease(job, key, self.holder, ttl)
+            won = await uow.repo(ClaimRepo).claim_lease(job, key, holder or self.holder, ttl)
             await uow.commit()
             return won
 
-    async def release(self, job: str, key: str = "-") -> None:
+    async def release(self, job: str, key: str = "-", holder: str | None = None) -> None:
         async with self.db.uow() as uow:
-            await uow.repo(ClaimRepo).release(job, key, self.holder)
+            await uow.repo(ClaimRepo).release(job, key, holder or self.holder)
             await uow.commit()
+
+
+    def one_off(self) -> str:
+        """A holder name for one task of this process."""
+        return f"{self.holder}:{uuid.uuid4().hex[:8]}"
 
 
 class Scheduler:

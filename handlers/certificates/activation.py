@@ -68,13 +68,13 @@ async def activate(ctx: Context, row_id: int) -> Activated:
     ctx.target = row.thumbprint
     ctx.audit_params["thumbprint"] = row.thumbprint
     check_activatable(row, datetime.now(UTC))
-    key = str(tenant)
-    if not await rt.scheduler.claims.lease(LEASE, LEASE_TTL, key):
+    key, me = str(tenant), rt.scheduler.claims.one_off()  # excludes this process's other clicks too
+    if not await rt.scheduler.claims.lease(LEASE, LEASE_TTL, key, me):
         raise Conflict(texts.BUSY, title=texts.BUSY_TITLE)
     try:
         return await _prove_and_move(ctx, config, row)
     finally:
-        await rt.scheduler.claims.release(LEASE, key)
+        await rt.scheduler.claims.release(LEASE, key, me)
 
 
 async def _prove_and_move(ctx: Context, config: IdpConfig, row: IdpCertificate) -> Activated:
@@ -96,6 +96,10 @@ async def _prove_and_move(ctx: Context, config: IdpConfig, row: IdpCertificate) 
                         title=texts.REFUSED_TITLE) from None
     now = datetime.now(UTC)
     async with rt.db.uow() as uow:
+        now_active = await uow.repo(CertificateRepo).active(tenant)
+        if (now_active.id if now_active else None) != (old.id if old else None):
+            raise Conflict(texts.OTHER_ACTIVE.format(
+                thumbprint=row.thumbprint, other=now_active.thumbprint if now_active else "none"))
         if old is not None and not await CERTIFICATES.move(uow, tenant, old.id, ACTIVE, RETIRED):
             raise Conflict(texts.MOVED.format(thumbprint=old.thumbprint, state="no longer active"))
         if not await CERTIFICATES.move(uow, tenant, row.id, AVAILABLE, ACTIVE, activated_at=now,

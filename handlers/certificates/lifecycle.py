@@ -44,9 +44,9 @@ async def ensure(runtime: Runtime, now: datetime | None = None) -> IdpCertificat
     async with runtime.db.uow() as uow:
         if not needs_new(await uow.repo(CertificateRepo).current(tenant), now):
             return None
-    key = str(tenant)
-    if not await runtime.scheduler.claims.lease(LEASE, LEASE_TTL, key):
-        return None  # another replica is at it
+    key, me = str(tenant), runtime.scheduler.claims.one_off()  # a job and a `cert list` at once
+    if not await runtime.scheduler.claims.lease(LEASE, LEASE_TTL, key, me):
+        return None  # another replica or task is at it
     try:
         async with runtime.db.uow() as uow:
             repo = uow.repo(CertificateRepo)
@@ -70,7 +70,7 @@ async def ensure(runtime: Runtime, now: datetime | None = None) -> IdpCertificat
             await uow.commit()
             return row
     finally:
-        await runtime.scheduler.claims.release(LEASE, key)
+        await runtime.scheduler.claims.release(LEASE, key, me)
 
 
 async def rollover(runtime: Runtime) -> None:

@@ -27,6 +27,8 @@ REFUSED_TEXT = "{reason} {current}"
 CURRENT_STAYS = "The active certificate stays {old}."
 NONE_ACTIVE = "No certificate is active yet."
 BUSY = "Someone is activating a certificate right now; try again in a minute."
+OTHER_ACTIVE = ("Certificate {thumbprint} was not activated: {other} became active meanwhile. "
+                "`cert list` shows the state.")
 MOVED = "Certificate {thumbprint} changed meanwhile (it is {state} now); `cert list` shows the state."
 UPLOADED = "`{name}` is in this conversation."
 UPLOADED_TITLE = "Certificate uploaded"

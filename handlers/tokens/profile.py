@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.downloads import LinkError
+from bot.origin import same_origin
 from bot.rbac import decide, grants_of
 from handlers.tokens import lifecycle, texts
 from storage.directory import DirectoryRepo
@@ -76,8 +77,7 @@ async def confirm(runtime: Runtime, request: web.Request) -> web.StreamResponse:
 
 
 async def redeem(runtime: Runtime, request: web.Request) -> web.StreamResponse:
-    origin = request.headers.get("Origin")
-    if origin is not None and origin.split("://", 1)[-1] != request.host:
+    if "Origin" in request.headers and not same_origin(request, runtime.settings.public_url):
         return _page(texts.PAGE_TITLE, f"<p>{html.escape(texts.LINK_FOREIGN)}</p>", 403)
     payload = _payload(runtime, request)
     if payload is None:

@@ -33,6 +33,12 @@ def bad(message: str, code: str = "INVALID_PARAMETER_VALUE") -> ProtocolError:
     return ProtocolError(400, code, message)
 
 
+def digits(value: str, most: int = 19) -> bool:
+    """ASCII digits only, and few enough for int() ("²".isdigit() is True; int() refuses
+    thousands of digits)."""
+    return value.isascii() and value.isdigit() and len(value) <= most
+
+
 def missing(what: str) -> ProtocolError:
     return ProtocolError(404, "RESOURCE_DOES_NOT_EXIST", f"{what} does not exist or is not shared")
 
@@ -54,7 +60,7 @@ def page(request: web.Request, items: Sequence[dict[str, Any]], kind: str) -> di
     raw_max = request.query.get("maxResults")
     limit = DEFAULT_PAGE
     if raw_max is not None:
-        if not raw_max.isdigit() or int(raw_max) > 2**31 - 1:
+        if not digits(raw_max) or int(raw_max) > 2**31 - 1:
             raise bad(f"maxResults must be a whole number from 0 to {2**31 - 1}")
         limit = int(raw_max) or DEFAULT_PAGE
     start = _offset(request.query.get("pageToken"), kind)
@@ -86,14 +92,19 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     declared = request.content_length
     if declared is not None and declared > MAX_BODY:
         raise bad(f"the request body is larger than {MAX_BODY} bytes", "MALFORMED_REQUEST")
-    raw = await request.content.read(MAX_BODY + 1)
+    raw = b""
+    while len(raw) <= MAX_BODY:  # read() returns what has arrived so far, not the whole body
+        chunk = await request.content.read(MAX_BODY + 1 - len(raw))
+        if not chunk:
+            break
+        raw += chunk
     if len(raw) > MAX_BODY:
         raise bad(f"the request body is larger than {MAX_BODY} bytes", "MALFORMED_REQUEST")
     if not raw.strip():
         return {}
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: [[[[... nested
         raise bad("the request body is not JSON", "MALFORMED_REQUEST") from None
     if not isinstance(body, dict):
         raise bad("the request body must be a JSON object", "MALFORMED_REQUEST")

@@ -9,6 +9,7 @@ the tenant, table, version, part and token, and are checked again (token include
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from handlers.tokens.protocol import (
     VERSION_HEADER,
     ProtocolError,
     bad,
+    digits,
     json_body,
     missing,
     name,
@@ -58,6 +60,8 @@ class Reader:
 Handler = Callable[["Runtime", web.Request, Reader], Awaitable[web.StreamResponse]]
 
 
+log = logging.getLogger("deskhand.sharing")
+
 def snapshots(runtime: Runtime) -> Snapshots:
     found = runtime.services.get(Snapshots)
     assert found is not None
@@ -67,7 +71,7 @@ def snapshots(runtime: Runtime) -> Snapshots:
 async def reader_of(runtime: Runtime, header: str | None) -> Reader:
     """Whom an Authorization header's token reads for; 401 for anything else."""
     scheme, _, secret = (header or "").partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
+    if scheme.lower() != "bearer" or not secret.strip() or not secret.isascii():
         raise unauthenticated("a bearer token is required (Authorization: Bearer <token>)")
     async with runtime.db.uow() as uow:
         row = await uow.repo(DataAccessTokenRepo).by_secret(digest(secret.strip()))
@@ -88,6 +92,11 @@ def protocol(handler: Handler) -> Callable[[Runtime, web.Request], Awaitable[web
             return await handler(runtime, request, reader)
         except ProtocolError as exc:
             return exc.response()
+        except Exception:  # a bug must still answer in the protocol's shape, with a reference
+            ref = uuid.uuid4().hex[:16]
+            log.exception("sharing %s %s failed (ref %s)", request.method, request.path, ref)
+            return ProtocolError(500, "INTERNAL_ERROR",
+                                 f"the server could not answer; ref {ref}").response()
     return answer
 
 
@@ -229,7 +238,7 @@ def _file_offset(token: str | None, snapshot: Snapshot) -> int:
     if token is None:
         return 0
     version, _, offset = token.partition(".")
-    if not (version.isdigit() and offset.isdigit() and int(version) == snapshot.version
+    if not (digits(version) and digits(offset) and int(version) == snapshot.version
             and 0 < int(offset) <= len(snapshot.parts)):
         raise bad("pageToken does not belong to this version of the table; query again from the start")
     return int(offset)

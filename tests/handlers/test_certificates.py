@@ -135,6 +135,14 @@ async def test_generated_when_none_exists_valid_a_year_key_sealed(runtime: Runti
     assert "certificates.rollover" in runtime.scheduler.jobs
 
 
+async def test_concurrent_first_sights_make_one_certificate(runtime: Runtime) -> None:
+    """The rollover job and `cert list` in one process at once: one key pair, not several."""
+    now = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+    made = await asyncio.gather(*(ensure(runtime, now) for _ in range(3)))
+    assert len([m for m in made if m is not None]) == 1
+    assert len(await certificates(runtime)) == 1
+
+
 @pytest.fixture
 async def any_runtime(db_url: str) -> AsyncIterator[Runtime]:
     """A started runtime on SQLite and on PostgreSQL."""

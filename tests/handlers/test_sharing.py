@@ -186,11 +186,15 @@ async def test_file_urls_stop_working_when_the_token_is_revoked(server: LiveServ
     ("POST", f"{TABLE}/query", {"json": {"version": 99}}, (400, "INVALID_PARAMETER_VALUE")),
     ("POST", f"{TABLE}/query", {"json": {"maxFiles": 0}}, (400, "INVALID_PARAMETER_VALUE")),
     ("POST", f"{TABLE}/query", {"json": {"pageToken": "1.9"}}, (400, "INVALID_PARAMETER_VALUE")),
+    ("POST", f"{TABLE}/query", {"json": {"pageToken": "\u00b2.1"}}, (400, "INVALID_PARAMETER_VALUE")),
+    ("POST", f"{TABLE}/query", {"data": b"[" * 60_000}, (400, "MALFORMED_REQUEST")),
     ("POST", f"{TABLE}/query", {"json": {"predicateHints": "x"}}, (400, "INVALID_PARAMETER_VALUE")),
     ("POST", f"{TABLE}/query", {"json": {"timestamp": "2026-01-01T00:00:00Z"}},
      (400, "UNSUPPORTED_OPERATION")),
     ("GET", "/sharing/shares", {"params": {"maxResults": "-1"}}, (400, "INVALID_PARAMETER_VALUE")),
     ("GET", "/sharing/shares", {"params": {"maxResults": "9" * 30}}, (400, "INVALID_PARAMETER_VALUE")),
+    ("GET", "/sharing/shares", {"params": {"maxResults": "\u00b2"}}, (400, "INVALID_PARAMETER_VALUE")),
+    ("GET", "/sharing/shares", {"params": {"maxResults": "9" * 5000}}, (400, "INVALID_PARAMETER_VALUE")),
     ("GET", "/sharing/shares", {"params": {"pageToken": "!!!"}}, (400, "INVALID_PARAMETER_VALUE")),
     ("GET", "/sharing/shares/deskhand/schemas", {"params": {"pageToken": "WyJzaGFyZXMiLCAxXQ"}},
      (400, "INVALID_PARAMETER_VALUE")),  # a token of another list
@@ -207,6 +211,24 @@ async def test_malformed_and_oversized_requests_get_protocol_errors(
     status, headers, body = await call(server, method, path, "alpha", **kw)
     assert error(status, body) == expected
     assert headers["Content-Type"].startswith("application/json")
+
+
+async def test_a_bearer_secret_that_is_not_ascii_is_refused_not_a_500(server: LiveServer) -> None:
+    status, _, body = await call(server, "GET", "/sharing/shares",
+                                 headers={"Authorization": "Bearer \xff\xfe"})
+    assert error(status, body) == (401, "UNAUTHENTICATED")
+
+
+async def test_a_query_body_sent_in_pieces_is_read_whole(server: LiveServer) -> None:
+    await token(server, server.runtime.tenant_id, "alpha")
+
+    async def pieces() -> Any:
+        for chunk in (b'{"maxFiles": ', b"1", b"}"):
+            yield chunk
+            await asyncio.sleep(0.05)
+
+    status, _, body = await call(server, "POST", f"{TABLE}/query", "alpha", data=pieces())
+    assert status == 200, body
 
 
 async def test_first_readers_share_one_snapshot_and_refreshes_keep_two(server: LiveServer) -> None:

@@ -17,9 +17,10 @@ from aiohttp import WSMsgType, web
 from bot.dispatch import Click
 from bot.identity import resolve_actor
 from bot.model import Actor, MessageRef, Platform, PlatformIdentity, ReplyTarget
+from bot.origin import same_origin
 from bot.platforms.bodies import BadBody, json_object
 from bot.platforms.console.hub import ROOM, ConsoleHub
-from bot.platforms.console.signin import SignIn, needed, same_origin
+from bot.platforms.console.signin import SignIn, needed
 from bot.rbac import grants_of
 from bot.tasks import Tasks
 from storage.directory import DirectoryRepo, PrincipalRow
@@ -116,14 +117,14 @@ class ConsoleAdapter:
     async def _visitor(self, request: web.Request) -> Actor:
         """Who opens this socket: the signed-in person, or (demo/dev) the persona asked for."""
         if self.signin is not None:
-            if not same_origin(request):
+            if not same_origin(request, self.rt.settings.public_url):
                 raise web.HTTPForbidden(text="console connections come from the console's page")
             person = await self.signin.person(request)
             actor = await self._actor(person.id) if person is not None else None
             if actor is None:
                 raise web.HTTPUnauthorized(text="sign in with a link from the `console` command")
             return actor
-        if "Origin" in request.headers and not same_origin(request):
+        if "Origin" in request.headers and not same_origin(request, self.rt.settings.public_url):
             raise web.HTTPForbidden(text="cross-origin console connections are refused")
         try:
             actor = await self._actor(int(request.query.get("persona", "")))

@@ -19,6 +19,7 @@ from aiohttp import web
 from bot import console_signin
 from bot.console_signin import GET_A_LINK, SIGNIN_PATH, SignInRefused
 from bot.model import Principal
+from bot.origin import same_origin
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -89,7 +90,7 @@ class SignIn:
                       "Sign in</button></form>", 200)
 
     async def redeem(self, request: web.Request) -> web.Response:
-        if not same_origin(request):
+        if not same_origin(request, self.rt.settings.public_url):
             return page("Sign-in refused", paragraph("That sign-in came from another site."), 403)
         try:
             session = await console_signin.redeem(self.rt.db, self.rt.tenant_id,
@@ -106,7 +107,7 @@ class SignIn:
         raise response
 
     async def sign_out(self, request: web.Request) -> web.Response:
-        if not same_origin(request):
+        if not same_origin(request, self.rt.settings.public_url):
             raise web.HTTPForbidden(text="sign-outs come from the console's own page")
         cookie = self.cookie(request)
         if cookie:
@@ -115,9 +116,3 @@ class SignIn:
         response.del_cookie(self.cookie_name, path="/", secure=self.secure or None,
                             httponly=True, samesite="Strict")
         return response
-
-
-def same_origin(request: web.Request) -> bool:
-    """A browser names the page a POST or a WebSocket came from; only this site's own count."""
-    origin = request.headers.get("Origin")
-    return origin is not None and origin.split("://", 1)[-1] == request.host
