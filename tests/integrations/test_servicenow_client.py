@@ -3,8 +3,10 @@ callers, devices, work notes, attachments, and errors as plain messages."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
@@ -36,9 +38,10 @@ def basic_client(url: str, **options: object) -> ServiceNowClient:
     return ServiceNowClient(url, BasicAuth(USER, PASSWORD), policy=FAST, **options)  # type: ignore[arg-type]
 
 
-def oauth_client(url: str, settings: OAuthSettings) -> tuple[ServiceNowClient, OAuthAuth]:
+def oauth_client(url: str, settings: OAuthSettings,
+                 clock: Callable[[], float] = time.monotonic) -> tuple[ServiceNowClient, OAuthAuth]:
     http = new_client(url)
-    auth = OAuthAuth(settings, http, FAST)
+    auth = OAuthAuth(settings, http, FAST, clock=clock)
     return ServiceNowClient(url, auth, policy=FAST, http=http), auth
 
 
@@ -179,6 +182,19 @@ async def test_oauth_password_grant_is_cached_and_renewed(sim: tuple[ServiceNowS
     simulator.expire_tokens()
     assert await c.incident("INC0010001") is not None
     assert auth.grants == ["password", "refresh_token", "refresh_token", "password"]
+    await c.aclose()
+
+
+async def test_oauth_renews_before_expiry_and_one_grant_serves_concurrent_calls(
+        sim: tuple[ServiceNowSimulator, str]) -> None:
+    simulator, url = sim
+    now = [1000.0]
+    c, auth = oauth_client(url, PASSWORD_GRANT, clock=lambda: now[0])
+    found = await asyncio.gather(*(c.incident(f"INC00100{n:02d}") for n in range(1, 11)))
+    assert all(found) and auth.grants == ["password"]
+    now[0] += 1799 - 30  # inside the last minute of the token's life: renewed before it is used
+    assert await c.incident("INC0010001") is not None
+    assert auth.grants == ["password", "refresh_token"] and simulator.refused == 0
     await c.aclose()
 
 
