@@ -196,8 +196,8 @@ class ServiceNowClient:
 
     async def incidents(self, which: Which = "recent", *, assigned_to_email: str | None = None,
                         limit: int = 20, cid: str | None = None) -> list[Incident]:
-        """The most recently updated incidents: all, open ones, or those assigned to a person
-        (by email; none when ServiceNow does not know the email)."""
+        """The most recently updated incidents: all, open ones, or the open ones assigned to a
+        person (by email; none when ServiceNow does not know the email)."""
         cid = _cid(cid)
         terms: list[str] = []
         if which == "open":

@@ -86,6 +86,8 @@ class Incident:
     @classmethod
     def from_api(cls, data: dict[str, Any], device_field: str = "cmdb_ci") -> Incident:
         state, state_label = field(data, "state")
+        if not state.isdigit():  # display values only (`true`): the label stands for the value
+            state = next((k for k, v in STATES.items() if v.lower() == state.lower()), state)
         if state_label == state:
             state_label = STATES.get(state, state)
         caller, caller_name = field(data, "caller_id")

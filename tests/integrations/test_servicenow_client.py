@@ -121,6 +121,7 @@ async def test_the_device_field_is_configurable(sim: tuple[ServiceNowSimulator, 
         c = basic_client(url, device_field="u_affected_device", display_value=mode)
         incident = await c.incident(by_reference["number"])
         assert incident is not None and incident.device_id == target
+        assert (incident.state, incident.state_label, incident.open) == ("1", "New", True)
         assert incident.device_table == "cmdb_ci"
         assert (await c.device(incident)).serial_number == "SN000000007"  # type: ignore[union-attr]
         await c.aclose()
