@@ -1,4 +1,5 @@
-"""The Workspace ONE simulator's own HTTP (integrations.md 3, checklist item 4)."""
+"""The Workspace ONE simulator's own HTTP (integrations.md 3, checklist item 4), and the table of
+which device actions apply to which platform."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import httpx
 import pytest
 
 from integrations.simulator_kit import serve
+from integrations.workspace_one.actions import Action, actions_for, applies, platforms_for
+from integrations.workspace_one.models import Platform
 from integrations.workspace_one.simulator import WorkspaceOneSimulator
 
 USER, PASSWORD, TENANT = "api", "api-password", "TENANT-CODE"
@@ -97,3 +100,15 @@ async def test_control_seeds_the_fleet_and_sets_switches(
     assert (await client.post(top(client, "_control"), json={"no_such": 1})).status_code == 400
     assert sim.device("SN9", "serialnumber") is not None
 
+
+def test_which_actions_apply_to_which_platform() -> None:
+    assert applies(Action.RECOVERY_KEY, Platform.WINDOWS) and applies(Action.RECOVERY_KEY, Platform.MACOS)
+    assert platforms_for(Action.RECOVERY_KEY) == [Platform.MACOS, Platform.WINDOWS]
+    assert platforms_for(Action.DEVICE_WIPE) == [Platform.ANDROID, Platform.IOS, Platform.MACOS,
+                                                 Platform.WINDOWS]
+    assert not applies(Action.DEVICE_WIPE, Platform.LINUX)
+    assert not applies(Action.LOCK, None)  # a platform we do not know: nothing applies
+    for platform in Platform:  # every platform can be synced, enterprise-wiped and noted
+        assert {Action.SYNC, Action.ENTERPRISE_WIPE, Action.NOTE} <= set(actions_for(platform))
+    assert Action.FIND not in actions_for(Platform.WINDOWS)
+    assert [p.label for p in platforms_for(Action.FIND)] == ["Android", "iOS"]
