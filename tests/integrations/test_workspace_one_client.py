@@ -297,15 +297,17 @@ async def test_a_500_on_a_command_is_not_resent(sim: Sim, client: WorkspaceOneCl
     assert simulator.hits["POST /api/mdm/devices/{id}/commands"] == 1
 
 
-@pytest.mark.parametrize("switch", ["lose_next_command", "drop_next_command"])
+@pytest.mark.parametrize(("switch", "status"), [("lose_next_command", 502),  # a gateway's 502
+                                                ("drop_next_command", None)])  # no answer at all
 async def test_a_command_whose_answer_is_lost_is_sent_once(sim: Sim, client: WorkspaceOneClient,
-                                                           switch: str) -> None:
+                                                           switch: str, status: int | None) -> None:
     simulator, _ = sim
     pc = await device(client, "PC-0001")
     setattr(simulator.switches, switch, 1)
     with pytest.raises(WorkspaceOneError) as caught:
         await client.command(pc, Command.ENTERPRISE_WIPE, cid=CID)
     assert caught.value.maybe_applied and "before sending it again" in caught.value.message
+    assert caught.value.status == status
     assert len(simulator.sent_to("PC-0001", "EnterpriseWipe")) == 1
     assert simulator.hits["POST /api/mdm/devices/{id}/commands"] == 1
     await client.command(pc, Command.SYNC, cid=CID)  # the connection pool recovers
