@@ -27,6 +27,18 @@ async def find_device(ctx: Context, ref: str) -> tuple[Device, DeviceScope]:
 
 
 _REL = re.compile(r"^(\d+)\s*([mhdw])$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+TICKET = re.compile(r"^[A-Za-z]{2,6}\d{3,12}$")  # INC0012345, RITM0010001, CHG0000042
+
+
+def parse_for(value: str) -> tuple[str | None, str | None]:
+    """`for` takes a user's email or an incident number; returns (email, ticket)."""
+    value = value.strip()
+    if EMAIL.match(value) and len(value) <= 254:
+        return value.lower(), None
+    if TICKET.match(value):
+        return None, value.upper()
+    raise ValueError(f"`{value}` is neither an email address nor an incident number like INC0012345")
 
 
 def parse_since(value: str) -> datetime:

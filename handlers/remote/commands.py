@@ -16,24 +16,12 @@ from bot.model import Command, Interaction
 from bot.registry import ActionSpec, Arg, CommandSpec, an_id
 from cards.model import Button, Card, Field, Fields, Table, Text
 from cards.model import Context as Small
-from handlers.common import find_device
+from handlers.common import find_device, parse_for
 from handlers.remote.cards import session_card, when
 from handlers.remote.connection import NOT_CONFIGURED, teamviewer
 from storage.remote import RemoteSession, RemoteSessionRepo
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-TICKET = re.compile(r"^[A-Za-z]{2,6}\d{3,12}$")  # INC0012345, RITM0010001, CHG0000042
 CODE = re.compile(r"^s?(\d{2})-?(\d{3})-?(\d{3})$", re.I)
-
-
-def parse_for(value: str) -> tuple[str | None, str | None]:
-    """`for` takes a user's email or an incident number; returns (email, ticket)."""
-    value = value.strip()
-    if EMAIL.match(value) and len(value) <= 254:
-        return value.lower(), None
-    if TICKET.match(value):
-        return None, value.upper()
-    raise ValueError(f"`{value}` is neither an email address nor an incident number like INC0012345")
 
 
 def parse_code(value: str) -> str:
