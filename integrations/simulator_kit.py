@@ -71,8 +71,26 @@ class VendorSimulator(abc.ABC, Generic[S]):
     @abc.abstractmethod
     def control_state(self) -> dict[str, Any]: ...
 
-    @abc.abstractmethod
-    async def control_set(self, request: web.Request) -> web.Response: ...
+    def take_control(self, body: dict[str, Any]) -> web.Response | None:
+        """Take this vendor's own `/_control` keys (seeding, resets) out of `body`, which then
+        holds only switches; an answer ends the request (a refusal)."""
+        return None
+
+    async def control_set(self, request: web.Request) -> web.Response:
+        """POST /_control: a JSON object of switches plus the vendor's own keys."""
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return web.json_response({"error": "the body must be a JSON object"}, status=400)
+        answer = self.take_control(body)
+        if answer is not None:
+            return answer
+        refused = self.set_switches(body)
+        if refused:
+            return web.json_response({"error": refused}, status=400)
+        return web.json_response(self.control_state())
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self.middleware])

@@ -236,13 +236,6 @@ class IdpSimulator(VendorSimulator[FaultSwitches]):
         return {"clients": {c: sorted(k) for c, k in self.clients.items()},
                 "issued": len(self.issued), "refused": len(self.refusals)}
 
-    async def control_set(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        problem = self.set_switches(body if isinstance(body, dict) else {})
-        if problem:
-            return web.json_response({"error": problem}, status=400)
-        return web.json_response(self.control_state())
-
 
 async def serve_tls(sim: IdpSimulator, certificate_file: str, key_file: str,
                     host: str = LOOPBACK, port: int = 0) -> tuple[web.AppRunner, str]:

@@ -161,13 +161,7 @@ class ServiceNowSimulator(VendorSimulator[Switches]):
                 "records": {t: len(rows) for t, rows in tables.items()},
                 "journal": len(self.instance.journal), "attachments": len(self.instance.files)}
 
-    async def control_set(self, request: web.Request) -> web.Response:
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            return web.json_response({"error": "the body must be a JSON object"}, status=400)
+    def take_control(self, body: dict[str, Any]) -> web.Response | None:
         if body.pop("expire_tokens", False):
             self.expire_tokens()
         if "fleet" in body:
@@ -178,10 +172,7 @@ class ServiceNowSimulator(VendorSimulator[Switches]):
                             incidents=int(fleet.get("incidents", 25)))
         if body.pop("reset_stats", False):
             self.hits.clear()
-        refused = self.set_switches(body)
-        if refused:
-            return web.json_response({"error": refused}, status=400)
-        return web.json_response(self.control_state())
+        return None
 
 
 def _oauth_error(status: int, error: str, description: str) -> web.Response:

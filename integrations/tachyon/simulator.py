@@ -154,13 +154,8 @@ class TachyonSimulator(VendorSimulator[Switches]):
         return {**asdict(self.switches), "devices": len(self.devices), "instructions": len(self.instructions),
                 "hits": dict(self.hits), "refused": self.refused}
 
-    async def control_set(self, request: web.Request) -> web.Response:
-        """Switch fields, plus `devices` (a synthetic fleet size), `force` {"id", "status"} and
-        `reset_stats`."""
-        try:
-            body = await request.json()
-        except ValueError:
-            return fail(400, "The body is not valid JSON.")
+    def take_control(self, body: dict[str, Any]) -> web.Response | None:
+        """`devices` (a synthetic fleet size), `force` {"id", "status"} and `reset_stats`."""
         if "devices" in body:
             self.synthetic_fleet(int(body.pop("devices")))
         force = body.pop("force", None)
@@ -172,10 +167,7 @@ class TachyonSimulator(VendorSimulator[Switches]):
         if body.pop("reset_stats", False):
             self.hits.clear()
             self.refused = 0
-        refused = self.set_switches(body)
-        if refused:
-            return fail(400, refused)
-        return web.json_response(self.control_state())
+        return None
 
     async def control_otp(self, request: web.Request) -> web.Response:
         """The one-time code 1E would e-mail for an action awaiting authentication."""

@@ -296,10 +296,7 @@ class TeamViewerSimulator(VendorSimulator[Switches], SimulatedOAuth):
                 "open_sessions": len(self.open_sessions()), "sessions": len(self.sessions),
                 "create_seconds": list(self.create_seconds), "devices": len(self.devices)}
 
-    async def control_set(self, request: web.Request) -> web.Response:
-        body = await self._json(request)
-        if isinstance(body, web.Response):
-            return body
+    def take_control(self, body: dict[str, Any]) -> web.Response | None:
         if body.pop("expire_tokens", False):
             self.expire_tokens()
         if "devices" in body:
@@ -308,10 +305,7 @@ class TeamViewerSimulator(VendorSimulator[Switches], SimulatedOAuth):
         if body.pop("reset_stats", False):
             self.hits.clear()
             self.create_seconds.clear()
-        refused = self.set_switches(body)
-        if refused:
-            return web.json_response({"error": refused}, status=400)
-        return web.json_response(self.control_state())
+        return None
 
 
 def main() -> None:

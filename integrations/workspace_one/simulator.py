@@ -162,13 +162,7 @@ class WorkspaceOneSimulator(VendorSimulator[Switches]):
                 "devices": len(self.devices), "sent": [
                     {**asdict(s), "at": s.at.isoformat()} for s in self.sent]}
 
-    async def control_set(self, request: web.Request) -> web.Response:
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            return web.json_response({"error": "the body must be a JSON object"}, status=400)
+    def take_control(self, body: dict[str, Any]) -> web.Response | None:
         if body.pop("expire_tokens", False):
             self.expire_tokens()
         if "devices" in body:
@@ -178,10 +172,7 @@ class WorkspaceOneSimulator(VendorSimulator[Switches]):
         if body.pop("reset_stats", False):
             self.hits.clear()
             self.sent.clear()
-        refused = self.set_switches(body)
-        if refused:
-            return web.json_response({"error": refused}, status=400)
-        return web.json_response(self.control_state())
+        return None
 
 
 def main() -> None:

@@ -124,3 +124,15 @@ async def test_demo_uploads_the_first_certificate_and_points_settings_at_the_sim
         assert (await request_token(idp, cred, "cid4")).expires_in > 0
     finally:
         await runner.cleanup()
+
+
+async def test_control_refuses_a_body_that_is_not_a_json_object(
+        okta: tuple[IdpSimulator, IdpConfig, str]) -> None:
+    """Every simulator's /_control is the kit's: a clean 400, never a traceback."""
+    _, _, base = okta
+    async with aiohttp.ClientSession() as http:
+        for body in (b"not json", b"[1, 2]"):
+            async with http.post(f"{base}/_control", data=body) as answer:
+                assert answer.status == 400 and "JSON object" in (await answer.json())["error"]
+        async with http.post(f"{base}/_control", json={"no_such": 1}) as answer:
+            assert answer.status == 400
