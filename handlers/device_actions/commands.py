@@ -77,16 +77,17 @@ async def run_action(ctx: Context, action: Action, cmd: Command) -> Reply:
     email, ticket = cmd.args.get("user-or-incident") or (None, None)
     message = cmd.args.get("message") or ""
     client = workspace_one(ctx.runtime)
-    target = await _ws1_device(client, device, ctx.correlation_id)
-    if not applies(action, target.platform):
-        raise UserError(texts.NOT_APPLICABLE.format(
-            verb=verb, device=device.name,
-            platform=target.platform.label if target.platform else texts.UNKNOWN_PLATFORM,
-            platforms=", ".join(p.label for p in platforms_for(action))),
-            title=texts.NOT_APPLICABLE_TITLE)
-    params: dict[str, object] = {"device": device.name, "ws1_id": target.id, "for": email,
+    params: dict[str, object] = {"device": device.name, "ws1_id": None, "for": email,
                                  "ticket": ticket}
-    try:
+    try:  # a lookup Workspace ONE refuses (401, 429, 5xx) is this action's failure too
+        target = await _ws1_device(client, device, ctx.correlation_id)
+        if not applies(action, target.platform):
+            raise UserError(texts.NOT_APPLICABLE.format(
+                verb=verb, device=device.name,
+                platform=target.platform.label if target.platform else texts.UNKNOWN_PLATFORM,
+                platforms=", ".join(p.label for p in platforms_for(action))),
+                title=texts.NOT_APPLICABLE_TITLE)
+        params["ws1_id"] = target.id
         await _send(client, action, target, message, ctx.correlation_id)
     except VendorError as exc:
         await ctx.runtime.audit.record(
