@@ -45,7 +45,16 @@ from _common import (  # noqa: E402  (bench/ is not a package: import the siblin
     wait_ready,
 )
 
-from tests.fakes.slack_api import ALEX, BOT_TOKEN, SECRET, Call, FakeSlack, load, sign  # noqa: E402
+from tests.fakes.slack_api import (  # noqa: E402
+    ALEX,
+    BOT_TOKEN,
+    SECRET,
+    Call,
+    FakeSlack,
+    load,
+    sign,
+    trigger_id,
+)
 
 GOAL_MS = 50.0
 SCRIPT_TOKEN = "1234567-BenchScriptToken0001"
@@ -67,7 +76,8 @@ async def drive(deskhand: str, sim: str, fake: FakeSlack, devices: list[str], wa
             payload = load("slash_command")
             payload.update(user_id=ALEX, user_name="alex", command="/remote",
                            text=f"{devices[i % len(devices)]} for INC{i:07d}",
-                           response_url=fake.response_url(f"r{i}"))
+                           response_url=fake.response_url(f"r{i}"),
+                           trigger_id=trigger_id())  # one per command: a reused one is a replay
             body = urlencode(payload)
             if i == warmup:
                 async with httpx.AsyncClient() as c:  # measure only the timed commands
