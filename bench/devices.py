@@ -116,8 +116,8 @@ class Run:
     async def drive(self, devices: list[Device], warmup: int, commands: int) -> None:
         async with aiohttp.ClientSession() as http:
             if not self.note:
-                _, call = await self.slash(http, "settings set device_note_after_action off", "s")
-                if "device_note_after_action" not in str(call.args.get("text")):
+                _, call = await self.slash(http, "settings set device_note_after_action=off", "s")
+                if "device_note_after_action: on → off" not in str(call.args.get("text")):
                     raise RuntimeError(f"the setting was not changed: {call.args.get('text')!r}")
             for i in range(warmup + commands):
                 name, serial, _, _ = devices[i % len(devices)]
