@@ -16,6 +16,7 @@ from bot import rbac_admin
 from bot.rbac_admin import Granter, Scope
 from integrations.workspace_one.models import WS1_PLATFORM, Platform
 from integrations.workspace_one.simulator import WorkspaceOneSimulator
+from storage.tenants import SettingsRepo
 from storage.workflow import ApprovalRequest
 from tests.conftest import LiveServer
 from tests.handlers.test_remote import audit_rows
@@ -281,3 +282,20 @@ async def test_the_device_cards_wipe_button_answers_the_same_confirmation(live: 
     assert ask["card"]["title"] == f"Enterprise wipe {device.name}?"
     assert [b["label"] for b in ask["card"]["buttons"]] == ["Request wipe"]
     assert "damaged" in damaged["card"]["fallback"]
+
+
+async def test_a_wipe_waits_for_approval_even_where_approval_is_turned_off(tmp_path: Path) -> None:
+    async with wipe_env(tmp_path) as (server, sim):
+        async with server.runtime.db.uow() as uow:
+            settings = uow.repo(SettingsRepo)
+            values = await settings.get(server.runtime.tenant_id)
+            await settings.put(server.runtime.tenant_id, {**values, "enable_approval": False}, "test")
+            await uow.commit()
+        device = (await device_in(server, "London")).name
+        async with console(server, ALEX) as alex:
+            mine = await confirmed(server, alex, device)
+        assert field(mine, "State") == "waiting for approval"
+        [row] = await wipes(server)
+        request = await request_of(server, row)
+        assert row.state == "awaiting_approval" and request is not None and request.state == "pending"
+        assert wipes_sent(sim, device) == []
