@@ -119,7 +119,7 @@ async def confirm(ctx: Context, interaction: Interaction) -> Reply:
     if row.state != CONFIRMING:
         raise Conflict(texts.ALREADY.format(id=row.id, device=row.device_name,
                                             state=WIPES.label(row.state)), title=texts.ALREADY_TITLE)
-    typed = " ".join(interaction.inputs.get(CONFIRM_INPUT, "").split())
+    typed = interaction.inputs.get(CONFIRM_INPUT, "").strip()
     if not typed:
         await _refuse(ctx, row, texts.EMPTY.format(device=row.device_name), texts.MISMATCH_TITLE)
     if typed.casefold() != row.device_name.casefold():
@@ -165,7 +165,8 @@ async def confirm(ctx: Context, interaction: Interaction) -> Reply:
                                    target=row.device_name,
                                    params={**audit_params(row), "request": asked.id})
     await approvals.announce(ctx, asked, settings, interaction.reply_to)
-    return Reply.update(wipe_card(row, asked, "requester"))
+    card = wipe_card(row, asked, "requester")
+    return Reply.update(card) if interaction.message is not None else Reply.private(card)
 
 
 async def current_group(runtime: Runtime, row: DeviceWipe) -> str | None:
