@@ -1,5 +1,6 @@
-"""Wipes a crash interrupted: one left `sending` becomes `unknown` and is never sent again; one
-approved but never claimed is sent once while its approval is fresh, else ends failed."""
+"""Sending a wipe and what a crash leaves: a refusal keeps Workspace ONE's words; a row left
+`sending` becomes `unknown` and is never sent again; one approved but never claimed is sent
+once while its approval is fresh, else ends failed."""
 
 from __future__ import annotations
 
@@ -82,3 +83,22 @@ async def test_an_approved_wipe_too_old_to_act_on_ends_failed_unsent(live: Live)
     [row] = await wipes(server)
     assert row.state == "failed" and "nothing was sent" in row.error
     assert wipes_sent(sim, device) == []
+
+
+@pytest.mark.parametrize(("status", "state"), [(403, "failed"), (500, "unknown")])
+async def test_a_refused_or_unanswered_send_keeps_the_vendors_words_and_the_reference(
+        live: Live, status: int, state: str) -> None:
+    server, sim = live
+    row, device = await left_in(server, "approved", timedelta(seconds=1))
+    sim.switches.fail_next, sim.switches.fail_status, sim.switches.fail_path = 1, status, "/commands"
+    async with console(server, ALEX) as alex:
+        await send(server.runtime, row.id)
+        told = await next_where(alex, title_has(device))
+    [row] = await wipes(server)
+    assert row.state == state and row.error and row.sent_at is None
+    assert f"ref {row.correlation_id}" in told["card"]["fallback"] and row.error in told["card"]["fallback"]
+    if state == "unknown":
+        assert "may or may not have reached the device" in row.error
+    assert wipes_sent(sim, device) == [] and sim.sent_to(device, "Note") == []
+    [sent] = [r for r in await audit_rows(server, "ws1.wipe") if r.kind == "external"]
+    assert (sent.outcome, sent.correlation_id) == (state, row.correlation_id)
