@@ -13,10 +13,12 @@ DEVICE_ACTIONS = (
     "device.passcode", "device.log", "device.recovery_key", "device.add",
 )
 WIPES = ("device.wipe", "device.enterprise_wipe")
+# Approving a wipe is its own right, per kind, so approvers need not be able to wipe themselves.
+WIPE_APPROVALS = ("device.wipe.approve", "device.enterprise_wipe.approve")
 PERMISSIONS: tuple[str, ...] = (
     "remote.session", "remote.install", "remote.manage",
     "instruction.read", "instruction.run.question", "instruction.run.action", "instruction.approve",
-    "device.read", *DEVICE_ACTIONS, *WIPES,
+    "device.read", *DEVICE_ACTIONS, *WIPES, *WIPE_APPROVALS,
     "console.view", "token.read", "token.write", "certificate.read", "certificate.write",
     "audit.read", "settings.read", "settings.write", "rbac.admin",
 )
@@ -41,11 +43,11 @@ SYSTEM_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "Questioner": ("Runs questions only.",
                    ("instruction.read", "instruction.run.question", "device.read")),
     "Approver": ("Approves or denies instruction and device-action requests.",
-                 ("instruction.read", "instruction.approve", "device.read")),
+                 ("instruction.read", "instruction.approve", "device.read", *WIPE_APPROVALS)),
     "Endpoint Standard": ("All device actions except the two wipes.",
                           ("device.read", *DEVICE_ACTIONS)),
     "Endpoint Advanced": ("All device actions, wipes included.",
-                          ("device.read", *DEVICE_ACTIONS, *WIPES)),
+                          ("device.read", *DEVICE_ACTIONS, *WIPES, *WIPE_APPROVALS)),
     "Console Viewer": ("Reads devices, instructions and the console.",
                        ("console.view", "device.read", "instruction.read")),
     "Data Access Admin": ("Creates and revokes data-access tokens.", ("token.read", "token.write")),

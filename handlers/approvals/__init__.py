@@ -86,13 +86,14 @@ async def expire(runtime: Runtime) -> None:
 
 
 # Every subject's own approve permission is checked on the click (bot/approvals.decide).
+DECIDERS = ("instruction.approve", "device.wipe.approve", "device.enterprise_wipe.approve")
 CAPABILITY = Capability(
     name="approvals",
     commands=(CommandSpec("approvals", "Requests waiting for an approver's decision.", list_command,
-                          permission="instruction.approve"),),
+                          permission=DECIDERS),),
     actions=(ActionSpec("approval.approve", approve_clicked, params=(an_id,), damaged=DAMAGED),
              ActionSpec("approval.deny", deny_clicked, params=(an_id,), damaged=DAMAGED)),
-    permissions=("instruction.approve",),
+    permissions=DECIDERS,
     tenant_settings=ApprovalSettings,
     jobs=(Job("approvals.expire", EXPIRY_SECONDS, expire, exclusive=False),),
 )

@@ -51,6 +51,8 @@ device.recovery_key       D  .  .  .  .  D  D  .  .  .  .
 device.add                D  .  .  .  .  D  D  .  .  .  .
 device.wipe               D  .  .  .  .  .  D  .  .  .  .
 device.enterprise_wipe    D  .  .  .  .  .  D  .  .  .  .
+device.wipe.approve       D  .  .  .  D  .  D  .  .  .  .
+device.enterprise_wipe.approve D  .  .  .  D  .  D  .  .  .  .
 console.view              T  .  .  .  .  .  .  T  .  .  .
 token.read                T  .  .  .  .  .  .  .  T  .  .
 token.write               T  .  .  .  .  .  .  .  T  .  .

@@ -1,0 +1,59 @@
+"""`device wipe|enterprise-wipe <device> [for <email|incident>]`, the device card's wipe button
+(`device.wipe-ask:<kind>:<device id>`) and the confirmation form (`device.wipe-confirm:<wipe id>`).
+
+Both ways in answer the same typed-confirmation card; the rest is wipes.py.
+"""
+
+from __future__ import annotations
+
+from bot.context import Context, Reply
+from bot.errors import NotFound
+from bot.model import Command, Interaction
+from bot.rbac import DeviceScope
+from bot.registry import ActionSpec, Arg, CommandSpec, an_id, one_of
+from handlers.common import find_device, parse_for
+from handlers.device_actions import wipe_texts as texts
+from handlers.device_actions import wipes
+from handlers.device_actions.wipe_cards import CONFIRM_PREFIX
+from storage.device_wipes import DeviceWipeRepo
+
+ANY_WIPE = tuple(wipes.PERMISSIONS.values())
+DAMAGED = "run `device wipe <device>` again for a fresh card."
+
+
+def _spec(kind: str) -> CommandSpec:
+    async def handler(ctx: Context, cmd: Command) -> Reply:
+        device, scope = await find_device(ctx, cmd.args["device"])
+        email, ticket = cmd.args.get("user-or-incident") or (None, None)
+        return await wipes.request(ctx, kind, device, scope, email, ticket, cmd.reply_to)
+
+    verb = texts.COMMAND_VERB[kind]
+    return CommandSpec(
+        verb, texts.SUMMARIES[kind], handler, permission=wipes.PERMISSIONS[kind],
+        args=(Arg("device", "a device name, FQDN or serial"),
+              Arg("user-or-incident", "a user's email or an incident number", kind="marker",
+                  marker="for", required=False, convert=parse_for)),
+        examples=(f"{verb} PC-0001", f"{verb} PC-0001 for INC0012345"), menu=False)
+
+
+async def ask_clicked(ctx: Context, interaction: Interaction) -> Reply:
+    """The device card's wipe button: the same confirmation card as the command."""
+    kind, device_id = interaction.args
+    async with ctx.runtime.db.uow() as uow:
+        found = await uow.repo(DeviceWipeRepo).device(ctx.tenant_id, device_id)
+    if found is None:
+        raise NotFound(texts.UNKNOWN_DEVICE, title=texts.UNKNOWN_DEVICE_TITLE)
+    device, group = found
+    ctx.target = device.name
+    return await wipes.request(ctx, kind, device, DeviceScope(device.name, group), None, None,
+                               interaction.reply_to)
+
+
+COMMANDS = tuple(_spec(kind) for kind in wipes.PERMISSIONS)
+ACTIONS = (
+    ActionSpec("device.wipe-ask", ask_clicked, permission=ANY_WIPE,
+               params=(one_of(*wipes.PERMISSIONS), an_id), damaged=DAMAGED),
+    ActionSpec(CONFIRM_PREFIX, wipes.confirm, permission=ANY_WIPE, params=(an_id,),
+               damaged=DAMAGED),
+)
+PERMISSIONS = (*ANY_WIPE, *wipes.APPROVE.values())

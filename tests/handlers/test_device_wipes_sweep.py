@@ -1,0 +1,104 @@
+"""Sending a wipe and what a crash leaves: a refusal keeps Workspace ONE's words; a row left
+`sending` becomes `unknown` and is never sent again; one approved but never claimed is sent
+once while its approval is fresh, else ends failed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from bot.sweeps import sweep
+from handlers.device_actions.wipe_send import SWEEP, send
+from integrations.workspace_one.simulator import WorkspaceOneSimulator
+from storage.device_wipes import DeviceWipe
+from tests.conftest import LiveServer
+from tests.handlers.test_remote import audit_rows
+from tests.handlers.wipes_env import device_in, wipe_env, wipes, wipes_sent
+from tests.workflows.env import ALEX, click, console, next_where, title_has
+
+Live = tuple[LiveServer, WorkspaceOneSimulator]
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[Live]:
+    async with wipe_env(tmp_path) as pair:
+        yield pair
+
+
+async def left_in(live: LiveServer, state: str, ago: timedelta) -> tuple[DeviceWipe, str]:
+    """A confirmed wipe, then put where a process that died would have left it."""
+    device = (await device_in(live, "London")).name
+    async with console(live, ALEX) as alex:
+        ask = await alex.say(f"device wipe {device}")
+        await click(alex, ask, "Request wipe", {"device_name": device})
+        await next_where(alex, lambda m: m["id"] == ask["id"])
+    async with live.runtime.db.uow() as uow:
+        await uow.session.execute(update(DeviceWipe).values(
+            state=state, state_since=datetime.now(UTC) - ago, decided_by="pat.approver@example.com"))
+        await uow.commit()
+    [row] = await wipes(live)
+    return row, device
+
+
+async def test_a_wipe_stuck_sending_becomes_unknown_and_is_never_resent(live: Live) -> None:
+    server, sim = live
+    row, device = await left_in(server, "sending", timedelta(minutes=10))
+    async with console(server, ALEX) as alex:
+        assert await sweep(server.runtime, SWEEP) == 1
+        told = await next_where(alex, title_has("check Workspace ONE"))
+    assert told["private"] and "never sent again automatically" in told["card"]["fallback"]
+    [row] = await wipes(server)
+    assert row.state == "unknown" and "Workspace ONE console" in row.error
+    await send(server.runtime, row.id)  # a late decision or a replay finds nothing to send
+    assert await sweep(server.runtime, SWEEP) == 0
+    assert wipes_sent(sim, device) == [] and (await wipes(server))[0].state == "unknown"
+    assert [(r.kind, r.outcome) for r in await audit_rows(server, "ws1.wipe")][-1] == (
+        "external", "unknown")
+
+
+async def test_a_wipe_sending_right_now_is_left_alone(live: Live) -> None:
+    server, sim = live
+    _, device = await left_in(server, "sending", timedelta(seconds=5))
+    assert await sweep(server.runtime, SWEEP) == 0
+    assert (await wipes(server))[0].state == "sending" and wipes_sent(sim, device) == []
+
+
+async def test_an_approved_wipe_nobody_claimed_is_sent_once(live: Live) -> None:
+    server, sim = live
+    _, device = await left_in(server, "approved", timedelta(minutes=10))
+    assert await sweep(server.runtime, SWEEP) == 1
+    assert await sweep(server.runtime, SWEEP) == 0
+    [row] = await wipes(server)
+    assert row.state == "sent" and wipes_sent(sim, device) == ["DeviceWipe"]
+
+
+async def test_an_approved_wipe_too_old_to_act_on_ends_failed_unsent(live: Live) -> None:
+    server, sim = live
+    _, device = await left_in(server, "approved", timedelta(hours=3))
+    assert await sweep(server.runtime, SWEEP) == 1
+    [row] = await wipes(server)
+    assert row.state == "failed" and "nothing was sent" in row.error
+    assert wipes_sent(sim, device) == []
+
+
+@pytest.mark.parametrize(("status", "state"), [(403, "failed"), (500, "unknown")])
+async def test_a_refused_or_unanswered_send_keeps_the_vendors_words_and_the_reference(
+        live: Live, status: int, state: str) -> None:
+    server, sim = live
+    row, device = await left_in(server, "approved", timedelta(seconds=1))
+    sim.switches.fail_next, sim.switches.fail_status, sim.switches.fail_path = 1, status, "/commands"
+    async with console(server, ALEX) as alex:
+        await send(server.runtime, row.id)
+        told = await next_where(alex, title_has(device))
+    [row] = await wipes(server)
+    assert row.state == state and row.error and row.sent_at is None
+    assert f"ref {row.correlation_id}" in told["card"]["fallback"] and row.error in told["card"]["fallback"]
+    if state == "unknown":
+        assert "may or may not have reached the device" in row.error
+    assert wipes_sent(sim, device) == [] and sim.sent_to(device, "Note") == []
+    [sent] = [r for r in await audit_rows(server, "ws1.wipe") if r.kind == "external"]
+    assert (sent.outcome, sent.correlation_id) == (state, row.correlation_id)
