@@ -51,6 +51,7 @@ device.recovery_key       D  .  .  .  .  D  D  .  .  .  .
 device.add                D  .  .  .  .  D  D  .  .  .  .
 device.wipe               D  .  .  .  .  .  D  .  .  .  .
 device.enterprise_wipe    D  .  .  .  .  .  D  .  .  .  .
+incident.read             D  D  D  D  .  D  D  .  .  .  .
 console.view              T  .  .  .  .  .  .  T  .  .  .
 token.read                T  .  .  .  .  .  .  .  T  .  .
 token.write               T  .  .  .  .  .  .  .  T  .  .
