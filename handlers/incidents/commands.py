@@ -93,12 +93,13 @@ COMMANDS = (
         "incident", "Show a ServiceNow incident: caller, device and quick actions.",
         incident_command, permission="incident.read",
         args=(Arg("number", texts.NUMBER_HELP, convert=parse_number),),
-        examples=("incident INC0010023",)),
+        # Teams' menu holds 10 commands, taken by group name: this one would push out `run`.
+        examples=("incident INC0010023",), menu=False),
     CommandSpec(
         "incident list", "Recent ServiceNow incidents: open ones, or yours.", list_command,
         permission="incident.read",
         args=(Arg("which", "which incidents", choices=("open", "mine"), required=False),),
-        examples=("incident list", "incident list mine")),
+        examples=("incident list", "incident list mine"), menu=False),
 )
 DAMAGED = "open the incident again with `incident <number>`."
 ACTIONS = (
