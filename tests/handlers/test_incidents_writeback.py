@@ -125,7 +125,13 @@ async def test_a_run_for_an_incident_is_noted_and_its_results_attached_once(env:
     assert row.outcome == "ok" and row.target == inc and row.params["run"] == run.id
 
 
-async def test_two_processes_completing_together_attach_once(env: SnowEnv) -> None:
+async def test_two_processes_completing_together_attach_once(tmp_path: Path, db_url: str) -> None:
+    """Two runtimes on one database (SQLite and PostgreSQL), each told twice at once."""
+    async with snow_env(tmp_path, url=db_url) as env:
+        await _attach_from_two_runtimes(env)
+
+
+async def _attach_from_two_runtimes(env: SnowEnv) -> None:
     inc = env.incidents.singapore
     async with env.rt.db.uow() as uow:
         run = await uow.repo(InstructionRunRepo).add(InstructionRun(
