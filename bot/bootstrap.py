@@ -34,6 +34,7 @@ from handlers import (
     device_actions,
     devices,
     help,
+    incidents,
     instructions,
     reminders,
     remote,
@@ -57,6 +58,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     certificates.CAPABILITY,
     tokens.CAPABILITY,
     reminders.CAPABILITY,
+    incidents.CAPABILITY,
 )
 
 

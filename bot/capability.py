@@ -1,8 +1,8 @@
 """What a capability adds to deskhand, declared in one place (its package's `CAPABILITY`).
 
 The composition root (bot/bootstrap.py) lists the capabilities; `install` puts each one's
-commands, buttons, downloads, approval subjects, settings, reminder sources, services, jobs
-and HTTP routes where
+commands, buttons, downloads, approval subjects, settings, reminder sources, event listeners,
+services, jobs and HTTP routes where
 the runtime finds them. Its workflows (bot/workflow.Workflow) and tables (its storage module)
 are its own and need no registration. Nothing in the core names a capability.
 """
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from bot.approvals import Subject
+    from bot.events import Listener
     from bot.reminders import ReminderSource
     from bot.runtime import Runtime
     from bot.settings import CoreSettings
@@ -80,6 +81,7 @@ class Capability:
     routes: tuple[Route, ...] = ()
     demo: Callable[[CoreSettings], DemoPart | None] | None = None  # None: no simulator wanted
     reminders: tuple[ReminderSource, ...] = ()  # expiring rows the reminder sweep posts about
+    listeners: tuple[Listener, ...] = ()  # what it does when an event happens (bot/events.py)
 
 
 def install(runtime: Runtime, capability: Capability) -> None:
@@ -98,6 +100,8 @@ def install(runtime: Runtime, capability: Capability) -> None:
         registry.add_section(capability.tenant_settings)
     for source in capability.reminders:
         registry.add_reminder(source)
+    for listener in capability.listeners:
+        registry.add_listener(listener.event, listener.run)
     for service in capability.services:
         runtime.services.provide(service.kind, service.make, service.close)
     for job in capability.jobs:

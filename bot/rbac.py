@@ -18,13 +18,15 @@ WIPE_APPROVALS = ("device.wipe.approve", "device.enterprise_wipe.approve")
 PERMISSIONS: tuple[str, ...] = (
     "remote.session", "remote.install", "remote.manage",
     "instruction.read", "instruction.run.question", "instruction.run.action", "instruction.approve",
-    "device.read", *DEVICE_ACTIONS, *WIPES, *WIPE_APPROVALS,
+    "device.read", *DEVICE_ACTIONS, *WIPES, *WIPE_APPROVALS, "incident.read",
     "console.view", "token.read", "token.write", "certificate.read", "certificate.write",
     "audit.read", "settings.read", "settings.write", "rbac.admin",
 )
 # Decided per device (management group or device name) and, for instructions, per set.
+# `incident.read` is held through any assignment, scoped or not: an incident is no device, and
+# the device buttons on its card are decided over the device's group.
 DEVICE_SCOPED = frozenset(
-    p for p in PERMISSIONS if p.startswith(("remote.", "device.", "instruction.")))
+    p for p in PERMISSIONS if p.startswith(("remote.", "device.", "instruction.", "incident.")))
 SET_SCOPED = frozenset(p for p in PERMISSIONS if p.startswith("instruction."))
 
 FULL_ADMIN = "Full Administrator"
@@ -36,18 +38,21 @@ SYSTEM_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
     FULL_ADMIN: ("Everything, including role management.", PERMISSIONS),
     REMOTE_SUPPORT: (
         "Remote sessions and the TeamViewer install, on assigned groups or devices only.",
-        ("remote.session", "remote.install", "device.read")),
+        ("remote.session", "remote.install", "device.read", "incident.read")),
     "Actioner": ("Runs questions and actions.",
                  ("instruction.read", "instruction.run.question", "instruction.run.action",
-                  "device.read")),
+                  "device.read", "incident.read")),
     "Questioner": ("Runs questions only.",
-                   ("instruction.read", "instruction.run.question", "device.read")),
+                   ("instruction.read", "instruction.run.question", "device.read",
+                    "incident.read")),
     "Approver": ("Approves or denies instruction and device-action requests.",
-                 ("instruction.read", "instruction.approve", "device.read", *WIPE_APPROVALS)),
+                 ("instruction.read", "instruction.approve", "device.read", *WIPE_APPROVALS,
+                  "incident.read")),
     "Endpoint Standard": ("All device actions except the two wipes.",
-                          ("device.read", *DEVICE_ACTIONS)),
+                          ("device.read", *DEVICE_ACTIONS, "incident.read")),
     "Endpoint Advanced": ("All device actions, wipes included.",
-                          ("device.read", *DEVICE_ACTIONS, *WIPES, *WIPE_APPROVALS)),
+                          ("device.read", *DEVICE_ACTIONS, *WIPES, *WIPE_APPROVALS,
+                           "incident.read")),
     "Console Viewer": ("Reads devices, instructions and the console.",
                        ("console.view", "device.read", "instruction.read")),
     "Data Access Admin": ("Creates and revokes data-access tokens.", ("token.read", "token.write")),

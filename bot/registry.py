@@ -13,6 +13,7 @@ from bot.parser import ParseError, Tokens
 if TYPE_CHECKING:
     from bot.approvals import Subject
     from bot.context import Context, Reply
+    from bot.events import ListenerFn
     from bot.model import Command, Interaction
     from bot.reminders import ReminderSource
     from bot.tenant_settings import TenantSection
@@ -130,6 +131,7 @@ class Registry:
     subjects: dict[str, Subject] = field(default_factory=dict)  # approval/card subjects by kind
     sections: list[type[TenantSection]] = field(default_factory=list)  # per-tenant settings
     reminders: list[ReminderSource] = field(default_factory=list)  # swept by bot/reminders.py
+    listeners: dict[str, list[ListenerFn]] = field(default_factory=dict)  # bot/events.py
 
     def subject(self, kind: str) -> Subject:
         found = self.subjects.get(kind)
@@ -146,6 +148,9 @@ class Registry:
         if any(r.kind == source.kind for r in self.reminders):
             raise ValueError(f"reminder source {source.kind!r} is declared twice")
         self.reminders.append(source)
+
+    def add_listener(self, event: str, listener: ListenerFn) -> None:
+        self.listeners.setdefault(event, []).append(listener)
 
     def add_section(self, section: type[TenantSection]) -> None:
         clash = {k for s in self.sections for k in s.model_fields} & set(section.model_fields)

@@ -3,7 +3,8 @@
 A `UserError` (bot/errors.py) is shown as its own title and text; a vendor's failure as what
 the vendor said, by its cause; anything else as "Something went wrong on our side" with the
 correlation id, and the traceback goes to the log. Button values are parsed here, once, from
-the action's declaration, before any handler sees them.
+the action's declaration, before any handler sees them. Every command and click that reached
+its handler is announced to the listeners of `command.finished` after the answer (bot/events.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from bot.context import Context, Reply
 from bot.errors import FAILED_TITLE, HANDLER_FAILED, DamagedButton, UserError
+from bot.events import COMMAND_FINISHED, Finished, listening, publish
 from bot.model import Actor, Command, Interaction, ReplyTarget, new_correlation_id
 from bot.parser import ParseError, tokenize
 from bot.rbac import Grant, decide_any, grants_of, may_see, permissions_held
@@ -108,10 +110,13 @@ class Router:
                 return Reply.private(usage_card(spec, exc.problem, cid))
             ctx = Context(self.rt, actor, messenger, grants, cid)
             command = Command(spec.name, args, text, actor, reply_to, cid)
-            reply, outcome = await self._run(ctx, spec.name, lambda: spec.handler(ctx, command))
+            reply, outcome, said = await self._run(ctx, spec.name, lambda: spec.handler(ctx, command))
+            params = {**args, **ctx.audit_params}
             await self.rt.audit.record(
                 actor.tenant_id, "command", spec.name, outcome, actor=actor, correlation_id=cid,
-                target=ctx.target, params={**args, **ctx.audit_params})
+                target=ctx.target, params=params)
+            self._announce(reply, Finished(actor.tenant_id, actor, "command", spec.name, text,
+                                           params, outcome, said, cid))
             return reply
         finally:
             self.rt.metrics.observe_command(name, outcome, time.perf_counter() - started)
@@ -136,36 +141,47 @@ class Router:
                 return Reply.private(error_card(
                     "Not allowed", f"You may not do that: {decision.explain()}.", cid))
         ctx = Context(self.rt, actor, messenger, grants, cid)
-        reply, outcome = await self._run(
+        reply, outcome, said = await self._run(
             ctx, action.prefix, lambda: action.handler(ctx, parse_click(action, interaction)))
+        params = {"action_id": interaction.action_id, **ctx.audit_params}
         await self.rt.audit.record(
             actor.tenant_id, "interaction", action.prefix, outcome, actor=actor,
-            correlation_id=cid, target=ctx.target,
-            params={"action_id": interaction.action_id, **ctx.audit_params})
+            correlation_id=cid, target=ctx.target, params=params)
         self.rt.metrics.observe_interaction(action.prefix, outcome)
+        self._announce(reply, Finished(actor.tenant_id, actor, "interaction", action.prefix,
+                                       interaction.action_id, params, outcome, said, cid))
         return reply
 
+    def _announce(self, reply: Reply, finished: Finished) -> None:
+        """Tell the listeners (e.g. an incident's work note) once the answer is out."""
+        if listening(self.rt, COMMAND_FINISHED):
+            reply.later.append(lambda: publish(self.rt, COMMAND_FINISHED, finished))
+
     async def _run(self, ctx: Context, name: str,
-                   call: Callable[[], Awaitable[Reply]]) -> tuple[Reply, str]:
-        reply, outcome = await self._call(ctx, name, call)
+                   call: Callable[[], Awaitable[Reply]]) -> tuple[Reply, str, str]:
+        """The reply, its audit outcome and, when it did not succeed, what the person read."""
+        reply, outcome, said = await self._call(ctx, name, call)
         reply.later.extend(ctx.deferred)  # what moved before a failure is still redrawn
-        return reply, outcome
+        return reply, outcome, said
 
     @staticmethod
     async def _call(ctx: Context, name: str,
-                    call: Callable[[], Awaitable[Reply]]) -> tuple[Reply, str]:
+                    call: Callable[[], Awaitable[Reply]]) -> tuple[Reply, str, str]:
         try:
-            return await call(), "ok"
+            return await call(), "ok", ""
         except UserError as exc:
-            return Reply.private(error_card(exc.title, str(exc), ctx.correlation_id)), exc.outcome
+            card = error_card(exc.title, str(exc), ctx.correlation_id)
+            return Reply.private(card), exc.outcome, str(exc)
         except VendorError as exc:
             log.warning("%s: %s answered %s (%s; ref %s)", name, exc.vendor, exc.status or "nothing",
                         exc.code, ctx.correlation_id)
             title = VENDOR_TITLES[exc.cause].format(vendor=exc.vendor)
-            return Reply.private(error_card(title, exc.message, ctx.correlation_id)), "failed"
+            return (Reply.private(error_card(title, exc.message, ctx.correlation_id)), "failed",
+                    f"{title}: {exc.message}")
         except Exception:
             log.exception("%s failed (ref %s)", name, ctx.correlation_id)
-            return Reply.private(error_card(FAILED_TITLE, HANDLER_FAILED, ctx.correlation_id)), "error"
+            card = error_card(FAILED_TITLE, HANDLER_FAILED, ctx.correlation_id)
+            return Reply.private(card), "error", FAILED_TITLE
 
     def _unknown(self, exc: UnknownCommand, grants: list[Grant], cid: str) -> Card:
         mine = {s.name for s in visible(list(self.rt.registry.commands.values()), grants)}

@@ -11,12 +11,19 @@ from bot.rbac import DeviceScope
 from storage.devices import Device, DeviceRepo
 
 
-async def find_device(ctx: Context, ref: str) -> tuple[Device, DeviceScope]:
+async def find_device(ctx: Context, ref: str | int) -> tuple[Device, DeviceScope]:
+    """The device by name, FQDN or serial (typed), or by its id (a button); with its scope."""
     async with ctx.runtime.db.uow() as uow:
         inventory = uow.repo(DeviceRepo)
-        device = await inventory.find(ctx.tenant_id, ref)
+        if isinstance(ref, int):
+            device = await inventory.by_id(ctx.tenant_id, ref)
+            if device is None:
+                raise NotFound("That device is no longer in the inventory.",
+                               title="Device not found")
+        else:
+            device = await inventory.find(ctx.tenant_id, ref)
         if device is None:
-            hints = await inventory.suggest(ctx.tenant_id, ref)
+            hints = await inventory.suggest(ctx.tenant_id, str(ref))
             more = f" Did you mean {', '.join(f'`{h}`' for h in hints)}?" if hints else ""
             raise NotFound(f"No device is called `{ref}` (by name, FQDN or serial).{more}",
                             title="Device not found")
@@ -39,6 +46,13 @@ def parse_for(value: str) -> tuple[str | None, str | None]:
     if TICKET.match(value):
         return None, value.upper()
     raise ValueError(f"`{value}` is neither an email address nor an incident number like INC0012345")
+
+
+def a_ticket(value: str) -> str:
+    """A button's incident number (INC0012345): the same shape `for` takes."""
+    if not TICKET.match(value):
+        raise ValueError(f"{value[:40]!r} is not an incident number")
+    return value.upper()
 
 
 def parse_since(value: str) -> datetime:

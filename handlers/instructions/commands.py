@@ -53,7 +53,8 @@ def parse_run_id(value: str) -> int:
     return int(digits)
 
 
-async def _catalogue(ctx: Context) -> list[InstructionDefinitionRow]:
+async def cached_catalogue(ctx: Context) -> list[InstructionDefinitionRow]:
+    """The tenant's definitions from the cache, fetched from 1E on first use."""
     async with ctx.runtime.db.uow() as uow:
         rows = list(await uow.repo(CatalogueRepo).all(ctx.tenant_id))
     if not rows:  # first use: fetch it now rather than wait for the hourly job
@@ -71,7 +72,7 @@ async def _catalogue(ctx: Context) -> list[InstructionDefinitionRow]:
 async def list_command(ctx: Context, cmd: Command) -> Reply:
     search = (cmd.args.get("search") or "").strip().lower()
     active = ctx.actor.principal.active
-    rows = [r for r in await _catalogue(ctx) if catalogue.may_run(ctx.grants, r, active)
+    rows = [r for r in await cached_catalogue(ctx) if catalogue.may_run(ctx.grants, r, active)
             and (not search or search in r.name.lower() or search in r.description.lower())]
     table = tuple((r.name, r.kind, r.instruction_set, catalogue.parameter_text(r)) for r in rows[:100])
     caption = (f"{len(rows)} instruction{'s' if len(rows) != 1 else ''} you may run"
@@ -108,7 +109,7 @@ def _check_parameters(row: InstructionDefinitionRow, given: dict[str, str]) -> d
 
 
 async def run_command(ctx: Context, cmd: Command) -> Reply:
-    row = catalogue.pick(await _catalogue(ctx), cmd.args["instruction"])
+    row = catalogue.pick(await cached_catalogue(ctx), cmd.args["instruction"])
     values = _check_parameters(row, cmd.args.get("parameters") or {})
     async with ctx.runtime.db.uow() as uow:
         limit = (await InstructionSettings.read(uow, ctx.tenant_id)).max_targets
@@ -131,7 +132,7 @@ async def cancel_command(ctx: Context, cmd: Command) -> Reply:
 async def remote_install_command(ctx: Context, cmd: Command) -> Reply:
     device, scope = await find_device(ctx, cmd.args["device"])
     await ctx.require("remote.install", f"install TeamViewer on {device.name}", device=scope)
-    rows = await _catalogue(ctx)
+    rows = await cached_catalogue(ctx)
     row = next((r for r in rows if r.name == TEAMVIEWER_INSTALL), None) or next(
         (r for r in rows if r.kind == "action" and "teamviewer" in r.name.lower()
          and "install" in r.name.lower()), None)

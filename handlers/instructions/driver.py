@@ -4,7 +4,8 @@ One process drives a run at a time (a lease on the row, renewed while it works);
 driver died is picked up when the lease lapses. Responses are stored page by page together
 with the page cursor, as one compare-and-set, so a restart resumes exactly where it stopped.
 An issue is counted before the POST leaves; a run with attempts behind it first looks for its
-ConsumerCustomData in 1E, so a crash between POST and commit never issues twice.
+ConsumerCustomData in 1E, so a crash between POST and commit never issues twice. A run that
+ends is announced (states.RUN_FINISHED) to whoever listens.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import handlers.instructions.states as states
 from bot.card_copies import refresh
+from bot.events import listening, publish
 from bot.tasks import Tasks
 from handlers.instructions.cards import RUN
 from handlers.instructions.config import InstructionSettings
@@ -282,6 +284,9 @@ class Driver:
                 target=run.target_label, params={"run": run.id, "instruction": run.vendor_id},
                 detail=outcome[:500])
             await refresh(self.rt, RUN, run.id)
+            if listening(self.rt, states.RUN_FINISHED):  # not in this drive: it may be slow
+                self._drives.spawn(publish(self.rt, states.RUN_FINISHED, states.RunFinished(
+                    run.tenant_id, run.id, state, run.incident)))
 
     async def _retry_later(self, run: InstructionRun, exc: VendorError,
                            settings: InstructionSettings) -> None:

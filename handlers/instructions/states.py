@@ -7,6 +7,8 @@ step twice, and a run can never skip a declared step.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.workflow import Workflow
 from integrations.tachyon.status import Status
 from storage.instructions import InstructionRun
@@ -48,3 +50,16 @@ VENDOR_END = {
 
 def vendor_end(status: Status | int) -> str | None:
     return VENDOR_END.get(status) if isinstance(status, Status) else None
+
+
+# Announced (bot/events.py) when a run reaches a final state, for other capabilities to act on
+# (e.g. attaching its results to the incident it was run for).
+RUN_FINISHED = "instruction.run.finished"
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    tenant_id: int
+    run_id: int
+    state: str  # one of FINISHED
+    incident: str | None

@@ -1,7 +1,7 @@
 """`remote`, `remote list|close`: TeamViewer sessions from chat; `teamviewer connect|status`.
 
-Buttons carry the session row's id; every click re-reads the row and re-checks `remote.session`
-over the device's group.
+Buttons carry the session row's id (`remote.start`, on an incident card: the device's id and the
+incident); every click re-reads the rows and re-checks `remote.session` over the device's group.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 import handlers.remote.sessions as sessions
 from bot.context import Context, Reply
 from bot.errors import UserError
-from bot.model import Command, Interaction
+from bot.model import Command, Interaction, ReplyTarget
 from bot.registry import ActionSpec, Arg, CommandSpec, an_id
 from cards.model import Button, Card, Field, Fields, Table, Text
 from cards.model import Context as Small
-from handlers.common import find_device, parse_for
+from handlers.common import a_ticket, find_device, parse_for
 from handlers.remote.cards import session_card, when
 from handlers.remote.connection import NOT_CONFIGURED, teamviewer
 from storage.remote import RemoteSession, RemoteSessionRepo
@@ -31,13 +31,28 @@ def parse_code(value: str) -> str:
     return "s{}-{}-{}".format(*match.groups())
 
 
-async def remote_command(ctx: Context, cmd: Command) -> Reply:
-    device, scope = await find_device(ctx, cmd.args["device"])
+async def _start(ctx: Context, ref: str | int, email: str | None, ticket: str | None, note: str,
+                 reply_to: ReplyTarget) -> Reply:
+    device, scope = await find_device(ctx, ref)
+    if isinstance(ref, int):  # a click: the audit trail (and a work note) says what it stood for
+        ctx.audit_params["as_command"] = f"remote {device.name}" + (f" for {ticket}" if ticket else "")
     await ctx.require("remote.session", f"start a remote session on {device.name}", device=scope)
-    email, ticket = cmd.args.get("user-or-incident") or (None, None)
-    row = await sessions.start(ctx, device, email, ticket, (cmd.args.get("note") or "")[:300],
-                               cmd.reply_to)
+    row = await sessions.start(ctx, device, email, ticket, note[:300], reply_to)
     return Reply.private(session_card(row))
+
+
+async def remote_command(ctx: Context, cmd: Command) -> Reply:
+    email, ticket = cmd.args.get("user-or-incident") or (None, None)
+    return await _start(ctx, cmd.args["device"], email, ticket, cmd.args.get("note") or "",
+                        cmd.reply_to)
+
+
+async def start_clicked(ctx: Context, interaction: Interaction) -> Reply:
+    """`remote.start:<device id>:<incident>` (the incident card's Remote button): what
+    `remote <device> for <incident>` does."""
+    device_id, ticket = interaction.args
+    ctx.audit_params["incident"] = ticket  # the audit trail and the incident's work note
+    return await _start(ctx, device_id, None, ticket, "", interaction.reply_to)
 
 
 async def connect_command(ctx: Context, cmd: Command) -> Reply:
@@ -133,6 +148,8 @@ COMMANDS = (
         status_command, permission=("settings.read", "remote.session")),
 )
 ACTIONS = (
+    ActionSpec("remote.start", start_clicked, permission="remote.session",
+               params=(an_id, a_ticket), damaged="type `remote <device> for <incident>`."),
     ActionSpec("remote.close", close_clicked, permission="remote.session", params=(an_id,),
                damaged=DAMAGED),
     ActionSpec("remote.refresh", refresh_clicked, permission="remote.session", params=(an_id,),

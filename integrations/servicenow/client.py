@@ -38,7 +38,7 @@ USER_FIELDS = "sys_id,user_name,name,email"
 CI_FIELDS = "sys_id,name,serial_number,sys_class_name"
 MAX_PAGES = 50
 DisplayValue = Literal["all", "true", "false"]
-Which = Literal["recent", "open", "assigned"]
+Which = Literal["recent", "open", "assigned", "mine"]
 
 
 def _cid(cid: str | None) -> str:
@@ -196,17 +196,20 @@ class ServiceNowClient:
 
     async def incidents(self, which: Which = "recent", *, assigned_to_email: str | None = None,
                         limit: int = 20, cid: str | None = None) -> list[Incident]:
-        """The most recently updated incidents: all, open ones, or the open ones assigned to a
-        person (by email; none when ServiceNow does not know the email)."""
+        """The most recently updated incidents: all, open ones, the open ones assigned to a
+        person, or (`mine`) those assigned to the person or called in by them, in any state
+        (by email; none when ServiceNow does not know the email)."""
         cid = _cid(cid)
         terms: list[str] = []
         if which == "open":
             terms.append(f"stateIN{','.join(OPEN_STATES)}")
-        elif which == "assigned":
+        elif which in ("assigned", "mine"):
             user = await self.user_by_email(assigned_to_email or "", cid=cid)
             if user is None:
                 return []
-            terms += [f"assigned_to={user.sys_id}", f"stateIN{','.join(OPEN_STATES)}"]
+            terms.append(f"assigned_to={user.sys_id}")
+            terms.append(f"ORcaller_id={user.sys_id}" if which == "mine"
+                         else f"stateIN{','.join(OPEN_STATES)}")
         terms.append("ORDERBYDESCsys_updated_on")
         rows = await self._list("incident", cid, query="^".join(terms),
                                 fields=self._incident_fields, limit=limit)

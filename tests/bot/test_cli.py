@@ -118,7 +118,8 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
                                    "Remote Support (directly) covers groups London")
     assert listed.code == 0
     lines = listed.out.splitlines()
-    assert "Remote Support [system]: device.read, remote.install, remote.session" in lines
+    assert ("Remote Support [system]: device.read, incident.read, remote.install, remote.session"
+            in lines)
     assert "#1 Full Administrator -> ann@example.com groups=all devices=-" in lines
     assert "#2 Remote Support -> bob@example.com groups=['London'] devices=-" in lines
 

@@ -53,6 +53,7 @@ device.wipe               D  .  .  .  .  .  D  .  .  .  .
 device.enterprise_wipe    D  .  .  .  .  .  D  .  .  .  .
 device.wipe.approve       D  .  .  .  D  .  D  .  .  .  .
 device.enterprise_wipe.approve D  .  .  .  D  .  D  .  .  .  .
+incident.read             D  D  D  D  D  D  D  .  .  .  .
 console.view              T  .  .  .  .  .  .  T  .  .  .
 token.read                T  .  .  .  .  .  .  .  T  .  .
 token.write               T  .  .  .  .  .  .  .  T  .  .
