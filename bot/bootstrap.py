@@ -35,6 +35,7 @@ from handlers import (
     devices,
     help,
     instructions,
+    integration_admin,
     reminders,
     remote,
     settings,
@@ -57,6 +58,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     certificates.CAPABILITY,
     tokens.CAPABILITY,
     reminders.CAPABILITY,
+    integration_admin.CAPABILITY,
 )
 
 

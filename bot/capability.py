@@ -1,8 +1,8 @@
 """What a capability adds to deskhand, declared in one place (its package's `CAPABILITY`).
 
 The composition root (bot/bootstrap.py) lists the capabilities; `install` puts each one's
-commands, buttons, downloads, approval subjects, settings, reminder sources, services, jobs
-and HTTP routes where
+commands, buttons, downloads, approval subjects, settings, reminder sources, services, jobs,
+vendor integration (bot/integration.py) and HTTP routes where
 the runtime finds them. Its workflows (bot/workflow.Workflow) and tables (its storage module)
 are its own and need no registration. Nothing in the core names a capability.
 """
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from bot.approvals import Subject
+    from bot.integration import Integration
     from bot.reminders import ReminderSource
     from bot.runtime import Runtime
     from bot.settings import CoreSettings
@@ -80,6 +81,7 @@ class Capability:
     routes: tuple[Route, ...] = ()
     demo: Callable[[CoreSettings], DemoPart | None] | None = None  # None: no simulator wanted
     reminders: tuple[ReminderSource, ...] = ()  # expiring rows the reminder sweep posts about
+    integration: Integration | None = None  # its vendor client, configured per tenant
 
 
 def install(runtime: Runtime, capability: Capability) -> None:
@@ -98,6 +100,8 @@ def install(runtime: Runtime, capability: Capability) -> None:
         registry.add_section(capability.tenant_settings)
     for source in capability.reminders:
         registry.add_reminder(source)
+    if capability.integration is not None:
+        runtime.tenant_clients.declare(capability.integration)
     for service in capability.services:
         runtime.services.provide(service.kind, service.make, service.close)
     for job in capability.jobs:

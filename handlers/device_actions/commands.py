@@ -76,7 +76,7 @@ async def run_action(ctx: Context, action: Action, cmd: Command) -> Reply:
                       device=scope)
     email, ticket = cmd.args.get("user-or-incident") or (None, None)
     message = cmd.args.get("message") or ""
-    client = workspace_one(ctx.runtime)
+    client = await workspace_one(ctx.runtime, ctx.tenant_id)
     target = await _ws1_device(client, device, ctx.correlation_id)
     if not applies(action, target.platform):
         raise UserError(texts.NOT_APPLICABLE.format(
