@@ -18,7 +18,7 @@ from bot.integration import Integration
 from bot.model import Command
 from bot.places import said_privately
 from bot.registry import Arg, CommandSpec
-from bot.tenant_clients import DEFAULT, RECORD, Effective
+from bot.tenant_clients import RECORD, Effective
 from cards.model import Card, Field, Fields, Table, Text
 from cards.model import Context as Small
 from handlers.integration_admin import texts
@@ -51,10 +51,8 @@ def _values(found: Effective) -> tuple[Field, ...]:
     keys = spec.keys(integration)
     if found.source == RECORD:  # what the record holds; the rest are defaults
         shown = [k for k in keys if k in found.record]
-    elif found.source == DEFAULT:
-        shown = list(keys)
     else:
-        return ()
+        shown = list(keys)
     return tuple(Field(k, spec.shown(integration, found.config, k)) for k in shown)
 
 
@@ -63,13 +61,16 @@ async def list_command(ctx: Context, cmd: Command) -> Reply:
     sections: list[Any] = []
     for name in clients.declared:
         found = await clients.effective(ctx.tenant_id, name)
+        said = status(found)
+        if found.source != RECORD and said == texts.STATUS_NONE:  # nothing worth listing
+            sections.append(Text(f"*{found.integration.title}* (`{name}`): {said}"))
+            continue
         source = texts.SOURCES[found.source]
         if found.updated_by:
             source += f" ({texts.UPDATED_BY.format(who=found.updated_by)})"
-        sections.append(Text(f"*{found.integration.title}* (`{name}`): {status(found)}\n{source}"))
+        sections.append(Text(f"*{found.integration.title}* (`{name}`): {said}\n{source}"))
         values = _values(found)
-        if values:
-            sections.append(Fields(values))
+        sections.extend([Fields(values)] if values else [])
     return Reply.private(Card(texts.LIST_TITLE, [
         *(sections or [Text(texts.NO_INTEGRATIONS)]), Small(texts.LIST_FOOT)]))
 
