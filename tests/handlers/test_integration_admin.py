@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import aiohttp
 from sqlalchemy import text
 
 from bot.model import ReplyTarget
@@ -14,6 +15,7 @@ from bot.places import said_privately
 from integrations.simulator_kit import serve
 from integrations.tachyon.simulator import TachyonSimulator
 from storage.integrations import IntegrationRepo
+from tests.bot.test_smoke_console import ConsoleClient, persona_id
 from tests.handlers.integrations_env import (
     ALEX,
     CODE,
@@ -100,6 +102,11 @@ async def test_secrets_are_sealed_at_rest_and_kept_out_of_chat_and_audit(tmp_pat
             said = await alex.say(f"integrations set workspace-one url={url} username={USER} "
                                   f"password={OWN_PASSWORD} tenant_code={OWN_CODE} "
                                   "client_secret=oauth-secret-0000")
+        pid = await persona_id(server, ALEX)  # what a reconnecting browser is sent again
+        async with aiohttp.ClientSession() as http, \
+                http.ws_connect(f"{server.url}/console/ws?persona={pid}") as ws:
+            echoed = json.dumps(await ConsoleClient(ws).next("hello"))
+        assert "password=[redacted]" in echoed and "username=api-admin" in echoed
         async with console(server, SAM) as sam:
             denied = await sam.say(f"integrations set workspace-one tenant_code={OWN_CODE}")
             assert denied["card"]["title"] == "Not allowed"
@@ -108,7 +115,7 @@ async def test_secrets_are_sealed_at_rest_and_kept_out_of_chat_and_audit(tmp_pat
                 "SELECT \"values\", sealed FROM integration_configs"))).all()
         raw = f"{values} {sealed}"
         for secret in (OWN_PASSWORD, OWN_CODE, "oauth-secret-0000"):
-            assert secret not in raw and secret not in json.dumps(said)
+            assert secret not in raw and secret not in json.dumps(said) and secret not in echoed
         sealed = json.loads(sealed) if isinstance(sealed, str) else sealed
         assert set(sealed) == {"password", "tenant_code", "client_secret"}
         assert rt.secrets.open(sealed["password"]) == OWN_PASSWORD
