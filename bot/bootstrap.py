@@ -36,6 +36,7 @@ from handlers import (
     help,
     incidents,
     instructions,
+    integration_admin,
     reminders,
     remote,
     settings,
@@ -59,6 +60,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     tokens.CAPABILITY,
     reminders.CAPABILITY,
     incidents.CAPABILITY,
+    integration_admin.CAPABILITY,
 )
 
 

@@ -2,7 +2,7 @@
 
 The composition root (bot/bootstrap.py) lists the capabilities; `install` puts each one's
 commands, buttons, downloads, approval subjects, settings, reminder sources, event listeners,
-services, jobs and HTTP routes where
+services, jobs, vendor integration (bot/integration.py) and HTTP routes where
 the runtime finds them. Its workflows (bot/workflow.Workflow) and tables (its storage module)
 are its own and need no registration. Nothing in the core names a capability.
 """
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from bot.approvals import Subject
     from bot.events import Listener
+    from bot.integration import Integration
     from bot.reminders import ReminderSource
     from bot.runtime import Runtime
     from bot.settings import CoreSettings
@@ -82,6 +83,7 @@ class Capability:
     demo: Callable[[CoreSettings], DemoPart | None] | None = None  # None: no simulator wanted
     reminders: tuple[ReminderSource, ...] = ()  # expiring rows the reminder sweep posts about
     listeners: tuple[Listener, ...] = ()  # what it does when an event happens (bot/events.py)
+    integration: Integration | None = None  # its vendor client, configured per tenant
 
 
 def install(runtime: Runtime, capability: Capability) -> None:
@@ -102,6 +104,8 @@ def install(runtime: Runtime, capability: Capability) -> None:
         registry.add_reminder(source)
     for listener in capability.listeners:
         registry.add_listener(listener.event, listener.run)
+    if capability.integration is not None:
+        runtime.tenant_clients.declare(capability.integration)
     for service in capability.services:
         runtime.services.provide(service.kind, service.make, service.close)
     for job in capability.jobs:

@@ -1,5 +1,5 @@
-"""`deskhand`: demo, serve, db, rbac, groups, console sign-in, audit, manifest and teams-package
-commands."""
+"""`deskhand`: demo, serve, db, rbac, groups, console sign-in, audit, manifest, teams-package
+and check commands."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import bootstrap, console_signin, logs, manifest_cli, rbac_admin
+from bot import bootstrap, check_cli, console_signin, logs, manifest_cli, rbac_admin
 from bot.audit import Audit
 from bot.model import new_correlation_id
 from bot.rbac import decide, grants_of
@@ -99,6 +99,7 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--since", help="30m, 12h, 7d, 2w or an ISO date")
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
     manifest_cli.add_parsers(sub)
+    check_cli.add_parsers(sub)
     return p
 
 
@@ -117,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             return workers.run(settings, child=args.child)
         if args.cmd in manifest_cli.COMMANDS:
             return manifest_cli.run(args, settings)
+        if args.cmd in check_cli.COMMANDS:
+            return check_cli.run(args, settings)
         return asyncio.run(_offline(args, settings))
     except SettingsError as exc:
         for line in exc.lines:

@@ -62,3 +62,14 @@ async def tell(runtime: Runtime, place: dict[str, Any] | None, card: Card) -> bo
                     type(exc).__name__)
         return False
     return True
+
+
+def said_privately(target: ReplyTarget) -> bool:
+    """Whether what the person typed there was seen by them alone: the console (typed text is
+    echoed to its author only), a Slack slash command or DM, a Teams personal chat. A Slack
+    mention or a Teams channel message is seen by everyone in the conversation."""
+    if target.platform == "console":
+        return True
+    if target.platform == "slack":
+        return bool(target.extra.get("response_url") or target.extra.get("im"))
+    return target.platform == "teams" and target.extra.get("conversation_type") == "personal"

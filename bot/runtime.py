@@ -22,6 +22,7 @@ from bot.scheduler import Scheduler
 from bot.secrets import SecretBox
 from bot.services import Services
 from bot.settings import CoreSettings, section
+from bot.tenant_clients import TenantClients
 from storage import migrate
 from storage.db import Database
 from storage.tenants import TenantRepo
@@ -54,6 +55,7 @@ class Runtime:
     router: Router = field(init=False)
     dispatch: Dispatch = field(init=False)
     services: Services = field(init=False)
+    tenant_clients: TenantClients = field(init=False)  # each tenant's vendor clients
     tenant_id: int = 0
     platforms: dict[str, Adapter] = field(default_factory=dict)  # adapters by platform name
     routes: list[Route] = field(default_factory=list)  # capabilities' HTTP routes
@@ -64,6 +66,7 @@ class Runtime:
         self.router = Router(self)
         self.dispatch = Dispatch(self)
         self.services = Services(self)
+        self.tenant_clients = TenantClients(self)
 
     def config(self, cls: type[C]) -> C:
         """A capability's own settings: its section of the merged Settings (bot/bootstrap.py)."""
@@ -101,6 +104,7 @@ class Runtime:
         await self.scheduler.stop()
         await self.dispatch.later.stop(LATER_SECONDS)
         await self.services.close()  # drivers first, then the vendor clients they use
+        await self.tenant_clients.close()
         for adapter in self.platforms.values():
             await adapter.close()
         await self.db.dispose()

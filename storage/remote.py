@@ -139,6 +139,11 @@ class TeamViewerAuthRepo(Repo):
         self.s.add(row)
         await self.s.flush()
 
+    async def state_tenant(self, state_hash: str) -> int | None:
+        """The tenant whose sign-in this pending state belongs to (the callback names none)."""
+        row = await self.s.get(TeamViewerOAuthState, state_hash)
+        return row.tenant_id if row is not None else None
+
     async def take_state(self, tenant_id: int, state_hash: str) -> TeamViewerOAuthState | None:
         """Consume a pending state: exactly one caller gets it, and only once."""
         row = await self.s.get(TeamViewerOAuthState, state_hash)

@@ -76,7 +76,7 @@ async def run_action(ctx: Context, action: Action, cmd: Command) -> Reply:
                       device=scope)
     email, ticket = cmd.args.get("user-or-incident") or (None, None)
     message = cmd.args.get("message") or ""
-    client = workspace_one(ctx.runtime)
+    client = await workspace_one(ctx.runtime, ctx.tenant_id)
     params: dict[str, object] = {"device": device.name, "ws1_id": None, "for": email,
                                  "ticket": ticket}
     try:  # a lookup Workspace ONE refuses (401, 429, 5xx) is this action's failure too

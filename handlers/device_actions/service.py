@@ -1,12 +1,15 @@
-"""The Workspace ONE client deskhand uses, built from DESKHAND_WS1_* (a service: one per process)."""
+"""The Workspace ONE client of each tenant, built from its own configuration (bot/tenant_clients:
+the tenant's record, or DESKHAND_WS1_* for the deployment's own tenant)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from bot.errors import UserError
+from bot.integration import Finding, Integration, ok
+from bot.model import new_correlation_id
 from handlers.device_actions.config import WorkspaceOneConfig
-from handlers.device_actions.texts import NOT_CONFIGURED, NOT_CONFIGURED_TITLE
+from handlers.device_actions.texts import NOT_CONFIGURED, NOT_CONFIGURED_TITLE, SIGNED_IN
 from integrations.http import RetryPolicy, new_client
 from integrations.workspace_one.auth import Auth, BasicAuth, ClientCredentials
 from integrations.workspace_one.client import POLICY, WorkspaceOneClient, api_root
@@ -16,20 +19,30 @@ if TYPE_CHECKING:
 
     from bot.runtime import Runtime
 
+NAME = "workspace-one"
+
 
 def _secret(value: object) -> str:
     getter = getattr(value, "get_secret_value", None)
     return str(getter()) if getter else ""
 
 
+def missing(s: WorkspaceOneConfig) -> list[str]:
+    """What a configuration lacks: the URL, and OAuth client credentials or a Basic account."""
+    needs = [] if s.ws1_url else ["url"]
+    if not ((s.ws1_client_id and _secret(s.ws1_client_secret))
+            or (s.ws1_username and _secret(s.ws1_password))):
+        needs.append("username and password (or client_id and client_secret)")
+    return needs
+
+
 class WorkspaceOne:
-    def __init__(self, runtime: Runtime, *, policy: RetryPolicy = POLICY,
+    def __init__(self, s: WorkspaceOneConfig, *, policy: RetryPolicy = POLICY,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
-        s = runtime.config(WorkspaceOneConfig)
         self.client: WorkspaceOneClient | None = None
         self.http: httpx.AsyncClient | None = None
         secret, password = _secret(s.ws1_client_secret), _secret(s.ws1_password)
-        if not s.ws1_url or not ((s.ws1_client_id and secret) or (s.ws1_username and password)):
+        if missing(s):
             return
         self.http = new_client(api_root(s.ws1_url), transport=transport)
         auth: Auth = (ClientCredentials(s.ws1_token_url, s.ws1_client_id, secret, self.http)
@@ -43,9 +56,27 @@ class WorkspaceOne:
             await self.http.aclose()
 
 
-def workspace_one(runtime: Runtime) -> WorkspaceOneClient:
-    """The runtime's Workspace ONE client; refuses plainly when none is configured."""
-    found = runtime.services.get(WorkspaceOne)
+def build(runtime: Runtime, tenant_id: int, config: WorkspaceOneConfig, *,
+          policy: RetryPolicy = POLICY, transport: httpx.AsyncBaseTransport | None = None
+          ) -> WorkspaceOne:
+    return WorkspaceOne(config, policy=policy, transport=transport)
+
+
+async def workspace_one(runtime: Runtime, tenant_id: int) -> WorkspaceOneClient:
+    """The tenant's Workspace ONE client; refuses plainly when the tenant has none set up."""
+    found = await runtime.tenant_clients.get(tenant_id, NAME)
     if found is None or found.client is None:
         raise UserError(NOT_CONFIGURED, title=NOT_CONFIGURED_TITLE)
-    return found.client
+    client: WorkspaceOneClient = found.client
+    return client
+
+
+async def check(runtime: Runtime, tenant_id: int) -> list[Finding]:
+    """Sign in and read one page of devices (a wrong password or tenant code shows here)."""
+    page = await (await workspace_one(runtime, tenant_id)).search(page_size=1,
+                                                                  cid=new_correlation_id())
+    return [ok(SIGNED_IN.format(total=page.total))]
+
+
+INTEGRATION = Integration(NAME, "Workspace ONE", WorkspaceOneConfig, "ws1_", build, check,
+                          missing, close=WorkspaceOne.aclose)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 NOT_CONFIGURED_TITLE = "Workspace ONE is not set up"
-NOT_CONFIGURED = ("Workspace ONE is not set up. An administrator sets DESKHAND_WS1_URL and "
-                  "DESKHAND_WS1_TENANT_CODE, with DESKHAND_WS1_CLIENT_ID and _CLIENT_SECRET "
-                  "(OAuth) or DESKHAND_WS1_USERNAME and _PASSWORD (Basic).")
+NOT_CONFIGURED = ("Workspace ONE is not set up for this workspace. An administrator runs "
+                  "`integrations set workspace-one url=... tenant_code=... username=... "
+                  "password=...` (or client_id= and client_secret= for OAuth); the deployment's "
+                  "own tenant may use DESKHAND_WS1_URL, DESKHAND_WS1_TENANT_CODE and "
+                  "DESKHAND_WS1_USERNAME and _PASSWORD (or _CLIENT_ID and _CLIENT_SECRET).")
+SIGNED_IN = "Workspace ONE accepts deskhand's sign-in and lists {total} devices."
 NOT_MANAGED_TITLE = "Not managed by Workspace ONE"
 NOT_MANAGED = "Workspace ONE does not manage {device} (looked up by serial number and name)."
 NOT_APPLICABLE_TITLE = "Not available on this device"

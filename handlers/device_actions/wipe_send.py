@@ -74,7 +74,7 @@ async def send(runtime: Runtime, wipe_id: int, tenant_id: int | None = None) -> 
     client: WorkspaceOneClient | None = None
     target: WS1Device | None = None
     try:
-        client = workspace_one(runtime)
+        client = await workspace_one(runtime, tenant)
         target = await client.device(By.ID, row.ws1_id, cid=cid)
         if target is None:
             outcome, message = FAILED, texts.GONE.format(ws1_id=row.ws1_id)

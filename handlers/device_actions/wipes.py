@@ -67,7 +67,7 @@ async def request(ctx: Context, kind: str, device: Device, scope: DeviceScope,
     name = texts.NAMES[kind]
     await ctx.require(PERMISSIONS[kind], texts.WHAT.format(name=name.lower(), device=device.name),
                       device=scope)
-    client = workspace_one(ctx.runtime)
+    client = await workspace_one(ctx.runtime, ctx.tenant_id)
     target = await _ws1_device(client, device, ctx.correlation_id)
     action = KINDS[kind]
     if not applies(action, target.platform):

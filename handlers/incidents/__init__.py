@@ -1,6 +1,7 @@
 """Incident context from ServiceNow: `incident <number>`, `incident list [mine|open]`.
 
-The client is a service built from DESKHAND_SNOW_* (service.py). The incident card's buttons
+The client is built per tenant (service.py: the tenant's `integrations set servicenow ...`
+record, or DESKHAND_SERVICENOW_* for the deployment's own tenant). The incident card's buttons
 start a remote session (`remote.start`), a run (`incident.run`, through the instructions' own
 `run`) or open the device card (`device.card`). Two listeners (bot/events.py) write back to
 ServiceNow: a work note after any command run `for` an incident (notes.py), and a completed
@@ -10,7 +11,7 @@ actions the caller's email.
 
 from __future__ import annotations
 
-from bot.capability import Capability, Service
+from bot.capability import Capability
 from bot.events import COMMAND_FINISHED, Listener
 from handlers.incidents import commands
 from handlers.incidents.attach import attach_results
@@ -18,7 +19,7 @@ from handlers.incidents.cards import RUNS
 from handlers.incidents.config import ServiceNowConfig
 from handlers.incidents.demo import demo_part
 from handlers.incidents.notes import write_note
-from handlers.incidents.service import ServiceNow
+from handlers.incidents.service import INTEGRATION
 from handlers.instructions.states import RUN_FINISHED
 
 CAPABILITY = Capability(
@@ -27,7 +28,7 @@ CAPABILITY = Capability(
     actions=commands.ACTIONS,
     permissions=("incident.read", *RUNS),
     config=ServiceNowConfig,
-    services=(Service(ServiceNow, ServiceNow, ServiceNow.aclose),),
+    integration=INTEGRATION,
     listeners=(Listener(COMMAND_FINISHED, write_note), Listener(RUN_FINISHED, attach_results)),
     demo=demo_part,
 )

@@ -47,7 +47,7 @@ async def _upload(runtime: Runtime, client: ServiceNowClient, run: InstructionRu
     incident = await client.incident(number, cid=cid)
     if incident is None:
         raise NotFound(texts.UNKNOWN.format(number=number))
-    fmt = runtime.config(ServiceNowConfig).snow_export_format
+    fmt = runtime.config(ServiceNowConfig).servicenow_export_format
     name, content_type, body = await exports.build(runtime, run, fmt)
     await client.attach(incident.sys_id, name, body, content_type, cid=cid)
     try:
@@ -65,7 +65,7 @@ async def attach_results(runtime: Runtime, event: RunFinished) -> None:
     if event.state != COMPLETED or not number.startswith("INC"):
         return
     try:
-        client = servicenow(runtime)
+        client = await servicenow(runtime, event.tenant_id)
     except NotConfigured:
         return
     async with runtime.db.uow() as uow:

@@ -39,7 +39,7 @@ async def incident_command(ctx: Context, cmd: Command) -> Reply:
 async def list_command(ctx: Context, cmd: Command) -> Reply:
     which = cmd.args.get("which") or "open"
     email = ctx.actor.principal.email
-    client = servicenow(ctx.runtime)
+    client = await servicenow(ctx.runtime, ctx.tenant_id)
     rows = await client.incidents("mine" if which == "mine" else "open", assigned_to_email=email,
                                   limit=LIST_LIMIT, cid=ctx.correlation_id)
     return Reply.private(list_card(which, email, rows, ctx.correlation_id))

@@ -1,4 +1,4 @@
-"""DESKHAND_SNOW_*: where ServiceNow is, how deskhand signs in, and which field names the device."""
+"""DESKHAND_SERVICENOW_*: where ServiceNow is, how deskhand signs in, and which field names the device."""
 
 from __future__ import annotations
 
@@ -10,18 +10,18 @@ from bot.settings import http_url
 
 
 class ServiceNowConfig(BaseModel):
-    snow_url: str = ""  # the instance root, https://<instance>.service-now.com/
-    snow_username: str = ""  # Basic (or the OAuth password grant's user), with the password
-    snow_password: SecretStr | None = None
-    snow_client_id: str = ""  # OAuth, with the secret; wins over Basic
-    snow_client_secret: SecretStr | None = None
-    snow_grant: Literal["password", "client_credentials"] = "password"  # the OAuth grant
+    servicenow_url: str = ""  # the instance root, https://<instance>.service-now.com/
+    servicenow_username: str = ""  # Basic (or the OAuth password grant's user), with the password
+    servicenow_password: SecretStr | None = None
+    servicenow_client_id: str = ""  # OAuth, with the secret; wins over Basic
+    servicenow_client_secret: SecretStr | None = None
+    servicenow_grant: Literal["password", "client_credentials"] = "password"  # the OAuth grant
     # The incident field that names the targeted device, and where a bare reference is looked up.
-    snow_device_field: str = Field(default="cmdb_ci", pattern=r"^[a-z][a-z0-9_]{0,79}$")
-    snow_device_table: str = Field(default="cmdb_ci", pattern=r"^[a-z][a-z0-9_]{0,79}$")
-    snow_export_format: Literal["csv", "xlsx"] = "csv"  # a run's results attached to its incident
+    servicenow_device_field: str = Field(default="cmdb_ci", pattern=r"^[a-z][a-z0-9_]{0,79}$")
+    servicenow_device_table: str = Field(default="cmdb_ci", pattern=r"^[a-z][a-z0-9_]{0,79}$")
+    servicenow_export_format: Literal["csv", "xlsx"] = "csv"  # a run's results attached to its incident
 
-    @field_validator("snow_url")
+    @field_validator("servicenow_url")
     @classmethod
-    def _snow_url(cls, value: str) -> str:
+    def _servicenow_url(cls, value: str) -> str:
         return http_url(value) if value else value

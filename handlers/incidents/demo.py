@@ -1,6 +1,6 @@
 """`deskhand demo`: the ServiceNow simulator on the demo's own listener, seeded from the fleet.
 
-Unless DESKHAND_SNOW_URL is set, the simulator serves `/_sim/servicenow/api/now/...` with a
+Unless DESKHAND_SERVICENOW_URL is set, the simulator serves `/_sim/servicenow/api/now/...` with a
 fresh Basic integration user, and the client is aimed at it. Its users are the fleet's owners
 and the demo personas, its CIs the fleet's devices, and it holds a dozen incidents (open and
 resolved, called in by device owners, assigned in turn to the personas, so `incident list mine`
@@ -32,7 +32,7 @@ PRINTER = "PRN-3F-EAST"
 
 def demo_part(settings: CoreSettings) -> DemoServiceNow | None:
     """The demo runs its own simulator unless a real (or separate) ServiceNow is configured."""
-    return None if "DESKHAND_SNOW_URL" in os.environ else DemoServiceNow(settings)
+    return None if "DESKHAND_SERVICENOW_URL" in os.environ else DemoServiceNow(settings)
 
 
 class DemoServiceNow:
@@ -40,9 +40,9 @@ class DemoServiceNow:
         config = section(settings, ServiceNowConfig)
         password = secrets.token_urlsafe(24)
         self.sim = ServiceNowSimulator(users={DEMO_USER: password})
-        config.snow_url = listener_url(settings, f"{PREFIX}/")
-        config.snow_username, config.snow_password = DEMO_USER, SecretStr(password)
-        config.snow_client_id, config.snow_client_secret = "", None
+        config.servicenow_url = listener_url(settings, f"{PREFIX}/")
+        config.servicenow_username, config.servicenow_password = DEMO_USER, SecretStr(password)
+        config.servicenow_client_id, config.servicenow_client_secret = "", None
 
     def mount(self, app: web.Application) -> None:
         self.sim.mount(app, PREFIX)

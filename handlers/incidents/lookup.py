@@ -34,7 +34,8 @@ class Found:
 
 async def incident(ctx: Context, number: str) -> Incident:
     """The incident, or NotFound saying ServiceNow has none by that number."""
-    found = await servicenow(ctx.runtime).incident(number, cid=ctx.correlation_id)
+    client = await servicenow(ctx.runtime, ctx.tenant_id)
+    found = await client.incident(number, cid=ctx.correlation_id)
     if found is None:
         raise NotFound(texts.UNKNOWN.format(number=number.upper()), title=texts.UNKNOWN_TITLE)
     return found
@@ -44,7 +45,8 @@ async def incident_caller(ctx: Context, number: str) -> str | None:
     """The email of the person who called the incident in (from sys_user); None when the
     incident has no caller or the caller no email. An unknown incident raises NotFound."""
     found = await incident(ctx, number)
-    return await servicenow(ctx.runtime).caller_email(found, cid=ctx.correlation_id)
+    client = await servicenow(ctx.runtime, ctx.tenant_id)
+    return await client.caller_email(found, cid=ctx.correlation_id)
 
 
 async def inventory_device(ctx: Context, ci: ConfigItem) -> Device | None:
@@ -60,7 +62,7 @@ async def inventory_device(ctx: Context, ci: ConfigItem) -> Device | None:
 
 async def everything(ctx: Context, number: str) -> Found:
     """The incident with its caller, its CI and our device for it."""
-    client = servicenow(ctx.runtime)
+    client = await servicenow(ctx.runtime, ctx.tenant_id)
     found = await incident(ctx, number)
     cid = ctx.correlation_id
     caller = await client.user(found.caller_id, cid=cid) if found.caller_id else None

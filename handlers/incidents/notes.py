@@ -58,7 +58,7 @@ async def write_note(runtime: Runtime, finished: Finished) -> None:
     if number is None:
         return
     try:
-        client = servicenow(runtime)
+        client = await servicenow(runtime, finished.tenant_id)
     except NotConfigured:
         return
     cid = finished.correlation_id

@@ -1,7 +1,7 @@
-"""The ServiceNow client deskhand uses, built from DESKHAND_SNOW_* (a service: one per process).
+"""The ServiceNow client of each tenant, built from its own configuration (bot/tenant_clients:
+the tenant's record, or DESKHAND_SERVICENOW_* for the deployment's own tenant).
 
-`servicenow(runtime)` is the one place a client is obtained, so that clients made per tenant
-later change one function.
+`servicenow(runtime, tenant_id)` is the one place a client is obtained.
 """
 
 from __future__ import annotations
@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.errors import UserError
+from bot.integration import Finding, Integration, ok
+from bot.model import new_correlation_id
 from handlers.incidents.config import ServiceNowConfig
-from handlers.incidents.texts import NOT_CONFIGURED, NOT_CONFIGURED_TITLE
-from integrations.http import new_client
+from handlers.incidents.texts import NOT_CONFIGURED, NOT_CONFIGURED_TITLE, SIGNED_IN
+from integrations.http import RetryPolicy, new_client
 from integrations.servicenow.auth import Auth, BasicAuth, OAuthAuth, OAuthSettings
 from integrations.servicenow.client import POLICY, ServiceNowClient
 
@@ -19,7 +21,8 @@ if TYPE_CHECKING:
     import httpx
 
     from bot.runtime import Runtime
-    from integrations.http import RetryPolicy
+
+NAME = "servicenow"
 
 
 class NotConfigured(UserError):
@@ -31,34 +34,53 @@ def _secret(value: object) -> str:
     return str(getter()) if getter else ""
 
 
-class ServiceNow:
-    def __init__(self, runtime: Runtime, *, policy: RetryPolicy = POLICY,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
-        s = runtime.config(ServiceNowConfig)
-        self.client: ServiceNowClient | None = None
-        self.http: httpx.AsyncClient | None = None
-        secret, password = _secret(s.snow_client_secret), _secret(s.snow_password)
-        oauth = bool(s.snow_client_id and secret) and (
-            s.snow_grant == "client_credentials" or bool(s.snow_username and password))
-        if not s.snow_url or not (oauth or (s.snow_username and password)):
-            return
-        root = s.snow_url if s.snow_url.endswith("/") else s.snow_url + "/"
-        self.http = new_client(root, transport=transport)
-        auth: Auth = (OAuthAuth(OAuthSettings(s.snow_client_id, secret, s.snow_grant,
-                                              s.snow_username, password), self.http, policy)
-                      if oauth else BasicAuth(s.snow_username, password))
-        self.client = ServiceNowClient(root, auth, device_field=s.snow_device_field,
-                                       device_table=s.snow_device_table, policy=policy,
-                                       http=self.http)
-
-    async def aclose(self) -> None:
-        if self.http is not None:
-            await self.http.aclose()
+def _oauth(s: ServiceNowConfig) -> bool:
+    return bool(s.servicenow_client_id and _secret(s.servicenow_client_secret)) and (
+        s.servicenow_grant == "client_credentials"
+        or bool(s.servicenow_username and _secret(s.servicenow_password)))
 
 
-def servicenow(runtime: Runtime) -> ServiceNowClient:
-    """The runtime's ServiceNow client; refuses plainly (NotConfigured) when none is set up."""
-    found = runtime.services.get(ServiceNow)
-    if found is None or found.client is None:
+def missing(s: ServiceNowConfig) -> list[str]:
+    """What a configuration lacks: the URL, and a Basic account or OAuth client credentials."""
+    needs = [] if s.servicenow_url else ["url"]
+    if not (_oauth(s) or (s.servicenow_username and _secret(s.servicenow_password))):
+        needs.append("username and password (or client_id and client_secret)")
+    return needs
+
+
+def build(runtime: Runtime, tenant_id: int, s: ServiceNowConfig, *, policy: RetryPolicy = POLICY,
+          transport: httpx.AsyncBaseTransport | None = None) -> ServiceNowClient | None:
+    if missing(s):
+        return None
+    root = s.servicenow_url if s.servicenow_url.endswith("/") else s.servicenow_url + "/"
+    http = new_client(root, transport=transport)
+    password = _secret(s.servicenow_password)
+    auth: Auth = (OAuthAuth(OAuthSettings(s.servicenow_client_id,
+                                          _secret(s.servicenow_client_secret), s.servicenow_grant,
+                                          s.servicenow_username, password), http, policy)
+                  if _oauth(s) else BasicAuth(s.servicenow_username, password))
+    return ServiceNowClient(root, auth, device_field=s.servicenow_device_field,
+                            device_table=s.servicenow_device_table, policy=policy, http=http)
+
+
+async def servicenow(runtime: Runtime, tenant_id: int) -> ServiceNowClient:
+    """The tenant's ServiceNow client; refuses plainly (NotConfigured) when it has none set up."""
+    client = await runtime.tenant_clients.get(tenant_id, NAME)
+    if client is None:
         raise NotConfigured(NOT_CONFIGURED)
-    return found.client
+    found: ServiceNowClient = client
+    return found
+
+
+async def check(runtime: Runtime, tenant_id: int) -> list[Finding]:
+    """Sign in and read one incident (a wrong password or a missing role shows here)."""
+    await (await servicenow(runtime, tenant_id)).ping(cid=new_correlation_id())
+    return [ok(SIGNED_IN)]
+
+
+async def _close(client: ServiceNowClient) -> None:
+    await client.aclose()
+
+
+INTEGRATION = Integration(NAME, "ServiceNow", ServiceNowConfig, "servicenow_", build, check,
+                          missing, close=_close)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 NOT_CONFIGURED_TITLE = "ServiceNow is not set up"
-NOT_CONFIGURED = ("ServiceNow is not set up. An administrator sets DESKHAND_SNOW_URL (the "
-                  "instance root), with DESKHAND_SNOW_USERNAME and _PASSWORD (Basic), or "
-                  "DESKHAND_SNOW_CLIENT_ID and _CLIENT_SECRET (OAuth).")
+NOT_CONFIGURED = ("ServiceNow is not set up for this workspace. An administrator runs "
+                  "`integrations set servicenow url=... username=... password=...` (or "
+                  "client_id= and client_secret= for OAuth); the deployment's own tenant may use "
+                  "DESKHAND_SERVICENOW_URL with DESKHAND_SERVICENOW_USERNAME and _PASSWORD (or "
+                  "_CLIENT_ID and _CLIENT_SECRET).")
+SIGNED_IN = "ServiceNow accepts deskhand's sign-in and lets it read incidents."
 UNKNOWN_TITLE = "Unknown incident"
 UNKNOWN = "ServiceNow has no incident {number} (or deskhand's user may not see it)."
 NUMBER_HELP = "an incident number like INC0010023"

@@ -13,8 +13,7 @@ from handlers.instructions.approval import RunSubject
 from handlers.instructions.config import InstructionSettings, TachyonConfig
 from handlers.instructions.demo import demo_part
 from handlers.instructions.driver import Driver
-from handlers.instructions.vendor import make_client
-from integrations.tachyon.client import TachyonClient
+from handlers.instructions.vendor import INTEGRATION
 
 CAPABILITY = Capability(
     name="instructions",
@@ -26,8 +25,8 @@ CAPABILITY = Capability(
     subjects=(RunSubject(),),
     config=TachyonConfig,
     tenant_settings=InstructionSettings,
-    services=(Service(TachyonClient, make_client, TachyonClient.aclose),
-              Service(Driver, Driver, Driver.close)),
+    integration=INTEGRATION,
+    services=(Service(Driver, Driver, Driver.close),),
     jobs=jobs.JOBS,
     demo=demo_part,
 )

@@ -95,7 +95,7 @@ class RunSubject:
 
     async def after(self, runtime: Runtime, subject_id: int, outcome: str) -> None:
         if outcome == APPROVED:
-            driver(runtime).kick(subject_id)
+            driver(runtime).kick(subject_id, runtime.tenant_id)
 
     async def place(self, runtime: Runtime, subject_id: int) -> dict[str, Any] | None:
         async with runtime.db.uow() as uow:

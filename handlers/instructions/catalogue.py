@@ -48,15 +48,15 @@ def definition(row: InstructionDefinitionRow) -> InstructionDefinition:
         schema=tuple(SchemaColumn(c) for c in row.columns or []))
 
 
-async def sync(runtime: Runtime, cid: str) -> tuple[int, int]:
-    """Fetch every definition from 1E and replace the cache; (definitions, removed)."""
-    client = tachyon(runtime)
+async def sync(runtime: Runtime, cid: str, tenant_id: int) -> tuple[int, int]:
+    """Fetch every definition from the tenant's 1E and replace its cache; (definitions, removed)."""
+    client = await tachyon(runtime, tenant_id)
     if client is None:
         return 0, 0
     found = await client.definitions(cid=cid)
     rows = list({d.name: to_row(d) for d in found if d.name}.values())
     async with runtime.db.uow() as uow:
-        kept, removed = await uow.repo(CatalogueRepo).replace(runtime.tenant_id, rows)
+        kept, removed = await uow.repo(CatalogueRepo).replace(tenant_id, rows)
         await uow.commit()
     log.info("instruction catalogue synced: %d definitions, %d removed (ref %s)", kept, removed, cid)
     return kept, removed

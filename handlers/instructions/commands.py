@@ -58,9 +58,9 @@ async def cached_catalogue(ctx: Context) -> list[InstructionDefinitionRow]:
     async with ctx.runtime.db.uow() as uow:
         rows = list(await uow.repo(CatalogueRepo).all(ctx.tenant_id))
     if not rows:  # first use: fetch it now rather than wait for the hourly job
-        require_tachyon(ctx.runtime)
+        await require_tachyon(ctx.runtime, ctx.tenant_id)
         try:
-            await catalogue.sync(ctx.runtime, ctx.correlation_id)
+            await catalogue.sync(ctx.runtime, ctx.correlation_id, ctx.tenant_id)
         except VendorError as exc:
             raise UserError(f"The instruction catalogue could not be loaded. {exc.message}",
                             title="1E did not answer") from None
@@ -87,9 +87,9 @@ async def list_command(ctx: Context, cmd: Command) -> Reply:
 
 
 async def sync_command(ctx: Context, cmd: Command) -> Reply:
-    require_tachyon(ctx.runtime)
+    await require_tachyon(ctx.runtime, ctx.tenant_id)
     try:
-        kept, removed = await catalogue.sync(ctx.runtime, ctx.correlation_id)
+        kept, removed = await catalogue.sync(ctx.runtime, ctx.correlation_id, ctx.tenant_id)
     except VendorError as exc:
         raise UserError(f"The catalogue was not refreshed. {exc.message}",
                         title="1E did not answer") from None
@@ -116,7 +116,7 @@ async def run_command(ctx: Context, cmd: Command) -> Reply:
     resolved = await targets.resolve(ctx, cmd.args["target"], limit)
     permission = catalogue.run_permission(row.kind)
     await targets.require_on_all(ctx, permission, resolved.targets, f"run {row.name}", row.instruction_set)
-    scope = targets.vendor_scope(ctx, resolved, permission, row.instruction_set)
+    scope = await targets.vendor_scope(ctx, resolved, permission, row.instruction_set)
     await runs.start(ctx, row, values, resolved.targets, resolved.label, cmd.args.get("incident"),
                      cmd.reply_to, group=resolved.group, scope=scope)
     return Reply([])  # the run card was posted (and is kept) by the workflow
@@ -220,7 +220,8 @@ async def code_clicked(ctx: Context, interaction: Interaction) -> Reply:
         raise Conflict(f"Run {run.id} is not waiting for a 1E code (it is "
                        f"{run.state.replace('_', ' ')}).", title="No code needed")
     try:
-        await require_tachyon(ctx.runtime).authenticate(run.vendor_id, code, cid=ctx.correlation_id)
+        client = await require_tachyon(ctx.runtime, ctx.tenant_id)
+        await client.authenticate(run.vendor_id, code, cid=ctx.correlation_id)
     except VendorError as exc:
         if exc.cause is Cause.REJECTED:
             raise UserError(f"1E did not take the code: {exc.message} Codes last 10 minutes; use the "

@@ -23,7 +23,7 @@ from handlers.instructions.cards import RUN
 from handlers.instructions.config import InstructionSettings
 from handlers.instructions.pages import PageStore
 from handlers.instructions.states import RUNS
-from handlers.instructions.vendor import NOT_CONFIGURED, tachyon
+from handlers.instructions.vendor import NAME, NOT_CONFIGURED, tachyon
 from integrations.http import Cause, VendorError
 from integrations.tachyon.client import TachyonClient
 from integrations.tachyon.status import InstructionStatus, Statistics, Status
@@ -64,44 +64,50 @@ class Driver:
         self._drives = Tasks("instructions.driver", log)
         self._slots = asyncio.Semaphore(8)
 
-    def kick(self, run_id: int) -> asyncio.Task[None | None] | None:
+    def kick(self, run_id: int, tenant_id: int) -> asyncio.Task[None | None] | None:
         """Drive a run now instead of at the next tick (after a command or a decision)."""
-        return self._drives.spawn(self.drive(run_id))
+        return self._drives.spawn(self.drive(run_id, tenant_id))
 
     async def tick(self) -> None:
+        """Drive the due runs of each tenant with 1E (and of the deployment's own tenant, whose
+        runs fail plainly when it has none)."""
         if self._drives.closed:
             return
+        tenants = {self.rt.tenant_id, *await self.rt.tenant_clients.tenants_with(NAME)}
+        due: list[tuple[int, int]] = []
         async with self.rt.db.uow() as uow:
-            due = await uow.repo(InstructionRunRepo).due(self.rt.tenant_id, states.ACTIVE)
-        await asyncio.gather(*filter(None, (self.kick(run_id) for run_id in due)))
+            for tenant_id in sorted(tenants):
+                due += [(r, tenant_id) for r in
+                        await uow.repo(InstructionRunRepo).due(tenant_id, states.ACTIVE)]
+        await asyncio.gather(*filter(None, (self.kick(r, t) for r, t in due)))
 
     async def close(self) -> None:
         """Let drives in flight reach a stopping point (they check `closed`), then cancel."""
         await self._drives.stop(STOP_SECONDS)
 
-    async def drive(self, run_id: int) -> None:
+    async def drive(self, run_id: int, tenant_id: int | None = None) -> None:
         if run_id in self._active or self._drives.closed:
             return
         self._active.add(run_id)
         try:
             async with self._slots:
-                await self._drive(run_id)
+                await self._drive(run_id, self.rt.tenant_id if tenant_id is None else tenant_id)
         except Exception:
             log.exception("run %s: the driver failed; the next tick retries", run_id)
         finally:
             self._active.discard(run_id)
 
-    async def _drive(self, run_id: int) -> None:
+    async def _drive(self, run_id: int, tenant_id: int) -> None:
         async with self.rt.db.uow() as uow:
             runs = uow.repo(InstructionRunRepo)
-            settings = await InstructionSettings.read(uow, self.rt.tenant_id)
+            settings = await InstructionSettings.read(uow, tenant_id)
             won = await runs.lease(run_id, self.holder, lease_ttl(settings))
             await uow.commit()
-            run = await runs.get(self.rt.tenant_id, run_id) if won else None
+            run = await runs.get(tenant_id, run_id) if won else None
         if run is None:
             return
         try:
-            client = tachyon(self.rt)
+            client = await tachyon(self.rt, tenant_id)
             if client is None:
                 await self._finish(run, states.FAILED, NOT_CONFIGURED)
             elif run.state in states.TO_ISSUE:
@@ -161,7 +167,7 @@ class Driver:
                 await RUNS.move(uow, run.tenant_id, run.id, states.CANCELLED, vendor_id=status.id)
             await uow.commit()
         await self.rt.audit.record(
-            self.rt.tenant_id, "external", "tachyon.instruction.issue", "ok" if moved else "cancelled",
+            run.tenant_id, "external", "tachyon.instruction.issue", "ok" if moved else "cancelled",
             actor_label="deskhand poller", correlation_id=run.correlation_id, target=run.target_label,
             params={"run": run.id, "instruction": status.id, "found_again": adopted})
         if not moved:
@@ -172,7 +178,7 @@ class Driver:
         await refresh(self.rt, RUN, run.id)
 
     async def _cancel_orphan(self, run: InstructionRun, client: TachyonClient | None) -> None:
-        client = client or tachyon(self.rt)
+        client = client or await tachyon(self.rt, run.tenant_id)
         if client is None:
             return
         try:
@@ -220,13 +226,13 @@ class Driver:
         wait = timedelta(seconds=settings.status_wait_seconds)
         async with self.rt.db.uow() as uow:
             runs = uow.repo(InstructionRunRepo)
-            before = await runs.get(self.rt.tenant_id, run.id)
+            before = await runs.get(run.tenant_id, run.id)
             seen = _view(before) if before is not None else None
             await RUNS.move(uow, run.tenant_id, run.id, states.IN_FLIGHT, states.IN_PROGRESS,
                             failures=0, last_error=note[:500],
                             next_poll_at=datetime.now(UTC) + wait, **counts)
             await uow.commit()
-            after = await runs.get(self.rt.tenant_id, run.id)
+            after = await runs.get(run.tenant_id, run.id)
         # INFO is for state changes; every other poll (one per run every few seconds) is DEBUG.
         if after is not None and before is not None and after.state != before.state:
             log.info("run %s: %s (ref %s)", run.id, states.LABELS[after.state], run.correlation_id)
@@ -268,7 +274,7 @@ class Driver:
     async def _finish(self, run: InstructionRun, state: str, outcome: str, **values: Any) -> None:
         async with self.rt.db.uow() as uow:
             runs = uow.repo(InstructionRunRepo)
-            current = await runs.get(self.rt.tenant_id, run.id)
+            current = await runs.get(run.tenant_id, run.id)
             if current is not None and current.finished_by and state == states.CANCELLED:
                 outcome = f"Cancelled by {current.finished_by}."
             moved = await RUNS.move(uow, run.tenant_id, run.id, states.ACTIVE, state,
@@ -279,7 +285,7 @@ class Driver:
             log.info("run %s: %s: %s (ref %s)", run.id, states.LABELS[state], outcome,
                      run.correlation_id)
             await self.rt.audit.record(
-                self.rt.tenant_id, "external", "tachyon.instruction.end", state,
+                run.tenant_id, "external", "tachyon.instruction.end", state,
                 actor_label="deskhand poller", correlation_id=run.correlation_id,
                 target=run.target_label, params={"run": run.id, "instruction": run.vendor_id},
                 detail=outcome[:500])

@@ -13,7 +13,7 @@ import handlers.instructions.retention as retention
 from bot.capability import Job
 from bot.model import new_correlation_id
 from handlers.instructions.driver import driver
-from handlers.instructions.vendor import tachyon
+from handlers.instructions.vendor import NAME, tachyon
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -28,8 +28,9 @@ async def poll(runtime: Runtime) -> None:
 
 
 async def sync(runtime: Runtime) -> None:
-    if tachyon(runtime) is not None:
-        await catalogue.sync(runtime, new_correlation_id())
+    for tenant_id in await runtime.tenant_clients.tenants_with(NAME):  # each with its own 1E
+        if await tachyon(runtime, tenant_id) is not None:
+            await catalogue.sync(runtime, new_correlation_id(), tenant_id)
 
 
 async def purge(runtime: Runtime) -> None:

@@ -65,7 +65,7 @@ async def start(ctx: Context, row: InstructionDefinitionRow, params: dict[str, s
     await post_copy(rt, RUN, run.id, "requester", ctx.messenger, reply_to,
                     run_card(run, request, "requester"), private)
     if request is None:
-        driver(rt).kick(run.id)
+        driver(rt).kick(run.id, run.tenant_id)
     else:
         await approvals.announce(ctx, request, approval, reply_to)
     return run
@@ -78,7 +78,7 @@ async def code_accepted(ctx: Context, run: InstructionRun) -> None:
                         last_error="", next_poll_at=None)
         await uow.commit()
     await refresh(ctx.runtime, RUN, run.id, ("requester",))
-    driver(ctx.runtime).kick(run.id)
+    driver(ctx.runtime).kick(run.id, run.tenant_id)
 
 
 async def load(ctx: Context, run_id: int) -> InstructionRun:
@@ -120,7 +120,8 @@ async def cancel(ctx: Context, run_id: int) -> InstructionRun:
     else:
         assert run.vendor_id is not None
         try:
-            await require_tachyon(ctx.runtime).cancel(run.vendor_id, cid=ctx.correlation_id)
+            client = await require_tachyon(ctx.runtime, ctx.tenant_id)
+            await client.cancel(run.vendor_id, cid=ctx.correlation_id)
         except VendorError as exc:
             raise UserError(f"Run {run.id} was not cancelled. {exc.message}",
                             title="1E did not cancel") from None
@@ -128,6 +129,6 @@ async def cancel(ctx: Context, run_id: int) -> InstructionRun:
             await RUNS.move(uow, run.tenant_id, run.id, states.IN_FLIGHT, finished_by=who,
                             next_poll_at=now)
             await uow.commit()
-        driver(ctx.runtime).kick(run.id)  # it finishes as cancelled once 1E says so
+        driver(ctx.runtime).kick(run.id, run.tenant_id)  # it finishes as cancelled once 1E says so
     await refresh(ctx.runtime, RUN, run.id)
     return await load(ctx, run.id)

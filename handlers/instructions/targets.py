@@ -9,8 +9,8 @@ from typing import Any
 from bot.context import Context
 from bot.errors import NotFound, UserError
 from bot.rbac import DeviceScope
-from handlers.instructions.config import TachyonConfig
 from handlers.instructions.runs import Target
+from handlers.instructions.vendor import tachyon_config
 from integrations.tachyon.definitions import management_group_scope
 from storage.devices import DeviceRepo
 
@@ -79,7 +79,7 @@ async def _group(ctx: Context, name: str, limit: int) -> Resolved:
     return Resolved(targets, f"group {group.name}", group.name, group.tachyon_id)
 
 
-def vendor_scope(ctx: Context, resolved: Resolved, permission: str,
+async def vendor_scope(ctx: Context, resolved: Resolved, permission: str,
                  instruction_set: str | None) -> dict[str, Any] | None:
     """The 1E scope to issue with, or None to send the FQDN list.
 
@@ -87,7 +87,8 @@ def vendor_scope(ctx: Context, resolved: Resolved, permission: str,
     `permission` over the group as a whole: 1E may know devices our inventory does not yet, and
     a grant on named devices must not reach them.
     """
-    group, limit = resolved.group, ctx.runtime.config(TachyonConfig).tachyon_max_fqdns
+    group = resolved.group
+    limit = (await tachyon_config(ctx.runtime, ctx.tenant_id)).tachyon_max_fqdns
     if group and resolved.tachyon_id and ctx.decide(
             permission, DeviceScope.whole_group(group), instruction_set).allowed:
         return management_group_scope(resolved.tachyon_id)

@@ -7,12 +7,12 @@ by the sweep job (sweep.py); deskhand signs in with a script token or OAuth
 
 from __future__ import annotations
 
-from bot.capability import Capability, Route, Service
+from bot.capability import Capability, Route
 from bot.sweeps import sweep_job
 from handlers.remote import commands
 from handlers.remote.callback import oauth_callback
 from handlers.remote.config import TeamViewerConfig
-from handlers.remote.connection import CALLBACK_PATH, TeamViewer
+from handlers.remote.connection import CALLBACK_PATH, INTEGRATION
 from handlers.remote.demo import demo_part
 from handlers.remote.sweep import SWEEP
 
@@ -22,7 +22,7 @@ CAPABILITY = Capability(
     actions=commands.ACTIONS,
     permissions=("remote.session", "remote.manage", "settings.read", "settings.write"),
     config=TeamViewerConfig,
-    services=(Service(TeamViewer, TeamViewer, TeamViewer.aclose),),
+    integration=INTEGRATION,
     routes=(Route("GET", CALLBACK_PATH, oauth_callback),),
     jobs=(sweep_job("remote.sweep", SWEEP),),
     demo=demo_part,

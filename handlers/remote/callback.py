@@ -15,8 +15,9 @@ from bot.model import new_correlation_id
 from bot.rbac import decide, grants_of
 from handlers.remote.connection import teamviewer
 from integrations.http import VendorError
-from integrations.teamviewer.oauth import ConnectRefused
+from integrations.teamviewer.oauth import ConnectRefused, state_hash
 from storage.directory import DirectoryRepo
+from storage.remote import TeamViewerAuthRepo
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -29,11 +30,14 @@ def _page(status: int, title: str, text: str) -> web.Response:
 
 async def oauth_callback(runtime: Runtime, request: web.Request) -> web.Response:
     cid = new_correlation_id()
-    tv = teamviewer(runtime)
+    async with runtime.db.uow() as uow:  # whose sign-in this is: the tenant that asked for it
+        tenant_id = await uow.repo(TeamViewerAuthRepo).state_tenant(
+            state_hash(request.query.get("state", ""))) or runtime.tenant_id
+    tv = await teamviewer(runtime, tenant_id)
     audit = runtime.audit
 
     async def record(outcome: str, detail: str, who: str | None = None) -> None:
-        await audit.record(runtime.tenant_id, "external", "teamviewer.connect", outcome,
+        await audit.record(tenant_id, "external", "teamviewer.connect", outcome,
                            actor_label=who or "teamviewer oauth callback", correlation_id=cid,
                            target="TeamViewer", detail=detail)
 
@@ -49,9 +53,9 @@ async def oauth_callback(runtime: Runtime, request: web.Request) -> web.Response
     async def authorize(principal_id: int) -> str:
         async with runtime.db.uow() as uow:
             person = await uow.repo(DirectoryRepo).principal(principal_id)
-            if person is None or person.tenant_id != runtime.tenant_id:
+            if person is None or person.tenant_id != tenant_id:
                 raise ConnectRefused("The person who asked for this link no longer exists.")
-            grants = await grants_of(uow, runtime.tenant_id, principal_id)
+            grants = await grants_of(uow, tenant_id, principal_id)
         if not decide(grants, "settings.write", active=person.active).allowed:
             raise ConnectRefused(f"{person.email} no longer holds settings.write.")
         return person.email

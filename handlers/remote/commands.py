@@ -56,10 +56,11 @@ async def start_clicked(ctx: Context, interaction: Interaction) -> Reply:
 
 
 async def connect_command(ctx: Context, cmd: Command) -> Reply:
-    tv = teamviewer(ctx.runtime)
+    tv = await teamviewer(ctx.runtime, ctx.tenant_id)
     if tv.mode == "script":
-        raise UserError("deskhand signs in with a script token (DESKHAND_TEAMVIEWER_API_TOKEN), "
-                        "so there is nothing to connect. Remove the token to use OAuth instead.",
+        raise UserError("deskhand signs in with a script token (api_token, or "
+                        "DESKHAND_TEAMVIEWER_API_TOKEN), so there is nothing to connect. Remove "
+                        "the token to use OAuth instead.",
                         title="TeamViewer uses a script token")
     if tv.oauth is None:
         raise UserError(NOT_CONFIGURED, title="TeamViewer is not set up")
@@ -73,7 +74,7 @@ async def connect_command(ctx: Context, cmd: Command) -> Reply:
 
 
 async def status_command(ctx: Context, cmd: Command) -> Reply:
-    status = await teamviewer(ctx.runtime).status(ctx.correlation_id)
+    status = await (await teamviewer(ctx.runtime, ctx.tenant_id)).status(ctx.correlation_id)
     mode = {"script": "script token", "oauth": "OAuth", "off": "not set up"}[status.mode]
     valid = {True: "valid", False: "not valid", None: "unknown"}[status.token_valid]
     items = [Field("Sign-in", mode), Field("Token", valid)]

@@ -1,4 +1,5 @@
-"""The tenant's TeamViewer connection: the sign-in mode from its settings, one client, its status."""
+"""A tenant's TeamViewer connection: the sign-in mode from its configuration (its record, or
+DESKHAND_TEAMVIEWER_* for the deployment's own tenant), one client, its status."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.integration import Finding, Integration, ok, problem
+from bot.model import new_correlation_id
 from handlers.remote.config import TeamViewerConfig
 from handlers.remote.tokens import DatabaseTokenStore
 from integrations.http import Cause, RetryPolicy, VendorError, new_client
@@ -21,9 +24,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("deskhand.teamviewer")
 CALLBACK_PATH = "/oauth/teamviewer/callback"
-NOT_CONFIGURED = ("TeamViewer is not set up. An administrator sets DESKHAND_TEAMVIEWER_API_TOKEN "
-                  "(a script token), or DESKHAND_TEAMVIEWER_CLIENT_ID and _CLIENT_SECRET and then "
-                  "runs `teamviewer connect`.")
+NAME = "teamviewer"
+NOT_CONFIGURED = ("TeamViewer is not set up for this workspace. An administrator runs "
+                  "`integrations set teamviewer api_token=...` (a script token), or sets "
+                  "client_id= and client_secret= and then runs `teamviewer connect`; the "
+                  "deployment's own tenant may use DESKHAND_TEAMVIEWER_API_TOKEN (or "
+                  "DESKHAND_TEAMVIEWER_CLIENT_ID and _CLIENT_SECRET).")
 
 
 class NotConfigured:
@@ -49,11 +55,20 @@ class Status:
     expires_at: datetime | None = None
 
 
+def missing(s: TeamViewerConfig) -> list[str]:
+    """A script token, or an OAuth app (client id and secret)."""
+    if (s.teamviewer_api_token and s.teamviewer_api_token.get_secret_value()) or (
+            s.teamviewer_client_id and s.teamviewer_client_secret
+            and s.teamviewer_client_secret.get_secret_value()):
+        return []
+    return ["api_token (or client_id and client_secret)"]
+
+
 class TeamViewer:
-    def __init__(self, runtime: Runtime, *, policy: RetryPolicy = POLICY,
+    def __init__(self, runtime: Runtime, tenant_id: int, s: TeamViewerConfig, *,
+                 policy: RetryPolicy = POLICY,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
-        s = runtime.config(TeamViewerConfig)
-        self.runtime = runtime
+        self.runtime, self.tenant_id = runtime, tenant_id
         self.group = s.teamviewer_session_group
         self.http = new_client(s.teamviewer_url, transport=transport)
         self.oauth: OAuthTokens | None = None
@@ -65,7 +80,7 @@ class TeamViewer:
         elif s.teamviewer_client_id and secret:
             config = OAuthConfig(s.teamviewer_client_id, secret, s.teamviewer_authorize_url,
                                  runtime.settings.public_url.rstrip("/") + CALLBACK_PATH)
-            store = DatabaseTokenStore(runtime.db, runtime.secrets, runtime.tenant_id)
+            store = DatabaseTokenStore(runtime.db, runtime.secrets, tenant_id)
             auth = self.oauth = OAuthTokens(config, store, self.http, policy)
         else:
             auth = NotConfigured()
@@ -81,7 +96,7 @@ class TeamViewer:
         by = expires = None
         if self.oauth is not None:
             async with self.runtime.db.uow() as uow:
-                row = await uow.repo(TeamViewerAuthRepo).credential(self.runtime.tenant_id)
+                row = await uow.repo(TeamViewerAuthRepo).credential(self.tenant_id)
             if row is None:
                 return Status("oauth", None, "Not connected yet: run `teamviewer connect`.")
             by, expires = row.connected_by, row.expires_at
@@ -101,9 +116,23 @@ class TeamViewer:
         await self.http.aclose()
 
 
-def teamviewer(runtime: Runtime) -> TeamViewer:
-    """The runtime's TeamViewer (a service: made on first use, after start, since OAuth needs the
-    tenant id)."""
-    found = runtime.services.get(TeamViewer)
-    assert found is not None
+def build(runtime: Runtime, tenant_id: int, config: TeamViewerConfig, *,
+          policy: RetryPolicy = POLICY, transport: httpx.AsyncBaseTransport | None = None
+          ) -> TeamViewer:
+    return TeamViewer(runtime, tenant_id, config, policy=policy, transport=transport)
+
+
+async def teamviewer(runtime: Runtime, tenant_id: int) -> TeamViewer:
+    """The tenant's TeamViewer (mode "off" when the tenant has none set up)."""
+    found = await runtime.tenant_clients.get(tenant_id, NAME)
+    assert isinstance(found, TeamViewer)  # built for every tenant, "off" without a config
     return found
+
+
+async def check(runtime: Runtime, tenant_id: int) -> list[Finding]:
+    status = await (await teamviewer(runtime, tenant_id)).status(new_correlation_id())
+    return [ok(status.detail) if status.token_valid else problem(status.detail)]
+
+
+INTEGRATION = Integration(NAME, "TeamViewer", TeamViewerConfig, "teamviewer_", build, check,
+                          missing, close=TeamViewer.aclose)

@@ -54,8 +54,8 @@ async def _full_client(ctx: Context, tv: TeamViewer, device: Device) -> bool | N
         return None  # unknown: the card offers both routes
 
 
-def _connected(ctx: Context) -> TeamViewer:
-    tv = teamviewer(ctx.runtime)
+async def _connected(ctx: Context) -> TeamViewer:
+    tv = await teamviewer(ctx.runtime, ctx.tenant_id)
     if tv.mode == "off":
         raise UserError(NOT_CONFIGURED, title="TeamViewer is not set up")
     return tv
@@ -64,7 +64,7 @@ def _connected(ctx: Context) -> TeamViewer:
 async def start(ctx: Context, device: Device, email: str | None, ticket: str | None,
                 note: str, reply_to: ReplyTarget) -> RemoteSession:
     """Ask TeamViewer for a session on `device`; the row is open once TeamViewer created it."""
-    tv = _connected(ctx)
+    tv = await _connected(ctx)
     who = ctx.actor.principal.email
     description = _describe(device, who, email, ticket, note)[:1000]
     customer = None
@@ -164,7 +164,7 @@ async def close_session(ctx: Context, row: RemoteSession, scope: DeviceScope) ->
         raise Conflict("Someone is closing this session right now; refresh in a moment.")
     end = f"closed by {who}"
     try:
-        await teamviewer(rt).client.close_session(
+        await (await teamviewer(rt, ctx.tenant_id)).client.close_session(
             ctx.correlation_id, row.code,
             description=f"{row.description} | {end} at {when(datetime.now(UTC))}")
     except VendorError as exc:
@@ -192,7 +192,8 @@ async def refresh_session(ctx: Context, row: RemoteSession, scope: DeviceScope) 
     if row.state != OPEN or row.code is None:
         return row, ""
     try:
-        live = await teamviewer(ctx.runtime).client.get_session(ctx.correlation_id, row.code)
+        tv = await teamviewer(ctx.runtime, ctx.tenant_id)
+        live = await tv.client.get_session(ctx.correlation_id, row.code)
     except VendorError as exc:
         if exc.cause is not Cause.NOT_FOUND:
             raise

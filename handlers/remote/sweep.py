@@ -53,7 +53,7 @@ async def settle(runtime: Runtime, row: RemoteSession, age: timedelta) -> None:
 
 
 async def _pending(runtime: Runtime, row: RemoteSession, age: timedelta, cid: str) -> None:
-    tv = teamviewer(runtime)
+    tv = await teamviewer(runtime, row.tenant_id)
     found, outcome = None, NOTHING_LEFT if tv.mode != "off" else UNCHECKED
     if tv.mode != "off":
         try:
@@ -86,7 +86,7 @@ async def _pending(runtime: Runtime, row: RemoteSession, age: timedelta, cid: st
 
 async def _closing(runtime: Runtime, row: RemoteSession, age: timedelta, cid: str) -> None:
     assert row.code is not None  # only an open session (which has its code) is ever closing
-    tv = teamviewer(runtime)
+    tv = await teamviewer(runtime, row.tenant_id)
     try:
         live = await tv.client.get_session(cid, row.code)
         if live.open:

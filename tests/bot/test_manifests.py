@@ -138,7 +138,8 @@ def test_slack_slash_commands_are_exactly_the_groups(registry: Registry) -> None
     assert set(commands) == {
         "/deskhand", "/approvals", "/audit", "/cancel", "/cert", "/channel", "/console",
         "/data-access", "/device", "/devices", "/help", "/history", "/incident", "/instructions",
-        "/remote", "/role", "/run", "/settings", "/teamviewer", "/token", "/whoami", "/why"}
+        "/integrations", "/remote", "/role", "/run", "/settings", "/teamviewer", "/token", "/whoami",
+        "/why"}
     assert commands["/devices"]["usage_hint"] == "[<search>] [group=<group>]"
     assert commands["/devices"]["description"] == registry.commands["devices"].summary
     assert "usage_hint" not in commands["/whoami"]  # takes no arguments

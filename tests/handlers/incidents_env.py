@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from bot.demo import PERSONAS
-from handlers.incidents.service import ServiceNow
-from handlers.remote.connection import TeamViewer
 from integrations.http import RetryPolicy
 from integrations.servicenow.client import POLICY
 from integrations.servicenow.simulator import ServiceNowSimulator
@@ -69,7 +67,7 @@ class SnowEnv:
 
 
 def snow_settings(url: str) -> dict[str, Any]:
-    return {"snow_url": url, "snow_username": SNOW_USER, "snow_password": SNOW_PASSWORD}
+    return {"servicenow_url": url, "servicenow_username": SNOW_USER, "servicenow_password": SNOW_PASSWORD}
 
 
 async def first_device(rt: Any, group: str) -> Device:
@@ -110,18 +108,18 @@ async def snow_env(tmp_path: Path, *, configured: bool = True, **kw: Any) -> Asy
     """ServiceNow + 1E + TeamViewer simulators and deskhand with the console (and `kw`)."""
     snow = ServiceNowSimulator(users={SNOW_USER: SNOW_PASSWORD})
     tv = TeamViewerSimulator(script_tokens=(TV_TOKEN,))
-    snow_runner, snow_url = await serve(snow)
+    snow_runner, servicenow_url = await serve(snow)
     tv_runner, tv_url = await serve(tv)
     process = {"teamviewer_url": f"{tv_url}/api/v1/", "teamviewer_api_token": TV_TOKEN,
-               **(snow_settings(snow_url) if configured else {}), **kw.pop("process", {})}
+               **(snow_settings(servicenow_url) if configured else {}), **kw.pop("process", {})}
     try:
         async with instruction_env(tmp_path, process=process, **kw) as env:
             rt = env.rt
             incidents = await seed_snow(snow, rt)
             tv.seed_devices([(incidents.london_device.name, True)])
-            rt.services.put(TeamViewer, TeamViewer(rt, policy=FAST))
+            rt.tenant_clients.tune("teamviewer", policy=FAST)
             if configured:
-                rt.services.put(ServiceNow, ServiceNow(rt, policy=FAST))
+                rt.tenant_clients.tune("servicenow", policy=FAST)
             yield SnowEnv(env, snow, tv, incidents)
     finally:
         await tv_runner.cleanup()

@@ -19,7 +19,6 @@ import pytest
 from bot import rbac_admin
 from bot.rbac_admin import Granter, Scope
 from integrations.simulator_kit import serve
-from integrations.tachyon.client import TachyonClient
 from integrations.tachyon.sim_api import Switches
 from integrations.tachyon.simulator import TachyonSimulator
 from storage.tenants import SettingsRepo
@@ -56,8 +55,7 @@ async def live(tmp_path: Path, fake: FakeBotFramework, sim: tuple[TachyonSimulat
                               tachyon_approver_token=APPROVER_TOKEN) as live:
         rt = live.runtime
         await sim_fleet(rt.db, rt.tenant_id, simulator)
-        rt.services.put(TachyonClient, TachyonClient(sim_url, "deskhand", TOKEN,
-                                                approver_token=APPROVER_TOKEN, policy=FAST))
+        rt.tenant_clients.tune("1e", policy=FAST)
         async with rt.db.uow() as uow:
             for role in ("Actioner", "Approver"):  # Sam may approve London runs, but not his own
                 await rbac_admin.grant(uow, rt.tenant_id, Granter("test"), role, email=SAM_EMAIL,

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import select
 
 from handlers.device_actions.demo import seeds
-from handlers.device_actions.service import WorkspaceOne
 from integrations.http import RetryPolicy
 from integrations.simulator_kit import serve
 from integrations.workspace_one.client import POLICY
@@ -42,7 +41,7 @@ async def live(tmp_path: Path) -> AsyncIterator[Live]:
             rows = await uow.repo(DeviceRepo).page(server.runtime.tenant_id, query=None,
                                                    group_ids=None, after=None, limit=1000)
         sim.seed_devices(seeds([d for d, _ in rows]))
-        server.runtime.services.put(WorkspaceOne, WorkspaceOne(server.runtime, policy=FAST))
+        server.runtime.tenant_clients.tune("workspace-one", policy=FAST)
         yield server, sim
     finally:
         await runner.cleanup()

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from bot.runtime import Runtime
 from handlers.device_actions import demo
+from handlers.device_actions.config import WorkspaceOneConfig
 from handlers.device_actions.service import WorkspaceOne
 from integrations.workspace_one.client import By, Command
 from integrations.workspace_one.models import Platform
@@ -31,7 +32,7 @@ async def test_demo_mounts_a_seeded_simulator_the_client_reaches(
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.port).start()
     runtime.settings = settings
-    service = WorkspaceOne(runtime)
+    service = WorkspaceOne(runtime.config(WorkspaceOneConfig))
     try:
         async with runtime.db.uow() as uow:
             [(device, _)] = await uow.repo(DeviceRepo).page(runtime.tenant_id, query="MAC",

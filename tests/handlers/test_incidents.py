@@ -128,5 +128,5 @@ async def test_without_servicenow_the_command_says_how_to_set_it_up(tmp_path: Pa
         card = await alex.say(f"incident {env.incidents.london}")
         listed = await alex.say("incident list mine")
     assert card["card"]["title"] == "ServiceNow is not set up"
-    assert "DESKHAND_SNOW_URL" in text_of(card) and "ref " in text_of(card)
+    assert "DESKHAND_SERVICENOW_URL" in text_of(card) and "ref " in text_of(card)
     assert listed["card"]["title"] == "ServiceNow is not set up"

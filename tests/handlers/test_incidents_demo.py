@@ -8,18 +8,19 @@ from aiohttp import web
 
 from bot.runtime import Runtime
 from handlers.incidents import demo
-from handlers.incidents.service import ServiceNow
+from handlers.incidents.config import ServiceNowConfig
+from handlers.incidents.service import build
 from tests.conftest import free_port
 
 
 async def test_demo_mounts_a_seeded_simulator_the_client_reaches(
         runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("DESKHAND_SNOW_URL", raising=False)
+    monkeypatch.delenv("DESKHAND_SERVICENOW_URL", raising=False)
     settings = runtime.settings.model_copy()
     settings.port = free_port()
     part = demo.demo_part(settings)
     assert part is not None
-    assert settings.snow_url == f"http://127.0.0.1:{settings.port}/_sim/servicenow/"
+    assert settings.servicenow_url == f"http://127.0.0.1:{settings.port}/_sim/servicenow/"
     await part.seed(runtime)
     app = web.Application()
     part.mount(app)
@@ -27,10 +28,9 @@ async def test_demo_mounts_a_seeded_simulator_the_client_reaches(
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.port).start()
     runtime.settings = settings
-    service = ServiceNow(runtime)
+    client = build(runtime, runtime.tenant_id, runtime.config(ServiceNowConfig))
+    assert client is not None
     try:
-        client = service.client
-        assert client is not None
         everything = await client.incidents("recent", limit=50)
         assert len(everything) == demo.INCIDENTS + 1
         assert {i.state for i in everything} >= {"1", "2", "6"}  # open ones and resolved ones
@@ -42,11 +42,11 @@ async def test_demo_mounts_a_seeded_simulator_the_client_reaches(
         caller = await client.caller_email(first)
         assert caller and caller.endswith("@example.com")
     finally:
-        await service.aclose()
+        await client.aclose()
         await runner.cleanup()
 
 
 def test_a_configured_servicenow_means_no_simulator(
         runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DESKHAND_SNOW_URL", "https://acme.service-now.com/")
+    monkeypatch.setenv("DESKHAND_SERVICENOW_URL", "https://acme.service-now.com/")
     assert demo.demo_part(runtime.settings.model_copy()) is None

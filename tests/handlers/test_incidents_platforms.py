@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from bot.platforms.slack.adapter import SlackAdapter
-from handlers.incidents.service import ServiceNow
 from integrations.servicenow.simulator import ServiceNowSimulator
 from integrations.simulator_kit import serve
 from tests.bot.platforms.test_teams import actions, say, texts
@@ -34,7 +33,7 @@ async def snow() -> AsyncIterator[tuple[ServiceNowSimulator, str]]:
 
 
 async def ready(rt: Any, sim: ServiceNowSimulator) -> Incidents:
-    rt.services.put(ServiceNow, ServiceNow(rt, policy=FAST))
+    rt.tenant_clients.tune("servicenow", policy=FAST)
     return await seed_snow(sim, rt)
 
 

@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from bot.bootstrap import build_runtime
 from handlers.incidents.attach import attach_results
-from handlers.incidents.service import ServiceNow
 from handlers.instructions.states import COMPLETED, RunFinished
 from storage.audit import AuditEvent
 from storage.instructions import InstructionRun, InstructionRunRepo
@@ -114,7 +113,7 @@ async def test_a_run_for_an_incident_is_noted_and_its_results_attached_once(env:
     # The run's end announced again, from this process and another one: nothing more is sent.
     other = build_runtime(env.rt.settings)
     await other.start()
-    other.services.put(ServiceNow, ServiceNow(other, policy=FAST))
+    other.tenant_clients.tune("servicenow", policy=FAST)
     try:
         again = RunFinished(run.tenant_id, run.id, COMPLETED, inc)
         await asyncio.gather(attach_results(env.rt, again), attach_results(other, again))
@@ -142,7 +141,7 @@ async def _attach_from_two_runtimes(env: SnowEnv) -> None:
     runtimes = [build_runtime(env.rt.settings) for _ in range(2)]
     for rt in runtimes:
         await rt.start()
-        rt.services.put(ServiceNow, ServiceNow(rt, policy=FAST))
+        rt.tenant_clients.tune("servicenow", policy=FAST)
     try:
         event = RunFinished(env.rt.tenant_id, run.id, COMPLETED, inc)
         await asyncio.gather(*(attach_results(rt, event) for rt in (*runtimes, *runtimes)))

@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from bot import rbac_admin
 from bot.rbac_admin import Granter, Scope
-from handlers.remote.connection import TeamViewer
 from integrations.http import RetryPolicy
 from integrations.simulator_kit import serve
 from integrations.teamviewer.client import POLICY
@@ -56,7 +55,7 @@ async def remote_server(tmp_path: Path, *, oauth: bool = False,
                                                    after=None, limit=1000)
         sim.seed_devices([(d.name, bool(d.attributes.get("teamviewer_full_client"))) for d, _ in rows])
         # The real TeamViewer class, with short backoffs so retry tests stay quick.
-        live.runtime.services.put(TeamViewer, TeamViewer(live.runtime, policy=FAST))
+        live.runtime.tenant_clients.tune("teamviewer", policy=FAST)
         yield live, sim
     finally:
         await runner.cleanup()

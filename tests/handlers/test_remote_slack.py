@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from handlers.remote.connection import TeamViewer
 from integrations.simulator_kit import serve
 from integrations.teamviewer.simulator import TeamViewerSimulator
 from storage.audit import AuditEvent
@@ -38,7 +37,7 @@ async def remote_slack(tmp_path: Path) -> AsyncIterator[tuple[SlackEnv, TeamView
                                                        limit=1000)
             sim.seed_devices([(d.name, bool(d.attributes.get("teamviewer_full_client")))
                               for d, _ in rows])
-            rt.services.put(TeamViewer, TeamViewer(rt, policy=FAST))
+            rt.tenant_clients.tune("teamviewer", policy=FAST)
             yield env, sim
     finally:
         await runner.cleanup()

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import select
 
 from handlers.device_actions.demo import seeds
-from handlers.device_actions.service import WorkspaceOne
 from integrations.simulator_kit import serve
 from integrations.workspace_one.simulator import WorkspaceOneSimulator
 from storage.device_wipes import DeviceWipe
@@ -44,7 +43,7 @@ async def attach(live: LiveServer, sim: WorkspaceOneSimulator) -> None:
         rows = await uow.repo(DeviceRepo).page(live.runtime.tenant_id, query=None, group_ids=None,
                                                after=None, limit=1000)
     sim.seed_devices(seeds([d for d, _ in rows]))
-    live.runtime.services.put(WorkspaceOne, WorkspaceOne(live.runtime, policy=FAST))
+    live.runtime.tenant_clients.tune("workspace-one", policy=FAST)
 
 
 @asynccontextmanager

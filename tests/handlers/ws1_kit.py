@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.runtime import Runtime
-from handlers.device_actions.service import WorkspaceOne
 from integrations.simulator_kit import serve
 from integrations.workspace_one.sim_state import Seed
 from integrations.workspace_one.simulator import WorkspaceOneSimulator
@@ -65,7 +64,7 @@ async def arm(rt: Runtime, sim: WorkspaceOneSimulator) -> None:
     fleet: list[Seed] = [(d.name, d.serial or d.name, None, _platform(d.os), d.os, d.owner_email)
                          for d, _ in rows]
     sim.seed_devices(fleet)
-    rt.services.put(WorkspaceOne, WorkspaceOne(rt, policy=FAST))
+    rt.tenant_clients.tune("workspace-one", policy=FAST)
 
 
 async def windows_pc(rt: Runtime, group: str) -> str:

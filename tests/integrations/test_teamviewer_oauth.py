@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from handlers.remote.config import TeamViewerConfig
 from handlers.remote.connection import TeamViewer
 from integrations.teamviewer.simulator import TeamViewerSimulator
 from storage.audit import AuditEvent
@@ -165,7 +166,10 @@ async def test_two_replicas_refreshing_at_once_both_end_up_valid(oauth: Pair) ->
     async with console(server, ALEX) as alex:
         await sign_in(alex)
     sim.expire_tokens()
-    one, two = TeamViewer(server.runtime, policy=FAST), TeamViewer(server.runtime, policy=FAST)
+    rt = server.runtime
+    config = rt.config(TeamViewerConfig)
+    one = TeamViewer(rt, rt.tenant_id, config, policy=FAST)
+    two = TeamViewer(rt, rt.tenant_id, config, policy=FAST)
     try:
         results = await asyncio.gather(one.client.list_sessions("r1"), two.client.list_sessions("r2"))
     finally:

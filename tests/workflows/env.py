@@ -20,7 +20,7 @@ from sqlalchemy import select
 from bot.demo import facts
 from integrations.http import RetryPolicy
 from integrations.simulator_kit import serve
-from integrations.tachyon.client import POLICY, TachyonClient
+from integrations.tachyon.client import POLICY
 from integrations.tachyon.sim_api import Switches
 from integrations.tachyon.simulator import TachyonSimulator
 from storage.db import Database
@@ -129,8 +129,7 @@ async def instruction_env(tmp_path: Path, *, url: str | None = None, settings: d
         tachyon_url=sim_url, tachyon_token=TOKEN, tachyon_approver_token=APPROVER_TOKEN, **extra))
     try:
         await sim_fleet(live.runtime.db, live.runtime.tenant_id, sim)
-        live.runtime.services.put(TachyonClient, TachyonClient(sim_url, "deskhand", TOKEN,
-                                                          approver_token=APPROVER_TOKEN, policy=FAST))
+        live.runtime.tenant_clients.tune("1e", policy=FAST)
         async with aiohttp.ClientSession() as http:
             env = Env(live, sim, sim_url, SlackEnv(fake, live, http) if fake is not None else None)
             await env.settings(status_wait_seconds=1, **(settings or {}))

@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.adapter import Supports
+from bot.audit import redact_text
 from bot.model import Actor, MessageRef, Platform, PlatformIdentity, Recipient, ReplyTarget
 from cards.console import render
 from cards.model import Card
@@ -61,8 +62,9 @@ class ConsoleHub:
         self._sockets.pop(ws, None)
 
     async def said(self, actor: Actor, text: str) -> None:
-        """Echo what a person typed to them only (a slash command is private in Slack too)."""
-        card = {"title": actor.principal.display_name, "text": text}
+        """Echo what a person typed to them only (a slash command is private in Slack too),
+        secrets left out (`integrations set ... password=...`): the echo is kept for replays."""
+        card = {"title": actor.principal.display_name, "text": redact_text(text)}
         message = ConsoleMessage(f"m{next(self._ids)}", card, actor.principal.id, "said")
         await self._push("message", self._store(message))
 
