@@ -51,6 +51,11 @@ class DeviceRepo(Repo):
         rows = (await self.s.execute(q)).scalars().all()
         return rows[0] if len(rows) == 1 else None
 
+    async def by_id(self, tenant_id: int, device_id: int) -> Device | None:
+        """The device with this id in this tenant (a button carries the id)."""
+        device = await self.s.get(Device, device_id)
+        return device if device is not None and device.tenant_id == tenant_id else None
+
     async def suggest(self, tenant_id: int, ref: str, limit: int = 5) -> list[str]:
         needle = ref.strip().lower()
         q = (select(Device.name).where(Device.tenant_id == tenant_id,

@@ -49,12 +49,21 @@ async def live(tmp_path: Path) -> AsyncIterator[Live]:
         await sim_runner.cleanup()
 
 
-async def device_in(server: LiveServer, group: str, mac: bool = False) -> str:
+async def device_in(server: LiveServer, group: str, prefix: str = "PC-") -> str:
+    """The first device of `group` whose name starts so (PC- Windows, MAC-, IPH-, AND-, LNX-)."""
     async with server.runtime.db.uow() as uow:
         q = (select(Device).join(ManagementGroup, ManagementGroup.id == Device.management_group_id)
              .where(ManagementGroup.name == group).order_by(Device.name))
         rows = (await uow.session.execute(q)).scalars().all()
-    return next(d.name for d in rows if d.os.startswith("macOS") == mac)
+    return next(d.name for d in rows if d.name.startswith(prefix))
+
+
+async def owner_of(server: LiveServer, name: str) -> str:
+    """The device's owner: the user Workspace ONE has enrolled on it (demo.seeds)."""
+    async with server.runtime.db.uow() as uow:
+        device = await uow.repo(DeviceRepo).find(server.runtime.tenant_id, name)
+    assert device is not None and device.owner_email
+    return device.owner_email
 
 
 def text_of(message: dict[str, Any]) -> str:
@@ -64,10 +73,11 @@ def text_of(message: dict[str, Any]) -> str:
 async def test_each_action_is_sent_once_noted_and_audited(live: Live) -> None:
     server, sim = live
     device = await device_in(server, "New York")
+    owner = await owner_of(server, device)
     async with console(server, ALEX) as alex:
         locked = await alex.say(f"device lock {device} for INC0012345")
         synced = await alex.say(f"device sync {device}")
-        told = await alex.say(f'device message {device} for ann@example.com message="Restart please"')
+        told = await alex.say(f'device message {device} for {owner.upper()} message="Restart please"')
     assert locked["private"] is True and locked["card"]["title"] == f"Lock: {device}"
     assert "A note was added" in text_of(locked) and synced["card"]["title"] == f"Sync: {device}"
     assert told["card"]["title"] == f"Send a message: {device}"
@@ -75,7 +85,7 @@ async def test_each_action_is_sent_once_noted_and_audited(live: Live) -> None:
     assert sim.sent_to(device, "Message")[0].body["MessageBody"] == "Restart please"
     notes = [s.body["Note"] for s in sim.sent_to(device, "Note")]
     assert len(notes) == 3 and "Lock by alex.admin@example.com" in notes[0]
-    assert "for INC0012345" in notes[0] and "for ann@example.com" in notes[2]
+    assert "for INC0012345" in notes[0] and f"for {owner}" in notes[2]
     rows = await audit_rows(server, "ws1.lock")
     assert [(r.kind, r.outcome, r.target) for r in rows] == [("external", "ok", device)]
 
