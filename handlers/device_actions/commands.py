@@ -47,7 +47,7 @@ async def card_command(ctx: Context, cmd: Command) -> Reply:
 
 COMMANDS = (
     *(_spec(a) for a in ACTIONS),
-    CommandSpec("device", "Show a managed device and the actions you may run on it.",
+    CommandSpec("device", "Show a managed device and the actions you may run on it as buttons.",
                 card_command, permission="device.read", args=(DEVICE,),
                 examples=("device PC-0001",), menu=False),
 )

@@ -4,8 +4,8 @@ Unless DESKHAND_TACHYON_URL is set, the simulator serves `/_sim/tachyon/Consumer
 accepts two fresh tokens: deskhand's own principal (DESKHAND_TACHYON_TOKEN) and a second
 principal for 1E-side approvals (DESKHAND_TACHYON_APPROVER_TOKEN), since 1E refuses an approval
 from the principal that issued the instruction. Its devices are the seeded fleet but the phones
-(no 1E agent runs on them), by FQDN and management group; its answers come from each device's inventory row (`bot.demo.facts`: the
-operating system, `teamviewer_full_client`).
+(no 1E agent runs on them), by FQDN and management group; its answers come from each device's
+inventory row (`bot.demo.facts`: the operating system, `teamviewer_full_client`).
 Status moves at demo pace: a step a second, answers over a few seconds, a TTL minute in 0.5 s.
 """
 
