@@ -33,18 +33,28 @@ async def started(tmp_path: Path) -> AsyncIterator[Live]:
     sim_runner, sim_url = await serve(sim)
     port = free_port()
     runner, server = await start_server(make_settings(
-        sqlite_url(tmp_path), port=port, public_url=f"http://127.0.0.1:{port}", ws1_url=sim_url,
-        ws1_username=USER, ws1_password=PASSWORD, ws1_tenant_code=CODE))
+        sqlite_url(tmp_path), port=port, public_url=f"http://127.0.0.1:{port}",
+        **ws1_settings(sim_url)))
     try:
-        async with server.runtime.db.uow() as uow:
-            rows = await uow.repo(DeviceRepo).page(server.runtime.tenant_id, query=None,
-                                                   group_ids=None, after=None, limit=1000)
-        sim.seed_devices(seeds([d for d, _ in rows]))
-        server.runtime.services.put(WorkspaceOne, WorkspaceOne(server.runtime, policy=FAST))
+        await aim(server, sim)
         yield server, sim
     finally:
         await runner.cleanup()
         await sim_runner.cleanup()
+
+
+def ws1_settings(sim_url: str) -> dict[str, Any]:
+    return {"ws1_url": sim_url, "ws1_username": USER, "ws1_password": PASSWORD,
+            "ws1_tenant_code": CODE}
+
+
+async def aim(server: LiveServer, sim: WorkspaceOneSimulator) -> None:
+    """Seed the simulator from deskhand's inventory; aim deskhand's client at it (fast retries)."""
+    async with server.runtime.db.uow() as uow:
+        rows = await uow.repo(DeviceRepo).page(server.runtime.tenant_id, query=None,
+                                               group_ids=None, after=None, limit=1000)
+    sim.seed_devices(seeds([d for d, _ in rows]))
+    server.runtime.services.put(WorkspaceOne, WorkspaceOne(server.runtime, policy=FAST))
 
 
 async def device_in(server: LiveServer, group: str, prefix: str = "PC-") -> str:

@@ -1,0 +1,82 @@
+"""Recovery keys in Teams, which has no ephemeral messages: the key goes to the requester's 1:1
+chat with deskhand, never into the channel where it was asked, and without a 1:1 chat it is
+not fetched at all. Bot Framework activities against the fake connector, Workspace ONE simulated."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from integrations.simulator_kit import serve
+from integrations.workspace_one.simulator import WorkspaceOneSimulator
+from tests.bot.platforms._drivers import CHANNEL_MESSAGE, PERSONAL, THREAD, TeamsDriver
+from tests.fakes import bot_connector as teams
+from tests.fakes.slack_api import SlackEnv, slack_env
+from tests.handlers.test_remote import audit_rows
+from tests.handlers.ws1_env import CODE, PASSWORD, USER, aim, device_in, inventory, ws1_settings
+
+Env = tuple[SlackEnv, teams.FakeBotFramework, WorkspaceOneSimulator]
+
+
+@contextlib.asynccontextmanager
+async def teams_ws1(tmp_path: Path) -> AsyncIterator[Env]:
+    sim = WorkspaceOneSimulator(accounts={USER: PASSWORD}, tenant_code=CODE)
+    sim_runner, sim_url = await serve(sim)
+    fake = teams.FakeBotFramework().start()
+    try:
+        async with slack_env(tmp_path, **fake.settings(), **ws1_settings(sim_url)) as env:
+            await aim(env.server, sim)
+            yield env, fake, sim
+    finally:
+        fake.stop()
+        await sim_runner.cleanup()
+
+
+async def say_in_channel(env: SlackEnv, fake: teams.FakeBotFramework, text: str) -> None:
+    activity = fake.activity("message_channel_mention", teams.ALEX, text=f"<at>deskhand</at> {text}")
+    assert (await fake.send(env.server.url, activity))[0] == 201
+
+
+def sent_to(fake: teams.FakeBotFramework, conversation: str) -> str:
+    return json.dumps([c.body for c in fake.posted() if c.conversation == conversation])
+
+
+async def test_asked_in_a_channel_the_key_goes_to_the_1_1_chat_only(tmp_path: Path) -> None:
+    async with teams_ws1(tmp_path) as (env, fake, sim):
+        await TeamsDriver(fake, env.server.url).install()
+        pc = await device_in(env.server, "London")
+        key = next(d for d in sim.devices if d.name == pc).bitlocker_key
+        await say_in_channel(env, fake, f"device recovery-key {pc}")
+        [posted] = await fake.wait_for("send", "reply", count=1)
+        assert posted.conversation == PERSONAL[teams.ALEX.mri] and key in json.dumps(posted.body)
+        # A click on a recovery-key button of a card in the channel: the invoke's answer (seen
+        # by the clicker) only says where the key went; the key goes to the 1:1 chat again.
+        device_id = (await inventory(env.server, pc)).id
+        invoke = fake.activity("invoke_action_execute", teams.ALEX, replyToId="1:card",
+                               conversation=CHANNEL_MESSAGE["conversation"],
+                               channelData=CHANNEL_MESSAGE["channelData"])
+        invoke["value"]["action"].update(verb=f"device.do:recovery-key:{device_id}", data={})
+        status, body = await fake.send(env.server.url, invoke)
+        assert status == 200 and key not in json.dumps(body)
+        assert "in our private chat" in json.dumps(body)
+        await fake.wait_for("send", "reply", count=2)
+        keyed = [c for c in fake.posted() if key in json.dumps(c.body)]
+        assert [c.conversation for c in keyed] == [PERSONAL[teams.ALEX.mri]] * 2
+        assert key not in sent_to(fake, THREAD) and fake.called("update") == []
+        assert [r.outcome for r in await audit_rows(env.server, "ws1.recovery-key")] == ["ok", "ok"]
+
+
+async def test_without_a_1_1_chat_the_key_is_not_even_fetched(tmp_path: Path) -> None:
+    async with teams_ws1(tmp_path) as (env, fake, sim):
+        fake.add_user(teams.ALEX)  # in the team, but deskhand was never installed for him
+        pc = await device_in(env.server, "London")
+        key = next(d for d in sim.devices if d.name == pc).bitlocker_key
+        await say_in_channel(env, fake, f"device recovery-key {pc}")
+        [posted] = await fake.wait_for("send", "reply", count=1)
+        assert "Ask me in a private chat" in json.dumps(posted.body)
+        assert key not in json.dumps([c.body for c in fake.calls])
+        assert await audit_rows(env.server, "ws1.recovery-key") == []
+        [command] = await audit_rows(env.server, "device recovery-key")
+        assert command.outcome == "refused"
