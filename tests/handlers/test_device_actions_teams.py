@@ -1,6 +1,7 @@
-"""Recovery keys in Teams, which has no ephemeral messages: the key goes to the requester's 1:1
-chat with deskhand, never into the channel where it was asked, and without a 1:1 chat it is
-not fetched at all. Bot Framework activities against the fake connector, Workspace ONE simulated."""
+"""Device actions in Teams: the device card and its form, and recovery keys. Teams has no
+ephemeral messages: a key goes to the requester's 1:1 chat with deskhand, never into the
+channel where it was asked, and without a 1:1 chat it is not fetched at all. Bot Framework
+activities against the fake connector, Workspace ONE simulated."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from integrations.simulator_kit import serve
 from integrations.workspace_one.simulator import WorkspaceOneSimulator
@@ -32,6 +34,7 @@ async def teams_ws1(tmp_path: Path) -> AsyncIterator[Env]:
     finally:
         fake.stop()
         await sim_runner.cleanup()
+    assert not fake.card_problems, "every Adaptive Card deskhand sent must validate"
 
 
 async def say_in_channel(env: SlackEnv, fake: teams.FakeBotFramework, text: str) -> None:
@@ -80,3 +83,50 @@ async def test_without_a_1_1_chat_the_key_is_not_even_fetched(tmp_path: Path) ->
         assert await audit_rows(env.server, "ws1.recovery-key") == []
         [command] = await audit_rows(env.server, "device recovery-key")
         assert command.outcome == "refused"
+
+
+async def test_the_device_card_and_its_form_in_teams(tmp_path: Path) -> None:
+    async with teams_ws1(tmp_path) as (env, fake, sim):
+        await TeamsDriver(fake, env.server.url).install()
+        phone = await device_in(env.server, "London", "AND-")
+        device_id = (await inventory(env.server, phone)).id
+        await say_in_channel(env, fake, f"device {phone}")
+        [posted] = await fake.wait_for("send", "reply", count=1)
+        assert posted.conversation == PERSONAL[teams.ALEX.mri]  # private: the 1:1 chat
+        [card] = posted.cards
+        verbs = json.dumps(card)
+        assert f"device.do:lock:{device_id}" in verbs and f"device.form:passcode:{device_id}" in verbs
+        # The passcode form: its input rides on the card; the submit carries it.
+        form_card = await click(env, fake, posted.response_id, action(card, "Change passcode\u2026"))
+        assert any(e.get("type") == "Input.Text" and e["id"] == "passcode" for e in form_card["body"])
+        send = action(form_card, "Send")
+        status, body = await invoke(env, fake, posted.response_id,
+                                    {**send, "data": {**send["data"], "passcode": "482913"}})
+        assert status == 200 and "Change passcode" in json.dumps(body)
+        assert [s.body["Passcode"] for s in sim.sent_to(phone, "ChangePasscode")] == ["482913"]
+
+
+def action(card: dict[str, Any], title: str) -> dict[str, Any]:
+    return next(a for el in card["body"] if el["type"] == "ActionSet" for a in el["actions"]
+                if a["title"] == title)
+
+
+async def invoke(env: SlackEnv, fake: teams.FakeBotFramework, reply_to: str,
+                 pressed: dict[str, Any]) -> tuple[int, Any]:
+    """An Action.Execute on a card in Alex's 1:1 chat, as Teams sends it."""
+    activity = fake.activity("invoke_action_execute", teams.ALEX, replyToId=reply_to,
+                             conversation={"id": PERSONAL[teams.ALEX.mri],
+                                           "conversationType": "personal"})
+    activity["value"]["action"].update(title=pressed["title"], verb=pressed["verb"],
+                                       data=pressed["data"])
+    return await fake.send(env.server.url, activity)
+
+
+async def click(env: SlackEnv, fake: teams.FakeBotFramework, reply_to: str,
+                pressed: dict[str, Any]) -> dict[str, Any]:
+    """Click a button whose answer is a new card (posted to the 1:1 chat); that card."""
+    before = len(fake.posted())
+    status, _ = await invoke(env, fake, reply_to, pressed)
+    assert status == 200
+    posted = await fake.wait_for("send", "reply", count=before + 1)
+    return posted[before].cards[0]
