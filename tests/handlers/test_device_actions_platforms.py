@@ -1,7 +1,8 @@
-"""Device actions in Teams: the device card and its form, and recovery keys. Teams has no
-ephemeral messages: a key goes to the requester's 1:1 chat with deskhand, never into the
-channel where it was asked, and without a 1:1 chat it is not fetched at all. Bot Framework
-activities against the fake connector, Workspace ONE simulated."""
+"""Device actions in Teams and Slack: the device card and its form in Teams, and recovery keys.
+Teams has no ephemeral messages: a key goes to the requester's 1:1 chat with deskhand, never
+into the channel where it was asked, and without a 1:1 chat it is not fetched at all; in Slack
+it is ephemeral. Bot Framework activities and signed Slack requests against the fakes,
+Workspace ONE simulated."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from integrations.simulator_kit import serve
 from integrations.workspace_one.simulator import WorkspaceOneSimulator
 from tests.bot.platforms._drivers import CHANNEL_MESSAGE, PERSONAL, THREAD, TeamsDriver
 from tests.fakes import bot_connector as teams
+from tests.fakes import slack_api as slack
 from tests.fakes.slack_api import SlackEnv, slack_env
 from tests.handlers.test_remote import audit_rows
 from tests.handlers.ws1_env import CODE, PASSWORD, USER, aim, device_in, inventory, ws1_settings
@@ -130,3 +132,15 @@ async def click(env: SlackEnv, fake: teams.FakeBotFramework, reply_to: str,
     assert status == 200
     posted = await fake.wait_for("send", "reply", count=before + 1)
     return posted[before].cards[0]
+
+
+async def test_in_slack_the_key_is_ephemeral_to_its_requester(tmp_path: Path) -> None:
+    async with teams_ws1(tmp_path) as (env, _, sim):
+        pc = await device_in(env.server, "London")
+        key = next(d for d in sim.devices if d.name == pc).bitlocker_key
+        status, _, _ = await env.command(slack.ALEX, "/device", f"recovery-key {pc}")
+        assert status == 200
+        [reply] = await env.fake.wait_for("response_url")
+        assert reply.args["response_type"] == "ephemeral" and key in json.dumps(reply.args)
+        shown = [c for c in env.fake.calls if key in json.dumps(c.args)]
+        assert shown == [reply]  # no chat.postMessage, nothing in the channel
