@@ -18,8 +18,6 @@ TEXT_LIMIT = 500
 PASSCODE_LENGTH = (4, 16)
 
 
-
-
 def _text(what: str, name: str) -> Callable[[str], str]:
     def convert(value: str) -> str:
         text = value.strip()
