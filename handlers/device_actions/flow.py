@@ -78,17 +78,19 @@ async def run(ctx: Context, spec: DeviceAction, device: Device, scope: DeviceSco
     await ctx.require(spec.permission, texts.WHAT.format(verb=verb.lower(), device=device.name),
                       device=scope)
     client = workspace_one(ctx.runtime)
-    target = await ws1_device(client, device, ctx.correlation_id)
-    refuse_platform(action, device.name, target)
     audit_action = f"ws1.{action.value}"
-    await check_end_user(ctx, audit_action, device.name, target, email, ticket)
-    place = await ctx.messenger.private_place(reply_to, ctx.actor) if spec.secret else None
-    if spec.secret and place is None:  # refused before the secret is even fetched
-        raise UserError(texts.NOWHERE_PRIVATE, title=texts.NOWHERE_PRIVATE_TITLE)
-    params: dict[str, object] = {"device": device.name, "ws1_id": target.id, "for": email,
+    params: dict[str, object] = {"device": device.name, "ws1_id": None, "for": email,
                                  "ticket": ticket}
     at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
-    try:
+    place = None
+    try:  # a lookup Workspace ONE refuses (401, 429, 5xx) is this action's failure too
+        target = await ws1_device(client, device, ctx.correlation_id)
+        params["ws1_id"] = target.id
+        refuse_platform(action, device.name, target)
+        await check_end_user(ctx, audit_action, device.name, target, email, ticket)
+        place = await ctx.messenger.private_place(reply_to, ctx.actor) if spec.secret else None
+        if spec.secret and place is None:  # refused before the secret is even fetched
+            raise UserError(texts.NOWHERE_PRIVATE, title=texts.NOWHERE_PRIVATE_TITLE)
         outcome = await RUNNERS[action](Send(client, target, value or "", ctx.correlation_id,
                                              ctx.actor.principal.email, at))
     except VendorError as exc:

@@ -185,3 +185,17 @@ async def test_the_exception_list_takes_emails_only_within_its_limit() -> None:
     many = ",".join(f"u{n}@example.com" for n in range(201))
     with pytest.raises(ValueError, match="at most 200 emails"):
         parse_value(DeviceSettings, "email_validation_exceptions", many)
+
+
+async def test_a_lookup_workspace_one_refuses_is_the_actions_failure(live: Live) -> None:
+    server, sim = live
+    pc = await device_in(server, "London")
+    sim.switches.fail_next, sim.switches.fail_status, sim.switches.fail_path = 10, 500, "/mdm/devices"
+    async with console(server, SAM) as sam:
+        failed = await sam.say(f"device log {pc}")
+    assert failed["card"]["title"].startswith("Workspace ONE") and "ref " in text_of(failed)
+    assert failed["card"]["tone"] != "good"
+    assert "Traceback" not in text_of(failed)
+    [row] = await audit_rows(server, "ws1.log")
+    assert (row.kind, row.outcome, row.params["ws1_id"]) == ("external", "failed", None)
+    assert sim.sent == []
