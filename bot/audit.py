@@ -12,12 +12,13 @@ from storage.db import Database
 from storage.uow import UnitOfWork
 
 _SECRET_KEY = re.compile(
-    r"(secret|token|password|passwd|key|authori[sz]ation|cookie|code_verifier|tenant_code)", re.I)
+    r"(secret|token|password|passwd|passcode|key|authori[sz]ation|cookie|code_verifier|tenant_code)",
+    re.I)
 _SECRET_VALUE = re.compile(
     r"(xox[abprs]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|Bearer\s+\S+|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_.-]+)")
 # `password=hunter2` typed in chat: the raw text of a denied command is kept, so redact pairs too.
 _SECRET_PAIR = re.compile(
-    r"""([\w.-]*(?:secret|token|password|passwd|key|authori[sz]ation|cookie|tenant_code)"""
+    r"""([\w.-]*(?:secret|token|password|passwd|passcode|key|authori[sz]ation|cookie|tenant_code)"""
     r"""[\w.-]*=)("[^"]*"?|'[^']*'?|\S+)""", re.I)
 REDACTED = "[redacted]"
 

@@ -1,4 +1,5 @@
-"""The demo's seeded tenant: ~200 devices in 4 management groups and one persona per role."""
+"""The demo's seeded tenant: ~200 computers and a few phones and Linux machines in 4 management
+groups, and one persona per role."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
     from bot.settings import CoreSettings
 
 GROUPS = {
-    "London": "Head office, Windows desktops",
-    "New York": "US office, Windows and macOS",
+    "London": "Head office, Windows desktops and company phones",
+    "New York": "US office, Windows, macOS, Linux and phones",
     "Singapore": "APAC office",
     "Field Laptops": "Travelling staff, mostly off-network",
 }
@@ -34,7 +35,23 @@ PERSONAS: list[tuple[str, str, str | None, list[str] | None, list[str]]] = [
     ("audrey.auditor@example.com", "Audrey Auditor", "Auditor", None, ["Compliance"]),
     ("nina.new@example.com", "Nina New", None, None, []),
 ]
-DEVICE_COUNT = 200
+DEVICE_COUNT = 200  # the Windows and macOS computers (PC-, MAC-)
+# Phones and Linux machines beside them (name, OS, group): every platform Workspace ONE acts on.
+# Phones have no TeamViewer full client (QuickSupport on the phone) and no 1E agent.
+OTHER_DEVICES = (
+    ("IPH-0001", "iOS 18.1", "London"), ("AND-0001", "Android 15", "London"),
+    ("IPH-0002", "iOS 17.6", "New York"), ("AND-0002", "Android 14", "New York"),
+    ("LNX-0001", "Ubuntu 24.04 LTS", "New York"),
+    ("IPH-0003", "iPadOS 18.1", "Field Laptops"), ("AND-0003", "Android 15", "Field Laptops"),
+    ("LNX-0002", "Ubuntu 22.04 LTS", "Field Laptops"),
+)
+FLEET_SIZE = DEVICE_COUNT + len(OTHER_DEVICES)
+MOBILE_OS = ("ios", "ipados", "android")
+
+
+def mobile(device: Device) -> bool:
+    """A phone or tablet (no 1E agent, no TeamViewer full client)."""
+    return (device.os or "").lower().startswith(MOBILE_OS)
 
 
 async def seed(uow: UnitOfWork, tenant_id: int, devices: int = DEVICE_COUNT) -> bool:
@@ -58,6 +75,16 @@ async def seed(uow: UnitOfWork, tenant_id: int, devices: int = DEVICE_COUNT) -> 
             management_group_id=group.id, owner_email=rng.choice(owners),
             last_seen=now - timedelta(minutes=rng.randrange(0, 60 * 24 * 10)),
             attributes={"teamviewer_full_client": rng.random() < 0.8})
+    by_name = {g.name: g for g in groups}
+    others = random.Random(7)  # its own sequence: the computers above stay as they were
+    for name, os_name, group_name in OTHER_DEVICES:
+        phone = os_name.lower().startswith(MOBILE_OS)
+        await inventory.upsert(
+            tenant_id, name, fqdn=f"{name.lower()}.corp.example.com",
+            serial=f"SN{others.randrange(10**9):09d}", os=os_name,
+            management_group_id=by_name[group_name].id, owner_email=others.choice(owners),
+            last_seen=now - timedelta(minutes=others.randrange(0, 60 * 24 * 3)),
+            attributes={"teamviewer_full_client": not phone})
     for email, name, role, scope, dir_groups in PERSONAS:
         await directory.upsert_principal(tenant_id, email, name)
         principal = await directory.principal_by_email(tenant_id, email)

@@ -188,9 +188,11 @@ class Registry:
         subs = sorted(n.split(" ", 1)[1] for n in self.commands if n.startswith(first + " "))
         names = sorted({*self.commands, *self.groups()})
         guess = " ".join(lowered[:2])
-        suggestions = difflib.get_close_matches(guess, names, n=3, cutoff=0.6)
-        suggestions += [s for s in difflib.get_close_matches(first, names, n=3, cutoff=0.6)
-                        if s not in suggestions]
+        # The closest names to the first two words or to the first word alone, best first, so
+        # `devics London` finds `devices` even beside many `device <action>` commands.
+        score = {n: max(difflib.SequenceMatcher(None, guess, n).ratio(),
+                        difflib.SequenceMatcher(None, first, n).ratio()) for n in names}
+        suggestions = sorted((n for n in names if score[n] >= 0.6), key=lambda n: (-score[n], n))
         raise UnknownCommand(" ".join(words[:2]) if subs else first, suggestions[:3], subs)
 
     def action_for(self, action_id: str) -> ActionSpec | None:

@@ -15,7 +15,6 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Repo, utcnow
-from storage.devices import Device, ManagementGroup
 
 
 class DeviceWipe(Base):
@@ -61,12 +60,3 @@ class DeviceWipeRepo(Repo):
     async def get(self, tenant_id: int, wipe_id: int) -> DeviceWipe | None:
         row = await self.s.get(DeviceWipe, wipe_id, populate_existing=True)
         return row if row is not None and row.tenant_id == tenant_id else None
-
-    async def device(self, tenant_id: int, device_id: int) -> tuple[Device, str | None] | None:
-        """An inventory device by id with its management group's name (None: not this tenant's)."""
-        device = await self.s.get(Device, device_id)
-        if device is None or device.tenant_id != tenant_id:
-            return None
-        group = await self.s.get(ManagementGroup, device.management_group_id) \
-            if device.management_group_id else None
-        return device, group.name if group else None

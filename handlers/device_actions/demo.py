@@ -2,7 +2,8 @@
 
 Unless DESKHAND_WS1_URL is set, the simulator serves `/_sim/workspace-one/api/...` with a fresh
 Basic API account and tenant code, and the client is aimed at it. Its devices are the seeded
-fleet (Windows and macOS by their OS, enrolled to their owners).
+fleet, each on the Workspace ONE platform its OS runs (Windows, macOS, iOS, Android, Linux),
+enrolled to its owner.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import SecretStr
 from bot.demo import fleet, listener_url
 from bot.settings import CoreSettings, section
 from handlers.device_actions.config import WorkspaceOneConfig
+from integrations.workspace_one.models import WS1_PLATFORM, Platform
 from integrations.workspace_one.sim_state import Seed
 from integrations.workspace_one.simulator import WorkspaceOneSimulator
 from storage.devices import Device
@@ -28,10 +30,23 @@ PREFIX = "/_sim/workspace-one"
 DEMO_ACCOUNT = "deskhand-demo"
 
 
+# The start of an inventory OS name -> the platform Workspace ONE files the device under.
+OS_PLATFORMS = (("windows", Platform.WINDOWS), ("macos", Platform.MACOS), ("mac os", Platform.MACOS),
+                ("ios", Platform.IOS), ("ipados", Platform.IOS), ("android", Platform.ANDROID),
+                ("ubuntu", Platform.LINUX), ("debian", Platform.LINUX), ("rhel", Platform.LINUX),
+                ("red hat", Platform.LINUX), ("fedora", Platform.LINUX), ("linux", Platform.LINUX))
+
+
+def platform_of_os(os_name: str) -> Platform | None:
+    lowered = os_name.strip().lower()
+    return next((p for prefix, p in OS_PLATFORMS if lowered.startswith(prefix)), None)
+
+
 def seeds(devices: list[Device]) -> list[Seed]:
-    """The simulator's fleet for our inventory: platform from the OS, enrolled to the owner."""
+    """The simulator's fleet for our inventory: platform from the OS, enrolled to the owner.
+    An OS deskhand does not recognise is filed as Windows, the fleet's most common."""
     return [(d.name, d.serial or d.name, None,
-             "AppleOsX" if (d.os or "").lower().startswith("mac") else "WinRT", d.os or "",
+             WS1_PLATFORM[platform_of_os(d.os or "") or Platform.WINDOWS], d.os or "",
              d.owner_email) for d in devices]
 
 

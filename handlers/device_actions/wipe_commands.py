@@ -7,15 +7,12 @@ Both ways in answer the same typed-confirmation card; the rest is wipes.py.
 from __future__ import annotations
 
 from bot.context import Context, Reply
-from bot.errors import NotFound
 from bot.model import Command, Interaction
-from bot.rbac import DeviceScope
 from bot.registry import ActionSpec, Arg, CommandSpec, an_id, one_of
 from handlers.common import find_device, parse_for
 from handlers.device_actions import wipe_texts as texts
 from handlers.device_actions import wipes
 from handlers.device_actions.wipe_cards import CONFIRM_PREFIX
-from storage.device_wipes import DeviceWipeRepo
 
 ANY_WIPE = tuple(wipes.PERMISSIONS.values())
 DAMAGED = "run `device wipe <device>` again for a fresh card."
@@ -39,14 +36,8 @@ def _spec(kind: str) -> CommandSpec:
 async def ask_clicked(ctx: Context, interaction: Interaction) -> Reply:
     """The device card's wipe button: the same confirmation card as the command."""
     kind, device_id = interaction.args
-    async with ctx.runtime.db.uow() as uow:
-        found = await uow.repo(DeviceWipeRepo).device(ctx.tenant_id, device_id)
-    if found is None:
-        raise NotFound(texts.UNKNOWN_DEVICE, title=texts.UNKNOWN_DEVICE_TITLE)
-    device, group = found
-    ctx.target = device.name
-    return await wipes.request(ctx, kind, device, DeviceScope(device.name, group), None, None,
-                               interaction.reply_to)
+    device, scope = await find_device(ctx, device_id)
+    return await wipes.request(ctx, kind, device, scope, None, None, interaction.reply_to)
 
 
 COMMANDS = tuple(_spec(kind) for kind in wipes.PERMISSIONS)

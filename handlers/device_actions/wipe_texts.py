@@ -41,8 +41,6 @@ STALE = ("This confirmation is more than {minutes} minutes old, so it no longer 
          "`{command} {device}` again if the wipe is still needed.")
 UNKNOWN_WIPE_TITLE = "Unknown wipe"
 UNKNOWN_WIPE = "There is no wipe request {id}."
-UNKNOWN_DEVICE_TITLE = "Device not found"
-UNKNOWN_DEVICE = "That device is no longer in deskhand's inventory."
 
 # the request card (approvers' and requester's copies)
 CARD_TITLE = {"approvers": "Approval needed: {name} {device}", "requester": "{name} {device}"}

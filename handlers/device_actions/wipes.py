@@ -20,13 +20,13 @@ from bot.rbac import DeviceScope
 from bot.workflow import Workflow
 from handlers.device_actions import texts as shared
 from handlers.device_actions import wipe_texts as texts
+from handlers.device_actions.endusers import check_end_user
+from handlers.device_actions.flow import refuse_platform, ws1_device
 from handlers.device_actions.service import workspace_one
 from handlers.device_actions.wipe_cards import CONFIRM_INPUT, confirm_card, wipe_card
-from integrations.workspace_one.actions import Action, applies, platforms_for
-from integrations.workspace_one.client import By, WorkspaceOneClient
-from integrations.workspace_one.models import Device as WS1Device
+from integrations.workspace_one.actions import Action
 from storage.device_wipes import DeviceWipe, DeviceWipeRepo
-from storage.devices import Device
+from storage.devices import Device, DeviceRepo
 from storage.workflow import WorkflowCardRepo
 
 if TYPE_CHECKING:
@@ -52,14 +52,6 @@ def audit_params(row: DeviceWipe) -> dict[str, object]:
             "for": row.for_email, "ticket": row.ticket}
 
 
-async def _ws1_device(client: WorkspaceOneClient, device: Device, cid: str) -> WS1Device:
-    found = await client.device(By.SERIAL, device.serial, cid=cid) if device.serial else None
-    found = found or await client.device(By.NAME, device.name, cid=cid)
-    if found is None or found.id is None:
-        raise NotFound(shared.NOT_MANAGED.format(device=device.name), title=shared.NOT_MANAGED_TITLE)
-    return found
-
-
 async def request(ctx: Context, kind: str, device: Device, scope: DeviceScope,
                   email: str | None, ticket: str | None, reply_to: ReplyTarget) -> Reply:
     """Check the right and the platform, store the row (confirming), answer the typed
@@ -68,15 +60,12 @@ async def request(ctx: Context, kind: str, device: Device, scope: DeviceScope,
     await ctx.require(PERMISSIONS[kind], texts.WHAT.format(name=name.lower(), device=device.name),
                       device=scope)
     client = await workspace_one(ctx.runtime, ctx.tenant_id)
-    target = await _ws1_device(client, device, ctx.correlation_id)
-    action = KINDS[kind]
-    if not applies(action, target.platform):
-        raise UserError(shared.NOT_APPLICABLE.format(
-            verb=name, device=device.name,
-            platform=target.platform.label if target.platform else shared.UNKNOWN_PLATFORM,
-            platforms=", ".join(p.label for p in platforms_for(action))),
-            title=shared.NOT_APPLICABLE_TITLE)
-    assert target.id is not None  # _ws1_device refuses a device without one
+    target = await ws1_device(client, device, ctx.correlation_id)
+    if target.id is None:  # found by a search that gave no id: nothing to send the wipe to
+        raise NotFound(shared.NOT_MANAGED.format(device=device.name), title=shared.NOT_MANAGED_TITLE)
+    refuse_platform(KINDS[kind], device.name, target)
+    # The end user named with `for` is checked before anyone is asked to confirm or approve.
+    await check_end_user(ctx, f"ws1.{kind}", device.name, target, email, ticket)
     async with ctx.runtime.db.uow() as uow:
         row = await uow.repo(DeviceWipeRepo).add(DeviceWipe(
             tenant_id=ctx.tenant_id, state=CONFIRMING, kind=kind, device_id=device.id,
@@ -137,8 +126,6 @@ async def confirm(ctx: Context, interaction: Interaction) -> Reply:
     await ctx.require(PERMISSIONS[row.kind], texts.WHAT.format(
         name=texts.NAMES[row.kind].lower(), device=row.device_name),
         device=DeviceScope(row.device_name, await current_group(ctx.runtime, row)))
-    # email validation (H1) goes here: check_end_user(ctx, row.for_email, row.ticket, ...) before
-    # the approval opens; a refusal raises UserError and leaves the row confirming.
     async with ctx.runtime.db.uow() as uow:
         settings = await ApprovalSettings.read(uow, ctx.tenant_id)
         moved = await WIPES.move(uow, ctx.tenant_id, row.id, CONFIRMING, AWAITING,
@@ -174,5 +161,10 @@ async def current_group(runtime: Runtime, row: DeviceWipe) -> str | None:
     if row.device_id is None:
         return row.device_group
     async with runtime.db.uow() as uow:
-        found = await uow.repo(DeviceWipeRepo).device(row.tenant_id, row.device_id)
-    return found[1] if found else row.device_group
+        inventory = uow.repo(DeviceRepo)
+        device = await inventory.by_id(row.tenant_id, row.device_id)
+        if device is None:
+            return row.device_group
+        group = await inventory.group(device.management_group_id) \
+            if device.management_group_id else None
+    return group.name if group else None

@@ -3,9 +3,9 @@
 Unless DESKHAND_TACHYON_URL is set, the simulator serves `/_sim/tachyon/Consumer/...` and
 accepts two fresh tokens: deskhand's own principal (DESKHAND_TACHYON_TOKEN) and a second
 principal for 1E-side approvals (DESKHAND_TACHYON_APPROVER_TOKEN), since 1E refuses an approval
-from the principal that issued the instruction. Its devices are the seeded fleet, by FQDN and
-management group; its answers come from each device's inventory row (`bot.demo.facts`: the
-operating system, `teamviewer_full_client`).
+from the principal that issued the instruction. Its devices are the seeded fleet but the phones
+(no 1E agent runs on them), by FQDN and management group; its answers come from each device's
+inventory row (`bot.demo.facts`: the operating system, `teamviewer_full_client`).
 Status moves at demo pace: a step a second, answers over a few seconds, a TTL minute in 0.5 s.
 """
 
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from pydantic import SecretStr
 
-from bot.demo import facts, fleet, listener_url
+from bot.demo import facts, fleet, listener_url, mobile
 from bot.settings import CoreSettings, section
 from handlers.instructions.config import TachyonConfig
 from integrations.tachyon.sim_api import Switches
@@ -57,8 +57,9 @@ class DemoTachyon:
 
     async def seed(self, runtime: Runtime) -> None:
         rows = await fleet(runtime)
+        # Phones run no 1E agent: 1E does not know them (a run naming one reports it unknown).
         self.sim.seed_devices([(d.fqdn or f"{d.name.lower()}.corp.example.com", group or "Default",
-                                facts(d)) for d, group in rows])
+                                facts(d)) for d, group in rows if not mobile(d)])
         # Link each demo group to the simulator's id for it, so `group:` runs go out as a scope.
         ids = {d.group: str(d.group_id) for d in self.sim.devices}
         async with runtime.db.uow() as uow:

@@ -3,70 +3,43 @@ client -> simulator (loopback)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from handlers.device_actions.demo import seeds
-from integrations.http import RetryPolicy
-from integrations.simulator_kit import serve
-from integrations.workspace_one.client import POLICY
 from integrations.workspace_one.models import WS1_PLATFORM, Platform
-from integrations.workspace_one.simulator import WorkspaceOneSimulator
-from storage.devices import Device, DeviceRepo, ManagementGroup
-from storage.tenants import SettingsRepo
-from tests.conftest import LiveServer, free_port, make_settings, sqlite_url, start_server
 from tests.handlers.test_remote import ALEX, SAM, audit_rows, console
+from tests.handlers.ws1_env import (
+    CODE,
+    FAST,
+    PASSWORD,
+    USER,
+    Live,
+    device_in,
+    owner_of,
+    set_tenant,
+    started,
+    text_of,
+)
 
-USER, PASSWORD, CODE = "api-admin", "api-password-0123", "TENANTCODE42"
-FAST = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.05, statuses=POLICY.statuses)
-Live = tuple[LiveServer, WorkspaceOneSimulator]
+__all__ = ["CODE", "FAST", "PASSWORD", "USER"]  # other tests import them from here
 
 
 @pytest.fixture
 async def live(tmp_path: Path) -> AsyncIterator[Live]:
-    """deskhand on a loopback port, its Workspace ONE client aimed at a simulator on another."""
-    sim = WorkspaceOneSimulator(accounts={USER: PASSWORD}, tenant_code=CODE)
-    sim_runner, sim_url = await serve(sim)
-    port = free_port()
-    runner, server = await start_server(make_settings(
-        sqlite_url(tmp_path), port=port, public_url=f"http://127.0.0.1:{port}", ws1_url=sim_url,
-        ws1_username=USER, ws1_password=PASSWORD, ws1_tenant_code=CODE))
-    try:
-        async with server.runtime.db.uow() as uow:
-            rows = await uow.repo(DeviceRepo).page(server.runtime.tenant_id, query=None,
-                                                   group_ids=None, after=None, limit=1000)
-        sim.seed_devices(seeds([d for d, _ in rows]))
-        server.runtime.tenant_clients.tune("workspace-one", policy=FAST)
-        yield server, sim
-    finally:
-        await runner.cleanup()
-        await sim_runner.cleanup()
-
-
-async def device_in(server: LiveServer, group: str, mac: bool = False) -> str:
-    async with server.runtime.db.uow() as uow:
-        q = (select(Device).join(ManagementGroup, ManagementGroup.id == Device.management_group_id)
-             .where(ManagementGroup.name == group).order_by(Device.name))
-        rows = (await uow.session.execute(q)).scalars().all()
-    return next(d.name for d in rows if d.os.startswith("macOS") == mac)
-
-
-def text_of(message: dict[str, Any]) -> str:
-    return json.dumps(message["card"])
+    async with started(tmp_path) as env:
+        yield env
 
 
 async def test_each_action_is_sent_once_noted_and_audited(live: Live) -> None:
     server, sim = live
     device = await device_in(server, "New York")
+    owner = await owner_of(server, device)
     async with console(server, ALEX) as alex:
         locked = await alex.say(f"device lock {device} for INC0012345")
         synced = await alex.say(f"device sync {device}")
-        told = await alex.say(f'device message {device} for ann@example.com message="Restart please"')
+        told = await alex.say(f'device message {device} for {owner.upper()} message="Restart please"')
     assert locked["private"] is True and locked["card"]["title"] == f"Lock: {device}"
     assert "A note was added" in text_of(locked) and synced["card"]["title"] == f"Sync: {device}"
     assert told["card"]["title"] == f"Send a message: {device}"
@@ -74,7 +47,7 @@ async def test_each_action_is_sent_once_noted_and_audited(live: Live) -> None:
     assert sim.sent_to(device, "Message")[0].body["MessageBody"] == "Restart please"
     notes = [s.body["Note"] for s in sim.sent_to(device, "Note")]
     assert len(notes) == 3 and "Lock by alex.admin@example.com" in notes[0]
-    assert "for INC0012345" in notes[0] and "for ann@example.com" in notes[2]
+    assert "for INC0012345" in notes[0] and f"for {owner}" in notes[2]
     rows = await audit_rows(server, "ws1.lock")
     assert [(r.kind, r.outcome, r.target) for r in rows] == [("external", "ok", device)]
 
@@ -116,12 +89,7 @@ async def test_outside_the_persons_groups_is_denied_and_nothing_sent(live: Live)
 async def test_no_note_when_the_tenant_turned_it_off(live: Live) -> None:
     server, sim = live
     device = await device_in(server, "London")
-    async with server.runtime.db.uow() as uow:
-        settings = uow.repo(SettingsRepo)
-        values = await settings.get(server.runtime.tenant_id)
-        await settings.put(server.runtime.tenant_id, {**values, "device_note_after_action": False},
-                           "test")
-        await uow.commit()
+    await set_tenant(server, device_note_after_action=False)
     async with console(server, ALEX) as alex:
         done = await alex.say(f"device sync {device}")
     assert "A note was added" not in text_of(done)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 
+from bot.demo import FLEET_SIZE
 from bot.runtime import Runtime
 from handlers.device_actions import demo
 from handlers.device_actions.config import WorkspaceOneConfig
@@ -25,7 +26,10 @@ async def test_demo_mounts_a_seeded_simulator_the_client_reaches(
     assert part is not None
     assert settings.ws1_url == f"http://127.0.0.1:{settings.port}/_sim/workspace-one/api/"
     await part.seed(runtime)
-    assert len(part.sim.devices) == 200
+    assert len(part.sim.devices) == FLEET_SIZE
+    platforms = {d.name[:3]: d.platform for d in part.sim.devices}
+    assert platforms == {"PC-": Platform.WINDOWS, "MAC": Platform.MACOS, "IPH": Platform.IOS,
+                         "AND": Platform.ANDROID, "LNX": Platform.LINUX}
     app = web.Application()
     part.mount(app)
     runner = web.AppRunner(app, access_log=None)

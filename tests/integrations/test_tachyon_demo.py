@@ -6,6 +6,7 @@ import httpx
 import pytest
 from aiohttp import web
 
+from bot.demo import DEVICE_COUNT, FLEET_SIZE, MOBILE_OS, OTHER_DEVICES, mobile
 from bot.runtime import Runtime
 from bot.settings import section
 from handlers.instructions import demo
@@ -28,7 +29,8 @@ async def test_demo_mounts_a_seeded_simulator_and_points_settings_at_it(
     assert settings.tachyon_url == f"http://127.0.0.1:{settings.port}/_sim/tachyon/Consumer/"
     assert settings.tachyon_token is not None and settings.tachyon_approver_token is not None
     await tachyon.seed(runtime)
-    assert len(tachyon.sim.devices) == 200
+    phones = sum(1 for _, os_name, _ in OTHER_DEVICES if os_name.lower().startswith(MOBILE_OS))
+    assert len(tachyon.sim.devices) == FLEET_SIZE - phones > DEVICE_COUNT  # no 1E agent on phones
     tachyon.sim.switches.step_seconds, tachyon.sim.switches.answer_seconds = 0.02, 0.05
     tachyon.sim.switches.error_percent = tachyon.sim.switches.offline_percent = 0
     app = web.Application()
@@ -38,7 +40,7 @@ async def test_demo_mounts_a_seeded_simulator_and_points_settings_at_it(
     await web.TCPSite(runner, "127.0.0.1", settings.port).start()
     try:
         async with runtime.db.uow() as uow:
-            rows = await uow.repo(DeviceRepo).page(runtime.tenant_id, query=None, group_ids=None,
+            rows = await uow.repo(DeviceRepo).page(runtime.tenant_id, query="PC-", group_ids=None,
                                                    after=None, limit=6)
         expected = {d.fqdn: bool(d.attributes["teamviewer_full_client"]) for d, _ in rows}
         client = client_for(section(settings, TachyonConfig), policy=FAST)
@@ -62,10 +64,14 @@ async def test_demo_mounts_a_seeded_simulator_and_points_settings_at_it(
             async with runtime.db.uow() as uow:
                 fleet = await uow.repo(DeviceRepo).page(runtime.tenant_id, query=None, group_ids=None,
                                                         after=None, limit=1000)
-            assert len(answered) == len(fleet) == 200
-            for device, _ in fleet:
+            computers = [d for d, _ in fleet if not mobile(d)]
+            assert len(answered) == len(computers) == FLEET_SIZE - phones
+            assert not any(mobile(d) and d.fqdn in answered for d, _ in fleet)
+            for device in computers:
                 said = answered[device.fqdn or ""]
-                if device.os.startswith("macOS"):
+                if device.os.startswith("Ubuntu"):
+                    assert said["OperatingSystem"] == device.os
+                elif device.os.startswith("macOS"):
                     assert said["OperatingSystem"] == "macOS" and said["Version"].startswith("15.")
                 else:
                     family, version = device.os.rsplit(" ", 1)  # "Windows 11", "23H2"

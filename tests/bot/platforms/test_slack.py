@@ -24,7 +24,9 @@ async def test_umbrella_and_group_commands_reply_through_response_url(tmp_path: 
         assert (status, body) == (200, "")
         reply = (await env.fake.wait_for("response_url"))[0]
         assert reply.path == "/response/cmd" and reply.args["response_type"] == "ephemeral"
-        assert "role grant" in reply.args["text"] and reply.args["blocks"][0]["type"] == "header"
+        # The fallback text is cut short at Slack's limit; the blocks hold every command.
+        assert "role grant" in json.dumps(reply.args["blocks"])
+        assert reply.args["blocks"][0]["type"] == "header"
         assert [c.args["user"] for c in env.fake.called("users.info")] == [ALEX]
 
         await env.command(ALEX, "/role", "list", response="role")

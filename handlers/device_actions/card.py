@@ -1,0 +1,135 @@
+"""`device <device>`: the device card, with a button per action this person may run on it.
+
+A button is drawn when the person holds the action's permission over the device's management
+group and the action applies to the device's platform. Buttons only carry the action's word and
+the inventory device id: a click goes through flow.run like the command, which checks it all
+again from the database. Actions that take a value (a message, a note, a new passcode) open a
+small form first: one text box and a button that sends it (a Slack modal, inputs on the Adaptive
+Card in Teams, a form in the console).
+"""
+
+from __future__ import annotations
+
+from bot.context import Context, Reply
+from bot.errors import UserError
+from bot.model import Interaction
+from bot.rbac import DeviceScope
+from cards.model import Button, Card, Confirm, Field, Fields, Section, Text, TextInput
+from cards.model import Context as Small
+from handlers.common import ago, find_device
+from handlers.device_actions import flow, texts
+from handlers.device_actions.service import workspace_one
+from handlers.device_actions.table import (
+    ACTIONS,
+    BY_WORD,
+    PASSCODE_LENGTH,
+    TEXT_LIMIT,
+    DeviceAction,
+)
+from handlers.device_actions.wipes import PERMISSIONS as WIPE_PERMISSIONS
+from integrations.workspace_one.actions import Action, applies
+from integrations.workspace_one.models import Device as WS1Device
+from storage.devices import Device
+
+READ = "device.read"
+
+
+def _button(spec: DeviceAction, action: Action, device: Device) -> Button:
+    if action is spec.with_input:  # a value first: the form
+        return Button(f"{texts.VERBS[action.value]}\u2026", f"device.form:{spec.word}:{device.id}",
+                      form=False)
+    question = texts.CONFIRM.get(action.value)
+    return Button(texts.VERBS[action.value], f"device.do:{spec.word}:{device.id}", form=False,
+                  confirm=Confirm(texts.VERBS[action.value], question.format(device=device.name))
+                  if question else None)
+
+
+def buttons(ctx: Context, device: Device, scope: DeviceScope, target: WS1Device) -> list[Button]:
+    """One button per action variant the person may run here and the platform takes; the wipes
+    last, each opening its typed confirmation (wipe_commands.py)."""
+    offered = [_button(spec, action, device) for spec in ACTIONS
+               if ctx.decide(spec.permission, scope).allowed
+               for action in spec.variants if applies(action, target.platform)]
+    offered += [Button(f"{texts.VERBS[kind]}\u2026", f"device.wipe-ask:{kind}:{device.id}",
+                       style="danger", form=False)
+                for kind, permission in WIPE_PERMISSIONS.items()
+                if ctx.decide(permission, scope).allowed
+                and applies(Action(kind), target.platform)]
+    return offered
+
+
+async def device_card(ctx: Context, device: Device, scope: DeviceScope) -> Card:
+    await ctx.require(READ, f"see {device.name}", device=scope)
+    client = await workspace_one(ctx.runtime, ctx.tenant_id)
+    target = await flow.ws1_device(client, device, ctx.correlation_id)
+    seen = f"{ago(target.last_seen)} ({target.last_seen:%Y-%m-%d %H:%M} UTC)" \
+        if target.last_seen else texts.NEVER
+    user = target.user_email or "-"
+    if target.user_name and target.user_email:
+        user = f"{target.user_email} ({target.user_name})"
+    facts = Fields((
+        Field("Name", device.name),
+        Field("Platform", target.platform.label if target.platform else target.platform_name or "-"),
+        Field("OS", target.os_version or device.os or "-"), Field("Model", target.model or "-"),
+        Field("Enrolled user", user), Field("Last seen in Workspace ONE", seen),
+        Field("Management group", scope.group or "-")))
+    offered = buttons(ctx, device, scope, target)
+    sections: list[Section] = [facts, Text(texts.ACTIONS_HINT if offered else texts.NO_ACTIONS),
+                               Small(f"ref {ctx.correlation_id}")]
+    return Card(texts.CARD_TITLE.format(device=device.name), sections, offered)
+
+
+def form_card(spec: DeviceAction, device: Device) -> Card:
+    assert spec.input is not None and spec.with_input is not None
+    limit = PASSCODE_LENGTH[1] if spec.input.secret else TEXT_LIMIT
+    verb = texts.VERBS[spec.with_input.value]
+    submit = _submit(spec)
+    return Card(texts.FORM_TITLE.format(verb=verb, device=device.name), [
+        TextInput(spec.input.name, spec.input.label, multiline=spec.input.multiline,
+                  required=True, max_length=limit),
+    ], [Button(submit, f"device.send:{spec.word}:{device.id}", style="primary")])
+
+
+def _submit(spec: DeviceAction) -> str:
+    return texts.FORM_ADD if spec.with_input is Action.NOTE else texts.FORM_SEND
+
+
+# --- the buttons ---------------------------------------------------------------------------
+
+async def card_clicked(ctx: Context, interaction: Interaction) -> Reply:
+    device, scope = await find_device(ctx, interaction.args[0])
+    return Reply.private(await device_card(ctx, device, scope))
+
+
+async def do_clicked(ctx: Context, interaction: Interaction) -> Reply:
+    word, device_id = interaction.args
+    device, scope = await find_device(ctx, device_id)
+    return await flow.run(ctx, BY_WORD[word], device, scope, value=None, email=None, ticket=None,
+                          reply_to=interaction.reply_to, clicked=True)
+
+
+async def form_clicked(ctx: Context, interaction: Interaction) -> Reply:
+    word, device_id = interaction.args
+    spec = BY_WORD[word]
+    device, scope = await find_device(ctx, device_id)
+    assert spec.with_input is not None
+    await ctx.require(spec.permission, texts.WHAT.format(
+        verb=texts.VERBS[spec.with_input.value].lower(), device=device.name), device=scope)
+    return Reply.private(form_card(spec, device))
+
+
+async def send_clicked(ctx: Context, interaction: Interaction) -> Reply:
+    word, device_id = interaction.args
+    spec = BY_WORD[word]
+    assert spec.input is not None and spec.with_input is not None
+    device, scope = await find_device(ctx, device_id)
+    raw = interaction.inputs.get(spec.input.name, "")
+    if not raw.strip():
+        raise UserError(texts.INPUT_MISSING.format(what=spec.input.label.lower(),
+                                                   button=_submit(spec)))
+    try:
+        value = spec.input.convert(raw if spec.input.secret else raw.strip())
+    except ValueError as exc:
+        raise UserError(f"The {spec.input.label.lower()} was not sent: {exc}.") from None
+    return await flow.run(ctx, spec, device, scope, value=value, email=None, ticket=None,
+                          reply_to=interaction.reply_to, clicked=True)
