@@ -16,19 +16,25 @@ from bot.errors import UserError
 from handlers.device_actions import texts
 from handlers.devices import DeviceSettings
 from handlers.incidents.lookup import incident_caller
+from handlers.incidents.service import NotConfigured
 from integrations.workspace_one.models import Device as WS1Device
 
 
 async def end_user_for(ctx: Context, email: str | None, ticket: str | None) -> str | None:
     """The email of the end user an action is for: `for <email>` itself, or the caller of `for
-    <incident>` as ServiceNow has it ("" when the incident has no caller with an email); None
-    without `for`. An unknown incident, or ServiceNow not set up, refuses (the incidents
-    capability says which): an incident deskhand cannot read cannot vouch for anyone."""
+    <incident>` as ServiceNow has it; None when nothing names one (no `for`, an incident without
+    a caller email, or no ServiceNow for this tenant: the number is then only a reference, which
+    names nobody, like no `for` at all). An incident ServiceNow does not know is refused
+    (NotFound from the incidents capability): most likely a typo in the number."""
     if email:
         return email.strip().lower()
-    if ticket:
-        return ((await incident_caller(ctx, ticket)) or "").strip().lower()
-    return None
+    if not ticket:
+        return None
+    try:
+        caller = await incident_caller(ctx, ticket)
+    except NotConfigured:
+        return None
+    return caller.strip().lower() if caller else None
 
 
 async def check_end_user(ctx: Context, audit_action: str, device: str, target: WS1Device,
@@ -45,17 +51,14 @@ async def check_end_user(ctx: Context, audit_action: str, device: str, target: W
     if end_user is None or end_user in settings.email_validation_exceptions:
         return
     enrolled = target.user_email.strip().lower()
-    if end_user and enrolled == end_user:
+    if enrolled == end_user:
         return
-    reason = ("the incident names no caller email" if not end_user else
-              "the device has no enrolled user email" if not enrolled else
-              "the end user's email is not the device's enrolled user's")
+    reason = "the device has no enrolled user email" if not enrolled else \
+        "the end user's email is not the device's enrolled user's"
     await ctx.runtime.audit.record(
         ctx.tenant_id, "external", audit_action, "refused", actor=ctx.actor,
         correlation_id=ctx.correlation_id, target=device,
         params={"device": device, "for": email, "ticket": ticket, "end_user": end_user},
         detail=f"email validation: {reason}")
-    text = texts.NO_CALLER if not end_user else \
-        texts.MISMATCH if enrolled else texts.NO_ENROLLED_USER
-    raise UserError(text.format(email=end_user, device=device, ticket=ticket),
-                    title=texts.MISMATCH_TITLE)
+    text = texts.MISMATCH if enrolled else texts.NO_ENROLLED_USER
+    raise UserError(text.format(email=end_user, device=device), title=texts.MISMATCH_TITLE)

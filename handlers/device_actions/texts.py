@@ -90,9 +90,6 @@ NO_ENROLLED_USER = ("Workspace ONE names no enrolled user for {device}, so deskh
                     "that it belongs to {email}; nothing was sent. Run it without `for`, or ask "
                     "an administrator to exempt the email (email_validation_exceptions).")
 
-NO_CALLER = ("Incident {ticket} names no caller with an email, so deskhand cannot check that "
-             "{device} is theirs; nothing was sent. Name the end user with `for <email>` instead.")
-
 # The device card.
 CARD_TITLE = "Device {device}"
 NO_ACTIONS = "You may not run any device action on this device."

@@ -14,6 +14,7 @@ import pytest
 from integrations.workspace_one.simulator import WorkspaceOneSimulator
 from tests.fakes.slack_api import ALEX, NINA, SAM, Call, SlackEnv, slack_env
 from tests.handlers.test_device_actions import CODE, PASSWORD
+from tests.handlers.ws1_env import owner_of
 from tests.handlers.ws1_kit import PHONE, arm, audit_of, windows_pc, ws1_settings, ws1_simulator
 
 Env = tuple[SlackEnv, WorkspaceOneSimulator]
@@ -98,16 +99,17 @@ async def test_find_plays_the_sound_on_a_phone_and_refuses_a_pc(env: Env) -> Non
 async def test_message_carries_the_text_to_the_device(env: Env) -> None:
     slack, sim = env
     pc = await windows_pc(slack.server.runtime, "London")
-    text = 'device message {} for ann@example.com message="Please restart before 5pm"'
-    reply = await ask(slack, ALEX, text.format(pc), "message")
+    owner = await owner_of(slack.server, pc)  # email validation: `for` names the enrolled user
+    text = 'device message {} for {} message="Please restart before 5pm"'
+    reply = await ask(slack, ALEX, text.format(pc, owner), "message")
     assert header(reply) == f":white_check_mark: Send a message: {pc}"
-    assert "*For*\nann@example.com" in fields(reply)
+    assert f"*For*\n{owner}" in fields(reply)
     [sent] = sim.sent_to(pc, "Message")
     assert sent.body["MessageBody"] == "Please restart before 5pm"
     assert sent.body["MessageType"] == "wns"  # a Windows device gets a WNS push
     await slack.idle()
     [row] = await audit_of(slack.server.runtime, "ws1.message")
-    assert (row.outcome, row.params["for"]) == ("ok", "ann@example.com")
+    assert (row.outcome, row.params["for"]) == ("ok", owner)
 
     empty = await ask(slack, ALEX, f'device message {pc} message=" "', "empty")
     assert "the message is empty" in empty["text"] and len(sim.sent_to(pc, "Message")) == 1

@@ -13,6 +13,7 @@ import pytest
 from integrations.workspace_one.simulator import WorkspaceOneSimulator
 from tests.bot.platforms.test_teams import PERSONAL, say, texts
 from tests.fakes.bot_connector import ALEX, NINA, SAM, FakeBotFramework, teams_deskhand
+from tests.handlers.ws1_env import owner_of
 from tests.handlers.ws1_kit import arm, audit_of, windows_pc, ws1_settings, ws1_simulator
 
 Live = tuple[Any, WorkspaceOneSimulator]
@@ -63,15 +64,16 @@ async def test_lock_from_a_personal_chat_by_endpoint_standard(fake: FakeBotFrame
 async def test_message_reaches_the_device_with_its_text(fake: FakeBotFramework, live: Live) -> None:
     deskhand, sim = live
     pc = await windows_pc(deskhand.runtime, "New York")
+    owner = await owner_of(deskhand, pc)  # email validation: `for` names the enrolled user
     call = await say(fake, deskhand,
-                     f'device message {pc} for ann@example.com message="Call the desk, please"')
+                     f'device message {pc} for {owner} message="Call the desk, please"')
     shown = texts(card_of(call))
-    assert shown.startswith(f"Send a message: {pc}") and "For: ann@example.com" in shown
+    assert shown.startswith(f"Send a message: {pc}") and f"For: {owner}" in shown
     [sent] = sim.sent_to(pc, "Message")
     assert sent.body["MessageBody"] == "Call the desk, please"
     [row] = await audit_of(deskhand.runtime, "ws1.message")
     assert (row.outcome, row.actor_email, row.params["for"]) == (
-        "ok", "alex.admin@example.com", "ann@example.com")
+        "ok", "alex.admin@example.com", owner)
 
 
 async def test_without_the_permission_nothing_is_sent(fake: FakeBotFramework, live: Live) -> None:

@@ -85,12 +85,17 @@ async def test_the_command_answers_the_typed_confirmation_card_and_stores_the_ro
 
 async def test_enterprise_wipe_says_what_it_removes(live: Live) -> None:
     server, _ = live
-    device = (await device_in(server, "London")).name
+    found = await device_in(server, "London")
+    device, owner = found.name, found.owner_email
     async with console(server, ALEX) as alex:
-        ask = await alex.say(f"device enterprise-wipe {device} for ann@example.com")
+        ask = await alex.say(f"device enterprise-wipe {device} for {owner}")
+        other = await alex.say(f"device enterprise-wipe {device} for ann@example.com")
     assert ask["card"]["title"] == f"Enterprise wipe {device}?"
     assert "removes corporate data and management" in ask["card"]["fallback"]
-    assert field(ask, "For") == "ann@example.com"
+    assert field(ask, "For") == owner
+    # Email validation comes before anyone is asked to confirm: a stranger's email stops it here.
+    assert other["card"]["title"] == "Not the device's user"
+    assert "nothing was sent" in other["card"]["fallback"]
 
 
 async def test_a_name_that_does_not_match_is_refused_and_the_row_stays(live: Live) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import aiohttp
 from sqlalchemy import text
 
+from bot.demo import FLEET_SIZE
 from bot.model import ReplyTarget
 from bot.places import said_privately
 from integrations.simulator_kit import serve
@@ -153,8 +154,8 @@ async def test_workspace_one_check_says_ok_or_what_is_wrong(tmp_path: Path) -> N
         async with console(server, ALEX) as alex:
             good = (await alex.say("integrations test workspace-one"))["card"]
             assert good["title"] == "Integration check" and "0 problem(s) found." in text_of(good)
-            assert "Workspace ONE | ok | Workspace ONE accepts deskhand's sign-in and lists 200 " \
-                   "devices." in text_of(good).replace('"', "")
+            assert ("Workspace ONE | ok | Workspace ONE accepts deskhand's sign-in and lists "
+                    f"{FLEET_SIZE} devices.") in text_of(good).replace('"', "")
             await alex.say(f"integrations set workspace-one url={url} username={USER} "
                            f"password=wrong-password tenant_code={CODE}")
             bad = text_of((await alex.say("integrations test workspace-one"))["card"])
