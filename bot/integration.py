@@ -86,13 +86,18 @@ def parse(integration: Integration, current: Mapping[str, Any], given: Mapping[s
           ) -> dict[str, Any]:
     """The record after `given` (chat text) is applied to `current` (plain values by key);
     raises ValueError naming every bad key or value and what is allowed. An empty value
-    removes the key (its default applies)."""
+    removes the key (its default applies); a changed URL removes the stored secrets."""
     known = keys(integration)
     unknown = [k for k in given if k not in known]
     if unknown:
         raise ValueError(f"{integration.name} has no {', '.join(f'`{k}`' for k in unknown)}; "
                          f"its keys are {', '.join(known)}")
-    merged = {k: v for k, v in {**current, **given}.items() if v not in ("", None)}
+    kept = dict(current)
+    if any(k.endswith("url") and given[k] != current.get(k) for k in given):
+        # A secret stored for one host never goes to another: a new URL drops the stored
+        # secrets, and any needed must be typed again in the same command.
+        kept = {k: v for k, v in kept.items() if not is_secret(integration, k)}
+    merged = {k: v for k, v in {**kept, **given}.items() if v not in ("", None)}
     try:
         checked = integration.config.model_validate({known[k]: v for k, v in merged.items()})
     except ValidationError as exc:

@@ -16,6 +16,7 @@ from bot.audit import REDACTED
 from bot.context import Context, Reply
 from bot.errors import NotFound, UserError
 from bot.model import ReplyTarget
+from bot.places import said_privately
 from bot.rbac import DeviceScope
 from cards.model import Card, Field, Fields, Section, Text
 from cards.model import Context as Small
@@ -75,6 +76,9 @@ async def run(ctx: Context, spec: DeviceAction, device: Device, scope: DeviceSco
     verb = texts.VERBS[action.value]
     if spec.input is not None and spec.input.secret and value:
         ctx.audit_params[spec.input.name] = REDACTED  # the command's audit row keeps its args
+        if not clicked and not said_privately(reply_to):  # typed where others read it
+            raise UserError(texts.SECRET_IN_PUBLIC.format(what=spec.input.label.lower()),
+                            title=texts.SECRET_IN_PUBLIC_TITLE)
     await ctx.require(spec.permission, texts.WHAT.format(verb=verb.lower(), device=device.name),
                       device=scope)
     client = await workspace_one(ctx.runtime, ctx.tenant_id)

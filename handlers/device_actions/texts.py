@@ -90,6 +90,11 @@ NO_ENROLLED_USER = ("Workspace ONE names no enrolled user for {device}, so deskh
                     "that it belongs to {email}; nothing was sent. Run it without `for`, or ask "
                     "an administrator to exempt the email (email_validation_exceptions).")
 
+SECRET_IN_PUBLIC_TITLE = "Not here"
+SECRET_IN_PUBLIC = ("Everyone in this conversation can read what you typed, so the {what} was not "
+                    "used. Set it in a private chat with deskhand, a slash command, or the "
+                    "device card's form; and choose a new one, since this one was seen.")
+
 # The device card.
 CARD_TITLE = "Device {device}"
 NO_ACTIONS = "You may not run any device action on this device."

@@ -41,6 +41,7 @@ from integrations.workspace_one.client import By, WorkspaceOneClient
 from integrations.workspace_one.client import Command as WS1Command
 from integrations.workspace_one.models import Device as WS1Device
 from storage.device_wipes import DeviceWipe, DeviceWipeRepo
+from storage.devices import DeviceRepo
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -78,6 +79,9 @@ async def send(runtime: Runtime, wipe_id: int, tenant_id: int | None = None) -> 
         target = await client.device(By.ID, row.ws1_id, cid=cid)
         if target is None:
             outcome, message = FAILED, texts.GONE.format(ws1_id=row.ws1_id)
+        elif not await _same_device(runtime, row, target):
+            outcome, message = FAILED, texts.NOT_THE_SAME.format(ws1_id=row.ws1_id,
+                                                                 device=row.device_name)
         else:
             await client.command(target, COMMANDS[row.kind], cid=cid)
             outcome, message = SENT, ""
@@ -96,6 +100,19 @@ async def send(runtime: Runtime, wipe_id: int, tenant_id: int | None = None) -> 
     noted = await _note(runtime, client, row, target, cid) \
         if outcome == SENT and client is not None and target is not None else ""
     await _finish(runtime, row, outcome, message, noted, cid, name)
+
+
+async def _same_device(runtime: Runtime, row: DeviceWipe, target: WS1Device) -> bool:
+    """Whether the Workspace ONE id still names the device that was confirmed: by name or by
+    serial number (an id is only unique within one Workspace ONE, and the tenant's Workspace
+    ONE may have been changed since the wipe was asked for)."""
+    serial = ""
+    if row.device_id is not None:
+        async with runtime.db.uow() as uow:
+            device = await uow.repo(DeviceRepo).by_id(row.tenant_id, row.device_id)
+        serial = (device.serial or "") if device else ""
+    return target.name.casefold() == row.device_name.casefold() or bool(
+        serial and target.serial and target.serial.casefold() == serial.casefold())
 
 
 async def _note(runtime: Runtime, client: WorkspaceOneClient, row: DeviceWipe,

@@ -68,6 +68,8 @@ FAILED_TITLE = "{name} not sent: {device}"
 FAILED = "Workspace ONE did not take the {name_lower} command for {device}: {reason}"
 UNKNOWN_TITLE = "{name} of {device}: check Workspace ONE"
 GONE = "Workspace ONE no longer knows this device (id {ws1_id}); nothing was sent."
+NOT_THE_SAME = ("Workspace ONE id {ws1_id} no longer names {device} (its name and serial number "
+                "differ now), so nothing was sent. Ask for the wipe again.")
 INTERRUPTED = ("deskhand was interrupted while sending the {name_lower} command to Workspace ONE, "
                "so it cannot tell whether the command arrived. It is never sent again "
                "automatically: look at {device} in the Workspace ONE console (its commands and "

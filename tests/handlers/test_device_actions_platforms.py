@@ -87,6 +87,19 @@ async def test_without_a_1_1_chat_the_key_is_not_even_fetched(tmp_path: Path) ->
         assert command.outcome == "refused"
 
 
+async def test_a_passcode_typed_in_a_channel_is_not_used(tmp_path: Path) -> None:
+    async with teams_ws1(tmp_path) as (env, fake, sim):
+        fake.add_user(teams.ALEX)
+        phone = await device_in(env.server, "London", "AND-")
+        await say_in_channel(env, fake, f"device passcode {phone} passcode=246810")
+        [posted] = await fake.wait_for("send", "reply", count=1)
+        said = json.dumps(posted.body)
+        assert "Everyone in this conversation can read what you typed" in said
+        assert "246810" not in said and sim.sent_to(phone) == []
+        [command] = await audit_rows(env.server, "device passcode")
+        assert command.outcome == "refused" and "246810" not in json.dumps(command.params)
+
+
 async def test_the_device_card_and_its_form_in_teams(tmp_path: Path) -> None:
     async with teams_ws1(tmp_path) as (env, fake, sim):
         await TeamsDriver(fake, env.server.url).install()

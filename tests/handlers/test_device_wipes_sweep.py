@@ -76,6 +76,20 @@ async def test_an_approved_wipe_nobody_claimed_is_sent_once(live: Live) -> None:
     assert row.state == "sent" and wipes_sent(sim, device) == ["DeviceWipe"]
 
 
+async def test_an_id_that_names_another_device_now_is_not_wiped(live: Live) -> None:
+    """The tenant's Workspace ONE changed between the request and the send: the stored id now
+    names a different device, so nothing is sent."""
+    server, sim = live
+    row, _ = await left_in(server, "approved", timedelta(minutes=10))
+    other = next(d for d in sim.devices if d.id == row.ws1_id)
+    other.name, other.serial = "SOMEONE-ELSES-PC", "SN-OTHER-0001"
+    assert await sweep(server.runtime, SWEEP) == 1
+    [after] = await wipes(server)
+    assert after.state == "failed" and "no longer names" in (after.error or "")
+    assert [d.id for d in sim.devices if d.name == "SOMEONE-ELSES-PC"] == [row.ws1_id]
+    assert not [s for s in sim.sent if s.device_id == row.ws1_id and s.kind == "DeviceWipe"]
+
+
 async def test_an_approved_wipe_too_old_to_act_on_ends_failed_unsent(live: Live) -> None:
     server, sim = live
     _, device = await left_in(server, "approved", timedelta(hours=3))

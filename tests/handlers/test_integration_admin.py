@@ -187,3 +187,19 @@ async def test_1e_check_retrieves_instructions_and_checks_the_consumer(tmp_path:
             assert token not in entitled
     finally:
         await runner.cleanup()
+
+
+def test_a_new_url_drops_the_stored_secrets_unless_typed_again() -> None:
+    """Credentials stored for one host never go to a host an admin types later."""
+    from bot.integration import parse
+    from handlers.device_actions.service import INTEGRATION
+
+    current = {"url": "https://as1.awmdm.com/api/", "username": "api", "password": "pw-1",
+               "tenant_code": "code-1"}
+    moved = parse(INTEGRATION, current, {"url": "https://elsewhere.example.com/api/"})
+    assert moved == {"url": "https://elsewhere.example.com/api/", "username": "api"}
+    retyped = parse(INTEGRATION, current, {"url": "https://as2.awmdm.com/api/", "password": "pw-2",
+                                           "tenant_code": "code-2"})
+    assert (retyped["password"], retyped["tenant_code"]) == ("pw-2", "code-2")
+    same = parse(INTEGRATION, current, {"url": current["url"], "username": "other"})
+    assert same["password"] == "pw-1"  # the same URL typed again keeps them
