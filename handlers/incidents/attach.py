@@ -2,8 +2,9 @@
 
 A listener of the instructions' `instruction.run.finished`. Only the driver that moved the run to
 its end announces it, and a once-only claim (`job_claims`, keyed by tenant and run) is taken
-before the upload, so two processes or a repeated announcement never attach twice. The claim is
-kept whatever happens next: a file whose upload may have reached ServiceNow is not sent again.
+right before the upload (after the incident lookup and the export, whose failures leave it for a
+later announcement), so two processes or a repeated announcement never attach twice. The claim
+is kept whatever happens next: a file whose upload may have reached ServiceNow is not sent again.
 A failure is logged and audited; the export stays available on the run card.
 """
 
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 from bot.errors import NotFound
 from handlers.incidents import texts
 from handlers.incidents.config import ServiceNowConfig
-from handlers.incidents.service import NotConfigured, servicenow
+from handlers.incidents.service import NAME, NotConfigured, servicenow
 from handlers.instructions import exports
 from handlers.instructions.states import COMPLETED, RunFinished
 from integrations.http import VendorError
@@ -41,14 +42,19 @@ async def _claim(runtime: Runtime, event: RunFinished) -> bool:
 
 
 async def _upload(runtime: Runtime, client: ServiceNowClient, run: InstructionRun,
-                  number: str) -> str:
-    """Attach the export and add the note; the attached file's name."""
+                  event: RunFinished, number: str) -> str | None:
+    """Attach the export and add the note; the attached file's name, or None when another
+    process attached it. Everything that may fail before the upload (the incident lookup, the
+    export) comes before the claim, so such a failure does not use the claim up."""
     cid = run.correlation_id
     incident = await client.incident(number, cid=cid)
     if incident is None:
         raise NotFound(texts.UNKNOWN.format(number=number))
-    fmt = runtime.config(ServiceNowConfig).servicenow_export_format
+    config = await runtime.tenant_clients.config(event.tenant_id, NAME)
+    fmt = config.servicenow_export_format if isinstance(config, ServiceNowConfig) else "csv"
     name, content_type, body = await exports.build(runtime, run, fmt)
+    if not await _claim(runtime, event):
+        return None
     await client.attach(incident.sys_id, name, body, content_type, cid=cid)
     try:
         await client.add_work_note(incident.sys_id, texts.ATTACHED_NOTE.format(
@@ -70,11 +76,14 @@ async def attach_results(runtime: Runtime, event: RunFinished) -> None:
         return
     async with runtime.db.uow() as uow:
         run = await uow.repo(InstructionRunRepo).get(event.tenant_id, event.run_id)
-    if run is None or not await _claim(runtime, event):
+    if run is None:
         return
     problem, name = "", ""
     try:
-        name = await _upload(runtime, client, run, number)
+        uploaded = await _upload(runtime, client, run, event, number)
+        if uploaded is None:
+            return
+        name = uploaded
     except VendorError as exc:
         problem = exc.message
         log.warning("run %s: results not attached to %s: %s answered %s (%s; ref %s)", run.id,

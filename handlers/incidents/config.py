@@ -1,4 +1,4 @@
-"""DESKHAND_SERVICENOW_*: where ServiceNow is, how deskhand signs in, and which field names the device."""
+"""DESKHAND_SERVICENOW_*: where ServiceNow is and how deskhand signs in."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ class ServiceNowConfig(BaseModel):
     servicenow_client_id: str = ""  # OAuth, with the secret; wins over Basic
     servicenow_client_secret: SecretStr | None = None
     servicenow_grant: Literal["password", "client_credentials"] = "password"  # the OAuth grant
-    # The incident field that names the targeted device, and where a bare reference is looked up.
-    servicenow_device_field: str = Field(default="cmdb_ci", pattern=r"^[a-z][a-z0-9_]{0,79}$")
+    # Where a bare device reference is looked up; which incident field names the device is
+    # the tenant setting `targeted_device_field` (the devices settings).
     servicenow_device_table: str = Field(default="cmdb_ci", pattern=r"^[a-z][a-z0-9_]{0,79}$")
     servicenow_export_format: Literal["csv", "xlsx"] = "csv"  # a run's results attached to its incident
 

@@ -15,6 +15,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from bot.audit import redact_text
+from bot.errors import UserError
 from bot.events import Finished
 from handlers.incidents import texts
 from handlers.incidents.service import NotConfigured, servicenow
@@ -57,13 +58,10 @@ async def write_note(runtime: Runtime, finished: Finished) -> None:
     number = incident_of(finished.params)
     if number is None:
         return
-    try:
-        client = await servicenow(runtime, finished.tenant_id)
-    except NotConfigured:
-        return
     cid = finished.correlation_id
     problem = ""
     try:
+        client = await servicenow(runtime, finished.tenant_id)
         incident = await client.incident(number, cid=cid)
         if incident is None:
             problem = texts.UNKNOWN.format(number=number)
@@ -71,10 +69,15 @@ async def write_note(runtime: Runtime, finished: Finished) -> None:
                         number, cid)
         else:
             await client.add_work_note(incident.sys_id, note_text(finished), cid=cid)
+    except NotConfigured:
+        return
     except VendorError as exc:
         problem = exc.message
         log.warning("work note on %s not written: %s answered %s (%s; ref %s)", number,
                     exc.vendor, exc.status or "nothing", exc.code, cid)
+    except UserError as exc:  # a tenant record deskhand cannot use (e.g. its key changed)
+        problem = str(exc)
+        log.warning("work note on %s not written: %s (ref %s)", number, exc, cid)
     await runtime.audit.record(
         finished.tenant_id, "external", AUDIT_ACTION, "failed" if problem else "ok",
         actor=finished.actor, correlation_id=cid, target=number,

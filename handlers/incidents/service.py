@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from bot.errors import UserError
 from bot.integration import Finding, Integration, ok
 from bot.model import new_correlation_id
+from handlers.devices import DeviceSettings
 from handlers.incidents.config import ServiceNowConfig
 from handlers.incidents.texts import NOT_CONFIGURED, NOT_CONFIGURED_TITLE, SIGNED_IN
 from integrations.http import RetryPolicy, new_client
@@ -59,8 +60,7 @@ def build(runtime: Runtime, tenant_id: int, s: ServiceNowConfig, *, policy: Retr
                                           _secret(s.servicenow_client_secret), s.servicenow_grant,
                                           s.servicenow_username, password), http, policy)
                   if _oauth(s) else BasicAuth(s.servicenow_username, password))
-    return ServiceNowClient(root, auth, device_field=s.servicenow_device_field,
-                            device_table=s.servicenow_device_table, policy=policy, http=http)
+    return ServiceNowClient(root, auth, device_table=s.servicenow_device_table, policy=policy, http=http)
 
 
 async def servicenow(runtime: Runtime, tenant_id: int) -> ServiceNowClient:
@@ -69,6 +69,8 @@ async def servicenow(runtime: Runtime, tenant_id: int) -> ServiceNowClient:
     if client is None:
         raise NotConfigured(NOT_CONFIGURED)
     found: ServiceNowClient = client
+    async with runtime.db.uow() as uow:  # the tenant's own setting, changed at any time
+        found.device_field = (await DeviceSettings.read(uow, tenant_id)).targeted_device_field
     return found
 
 

@@ -122,7 +122,7 @@ async def set_command(ctx: Context, cmd: Command) -> Reply:
 async def unset_command(ctx: Context, cmd: Command) -> Reply:
     integration = _find(ctx, cmd.args["name"])
     ctx.target = integration.name
-    named = (cmd.args.get("keys") or "").replace(",", " ").split()
+    named = (cmd.args.get("fields") or "").replace(",", " ").split()
     keys = spec.keys(integration)
     unknown = [k for k in named if k not in keys]
     if unknown:
@@ -142,7 +142,7 @@ async def unset_command(ctx: Context, cmd: Command) -> Reply:
         else:
             await repo.delete(ctx.tenant_id, integration.name)
         await uow.commit()
-    ctx.audit_params["keys"] = named or "all"
+    ctx.audit_params["fields"] = named or "all"  # ("keys" would read as a secret)
     if named:
         text = texts.UNSET_KEYS.format(keys=", ".join(f"`{k}`" for k in named))
     else:
@@ -179,7 +179,7 @@ COMMANDS = (
     CommandSpec(
         "integrations unset", texts.SUMMARY_UNSET, unset_command, permission=PERMISSION,
         menu=False, args=(Arg("name", NAME_HELP),
-                          Arg("keys", "the keys to remove (none: all of it)", kind="rest",
+                          Arg("fields", "the keys to remove (none: all of it)", kind="rest",
                               required=False)),
         examples=("integrations unset teamviewer", "integrations unset workspace-one client_id")),
     CommandSpec(

@@ -61,7 +61,8 @@ class Inbound:
         return cls(
             reference=reference_json(activity),
             conversation_id=conversation.id if conversation else "",
-            conversation_type=(getattr(conversation, "conversation_type", None) or "personal"),
+            # Unknown: treated as shared, so nothing private is sent there (fail closed).
+            conversation_type=(getattr(conversation, "conversation_type", None) or "channel"),
             aad_tenant=str(tenant),
             team_id=(data.get("team") or {}).get("id"),
             channel_id=(data.get("channel") or {}).get("id"),
