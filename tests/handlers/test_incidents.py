@@ -130,3 +130,15 @@ async def test_without_servicenow_the_command_says_how_to_set_it_up(tmp_path: Pa
     assert card["card"]["title"] == "ServiceNow is not set up"
     assert "DESKHAND_SERVICENOW_URL" in text_of(card) and "ref " in text_of(card)
     assert listed["card"]["title"] == "ServiceNow is not set up"
+
+
+async def test_the_field_naming_the_device_is_the_tenants_setting(env: SnowEnv) -> None:
+    """`targeted_device_field` (a tenant setting, read on every use) picks the incident field."""
+    inc = env.incidents
+    env.record(inc.london)["u_affected_device"] = inc.singapore_device.name  # a plain text field
+    async with console(env.env.live, ALEX) as alex:
+        before = await alex.say(f"incident {inc.london}")
+        await alex.say("settings set targeted_device_field=u_affected_device")
+        after = await alex.say(f"incident {inc.london}")
+    assert field(before, "Device") == f"{inc.london_device.name} (London)"
+    assert field(after, "Device") == f"{inc.singapore_device.name} (Singapore)"
