@@ -115,6 +115,11 @@ def plain(value: Any) -> Any:
     return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
+def secret_text(value: SecretStr | None) -> str:
+    """A secret setting's text; "" when it is not set (what a client's build checks)."""
+    return value.get_secret_value() if value is not None else ""
+
+
 def seal(integration: Integration, box: SecretBox, record: Mapping[str, Any]
          ) -> tuple[dict[str, Any], dict[str, str]]:
     """(plain values, sealed secrets) to store."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.errors import UserError
-from bot.integration import Finding, Integration, ok
+from bot.integration import Finding, Integration, ok, secret_text
 from bot.model import new_correlation_id
 from handlers.device_actions.config import WorkspaceOneConfig
 from handlers.device_actions.texts import NOT_CONFIGURED, NOT_CONFIGURED_TITLE, SIGNED_IN
@@ -22,16 +22,11 @@ if TYPE_CHECKING:
 NAME = "workspace-one"
 
 
-def _secret(value: object) -> str:
-    getter = getattr(value, "get_secret_value", None)
-    return str(getter()) if getter else ""
-
-
 def missing(s: WorkspaceOneConfig) -> list[str]:
     """What a configuration lacks: the URL, and OAuth client credentials or a Basic account."""
     needs = [] if s.ws1_url else ["url"]
-    if not ((s.ws1_client_id and _secret(s.ws1_client_secret))
-            or (s.ws1_username and _secret(s.ws1_password))):
+    if not ((s.ws1_client_id and secret_text(s.ws1_client_secret))
+            or (s.ws1_username and secret_text(s.ws1_password))):
         needs.append("username and password (or client_id and client_secret)")
     return needs
 
@@ -41,13 +36,13 @@ class WorkspaceOne:
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.client: WorkspaceOneClient | None = None
         self.http: httpx.AsyncClient | None = None
-        secret, password = _secret(s.ws1_client_secret), _secret(s.ws1_password)
+        secret, password = secret_text(s.ws1_client_secret), secret_text(s.ws1_password)
         if missing(s):
             return
         self.http = new_client(api_root(s.ws1_url), transport=transport)
         auth: Auth = (ClientCredentials(s.ws1_token_url, s.ws1_client_id, secret, self.http)
                       if s.ws1_client_id and secret else BasicAuth(s.ws1_username, password))
-        self.client = WorkspaceOneClient(s.ws1_url, auth, tenant_code=_secret(s.ws1_tenant_code),
+        self.client = WorkspaceOneClient(s.ws1_url, auth, tenant_code=secret_text(s.ws1_tenant_code),
                                          api_version=s.ws1_api_version, policy=policy,
                                          http=self.http)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.errors import UserError
-from bot.integration import Finding, Integration, ok
+from bot.integration import Finding, Integration, ok, secret_text
 from bot.model import new_correlation_id
 from handlers.devices import DeviceSettings
 from handlers.incidents.config import ServiceNowConfig
@@ -30,21 +30,16 @@ class NotConfigured(UserError):
     title = NOT_CONFIGURED_TITLE
 
 
-def _secret(value: object) -> str:
-    getter = getattr(value, "get_secret_value", None)
-    return str(getter()) if getter else ""
-
-
 def _oauth(s: ServiceNowConfig) -> bool:
-    return bool(s.servicenow_client_id and _secret(s.servicenow_client_secret)) and (
+    return bool(s.servicenow_client_id and secret_text(s.servicenow_client_secret)) and (
         s.servicenow_grant == "client_credentials"
-        or bool(s.servicenow_username and _secret(s.servicenow_password)))
+        or bool(s.servicenow_username and secret_text(s.servicenow_password)))
 
 
 def missing(s: ServiceNowConfig) -> list[str]:
     """What a configuration lacks: the URL, and a Basic account or OAuth client credentials."""
     needs = [] if s.servicenow_url else ["url"]
-    if not (_oauth(s) or (s.servicenow_username and _secret(s.servicenow_password))):
+    if not (_oauth(s) or (s.servicenow_username and secret_text(s.servicenow_password))):
         needs.append("username and password (or client_id and client_secret)")
     return needs
 
@@ -55,9 +50,9 @@ def build(runtime: Runtime, tenant_id: int, s: ServiceNowConfig, *, policy: Retr
         return None
     root = s.servicenow_url if s.servicenow_url.endswith("/") else s.servicenow_url + "/"
     http = new_client(root, transport=transport)
-    password = _secret(s.servicenow_password)
+    password = secret_text(s.servicenow_password)
     auth: Auth = (OAuthAuth(OAuthSettings(s.servicenow_client_id,
-                                          _secret(s.servicenow_client_secret), s.servicenow_grant,
+                                          secret_text(s.servicenow_client_secret), s.servicenow_grant,
                                           s.servicenow_username, password), http, policy)
                   if _oauth(s) else BasicAuth(s.servicenow_username, password))
     return ServiceNowClient(root, auth, device_table=s.servicenow_device_table, policy=policy, http=http)
