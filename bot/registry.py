@@ -98,12 +98,15 @@ def text(value: str) -> str:
 class ActionSpec:
     """A button (or form) family: `prefix:part:part`. The router parses the parts with `params`
     and the value's `fields` (separated by \x1f) before the handler runs; a click that does
-    not parse is answered "This button is damaged; <damaged>"."""
+    not parse is answered "This button is damaged; <damaged>". The last `optional` params may
+    be left off (the handler gets None for them): a part added later, so that buttons drawn
+    before it keep working."""
 
     prefix: str
     handler: ActionHandler
     permission: str | tuple[str, ...] | None = None
     params: tuple[Param, ...] = ()
+    optional: int = 0
     fields: int = 0
     damaged: str = "run the command again for a fresh card."
 

@@ -58,13 +58,14 @@ def parse_click(action: ActionSpec, interaction: Interaction) -> Interaction:
     """The click with its action id's parts and its value's fields parsed as declared."""
     parts = interaction.action_id.split(":")[1:]
     fields = tuple(interaction.value.split("\x1f")) if action.fields else ()
-    if len(parts) != len(action.params) or len(fields) != action.fields:
+    left_off = len(action.params) - len(parts)
+    if not 0 <= left_off <= action.optional or len(fields) != action.fields:
         raise DamagedButton(action.damaged)
     try:
-        args = tuple(param(part) for param, part in zip(action.params, parts, strict=True))
+        args = tuple(param(part) for param, part in zip(action.params, parts, strict=False))
     except ValueError:
         raise DamagedButton(action.damaged) from None
-    return dataclasses.replace(interaction, args=args, fields=fields)
+    return dataclasses.replace(interaction, args=args + (None,) * left_off, fields=fields)
 
 
 class Router:

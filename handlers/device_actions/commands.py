@@ -3,7 +3,8 @@
 `device <word> <device> [for <email|incident>] [<input>=...]` per table entry, `device <device>`
 for the device card, and the card's buttons: `device.card:<id>` (the card), `device.do:<word>:<id>`
 (an action without input), `device.form:<word>:<id>` (the form of one with input) and
-`device.send:<word>:<id>` (that form sent). `<id>` is the inventory device id.
+`device.send:<word>:<id>` (that form sent). `<id>` is the inventory device id; each may end with
+`:<incident>` (a card opened from an incident card), which the action is then run for.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from bot.context import Context, Reply
 from bot.model import Command
 from bot.registry import ActionSpec, Arg, CommandSpec, an_id, one_of
-from handlers.common import find_device, parse_for
+from handlers.common import a_ticket, find_device, parse_for
 from handlers.device_actions import card, flow, texts
 from handlers.device_actions.table import ACTIONS, PERMISSIONS, PLAIN, WITH_INPUT, DeviceAction
 
@@ -52,11 +53,12 @@ COMMANDS = (
                 examples=("device PC-0001",), menu=False),
 )
 ACTIONS_SPECS = (
-    ActionSpec("device.card", card.card_clicked, permission="device.read", params=(an_id,)),
+    ActionSpec("device.card", card.card_clicked, permission="device.read",
+               params=(an_id, a_ticket), optional=1),
     ActionSpec("device.do", card.do_clicked, permission=PERMISSIONS,
-               params=(one_of(*PLAIN), an_id)),
+               params=(one_of(*PLAIN), an_id, a_ticket), optional=1),
     ActionSpec("device.form", card.form_clicked, permission=PERMISSIONS,
-               params=(one_of(*WITH_INPUT), an_id)),
+               params=(one_of(*WITH_INPUT), an_id, a_ticket), optional=1),
     ActionSpec("device.send", card.send_clicked, permission=PERMISSIONS,
-               params=(one_of(*WITH_INPUT), an_id)),
+               params=(one_of(*WITH_INPUT), an_id, a_ticket), optional=1),
 )

@@ -7,42 +7,49 @@ device, compared case-insensitively, unless the end user's email is on the tenan
 action before anything is sent, is audited as refused, and says only that the email does not
 match: the refusal does not name the enrolled user (the person may not be allowed to read the
 device, and a guess-and-check oracle would leak who owns which device).
+
+`for <incident>` reads the incident (its caller), so it needs `incident.read` over the device.
+Who an incident names comes from whichever capability provides `bot.tickets.TicketEndUsers`
+(the incidents capability, with ServiceNow); without one, a ticket names nobody.
 """
 
 from __future__ import annotations
 
 from bot.context import Context
 from bot.errors import UserError
+from bot.rbac import DeviceScope
+from bot.tickets import end_user_of
 from handlers.device_actions import texts
 from handlers.devices import DeviceSettings
-from handlers.incidents.lookup import incident_caller
-from handlers.incidents.service import NotConfigured
 from integrations.workspace_one.models import Device as WS1Device
+
+INCIDENT_READ = "incident.read"
 
 
 async def end_user_for(ctx: Context, email: str | None, ticket: str | None) -> str | None:
     """The email of the end user an action is for: `for <email>` itself, or the caller of `for
-    <incident>` as ServiceNow has it; None when nothing names one (no `for`, an incident without
-    a caller email, or no ServiceNow for this tenant: the number is then only a reference, which
-    names nobody, like no `for` at all). An incident ServiceNow does not know is refused
-    (NotFound from the incidents capability): most likely a typo in the number."""
+    <incident>` as the ticket's provider has it; None when nothing names one (no `for`, an
+    incident without a caller email, ServiceNow not set up for this tenant, no provider at all:
+    the number is then only a reference, which names nobody, like no `for` at all). An incident
+    ServiceNow does not know is refused (NotFound from the provider): most likely a typo."""
     if email:
         return email.strip().lower()
     if not ticket:
         return None
-    try:
-        caller = await incident_caller(ctx, ticket)
-    except NotConfigured:
-        return None
-    return caller.strip().lower() if caller else None
+    return await end_user_of(ctx, ticket)
 
 
-async def check_end_user(ctx: Context, audit_action: str, device: str, target: WS1Device,
+async def check_end_user(ctx: Context, audit_action: str, scope: DeviceScope, target: WS1Device,
                          email: str | None, ticket: str | None) -> None:
     """Refuse (UserError, audited as `audit_action` refused) when the end user named with `for`
-    is not the device's enrolled user; every device action calls this before sending."""
+    is not the device's enrolled user; every device action calls this before sending. `for
+    <incident>` without `incident.read` over the device is refused first (Denied, audited)."""
     if not (email or ticket):
         return
+    device = scope.name
+    if ticket and not email:  # nothing is read about an incident the person may not read
+        await ctx.require(INCIDENT_READ, texts.WHAT_TICKET.format(device=device, ticket=ticket),
+                          device=scope)
     async with ctx.runtime.db.uow() as uow:
         settings = await DeviceSettings.read(uow, ctx.tenant_id)
     if not settings.email_validation:

@@ -91,7 +91,7 @@ async def run(ctx: Context, spec: DeviceAction, device: Device, scope: DeviceSco
         target = await ws1_device(client, device, ctx.correlation_id)
         params["ws1_id"] = target.id
         refuse_platform(action, device.name, target)
-        await check_end_user(ctx, audit_action, device.name, target, email, ticket)
+        await check_end_user(ctx, audit_action, scope, target, email, ticket)
         place = await ctx.messenger.private_place(reply_to, ctx.actor) if spec.secret else None
         if spec.secret and place is None:  # refused before the secret is even fetched
             raise UserError(texts.NOWHERE_PRIVATE, title=texts.NOWHERE_PRIVATE_TITLE)

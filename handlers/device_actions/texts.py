@@ -87,8 +87,14 @@ MISMATCH = ("{email} is not the user enrolled on {device} in Workspace ONE, so n
             "sent. Check the device and the end user's email; an administrator can exempt an "
             "email with the setting email_validation_exceptions.")
 NO_ENROLLED_USER = ("Workspace ONE names no enrolled user for {device}, so deskhand cannot check "
-                    "that it belongs to {email}; nothing was sent. Run it without `for`, or ask "
-                    "an administrator to exempt the email (email_validation_exceptions).")
+                    "that it belongs to {email}; nothing was sent. An administrator can fix the "
+                    "device's enrollment in Workspace ONE, or exempt the email with the setting "
+                    "email_validation_exceptions.")
+# `for <incident>` reads the incident's caller: it needs incident.read over the device.
+WHAT_TICKET = "act on {device} for {ticket}, which reads the incident (incident.read)"
+# The device card opened from an incident: its buttons act for that incident.
+FOR_TICKET = ("Actions from this card are run for {ticket}, as `device <action> {device} for "
+              "{ticket}`.")
 
 SECRET_IN_PUBLIC_TITLE = "Not here"
 SECRET_IN_PUBLIC = ("Everyone in this conversation can read what you typed, so the {what} was not "

@@ -1,5 +1,6 @@
 """`device wipe|enterprise-wipe <device> [for <email|incident>]`, the device card's wipe button
-(`device.wipe-ask:<kind>:<device id>`) and the confirmation form (`device.wipe-confirm:<wipe id>`).
+(`device.wipe-ask:<kind>:<device id>[:<incident>]`) and the confirmation form
+(`device.wipe-confirm:<wipe id>`).
 
 Both ways in answer the same typed-confirmation card; the rest is wipes.py.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 from bot.context import Context, Reply
 from bot.model import Command, Interaction
 from bot.registry import ActionSpec, Arg, CommandSpec, an_id, one_of
-from handlers.common import find_device, parse_for
+from handlers.common import a_ticket, find_device, parse_for
 from handlers.device_actions import wipe_texts as texts
 from handlers.device_actions import wipes
 from handlers.device_actions.wipe_cards import CONFIRM_PREFIX
@@ -34,16 +35,21 @@ def _spec(kind: str) -> CommandSpec:
 
 
 async def ask_clicked(ctx: Context, interaction: Interaction) -> Reply:
-    """The device card's wipe button: the same confirmation card as the command."""
-    kind, device_id = interaction.args
+    """The device card's wipe button: the same confirmation card as the command (`for` the
+    incident the card was opened from, if any: checked, kept on the row, noted on it)."""
+    kind, device_id, ticket = interaction.args
     device, scope = await find_device(ctx, device_id)
-    return await wipes.request(ctx, kind, device, scope, None, None, interaction.reply_to)
+    if ticket:
+        ctx.audit_params.update(incident=ticket,
+                                as_command=f"{texts.COMMAND_VERB[kind]} {device.name} for {ticket}")
+    return await wipes.request(ctx, kind, device, scope, None, ticket, interaction.reply_to)
 
 
 COMMANDS = tuple(_spec(kind) for kind in wipes.PERMISSIONS)
 ACTIONS = (
     ActionSpec("device.wipe-ask", ask_clicked, permission=ANY_WIPE,
-               params=(one_of(*wipes.PERMISSIONS), an_id), damaged=DAMAGED),
+               params=(one_of(*wipes.PERMISSIONS), an_id, a_ticket), optional=1,
+               damaged=DAMAGED),
     ActionSpec(CONFIRM_PREFIX, wipes.confirm, permission=ANY_WIPE, params=(an_id,),
                damaged=DAMAGED),
 )

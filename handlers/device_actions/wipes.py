@@ -65,7 +65,7 @@ async def request(ctx: Context, kind: str, device: Device, scope: DeviceScope,
         raise NotFound(shared.NOT_MANAGED.format(device=device.name), title=shared.NOT_MANAGED_TITLE)
     refuse_platform(KINDS[kind], device.name, target)
     # The end user named with `for` is checked before anyone is asked to confirm or approve.
-    await check_end_user(ctx, f"ws1.{kind}", device.name, target, email, ticket)
+    await check_end_user(ctx, f"ws1.{kind}", scope, target, email, ticket)
     async with ctx.runtime.db.uow() as uow:
         row = await uow.repo(DeviceWipeRepo).add(DeviceWipe(
             tenant_id=ctx.tenant_id, state=CONFIRMING, kind=kind, device_id=device.id,

@@ -37,7 +37,8 @@ def buttons(ctx: Context, found: Found, scope: DeviceScope) -> list[Button]:
     if any(ctx.decide(p, scope).allowed for p in RUNS):
         out.append(Button(texts.RUN, f"incident.run:{device}:{number}"))
     if ctx.decide("device.read", scope).allowed:
-        out.append(Button(texts.DEVICE_ACTIONS, f"device.card:{device}"))
+        # The device card's actions are then run for this incident (checked, noted on it).
+        out.append(Button(texts.DEVICE_ACTIONS, f"device.card:{device}:{number}"))
     return out
 
 

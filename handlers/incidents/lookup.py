@@ -1,17 +1,20 @@
 """Reading an incident for a person: the incident, its caller and its device in our inventory.
 
-`incident_caller` is what the device actions' email validation asks for a `for <incident>`.
+`END_USERS` is the capability's `bot.tickets.TicketEndUsers` service: the caller of an incident,
+which the device actions' email validation asks for a `for <incident>` (without importing us).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.capability import Service
 from bot.context import Context
 from bot.errors import NotFound
+from bot.tickets import TicketEndUsers
 from handlers.common import TICKET
 from handlers.incidents import texts
-from handlers.incidents.service import servicenow
+from handlers.incidents.service import NotConfigured, servicenow
 from integrations.servicenow.records import ConfigItem, Incident, User
 from storage.devices import Device, DeviceRepo
 
@@ -47,6 +50,19 @@ async def incident_caller(ctx: Context, number: str) -> str | None:
     found = await incident(ctx, number)
     client = await servicenow(ctx.runtime, ctx.tenant_id)
     return await client.caller_email(found, cid=ctx.correlation_id)
+
+
+async def caller_of_ticket(ctx: Context, ticket: str) -> str | None:
+    """The caller's email in lower case; None without one, or while ServiceNow is not set up
+    for the tenant (the number is then only a reference). An unknown incident: NotFound."""
+    try:
+        caller = await incident_caller(ctx, ticket)
+    except NotConfigured:
+        return None
+    return caller.strip().lower() if caller and caller.strip() else None
+
+
+END_USERS = Service(TicketEndUsers, lambda runtime: TicketEndUsers(caller_of_ticket))
 
 
 async def inventory_device(ctx: Context, ci: ConfigItem) -> Device | None:

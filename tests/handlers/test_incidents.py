@@ -45,7 +45,7 @@ async def test_the_card_shows_the_incident_caller_device_and_assignee(env: SnowE
     assert [(b["label"], b["action_id"]) for b in card["card"]["buttons"]] == [
         ("Remote", f"remote.start:{device}:{inc.london}"),
         ("Run instruction", f"incident.run:{device}:{inc.london}"),
-        ("Device actions", f"device.card:{device}")]
+        ("Device actions", f"device.card:{device}:{inc.london}")]
 
 
 async def test_only_the_buttons_the_person_may_use_are_drawn(env: SnowEnv) -> None:
