@@ -57,7 +57,7 @@ async def test_incident_over_slack_is_an_ephemeral_card_with_its_buttons(tmp_pat
         assert slack_buttons(reply["blocks"]) == {
             "Remote": f"remote.start:{device}:{inc.london}",
             "Run instruction": f"incident.run:{device}:{inc.london}",
-            "Device actions": f"device.card:{device}"}
+            "Device actions": f"device.card:{device}:{inc.london}"}
         assert SNOW_PASSWORD not in json.dumps([c.args for c in env.fake.calls])
 
 
