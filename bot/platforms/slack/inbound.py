@@ -97,12 +97,14 @@ def _interaction(payload: Body) -> None:
     for key, names in _STRINGS.items():
         strings(field(payload, key, dict), *names)
     _state(field(payload, "state", dict))
-    if kind == "block_actions":
-        actions = field(payload, "actions", list, required=True)
-        if not actions or not all(isinstance(a, dict) for a in actions):
-            raise BadBody("`actions` must be a list of objects")
-        strings(actions[0], "action_id", "block_id", "value")
-    elif kind == "view_submission":
+    actions = field(payload, "actions", list, required=kind == "block_actions")
+    if actions is not None:  # bolt matches every action by its action_id
+        if not actions or not all(isinstance(a, dict) and isinstance(a.get("action_id"), str)
+                                  for a in actions):
+            raise BadBody("`actions` must be a list of objects, each with an action_id")
+        for action in actions:
+            strings(action, "block_id", "value")
+    if kind == "view_submission":
         view = field(payload, "view", dict, required=True)
         strings(view, "private_metadata")
         _state(field(view, "state", dict))

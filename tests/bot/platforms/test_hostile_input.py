@@ -70,6 +70,10 @@ SLACK_CASES: dict[str, tuple[str, str | bytes]] = {
     "payload that is a string": (FORM, urlencode({"payload": '"hello"'})),
     "actions that is not a list": (FORM, interaction(actions="x")),
     "an action_id that is a number": (FORM, interaction(actions=[{"action_id": 5, "value": "1"}])),
+    "an action without an action_id": (FORM, interaction(actions=[{}])),
+    "a second action without an action_id": (FORM, interaction(actions=[
+        {"action_id": "run.results:1", "value": "1"}, {"value": "2"}])),
+    "actions on a payload of another type": (FORM, interaction(type="shortcut", actions=[{}])),
     "a payload nested 5000 deep": (FORM, urlencode({"payload": nested(5000)})),
     "a payload type that is a number": (FORM, interaction(type=5)),
     "a user that is a string": (FORM, interaction(user="U0001")),
