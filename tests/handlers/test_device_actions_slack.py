@@ -1,6 +1,6 @@
-"""`/deskhand device lock|sync|find|message` through Slack's real HTTP path: signed slash commands
-in, the card at the fake Slack's response_url, the command at the Workspace ONE simulator
-(loopback), and the audit trail."""
+"""`/deskhand device <action>` through Slack's real HTTP path: signed slash commands in, the card
+at the fake Slack's response_url, the command at the Workspace ONE simulator (loopback), and the
+audit trail."""
 
 from __future__ import annotations
 
@@ -13,9 +13,21 @@ import pytest
 
 from integrations.workspace_one.simulator import WorkspaceOneSimulator
 from tests.fakes.slack_api import ALEX, NINA, SAM, Call, SlackEnv, slack_env
-from tests.handlers.ws1_env import CODE, PASSWORD, aim, audit_of, device_in, owner_of, simulator, ws1_settings
+from tests.handlers.ws1_env import (
+    ACTS,
+    CODE,
+    PASSWORD,
+    aim,
+    assert_done,
+    audit_of,
+    device_in,
+    owner_of,
+    simulator,
+    ws1_settings,
+)
 
 Env = tuple[SlackEnv, WorkspaceOneSimulator]
+SAM_EMAIL = "sam.standard@example.com"
 
 
 @pytest.fixture
@@ -111,6 +123,37 @@ async def test_message_carries_the_text_to_the_device(env: Env) -> None:
 
     empty = await ask(slack, ALEX, f'device message {pc} message=" "', "empty")
     assert "the message is empty" in empty["text"] and len(sim.sent_to(pc, "Message")) == 1
+
+
+@pytest.mark.parametrize("action", ["soft-reset", "passcode", "log", "add"])
+async def test_each_action_answers_privately_is_sent_noted_and_audited(env: Env, action: str) -> None:
+    slack, sim = env
+    act = ACTS[action]  # passcode: cleared, on an iPhone
+    device = await device_in(slack.server, "London", act.prefix)
+    reply = await ask(slack, SAM, act.command.format(d=device), action)  # Endpoint Standard
+    assert reply["response_type"] == "ephemeral"
+    assert header(reply) == f":white_check_mark: {act.title}: {device}"
+    assert fields(reply)[0] == f"*Device*\n{device}"
+    assert_done(sim, act, device, SAM_EMAIL)
+    await slack.idle()
+    [row] = await audit_of(slack.server, act.audited)
+    assert (row.kind, row.outcome, row.target, row.actor_email) == ("external", "ok", device, SAM_EMAIL)
+    assert row.params["ws1_id"] == sim.sent_to(device)[0].device_id
+    assert f"ref {row.correlation_id}" in reply["text"]
+
+
+async def test_for_someone_else_than_the_enrolled_user_is_refused_and_nothing_sent(env: Env) -> None:
+    slack, sim = env
+    pc = await device_in(slack.server, "London")
+    stranger = "not.the.owner@example.com"
+    reply = await ask(slack, SAM, f"device lock {pc} for {stranger}", "mismatch")
+    assert "Not the device's user" in header(reply) and reply["response_type"] == "ephemeral"
+    assert f"{stranger} is not the user enrolled on {pc}" in reply["text"]
+    assert await owner_of(slack.server, pc) not in json.dumps(reply)  # nor who is
+    assert sim.sent == [] and not any(k.startswith("POST") for k in sim.hits)
+    await slack.idle()
+    [row] = await audit_of(slack.server, "ws1.lock")
+    assert (row.kind, row.outcome, row.params["for"]) == ("external", "refused", stranger)
 
 
 async def test_without_the_permission_nothing_reaches_workspace_one(env: Env) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,41 @@ USER, PASSWORD, CODE = "api-admin", "api-password-0123", "TENANTCODE42"
 # Production's statuses and rules with short waits: three tries, as the client makes.
 FAST = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.05, statuses=POLICY.statuses)
 Live = tuple[LiveServer, WorkspaceOneSimulator]
+
+
+@dataclass(frozen=True)
+class Act:
+    """A non-destructive action as the platform tests drive it."""
+
+    command: str  # what is typed, {d} standing for the device
+    prefix: str  # a device it applies to (device_in's prefix)
+    title: str  # the answer card's title, before ": <device>"
+    sent: str  # the simulator's record of it
+    audited: str  # the audit row's action
+
+
+NOTE_TEXT = "Screen replaced under warranty"
+ACTS = {
+    "sync": Act("device sync {d}", "PC-", "Sync", "SyncDevice", "ws1.sync"),
+    "find": Act("device find {d}", "IPH-", "Find device", "FindDevice", "ws1.find"),
+    "soft-reset": Act("device soft-reset {d}", "PC-", "Restart", "SoftReset", "ws1.soft-reset"),
+    "passcode": Act("device passcode {d}", "IPH-", "Clear passcode", "ClearPasscode",
+                    "ws1.clear-passcode"),
+    "log": Act("device log {d}", "PC-", "Request the device log", "RequestDeviceLog", "ws1.log"),
+    "add": Act(f'device add {{d}} note="{NOTE_TEXT}"', "PC-", "Add a note", "Note", "ws1.note"),
+}
+
+
+def assert_done(sim: WorkspaceOneSimulator, act: Act, device: str, person: str) -> None:
+    """The simulator got the action once, then the note naming it and the person (`add` is
+    the note itself: its text, then who added it)."""
+    records = sim.sent_to(device)
+    if act.sent == "Note":
+        [note] = records
+        assert note.body["Note"].startswith(f"{NOTE_TEXT} (added by {person}"), note.body
+        return
+    assert [r.kind for r in records] == [act.sent, "Note"]
+    assert f"{act.title} by {person}" in records[1].body["Note"]
 
 
 def ws1_settings(sim_url: str, user: str = USER, password: str = PASSWORD,
