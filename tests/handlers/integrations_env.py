@@ -1,5 +1,6 @@
 """Helpers of the per-tenant integration tests: deskhand whose own tenant (acme) has Workspace
-ONE from DESKHAND_WS1_*, Workspace ONE simulators on loopback, a second tenant, its people."""
+ONE from DESKHAND_WS1_*, a second tenant in the same database, its people, and commands through
+the router (the simulators and their account come from ws1_env)."""
 
 from __future__ import annotations
 
@@ -9,49 +10,30 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from bot.demo import seed
 from bot.identity import to_principal
 from bot.model import Actor, PlatformIdentity, ReplyTarget
 from bot.rbac import ensure_system_roles
 from cards.model import Card
-from handlers.device_actions.demo import seeds
-from integrations.http import RetryPolicy
-from integrations.simulator_kit import serve
-from integrations.workspace_one.client import POLICY
 from integrations.workspace_one.simulator import WorkspaceOneSimulator
-from storage.audit import AuditEvent
-from storage.devices import Device, DeviceRepo
 from storage.directory import DirectoryRepo
 from storage.tenants import TenantRepo
 from tests.bot.test_audit import ChatRoom
 from tests.conftest import LiveServer, free_port, make_settings, sqlite_url, start_server
+from tests.handlers.ws1_env import FAST, aim, fleet, ws1_settings
 
-USER, PASSWORD, CODE = "api-admin", "api-password-0123", "TENANTCODE42"
-FAST = RetryPolicy(attempts=2, backoff=0.01, max_backoff=0.05, statuses=POLICY.statuses)
 ALEX, SAM = "alex.admin@example.com", "sam.standard@example.com"
 CONSOLE = ReplyTarget("console", "console")
 
 
 @asynccontextmanager
-async def ws1_sim(user: str = USER, password: str = PASSWORD, code: str = CODE
-                  ) -> AsyncIterator[tuple[WorkspaceOneSimulator, str]]:
-    sim = WorkspaceOneSimulator(accounts={user: password}, tenant_code=code)
-    runner, url = await serve(sim)
-    try:
-        yield sim, url
-    finally:
-        await runner.cleanup()
-
-
-@asynccontextmanager
 async def deskhand(tmp_path: Path, ws1_url: str, **extra: Any) -> AsyncIterator[LiveServer]:
-    """deskhand (tenant acme) whose DESKHAND_WS1_* point at `ws1_url`; quick retries."""
+    """deskhand (tenant acme) whose DESKHAND_WS1_* point at `ws1_url`; quick retries. No
+    simulator is seeded: each test seeds the ones it uses for the tenants it uses (seed_sim)."""
     port = free_port()
     runner, server = await start_server(make_settings(
-        sqlite_url(tmp_path), port=port, public_url=f"http://127.0.0.1:{port}", ws1_url=ws1_url,
-        ws1_username=USER, ws1_password=PASSWORD, ws1_tenant_code=CODE, **extra))
+        sqlite_url(tmp_path), port=port, public_url=f"http://127.0.0.1:{port}",
+        **ws1_settings(ws1_url), **extra))
     server.runtime.tenant_clients.tune("workspace-one", policy=FAST)
     try:
         yield server
@@ -59,18 +41,10 @@ async def deskhand(tmp_path: Path, ws1_url: str, **extra: Any) -> AsyncIterator[
         await runner.cleanup()
 
 
-async def fleet(server: LiveServer, tenant_id: int) -> list[Device]:
-    async with server.runtime.db.uow() as uow:
-        rows = await uow.repo(DeviceRepo).page(tenant_id, query=None, group_ids=None, after=None,
-                                               limit=1000)
-    return [d for d, _ in rows]
-
-
 async def seed_sim(sim: WorkspaceOneSimulator, server: LiveServer, tenant_id: int) -> str:
     """The simulator manages the tenant's fleet; returns a Windows device's name."""
-    devices = await fleet(server, tenant_id)
-    sim.seed_devices(seeds(devices))
-    return next(d.name for d in devices if not (d.os or "").startswith("macOS"))
+    await aim(server, sim, tenant_id)
+    return next(d.name for d in await fleet(server, tenant_id) if d.name.startswith("PC-"))
 
 
 async def other_tenant(server: LiveServer, slug: str = "beta") -> int:
@@ -99,8 +73,3 @@ async def say(server: LiveServer, who: Actor, text: str, where: ReplyTarget = CO
 def text_of(card: Card | dict[str, Any]) -> str:
     return card.fallback_text() if isinstance(card, Card) else json.dumps(card)
 
-
-async def audit_of(server: LiveServer, action: str) -> list[AuditEvent]:
-    async with server.runtime.db.uow() as uow:
-        q = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
-        return list((await uow.session.execute(q)).scalars())

@@ -10,20 +10,7 @@ import pytest
 
 from integrations.workspace_one.models import WS1_PLATFORM, Platform
 from tests.handlers.test_remote import ALEX, SAM, audit_rows, console
-from tests.handlers.ws1_env import (
-    CODE,
-    FAST,
-    PASSWORD,
-    USER,
-    Live,
-    device_in,
-    owner_of,
-    set_tenant,
-    started,
-    text_of,
-)
-
-__all__ = ["CODE", "FAST", "PASSWORD", "USER"]  # other tests import them from here
+from tests.handlers.ws1_env import Live, device_in, owner_of, set_tenant, started, text_of
 
 
 @pytest.fixture

@@ -12,30 +12,27 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from integrations.simulator_kit import serve
 from integrations.workspace_one.simulator import WorkspaceOneSimulator
 from tests.bot.platforms._drivers import CHANNEL_MESSAGE, PERSONAL, THREAD, TeamsDriver
 from tests.fakes import bot_connector as teams
 from tests.fakes import slack_api as slack
 from tests.fakes.slack_api import SlackEnv, slack_env
 from tests.handlers.test_remote import audit_rows
-from tests.handlers.ws1_env import CODE, PASSWORD, USER, aim, device_in, inventory, ws1_settings
+from tests.handlers.ws1_env import aim, device_in, inventory, simulator, ws1_settings
 
 Env = tuple[SlackEnv, teams.FakeBotFramework, WorkspaceOneSimulator]
 
 
 @contextlib.asynccontextmanager
 async def teams_ws1(tmp_path: Path) -> AsyncIterator[Env]:
-    sim = WorkspaceOneSimulator(accounts={USER: PASSWORD}, tenant_code=CODE)
-    sim_runner, sim_url = await serve(sim)
     fake = teams.FakeBotFramework().start()
     try:
-        async with slack_env(tmp_path, **fake.settings(), **ws1_settings(sim_url)) as env:
+        async with simulator() as (sim, sim_url), \
+                slack_env(tmp_path, **fake.settings(), **ws1_settings(sim_url)) as env:
             await aim(env.server, sim)
             yield env, fake, sim
     finally:
         fake.stop()
-        await sim_runner.cleanup()
     assert not fake.card_problems, "every Adaptive Card deskhand sent must validate"
 
 

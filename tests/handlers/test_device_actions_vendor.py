@@ -20,9 +20,8 @@ import pytest
 from integrations.workspace_one.simulator import WorkspaceOneSimulator
 from storage.audit import AuditEvent
 from tests.fakes.slack_api import ALEX, SlackEnv, slack_env
-from tests.handlers.test_device_actions import CODE, PASSWORD, USER
 from tests.handlers.test_device_actions_slack import ask, header
-from tests.handlers.ws1_kit import arm, audit_of, windows_pc, ws1_settings, ws1_simulator
+from tests.handlers.ws1_env import CODE, PASSWORD, USER, aim, audit_of, device_in, simulator, ws1_settings
 
 LOOKUP, COMMAND = "GET /api/mdm/devices", "POST /api/mdm/devices/{id}/commands"
 
@@ -49,9 +48,9 @@ class Env:
 
 @pytest.fixture
 async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    async with ws1_simulator() as (sim, url), slack_env(tmp_path, **ws1_settings(url)) as slack:
-        await arm(slack.server.runtime, sim)
-        yield Env(slack, sim, url, await windows_pc(slack.server.runtime, "London"))
+    async with simulator() as (sim, url), slack_env(tmp_path, **ws1_settings(url)) as slack:
+        await aim(slack.server, sim)
+        yield Env(slack, sim, url, await device_in(slack.server, "London"))
 
 
 async def failed_plainly(env: Env, reply: dict[str, Any], title: str,
@@ -61,11 +60,11 @@ async def failed_plainly(env: Env, reply: dict[str, Any], title: str,
     assert header(reply) == f":no_entry: {title}", reply["text"]
     said = json.dumps(reply)
     assert "Traceback" not in said and PASSWORD not in said and CODE not in said
-    [row] = await audit_of(env.slack.server.runtime, "ws1.lock")
+    [row] = await audit_of(env.slack.server, "ws1.lock")
     assert (row.kind, row.outcome, row.target) == ("external", "failed", env.pc)
     assert row.detail and row.detail in reply["text"]  # what Workspace ONE said, as shown
     assert f"ref {row.correlation_id}" in reply["text"]
-    [command] = await audit_of(env.slack.server.runtime, "device lock")
+    [command] = await audit_of(env.slack.server, "device lock")
     assert (command.outcome, command.correlation_id) == ("failed", row.correlation_id)
     assert env.sim.sent_to(env.pc, "Note") == []
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
@@ -89,7 +88,7 @@ async def test_a_429_is_retried_after_its_retry_after_and_the_lock_goes_through(
     assert header(reply) == f":white_check_mark: Lock: {env.pc}"
     assert took >= 1.0  # Retry-After was waited out
     assert env.lookups() == 2 and len(env.sim.sent_to(env.pc, "Lock")) == 1
-    [row] = await audit_of(env.slack.server.runtime, "ws1.lock")
+    [row] = await audit_of(env.slack.server, "ws1.lock")
     assert row.outcome == "ok"
 
 

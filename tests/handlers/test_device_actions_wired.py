@@ -10,26 +10,20 @@ from typing import Any
 
 import pytest
 
-from integrations.simulator_kit import serve
 from integrations.workspace_one.simulator import WorkspaceOneSimulator
 from tests.handlers.incidents_env import SnowEnv, snow_env
 from tests.handlers.test_device_card import clicked, labels
 from tests.handlers.test_remote import ALEX, SAM, audit_rows, button, console
-from tests.handlers.ws1_env import CODE, PASSWORD, USER, aim, device_in, inventory, ws1_settings
+from tests.handlers.ws1_env import aim, device_in, inventory, simulator, ws1_settings
 
 Both = tuple[SnowEnv, WorkspaceOneSimulator]
 
 
 @pytest.fixture
 async def both(tmp_path: Path) -> AsyncIterator[Both]:
-    sim = WorkspaceOneSimulator(accounts={USER: PASSWORD}, tenant_code=CODE)
-    runner, url = await serve(sim)
-    try:
-        async with snow_env(tmp_path, process=ws1_settings(url)) as env:
-            await aim(env.env.live, sim)
-            yield env, sim
-    finally:
-        await runner.cleanup()
+    async with simulator() as (sim, url), snow_env(tmp_path, process=ws1_settings(url)) as env:
+        await aim(env.env.live, sim)
+        yield env, sim
 
 
 def title(message: dict[str, Any]) -> str:

@@ -20,7 +20,8 @@ from storage.tenants import SettingsRepo
 from storage.workflow import ApprovalRequest
 from tests.conftest import LiveServer
 from tests.handlers.test_remote import audit_rows
-from tests.handlers.wipes_env import device_in, request_of, wipe_env, wipes, wipes_sent
+from tests.handlers.wipes_env import request_of, wipes, wipes_sent
+from tests.handlers.ws1_env import device_in, inventory, owner_of, started
 from tests.workflows.env import ALEX, AVERY, PAT, SAM, click, console, field, next_where, title_has
 
 Live = tuple[LiveServer, WorkspaceOneSimulator]
@@ -28,7 +29,7 @@ Live = tuple[LiveServer, WorkspaceOneSimulator]
 
 @pytest.fixture
 async def live(tmp_path: Path) -> AsyncIterator[Live]:
-    async with wipe_env(tmp_path) as pair:
+    async with started(tmp_path) as pair:
         yield pair
 
 
@@ -64,7 +65,7 @@ async def confirmed(live: LiveServer, alex: Any, device: str, kind: str = "wipe"
 
 async def test_the_command_answers_the_typed_confirmation_card_and_stores_the_row(live: Live) -> None:
     server, sim = live
-    device = (await device_in(server, "London")).name
+    device = await device_in(server, "London")
     async with console(server, ALEX) as alex:
         ask = await alex.say(f"device wipe {device}")
     card = ask["card"]
@@ -85,8 +86,8 @@ async def test_the_command_answers_the_typed_confirmation_card_and_stores_the_ro
 
 async def test_enterprise_wipe_says_what_it_removes(live: Live) -> None:
     server, _ = live
-    found = await device_in(server, "London")
-    device, owner = found.name, found.owner_email
+    device = await device_in(server, "London")
+    owner = await owner_of(server, device)
     async with console(server, ALEX) as alex:
         ask = await alex.say(f"device enterprise-wipe {device} for {owner}")
         other = await alex.say(f"device enterprise-wipe {device} for ann@example.com")
@@ -100,7 +101,7 @@ async def test_enterprise_wipe_says_what_it_removes(live: Live) -> None:
 
 async def test_a_name_that_does_not_match_is_refused_and_the_row_stays(live: Live) -> None:
     server, sim = live
-    device = (await device_in(server, "London")).name
+    device = await device_in(server, "London")
     async with console(server, ALEX) as alex:
         ask = await alex.say(f"device wipe {device}")
         await click(alex, ask, "Request wipe", {"device_name": "PC-9999"})
@@ -124,7 +125,7 @@ async def test_a_name_that_does_not_match_is_refused_and_the_row_stays(live: Liv
 async def test_only_the_requester_may_confirm(live: Live) -> None:
     server, sim = live
     await grant(server, "Endpoint Advanced", SAM, ["London"])  # Sam may wipe London devices
-    device = (await device_in(server, "London")).name
+    device = await device_in(server, "London")
     async with console(server, ALEX) as alex, console(server, SAM) as sam:
         ask = await alex.say(f"device wipe {device}")
         await click(sam, ask, "Request wipe", {"device_name": device})
@@ -137,7 +138,7 @@ async def test_only_the_requester_may_confirm(live: Live) -> None:
 
 async def test_approved_wipe_is_sent_once_noted_audited_and_every_copy_updated(live: Live) -> None:
     server, sim = live
-    device = (await device_in(server, "London")).name
+    device = await device_in(server, "London")
     async with console(server, ALEX) as alex, console(server, PAT) as pat:
         mine = await confirmed(server, alex, device)
         assert field(mine, "State") == "waiting for approval" and mine["card"]["buttons"] == []
@@ -173,7 +174,7 @@ async def test_approved_wipe_is_sent_once_noted_audited_and_every_copy_updated(l
 @pytest.mark.parametrize("ending", ["deny", "expire"])
 async def test_denied_or_expired_wipes_send_nothing(live: Live, ending: str) -> None:
     server, sim = live
-    device = (await device_in(server, "London")).name
+    device = await device_in(server, "London")
     async with console(server, ALEX) as alex, console(server, PAT) as pat:
         mine = await confirmed(server, alex, device)
         ask = await next_where(pat, title_has("Approval needed"))
@@ -196,7 +197,7 @@ async def test_denied_or_expired_wipes_send_nothing(live: Live, ending: str) -> 
 
 async def test_the_requester_never_approves_their_own_wipe(live: Live) -> None:
     server, sim = live
-    device = (await device_in(server, "London")).name
+    device = await device_in(server, "London")
     async with console(server, ALEX) as alex:
         first = await alex.say(f"device wipe {device}")
         await click(alex, first, "Request wipe", {"device_name": device})
@@ -215,7 +216,7 @@ async def test_the_requester_never_approves_their_own_wipe(live: Live) -> None:
 async def test_a_decider_without_the_device_in_scope_is_refused(live: Live) -> None:
     server, sim = live
     await grant(server, "Approver", AVERY, ["London"])
-    device = (await device_in(server, "Singapore")).name
+    device = await device_in(server, "Singapore")
     async with console(server, ALEX) as alex, console(server, AVERY) as avery:
         await confirmed(server, alex, device)
         ask = await next_where(avery, title_has("Approval needed"))
@@ -229,9 +230,9 @@ async def test_a_decider_without_the_device_in_scope_is_refused(live: Live) -> N
 
 
 async def test_fifty_concurrent_approvals_send_one_wipe(tmp_path: Path, db_url: str) -> None:
-    async with wipe_env(tmp_path, url=db_url) as (server, sim):
+    async with started(tmp_path, url=db_url) as (server, sim):
         await grant(server, "Approver", AVERY)
-        device = (await device_in(server, "London")).name
+        device = await device_in(server, "London")
         async with console(server, ALEX) as alex, console(server, PAT) as one, \
                 console(server, AVERY) as two:
             await confirmed(server, alex, device)
@@ -254,7 +255,7 @@ async def test_fifty_concurrent_approvals_send_one_wipe(tmp_path: Path, db_url: 
 async def test_a_platform_the_wipe_does_not_apply_to_is_refused_with_the_ones_it_does(
         live: Live) -> None:
     server, sim = live
-    device = (await device_in(server, "London")).name
+    device = await device_in(server, "London")
     box = next(d for d in sim.devices if d.name == device)
     box.platform, box.platform_name = Platform.LINUX, WS1_PLATFORM[Platform.LINUX]
     async with console(server, ALEX) as alex:
@@ -268,7 +269,7 @@ async def test_a_platform_the_wipe_does_not_apply_to_is_refused_with_the_ones_it
 
 async def test_endpoint_standard_may_not_wipe(live: Live) -> None:
     server, _ = live
-    device = (await device_in(server, "London")).name
+    device = await device_in(server, "London")
     async with console(server, SAM) as sam:
         denied = await sam.say(f"device wipe {device}")
     assert denied["card"]["title"] == "Not allowed" and await wipes(server) == []
@@ -277,26 +278,27 @@ async def test_endpoint_standard_may_not_wipe(live: Live) -> None:
 async def test_the_device_cards_wipe_button_answers_the_same_confirmation(live: Live) -> None:
     server, _ = live
     device = await device_in(server, "London")
+    device_id = (await inventory(server, device)).id
     async with console(server, ALEX) as alex:
         await alex.ws.send_json({"type": "action", "message_id": "none", "value": "",
-                                 "action_id": f"device.wipe-ask:enterprise-wipe:{device.id}"})
+                                 "action_id": f"device.wipe-ask:enterprise-wipe:{device_id}"})
         ask = await next_where(alex, private)
         await alex.ws.send_json({"type": "action", "message_id": "none", "value": "",
                                  "action_id": "device.wipe-ask:format:1"})
         damaged = await next_where(alex, private)
-    assert ask["card"]["title"] == f"Enterprise wipe {device.name}?"
+    assert ask["card"]["title"] == f"Enterprise wipe {device}?"
     assert [b["label"] for b in ask["card"]["buttons"]] == ["Request wipe"]
     assert "damaged" in damaged["card"]["fallback"]
 
 
 async def test_a_wipe_waits_for_approval_even_where_approval_is_turned_off(tmp_path: Path) -> None:
-    async with wipe_env(tmp_path) as (server, sim):
+    async with started(tmp_path) as (server, sim):
         async with server.runtime.db.uow() as uow:
             settings = uow.repo(SettingsRepo)
             values = await settings.get(server.runtime.tenant_id)
             await settings.put(server.runtime.tenant_id, {**values, "enable_approval": False}, "test")
             await uow.commit()
-        device = (await device_in(server, "London")).name
+        device = await device_in(server, "London")
         async with console(server, ALEX) as alex:
             mine = await confirmed(server, alex, device)
         assert field(mine, "State") == "waiting for approval"

@@ -17,7 +17,8 @@ from integrations.workspace_one.simulator import WorkspaceOneSimulator
 from storage.device_wipes import DeviceWipe
 from tests.conftest import LiveServer
 from tests.handlers.test_remote import audit_rows
-from tests.handlers.wipes_env import device_in, wipe_env, wipes, wipes_sent
+from tests.handlers.wipes_env import wipes, wipes_sent
+from tests.handlers.ws1_env import device_in, started
 from tests.workflows.env import ALEX, click, console, next_where, title_has
 
 Live = tuple[LiveServer, WorkspaceOneSimulator]
@@ -25,13 +26,13 @@ Live = tuple[LiveServer, WorkspaceOneSimulator]
 
 @pytest.fixture
 async def live(tmp_path: Path) -> AsyncIterator[Live]:
-    async with wipe_env(tmp_path) as pair:
+    async with started(tmp_path) as pair:
         yield pair
 
 
 async def left_in(live: LiveServer, state: str, ago: timedelta) -> tuple[DeviceWipe, str]:
     """A confirmed wipe, then put where a process that died would have left it."""
-    device = (await device_in(live, "London")).name
+    device = await device_in(live, "London")
     async with console(live, ALEX) as alex:
         ask = await alex.say(f"device wipe {device}")
         await click(alex, ask, "Request wipe", {"device_name": device})

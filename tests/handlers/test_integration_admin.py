@@ -17,28 +17,16 @@ from integrations.simulator_kit import serve
 from integrations.tachyon.simulator import TachyonSimulator
 from storage.integrations import IntegrationRepo
 from tests.bot.test_smoke_console import ConsoleClient, persona_id
-from tests.handlers.integrations_env import (
-    ALEX,
-    CODE,
-    PASSWORD,
-    SAM,
-    USER,
-    audit_of,
-    deskhand,
-    person,
-    say,
-    seed_sim,
-    text_of,
-    ws1_sim,
-)
+from tests.handlers.integrations_env import ALEX, SAM, deskhand, person, say, seed_sim, text_of
 from tests.handlers.test_remote import console
+from tests.handlers.ws1_env import CODE, PASSWORD, USER, audit_of, simulator
 
 OWN_PASSWORD, OWN_CODE = "own-password-4567", "OWNCODE77"
 
 
 async def test_set_list_unset_and_the_next_command_uses_the_change(tmp_path: Path) -> None:
-    async with ws1_sim() as (deployment, deployment_url), \
-            ws1_sim("own-admin", OWN_PASSWORD, OWN_CODE) as (own, own_url), \
+    async with simulator() as (deployment, deployment_url), \
+            simulator("own-admin", OWN_PASSWORD, OWN_CODE) as (own, own_url), \
             deskhand(tmp_path, deployment_url) as server:
         rt = server.runtime
         device = await seed_sim(deployment, server, rt.tenant_id)
@@ -97,7 +85,7 @@ async def test_set_list_unset_and_the_next_command_uses_the_change(tmp_path: Pat
 
 
 async def test_secrets_are_sealed_at_rest_and_kept_out_of_chat_and_audit(tmp_path: Path) -> None:
-    async with ws1_sim() as (_, url), deskhand(tmp_path, url) as server:
+    async with simulator() as (_, url), deskhand(tmp_path, url) as server:
         rt = server.runtime
         async with console(server, ALEX) as alex:
             said = await alex.say(f"integrations set workspace-one url={url} username={USER} "
@@ -135,7 +123,7 @@ async def test_secrets_are_taken_only_where_the_person_alone_saw_them(tmp_path: 
     mention = ReplyTarget("slack", "C0123", extra={"received": 1.0})
     slash = ReplyTarget("slack", "C0123", extra={"response_url": "https://hooks.slack.com/x"})
     assert [said_privately(t) for t in (channel, personal, mention, slash)] == [False, True, False, True]
-    async with ws1_sim() as (_, url), deskhand(tmp_path, url) as server:
+    async with simulator() as (_, url), deskhand(tmp_path, url) as server:
         rt = server.runtime
         alex = await person(server, rt.tenant_id, ALEX)
         refused = await say(server, alex, "integrations set teamviewer api_token=tv-9999", channel)
@@ -149,7 +137,7 @@ async def test_secrets_are_taken_only_where_the_person_alone_saw_them(tmp_path: 
 
 
 async def test_workspace_one_check_says_ok_or_what_is_wrong(tmp_path: Path) -> None:
-    async with ws1_sim() as (sim, url), deskhand(tmp_path, url) as server:
+    async with simulator() as (sim, url), deskhand(tmp_path, url) as server:
         await seed_sim(sim, server, server.runtime.tenant_id)
         async with console(server, ALEX) as alex:
             good = (await alex.say("integrations test workspace-one"))["card"]
@@ -173,7 +161,7 @@ async def test_1e_check_retrieves_instructions_and_checks_the_consumer(tmp_path:
     sim = TachyonSimulator(tokens={token: "svc@corp.example.com"}, consumers=("deskhand",))
     runner, tachyon_url = await serve(sim)
     try:
-        async with ws1_sim() as (_, url), deskhand(tmp_path, url) as server:
+        async with simulator() as (_, url), deskhand(tmp_path, url) as server:
             alex = await person(server, server.runtime.tenant_id, ALEX)
             off = text_of(await say(server, alex, "integrations test 1e"))
             assert "1E Tachyon | off | Not set up for this tenant." in off

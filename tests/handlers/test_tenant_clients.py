@@ -10,27 +10,16 @@ import sys
 from pathlib import Path
 
 from tests.conftest import SECRET
-from tests.handlers.integrations_env import (
-    ALEX,
-    CODE,
-    PASSWORD,
-    USER,
-    deskhand,
-    other_tenant,
-    person,
-    say,
-    seed_sim,
-    text_of,
-    ws1_sim,
-)
+from tests.handlers.integrations_env import ALEX, deskhand, other_tenant, person, say, seed_sim, text_of
+from tests.handlers.ws1_env import CODE, PASSWORD, USER, simulator
 
 DESKHAND = str(Path(sys.executable).parent / "deskhand")
 
 
 async def test_each_tenant_reaches_its_own_workspace_one_and_never_the_deployments(
         tmp_path: Path) -> None:
-    async with ws1_sim() as (deployment, deployment_url), \
-            ws1_sim("beta-admin", "beta-password-1", "BETACODE") as (beta_sim, beta_url), \
+    async with simulator() as (deployment, deployment_url), \
+            simulator("beta-admin", "beta-password-1", "BETACODE") as (beta_sim, beta_url), \
             deskhand(tmp_path, deployment_url) as server:
         rt = server.runtime
         beta = await other_tenant(server)
@@ -78,8 +67,8 @@ async def test_each_tenant_reaches_its_own_workspace_one_and_never_the_deploymen
 async def test_another_process_sees_a_changed_record_at_its_next_command(tmp_path: Path) -> None:
     """Two runtimes on one database (two replicas): a change made through one reaches the
     other's next command, which builds a new client instead of keeping the old one."""
-    async with ws1_sim() as (first, first_url), \
-            ws1_sim("second-admin", "second-password", "SECOND") as (second, second_url), \
+    async with simulator() as (first, first_url), \
+            simulator("second-admin", "second-password", "SECOND") as (second, second_url), \
             deskhand(tmp_path, first_url) as one, deskhand(tmp_path, first_url) as two:
         device = await seed_sim(first, one, one.runtime.tenant_id)
         await seed_sim(second, one, one.runtime.tenant_id)
@@ -109,7 +98,7 @@ async def _check(url: str, *argv: str, **env: str) -> tuple[int, str]:
 
 async def test_deskhand_check_prints_one_line_per_finding_and_exits_1_on_a_problem(
         tmp_path: Path) -> None:
-    async with ws1_sim() as (_, url), deskhand(tmp_path, url) as server:
+    async with simulator() as (_, url), deskhand(tmp_path, url) as server:
         beta = await other_tenant(server)
         beta_alex = await person(server, beta, ALEX)
         await say(server, beta_alex, f"integrations set workspace-one url={url} username={USER} "
