@@ -17,11 +17,20 @@ class BadBody(ValueError):
     """The body is not what the platform sends; the message says what is wrong."""
 
 
+def _integer(text: str) -> int:
+    """A JSON integer that JSON encoders (the inbox's orjson among them) can write back: no
+    platform sends one outside 64 bits, so a bigger one is a malformed body, not a 500 later."""
+    value = int(text)
+    if not -(2**63) <= value < 2**64:
+        raise ValueError(f"integer out of range: {text[:30]}")
+    return value
+
+
 def json_object(text: str, what: str = "the body", max_depth: int = MAX_DEPTH) -> Body:
     if depth(text) > max_depth:
         raise BadBody(f"{what} is nested deeper than {max_depth} levels")
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_integer)
     except ValueError:
         raise BadBody(f"{what} is not JSON") from None
     if not isinstance(data, dict):

@@ -71,6 +71,8 @@ SLACK_CASES: dict[str, tuple[str, str | bytes]] = {
     "actions that is not a list": (FORM, interaction(actions="x")),
     "an action_id that is a number": (FORM, interaction(actions=[{"action_id": 5, "value": "1"}])),
     "an action without an action_id": (FORM, interaction(actions=[{}])),
+    "an integer past 64 bits (the inbox cannot store it)": (FORM, interaction(
+        user={"id": "U0001", "x": -9223372036854775809})),
     "a second action without an action_id": (FORM, interaction(actions=[
         {"action_id": "run.results:1", "value": "1"}, {"value": "2"}])),
     "actions on a payload of another type": (FORM, interaction(type="shortcut", actions=[{}])),
