@@ -27,6 +27,8 @@ from handlers.device_actions import wipe_texts as texts
 from handlers.device_actions.service import workspace_one
 from handlers.device_actions.wipes import (
     APPROVED,
+    CONFIRMING,
+    EXPIRED,
     FAILED,
     SENDING,
     SENT,
@@ -152,7 +154,14 @@ async def _finish(runtime: Runtime, row: DeviceWipe, outcome: str, message: str,
 
 
 async def settle(runtime: Runtime, row: DeviceWipe, age: timedelta) -> None:
-    """A row a crash left in `sending` (unknown, never resent) or `approved` (never claimed)."""
+    """A row a crash left in `sending` (unknown, never resent) or `approved` (never claimed),
+    or one asked for and never confirmed (expired once its confirmation card is too old)."""
+    if row.state == CONFIRMING:
+        if age >= timedelta(minutes=texts.CONFIRM_MINUTES):
+            async with runtime.db.uow() as uow:
+                await WIPES.move(uow, row.tenant_id, row.id, CONFIRMING, EXPIRED)
+                await uow.commit()
+        return
     if row.state == APPROVED:
         if age < FRESH:
             await send(runtime, row.id, row.tenant_id)
@@ -178,4 +187,4 @@ async def _end(runtime: Runtime, row: DeviceWipe, expected: str, to: str, messag
     await _finish(runtime, row, to, message, "", cid, texts.NAMES[row.kind])
 
 
-SWEEP = Sweep(WIPES, (SENDING, APPROVED), settle)
+SWEEP = Sweep(WIPES, (SENDING, APPROVED, CONFIRMING), settle)

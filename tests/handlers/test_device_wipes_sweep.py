@@ -117,3 +117,34 @@ async def test_a_refused_or_unanswered_send_keeps_the_vendors_words_and_the_refe
     assert wipes_sent(sim, device) == [] and sim.sent_to(device, "Note") == []
     [sent] = [r for r in await audit_rows(server, "ws1.wipe") if r.kind == "external"]
     assert (sent.outcome, sent.correlation_id) == (state, row.correlation_id)
+
+
+async def test_an_unconfirmed_wipe_expires_and_its_old_card_is_refused(live: Live) -> None:
+    """A wipe asked for and never confirmed: left alone while its card is fresh, expired by the
+    sweep after 30 minutes; a confirmation on a card that old is refused and sends nothing."""
+    server, sim = live
+    device = await device_in(server, "London")
+    async with console(server, ALEX) as alex:
+        fresh = await alex.say(f"device wipe {device}")
+        stale = await alex.say(f"device wipe {device}")
+        async with server.runtime.db.uow() as uow:  # the second card was drawn 31 minutes ago
+            await uow.session.execute(update(DeviceWipe).where(DeviceWipe.id == max(
+                r.id for r in await wipes(server))).values(
+                created_at=datetime.now(UTC) - timedelta(minutes=31)))
+            await uow.commit()
+        await click(alex, stale, "Request wipe", {"device_name": device})
+        refused = await next_where(alex, title_has("Confirmation expired"))
+    assert "more than 30 minutes old" in refused["card"]["fallback"]
+    async with server.runtime.db.uow() as uow:  # the fresh one has waited 10 minutes
+        await uow.session.execute(update(DeviceWipe).where(DeviceWipe.state == "confirming").values(
+            state_since=datetime.now(UTC) - timedelta(minutes=10)))
+        await uow.commit()
+    await sweep(server.runtime, SWEEP)
+    assert sorted(r.state for r in await wipes(server)) == ["confirming", "expired"]
+    async with server.runtime.db.uow() as uow:
+        await uow.session.execute(update(DeviceWipe).where(DeviceWipe.state == "confirming").values(
+            state_since=datetime.now(UTC) - timedelta(minutes=31)))
+        await uow.commit()
+    await sweep(server.runtime, SWEEP)
+    assert [r.state for r in await wipes(server)] == ["expired", "expired"]
+    assert fresh["card"]["title"] == f"Wipe {device}?" and wipes_sent(sim, device) == []
