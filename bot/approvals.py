@@ -251,3 +251,40 @@ async def expire_overdue(runtime: Runtime) -> int:
                 request = await uow.repo(ApprovalRepo).get(request.tenant_id, request.id) or request
             await tell_requester(runtime, request, f"expire-{request.id}")
     return done
+
+
+async def cancel_requests_of(runtime: Runtime, tenant_id: int, principal_id: int,
+                             reason: str, by: str) -> int:
+    """End every pending request a person opened as cancelled, with its subject (the subject's
+    `decided` hook moves it for CANCELLED), audit each and redraw every copy of its card. A
+    subject that cannot be cancelled keeps its request, which then expires. Returns how many."""
+    async with runtime.db.uow() as uow:
+        pending = list(await uow.repo(ApprovalRepo).pending_by(tenant_id, principal_id))
+    done = 0
+    for request in pending:
+        subject = runtime.registry.subjects.get(request.subject_kind)
+        if subject is None:
+            continue  # its capability is not installed in this process
+        async with runtime.db.uow() as uow:
+            try:
+                won = await REQUESTS.move(
+                    uow, tenant_id, request.id, PENDING, CANCELLED, decided_at=datetime.now(UTC),
+                    decided_by_email=None, reason=reason[:400]) \
+                    and await subject.decided(uow, tenant_id, request.subject_id, CANCELLED, by,
+                                              reason)
+            except ValueError:  # this subject has no way to be cancelled
+                log.warning("%s cannot be cancelled; its request %s will expire",
+                            request.subject_kind, request.id)
+                won = False
+            if not won:
+                await uow.rollback()
+                continue
+            await uow.commit()
+        done += 1
+        await runtime.audit.record(tenant_id, "decision", subject.approve_permission, CANCELLED,
+                                   actor_label=by, correlation_id=f"cancel-{request.id}",
+                                   target=request.summary, detail=reason,
+                                   params={"subject": f"{request.subject_kind}:{request.subject_id}",
+                                           "request": request.id})
+        await refresh(runtime, request.subject_kind, request.subject_id)
+    return done

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from bot.adapter import PlatformRefused
 from bot.context import Reply
 from bot.errors import ANSWER_FAILED, FAILED_TITLE
-from bot.identity import NO_ACCESS, EmailLookup, resolve_actor
+from bot.identity import DEACTIVATED, NO_ACCESS, EmailLookup, Unlinked, identify
 from bot.model import (
     Actor,
     Interaction,
@@ -61,8 +61,14 @@ def failure_reply(cid: str) -> Reply:
     return Reply.private(error_card(FAILED_TITLE, ANSWER_FAILED, cid))
 
 
-def no_access_reply(cid: str) -> Reply:
-    return Reply.private(message_card("You don't have access yet", NO_ACCESS, tone="warning",
+def no_access_reply(cid: str, text: str = NO_ACCESS) -> Reply:
+    return Reply.private(message_card("You don't have access yet", text, tone="warning",
+                                      context=f"ref {cid}"))
+
+
+def deactivated_reply(cid: str, email: str) -> Reply:
+    return Reply.private(message_card("Your account is deactivated",
+                                      DEACTIVATED.format(email=email), tone="attention",
                                       context=f"ref {cid}"))
 
 
@@ -136,12 +142,19 @@ class Dispatch:
                       route: Callable[[Actor], Awaitable[Reply]]) -> tuple[Reply, Actor | None]:
         actor = None
         try:
-            actor = await resolve_actor(self.rt.db, self.rt.tenant_id, who, lookup)
-            if actor is None:
+            found = await identify(self.rt.db, self.rt.tenant_id, who, lookup)
+            if isinstance(found, Unlinked):
                 await self.rt.audit.record(
                     self.rt.tenant_id, "denial", what[:100], "unknown_user", actor_label=str(who),
-                    correlation_id=cid, detail="chat account not linked to a directory user")
-                return no_access_reply(cid), None
+                    correlation_id=cid, params={"reason": found.reason, "emails": list(found.emails)},
+                    detail="chat account not linked to a directory user")
+                return no_access_reply(cid, found.text), None
+            actor = found
+            if not actor.principal.active:  # refused before any command or button runs
+                await self.rt.audit.record(
+                    self.rt.tenant_id, "denial", what[:100], "inactive_user", actor=actor,
+                    correlation_id=cid, detail="the person is deactivated in the directory")
+                return deactivated_reply(cid, actor.principal.email), actor
             return await route(actor), actor
         except Exception:
             log.exception("answering %s from %s failed (ref %s)", what[:100], who, cid)

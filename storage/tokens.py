@@ -81,6 +81,13 @@ class DataAccessTokenRepo(Repo):
              .order_by(DataAccessToken.expires_at).limit(limit))
         return [(t, i) for t, i in (await self.s.execute(q)).all()]
 
+    async def ids_created_by(self, tenant_id: int, principal_id: int,
+                             states: Sequence[str]) -> list[int]:
+        q = select(DataAccessToken.id).where(DataAccessToken.tenant_id == tenant_id,
+                                             DataAccessToken.created_by_id == principal_id,
+                                             DataAccessToken.state.in_(list(states)))
+        return list((await self.s.execute(q)).scalars().all())
+
     async def tenants_with(self, states: Sequence[str]) -> list[int]:
         q = select(DataAccessToken.tenant_id).where(
             DataAccessToken.state.in_(list(states))).distinct()

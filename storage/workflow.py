@@ -118,6 +118,14 @@ class ApprovalRepo(Repo):
              .order_by(ApprovalRequest.id).limit(limit))
         return (await self.s.execute(q)).scalars().all()
 
+    async def pending_by(self, tenant_id: int, requester_id: int) -> Sequence[ApprovalRequest]:
+        """Everything a person asked for that still waits (expired or not), oldest first."""
+        q = (select(ApprovalRequest).where(ApprovalRequest.tenant_id == tenant_id,
+                                           ApprovalRequest.requester_id == requester_id,
+                                           ApprovalRequest.state == PENDING)
+             .order_by(ApprovalRequest.id))
+        return (await self.s.execute(q)).scalars().all()
+
     async def delete_for(self, kind: str, ids: Sequence[int]) -> None:
         await self.s.execute(delete(ApprovalRequest).where(
             ApprovalRequest.subject_kind == kind, ApprovalRequest.subject_id.in_(list(ids))))

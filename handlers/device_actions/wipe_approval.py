@@ -3,7 +3,8 @@
 The decider must hold that kind's approve permission (`device.wipe.approve` or
 `device.enterprise_wipe.approve`) over the device's management group as it is now; four-eyes,
 expiry and every copy of the card come from bot/approvals.py. Deciding moves the row
-awaiting_approval -> approved | denied | expired in the request's transaction, audited there as
+awaiting_approval -> approved | denied | expired | cancelled (its requester was
+deactivated) in the request's transaction, audited there as
 `ws1.<kind>`; an approved wipe is handed to the sender after the commit.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.approvals import APPROVED, DENIED, EXPIRED
+from bot.approvals import APPROVED, CANCELLED, DENIED, EXPIRED
 from bot.audit import Audit
 from bot.rbac import DeviceScope
 from cards.model import Card
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from bot.context import Context
     from bot.runtime import Runtime
 
-ENDS = {APPROVED: APPROVED, DENIED: DENIED, EXPIRED: EXPIRED}
+ENDS = {APPROVED: APPROVED, DENIED: DENIED, EXPIRED: EXPIRED, CANCELLED: CANCELLED}
 
 
 class WipeSubject:

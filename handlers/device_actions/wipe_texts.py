@@ -56,6 +56,7 @@ LABELS = {
     "failed": "failed",
     "unknown": "unknown: check Workspace ONE",
     "denied": "denied",
+    "cancelled": "cancelled: the requester was deactivated",
     "expired": "expired",
 }
 WHEN_APPROVED = "Workspace ONE gets the wipe command now."

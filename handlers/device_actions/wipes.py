@@ -1,7 +1,7 @@
 """Wipes as workflow rows: asked for, confirmed by typing the device's name, approved, sent once.
 
 confirming -> awaiting_approval -> approved -> sending -> sent | failed | unknown; a request can
-also end denied or expired. The command stores the row before it answers, so the confirmation
+also end denied, expired or cancelled. The command stores the row before it answers, so the confirmation
 card's button names the row, never the device. A wipe always waits for an approver, whatever
 `enable_approval` says (bot/approvals.py does four-eyes, scope, expiry and the copies).
 """
@@ -34,9 +34,10 @@ if TYPE_CHECKING:
 
 CONFIRMING, AWAITING, APPROVED, SENDING = "confirming", "awaiting_approval", "approved", "sending"
 SENT, FAILED, UNKNOWN, DENIED, EXPIRED = "sent", "failed", "unknown", "denied", "expired"
+CANCELLED = "cancelled"  # its requester was deactivated while it waited (bot/people.py)
 WIPES = Workflow("device wipe", DeviceWipe, {
     CONFIRMING: (AWAITING, EXPIRED),
-    AWAITING: (APPROVED, DENIED, EXPIRED),
+    AWAITING: (APPROVED, DENIED, EXPIRED, CANCELLED),
     APPROVED: (SENDING, FAILED),  # failed: a sweep found it unsent and its approval too old
     SENDING: (SENT, FAILED, UNKNOWN),
 }, texts.LABELS)

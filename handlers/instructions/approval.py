@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import handlers.instructions.states as states
-from bot.approvals import APPROVED, DENIED, EXPIRED
+from bot.approvals import APPROVED, CANCELLED, DENIED, EXPIRED
 from bot.rbac import DeviceScope
 from cards.model import Card
 from handlers.instructions.cards import RUN, run_card
@@ -91,6 +91,10 @@ class RunSubject:
         if outcome == EXPIRED:
             return await RUNS.move(uow, tenant_id, subject_id, states.AWAITING, states.EXPIRED,
                                    next_poll_at=None, finished_at=now, outcome=reason)
+        if outcome == CANCELLED:  # its requester was deactivated (bot/people.py)
+            return await RUNS.move(uow, tenant_id, subject_id, states.AWAITING, states.CANCELLED,
+                                   next_poll_at=None, finished_at=now, finished_by=by,
+                                   outcome=reason)
         raise ValueError(f"a run's approval does not end as {outcome!r}")
 
     async def after(self, runtime: Runtime, subject_id: int, outcome: str) -> None:

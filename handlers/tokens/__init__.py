@@ -9,6 +9,8 @@ download (profile.py); the protocol server (sharing.py, protocol.py) over parque
 from __future__ import annotations
 
 from bot.capability import Capability, Job, Route, Service
+from bot.events import Listener
+from bot.people import PERSON_DEACTIVATED, Deactivated
 from bot.runtime import Runtime
 from handlers.tokens import commands, lifecycle, profile, sharing
 from handlers.tokens.config import SharingConfig, snapshot_root
@@ -29,6 +31,11 @@ async def refresh(runtime: Runtime) -> None:
     async with runtime.db.uow() as uow:
         tenants = await uow.repo(DataAccessTokenRepo).tenants_with((ACTIVE,))
     await sharing.snapshots(runtime).refresh_all(tenants)
+
+
+async def owner_deactivated(runtime: Runtime, event: Deactivated) -> None:
+    """Their tokens are refused at once (sharing.reader_of); revoking shows it in `token list`."""
+    await lifecycle.revoke_all_of(runtime.db, event.tenant_id, event.principal_id, event.by)
 
 
 def make_snapshots(runtime: Runtime) -> Snapshots:
@@ -59,6 +66,7 @@ CAPABILITY = Capability(
             Route("GET", sharing.PREFIX + "/files/{link}", sharing.file),
             Route("HEAD", sharing.PREFIX + "/files/{link}", sharing.file),
             Route("*", sharing.PREFIX + "/{tail:.*}", sharing.unknown)),
+    listeners=(Listener(PERSON_DEACTIVATED, owner_deactivated),),
     jobs=(Job("tokens.expire", EXPIRE_SECONDS, expire),
           Job("tokens.snapshots", REFRESH_SECONDS, refresh)),
 )

@@ -108,6 +108,22 @@ async def expire(db: Database) -> int:
     return moved
 
 
+async def revoke_all_of(db: Database, tenant_id: int, principal_id: int, by: str) -> int:
+    """Revoke every pending or active token a person created (they were deactivated)."""
+    async with db.uow() as uow:
+        tokens = uow.repo(DataAccessTokenRepo)
+        revoked = 0
+        for token_id in await tokens.ids_created_by(tenant_id, principal_id, (PENDING, ACTIVE)):
+            if await TOKENS.move(uow, tenant_id, token_id, (PENDING, ACTIVE), REVOKED,
+                                 revoked_at=now(), revoked_by=by[:320]):
+                revoked += 1
+                await Audit.add(uow, tenant_id, KIND, "token.revoke", "ok", actor_label=by,
+                                correlation_id=new_correlation_id(), params={"id": token_id},
+                                detail=texts.OWNER_DEACTIVATED)
+        await uow.commit()
+    return revoked
+
+
 async def delete_all(ctx: Context) -> int:
     async with ctx.runtime.db.uow() as uow:
         count = await uow.repo(DataAccessTokenRepo).delete_all(ctx.tenant_id)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.downloads import LinkError
-from handlers.tokens import access
+from handlers.tokens import access, texts
 from handlers.tokens.config import SharingConfig
 from handlers.tokens.protocol import (
     VERSION_HEADER,
@@ -37,8 +37,10 @@ from handlers.tokens.protocol import (
 )
 from handlers.tokens.snapshots import Snapshot, Snapshots, schema_string
 from handlers.tokens.states import digest, usable
+from storage.directory import DirectoryRepo
 from storage.sharing import DATASETS
-from storage.tokens import DataAccessTokenRepo
+from storage.tokens import DataAccessToken, DataAccessTokenRepo
+from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -76,11 +78,21 @@ async def reader_of(runtime: Runtime, header: str | None) -> Reader:
     async with runtime.db.uow() as uow:
         row = await uow.repo(DataAccessTokenRepo).by_secret(digest(secret.strip()))
         on = row is not None and await access.enabled(uow, row.tenant_id)
+        owner = row is not None and await _owner_active(uow, row)
     if row is None or not on:
         raise unauthenticated("the bearer token is not valid")
     if not usable(row):
         raise unauthenticated(f"the bearer token is {'revoked' if row.state == 'revoked' else 'expired'}")
+    if not owner:
+        raise unauthenticated(f"the bearer token is revoked: {texts.OWNER_DEACTIVATED}")
     return Reader(row.tenant_id, row.id)
+
+
+async def _owner_active(uow: UnitOfWork, row: DataAccessToken) -> bool:
+    """A token works only while whoever created it is an active person of its tenant: refused
+    from the moment of a deactivation, before the revocation that follows it has run."""
+    person = await uow.repo(DirectoryRepo).principal(row.created_by_id or 0)
+    return person is not None and person.tenant_id == row.tenant_id and person.active
 
 
 def protocol(handler: Handler) -> Callable[[Runtime, web.Request], Awaitable[web.StreamResponse]]:
@@ -269,7 +281,8 @@ async def _token_usable(runtime: Runtime, tenant_id: int, token_id: int) -> None
     async with runtime.db.uow() as uow:
         row = await uow.repo(DataAccessTokenRepo).get(tenant_id, token_id)
         on = row is not None and await access.enabled(uow, tenant_id)
-    if row is None or not on or not usable(row):
+        owner = row is not None and await _owner_active(uow, row)
+    if row is None or not on or not usable(row) or not owner:
         raise unauthenticated("the token that asked for this file is no longer valid")
 
 

@@ -30,6 +30,7 @@ REVOKE_ASK = "Whoever reads data with token {id} ({name}) is cut off at once."
 REVOKED = "Token {id} ({name}) is revoked: the Delta Sharing endpoint refuses it from now on."
 ALREADY_ENDED = "Token {id} was already {state}."
 NO_TOKENS = "No token matches."
+OWNER_DEACTIVATED = "its creator was deactivated in the directory"
 LIST_HINT = "`token revoke <id>` revokes one; `token download <id>` gets a pending one's profile."
 REFRESHED = "Readers get these versions from their next query on."
 

@@ -31,7 +31,6 @@ from bot.platforms.teams.delivery import DeliveryError, connector_of, quiet
 from bot.platforms.teams.messenger import card_activity
 from cards.adaptive import CONTENT_TYPE, parse_action
 from cards.model import Card, ChoiceInput, Table, TextInput
-from storage.directory import DirectoryRepo
 
 if TYPE_CHECKING:
     from bot.platforms.teams.adapter import TeamsAdapter
@@ -170,7 +169,7 @@ class DeskhandTeamsBot(TeamsActivityHandler):
         return PlatformIdentity("teams", inbound.aad_tenant, inbound.user_aad or "", inbound.user_name)
 
     def _lookup(self, ctx: TurnContext, inbound: Inbound) -> EmailLookup:
-        async def email() -> str | None:
+        async def email() -> list[str] | None:
             # TeamsInfo reads the team from channelData, which a proactive turn lacks, and
             # builds TeamsChannelData(**channelData), which warns on every key it does not know.
             original = ctx.activity.channel_data
@@ -184,13 +183,9 @@ class DeskhandTeamsBot(TeamsActivityHandler):
                 return None
             finally:
                 ctx.activity.channel_data = original
-            found = [e for e in (member.email, member.user_principal_name) if e]
-            if len(found) > 1:  # email and UPN may differ: take the one the directory knows
-                async with self.rt.db.uow() as uow:
-                    for address in found:
-                        if await uow.repo(DirectoryRepo).principal_by_email(self.rt.tenant_id, address):
-                            return address
-            return found[0] if found else None
+            # email and UPN may differ: bot/identity.py links by whichever the directory knows,
+            # and refuses when they name two different people
+            return [e for e in (member.email, member.user_principal_name) if e]
 
         return email
 
