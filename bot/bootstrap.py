@@ -34,6 +34,7 @@ from handlers import (
     device_actions,
     devices,
     help,
+    identity,
     incidents,
     instructions,
     integration_admin,
@@ -48,6 +49,7 @@ from storage.inbox import InboxStore
 CAPABILITIES: tuple[Capability, ...] = (
     help.CAPABILITY,
     admin.CAPABILITY,
+    identity.CAPABILITY,
     devices.CAPABILITY,
     device_actions.CAPABILITY,
     audit.CAPABILITY,

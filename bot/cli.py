@@ -15,7 +15,15 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import bootstrap, check_cli, console_signin, logs, manifest_cli, rbac_admin
+from bot import (
+    bootstrap,
+    check_cli,
+    console_signin,
+    directory_cli,
+    logs,
+    manifest_cli,
+    rbac_admin,
+)
 from bot.audit import Audit
 from bot.model import new_correlation_id
 from bot.rbac import decide, grants_of
@@ -100,6 +108,7 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
     manifest_cli.add_parsers(sub)
     check_cli.add_parsers(sub)
+    directory_cli.add_parsers(sub)
     return p
 
 
@@ -120,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             return manifest_cli.run(args, settings)
         if args.cmd in check_cli.COMMANDS:
             return check_cli.run(args, settings)
+        if args.cmd in directory_cli.COMMANDS:
+            return directory_cli.run(args, settings)
         return asyncio.run(_offline(args, settings))
     except SettingsError as exc:
         for line in exc.lines:

@@ -8,6 +8,7 @@ from bot.audit import make_event
 from handlers.tokens import access
 from handlers.tokens.states import ACTIVE, digest
 from storage.audit import AuditRepo
+from storage.directory import DirectoryRepo
 from storage.tenants import TenantRepo
 from storage.tokens import DataAccessToken, DataAccessTokenRepo
 from tests.conftest import LiveServer
@@ -35,9 +36,12 @@ async def token(server: LiveServer, tenant_id: int, secret: str, *, state: str =
     async with server.runtime.db.uow() as uow:
         if enable:
             await access.put(uow, tenant_id, True, by="test")
+        creator = await uow.repo(DirectoryRepo).upsert_principal(  # a token works while its
+            tenant_id, "test@example.com", "Test")                 # creator is active
         row = await uow.repo(DataAccessTokenRepo).add(DataAccessToken(
             tenant_id=tenant_id, name=f"{secret}@example.com", state=state, lifetime="1m",
             secret_hash=digest(secret), created_by_email="test@example.com",
+            created_by_id=creator.id,
             expires_at=datetime.now(UTC) + expires_in))
         await uow.commit()
         return row.id
