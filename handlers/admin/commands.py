@@ -44,8 +44,9 @@ async def whoami(ctx: Context, cmd: Command) -> Reply:
     return Reply.private(Card(title=f"You are {p.display_name}", sections=[
         Fields((Field("Email", p.email), Field("Status", "active" if p.active else "deactivated"),
                 Field("Directory groups", ", ".join(g.display_name for g in groups) or "none"),
-                Field("Chat accounts", ", ".join(f"{i.platform} ({i.display or i.platform_user_id})"
-                                                 for i in links) or "none"))),
+                Field("Chat accounts", ", ".join(
+                    f"{i.platform}:{i.platform_tenant}:{i.platform_user_id}"
+                    + (f" ({i.display})" if i.display else "") for i in links) or "none"))),
         Table(columns=("role", "how", "scope"), rows=rows,
               caption="Roles" if rows else "You hold no roles yet."),
     ]))
