@@ -173,8 +173,8 @@ async def apply(uow: UnitOfWork, tenant_id: int, rows: list[Row]) -> Outcome:
             out.updated += 1
         else:
             out.unchanged += 1
-        if changes:
+        if changes or not person.active:
             note = "" if person.active else " (deactivated: stays so)"
-            head = "" if created else f"update {row.email}: "
+            head = "" if created else f"update {row.email}: " if changes else f"{row.email}: unchanged"
             out.lines.append(f"line {row.line}: {head}{'; '.join(changes)}{note}")
     return out
