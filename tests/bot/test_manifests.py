@@ -137,7 +137,8 @@ def test_slack_slash_commands_are_exactly_the_groups(registry: Registry) -> None
     assert list(commands) == ["/deskhand", *(f"/{g}" for g in registry.groups())]
     assert set(commands) == {
         "/deskhand", "/approvals", "/audit", "/cancel", "/cert", "/channel", "/console",
-        "/data-access", "/device", "/devices", "/help", "/history", "/incident", "/instructions",
+        "/data-access", "/device", "/devices", "/help", "/history", "/identity", "/incident",
+        "/instructions",
         "/integrations", "/remote", "/role", "/run", "/settings", "/teamviewer", "/token", "/whoami",
         "/why"}
     assert commands["/devices"]["usage_hint"] == "[<search>] [group=<group>]"
