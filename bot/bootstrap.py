@@ -39,6 +39,7 @@ from handlers import (
     integration_admin,
     reminders,
     remote,
+    scim,
     settings,
     tokens,
 )
@@ -61,6 +62,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     reminders.CAPABILITY,
     incidents.CAPABILITY,
     integration_admin.CAPABILITY,
+    scim.CAPABILITY,
 )
 
 

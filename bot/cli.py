@@ -1,5 +1,5 @@
-"""`deskhand`: demo, serve, db, rbac, groups, console sign-in, audit, manifest, teams-package
-and check commands."""
+"""`deskhand`: demo, serve, db, rbac, groups, console sign-in, audit, manifest, teams-package,
+check and scim-token commands."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from bot.rbac_admin import AdminError, Granter, Scope
 from bot.runtime import Runtime
 from bot.secrets import local_key
 from bot.settings import CoreSettings, SettingsError
+from handlers.scim import cli as scim_cli
 from storage import migrate
 from storage.db import Database
 from storage.devices import DeviceRepo
@@ -100,6 +101,7 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
     manifest_cli.add_parsers(sub)
     check_cli.add_parsers(sub)
+    scim_cli.add_parsers(sub)
     return p
 
 
@@ -120,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             return manifest_cli.run(args, settings)
         if args.cmd in check_cli.COMMANDS:
             return check_cli.run(args, settings)
+        if args.cmd in scim_cli.COMMANDS:
+            return scim_cli.run(args, settings)
         return asyncio.run(_offline(args, settings))
     except SettingsError as exc:
         for line in exc.lines:
