@@ -26,8 +26,9 @@ def entra_user() -> dict[str, object]:
             "roles": [], ENTERPRISE: {"employeeNumber": "701984", "department": "IT"}}
 
 
-async def test_entra_provisions_with_its_habits(tmp_path: Path) -> None:
-    async with scim_server(tmp_path) as server, idp(server, await issue_token(server)) as entra:
+async def test_entra_provisions_with_its_habits(tmp_path: Path, db_url: str) -> None:
+    """On SQLite and PostgreSQL (the `db_url` fixture)."""
+    async with scim_server(tmp_path, db_url) as server, idp(server, await issue_token(server)) as entra:
         # Test connection: a random value, an empty list (not a 404).
         status, _, page = await entra.call("GET", "/Users", params={
             "filter": f'userName eq "{uuid.uuid4()}"'})

@@ -21,8 +21,9 @@ def okta_user(**extra: object) -> dict[str, object]:
             "groups": [], "password": "1mz050nq", "active": True, **extra}
 
 
-async def test_okta_provisions_pushes_groups_and_deactivates(tmp_path: Path) -> None:
-    async with scim_server(tmp_path) as server, idp(server, await issue_token(server),
+async def test_okta_provisions_pushes_groups_and_deactivates(tmp_path: Path, db_url: str) -> None:
+    """On SQLite and PostgreSQL (the `db_url` fixture)."""
+    async with scim_server(tmp_path, db_url) as server, idp(server, await issue_token(server),
                                                     OKTA_AGENT) as okta:
         # Test connector and import: integer counts, a stable first page.
         status, _, page = await okta.call("GET", "/Users", params={"startIndex": "1", "count": "2"})
