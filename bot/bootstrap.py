@@ -40,6 +40,7 @@ from handlers import (
     integration_admin,
     reminders,
     remote,
+    scim,
     settings,
     tokens,
 )
@@ -63,6 +64,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     reminders.CAPABILITY,
     incidents.CAPABILITY,
     integration_admin.CAPABILITY,
+    scim.CAPABILITY,
 )
 
 

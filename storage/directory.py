@@ -1,11 +1,17 @@
-"""The directory: principals, their linked chat accounts, directory groups and memberships."""
+"""The directory: principals, their linked chat accounts, directory groups and memberships.
+
+A principal provisioned by SCIM (handlers/scim) has a `user_name` (its lower-cased userName, unique
+in the tenant) and keeps the resource as the IdP last sent it in `scim`; the SCIM queries are in
+storage/scim.py.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, func, select
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Repo, utcnow
@@ -13,14 +19,18 @@ from storage.base import Base, Repo, utcnow
 
 class PrincipalRow(Base):
     __tablename__ = "principals"
-    __table_args__ = (UniqueConstraint("tenant_id", "email"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "email"),
+                      Index("ix_principals_tenant_user_name", "tenant_id", "user_name", unique=True))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     email: Mapped[str] = mapped_column(String(320))  # stored lower-case
     display_name: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    external_id: Mapped[str | None] = mapped_column(String(200), default=None)  # SCIM id
+    external_id: Mapped[str | None] = mapped_column(String(200), default=None)  # the IdP's id
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_name: Mapped[str | None] = mapped_column(String(320), default=None)  # SCIM, lower-case
+    scim: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # as the IdP sent it
+    updated_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class ChatIdentity(Base):

@@ -1,0 +1,197 @@
+"""`/scim/v2/Groups`: IdP groups are directory groups, which role assignments bind to, so a
+membership change here changes what a person may do on their very next command (bot/rbac.py
+reads the memberships on every decision). Members must be SCIM users of the same tenant.
+Deleting a group deletes the role assignments bound to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import scim2_models as scim
+from aiohttp import web
+
+from bot.audit import Audit
+from bot.model import new_correlation_id
+from handlers.scim import filters, protocol, texts
+from handlers.scim.models import POLICY, Group, without_ms_schema
+from handlers.scim.protocol import Caller
+from storage.directory import DirectoryGroup, PrincipalRow
+from storage.scim import ScimRepo
+from storage.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+Q = scim.Context.RESOURCE_QUERY_RESPONSE
+
+
+def resource(row: DirectoryGroup, members: Sequence[PrincipalRow] | None, base: str) -> Group:
+    group = Group(display_name=row.display_name, external_id=row.external_id)
+    if members is not None:
+        group.members = [scim.GroupMember.model_validate({"value": str(p.id), "display": p.email})
+                         for p in members]
+    group.id = str(row.id)
+    group.meta = scim.Meta(resource_type="Group", location=f"{base}/Groups/{row.id}")
+    return group
+
+
+def _wants_members(params: scim.ResponseParameters[Any] | None) -> bool:
+    if params is None:
+        return True
+    if params.excluded_attributes:
+        return not any(str(p).lower().endswith("members") for p in params.excluded_attributes)
+    return any("members" in str(p).lower() for p in params.attributes or ())
+
+
+def _checked(group: Group) -> str:
+    name = (group.display_name or "").strip()
+    if not name or len(name) > 200:
+        raise scim.InvalidValueException(detail="displayName is required, at most 200 characters")
+    if group.external_id is not None and len(group.external_id) > 200:
+        raise scim.InvalidValueException(detail="externalId is at most 200 characters")
+    return name
+
+
+async def _member_ids(uow: UnitOfWork, tenant_id: int, group: Group) -> set[int]:
+    wanted: set[int] = set()
+    for member in group.members or []:
+        value = str(member.value or "")
+        if not value.isdigit() or len(value) > 12:
+            raise scim.InvalidValueException(detail=texts.NOT_A_MEMBER.format(value=value[:40]))
+        wanted.add(int(value))
+    unknown = wanted - await uow.repo(ScimRepo).known_users(tenant_id, wanted)
+    if unknown:
+        raise scim.InvalidValueException(detail=texts.NOT_A_MEMBER.format(value=min(unknown)))
+    return wanted
+
+
+async def _unique(uow: UnitOfWork, tenant_id: int, name: str, current: int | None) -> None:
+    taken = await uow.repo(ScimRepo).group_named(tenant_id, name)
+    if taken is not None and taken.id != current:
+        raise scim.UniquenessException(detail=texts.GROUP_TAKEN.format(value=name, id=taken.id))
+
+
+async def _answer(runtime: Runtime, caller: Caller, group_id: int, status: int,
+                  params: scim.ResponseParameters[Any] | None = None) -> web.Response:
+    async with runtime.db.uow() as uow:
+        repo = uow.repo(ScimRepo)
+        row = await repo.group(caller.tenant_id, group_id)
+        if row is None:
+            raise scim.NotFoundException(detail=texts.NOT_FOUND_GROUP.format(id=group_id))
+        members = (await repo.members([row.id]))[row.id] if _wants_members(params) else None
+    base = protocol.base_url(runtime)
+    headers = {"Location": f"{base}/Groups/{row.id}"} if status == 201 else None
+    body = resource(row, members, base).model_dump(scim_ctx=Q, response_parameters=params)
+    return protocol.respond(body, status, headers)
+
+
+async def _audit(uow: UnitOfWork, caller: Caller, action: str, name: str) -> None:
+    await Audit.add(uow, caller.tenant_id, "directory", action, "ok", actor_label="scim",
+                    target=name, correlation_id=new_correlation_id())
+
+
+@protocol.endpoint
+async def list_groups(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
+    terms = filters.terms(request.query.get("filter"), "group")
+    offset, count = protocol.paging(request)
+    params = protocol.response_parameters(request, Group)
+    async with runtime.db.uow() as uow:
+        repo = uow.repo(ScimRepo)
+        total, rows = await repo.groups(caller.tenant_id, terms, offset, count)
+        members = await repo.members(r.id for r in rows) if _wants_members(params) else {}
+    base = protocol.base_url(runtime)
+    return protocol.listing(total, offset, [
+        resource(r, members.get(r.id), base).model_dump(scim_ctx=Q, response_parameters=params)
+        for r in rows])
+
+
+@protocol.endpoint
+async def get_group(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
+    group_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_GROUP)
+    return await _answer(runtime, caller, group_id, 200, protocol.response_parameters(request, Group))
+
+
+@protocol.endpoint
+async def create_group(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
+    body = without_ms_schema(await protocol.json_body(request))
+    with POLICY:
+        group = Group.model_validate(body, scim_ctx=scim.Context.RESOURCE_CREATION_REQUEST)
+    name = _checked(group)
+    async with runtime.db.uow() as uow:
+        await _unique(uow, caller.tenant_id, name, None)
+        members = await _member_ids(uow, caller.tenant_id, group)
+        row = await uow.repo(ScimRepo).add_group(caller.tenant_id, name, group.external_id)
+        await uow.repo(ScimRepo).set_members(row.id, members)
+        await _audit(uow, caller, "scim.group.create", name)
+        await uow.commit()
+        group_id = row.id
+    return await _answer(runtime, caller, group_id, 201)
+
+
+async def _save(runtime: Runtime, caller: Caller, group_id: int, group: Group,
+                action: str) -> web.Response:
+    name = _checked(group)
+    async with runtime.db.uow() as uow:
+        row = await uow.repo(ScimRepo).group(caller.tenant_id, group_id)
+        if row is None:
+            raise scim.NotFoundException(detail=texts.NOT_FOUND_GROUP.format(id=group_id))
+        await _unique(uow, caller.tenant_id, name, row.id)
+        members = await _member_ids(uow, caller.tenant_id, group)
+        row.display_name, row.external_id = name, group.external_id
+        await uow.repo(ScimRepo).set_members(row.id, members)
+        await _audit(uow, caller, action, name)
+        await uow.commit()
+    return await _answer(runtime, caller, group_id, 200)
+
+
+@protocol.endpoint
+async def replace_group(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
+    group_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_GROUP)
+    body = without_ms_schema(await protocol.json_body(request))
+    with POLICY:
+        group = Group.model_validate(body, scim_ctx=scim.Context.RESOURCE_REPLACEMENT_REQUEST)
+    return await _save(runtime, caller, group_id, group, "scim.group.replace")
+
+
+def _okta_rename(body: dict[str, Any]) -> dict[str, Any]:
+    """Okta's rename repeats the group's id inside a no-path replace; the id cannot change."""
+    ops = body.get("Operations")
+    if not isinstance(ops, list):
+        return body
+    fixed = []
+    for op in ops:
+        if isinstance(op, dict) and "path" not in op and isinstance(op.get("value"), dict):
+            op = {**op, "value": {k: v for k, v in op["value"].items() if k != "id"}}
+        fixed.append(op)
+    return {**body, "Operations": fixed}
+
+
+@protocol.endpoint
+async def patch_group(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
+    group_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_GROUP)
+    body = _okta_rename(await protocol.json_body(request))
+    async with runtime.db.uow() as uow:
+        repo = uow.repo(ScimRepo)
+        row = await repo.group(caller.tenant_id, group_id)
+        if row is None:
+            raise scim.NotFoundException(detail=texts.NOT_FOUND_GROUP.format(id=group_id))
+        group = resource(row, (await repo.members([row.id]))[row.id], protocol.base_url(runtime))
+    with POLICY:
+        patch = scim.PatchOp[Group].model_validate(body, scim_ctx=scim.Context.RESOURCE_PATCH_REQUEST)
+        patch.patch(group)
+    return await _save(runtime, caller, group_id, group, "scim.group.patch")
+
+
+@protocol.endpoint
+async def delete_group(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
+    group_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_GROUP)
+    async with runtime.db.uow() as uow:
+        row = await uow.repo(ScimRepo).group(caller.tenant_id, group_id)
+        if row is None:
+            raise scim.NotFoundException(detail=texts.NOT_FOUND_GROUP.format(id=group_id))
+        await _audit(uow, caller, "scim.group.delete", row.display_name)
+        await uow.repo(ScimRepo).delete_group(row)
+        await uow.commit()
+    return web.Response(status=204)

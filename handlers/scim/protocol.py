@@ -1,0 +1,171 @@
+"""The SCIM protocol around every endpoint: bearer authentication (a token names its tenant),
+bounded JSON bodies, paging and attribute parameters, and every refusal as a SCIM Error body
+(RFC 7644 3.12) in `application/scim+json`, never a bare 500.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import scim2_models as scim
+from aiohttp import web
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from handlers.scim import texts
+from handlers.scim.models import MAX_RESULTS
+from storage.scim import ScimRepo
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+PREFIX = "/scim/v2"
+MEDIA = "application/scim+json"
+MAX_BODY = 1024 * 1024  # an Okta full push of a 5,000-member group fits
+DEFAULT_COUNT = 100
+
+log = logging.getLogger("deskhand.scim")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Whom a request acts for: the tenant its bearer token belongs to."""
+
+    tenant_id: int
+
+
+Endpoint = Callable[["Runtime", web.Request, Caller], Awaitable[web.StreamResponse]]
+
+
+def new_secret() -> str:
+    return "scim_" + secrets.token_urlsafe(32)
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def respond(body: dict[str, Any], status: int = 200,
+            headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type=MEDIA,
+                        headers=headers)
+
+
+def error(status: int, detail: str, scim_type: str | None = None,
+          headers: dict[str, str] | None = None) -> web.Response:
+    body = scim.Error(status=status, detail=detail[:1000], scim_type=scim_type).model_dump(
+        scim_ctx=scim.Context.RESOURCE_QUERY_RESPONSE)
+    return respond(body, status, headers)
+
+
+async def caller_of(runtime: Runtime, header: str | None) -> Caller | None:
+    scheme, _, secret = (header or "").partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret or not secret.isascii() or len(secret) > 200:
+        return None
+    async with runtime.db.uow() as uow:
+        tenant_id = await uow.repo(ScimRepo).tenant_by_secret(digest(secret))
+    return Caller(tenant_id) if tenant_id is not None else None
+
+
+def endpoint(handler: Endpoint) -> Callable[[Runtime, web.Request], Awaitable[web.StreamResponse]]:
+    """Authenticate, then answer; whatever goes wrong answers as a SCIM error."""
+    @wraps(handler)
+    async def answer(runtime: Runtime, request: web.Request) -> web.StreamResponse:
+        try:
+            caller = await caller_of(runtime, request.headers.get("Authorization"))
+            if caller is None:
+                return error(401, texts.UNAUTHORIZED,
+                             headers={"WWW-Authenticate": 'Bearer realm="deskhand SCIM"'})
+            return await handler(runtime, request, caller)
+        except scim.SCIMException as exc:
+            return error(exc.status, exc.detail, exc.scim_type or None)
+        except ValidationError as exc:
+            found = scim.Error.from_validation_errors(exc)
+            detail = "; ".join(e.detail or "" for e in found[:5])
+            return error(400, detail, found[0].scim_type or "invalidValue")
+        except IntegrityError:  # two requests raced for one unique value
+            return error(409, texts.CONFLICT, "uniqueness")
+        except Exception:
+            ref = uuid.uuid4().hex[:16]
+            log.exception("scim %s %s failed (ref %s)", request.method, request.path, ref)
+            return error(500, texts.INTERNAL.format(ref=ref))
+    return answer
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object, refused past MAX_BODY bytes without reading the rest."""
+    if (request.content_length or 0) > MAX_BODY:
+        raise scim.PayloadTooLargeException(detail=texts.TOO_LARGE.format(limit=MAX_BODY))
+    chunks, size = [], 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise scim.PayloadTooLargeException(detail=texts.TOO_LARGE.format(limit=MAX_BODY))
+        chunks.append(chunk)
+    try:
+        body = orjson.loads(b"".join(chunks))
+    except orjson.JSONDecodeError:
+        raise scim.InvalidSyntaxException(detail=texts.NOT_JSON) from None
+    if not isinstance(body, dict):
+        raise scim.InvalidSyntaxException(detail=texts.NOT_JSON)
+    return body
+
+
+def _integer(request: web.Request, name: str, default: int) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        if len(raw) > 12:
+            raise ValueError
+        return int(raw)
+    except ValueError:
+        raise scim.InvalidValueException(detail=texts.BAD_INTEGER.format(name=name, value=raw[:40])) \
+            from None
+
+
+def paging(request: web.Request) -> tuple[int, int]:
+    """(0-based offset, count) from startIndex (1-based; below 1 means 1) and count (RFC 7644
+    3.4.2.4: a negative count means 0, more than the maximum is cut to it)."""
+    start = max(_integer(request, "startIndex", 1), 1)
+    count = min(max(_integer(request, "count", DEFAULT_COUNT), 0), MAX_RESULTS)
+    return start - 1, count
+
+
+def listing(total: int, offset: int, resources: list[dict[str, Any]]) -> web.Response:
+    return respond({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                    "totalResults": total, "startIndex": offset + 1,
+                    "itemsPerPage": len(resources), "Resources": resources})
+
+
+def response_parameters(request: web.Request, model: Any) -> scim.ResponseParameters[Any] | None:
+    attrs = request.query.get("attributes")
+    excluded = request.query.get("excludedAttributes")
+    if not attrs and not excluded:
+        return None
+    try:
+        return scim.ResponseParameters[model].model_validate(
+            {"attributes": attrs or None, "excludedAttributes": excluded or None})
+    except (ValidationError, scim.SCIMException, ValueError) as exc:
+        raise scim.InvalidValueException(
+            detail=texts.BAD_ATTRIBUTES.format(detail=str(exc).splitlines()[0][:200])) from None
+
+
+def base_url(runtime: Runtime) -> str:
+    return runtime.settings.public_url.rstrip("/") + PREFIX
+
+
+def int_id(raw: str, missing: str) -> int:
+    """A resource id from the URL; anything but our own digits is a 404, not a 500."""
+    if not raw.isdigit() or len(raw) > 12:
+        raise scim.NotFoundException(detail=missing.format(id=raw[:40]))
+    return int(raw)

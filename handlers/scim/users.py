@@ -1,0 +1,229 @@
+"""`/scim/v2/Users`: people provisioned by the IdP are directory principals.
+
+The principal keeps the resource as the IdP sent it (password and id left out) beside the columns
+deskhand decides with: the lower-cased userName (unique per tenant), the email chat accounts link
+by (the primary email, else the first, else the userName), the display name, `active`.
+A user whose email is already a person deskhand knows (the bootstrap administrator, someone
+deleted earlier) becomes that person. `active` changes go through bot/people.py after the commit,
+so deactivation has every effect in one place; DELETE deactivates, then forgets the SCIM record
+and group memberships while the principal stays for the audit trail.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import scim2_models as scim
+from aiohttp import web
+
+from bot import people
+from bot.audit import Audit
+from bot.model import new_correlation_id
+from handlers.scim import filters, protocol, texts
+from handlers.scim.models import POLICY, UserResource
+from handlers.scim.protocol import Caller
+from storage.base import utcnow
+from storage.directory import DirectoryRepo, PrincipalRow
+from storage.scim import ScimRepo
+from storage.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+Q = scim.Context.RESOURCE_QUERY_RESPONSE
+
+
+def resource(row: PrincipalRow, base: str) -> Any:
+    with POLICY:
+        user = UserResource.model_validate(row.scim or {"userName": row.user_name})
+    user.id = str(row.id)
+    user.active = row.active
+    user.meta = scim.Meta(resource_type="User", created=row.created_at,
+                          last_modified=row.updated_at or row.created_at,
+                          location=f"{base}/Users/{row.id}")
+    return user
+
+
+def dump(user: Any, params: scim.ResponseParameters[Any] | None = None) -> dict[str, Any]:
+    return user.model_dump(scim_ctx=Q, response_parameters=params)
+
+
+def _email(user: Any) -> str:
+    emails = [e for e in user.emails or [] if e.value]
+    chosen = next((e.value for e in emails if e.primary), None) or (
+        emails[0].value if emails else user.user_name)
+    if not chosen or "@" not in chosen or len(chosen) > 320:
+        raise scim.InvalidValueException(detail=texts.NO_EMAIL)
+    return str(chosen).strip().lower()
+
+
+def _display(user: Any) -> str:
+    name = user.name
+    given = " ".join(p for p in (name and name.given_name, name and name.family_name) if p)
+    return str(user.display_name or (name and name.formatted) or given or user.user_name)[:200]
+
+
+def _checked(user: Any) -> str:
+    """The user's email, once the values deskhand keeps in columns fit them."""
+    if not user.user_name or not user.user_name.strip() or len(user.user_name) > 320:
+        raise scim.InvalidValueException(detail="userName is required, at most 320 characters")
+    if user.external_id is not None and len(user.external_id) > 200:
+        raise scim.InvalidValueException(detail="externalId is at most 200 characters")
+    return _email(user)
+
+
+def _stored(user: Any) -> dict[str, Any]:
+    data = user.model_dump(scim_ctx=Q)
+    for key in ("id", "meta", "active"):
+        data.pop(key, None)
+    return data
+
+
+async def _claim(uow: UnitOfWork, tenant_id: int, user: Any, email: str,
+                 current: int | None) -> PrincipalRow | None:
+    """Refuse a userName or email another SCIM user has; answer the person to adopt, if any."""
+    taken = await uow.repo(ScimRepo).by_user_name(tenant_id, user.user_name)
+    if taken is not None and taken.id != current:
+        raise scim.UniquenessException(detail=texts.USER_NAME_TAKEN.format(
+            value=user.user_name, id=taken.id))
+    known = await uow.repo(DirectoryRepo).principal_by_email(tenant_id, email)
+    if known is not None and known.id != current:
+        if known.user_name is not None or current is not None:
+            raise scim.UniquenessException(detail=texts.EMAIL_TAKEN.format(value=email, id=known.id))
+        return known
+    return None
+
+
+def _apply(row: PrincipalRow, user: Any, email: str) -> None:
+    row.user_name = user.user_name.strip().lower()
+    row.email, row.display_name = email, _display(user)
+    row.external_id, row.scim, row.updated_at = user.external_id, _stored(user), utcnow()
+
+
+async def _settle(runtime: Runtime, tenant_id: int, principal_id: int, was: bool,
+                  want: bool | None) -> None:
+    if want is None or want == was:
+        return
+    if want:
+        await people.reactivate(runtime, tenant_id, principal_id, by="scim")
+    else:
+        await people.deactivate(runtime, tenant_id, principal_id, by="scim")
+
+
+async def _answer(runtime: Runtime, caller: Caller, principal_id: int, status: int) -> web.Response:
+    async with runtime.db.uow() as uow:
+        row = await uow.repo(ScimRepo).user(caller.tenant_id, principal_id)
+    if row is None:  # deleted by a request that raced this one
+        raise scim.NotFoundException(detail=texts.NOT_FOUND_USER.format(id=principal_id))
+    location = f"{protocol.base_url(runtime)}/Users/{row.id}"
+    headers = {"Location": location} if status == 201 else None
+    return protocol.respond(dump(resource(row, protocol.base_url(runtime))), status, headers)
+
+
+async def _audit(uow: UnitOfWork, caller: Caller, action: str, row: PrincipalRow) -> None:
+    await Audit.add(uow, caller.tenant_id, "directory", action, "ok", actor_label="scim",
+                    target=row.email, correlation_id=new_correlation_id())
+
+
+@protocol.endpoint
+async def list_users(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
+    terms = filters.terms(request.query.get("filter"), "user")
+    offset, count = protocol.paging(request)
+    params = protocol.response_parameters(request, UserResource)
+    async with runtime.db.uow() as uow:
+        total, rows = await uow.repo(ScimRepo).users(caller.tenant_id, terms, offset, count)
+    base = protocol.base_url(runtime)
+    return protocol.listing(total, offset, [dump(resource(r, base), params) for r in rows])
+
+
+@protocol.endpoint
+async def get_user(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
+    principal_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_USER)
+    params = protocol.response_parameters(request, UserResource)
+    async with runtime.db.uow() as uow:
+        row = await uow.repo(ScimRepo).user(caller.tenant_id, principal_id)
+    if row is None:
+        raise scim.NotFoundException(detail=texts.NOT_FOUND_USER.format(id=principal_id))
+    return protocol.respond(dump(resource(row, protocol.base_url(runtime)), params))
+
+
+@protocol.endpoint
+async def create_user(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
+    body = await protocol.json_body(request)
+    with POLICY:
+        user = UserResource.model_validate(body, scim_ctx=scim.Context.RESOURCE_CREATION_REQUEST)
+    email = _checked(user)
+    want = user.active is not False
+    async with runtime.db.uow() as uow:
+        row = await _claim(uow, caller.tenant_id, user, email, None)
+        was = row.active if row is not None else want
+        if row is None:
+            row = PrincipalRow(tenant_id=caller.tenant_id, email=email, display_name="", active=want)
+            uow.session.add(row)
+        _apply(row, user, email)
+        await uow.session.flush()
+        await _audit(uow, caller, "scim.user.create", row)
+        await uow.commit()
+        principal_id = row.id
+    await _settle(runtime, caller.tenant_id, principal_id, was, want)
+    return await _answer(runtime, caller, principal_id, 201)
+
+
+async def _save(runtime: Runtime, caller: Caller, principal_id: int, user: Any,
+                action: str) -> web.Response:
+    email = _checked(user)
+    async with runtime.db.uow() as uow:
+        row = await uow.repo(ScimRepo).user(caller.tenant_id, principal_id)
+        if row is None:
+            raise scim.NotFoundException(detail=texts.NOT_FOUND_USER.format(id=principal_id))
+        await _claim(uow, caller.tenant_id, user, email, row.id)
+        was = row.active
+        _apply(row, user, email)
+        await _audit(uow, caller, action, row)
+        await uow.commit()
+    await _settle(runtime, caller.tenant_id, principal_id, was, user.active)
+    return await _answer(runtime, caller, principal_id, 200)
+
+
+@protocol.endpoint
+async def replace_user(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
+    principal_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_USER)
+    body = await protocol.json_body(request)
+    with POLICY:
+        user = UserResource.model_validate(body, scim_ctx=scim.Context.RESOURCE_REPLACEMENT_REQUEST)
+    return await _save(runtime, caller, principal_id, user, "scim.user.replace")
+
+
+@protocol.endpoint
+async def patch_user(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
+    principal_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_USER)
+    body = await protocol.json_body(request)
+    async with runtime.db.uow() as uow:
+        row = await uow.repo(ScimRepo).user(caller.tenant_id, principal_id)
+    if row is None:
+        raise scim.NotFoundException(detail=texts.NOT_FOUND_USER.format(id=principal_id))
+    user = resource(row, protocol.base_url(runtime))
+    with POLICY:
+        patch = scim.PatchOp[UserResource].model_validate(
+            body, scim_ctx=scim.Context.RESOURCE_PATCH_REQUEST)
+        patch.patch(user)
+    return await _save(runtime, caller, principal_id, user, "scim.user.patch")
+
+
+@protocol.endpoint
+async def delete_user(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
+    principal_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_USER)
+    async with runtime.db.uow() as uow:
+        row = await uow.repo(ScimRepo).user(caller.tenant_id, principal_id)
+    if row is None:
+        raise scim.NotFoundException(detail=texts.NOT_FOUND_USER.format(id=principal_id))
+    await _settle(runtime, caller.tenant_id, principal_id, row.active, False)
+    async with runtime.db.uow() as uow:
+        row = await uow.repo(ScimRepo).user(caller.tenant_id, principal_id)
+        if row is not None:
+            await uow.repo(ScimRepo).leave_all(row.id)
+            row.user_name = row.scim = row.external_id = None
+            row.updated_at = utcnow()
+            await _audit(uow, caller, "scim.user.delete", row)
+            await uow.commit()
+    return web.Response(status=204)

@@ -1,0 +1,169 @@
+"""SCIM provisioning: each tenant's bearer token (hashed) and the queries the SCIM server asks of
+the directory (storage/directory.py): pages of users and groups matching `eq` terms, members.
+
+Equality terms come as (attribute, value) pairs already checked by handlers/scim/filters.py;
+`userName` and `emails.value` compare case-insensitively (RFC 7643 caseExact false), the rest
+exactly. Pages are ordered by id, so an IdP paging with startIndex sees a stable list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, ForeignKey, String, delete, false, func, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base, Repo, utcnow
+from storage.directory import DirectoryGroup, GroupMembership, PrincipalRow
+
+Terms = Sequence[tuple[str, str]]
+
+
+class ScimToken(Base):
+    """The one bearer token a tenant's IdP provisions with; only its SHA-256 is kept."""
+
+    __tablename__ = "scim_tokens"
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rotated_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+def _user_term(name: str, value: str) -> ColumnElement[bool]:
+    if name == "id":
+        return PrincipalRow.id == int(value) if value.isdigit() else false()
+    if name == "userName":
+        return PrincipalRow.user_name == value.lower()
+    if name == "emails.value":
+        return PrincipalRow.email == value.lower()
+    if name == "externalId":
+        return PrincipalRow.external_id == value
+    if name == "displayName":
+        return PrincipalRow.display_name == value
+    raise ValueError(f"no user term {name}")
+
+
+def _group_term(name: str, value: str) -> ColumnElement[bool]:
+    if name == "id":
+        return DirectoryGroup.id == int(value) if value.isdigit() else false()
+    if name == "displayName":
+        return func.lower(DirectoryGroup.display_name) == value.lower()
+    if name == "externalId":
+        return DirectoryGroup.external_id == value
+    if name == "members.value":
+        if not value.isdigit():
+            return false()
+        return DirectoryGroup.id.in_(select(GroupMembership.group_id)
+                                     .where(GroupMembership.principal_id == int(value)))
+    raise ValueError(f"no group term {name}")
+
+
+class ScimRepo(Repo):
+    async def token_of(self, tenant_id: int) -> ScimToken | None:
+        return await self.s.get(ScimToken, tenant_id)
+
+    async def tenant_by_secret(self, secret_hash: str) -> int | None:
+        q = select(ScimToken.tenant_id).where(ScimToken.secret_hash == secret_hash)
+        return (await self.s.execute(q)).scalar_one_or_none()
+
+    async def put_token(self, tenant_id: int, secret_hash: str) -> ScimToken:
+        row = await self.token_of(tenant_id)
+        if row is None:
+            row = ScimToken(tenant_id=tenant_id, secret_hash=secret_hash)
+            self.s.add(row)
+        else:
+            row.secret_hash, row.rotated_at = secret_hash, utcnow()
+        await self.s.flush()
+        return row
+
+    async def users(self, tenant_id: int, terms: Terms, start: int,
+                    count: int) -> tuple[int, Sequence[PrincipalRow]]:
+        """(total, one page) of the tenant's SCIM users matching every term; `start` is 0-based."""
+        where = [PrincipalRow.tenant_id == tenant_id, PrincipalRow.user_name.is_not(None),
+                 *(_user_term(n, v) for n, v in terms)]
+        total = (await self.s.execute(select(func.count()).select_from(PrincipalRow)
+                                      .where(*where))).scalar_one()
+        if count <= 0 or start >= total:
+            return total, []
+        q = select(PrincipalRow).where(*where).order_by(PrincipalRow.id).offset(start).limit(count)
+        return total, (await self.s.execute(q)).scalars().all()
+
+    async def user(self, tenant_id: int, principal_id: int) -> PrincipalRow | None:
+        row = await self.s.get(PrincipalRow, principal_id, populate_existing=True)
+        ok = row is not None and row.tenant_id == tenant_id and row.user_name is not None
+        return row if ok else None
+
+    async def by_user_name(self, tenant_id: int, user_name: str) -> PrincipalRow | None:
+        q = select(PrincipalRow).where(PrincipalRow.tenant_id == tenant_id,
+                                       PrincipalRow.user_name == user_name.lower())
+        return (await self.s.execute(q)).scalar_one_or_none()
+
+    async def groups(self, tenant_id: int, terms: Terms, start: int,
+                     count: int) -> tuple[int, Sequence[DirectoryGroup]]:
+        where = [DirectoryGroup.tenant_id == tenant_id, *(_group_term(n, v) for n, v in terms)]
+        total = (await self.s.execute(select(func.count()).select_from(DirectoryGroup)
+                                      .where(*where))).scalar_one()
+        if count <= 0 or start >= total:
+            return total, []
+        q = select(DirectoryGroup).where(*where).order_by(DirectoryGroup.id).offset(start).limit(count)
+        return total, (await self.s.execute(q)).scalars().all()
+
+    async def group(self, tenant_id: int, group_id: int) -> DirectoryGroup | None:
+        row = await self.s.get(DirectoryGroup, group_id, populate_existing=True)
+        return row if row is not None and row.tenant_id == tenant_id else None
+
+    async def members(self, group_ids: Iterable[int]) -> dict[int, list[PrincipalRow]]:
+        """Each group's members (SCIM users only), in id order."""
+        ids = list(group_ids)
+        out: dict[int, list[PrincipalRow]] = {g: [] for g in ids}
+        if not ids:
+            return out
+        q = (select(GroupMembership.group_id, PrincipalRow)
+             .join(PrincipalRow, PrincipalRow.id == GroupMembership.principal_id)
+             .where(GroupMembership.group_id.in_(ids), PrincipalRow.user_name.is_not(None))
+             .order_by(PrincipalRow.id))
+        for group_id, person in (await self.s.execute(q)).all():
+            out[group_id].append(person)
+        return out
+
+    async def known_users(self, tenant_id: int, ids: Iterable[int]) -> set[int]:
+        """Which of these ids are SCIM users of the tenant (a member must be one)."""
+        wanted = set(ids)
+        if not wanted:
+            return set()
+        q = select(PrincipalRow.id).where(PrincipalRow.tenant_id == tenant_id,
+                                          PrincipalRow.id.in_(wanted),
+                                          PrincipalRow.user_name.is_not(None))
+        return set((await self.s.execute(q)).scalars().all())
+
+    async def set_members(self, group_id: int, principal_ids: Iterable[int]) -> None:
+        """Make the group's SCIM members exactly these (members added by hand stay)."""
+        wanted = set(principal_ids)
+        current = {p.id for p in (await self.members([group_id]))[group_id]}
+        if gone := current - wanted:
+            await self.s.execute(delete(GroupMembership).where(
+                GroupMembership.group_id == group_id, GroupMembership.principal_id.in_(gone)))
+        for pid in sorted(wanted - current):
+            self.s.add(GroupMembership(group_id=group_id, principal_id=pid))
+        await self.s.flush()
+
+    async def leave_all(self, principal_id: int) -> None:
+        await self.s.execute(delete(GroupMembership).where(
+            GroupMembership.principal_id == principal_id))
+
+    async def delete_group(self, group: DirectoryGroup) -> None:
+        await self.s.delete(group)
+        await self.s.flush()
+
+    async def add_group(self, tenant_id: int, name: str, external_id: str | None) -> DirectoryGroup:
+        row = DirectoryGroup(tenant_id=tenant_id, display_name=name, external_id=external_id)
+        self.s.add(row)
+        await self.s.flush()
+        return row
+
+    async def group_named(self, tenant_id: int, name: str) -> DirectoryGroup | None:
+        q = select(DirectoryGroup).where(DirectoryGroup.tenant_id == tenant_id,
+                                         func.lower(DirectoryGroup.display_name) == name.lower())
+        return (await self.s.execute(q)).scalar_one_or_none()
