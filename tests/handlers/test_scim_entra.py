@@ -90,7 +90,7 @@ async def test_entra_provisions_with_its_habits(tmp_path: Path, db_url: str) -> 
             {"op": "Replace", "path": "active", "value": "False"}]})
         assert status == 200 and user["active"] is False
         assert (await entra.call("GET", f"/Users/{uid}"))[2]["active"] is False
-        assert (await say(server, email, "devices"))["title"] == "Not allowed"
+        assert (await say(server, email, "devices"))["title"] == "Your account is deactivated"
         status, _, user = await entra.call("PATCH", f"/Users/{uid}", {"schemas": [PATCH], "Operations": [
             {"op": "Replace", "path": "active", "value": "True"}]})
         assert user["active"] is True
@@ -101,7 +101,7 @@ async def test_entra_provisions_with_its_habits(tmp_path: Path, db_url: str) -> 
         status, _, missing = await entra.call("GET", f"/Users/{uid}")
         assert status == 404 and missing["status"] == "404"
         assert missing["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
-        assert (await say(server, email, "devices"))["title"] == "Not allowed"
+        assert (await say(server, email, "devices"))["title"] == "Your account is deactivated"
         status, _, group = await entra.call("GET", f"/Groups/{gid}")
         assert not group.get("members")
 

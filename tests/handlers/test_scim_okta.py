@@ -89,7 +89,7 @@ async def test_okta_provisions_pushes_groups_and_deactivates(tmp_path: Path, db_
         status, _, page = await okta.call("GET", "/Users", params={"filter": f'userName eq "{EMAIL}"'})
         assert page["Resources"][0]["active"] is False
         card = await say(server, EMAIL, "devices")
-        assert card["title"] == "Not allowed" and "deactivated" in card["fallback"]
+        assert card["title"] == "Your account is deactivated"
 
         # Reactivated by a full PUT (AIW integrations).
         status, _, user = await okta.call("PUT", f"/Users/{uid}", okta_user(id=uid))
