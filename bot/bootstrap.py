@@ -37,6 +37,7 @@ from handlers import (
     incidents,
     instructions,
     integration_admin,
+    inventory,
     reminders,
     remote,
     settings,
@@ -61,6 +62,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     reminders.CAPABILITY,
     incidents.CAPABILITY,
     integration_admin.CAPABILITY,
+    inventory.CAPABILITY,
 )
 
 
