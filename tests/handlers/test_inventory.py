@@ -47,6 +47,10 @@ async def test_first_sync_merges_the_sources_and_follows_1e_groups(tmp_path: Pat
         # `devices` shows each device's sources.
         listed = text_of(await say(LiveServer(rt, ""), await admin(rt), "devices PC-0001"))
         assert "1E, TeamViewer, Workspace ONE" in listed
+        # And the device card, with when each last reported it.
+        card_text = text_of(await say(LiveServer(rt, ""), await admin(rt), "device PC-0001"))
+        assert "1E (" in card_text and "TeamViewer (5m ago)" in card_text, card_text
+        assert "Workspace ONE (" in card_text
 
         # Idempotent: the same fleet again changes nothing.
         again = await run_sync(rt, rt.tenant_id)
