@@ -233,8 +233,13 @@ class InventoryRepo(Repo):
         await self.s.execute(self._insert(ManagementGroup).values(
             tenant_id=tenant_id, name=name[:200], description="", tachyon_id=ref
         ).on_conflict_do_nothing(index_elements=["tenant_id", "name"]))
-        return int((await self.s.execute(select(ManagementGroup.id).where(
+        found_id = int((await self.s.execute(select(ManagementGroup.id).where(
             ManagementGroup.tenant_id == tenant_id, ManagementGroup.name == name[:200]))).scalar_one())
+        if ref:  # a group made by hand or by the demo: from now on followed by its vendor id
+            await self.s.execute(update(ManagementGroup).where(
+                ManagementGroup.id == found_id, ManagementGroup.tachyon_id.is_(None)
+            ).values(tachyon_id=ref))
+        return found_id
 
     # --- retirement and reading ---------------------------------------------------------
 

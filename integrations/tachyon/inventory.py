@@ -1,6 +1,6 @@
 """1E's device list and management groups, as the inventory sync reads them.
 
-Sources (integrations.md 2.9, written from these):
+Sources (docs/inventory.md has the same, for administrators):
 - The Consumer SDK's `Api/Devices.cs`: `POST Devices` with a `Search` body (Filter, Sort, Start,
   PageSize) answers a `SearchResult<Device>`; also `GET Devices` (every device at once, which
   deskhand never calls: 100,000 devices in one answer), `Devices/fqdn/{b64}`, `Devices/scope`.

@@ -1,4 +1,4 @@
-"""The simulator's device list and management groups (integrations.md 2.9; the shapes and what
+"""The simulator's device list and management groups (docs/inventory.md; the shapes and what
 stays uncertain are in integrations/tachyon/inventory.py).
 
 `POST Devices` takes the SDK's `Search` body: `Start` (from 1), `PageSize`, and a `Filter` on
