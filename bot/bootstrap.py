@@ -38,6 +38,7 @@ from handlers import (
     incidents,
     instructions,
     integration_admin,
+    inventory,
     reminders,
     remote,
     scim,
@@ -65,6 +66,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     incidents.CAPABILITY,
     integration_admin.CAPABILITY,
     scim.CAPABILITY,
+    inventory.CAPABILITY,
 )
 
 

@@ -120,7 +120,8 @@ def slash_commands(registry: Registry) -> dict[str, str | None]:
 def _slash_entry(group: str, specs: list[CommandSpec]) -> tuple[str, str | None]:
     """(description, usage hint) of one group's slash command."""
     bare = next((s for s in specs if s.name == group), None)
-    if bare is not None and len(specs) == 1:
+    if bare is not None and all(s is bare or not s.menu for s in specs):
+        # Admin-only subcommands (menu=False, e.g. `devices sync`) do not crowd the hint.
         return bare.summary, bare.usage[len(group):].strip() or None
     subs = [s.name.split(" ", 1)[1] for s in specs if s is not bare]
     title = bare.summary if bare else f"{group.capitalize()} commands: {', '.join(subs)}."

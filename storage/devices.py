@@ -39,13 +39,16 @@ class Device(Base):
     owner_email: Mapped[str | None] = mapped_column(String(320), default=None)
     last_seen: Mapped[datetime | None] = mapped_column(default=None)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Set when no source has reported the device for the tenant's retire_days (inventory sync):
+    # hidden from lists and lookups by name, still found by id for history and old buttons.
+    retired_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class DeviceRepo(Repo):
     async def find(self, tenant_id: int, ref: str) -> Device | None:
         """Exact match on name, FQDN or serial, case-insensitive."""
         needle = ref.strip().lower()
-        q = select(Device).where(Device.tenant_id == tenant_id, or_(
+        q = select(Device).where(Device.tenant_id == tenant_id, Device.retired_at.is_(None), or_(
             func.lower(Device.name) == needle, func.lower(Device.fqdn) == needle,
             func.lower(Device.serial) == needle)).limit(2)
         rows = (await self.s.execute(q)).scalars().all()
@@ -58,7 +61,7 @@ class DeviceRepo(Repo):
 
     async def suggest(self, tenant_id: int, ref: str, limit: int = 5) -> list[str]:
         needle = ref.strip().lower()
-        q = (select(Device.name).where(Device.tenant_id == tenant_id,
+        q = (select(Device.name).where(Device.tenant_id == tenant_id, Device.retired_at.is_(None),
                                        func.lower(Device.name).contains(needle[:6]))
              .order_by(Device.name).limit(200))
         names = list((await self.s.execute(q)).scalars().all())
@@ -73,7 +76,7 @@ class DeviceRepo(Repo):
         """Keyset page ordered by name; `group_ids` None means every group."""
         q = (select(Device, ManagementGroup.name)
              .outerjoin(ManagementGroup, ManagementGroup.id == Device.management_group_id)
-             .where(Device.tenant_id == tenant_id))
+             .where(Device.tenant_id == tenant_id, Device.retired_at.is_(None)))
         if query:
             q = q.where(func.lower(Device.name).contains(query.lower()))
         if group_ids is not None:
@@ -84,12 +87,14 @@ class DeviceRepo(Repo):
         return [(d, g) for d, g in (await self.s.execute(q)).all()]
 
     async def group_counts(self, tenant_id: int) -> dict[int, int]:
-        q = (select(Device.management_group_id, func.count()).where(Device.tenant_id == tenant_id)
+        q = (select(Device.management_group_id, func.count())
+             .where(Device.tenant_id == tenant_id, Device.retired_at.is_(None))
              .group_by(Device.management_group_id))
         return {gid: n for gid, n in (await self.s.execute(q)).all() if gid is not None}
 
     async def count(self, tenant_id: int) -> int:
-        q = select(func.count()).select_from(Device).where(Device.tenant_id == tenant_id)
+        q = select(func.count()).select_from(Device).where(Device.tenant_id == tenant_id,
+                                                           Device.retired_at.is_(None))
         return int((await self.s.execute(q)).scalar_one())
 
     async def upsert(self, tenant_id: int, name: str, **fields: Any) -> Device:

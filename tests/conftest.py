@@ -26,6 +26,9 @@ from storage import migrate
 from storage.db import Database
 
 PG_ADMIN = os.environ.get("DESKHAND_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# The scheduled inventory sync would reshape a test's fleet from its simulators a minute in (and
+# in the processes tests start, which inherit this); the inventory tests run their syncs.
+os.environ.setdefault("DESKHAND_INVENTORY_SYNC_SECONDS", "0")
 SECRET = "test-secret-key-0123456789abcdef"
 
 

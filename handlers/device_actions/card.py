@@ -32,6 +32,9 @@ from handlers.device_actions.wipes import PERMISSIONS as WIPE_PERMISSIONS
 from integrations.workspace_one.actions import Action, applies
 from integrations.workspace_one.models import Device as WS1Device
 from storage.devices import Device
+from storage.inventory import InventoryRepo
+
+SOURCE_LABELS = {"1e": "1E", "teamviewer": "TeamViewer", "workspace-one": "Workspace ONE"}
 
 READ = "device.read"
 
@@ -82,6 +85,13 @@ async def device_card(ctx: Context, device: Device, scope: DeviceScope,
         Field("OS", target.os_version or device.os or "-"), Field("Model", target.model or "-"),
         Field("Enrolled user", user), Field("Last seen in Workspace ONE", seen),
         Field("Management group", scope.group or "-")))
+    async with ctx.runtime.db.uow() as uow:
+        sources = (await uow.repo(InventoryRepo).sources_of(ctx.tenant_id, [device.id])).get(
+            device.id, [])
+    if sources:  # the inventory sync's: who reports the device, and when each last did
+        facts = Fields((*facts.items, Field("Sources", ", ".join(
+            f"{SOURCE_LABELS.get(s.source, s.source)} ({ago(s.last_seen or s.seen_at)})"
+            for s in sources))))
     offered = buttons(ctx, device, scope, target, ticket)
     sections: list[Section] = [facts, Text(texts.ACTIONS_HINT if offered else texts.NO_ACTIONS)]
     if ticket and offered:

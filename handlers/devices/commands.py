@@ -12,6 +12,10 @@ from cards.model import Button, Card, Table
 from cards.model import Context as Small
 from handlers.common import ago
 from storage.devices import DeviceRepo
+from storage.inventory import InventoryRepo
+
+# How `devices` names each inventory source.
+SOURCE_LABELS = {"1e": "1E", "teamviewer": "TeamViewer", "workspace-one": "Workspace ONE"}
 
 MAX_QUERY = 100
 
@@ -54,18 +58,22 @@ async def _page(ctx: Context, query: str | None, group: str | None, after: str |
             rows = sorted([*rows, *[(d, g) for d, g in extra
                                     if d.name.lower() in named and d.id not in seen]],
                           key=lambda r: r[0].name)[: page_size + 1]
+        sources = await uow.repo(InventoryRepo).sources_of(ctx.tenant_id,
+                                                           [d.id for d, _ in rows[:page_size]])
     more = None
     if len(rows) > page_size:
         rows = rows[:page_size]
         last = rows[-1][0].name
         more = Button("More", "devices.more", f"{last}\x1f{query or ''}\x1f{group or ''}")
-    table_rows = tuple((d.name, g or "", d.os, d.owner_email or "", ago(d.last_seen))
+    table_rows = tuple((d.name, g or "", d.os, d.owner_email or "", ago(d.last_seen),
+                        ", ".join(SOURCE_LABELS.get(s.source, s.source)
+                                  for s in sources.get(d.id, ())) or "-")
                        for d, g in rows)
     caption = "No devices match." if not table_rows else (
         f"Devices{' matching ' + query if query else ''}{' in ' + group if group else ''}"
         + (f", after {after}" if after else ""))
     return Card(title="Devices", sections=[
-        Table(columns=("name", "group", "os", "owner", "last seen"), rows=table_rows,
+        Table(columns=("name", "group", "os", "owner", "last seen", "sources"), rows=table_rows,
               caption=caption, more=more),
         Small("Only devices in your scope are listed."),
     ])

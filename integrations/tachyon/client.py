@@ -22,6 +22,7 @@ import orjson
 
 from integrations.http import Cause, RetryPolicy, VendorError, attempts_of, new_client, scrub, send
 from integrations.tachyon.definitions import InstructionDefinition, InstructionSet
+from integrations.tachyon.inventory import DevicePage, ManagementGroupInfo, device_page
 from integrations.tachyon.responses import FIRST_START, ResponseErrorPage, ResponsePage
 from integrations.tachyon.status import InstructionStatus, SearchPage, Statistics
 
@@ -126,6 +127,22 @@ class TachyonClient:
         """True when the consumer and token are accepted; raises VendorError (401/403...) if not."""
         await self._call("GET", "InstructionSets", _cid(cid))
         return True
+
+    # --- inventory (inventory.py: sources and what stays uncertain) -------------------------
+
+    async def devices(self, start: int, page_size: int, *, group: tuple[str, str] | None = None,
+                      cid: str | None = None) -> DevicePage:
+        """One page of `POST Devices` (`Start` from 1), optionally a management group's members
+        only: `group` is (filter attribute, value)."""
+        body: dict[str, Any] = {"Start": start, "PageSize": page_size,
+                                "Sort": [{"Column": "Fqdn", "Direction": "ASC"}]}
+        if group is not None:
+            body["Filter"] = {"Attribute": group[0], "Operator": "==", "Value": group[1]}
+        return device_page(await self._json("POST", "Devices", _cid(cid), json=body))
+
+    async def management_groups(self, *, cid: str | None = None) -> list[ManagementGroupInfo]:
+        data = await self._json("GET", "ManagementGroups", _cid(cid))
+        return [ManagementGroupInfo.from_api(g) for g in data or () if isinstance(g, dict)]
 
     async def definitions(self, *, cid: str | None = None) -> list[InstructionDefinition]:
         """Every instruction definition the principal can see (`GET InstructionDefinitions`)."""

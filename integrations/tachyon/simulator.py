@@ -22,6 +22,7 @@ from aiohttp.typedefs import Handler
 from integrations.simulator_kit import VendorSimulator, arguments
 from integrations.tachyon.sim_api import CONSUMER, PRINCIPAL, Problem, Switches, fail
 from integrations.tachyon.sim_catalogue import CATALOGUE, SETS, Entry
+from integrations.tachyon.sim_devices import DeviceEndpoints
 from integrations.tachyon.sim_instructions import InstructionEndpoints
 from integrations.tachyon.sim_pages import PageEndpoints
 from integrations.tachyon.sim_state import SimDevice, SimInstruction
@@ -51,7 +52,8 @@ class TachyonSimulator(VendorSimulator[Switches]):
         self.installed: set[str] = set()  # devices where the TeamViewer install action ran
         instructions = InstructionEndpoints(self)
         self.routes = [(method, re.compile(pattern, re.I), endpoint) for method, pattern, endpoint
-                       in instructions.routes() + PageEndpoints(self, instructions.to_json).routes()]
+                       in instructions.routes() + PageEndpoints(self, instructions.to_json).routes()
+                       + DeviceEndpoints(self).routes()]
 
     # --- fleet -----------------------------------------------------------------------------
 

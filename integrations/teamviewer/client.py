@@ -272,10 +272,32 @@ class TeamViewerClient:
 
     async def managed_devices(self, cid: str) -> list[ManagedDevice]:
         out: list[ManagedDevice] = []
+        token: str | None = None
+        for _ in range(MAX_PAGES):
+            page, token = await self.managed_page(cid, "managed/devices", token)
+            out.extend(page)
+            if not token:
+                break
+        return out
+
+    async def managed_page(self, cid: str, path: str, token: str | None
+                           ) -> tuple[list[ManagedDevice], str | None]:
+        """One page of managed devices (`managed/devices` or `managed/groups/{id}/devices`)
+        and the token of the next, None after the last."""
+        params = {"paginationToken": token} if token else None
+        data = (await self._call("GET", path, cid, params=params)).json()
+        rows = [ManagedDevice.from_api(d) for d in data.get("resources") or [] if isinstance(d, dict)]
+        following = data.get("nextPaginationToken")
+        return rows, str(following) if following else None
+
+    async def managed_groups(self, cid: str) -> list[tuple[str, str]]:
+        """The managed groups as (id, name), every page."""
+        out: list[tuple[str, str]] = []
         params: dict[str, str] = {}
         for _ in range(MAX_PAGES):
-            data = (await self._call("GET", "managed/devices", cid, params=params)).json()
-            out.extend(ManagedDevice.from_api(d) for d in data.get("resources") or [])
+            data = (await self._call("GET", "managed/groups", cid, params=params)).json()
+            out.extend((str(g.get("id") or ""), str(g.get("name") or ""))
+                       for g in data.get("resources") or [] if isinstance(g, dict))
             token = data.get("nextPaginationToken")
             if not token:
                 break

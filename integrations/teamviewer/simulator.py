@@ -41,6 +41,12 @@ class SimDevice:
     online: bool = True
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     teamviewer_id: int = field(default_factory=lambda: random.randrange(100_000_000, 2_000_000_000))
+    group: str = ""  # its managed group's name; "" for none
+
+
+def group_id(name: str) -> str:
+    """A managed group's id: stable for its name, as TeamViewer's own ids are for a group."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"teamviewer-group:{name}"))
 
 
 def _now() -> datetime:
@@ -74,6 +80,8 @@ class TeamViewerSimulator(VendorSimulator[Switches], SimulatedOAuth):
         r.add_put(f"{API}/sessions/{{code}}", self.update_session)
         r.add_get(f"{API}/managed/devices", self.managed_devices)
         r.add_get(f"{API}/managed/devices/{{id}}", self.managed_device)
+        r.add_get(f"{API}/managed/groups", self.managed_groups)
+        r.add_get(f"{API}/managed/groups/{{id}}/devices", self.managed_group_devices)
         r.add_get(f"{API}/devices", self.legacy_devices)
         r.add_get("/s/{code}", self.session_page)
         self.oauth_routes(app, API)
@@ -255,7 +263,19 @@ class TeamViewerSimulator(VendorSimulator[Switches], SimulatedOAuth):
                  "teamviewerPolicyId": None} for d in self.devices if d.full_client]
 
     async def managed_devices(self, request: web.Request) -> web.Response:
-        rows = self._managed()
+        return self._paged(request, self._managed())
+
+    async def managed_groups(self, request: web.Request) -> web.Response:
+        names = sorted({d.group for d in self.devices if d.full_client and d.group})
+        return web.json_response({"resources": [{"id": group_id(n), "name": n} for n in names],
+                                  "nextPaginationToken": None})
+
+    async def managed_group_devices(self, request: web.Request) -> web.Response:
+        wanted = request.match_info["id"]
+        members = {d.id for d in self.devices if d.group and group_id(d.group) == wanted}
+        return self._paged(request, [r for r in self._managed() if r["id"] in members])
+
+    def _paged(self, request: web.Request, rows: list[dict[str, Any]]) -> web.Response:
         start = int(request.query.get("paginationToken") or 0)
         page = rows[start:start + 100]
         more = start + 100 < len(rows)

@@ -1,0 +1,48 @@
+"""The inventory sync's DESKHAND_* settings (deployment-wide) and its per-tenant settings."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from bot.tenant_settings import TenantSection
+
+GroupSource = Literal["1e", "teamviewer", "workspace-one", "none"]
+
+
+class InventoryConfig(BaseModel):
+    # How often the scheduled sync runs (one replica at a time); 0 turns the schedule off.
+    inventory_sync_seconds: int = Field(3600, ge=0, le=7 * 86400)
+    # Devices asked of a vendor per page: what one batched upsert writes, and what is in memory.
+    inventory_page_size: int = Field(500, ge=10, le=5000)
+    # How a 1E management group's members are asked for (integrations/tachyon/inventory.py: the
+    # filter is not documented): `POST Devices` filtered on this attribute == the group's field.
+    inventory_1e_group_attribute: str = Field("managementgroup", pattern=r"^[A-Za-z_]{1,64}$")
+    inventory_1e_group_field: Literal["Id", "UsableId", "Name"] = "Id"
+
+
+class InventorySettings(TenantSection):
+    """Per tenant: when an unreported device is retired, which source decides its group, and
+    vendor group names mapped onto deskhand's (`London-Desktops` -> `London`)."""
+
+    inventory_retire_days: int = Field(30, ge=1, le=3650)
+    inventory_group_source: GroupSource = "1e"
+    # `vendor group=deskhand group` pairs, set as `London-Desktops=London,NY Office=New York`.
+    inventory_group_map: list[str] = Field(default_factory=list, max_length=500)
+
+    @field_validator("inventory_group_map")
+    @classmethod
+    def _pairs(cls, value: list[str]) -> list[str]:
+        out = []
+        for pair in value:
+            vendor, sep, ours = pair.partition("=")
+            if not sep or not vendor.strip() or not ours.strip() or len(pair) > 400:
+                raise ValueError("inventory_group_map takes `vendor group=deskhand group` pairs; "
+                                 f"`{pair[:60]}` is not one")
+            out.append(f"{vendor.strip()}={ours.strip()}")
+        return out
+
+    def group_mapping(self) -> dict[str, str]:
+        """Vendor group name (lower-cased) -> deskhand group name."""
+        return {v.lower(): o for v, _, o in (p.partition("=") for p in self.inventory_group_map)}

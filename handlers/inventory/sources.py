@@ -1,0 +1,150 @@
+"""Where devices come from: each vendor as a stream of pages of `Seen` devices, and its groups as
+a stream of (group, vendor group id, member ids) pages. Nothing here holds more than one page."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from handlers.device_actions.service import NAME as WS1
+from handlers.instructions.vendor import NAME as TACHYON
+from handlers.instructions.vendor import tachyon
+from handlers.inventory.config import InventoryConfig
+from handlers.remote.connection import NAME as TEAMVIEWER
+from handlers.remote.connection import teamviewer
+from integrations.tachyon.client import TachyonClient
+from integrations.teamviewer.client import ManagedDevice, TeamViewerClient
+from integrations.workspace_one.client import WorkspaceOneClient
+from storage.inventory import Seen
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+MAX_PAGES = 20_000  # a vendor that never says "last page" stops here (10 million devices)
+LABELS = {TACHYON: "1E", TEAMVIEWER: "TeamViewer", WS1: "Workspace ONE"}
+ORDER = (TACHYON, TEAMVIEWER, WS1)  # every sync takes them in this order (racing syncs queue)
+GroupPage = tuple[str, str | None, list[str]]
+
+
+class Source(Protocol):
+    name: str
+
+    def devices(self) -> AsyncIterator[list[Seen]]: ...
+
+    def groups(self) -> AsyncIterator[GroupPage]: ...
+
+
+@dataclass
+class TachyonSource:
+    client: TachyonClient
+    config: InventoryConfig
+    cid: str
+    name: str = TACHYON
+
+    async def _pages(self, group: tuple[str, str] | None = None) -> AsyncIterator[list[Seen]]:
+        size, start = self.config.inventory_page_size, 1
+        for _ in range(MAX_PAGES):
+            page = await self.client.devices(start, size, group=group, cid=self.cid)
+            yield [Seen(d.id, d.name, fqdn=d.fqdn or None, serial=d.serial or None, os=d.os,
+                        last_seen=d.last_seen) for d in page.devices]
+            start += size
+            if len(page.devices) < size or (page.total is not None and start > page.total):
+                return
+
+    def devices(self) -> AsyncIterator[list[Seen]]:
+        return self._pages()
+
+    async def groups(self) -> AsyncIterator[GroupPage]:
+        attribute, field = (self.config.inventory_1e_group_attribute,
+                            self.config.inventory_1e_group_field)
+        for g in await self.client.management_groups(cid=self.cid):
+            value = {"Id": g.id, "UsableId": g.usable_id, "Name": g.name}[field]
+            async for page in self._pages((attribute, value)):
+                yield g.name, g.id, [d.external_id for d in page]
+
+
+def _tv(d: ManagedDevice) -> Seen:
+    return Seen(d.id, d.name, last_seen=d.last_seen)
+
+
+@dataclass
+class TeamViewerSource:
+    client: TeamViewerClient
+    cid: str
+    name: str = TEAMVIEWER
+
+    async def _pages(self, path: str) -> AsyncIterator[list[Seen]]:
+        token: str | None = None
+        for _ in range(MAX_PAGES):
+            rows, token = await self.client.managed_page(self.cid, path, token)
+            yield [_tv(d) for d in rows]
+            if not token:
+                return
+
+    def devices(self) -> AsyncIterator[list[Seen]]:
+        return self._pages("managed/devices")
+
+    async def groups(self) -> AsyncIterator[GroupPage]:
+        for group_id, name in await self.client.managed_groups(self.cid):
+            async for page in self._pages(f"managed/groups/{group_id}/devices"):
+                yield name, None, [d.external_id for d in page]
+
+
+@dataclass
+class WorkspaceOneSource:
+    client: WorkspaceOneClient
+    config: InventoryConfig
+    cid: str
+    name: str = WS1
+
+    async def _search(self) -> AsyncIterator[list[tuple[Seen, str]]]:
+        for page in range(MAX_PAGES):
+            found = await self.client.search(page=page, page_size=self.config.inventory_page_size,
+                                             cid=self.cid)
+            yield [(Seen(str(d.id or d.uuid), d.name, serial=d.serial or None,
+                         os=" ".join(p for p in (d.platform.label if d.platform else
+                                                 d.platform_name, d.os_version) if p),
+                         owner_email=d.user_email or None, last_seen=d.last_seen),
+                    str(d.raw.get("LocationGroupName") or "")) for d in found.devices
+                   if d.id is not None or d.uuid]
+            if not found.more:
+                return
+
+    async def devices(self) -> AsyncIterator[list[Seen]]:
+        async for page in self._search():
+            yield [seen for seen, _ in page]
+
+    async def groups(self) -> AsyncIterator[GroupPage]:
+        """Organization groups, a page at a time (Workspace ONE names them on each device)."""
+        async for page in self._search():
+            by_group: dict[str, list[str]] = {}
+            for seen, group in page:
+                if group:
+                    by_group.setdefault(group, []).append(seen.external_id)
+            for group, ids in sorted(by_group.items()):
+                yield group, None, ids
+
+
+async def configured(runtime: Runtime, tenant_id: int) -> list[str]:
+    """The sources this tenant has set up, in sync order."""
+    out = []
+    for name in ORDER:
+        if name in runtime.tenant_clients.declared and \
+                (await runtime.tenant_clients.effective(tenant_id, name)).configured:
+            out.append(name)
+    return out
+
+
+async def open_source(runtime: Runtime, tenant_id: int, name: str, config: InventoryConfig,
+                      cid: str) -> Source | None:
+    """The tenant's client for `name` as a source; None when it turns out not set up."""
+    if name == TACHYON:
+        client = await tachyon(runtime, tenant_id)
+        return TachyonSource(client, config, cid) if client is not None else None
+    if name == TEAMVIEWER:
+        tv = await teamviewer(runtime, tenant_id)
+        return TeamViewerSource(tv.client, cid) if tv.mode != "off" else None
+    found = await runtime.tenant_clients.get(tenant_id, WS1)
+    ws1 = getattr(found, "client", None)
+    return WorkspaceOneSource(ws1, config, cid) if ws1 is not None else None

@@ -1,0 +1,95 @@
+"""1E's device list and management groups, as the inventory sync reads them.
+
+Sources (docs/inventory.md has the same, for administrators):
+- The Consumer SDK's `Api/Devices.cs`: `POST Devices` with a `Search` body (Filter, Sort, Start,
+  PageSize) answers a `SearchResult<Device>`; also `GET Devices` (every device at once, which
+  deskhand never calls: 100,000 devices in one answer), `Devices/fqdn/{b64}`, `Devices/scope`.
+- help.1e.com TCNSDK "ManagementGroups": `GET ManagementGroups` answers
+  `[{"Id", "Name", "Description", "Expression", "Count", "UsableId", "HashOfMembers"}]`
+  (system groups only with `?includeSystemGroups=true`); as of API 8.0 only the groups the
+  caller is assigned to.
+UNCERTAIN, so read tolerantly here and configurable in deskhand: the `SearchResult` keys (read
+as `Items`/`TotalCount`, the shape `Instructions/Search` answers, else a bare list), the
+device's field names (the first of several spellings present wins), whether `Start` counts
+from 1 (as `Instructions/Search`), and which filter attribute and value select a management
+group's members (default `managementgroup` == the group's `Id`, as instruction scopes use it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+def _first(data: dict[str, Any], *names: str) -> Any:
+    lowered = {k.lower(): v for k, v in data.items()}
+    for name in names:
+        value = lowered.get(name.lower())
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def _when(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class TachyonDevice:
+    id: str
+    fqdn: str
+    name: str
+    serial: str
+    os: str
+    last_seen: datetime | None
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> TachyonDevice:
+        fqdn = str(_first(data, "Fqdn", "FQDN") or "")
+        name = str(_first(data, "HostName", "Name", "DeviceName") or fqdn.split(".")[0])
+        return cls(id=str(_first(data, "TachyonGuid", "Id", "DeviceId") or fqdn), fqdn=fqdn,
+                   name=name, serial=str(_first(data, "SerialNumber", "Serial") or ""),
+                   os=str(_first(data, "OsVerTxt", "OperatingSystem", "OsType") or ""),
+                   last_seen=_when(_first(data, "LastConnUtc", "LastUpdate", "LastSeen",
+                                          "LastConnectedUtc")), raw=data)
+
+
+@dataclass(frozen=True)
+class DevicePage:
+    devices: tuple[TachyonDevice, ...]
+    total: int | None
+
+
+def device_page(data: Any) -> DevicePage:
+    if isinstance(data, list):
+        rows, total = data, None
+    elif isinstance(data, dict):
+        rows = _first(data, "Items", "Devices", "Results") or []
+        found = _first(data, "TotalCount", "Total", "Count")
+        total = int(found) if isinstance(found, int | str) and str(found).isdigit() else None
+    else:
+        rows, total = [], None
+    return DevicePage(tuple(TachyonDevice.from_api(r) for r in rows if isinstance(r, dict)), total)
+
+
+@dataclass(frozen=True)
+class ManagementGroupInfo:
+    id: str
+    name: str
+    usable_id: str
+    count: int | None
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> ManagementGroupInfo:
+        count = _first(data, "Count")
+        return cls(id=str(_first(data, "Id") or ""), name=str(_first(data, "Name") or ""),
+                   usable_id=str(_first(data, "UsableId") or ""),
+                   count=int(count) if str(count or "").isdigit() else None)

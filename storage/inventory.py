@@ -1,0 +1,272 @@
+"""Inventory sync storage: which source reports which device, and the batched merge of a page.
+
+Every vendor device is one `device_sources` row (tenant, source, the vendor's id) pointing at one
+inventory `devices` row. A page of vendor devices is merged in a handful of statements: the rows
+already mapped, then the devices matching by FQDN, then name, then serial number, then new
+devices inserted with ON CONFLICT DO NOTHING on (tenant, name) and read back, so two processes
+merging the same page at once end with one device each, never a duplicate or an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base, Repo
+from storage.devices import Device, ManagementGroup
+
+
+class DeviceSource(Base):
+    """One vendor's record of one inventory device, with when that vendor last reported it."""
+
+    __tablename__ = "device_sources"
+    __table_args__ = (UniqueConstraint("tenant_id", "source", "external_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))  # as the vendor names the device
+    group_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    group_ref: Mapped[str | None] = mapped_column(String(64), default=None)  # the vendor's group id
+    group_at: Mapped[datetime | None] = mapped_column(default=None)  # the sync that set the group
+    last_seen: Mapped[datetime | None] = mapped_column(default=None)  # the vendor's own last seen
+    seen_at: Mapped[datetime] = mapped_column()  # the last sync that found it at the vendor
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A device as one source reports it."""
+
+    external_id: str
+    name: str
+    fqdn: str | None = None
+    serial: str | None = None
+    os: str = ""
+    owner_email: str | None = None
+    last_seen: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Merged:
+    added: int  # devices new to the inventory (or back from retirement)
+    updated: int  # devices whose name-independent facts changed (FQDN, serial, OS, owner)
+
+
+def _key(value: str | None) -> str | None:
+    value = (value or "").strip().lower()
+    return value or None
+
+
+class InventoryRepo(Repo):
+    def _insert(self, table: type[Base]) -> Any:
+        dialect = self.s.get_bind().dialect.name
+        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+    async def merge_page(self, tenant_id: int, source: str, page: Sequence[Seen],
+                         run_at: datetime) -> Merged:
+        records = list({r.external_id: r for r in page if r.external_id and r.name}.values())
+        if not records:
+            return Merged(0, 0)
+        mapped = dict((await self.s.execute(
+            select(DeviceSource.external_id, DeviceSource.device_id).where(
+                DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
+                DeviceSource.external_id.in_([r.external_id for r in records])))).all())
+        devices = await self._candidates(tenant_id, mapped.values(), records)
+        by_id = {d["id"]: d for d in devices}
+        index: dict[str, dict[str | None, dict[str, Any]]] = {"fqdn": {}, "name": {}, "serial": {}}
+        for d in sorted(devices, key=lambda d: d["id"]):  # the oldest device wins a tie
+            for field in index:
+                index[field].setdefault(_key(d[field]), d)
+        chosen: dict[str, dict[str, Any] | None] = {}
+        for r in records:
+            found = by_id.get(mapped.get(r.external_id, -1))
+            for field, value in (("fqdn", r.fqdn), ("name", r.name), ("serial", r.serial)):
+                if found is None and _key(value):
+                    found = index[field].get(_key(value))
+            chosen[r.external_id] = found
+        added = await self._insert_new(tenant_id, [r for r in records if chosen[r.external_id] is None],
+                                       chosen)
+        updated = await self._update(records, chosen, run_at)
+        await self._upsert_sources(tenant_id, source, records, chosen, run_at)
+        return Merged(added[0] + updated[1], updated[0] - updated[1])
+
+    async def _candidates(self, tenant_id: int, ids: Iterable[int],
+                          records: Sequence[Seen]) -> list[dict[str, Any]]:
+        fqdns = sorted({k for r in records if (k := _key(r.fqdn))})
+        names = sorted({k for r in records if (k := _key(r.name))})
+        serials = sorted({k for r in records if (k := _key(r.serial))})
+        ors = [Device.id.in_(list(ids)), func.lower(Device.name).in_(names)]
+        if fqdns:
+            ors.append(func.lower(Device.fqdn).in_(fqdns))
+        if serials:
+            ors.append(func.lower(Device.serial).in_(serials))
+        q = select(Device.id, Device.name, Device.fqdn, Device.serial, Device.os,
+                   Device.owner_email, Device.last_seen, Device.retired_at).where(
+            Device.tenant_id == tenant_id, or_(*ors))
+        return [dict(row._mapping) for row in await self.s.execute(q)]
+
+    async def _insert_new(self, tenant_id: int, fresh: Sequence[Seen],
+                          chosen: dict[str, dict[str, Any] | None]) -> tuple[int]:
+        """Insert devices no key matched; a name another process inserted meanwhile is taken."""
+        by_name: dict[str, Seen] = {}
+        for r in fresh:
+            by_name.setdefault(r.name.strip().lower(), r)
+        if not by_name:
+            return (0,)
+        rows: list[dict[str, Any]] = [{"tenant_id": tenant_id, "name": r.name.strip()[:200], "fqdn": r.fqdn,
+                 "serial": r.serial, "os": (r.os or "")[:100], "owner_email": r.owner_email,
+                 "last_seen": r.last_seen, "attributes": {}, "management_group_id": None,
+                 "retired_at": None}
+                for _, r in sorted(by_name.items())]  # one order: racing inserts queue, not deadlock
+        result = await self.s.execute(self._insert(Device).values(rows).on_conflict_do_nothing(
+            index_elements=["tenant_id", "name"]))
+        q = select(Device.id, Device.name, Device.fqdn, Device.serial, Device.os,
+                   Device.owner_email, Device.last_seen, Device.retired_at).where(
+            Device.tenant_id == tenant_id, Device.name.in_([row["name"] for row in rows]))
+        made = {str(row.name).lower(): dict(row._mapping) for row in await self.s.execute(q)}
+        for r in fresh:
+            chosen[r.external_id] = made.get(r.name.strip().lower())
+        return (int(result.rowcount or 0),)  # type: ignore[attr-defined]
+
+    async def _update(self, records: Sequence[Seen], chosen: dict[str, dict[str, Any] | None],
+                      run_at: datetime) -> tuple[int, int]:
+        """Fill the facts a device lacks, keep the latest last-seen, bring retired ones back:
+        (devices whose facts changed or that came back, of which came back)."""
+        before: dict[int, dict[str, Any]] = {}
+        after: dict[int, dict[str, Any]] = {}
+        for r in records:
+            d = chosen[r.external_id]
+            if d is None:
+                continue
+            before.setdefault(d["id"], d)
+            row = after.setdefault(d["id"], {k: d[k] for k in (
+                "id", "fqdn", "serial", "os", "owner_email", "last_seen", "retired_at")})
+            row["fqdn"] = row["fqdn"] or r.fqdn
+            row["serial"] = row["serial"] or r.serial
+            row["os"] = row["os"] or (r.os or "")[:100]
+            row["owner_email"] = row["owner_email"] or r.owner_email
+            if r.last_seen and (row["last_seen"] is None or r.last_seen > row["last_seen"]):
+                row["last_seen"] = r.last_seen
+            row["retired_at"] = None
+        touched = [row for i, row in after.items() if row != {k: before[i][k] for k in row}]
+        back = {i for i in after if before[i]["retired_at"] is not None}
+        changed = {row["id"] for row in touched
+                   if any(row[k] != before[row["id"]][k] for k in ("fqdn", "serial", "os",
+                                                                   "owner_email"))}
+        if touched:
+            await self.s.execute(update(Device), sorted(touched, key=lambda row: row["id"]))
+        return len(changed | back), len(back)
+
+    async def _upsert_sources(self, tenant_id: int, source: str, records: Sequence[Seen],
+                              chosen: dict[str, dict[str, Any] | None], run_at: datetime) -> None:
+        rows = [{"tenant_id": tenant_id, "source": source, "external_id": r.external_id[:200],
+                 "device_id": d["id"], "name": r.name[:200], "last_seen": r.last_seen,
+                 "seen_at": run_at}
+                for r in sorted(records, key=lambda r: r.external_id)
+                if (d := chosen[r.external_id]) is not None]
+        if not rows:
+            return
+        stmt = self._insert(DeviceSource).values(rows)
+        await self.s.execute(stmt.on_conflict_do_update(
+            index_elements=["tenant_id", "source", "external_id"],
+            set_={"device_id": stmt.excluded.device_id, "name": stmt.excluded.name,
+                  "last_seen": stmt.excluded.last_seen, "seen_at": stmt.excluded.seen_at}))
+
+    # --- management groups --------------------------------------------------------------
+
+    async def set_group(self, tenant_id: int, source: str, group: str, ref: str | None,
+                        external_ids: Sequence[str], run_at: datetime) -> None:
+        """Place this source's devices in `group`; a device already placed in this run keeps its
+        first group (1E devices may belong to several management groups)."""
+        if not external_ids:
+            return
+        await self.s.execute(update(DeviceSource).where(
+            DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
+            DeviceSource.external_id.in_(list(external_ids)),
+            or_(DeviceSource.group_at.is_(None), DeviceSource.group_at < run_at),
+        ).values(group_name=group[:200], group_ref=ref, group_at=run_at))
+
+    async def clear_groups(self, tenant_id: int, source: str, run_at: datetime) -> None:
+        """Devices that no group of this source listed in this run belong to none."""
+        await self.s.execute(update(DeviceSource).where(
+            DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
+            or_(DeviceSource.group_at.is_(None), DeviceSource.group_at < run_at),
+        ).values(group_name=None, group_ref=None, group_at=run_at))
+
+    async def apply_groups(self, tenant_id: int, source: str, run_at: datetime,
+                           mapping: dict[str, str]) -> int:
+        """Set each device's management group from what `source` reported in this run; how many
+        moved. A group is found by the vendor's id first (kept in `tachyon_id`), so a group
+        renamed at the source keeps its deskhand name and every role scope naming it."""
+        groups = (await self.s.execute(select(DeviceSource.group_name, DeviceSource.group_ref).where(
+            DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
+            DeviceSource.seen_at == run_at).distinct())).all()
+        moved = 0
+        for name, ref in sorted(groups, key=lambda g: (g[0] or "", g[1] or "")):
+            target = await self._group_id(tenant_id, mapping.get((name or "").lower(), name), ref)
+            members = select(DeviceSource.device_id).where(
+                DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
+                DeviceSource.seen_at == run_at, DeviceSource.group_name.is_(None) if name is None
+                else DeviceSource.group_name == name)
+            result = await self.s.execute(update(Device).where(
+                Device.tenant_id == tenant_id, Device.id.in_(members),
+                Device.management_group_id.is_distinct_from(target),
+            ).values(management_group_id=target).execution_options(synchronize_session=False))
+            moved += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return moved
+
+    async def _group_id(self, tenant_id: int, name: str | None, ref: str | None) -> int | None:
+        if not name:
+            return None
+        if ref:
+            found = (await self.s.execute(select(ManagementGroup.id).where(
+                ManagementGroup.tenant_id == tenant_id, ManagementGroup.tachyon_id == ref))).scalar()
+            if found is not None:
+                return int(found)
+        await self.s.execute(self._insert(ManagementGroup).values(
+            tenant_id=tenant_id, name=name[:200], description="", tachyon_id=ref
+        ).on_conflict_do_nothing(index_elements=["tenant_id", "name"]))
+        found_id = int((await self.s.execute(select(ManagementGroup.id).where(
+            ManagementGroup.tenant_id == tenant_id, ManagementGroup.name == name[:200]))).scalar_one())
+        if ref:  # a group made by hand or by the demo: from now on followed by its vendor id
+            await self.s.execute(update(ManagementGroup).where(
+                ManagementGroup.id == found_id, ManagementGroup.tachyon_id.is_(None)
+            ).values(tachyon_id=ref))
+        return found_id
+
+    # --- retirement and reading ---------------------------------------------------------
+
+    async def unseen(self, tenant_id: int, source: str, run_at: datetime) -> int:
+        """This source's devices it did not report in this run."""
+        return int((await self.s.execute(select(func.count()).select_from(DeviceSource).where(
+            DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
+            DeviceSource.seen_at < run_at))).scalar_one())
+
+    async def retire(self, tenant_id: int, before: datetime, now: datetime) -> int:
+        """Retire devices no source has reported since `before`; devices no source ever reported
+        (imported or seeded by hand) are left alone."""
+        stale = (select(DeviceSource.device_id).where(DeviceSource.tenant_id == tenant_id)
+                 .group_by(DeviceSource.device_id).having(func.max(DeviceSource.seen_at) < before))
+        result = await self.s.execute(update(Device).where(
+            Device.tenant_id == tenant_id, Device.retired_at.is_(None), Device.id.in_(stale),
+        ).values(retired_at=now).execution_options(synchronize_session=False))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def sources_of(self, tenant_id: int, device_ids: Sequence[int]
+                         ) -> dict[int, list[DeviceSource]]:
+        out: dict[int, list[DeviceSource]] = {}
+        if not device_ids:
+            return out
+        q = (select(DeviceSource).where(DeviceSource.tenant_id == tenant_id,
+                                        DeviceSource.device_id.in_(list(device_ids)))
+             .order_by(DeviceSource.source))
+        for row in (await self.s.execute(q)).scalars():
+            out.setdefault(row.device_id, []).append(row)
+        return out
