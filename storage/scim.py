@@ -31,9 +31,16 @@ class ScimToken(Base):
     rotated_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+def our_id(value: str) -> int | None:
+    """One of our row ids as SCIM sends it back (ASCII digits, at most 12); None for anything
+    else ("²" is a digit to isdigit, and 30 digits overflow the database's integers)."""
+    return int(value) if value.isascii() and value.isdecimal() and len(value) <= 12 else None
+
+
 def _user_term(name: str, value: str) -> ColumnElement[bool]:
     if name == "id":
-        return PrincipalRow.id == int(value) if value.isdigit() else false()
+        found = our_id(value)
+        return PrincipalRow.id == found if found is not None else false()
     if name == "userName":
         return PrincipalRow.user_name == value.lower()
     if name == "emails.value":
@@ -47,16 +54,18 @@ def _user_term(name: str, value: str) -> ColumnElement[bool]:
 
 def _group_term(name: str, value: str) -> ColumnElement[bool]:
     if name == "id":
-        return DirectoryGroup.id == int(value) if value.isdigit() else false()
+        found = our_id(value)
+        return DirectoryGroup.id == found if found is not None else false()
     if name == "displayName":
         return func.lower(DirectoryGroup.display_name) == value.lower()
     if name == "externalId":
         return DirectoryGroup.external_id == value
     if name == "members.value":
-        if not value.isdigit():
+        member = our_id(value)
+        if member is None:
             return false()
         return DirectoryGroup.id.in_(select(GroupMembership.group_id)
-                                     .where(GroupMembership.principal_id == int(value)))
+                                     .where(GroupMembership.principal_id == member))
     raise ValueError(f"no group term {name}")
 
 

@@ -18,7 +18,7 @@ from handlers.scim import filters, protocol, texts
 from handlers.scim.models import POLICY, Group, without_ms_schema
 from handlers.scim.protocol import Caller
 from storage.directory import DirectoryGroup, PrincipalRow
-from storage.scim import ScimRepo
+from storage.scim import ScimRepo, our_id
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -58,9 +58,10 @@ async def _member_ids(uow: UnitOfWork, tenant_id: int, group: Group) -> set[int]
     wanted: set[int] = set()
     for member in group.members or []:
         value = str(member.value or "")
-        if not value.isdigit() or len(value) > 12:
+        found = our_id(value)
+        if found is None:
             raise scim.InvalidValueException(detail=texts.NOT_A_MEMBER.format(value=value[:40]))
-        wanted.add(int(value))
+        wanted.add(found)
     unknown = wanted - await uow.repo(ScimRepo).known_users(tenant_id, wanted)
     if unknown:
         raise scim.InvalidValueException(detail=texts.NOT_A_MEMBER.format(value=min(unknown)))

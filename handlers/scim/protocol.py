@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from handlers.scim import texts
 from handlers.scim.models import MAX_RESULTS
-from storage.scim import ScimRepo
+from storage.scim import ScimRepo, our_id
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -166,6 +166,7 @@ def base_url(runtime: Runtime) -> str:
 
 def int_id(raw: str, missing: str) -> int:
     """A resource id from the URL; anything but our own digits is a 404, not a 500."""
-    if not raw.isdigit() or len(raw) > 12:
+    found = our_id(raw)
+    if found is None:
         raise scim.NotFoundException(detail=missing.format(id=raw[:40]))
-    return int(raw)
+    return found

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import scim2_models as scim
 from aiohttp import web
+from sqlalchemy import delete
 
 from bot import people
 from bot.audit import Audit
@@ -23,7 +24,8 @@ from handlers.scim import filters, protocol, texts
 from handlers.scim.models import POLICY, UserResource
 from handlers.scim.protocol import Caller
 from storage.base import utcnow
-from storage.directory import DirectoryRepo, PrincipalRow
+from storage.directory import ChatIdentity, DirectoryRepo, PrincipalRow
+from storage.rbac import RoleAssignment
 from storage.scim import ScimRepo
 from storage.uow import UnitOfWork
 
@@ -102,7 +104,9 @@ def _apply(row: PrincipalRow, user: Any, email: str) -> None:
 
 async def _settle(runtime: Runtime, tenant_id: int, principal_id: int, was: bool,
                   want: bool | None) -> None:
-    if want is None or want == was:
+    # A deactivation is applied again even when the flag is already off: deactivate is safe to
+    # repeat, and an IdP's retry then finishes effects a failed first call left undone.
+    if want is None or (want == was and want):
         return
     if want:
         await people.reactivate(runtime, tenant_id, principal_id, by="scim")
@@ -222,6 +226,12 @@ async def delete_user(runtime: Runtime, request: web.Request, caller: Caller) ->
         row = await uow.repo(ScimRepo).user(caller.tenant_id, principal_id)
         if row is not None:
             await uow.repo(ScimRepo).leave_all(row.id)
+            # Deleted means no way back in: their chat links and own role grants go too, so a
+            # later create with the same email starts from nothing (the audit keeps the past).
+            await uow.session.execute(delete(ChatIdentity).where(
+                ChatIdentity.tenant_id == caller.tenant_id, ChatIdentity.principal_id == row.id))
+            await uow.session.execute(delete(RoleAssignment).where(
+                RoleAssignment.tenant_id == caller.tenant_id, RoleAssignment.principal_id == row.id))
             row.user_name = row.scim = row.external_id = None
             row.updated_at = utcnow()
             await _audit(uow, caller, "scim.user.delete", row)

@@ -184,3 +184,45 @@ def test_scim_token_cli_creates_once_and_rotates(tmp_path: Path, monkeypatch: py
     assert secret(first) != secret(second)
     assert cli.main(["scim-token", "create", "--tenant", "nobody"]) == 1
     assert "no tenant `nobody`" in capsys.readouterr().err
+
+
+async def test_a_deleted_user_comes_back_with_nothing(tmp_path: Path) -> None:
+    """DELETE ends the person's chat links and own grants: created again with the same email,
+    they start from nothing, not from the old person's access."""
+    from sqlalchemy import func, select
+
+    from bot.rbac_admin import Granter, grant
+    from storage.directory import ChatIdentity
+    from storage.rbac import RoleAssignment
+
+    async with scim_server(tmp_path) as server, idp(server, await issue_token(server)) as client:
+        _, _, made = await client.call("POST", "/Users", user("leaver@example.com"))
+        async with server.runtime.db.uow() as uow:
+            await grant(uow, server.runtime.tenant_id, Granter("test"), "Full Administrator",
+                        email="leaver@example.com")
+            await uow.commit()
+        assert (await say(server, "leaver@example.com", "devices"))["title"] != "Not allowed"
+        assert (await client.call("DELETE", f"/Users/{made['id']}"))[0] == 204
+        status, _, again = await client.call("POST", "/Users", user("leaver@example.com"))
+        assert status == 201 and again["active"] is True
+        async with server.runtime.db.uow() as uow:
+            pid = int(again["id"])
+            links = await uow.session.scalar(select(func.count()).select_from(ChatIdentity)
+                                             .where(ChatIdentity.principal_id == pid))
+            grants = await uow.session.scalar(select(func.count()).select_from(RoleAssignment)
+                                              .where(RoleAssignment.principal_id == pid))
+        assert (links, grants) == (0, 0)
+        assert (await say(server, "leaver@example.com", "devices"))["title"] == "Not allowed"
+
+
+async def test_ids_that_are_not_ours_are_refused_not_crashed_on(tmp_path: Path) -> None:
+    async with scim_server(tmp_path) as server, idp(server, await issue_token(server)) as client:
+        await refused(client, "GET", "/Users/\u00b2", 404)
+        await refused(client, "GET", "/Groups/" + "9" * 30, 404)
+        await refused(client, "POST", "/Groups", 400, "invalidValue", body={
+            "schemas": [GROUP], "displayName": "Ops", "members": [{"value": "\u00b2"}]})
+        for path in ('/Users?filter=id eq "' + "9" * 30 + '"',
+                     '/Groups?filter=members.value eq "' + "9" * 30 + '"',
+                     '/Groups?filter=id eq "\u00b2"'):
+            status, _, page = await client.call("GET", path)
+            assert status == 200 and page["totalResults"] == 0, (path, page)

@@ -89,7 +89,9 @@ class TeamsAdapter:
         self.delivery = Delivery()
         self.messenger = TeamsMessenger(self)
         self.bot = DeskhandTeamsBot(self)
-        self.tenant_lock = settings.teams_tenant_id if settings.teams_app_type == "SingleTenant" else ""
+        # Only our Microsoft 365 tenant may talk to us, whatever the app type: a multi-tenant app
+        # can be installed anywhere, and people there could claim our people's emails.
+        self.tenant_lock = settings.teams_tenant_id
         self._after_turn = Tasks("teams", log)
         if self.refused is None:
             runtime.inbox.executors["teams"] = self
@@ -98,6 +100,9 @@ class TeamsAdapter:
         elif self.anonymous:
             log.warning("Teams endpoint accepts UNAUTHENTICATED activities (mode %s, no app id)",
                         settings.mode)
+        elif not self.tenant_lock:
+            log.warning("Teams endpoint accepts activities from any Microsoft 365 tenant that "
+                        "installs the app: set DESKHAND_TEAMS_TENANT_ID to refuse the others")
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/api/messages", self.messages)
