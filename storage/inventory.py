@@ -210,7 +210,10 @@ class InventoryRepo(Repo):
             DeviceSource.seen_at == run_at).distinct())).all()
         moved = 0
         for name, ref in sorted(groups, key=lambda g: (g[0] or "", g[1] or "")):
-            target = await self._group_id(tenant_id, mapping.get((name or "").lower(), name), ref)
+            # An administrator's mapping wins over the vendor id a group was followed by, so a
+            # mapping added or changed later takes effect at the next sync.
+            mapped = mapping.get((name or "").lower())
+            target = await self._group_id(tenant_id, mapped or name, None if mapped else ref)
             members = select(DeviceSource.device_id).where(
                 DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
                 DeviceSource.seen_at == run_at, DeviceSource.group_name.is_(None) if name is None

@@ -48,8 +48,11 @@ class TachyonSource:
             page = await self.client.devices(start, size, group=group, cid=self.cid)
             yield [Seen(d.id, d.name, fqdn=d.fqdn or None, serial=d.serial or None, os=d.os,
                         last_seen=d.last_seen) for d in page.devices]
-            start += size
-            if len(page.devices) < size or (page.total is not None and start > page.total):
+            start += len(page.devices)  # what came back, in case 1E capped the page
+            # With a total, walk to it: 1E may cap PageSize below what was asked, and stopping
+            # at a short page would leave the rest unseen (and retired days later).
+            if not page.devices or (page.total is not None and start > page.total) or (
+                    page.total is None and len(page.devices) < size):
                 return
 
     def devices(self) -> AsyncIterator[list[Seen]]:

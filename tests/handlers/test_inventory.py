@@ -60,6 +60,20 @@ async def test_first_sync_merges_the_sources_and_follows_1e_groups(tmp_path: Pat
         assert await inventory(rt) == found
 
 
+async def test_a_1e_that_caps_its_pages_is_walked_to_its_total(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """1E answers at most 4 devices a page whatever PageSize asks: every device is still seen."""
+    from integrations.tachyon import sim_devices
+
+    monkeypatch.setattr(sim_devices, "MAX_PAGE", 4)
+    async with simulators() as sims, deskhand(sqlite_url(tmp_path), sims,
+                                              inventory_page_size=10) as rt:
+        result = await run_sync(rt, rt.tenant_id)
+        [tachyon] = [s for s in result.sources if s.name == "1e"]
+        assert tachyon.added == 6  # all six of 1E's devices, over two short pages
+        assert {n for n, (_, _, src) in (await inventory(rt)).items() if "1e" in src} == set(PCS)
+
+
 async def test_a_device_moving_group_and_a_device_disappearing(tmp_path: Path) -> None:
     async with simulators() as sims, deskhand(sqlite_url(tmp_path), sims) as rt:
         start = datetime.now(UTC)
