@@ -11,7 +11,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, func, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Repo, utcnow
@@ -54,6 +65,9 @@ class DirectoryGroup(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     display_name: Mapped[str] = mapped_column(String(200))
     external_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    # Made by the IdP through SCIM: the only groups SCIM may see, change or delete (a group
+    # made by hand, with an administrator role bound to it, stays out of the IdP's reach).
+    scim: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class GroupMembership(Base):

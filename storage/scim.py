@@ -111,7 +111,8 @@ class ScimRepo(Repo):
 
     async def groups(self, tenant_id: int, terms: Terms, start: int,
                      count: int) -> tuple[int, Sequence[DirectoryGroup]]:
-        where = [DirectoryGroup.tenant_id == tenant_id, *(_group_term(n, v) for n, v in terms)]
+        where = [DirectoryGroup.tenant_id == tenant_id, DirectoryGroup.scim.is_(True),
+                 *(_group_term(n, v) for n, v in terms)]
         total = (await self.s.execute(select(func.count()).select_from(DirectoryGroup)
                                       .where(*where))).scalar_one()
         if count <= 0 or start >= total:
@@ -121,7 +122,7 @@ class ScimRepo(Repo):
 
     async def group(self, tenant_id: int, group_id: int) -> DirectoryGroup | None:
         row = await self.s.get(DirectoryGroup, group_id, populate_existing=True)
-        return row if row is not None and row.tenant_id == tenant_id else None
+        return row if row is not None and row.tenant_id == tenant_id and row.scim else None
 
     async def members(self, group_ids: Iterable[int]) -> dict[int, list[PrincipalRow]]:
         """Each group's members (SCIM users only), in id order."""
@@ -167,7 +168,8 @@ class ScimRepo(Repo):
         await self.s.flush()
 
     async def add_group(self, tenant_id: int, name: str, external_id: str | None) -> DirectoryGroup:
-        row = DirectoryGroup(tenant_id=tenant_id, display_name=name, external_id=external_id)
+        row = DirectoryGroup(tenant_id=tenant_id, display_name=name, external_id=external_id,
+                             scim=True)
         self.s.add(row)
         await self.s.flush()
         return row

@@ -226,3 +226,25 @@ async def test_ids_that_are_not_ours_are_refused_not_crashed_on(tmp_path: Path) 
                      '/Groups?filter=id eq "\u00b2"'):
             status, _, page = await client.call("GET", path)
             assert status == 200 and page["totalResults"] == 0, (path, page)
+
+
+async def test_groups_made_by_hand_stay_out_of_the_idps_reach(tmp_path: Path) -> None:
+    """A directory group an administrator made (roles may be bound to it) is not SCIM's to
+    list, rename, change or delete; pushing one of the same name is a uniqueness conflict."""
+    from storage.directory import DirectoryRepo
+
+    async with scim_server(tmp_path) as server, idp(server, await issue_token(server)) as client:
+        async with server.runtime.db.uow() as uow:
+            made = await uow.repo(DirectoryRepo).ensure_group(server.runtime.tenant_id, "Admins")
+            await uow.commit()
+        _, _, page = await client.call("GET", "/Groups")
+        assert page["totalResults"] == 0
+        await refused(client, "GET", f"/Groups/{made.id}", 404)
+        await refused(client, "DELETE", f"/Groups/{made.id}", 404)
+        await refused(client, "PATCH", f"/Groups/{made.id}", 404, body={
+            "schemas": [PATCH], "Operations": [{"op": "replace", "value": {"displayName": "X"}}]})
+        await refused(client, "POST", "/Groups", 409, "uniqueness",
+                      body={"schemas": [GROUP], "displayName": "admins"})
+        status, _, own = await client.call("POST", "/Groups", {"schemas": [GROUP],
+                                                               "displayName": "Ops"})
+        assert status == 201 and (await client.call("GET", f"/Groups/{own['id']}"))[0] == 200

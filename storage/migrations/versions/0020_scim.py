@@ -1,4 +1,5 @@
-"""scim (SCIM provisioning: each tenant's token; principals' userName, resource and update time)
+"""scim (SCIM provisioning: each tenant's token; principals' userName, resource and update time;
+which directory groups SCIM made)
 
 Revision ID: 0020
 Revises: 0019
@@ -34,9 +35,13 @@ def upgrade() -> None:
                                           nullable=True))
     op.create_index('ix_principals_tenant_user_name', 'principals', ['tenant_id', 'user_name'],
                     unique=True)
+    op.add_column('directory_groups', sa.Column('scim', sa.Boolean(), nullable=False,
+                                                server_default=sa.false()))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('directory_groups') as batch:
+        batch.drop_column('scim')
     op.drop_index('ix_principals_tenant_user_name', table_name='principals')
     with op.batch_alter_table('principals') as batch:
         batch.drop_column('updated_at')
