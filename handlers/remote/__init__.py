@@ -8,12 +8,15 @@ by the sweep job (sweep.py); deskhand signs in with a script token or OAuth
 from __future__ import annotations
 
 from bot.capability import Capability, Route
+from bot.events import Listener
+from bot.people import PERSON_DEACTIVATED
 from bot.sweeps import sweep_job
 from handlers.remote import commands
 from handlers.remote.callback import oauth_callback
 from handlers.remote.config import TeamViewerConfig
 from handlers.remote.connection import CALLBACK_PATH, INTEGRATION
 from handlers.remote.demo import demo_part
+from handlers.remote.offboard import close_sessions_of
 from handlers.remote.sweep import SWEEP
 
 CAPABILITY = Capability(
@@ -26,4 +29,5 @@ CAPABILITY = Capability(
     routes=(Route("GET", CALLBACK_PATH, oauth_callback),),
     jobs=(sweep_job("remote.sweep", SWEEP),),
     demo=demo_part,
+    listeners=(Listener(PERSON_DEACTIVATED, close_sessions_of),),
 )

@@ -342,3 +342,25 @@ async def test_closing_a_closed_session_says_so_and_the_note_is_shown(
         assert "This session was already closed" in clicked["card"]["fallback"]
         assert field(clicked, "Note") == "printer jams"
     assert sim.hits["PUT /api/v1/sessions/{code}"] == 1
+
+
+async def test_a_deactivated_persons_open_sessions_are_closed(
+        live: tuple[LiveServer, TeamViewerSimulator]) -> None:
+    """Their supporter links stop with their account (bot/people's deactivation)."""
+    from bot import people
+
+    server, sim = live
+    device = await device_in(server, "London")
+    async with console(server, RILEY) as riley:
+        code = field(await riley.say(f"remote {device}"), "Session code")
+    async with console(server, ALEX) as alex:  # someone else's session stays open
+        other = field(await alex.say(f"remote {await device_in(server, 'New York')}"),
+                      "Session code")
+    await people.deactivate(server.runtime, server.runtime.tenant_id,
+                            await persona_id(server, RILEY), by="scim")
+    assert sim.sessions[code]["state"] == "Closed" and sim.sessions[other]["state"] == "Open"
+    assert f"{RILEY} was deactivated" in sim.sessions[code]["description"]
+    [row] = await sessions_of(server, device)
+    assert (row.state, row.closed_by) == ("closed", "scim")
+    [event] = await audit_rows(server, "teamviewer.session.close")
+    assert event.outcome == "ok" and event.params["deactivated"] == RILEY
