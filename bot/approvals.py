@@ -24,6 +24,7 @@ from bot.tenant_settings import TenantSection
 from bot.workflow import Workflow
 from cards.model import Button, Card, Section, Text, TextInput, Tone
 from cards.model import Context as Small
+from storage.directory import PrincipalRow
 from storage.uow import UnitOfWork
 from storage.workflow import PENDING, ApprovalRepo, ApprovalRequest, past_due, still_open
 
@@ -88,7 +89,8 @@ def approval_text(request: ApprovalRequest) -> str:
     who = request.decided_by_email or "deskhand"
     text = {APPROVED: f"approved by {who}", DENIED: f"denied by {who}",
             EXPIRED: "expired without a decision",
-            CANCELLED: f"withdrawn by {who}"}.get(request.state, request.state)
+            CANCELLED: f"withdrawn by {request.decided_by_email}" if request.decided_by_email
+            else "cancelled"}.get(request.state, request.state)
     return text + (f": {request.reason}" if request.reason else "")
 
 
@@ -145,6 +147,15 @@ async def _load(ctx: Context, request_id: int) -> tuple[ApprovalRequest, Subject
     return request, subject, subject.label(request.subject_id)
 
 
+async def _requester_active(ctx: Context, request: ApprovalRequest) -> bool:
+    """Deactivation cancels a person's pending requests; this covers the moment in between."""
+    if request.requester_id is None:
+        return True
+    async with ctx.runtime.db.uow() as uow:
+        requester = await uow.session.get(PrincipalRow, request.requester_id)
+    return requester is None or requester.active
+
+
 async def decide(ctx: Context, request_id: int, approve: bool, reason: str) -> ApprovalRequest:
     request, subject, label = await _load(ctx, request_id)
     verb, outcome = ("approve", APPROVED) if approve else ("deny", DENIED)
@@ -162,6 +173,10 @@ async def decide(ctx: Context, request_id: int, approve: bool, reason: str) -> A
         raise Denied(f"You asked for {label.lower()}, so you may not {verb} it: someone else must "
                      "decide. This holds for every chat account linked to you.")
     await subject.check_decider(ctx, request.subject_id, verb)
+    if approve and not await _requester_active(ctx, request):
+        raise UserError(f"{label} was asked for by {request.requester_email}, whose account is "
+                        "deactivated, so it can no longer be approved.",
+                        title="Requester deactivated")
     reason = " ".join(reason.split())[:400]
     who = ctx.actor.principal.email
     async with ctx.runtime.db.uow() as uow:

@@ -75,8 +75,11 @@ def _checked(user: Any) -> str:
 
 
 def _stored(user: Any) -> dict[str, Any]:
+    """The resource as kept: not what deskhand owns (id, meta, active), and not `roles`,
+    `entitlements` or `groups`, which grant nothing here (roles are bound in deskhand), so
+    echoing them back would only suggest they did."""
     data = user.model_dump(scim_ctx=Q)
-    for key in ("id", "meta", "active"):
+    for key in ("id", "meta", "active", "roles", "entitlements", "groups", "x509Certificates"):
         data.pop(key, None)
     return data
 

@@ -71,7 +71,7 @@ async def test_pending_request_is_cancelled_every_copy_redrawn_and_the_person_re
         # the approvers' copy loses its buttons and says why; the requester's copy ends too
         withdrawn = await next_where(pat, lambda m: m["id"] == ask["id"] and not labels(m))
         assert field(withdrawn, "Approval") == (
-            f"withdrawn by deskhand: {AVERY} was deactivated in the directory")
+            f"cancelled: {AVERY} was deactivated in the directory")
         await next_where(avery, card_state(mine["id"], "cancelled"))
         # a late Approve is told it was decided; nothing reaches 1E
         await click(pat, ask, "Approve")
@@ -183,3 +183,24 @@ async def test_unknown_or_foreign_person_is_refused(server: LiveServer) -> None:
     async with rt.db.uow() as uow:
         row = await uow.repo(DirectoryRepo).principal_by_email(rt.tenant_id, AVERY)
     assert row is not None and row.active
+
+
+async def test_a_request_whose_requester_was_just_deactivated_is_not_approved(env: Env) -> None:
+    """Between the flag and the cancellation (or if the cancellation failed), an Approve click
+    is refused: the requester's account decides, not the card."""
+    from sqlalchemy import update
+
+    from storage.directory import PrincipalRow
+
+    async with console(env.live, AVERY) as avery, console(env.live, PAT) as pat:
+        await avery.say(RESTART)
+        ask = await next_where(pat, title_has("Approval needed"))
+        async with env.rt.db.uow() as uow:  # the flag alone, as a crash after it would leave it
+            await uow.session.execute(update(PrincipalRow).where(
+                PrincipalRow.email == AVERY).values(active=False))
+            await uow.commit()
+        await click(pat, ask, "Approve")
+        refused = await next_where(pat, lambda m: m["private"])
+    assert refused["card"]["title"] == "Requester deactivated"
+    run = (await env.runs())[-1]
+    assert run.state == "awaiting_approval" and env.issued() == 0

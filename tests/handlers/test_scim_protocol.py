@@ -248,3 +248,13 @@ async def test_groups_made_by_hand_stay_out_of_the_idps_reach(tmp_path: Path) ->
         status, _, own = await client.call("POST", "/Groups", {"schemas": [GROUP],
                                                                "displayName": "Ops"})
         assert status == 201 and (await client.call("GET", f"/Groups/{own['id']}"))[0] == 200
+
+
+async def test_roles_and_entitlements_sent_by_an_idp_are_not_kept(tmp_path: Path) -> None:
+    """Nothing in deskhand is granted by SCIM `roles`: keeping and echoing them would suggest so."""
+    async with scim_server(tmp_path) as server, idp(server, await issue_token(server)) as client:
+        status, _, made = await client.call("POST", "/Users", user(
+            "rolo@example.com", roles=[{"value": "admin"}], entitlements=[{"value": "all"}]))
+        assert status == 201 and "roles" not in made and "entitlements" not in made
+        _, _, got = await client.call("GET", f"/Users/{made['id']}")
+        assert "roles" not in got and "entitlements" not in got
