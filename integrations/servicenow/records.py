@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from integrations.timestamps import utc_time
 
 SYS_ID = re.compile(r"[0-9a-f]{32}")
 # Out-of-box incident states; an instance may change them, so a display value wins when given.
@@ -45,17 +47,6 @@ def reference_table(record: dict[str, Any], name: str) -> str | None:
 
 def is_sys_id(value: str) -> bool:
     return bool(SYS_ID.fullmatch(value))
-
-
-def _time(value: str) -> datetime | None:
-    """ServiceNow's `YYYY-MM-DD HH:MM:SS` (UTC in value form) or ISO; None when unreadable."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -102,8 +93,8 @@ class Incident:
             device_name=device_name if device_name != device or not is_sys_id(device) else "",
             device_table=reference_table(data, device_field),
             assigned_to=assigned, assigned_to_name=assigned_name if assigned_name != assigned else "",
-            priority=field(data, "priority")[1], opened_at=_time(field(data, "opened_at")[0]),
-            updated_at=_time(field(data, "sys_updated_on")[0]),
+            priority=field(data, "priority")[1], opened_at=utc_time(field(data, "opened_at")[0]),
+            updated_at=utc_time(field(data, "sys_updated_on")[0]),
             work_notes=field(data, "work_notes")[1])
 
 

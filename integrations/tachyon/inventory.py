@@ -18,8 +18,10 @@ group's members (default `managementgroup` == the group's `Id`, as instruction s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from integrations.tachyon.json_fields import parse_time
 
 
 def _first(data: dict[str, Any], *names: str) -> Any:
@@ -29,16 +31,6 @@ def _first(data: dict[str, Any], *names: str) -> Any:
         if value not in (None, ""):
             return value
     return None
-
-
-def _when(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -58,7 +50,7 @@ class TachyonDevice:
         return cls(id=str(_first(data, "TachyonGuid", "Id", "DeviceId") or fqdn), fqdn=fqdn,
                    name=name, serial=str(_first(data, "SerialNumber", "Serial") or ""),
                    os=str(_first(data, "OsVerTxt", "OperatingSystem", "OsType") or ""),
-                   last_seen=_when(_first(data, "LastConnUtc", "LastUpdate", "LastSeen",
+                   last_seen=parse_time(_first(data, "LastConnUtc", "LastUpdate", "LastSeen",
                                           "LastConnectedUtc")), raw=data)
 
 

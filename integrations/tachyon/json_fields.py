@@ -7,8 +7,10 @@ add and drop fields, and DEX sends camelCase too.
 from __future__ import annotations
 
 import functools
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from integrations.timestamps import utc_time
 
 
 def as_int(value: Any, default: int = 0) -> int:
@@ -40,8 +42,4 @@ def parse_time(value: Any) -> datetime | None:
 
 @functools.lru_cache(maxsize=4096)  # a page of responses repeats the same few timestamps
 def _parse_time(value: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return utc_time(value)

@@ -8,9 +8,11 @@ reads all of that tolerantly, so a field missing or differently shaped gives Non
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from integrations.timestamps import utc_time
 
 
 class Platform(StrEnum):
@@ -53,16 +55,6 @@ def wrapped_id(value: Any) -> int | None:
         return int(value) if value is not None and str(value).strip() else None
     except (TypeError, ValueError):
         return None
-
-
-def timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _text(data: dict[str, Any], *names: str) -> str:
@@ -109,7 +101,7 @@ class Device:
             model=_text(data, "Model", "ModelName"),
             user_email=_text(data, "UserEmailAddress", "EmailAddress").strip(),
             user_name=_text(data, "UserName"), enrollment=_text(data, "EnrollmentStatus"),
-            last_seen=timestamp(data.get("LastSeen")), raw=data)
+            last_seen=utc_time(data.get("LastSeen")), raw=data)
 
     def named(self, name: str) -> bool:
         """Whether `name` is this device's reported or friendly name (case-insensitive)."""
