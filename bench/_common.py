@@ -6,6 +6,7 @@ stopped by its own pid (never by name).
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import platform
@@ -21,10 +22,27 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
+if TYPE_CHECKING:
+    from tests.fakes.slack_api import Call, FakeSlack
+
 VENV_BIN = Path(sys.executable).parent
+
+
+
+async def arrival(fake: FakeSlack, path: str, seconds: float = 30.0) -> Call:
+    """The fake Slack's record of the card posted to a command's response_url `path`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        for call in fake.called("response_url"):
+            if call.path == path:
+                return call
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no card on {path} after {seconds:.0f} s")
+        await asyncio.sleep(0.002)  # only paces the next command; `call.at` is the stamp
 
 
 def free_port() -> int:

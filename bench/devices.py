@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 from _common import (  # noqa: E402  (bench/ is not a package: import the sibling by path)
     VENV_BIN,
+    arrival,
     clean_env,
     free_port,
     percentile,
@@ -49,8 +50,11 @@ from _common import (  # noqa: E402  (bench/ is not a package: import the siblin
     wait_ready,
 )
 
+from handlers.device_actions.demo import platform_of_os  # noqa: E402
+from integrations.workspace_one.actions import Action, applies  # noqa: E402
 from integrations.workspace_one.auth import BasicAuth  # noqa: E402
 from integrations.workspace_one.client import By, Command, WorkspaceOneClient  # noqa: E402
+from integrations.workspace_one.models import WS1_PLATFORM, Platform  # noqa: E402
 from tests.fakes.slack_api import (  # noqa: E402
     ALEX,
     BOT_TOKEN,
@@ -75,10 +79,17 @@ def fleet(db: Path) -> list[Device]:
 
 
 def enrolled(devices: list[Device]) -> list[dict[str, str]]:
-    """The simulator's `devices` control body: the demo's fleet, platform from the OS."""
+    """The simulator's `devices` control body: the demo's fleet, each on the platform of its OS
+    as `deskhand demo` files it (phones and Linux machines included)."""
     return [{"name": n, "serial": s, "os": o, "email": e,
-             "platform": "AppleOsX" if o.lower().startswith("mac") else "WinRT"}
+             "platform": WS1_PLATFORM[platform_of_os(o) or Platform.WINDOWS]}
             for n, s, o, e in devices]
+
+
+def lockable(devices: list[Device]) -> list[Device]:
+    """The devices a lock applies to (not the Linux machines): the ones the bench locks."""
+    return [d for d in devices
+            if applies(Action.LOCK, platform_of_os(d[2]) or Platform.WINDOWS)]
 
 
 class Run:
@@ -131,17 +142,6 @@ class Run:
                     self.locks.append(lock)
 
 
-async def arrival(fake: FakeSlack, path: str, seconds: float = 30.0) -> Call:
-    deadline = time.monotonic() + seconds
-    while True:
-        for call in fake.called("response_url"):
-            if call.path == path:
-                return call
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no card on {path} after {seconds:.0f} s")
-        await asyncio.sleep(0.002)  # only paces the next command; `call.at` is the stamp
-
-
 def row(name: str, values: list[float]) -> str:
     ms = [v * 1000 for v in values]
     return (f"| {name} | {len(ms)} | {percentile(ms, 50):.1f} | {percentile(ms, 95):.1f} | "
@@ -180,7 +180,7 @@ async def main_async(args: argparse.Namespace, work: Path) -> int:
                 answer = await c.post(f"{sim_url}/_control", json={"devices": enrolled(devices)})
                 answer.raise_for_status()
             run = Run(url, fake, bare, note=not args.no_note)
-            await run.drive(devices, args.warmup, args.commands)
+            await run.drive(lockable(devices), args.warmup, args.commands)
     finally:
         await bare.aclose()
         await fake.stop()

@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 from _common import (  # noqa: E402  (bench/ is not a package: import the sibling by path)
     VENV_BIN,
+    arrival,
     clean_env,
     free_port,
     percentile,
@@ -49,7 +50,6 @@ from tests.fakes.slack_api import (  # noqa: E402
     ALEX,
     BOT_TOKEN,
     SECRET,
-    Call,
     FakeSlack,
     load,
     sign,
@@ -95,17 +95,6 @@ async def drive(deskhand: str, sim: str, fake: FakeSlack, devices: list[str], wa
     async with httpx.AsyncClient() as c:
         state = (await c.get(f"{sim}/_control")).json()
     return e2e, list(state["create_seconds"])
-
-
-async def arrival(fake: FakeSlack, path: str, seconds: float = 30.0) -> Call:
-    deadline = time.monotonic() + seconds
-    while True:
-        for call in fake.called("response_url"):
-            if call.path == path:
-                return call
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no card on {path} after {seconds:.0f} s")
-        await asyncio.sleep(0.002)  # only paces the next command; `call.at` is the stamp
 
 
 def row(name: str, values: list[float]) -> str:
