@@ -10,7 +10,7 @@ merging the same page at once end with one device each, never a duplicate or an 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Repo
 from storage.devices import Device, ManagementGroup
+from storage.rbac import RbacRepo
 
 
 class DeviceSource(Base):
@@ -54,6 +55,22 @@ class Seen:
 
 
 @dataclass(frozen=True)
+class Renamed:
+    """A management group its vendor renamed."""
+
+    old: str
+    new: str
+    taken: bool  # another deskhand group has the new name: this one kept the old
+    scopes: int  # role assignments whose scope now names the new name
+
+
+@dataclass
+class GroupsApplied:
+    moved: int = 0  # devices whose management group changed
+    renamed: list[Renamed] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Merged:
     added: int  # devices new to the inventory (or back from retirement)
     updated: int  # devices whose name-independent facts changed (FQDN, serial, OS, owner)
@@ -82,14 +99,14 @@ class InventoryRepo(Repo):
         by_id = {d["id"]: d for d in devices}
         index: dict[str, dict[str | None, dict[str, Any]]] = {"fqdn": {}, "name": {}, "serial": {}}
         for d in sorted(devices, key=lambda d: d["id"]):  # the oldest device wins a tie
-            for field in index:
-                index[field].setdefault(_key(d[field]), d)
+            for column in index:
+                index[column].setdefault(_key(d[column]), d)
         chosen: dict[str, dict[str, Any] | None] = {}
         for r in records:
             found = by_id.get(mapped.get(r.external_id, -1))
-            for field, value in (("fqdn", r.fqdn), ("name", r.name), ("serial", r.serial)):
+            for column, value in (("fqdn", r.fqdn), ("name", r.name), ("serial", r.serial)):
                 if found is None and _key(value):
-                    found = index[field].get(_key(value))
+                    found = index[column].get(_key(value))
             chosen[r.external_id] = found
         added = await self._insert_new(tenant_id, [r for r in records if chosen[r.external_id] is None],
                                        chosen)
@@ -201,19 +218,21 @@ class InventoryRepo(Repo):
         ).values(group_name=None, group_ref=None, group_at=run_at))
 
     async def apply_groups(self, tenant_id: int, source: str, run_at: datetime,
-                           mapping: dict[str, str]) -> int:
-        """Set each device's management group from what `source` reported in this run; how many
-        moved. A group is found by the vendor's id first (kept in `tachyon_id`), so a group
-        renamed at the source keeps its deskhand name and every role scope naming it."""
+                           mapping: dict[str, str], *, tachyon: bool = False) -> GroupsApplied:
+        """Set each device's management group from what `source` reported in this run. A group
+        is found by the vendor's id first (`vendor`, `vendor_ref`), so a group renamed at the
+        source renames deskhand's group and the role scopes naming it. `tachyon`: the source is
+        1E, whose group ids are also what `group:` runs send (`tachyon_id`)."""
         groups = (await self.s.execute(select(DeviceSource.group_name, DeviceSource.group_ref).where(
             DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
             DeviceSource.seen_at == run_at).distinct())).all()
-        moved = 0
+        out = GroupsApplied()
         for name, ref in sorted(groups, key=lambda g: (g[0] or "", g[1] or "")):
             # An administrator's mapping wins over the vendor id a group was followed by, so a
             # mapping added or changed later takes effect at the next sync.
             mapped = mapping.get((name or "").lower())
-            target = await self._group_id(tenant_id, mapped or name, None if mapped else ref)
+            target = await self._group_id(tenant_id, source, mapped or name,
+                                          None if mapped else ref, tachyon, out.renamed)
             members = select(DeviceSource.device_id).where(
                 DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
                 DeviceSource.seen_at == run_at, DeviceSource.group_name.is_(None) if name is None
@@ -222,27 +241,65 @@ class InventoryRepo(Repo):
                 Device.tenant_id == tenant_id, Device.id.in_(members),
                 Device.management_group_id.is_distinct_from(target),
             ).values(management_group_id=target).execution_options(synchronize_session=False))
-            moved += int(result.rowcount or 0)  # type: ignore[attr-defined]
-        return moved
+            out.moved += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return out
 
-    async def _group_id(self, tenant_id: int, name: str | None, ref: str | None) -> int | None:
+    async def _group_id(self, tenant_id: int, source: str, name: str | None, ref: str | None,
+                        tachyon: bool, renamed: list[Renamed]) -> int | None:
         if not name:
             return None
+        name = name[:200]
         if ref:
-            found = (await self.s.execute(select(ManagementGroup.id).where(
-                ManagementGroup.tenant_id == tenant_id, ManagementGroup.tachyon_id == ref))).scalar()
+            found = await self._followed(tenant_id, source, ref, tachyon)
             if found is not None:
-                return int(found)
+                if found[1] != name:
+                    await self._rename(tenant_id, found[0], found[1], name, renamed)
+                return found[0]
         await self.s.execute(self._insert(ManagementGroup).values(
-            tenant_id=tenant_id, name=name[:200], description="", tachyon_id=ref
+            tenant_id=tenant_id, name=name, description="", vendor=source if ref else None,
+            vendor_ref=ref, tachyon_id=ref if tachyon else None,
         ).on_conflict_do_nothing(index_elements=["tenant_id", "name"]))
-        found_id = int((await self.s.execute(select(ManagementGroup.id).where(
-            ManagementGroup.tenant_id == tenant_id, ManagementGroup.name == name[:200]))).scalar_one())
-        if ref:  # a group made by hand or by the demo: from now on followed by its vendor id
-            await self.s.execute(update(ManagementGroup).where(
-                ManagementGroup.id == found_id, ManagementGroup.tachyon_id.is_(None)
-            ).values(tachyon_id=ref))
-        return found_id
+        group_id, vendor, tachyon_id = (await self.s.execute(select(
+            ManagementGroup.id, ManagementGroup.vendor, ManagementGroup.tachyon_id).where(
+            ManagementGroup.tenant_id == tenant_id, ManagementGroup.name == name))).one()
+        if ref and vendor != source:
+            # A group made by hand, by the demo or for another source: from now on it is this
+            # vendor group, found by its id.
+            await self.s.execute(update(ManagementGroup).where(ManagementGroup.id == group_id).values(
+                vendor=source, vendor_ref=ref,
+                tachyon_id=tachyon_id or (ref if tachyon else None)))
+        return int(group_id)
+
+    async def _followed(self, tenant_id: int, source: str, ref: str,
+                        tachyon: bool) -> tuple[int, str] | None:
+        """The group that is this vendor group: followed by its id, or (1E) linked to it by
+        hand with `groups link`."""
+        found = (await self.s.execute(select(ManagementGroup.id, ManagementGroup.name).where(
+            ManagementGroup.tenant_id == tenant_id, ManagementGroup.vendor == source,
+            ManagementGroup.vendor_ref == ref).order_by(ManagementGroup.id).limit(1))).first()
+        if found is None and tachyon:
+            found = (await self.s.execute(select(ManagementGroup.id, ManagementGroup.name).where(
+                ManagementGroup.tenant_id == tenant_id, ManagementGroup.tachyon_id == ref,
+            ).order_by(ManagementGroup.id).limit(1))).first()
+            if found is not None:
+                await self.s.execute(update(ManagementGroup).where(
+                    ManagementGroup.id == found[0]).values(vendor=source, vendor_ref=ref))
+        return (int(found[0]), str(found[1])) if found is not None else None
+
+    async def _rename(self, tenant_id: int, group_id: int, old: str, new: str,
+                      renamed: list[Renamed]) -> None:
+        """The vendor renamed the group: so does deskhand, with the role scopes naming it. A
+        name another deskhand group has is not taken (the group keeps its own)."""
+        taken = (await self.s.execute(select(ManagementGroup.id).where(
+            ManagementGroup.tenant_id == tenant_id, ManagementGroup.id != group_id,
+            func.lower(ManagementGroup.name) == new.lower()).limit(1))).first() is not None
+        if taken:
+            renamed.append(Renamed(old, new, taken=True, scopes=0))
+            return
+        await self.s.execute(update(ManagementGroup).where(ManagementGroup.id == group_id)
+                             .values(name=new))
+        scopes = await RbacRepo(self.s).rename_device_group(tenant_id, old, new)
+        renamed.append(Renamed(old, new, taken=False, scopes=scopes))
 
     # --- retirement and reading ---------------------------------------------------------
 

@@ -16,13 +16,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.audit import Audit
 from bot.errors import UserError
 from bot.model import new_correlation_id
+from handlers.instructions.vendor import NAME as TACHYON
 from handlers.inventory.config import InventoryConfig, InventorySettings
 from handlers.inventory.sources import LABELS, configured, open_source
 from integrations.http import VendorError
 from storage.base import utcnow
-from storage.inventory import InventoryRepo
+from storage.inventory import InventoryRepo, Renamed
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -40,6 +42,7 @@ class SourceReport:
     updated: int = 0
     moved: int = 0
     unseen: int = 0  # devices this source reported before and not in this run
+    renamed: list[Renamed] = field(default_factory=list)  # its groups renamed at the vendor
     failed: str = ""
 
     @property
@@ -90,6 +93,7 @@ async def _sync(runtime: Runtime, tenant_id: int, run_at: datetime, cid: str,
             part.failed = f"the sync failed on deskhand's side (ref {cid})"
         if part.failed:
             part.seen = part.added = part.updated = part.moved = 0  # rolled back: none of it
+            part.renamed = []
         await renew()
     if not report.sources:
         return report
@@ -122,7 +126,14 @@ async def _one(runtime: Runtime, tenant_id: int, name: str, config: InventoryCon
             async for group, ref, ids in source.groups():
                 await repo.set_group(tenant_id, name, group, ref, ids, run_at)
             await repo.clear_groups(tenant_id, name, run_at)
-            part.moved = await repo.apply_groups(tenant_id, name, run_at, settings.group_mapping())
+            applied = await repo.apply_groups(tenant_id, name, run_at, settings.group_mapping(),
+                                              tachyon=name == TACHYON)
+            part.moved, part.renamed = applied.moved, applied.renamed
+            for r in applied.renamed:  # role scopes changed with the name: on the record
+                await Audit.add(uow, tenant_id, "inventory", "group.rename",
+                                "refused" if r.taken else "ok", correlation_id=cid,
+                                actor_label=name, target=r.old, params={
+                                    "to": r.new, "scopes": r.scopes, "name_taken": r.taken})
         part.unseen = await repo.unseen(tenant_id, name, run_at)
         await uow.commit()
 

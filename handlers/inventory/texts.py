@@ -13,3 +13,8 @@ RETIRE_SKIPPED = ("Nobody was retired: a source failed, and its devices may only
                   "The next complete sync retires what is due.")
 GROUPS_FROM = "Management groups follow {source}."
 GROUPS_OFF = "Management groups are not synced (inventory_group_source is none)."
+RENAMED = ("{source} renamed group {old} to {new}: so did deskhand, with the {scopes} role "
+           "assignment(s) scoped to it.")
+RENAME_TAKEN = ("{source} renamed group {old} to {new}, but deskhand has another group called {new}: "
+                "{old} keeps its name. Rename that group, or map the vendor's name onto one "
+                "(`settings set inventory_group_map`).")
