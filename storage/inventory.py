@@ -10,17 +10,27 @@ merging the same page at once end with one device each, never a duplicate or an 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, func, or_, select, update
+from sqlalchemy import (
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    cast,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Repo
-from storage.devices import Device, ManagementGroup
-from storage.rbac import RbacRepo
+from storage.devices import Device
+from storage.vendor_groups import Renamed, VendorGroupRepo
 
 
 class DeviceSource(Base):
@@ -54,16 +64,6 @@ class Seen:
     last_seen: datetime | None = None
 
 
-@dataclass(frozen=True)
-class Renamed:
-    """A management group its vendor renamed."""
-
-    old: str
-    new: str
-    taken: bool  # another deskhand group has the new name: this one kept the old
-    scopes: int  # role assignments whose scope now names the new name
-
-
 @dataclass
 class GroupsApplied:
     moved: int = 0  # devices whose management group changed
@@ -74,6 +74,37 @@ class GroupsApplied:
 class Merged:
     added: int  # devices new to the inventory (or back from retirement)
     updated: int  # devices whose name-independent facts changed (FQDN, serial, OS, owner)
+    # Devices not kept, and devices kept with a name cut or a fact left out: "id: why" each.
+    skipped: tuple[str, ...] = ()
+    shortened: tuple[str, ...] = ()
+
+
+# What the columns hold: a longer name is cut, a longer FQDN, serial or email is left out (a cut
+# one would match another device), a longer vendor id cannot be kept (`devices import` refuses
+# longer values outright).
+LIMITS = {"external_id": 200, "name": 200, "fqdn": 255, "serial": 100, "owner_email": 320}
+OS_LIMIT = 100
+
+
+def fit(r: Seen) -> tuple[Seen | None, str]:
+    """The record as the columns hold it, and what was cut or why it cannot be kept."""
+    external_id, name = r.external_id.strip(), r.name.strip()
+    if not external_id or len(external_id) > LIMITS["external_id"]:
+        return None, f"the vendor's id is empty or over {LIMITS['external_id']} characters"
+    if not name:
+        return None, "the device has no name"
+    notes = [f"name cut to {LIMITS['name']} characters"] if len(name) > LIMITS["name"] else []
+    facts: dict[str, str | None] = {}
+    for column in ("fqdn", "serial", "owner_email"):
+        value = (getattr(r, column) or "").strip() or None
+        if value is not None and len(value) > LIMITS[column]:
+            notes.append(f"{column} over {LIMITS[column]} characters left out")
+            value = None
+        facts[column] = value
+    cut = replace(r, external_id=external_id, name=name[:LIMITS["name"]].rstrip(),
+                  os=(r.os or "").strip()[:OS_LIMIT], fqdn=facts["fqdn"], serial=facts["serial"],
+                  owner_email=facts["owner_email"])
+    return cut, "; ".join(notes)
 
 
 def _key(value: str | None) -> str | None:
@@ -88,9 +119,19 @@ class InventoryRepo(Repo):
 
     async def merge_page(self, tenant_id: int, source: str, page: Sequence[Seen],
                          run_at: datetime) -> Merged:
-        records = list({r.external_id: r for r in page if r.external_id and r.name}.values())
+        kept: dict[str, Seen] = {}
+        skipped, shortened = [], []
+        for raw in page:
+            r, note = fit(raw)
+            if r is None:
+                skipped.append(f"{raw.external_id[:80]!r} ({raw.name[:80]!r}): {note}")
+                continue
+            if note:
+                shortened.append(f"{r.external_id} ({r.name[:80]!r}): {note}")
+            kept[r.external_id] = r
+        records = list(kept.values())
         if not records:
-            return Merged(0, 0)
+            return Merged(0, 0, tuple(skipped), tuple(shortened))
         mapped = dict((await self.s.execute(
             select(DeviceSource.external_id, DeviceSource.device_id).where(
                 DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
@@ -98,21 +139,26 @@ class InventoryRepo(Repo):
         devices = await self._candidates(tenant_id, mapped.values(), records)
         by_id = {d["id"]: d for d in devices}
         index: dict[str, dict[str | None, dict[str, Any]]] = {"fqdn": {}, "name": {}, "serial": {}}
-        for d in sorted(devices, key=lambda d: d["id"]):  # the oldest device wins a tie
+        # A tie goes to a device in the inventory over a retired one, then to the oldest.
+        for d in sorted(devices, key=lambda d: (d["retired_at"] is not None, d["id"])):
             for column in index:
                 index[column].setdefault(_key(d[column]), d)
         chosen: dict[str, dict[str, Any] | None] = {}
         for r in records:
             found = by_id.get(mapped.get(r.external_id, -1))
             for column, value in (("fqdn", r.fqdn), ("name", r.name), ("serial", r.serial)):
-                if found is None and _key(value):
-                    found = index[column].get(_key(value))
+                match = index[column].get(_key(value)) if found is None and _key(value) else None
+                # A retired device is the same machine by its FQDN or serial, not by its name:
+                # a new machine given a retired one's name is a new device.
+                if match is not None and not (column == "name" and match["retired_at"] is not None):
+                    found = match
             chosen[r.external_id] = found
         added = await self._insert_new(tenant_id, [r for r in records if chosen[r.external_id] is None],
                                        chosen)
         updated = await self._update(records, chosen, run_at)
         await self._upsert_sources(tenant_id, source, records, chosen, run_at)
-        return Merged(added[0] + updated[1], updated[0] - updated[1])
+        return Merged(added[0] + updated[1], updated[0] - updated[1], tuple(skipped),
+                      tuple(shortened))
 
     async def _candidates(self, tenant_id: int, ids: Iterable[int],
                           records: Sequence[Seen]) -> list[dict[str, Any]]:
@@ -134,11 +180,17 @@ class InventoryRepo(Repo):
         """Insert devices no key matched; a name another process inserted meanwhile is taken."""
         by_name: dict[str, Seen] = {}
         for r in fresh:
-            by_name.setdefault(r.name.strip().lower(), r)
+            by_name.setdefault(r.name.lower(), r)
         if not by_name:
             return (0,)
-        rows: list[dict[str, Any]] = [{"tenant_id": tenant_id, "name": r.name.strip()[:200], "fqdn": r.fqdn,
-                 "serial": r.serial, "os": (r.os or "")[:100], "owner_email": r.owner_email,
+        # A retired device holding a new device's name gives it up: `NAME (retired #id)`.
+        await self.s.execute(update(Device).where(
+            Device.tenant_id == tenant_id, Device.retired_at.is_not(None),
+            func.lower(Device.name).in_(sorted(by_name)),
+        ).values(name=func.substr(Device.name, 1, 170) + " (retired #" + cast(Device.id, String)
+                 + ")").execution_options(synchronize_session=False))
+        rows: list[dict[str, Any]] = [{"tenant_id": tenant_id, "name": r.name, "fqdn": r.fqdn,
+                 "serial": r.serial, "os": r.os, "owner_email": r.owner_email,
                  "last_seen": r.last_seen, "attributes": {}, "management_group_id": None,
                  "retired_at": None}
                 for _, r in sorted(by_name.items())]  # one order: racing inserts queue, not deadlock
@@ -149,7 +201,7 @@ class InventoryRepo(Repo):
             Device.tenant_id == tenant_id, Device.name.in_([row["name"] for row in rows]))
         made = {str(row.name).lower(): dict(row._mapping) for row in await self.s.execute(q)}
         for r in fresh:
-            chosen[r.external_id] = made.get(r.name.strip().lower())
+            chosen[r.external_id] = made.get(r.name.lower())
         return (int(result.rowcount or 0),)  # type: ignore[attr-defined]
 
     async def _update(self, records: Sequence[Seen], chosen: dict[str, dict[str, Any] | None],
@@ -167,7 +219,7 @@ class InventoryRepo(Repo):
                 "id", "fqdn", "serial", "os", "owner_email", "last_seen", "retired_at")})
             row["fqdn"] = row["fqdn"] or r.fqdn
             row["serial"] = row["serial"] or r.serial
-            row["os"] = row["os"] or (r.os or "")[:100]
+            row["os"] = row["os"] or r.os
             row["owner_email"] = row["owner_email"] or r.owner_email
             if r.last_seen and (row["last_seen"] is None or r.last_seen > row["last_seen"]):
                 row["last_seen"] = r.last_seen
@@ -183,8 +235,8 @@ class InventoryRepo(Repo):
 
     async def _upsert_sources(self, tenant_id: int, source: str, records: Sequence[Seen],
                               chosen: dict[str, dict[str, Any] | None], run_at: datetime) -> None:
-        rows = [{"tenant_id": tenant_id, "source": source, "external_id": r.external_id[:200],
-                 "device_id": d["id"], "name": r.name[:200], "last_seen": r.last_seen,
+        rows = [{"tenant_id": tenant_id, "source": source, "external_id": r.external_id,
+                 "device_id": d["id"], "name": r.name, "last_seen": r.last_seen,
                  "seen_at": run_at}
                 for r in sorted(records, key=lambda r: r.external_id)
                 if (d := chosen[r.external_id]) is not None]
@@ -231,8 +283,8 @@ class InventoryRepo(Repo):
             # An administrator's mapping wins over the vendor id a group was followed by, so a
             # mapping added or changed later takes effect at the next sync.
             mapped = mapping.get((name or "").lower())
-            target = await self._group_id(tenant_id, source, mapped or name,
-                                          None if mapped else ref, tachyon, out.renamed)
+            target = await VendorGroupRepo(self.s).group_id(
+                tenant_id, source, mapped or name, None if mapped else ref, tachyon, out.renamed)
             members = select(DeviceSource.device_id).where(
                 DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
                 DeviceSource.seen_at == run_at, DeviceSource.group_name.is_(None) if name is None
@@ -243,63 +295,6 @@ class InventoryRepo(Repo):
             ).values(management_group_id=target).execution_options(synchronize_session=False))
             out.moved += int(result.rowcount or 0)  # type: ignore[attr-defined]
         return out
-
-    async def _group_id(self, tenant_id: int, source: str, name: str | None, ref: str | None,
-                        tachyon: bool, renamed: list[Renamed]) -> int | None:
-        if not name:
-            return None
-        name = name[:200]
-        if ref:
-            found = await self._followed(tenant_id, source, ref, tachyon)
-            if found is not None:
-                if found[1] != name:
-                    await self._rename(tenant_id, found[0], found[1], name, renamed)
-                return found[0]
-        await self.s.execute(self._insert(ManagementGroup).values(
-            tenant_id=tenant_id, name=name, description="", vendor=source if ref else None,
-            vendor_ref=ref, tachyon_id=ref if tachyon else None,
-        ).on_conflict_do_nothing(index_elements=["tenant_id", "name"]))
-        group_id, vendor, tachyon_id = (await self.s.execute(select(
-            ManagementGroup.id, ManagementGroup.vendor, ManagementGroup.tachyon_id).where(
-            ManagementGroup.tenant_id == tenant_id, ManagementGroup.name == name))).one()
-        if ref and vendor != source:
-            # A group made by hand, by the demo or for another source: from now on it is this
-            # vendor group, found by its id.
-            await self.s.execute(update(ManagementGroup).where(ManagementGroup.id == group_id).values(
-                vendor=source, vendor_ref=ref,
-                tachyon_id=tachyon_id or (ref if tachyon else None)))
-        return int(group_id)
-
-    async def _followed(self, tenant_id: int, source: str, ref: str,
-                        tachyon: bool) -> tuple[int, str] | None:
-        """The group that is this vendor group: followed by its id, or (1E) linked to it by
-        hand with `groups link`."""
-        found = (await self.s.execute(select(ManagementGroup.id, ManagementGroup.name).where(
-            ManagementGroup.tenant_id == tenant_id, ManagementGroup.vendor == source,
-            ManagementGroup.vendor_ref == ref).order_by(ManagementGroup.id).limit(1))).first()
-        if found is None and tachyon:
-            found = (await self.s.execute(select(ManagementGroup.id, ManagementGroup.name).where(
-                ManagementGroup.tenant_id == tenant_id, ManagementGroup.tachyon_id == ref,
-            ).order_by(ManagementGroup.id).limit(1))).first()
-            if found is not None:
-                await self.s.execute(update(ManagementGroup).where(
-                    ManagementGroup.id == found[0]).values(vendor=source, vendor_ref=ref))
-        return (int(found[0]), str(found[1])) if found is not None else None
-
-    async def _rename(self, tenant_id: int, group_id: int, old: str, new: str,
-                      renamed: list[Renamed]) -> None:
-        """The vendor renamed the group: so does deskhand, with the role scopes naming it. A
-        name another deskhand group has is not taken (the group keeps its own)."""
-        taken = (await self.s.execute(select(ManagementGroup.id).where(
-            ManagementGroup.tenant_id == tenant_id, ManagementGroup.id != group_id,
-            func.lower(ManagementGroup.name) == new.lower()).limit(1))).first() is not None
-        if taken:
-            renamed.append(Renamed(old, new, taken=True, scopes=0))
-            return
-        await self.s.execute(update(ManagementGroup).where(ManagementGroup.id == group_id)
-                             .values(name=new))
-        scopes = await RbacRepo(self.s).rename_device_group(tenant_id, old, new)
-        renamed.append(Renamed(old, new, taken=False, scopes=scopes))
 
     # --- retirement and reading ---------------------------------------------------------
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("deskhand.inventory")
 JOB = "inventory.sync"
+NOTES = 5  # devices not kept (or shortened) named in the report, per source
 LEASE = timedelta(minutes=30)  # renewed between sources; a dead holder's lapses after this
 
 
@@ -43,6 +44,9 @@ class SourceReport:
     moved: int = 0
     unseen: int = 0  # devices this source reported before and not in this run
     renamed: list[Renamed] = field(default_factory=list)  # its groups renamed at the vendor
+    skipped: int = 0  # devices it reported that could not be kept (no name, an id too long)
+    shortened: int = 0  # kept with a name cut or a fact left out (storage/inventory.fit)
+    notes: list[str] = field(default_factory=list)  # the first few of those, with why
     failed: str = ""
 
     @property
@@ -93,7 +97,8 @@ async def _sync(runtime: Runtime, tenant_id: int, run_at: datetime, cid: str,
             part.failed = f"the sync failed on deskhand's side (ref {cid})"
         if part.failed:
             part.seen = part.added = part.updated = part.moved = 0  # rolled back: none of it
-            part.renamed = []
+            part.renamed, part.notes = [], []
+            part.skipped = part.shortened = 0
         await renew()
     if not report.sources:
         return report
@@ -122,6 +127,8 @@ async def _one(runtime: Runtime, tenant_id: int, name: str, config: InventoryCon
             part.seen += len(page)
             part.added += merged.added
             part.updated += merged.updated
+            if merged.skipped or merged.shortened:
+                _unfit(part, merged.skipped, merged.shortened, tenant_id, cid)
         if settings.inventory_group_source == name:
             async for group, ref, ids in source.groups():
                 await repo.set_group(tenant_id, name, group, ref, ids, run_at)
@@ -136,6 +143,18 @@ async def _one(runtime: Runtime, tenant_id: int, name: str, config: InventoryCon
                                     "to": r.new, "scopes": r.scopes, "name_taken": r.taken})
         part.unseen = await repo.unseen(tenant_id, name, run_at)
         await uow.commit()
+
+
+def _unfit(part: SourceReport, skipped: tuple[str, ...], shortened: tuple[str, ...],
+           tenant_id: int, cid: str) -> None:
+    """Devices a vendor reported that the columns could not hold as they were: logged and
+    counted for the report, never dropped unsaid."""
+    part.skipped += len(skipped)
+    part.shortened += len(shortened)
+    part.notes.extend([*skipped, *shortened][:max(0, NOTES - len(part.notes))])
+    log.warning("inventory sync of %s for tenant %s: %d device(s) not kept, %d shortened: %s "
+                "(ref %s)", part.name, tenant_id, len(skipped), len(shortened),
+                "; ".join([*skipped, *shortened][:50]), cid)
 
 
 # --- the scheduled job ----------------------------------------------------------------------

@@ -18,3 +18,6 @@ RENAMED = ("{source} renamed group {old} to {new}: so did deskhand, with the {sc
 RENAME_TAKEN = ("{source} renamed group {old} to {new}, but deskhand has another group called {new}: "
                 "{old} keeps its name. Rename that group, or map the vendor's name onto one "
                 "(`settings set inventory_group_map`).")
+UNFIT = ("{source}: {skipped} device(s) could not be kept and {shortened} were kept with a name "
+         "cut to 200 characters or an over-long FQDN, serial or email left out: {examples}. "
+         "The log has them all (ref {ref}).")
