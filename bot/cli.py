@@ -1,5 +1,5 @@
 """`deskhand`: demo, serve, db, rbac, groups, console sign-in, audit, manifest, teams-package,
-check and scim-token commands."""
+check, directory import, devices import and scim-token commands."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from bot.rbac_admin import AdminError, Granter, Scope
 from bot.runtime import Runtime
 from bot.secrets import local_key
 from bot.settings import CoreSettings, SettingsError
+from handlers.inventory import import_cli as devices_cli
 from handlers.scim import cli as scim_cli
 from storage import migrate
 from storage.db import Database
@@ -110,6 +111,7 @@ def parser() -> argparse.ArgumentParser:
     manifest_cli.add_parsers(sub)
     check_cli.add_parsers(sub)
     directory_cli.add_parsers(sub)
+    devices_cli.add_parsers(sub)
     scim_cli.add_parsers(sub)
     return p
 
@@ -133,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             return check_cli.run(args, settings)
         if args.cmd in directory_cli.COMMANDS:
             return directory_cli.run(args, settings)
+        if args.cmd in devices_cli.COMMANDS:
+            return devices_cli.run(args, settings)
         if args.cmd in scim_cli.COMMANDS:
             return scim_cli.run(args, settings)
         return asyncio.run(_offline(args, settings))

@@ -17,9 +17,11 @@ from typing import Any
 from sqlalchemy import (
     ForeignKey,
     Integer,
+    Select,
     String,
     UniqueConstraint,
     cast,
+    delete,
     func,
     or_,
     select,
@@ -105,6 +107,9 @@ def fit(r: Seen) -> tuple[Seen | None, str]:
                   os=(r.os or "").strip()[:OS_LIMIT], fqdn=facts["fqdn"], serial=facts["serial"],
                   owner_email=facts["owner_email"])
     return cut, "; ".join(notes)
+
+
+IMPORT = "import"  # `deskhand devices import`: an administrator's file, as a source
 
 
 def _key(value: str | None) -> str | None:
@@ -270,11 +275,13 @@ class InventoryRepo(Repo):
         ).values(group_name=None, group_ref=None, group_at=run_at))
 
     async def apply_groups(self, tenant_id: int, source: str, run_at: datetime,
-                           mapping: dict[str, str], *, tachyon: bool = False) -> GroupsApplied:
+                           mapping: dict[str, str], *, tachyon: bool = False,
+                           unless_reported_by: str | None = None) -> GroupsApplied:
         """Set each device's management group from what `source` reported in this run. A group
         is found by the vendor's id first (`vendor`, `vendor_ref`), so a group renamed at the
         source renames deskhand's group and the role scopes naming it. `tachyon`: the source is
-        1E, whose group ids are also what `group:` runs send (`tachyon_id`)."""
+        1E, whose group ids are also what `group:` runs send (`tachyon_id`). Devices that
+        `unless_reported_by` reports are left to it (the import's groups yield to the vendor's)."""
         groups = (await self.s.execute(select(DeviceSource.group_name, DeviceSource.group_ref).where(
             DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
             DeviceSource.seen_at == run_at).distinct())).all()
@@ -289,6 +296,9 @@ class InventoryRepo(Repo):
                 DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
                 DeviceSource.seen_at == run_at, DeviceSource.group_name.is_(None) if name is None
                 else DeviceSource.group_name == name)
+            if unless_reported_by:
+                members = members.where(DeviceSource.device_id.not_in(
+                    self._reported_by(tenant_id, unless_reported_by)))
             result = await self.s.execute(update(Device).where(
                 Device.tenant_id == tenant_id, Device.id.in_(members),
                 Device.management_group_id.is_distinct_from(target),
@@ -306,13 +316,45 @@ class InventoryRepo(Repo):
 
     async def retire(self, tenant_id: int, before: datetime, now: datetime) -> int:
         """Retire devices no source has reported since `before`; devices no source ever reported
-        (imported or seeded by hand) are left alone."""
+        (seeded by hand) and devices in the last `devices import` are left alone: the file says
+        they exist, whichever vendor stops reporting them (an import that drops them decides)."""
         stale = (select(DeviceSource.device_id).where(DeviceSource.tenant_id == tenant_id)
                  .group_by(DeviceSource.device_id).having(func.max(DeviceSource.seen_at) < before))
         result = await self.s.execute(update(Device).where(
             Device.tenant_id == tenant_id, Device.retired_at.is_(None), Device.id.in_(stale),
+            Device.id.not_in(self._reported_by(tenant_id, IMPORT)),
         ).values(retired_at=now).execution_options(synchronize_session=False))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def _reported_by(self, tenant_id: int, source: str) -> Select[Any]:
+        return select(DeviceSource.device_id).where(DeviceSource.tenant_id == tenant_id,
+                                                    DeviceSource.source == source)
+
+    async def reported_by_both(self, tenant_id: int, source: str, other: str,
+                               run_at: datetime) -> int:
+        """Devices `source` reported in this run that `other` reports too."""
+        return int((await self.s.execute(select(func.count(func.distinct(
+            DeviceSource.device_id))).where(
+            DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
+            DeviceSource.seen_at == run_at,
+            DeviceSource.device_id.in_(self._reported_by(tenant_id, other))))).scalar_one())
+
+    async def forget(self, tenant_id: int, source: str, run_at: datetime, now: datetime) -> int:
+        """Drop this source's rows of the devices it did not report in this run, and retire now
+        those of them no other source reports; how many were retired."""
+        gone = list((await self.s.execute(delete(DeviceSource).where(
+            DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
+            DeviceSource.seen_at < run_at).returning(DeviceSource.device_id))).scalars())
+        retired = 0
+        for start in range(0, len(gone), 500):  # a bounded number of parameters a statement
+            result = await self.s.execute(update(Device).where(
+                Device.tenant_id == tenant_id, Device.retired_at.is_(None),
+                Device.id.in_(gone[start:start + 500]),
+                Device.id.not_in(select(DeviceSource.device_id).where(
+                    DeviceSource.tenant_id == tenant_id)),
+            ).values(retired_at=now).execution_options(synchronize_session=False))
+            retired += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return retired
 
     async def sources_of(self, tenant_id: int, device_ids: Sequence[int]
                          ) -> dict[int, list[DeviceSource]]:
