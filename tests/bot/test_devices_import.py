@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.scheduler import Claims
 from bot.text_files import Unreadable, read_text
 from handlers.inventory.import_file import BadFile, parse
+from handlers.inventory.sync import JOB, LEASE
 from storage.audit import AuditRepo
 from storage.db import Database
 from storage.devices import Device, ManagementGroup
@@ -140,8 +142,26 @@ def test_import_dry_run_idempotent_and_a_reimport_that_omits_devices(tmp_path: P
                                   "groups_created": 2, "missing": 0, "retired": 0,
                                   "retire_missing": False} in audited
 
-    [other] = run((env, ["devices", "import", str(devices), "--tenant", "other"]), cwd=tmp_path)
+    # While a sync of the tenant runs (it holds the tenant's inventory lease), no import.
+    asyncio.run(hold_the_sync_lease(url))
+    other, busy = run((env, ["devices", "import", str(devices), "--tenant", "other"]),
+                      (env, ["devices", "import", str(devices)]), cwd=tmp_path)
     assert other.code == 1 and other.err.strip() == "deskhand: there is no tenant 'other'"
+    assert busy.code == 1 and busy.err.strip() == (
+        "deskhand: an inventory sync of tenant acme is running; import when it ends (a few "
+        "minutes)")
+    assert len(asyncio.run(imports(url))) == 5
+
+
+async def hold_the_sync_lease(url: str) -> None:
+    db = Database(url)
+    try:
+        async with db.uow() as uow:
+            tenant = await uow.repo(TenantRepo).by_slug("acme")
+        assert tenant is not None
+        assert await Claims(db, "replica-1").lease(JOB, LEASE, str(tenant.id))
+    finally:
+        await db.dispose()
 
 
 BAD_ROWS = ("name,fqdn,serial,owner,group\nGOOD-1,good-1.example.com,S1,,\n,,S9,,\nGOOD-1,,,,\n"
