@@ -137,10 +137,14 @@ async def _one(runtime: Runtime, tenant_id: int, name: str, config: InventoryCon
                                               tachyon=name == TACHYON)
             part.moved, part.renamed = applied.moved, applied.renamed
             for r in applied.renamed:  # role scopes changed with the name: on the record
-                await Audit.add(uow, tenant_id, "inventory", "group.rename",
-                                "refused" if r.taken else "ok", correlation_id=cid,
-                                actor_label=name, target=r.old, params={
-                                    "to": r.new, "scopes": r.scopes, "name_taken": r.taken})
+                if r.taken:  # said by every sync until someone resolves it: logged, not audited
+                    log.warning("inventory sync of %s for tenant %s: group %r renamed %r at the "
+                                "vendor, a name another group has (ref %s)", name, tenant_id,
+                                r.old, r.new, cid)
+                    continue
+                await Audit.add(uow, tenant_id, "inventory", "group.rename", "ok",
+                                correlation_id=cid, actor_label=name, target=r.old,
+                                params={"to": r.new, "scopes": r.scopes})
         part.unseen = await repo.unseen(tenant_id, name, run_at)
         await uow.commit()
 

@@ -81,7 +81,7 @@ async def test_a_teamviewer_group_renamed_at_the_source(tmp_path: Path) -> None:
             [audited] = [e for e in await uow.repo(AuditRepo).query(rt.tenant_id)
                          if e.action == "group.rename"]
         assert (audited.target, audited.outcome, audited.params) == (
-            "Support", "ok", {"to": "Support EU", "scopes": 1, "name_taken": False})
+            "Support", "ok", {"to": "Support EU", "scopes": 1})
 
         # A new name another deskhand group has: the group keeps its own, and the card says so.
         async with rt.db.uow() as uow:
