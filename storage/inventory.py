@@ -188,10 +188,12 @@ class InventoryRepo(Repo):
             by_name.setdefault(r.name.lower(), r)
         if not by_name:
             return (0,)
-        # A retired device holding a new device's name gives it up: `NAME (retired #id)`.
+        # A retired device holding a new device's name gives it up, `NAME (retired #id)`,
+        # unless this page brings it back (by its FQDN or serial).
+        back = sorted({d["id"] for d in chosen.values() if d is not None})
         await self.s.execute(update(Device).where(
             Device.tenant_id == tenant_id, Device.retired_at.is_not(None),
-            func.lower(Device.name).in_(sorted(by_name)),
+            func.lower(Device.name).in_(sorted(by_name)), Device.id.not_in(back),
         ).values(name=func.substr(Device.name, 1, 170) + " (retired #" + cast(Device.id, String)
                  + ")").execution_options(synchronize_session=False))
         rows: list[dict[str, Any]] = [{"tenant_id": tenant_id, "name": r.name, "fqdn": r.fqdn,
