@@ -74,9 +74,10 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
         (_env(sqlite_url(tmp_path / "fresh")), ["rbac", "list"]),
         (_env(url, DESKHAND_PORT="0", DESKHAND_MODE="staging"), ["db", "upgrade"]),
         (env, ["db", "upgrade"]), cwd=tmp_path)
-    assert not_upgraded.code == 1
+    assert not_upgraded.code == 2
     assert not_upgraded.err.strip() == (
-        "deskhand: the database schema is not current: run `deskhand db upgrade`")
+        "deskhand: the database has no deskhand schema yet; run `deskhand db upgrade` (with this "
+        "release), then start again")
     assert bad_settings.code == 2
     assert sorted(bad_settings.err.strip().splitlines()) == [
         "deskhand: DESKHAND_MODE: Input should be 'production', 'demo' or 'dev'",
