@@ -15,8 +15,8 @@ from bot import directory_import
 from bot.audit import Audit
 from bot.model import new_correlation_id
 from bot.settings import CoreSettings
+from bot.startup import require_schema
 from bot.text_files import read_text
-from storage import migrate
 from storage.db import Database
 from storage.tenants import TenantRepo
 
@@ -48,8 +48,7 @@ async def _import(args: argparse.Namespace, settings: CoreSettings,
                   rows: list[directory_import.Row]) -> int:
     db = Database(settings.database_url)
     try:
-        if not await migrate.is_current(db.engine):
-            raise ValueError("the database schema is not current: run `deskhand db upgrade`")
+        await require_schema(db.engine)
         async with db.uow() as uow:
             slug = args.tenant or settings.tenant
             tenants = uow.repo(TenantRepo)

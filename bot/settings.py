@@ -19,6 +19,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 Mode = Literal["production", "demo", "dev"]
 
@@ -80,6 +82,11 @@ class CoreSettings(BaseSettings):
     def _database_url(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError):  # not echoed: the URL may hold a password
+            raise ValueError("is not a valid URL: check the port is a number and that special "
+                             "characters in the password are percent-encoded (@ as %40)") from None
         return value
 
     @field_validator("worker_stale_after")

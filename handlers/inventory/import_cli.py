@@ -19,11 +19,11 @@ from bot.audit import Audit
 from bot.model import new_correlation_id
 from bot.scheduler import Claims
 from bot.settings import CoreSettings
+from bot.startup import require_schema
 from bot.text_files import Unreadable, read_text
 from handlers.inventory import importer, texts
 from handlers.inventory.import_file import BadFile, Row, parse
 from handlers.inventory.sync import JOB, LEASE
-from storage import migrate
 from storage.base import utcnow
 from storage.db import Database
 from storage.tenants import TenantRepo
@@ -65,8 +65,7 @@ async def _import(args: argparse.Namespace, settings: CoreSettings, rows: list[R
     db = Database(settings.database_url)
     slug = args.tenant or settings.tenant
     try:
-        if not await migrate.is_current(db.engine):
-            raise ValueError("the database schema is not current: run `deskhand db upgrade`")
+        await require_schema(db.engine)
         async with db.uow() as uow:
             tenants = uow.repo(TenantRepo)
             tenant = (await tenants.ensure(slug, settings.tenant_name) if slug == settings.tenant

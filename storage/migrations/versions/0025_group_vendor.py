@@ -15,6 +15,7 @@ revision = '0025'
 down_revision = '0022'
 branch_labels = None
 depends_on = None
+compatibility = "expand"  # nullable columns and an index; older code ignores them
 
 
 def upgrade() -> None:
