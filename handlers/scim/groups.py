@@ -1,12 +1,13 @@
 """`/scim/v2/Groups`: IdP groups are directory groups, which role assignments bind to, so a
 membership change here changes what a person may do on their very next command (bot/rbac.py
 reads the memberships on every decision). Members must be SCIM users of the same tenant.
-Deleting a group deletes the role assignments bound to it.
+Deleting a group deletes the role assignments bound to it. PUT and PATCH read, change and write
+the group under its row's lock, so concurrent membership changes all land.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import scim2_models as scim
@@ -14,7 +15,7 @@ from aiohttp import web
 
 from bot.audit import Audit
 from bot.model import new_correlation_id
-from handlers.scim import filters, protocol, texts
+from handlers.scim import filters, protocol, texts, versions
 from handlers.scim.models import POLICY, Group, without_ms_schema
 from handlers.scim.protocol import Caller
 from storage.directory import DirectoryGroup, PrincipalRow
@@ -27,14 +28,26 @@ if TYPE_CHECKING:
 Q = scim.Context.RESOURCE_QUERY_RESPONSE
 
 
+def version(row: DirectoryGroup, members: Sequence[PrincipalRow] | None) -> str | None:
+    """The group's version: it takes the members, so without them there is none."""
+    if members is None:
+        return None
+    return versions.of(row.id, row.display_name, row.external_id, [(p.id, p.email) for p in members])
+
+
 def resource(row: DirectoryGroup, members: Sequence[PrincipalRow] | None, base: str) -> Group:
     group = Group(display_name=row.display_name, external_id=row.external_id)
     if members is not None:
         group.members = [scim.GroupMember.model_validate({"value": str(p.id), "display": p.email})
                          for p in members]
     group.id = str(row.id)
-    group.meta = scim.Meta(resource_type="Group", location=f"{base}/Groups/{row.id}")
+    group.meta = scim.Meta(resource_type="Group", location=location(row.id, base),
+                           version=version(row, members))
     return group
+
+
+def location(group_id: int, base: str) -> str:
+    return f"{base}/Groups/{group_id}"
 
 
 def _wants_members(params: scim.ResponseParameters[Any] | None) -> bool:
@@ -74,18 +87,18 @@ async def _unique(uow: UnitOfWork, tenant_id: int, name: str, current: int | Non
         raise scim.UniquenessException(detail=texts.GROUP_TAKEN.format(value=name, id=taken.id))
 
 
-async def _answer(runtime: Runtime, caller: Caller, group_id: int, status: int,
-                  params: scim.ResponseParameters[Any] | None = None) -> web.Response:
-    async with runtime.db.uow() as uow:
+async def _answer(runtime: Runtime, request: web.Request, caller: Caller, group_id: int,
+                  status: int, params: scim.ResponseParameters[Any] | None = None) -> web.Response:
+    async with runtime.db.uow() as uow:  # deleted by a request that raced this one: 404
         repo = uow.repo(ScimRepo)
-        row = await repo.group(caller.tenant_id, group_id)
-        if row is None:
-            raise scim.NotFoundException(detail=texts.NOT_FOUND_GROUP.format(id=group_id))
+        row = protocol.present(await repo.group(caller.tenant_id, group_id),
+                               texts.NOT_FOUND_GROUP, group_id)
         members = (await repo.members([row.id]))[row.id] if _wants_members(params) else None
-    base = protocol.base_url(runtime)
-    headers = {"Location": f"{base}/Groups/{row.id}"} if status == 201 else None
+    tag, base = version(row, members), protocol.base_url(runtime)
+    if request.method == "GET" and tag is not None and versions.unchanged(request, tag):
+        return protocol.not_modified(tag)
     body = resource(row, members, base).model_dump(scim_ctx=Q, response_parameters=params)
-    return protocol.respond(body, status, headers)
+    return protocol.one(body, tag, location(row.id, base), status)
 
 
 async def _audit(uow: UnitOfWork, caller: Caller, action: str, name: str) -> None:
@@ -111,7 +124,8 @@ async def list_groups(runtime: Runtime, request: web.Request, caller: Caller) ->
 @protocol.endpoint
 async def get_group(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
     group_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_GROUP)
-    return await _answer(runtime, caller, group_id, 200, protocol.response_parameters(request, Group))
+    params = protocol.response_parameters(request, Group)
+    return await _answer(runtime, request, caller, group_id, 200, params)
 
 
 @protocol.endpoint
@@ -124,36 +138,41 @@ async def create_group(runtime: Runtime, request: web.Request, caller: Caller) -
         await _unique(uow, caller.tenant_id, name, None)
         members = await _member_ids(uow, caller.tenant_id, group)
         row = await uow.repo(ScimRepo).add_group(caller.tenant_id, name, group.external_id)
-        await uow.repo(ScimRepo).set_members(row.id, members)
+        await uow.repo(ScimRepo).set_members(row.id, members, ())
         await _audit(uow, caller, "scim.group.create", name)
         await uow.commit()
         group_id = row.id
-    return await _answer(runtime, caller, group_id, 201)
+    return await _answer(runtime, request, caller, group_id, 201)
 
 
-async def _save(runtime: Runtime, caller: Caller, group_id: int, group: Group,
-                action: str) -> web.Response:
-    name = _checked(group)
+async def _change(runtime: Runtime, request: web.Request, caller: Caller,
+                  change: Callable[[Group], Group], action: str) -> web.Response:
+    """Lock the group, check If-Match, make the group `change` answers from the current one
+    (members included), and keep it."""
+    group_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_GROUP)
     async with runtime.db.uow() as uow:
-        row = await uow.repo(ScimRepo).group(caller.tenant_id, group_id)
-        if row is None:
-            raise scim.NotFoundException(detail=texts.NOT_FOUND_GROUP.format(id=group_id))
+        repo = uow.repo(ScimRepo)
+        row = protocol.present(await repo.group(caller.tenant_id, group_id, lock=True),
+                               texts.NOT_FOUND_GROUP, group_id)
+        members = (await repo.members([row.id]))[row.id]
+        versions.check(request, version(row, members))
+        group = change(resource(row, members, protocol.base_url(runtime)))
+        name = _checked(group)
         await _unique(uow, caller.tenant_id, name, row.id)
-        members = await _member_ids(uow, caller.tenant_id, group)
+        wanted = await _member_ids(uow, caller.tenant_id, group)
         row.display_name, row.external_id = name, group.external_id
-        await uow.repo(ScimRepo).set_members(row.id, members)
+        await repo.set_members(row.id, wanted, (p.id for p in members))
         await _audit(uow, caller, action, name)
         await uow.commit()
-    return await _answer(runtime, caller, group_id, 200)
+    return await _answer(runtime, request, caller, group_id, 200)
 
 
 @protocol.endpoint
 async def replace_group(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
-    group_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_GROUP)
     body = without_ms_schema(await protocol.json_body(request))
     with POLICY:
         group = Group.model_validate(body, scim_ctx=scim.Context.RESOURCE_REPLACEMENT_REQUEST)
-    return await _save(runtime, caller, group_id, group, "scim.group.replace")
+    return await _change(runtime, request, caller, lambda _current: group, "scim.group.replace")
 
 
 def _okta_rename(body: dict[str, Any]) -> dict[str, Any]:
@@ -171,28 +190,28 @@ def _okta_rename(body: dict[str, Any]) -> dict[str, Any]:
 
 @protocol.endpoint
 async def patch_group(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
-    group_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_GROUP)
     body = _okta_rename(await protocol.json_body(request))
-    async with runtime.db.uow() as uow:
-        repo = uow.repo(ScimRepo)
-        row = await repo.group(caller.tenant_id, group_id)
-        if row is None:
-            raise scim.NotFoundException(detail=texts.NOT_FOUND_GROUP.format(id=group_id))
-        group = resource(row, (await repo.members([row.id]))[row.id], protocol.base_url(runtime))
     with POLICY:
         patch = scim.PatchOp[Group].model_validate(body, scim_ctx=scim.Context.RESOURCE_PATCH_REQUEST)
-        patch.patch(group)
-    return await _save(runtime, caller, group_id, group, "scim.group.patch")
+
+    def patched(group: Group) -> Group:
+        with POLICY:
+            patch.patch(group)
+        return group
+
+    return await _change(runtime, request, caller, patched, "scim.group.patch")
 
 
 @protocol.endpoint
 async def delete_group(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
     group_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_GROUP)
     async with runtime.db.uow() as uow:
-        row = await uow.repo(ScimRepo).group(caller.tenant_id, group_id)
-        if row is None:
-            raise scim.NotFoundException(detail=texts.NOT_FOUND_GROUP.format(id=group_id))
+        repo = uow.repo(ScimRepo)
+        row = protocol.present(await repo.group(caller.tenant_id, group_id, lock=True),
+                               texts.NOT_FOUND_GROUP, group_id)
+        if "If-Match" in request.headers:
+            versions.check(request, version(row, (await repo.members([row.id]))[row.id]))
         await _audit(uow, caller, "scim.group.delete", row.display_name)
-        await uow.repo(ScimRepo).delete_group(row)
+        await repo.delete_group(row)
         await uow.commit()
     return web.Response(status=204)

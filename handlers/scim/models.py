@@ -42,7 +42,7 @@ CONFIG = scim.ServiceProviderConfig(
     filter=scim.Filter(supported=True, max_results=MAX_RESULTS),
     change_password=scim.ChangePassword(supported=False),
     sort=scim.Sort(supported=False),
-    etag=scim.ETag(supported=False),
+    etag=scim.ETag(supported=True),  # meta.version, If-Match, If-None-Match (versions.py)
     authentication_schemes=[scim.AuthenticationScheme(
         type=scim.AuthenticationScheme.Type.oauthbearertoken, name="Bearer token", primary=True,
         description="The tenant's token from `deskhand scim-token create --tenant <slug>`")],
