@@ -180,7 +180,8 @@ async def create_user(runtime: Runtime, request: web.Request, caller: Caller) ->
         row = await _claim(uow, caller.tenant_id, user, email, None)
         was = row.active if row is not None else want
         if row is None:
-            row = PrincipalRow(tenant_id=caller.tenant_id, email=email, display_name="", active=want)
+            row = PrincipalRow(tenant_id=caller.tenant_id, email=email, display_name="",
+                               active=want, created_at=utcnow())  # not after lastModified
             uow.session.add(row)
         _apply(row, user, email)
         await uow.session.flush()
