@@ -43,6 +43,13 @@ class Term(NamedTuple):
 Terms = Sequence[Term]
 
 
+class Member(NamedTuple):
+    """A group member as SCIM shows it: no more is loaded (a group may have thousands)."""
+
+    id: int
+    email: str
+
+
 class ScimToken(Base):
     """The one bearer token a tenant's IdP provisions with; only its SHA-256 is kept."""
 
@@ -189,18 +196,18 @@ class ScimRepo(Repo):
         row: DirectoryGroup | None = await self._get(DirectoryGroup, group_id, lock)
         return row if row is not None and row.tenant_id == tenant_id and row.scim else None
 
-    async def members(self, group_ids: Iterable[int]) -> dict[int, list[PrincipalRow]]:
+    async def members(self, group_ids: Iterable[int]) -> dict[int, list[Member]]:
         """Each group's members (SCIM users only), in id order."""
         ids = list(group_ids)
-        out: dict[int, list[PrincipalRow]] = {g: [] for g in ids}
+        out: dict[int, list[Member]] = {g: [] for g in ids}
         if not ids:
             return out
-        q = (select(GroupMembership.group_id, PrincipalRow)
+        q = (select(GroupMembership.group_id, PrincipalRow.id, PrincipalRow.email)
              .join(PrincipalRow, PrincipalRow.id == GroupMembership.principal_id)
              .where(GroupMembership.group_id.in_(ids), PrincipalRow.user_name.is_not(None))
              .order_by(PrincipalRow.id))
-        for group_id, person in (await self.s.execute(q)).all():
-            out[group_id].append(person)
+        for group_id, principal_id, email in (await self.s.execute(q)).all():
+            out[group_id].append(Member(principal_id, email))
         return out
 
     async def groups_of(self, principal_ids: Iterable[int]) -> dict[int, list[DirectoryGroup]]:
@@ -217,15 +224,15 @@ class ScimRepo(Repo):
             out[principal_id].append(group)
         return out
 
-    async def known_users(self, tenant_id: int, ids: Iterable[int]) -> set[int]:
-        """Which of these ids are SCIM users of the tenant (a member must be one)."""
+    async def known_users(self, tenant_id: int, ids: Iterable[int]) -> dict[int, str]:
+        """Which of these ids are SCIM users of the tenant (a member must be one): their emails."""
         wanted = set(ids)
         if not wanted:
-            return set()
-        q = select(PrincipalRow.id).where(PrincipalRow.tenant_id == tenant_id,
-                                          PrincipalRow.id.in_(wanted),
-                                          PrincipalRow.user_name.is_not(None))
-        return set((await self.s.execute(q)).scalars().all())
+            return {}
+        q = select(PrincipalRow.id, PrincipalRow.email).where(
+            PrincipalRow.tenant_id == tenant_id, PrincipalRow.id.in_(wanted),
+            PrincipalRow.user_name.is_not(None))
+        return {pid: email for pid, email in (await self.s.execute(q)).all()}
 
     async def set_members(self, group_id: int, principal_ids: Iterable[int],
                           current: Iterable[int] | None = None) -> None:

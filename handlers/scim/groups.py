@@ -18,8 +18,8 @@ from bot.model import new_correlation_id
 from handlers.scim import filters, protocol, texts, versions
 from handlers.scim.models import POLICY, Group, without_ms_schema
 from handlers.scim.protocol import Caller
-from storage.directory import DirectoryGroup, PrincipalRow
-from storage.scim import ScimRepo, our_id
+from storage.directory import DirectoryGroup
+from storage.scim import Member, ScimRepo, our_id
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -28,14 +28,16 @@ if TYPE_CHECKING:
 Q = scim.Context.RESOURCE_QUERY_RESPONSE
 
 
-def version(row: DirectoryGroup, members: Sequence[PrincipalRow] | None) -> str | None:
+def version(row: DirectoryGroup, members: Sequence[Member] | None) -> str | None:
     """The group's version: it takes the members, so without them there is none."""
-    if members is None:
-        return None
-    return versions.of(row.id, row.display_name, row.external_id, [(p.id, p.email) for p in members])
+    return None if members is None else _digest(row, members)
 
 
-def resource(row: DirectoryGroup, members: Sequence[PrincipalRow] | None, base: str) -> Group:
+def _digest(row: DirectoryGroup, members: Sequence[Member]) -> str:
+    return versions.of(row.id, row.display_name, row.external_id, [tuple(m) for m in members])
+
+
+def resource(row: DirectoryGroup, members: Sequence[Member] | None, base: str) -> Group:
     group = Group(display_name=row.display_name, external_id=row.external_id)
     if members is not None:
         group.members = [scim.GroupMember.model_validate({"value": str(p.id), "display": p.email})
@@ -67,7 +69,10 @@ def _checked(group: Group) -> str:
     return name
 
 
-async def _member_ids(uow: UnitOfWork, tenant_id: int, group: Group) -> set[int]:
+async def _members(uow: UnitOfWork, tenant_id: int, group: Group,
+                   current: Sequence[Member]) -> list[Member]:
+    """The members `group` lists, each a SCIM user of the tenant; `current`, the members the
+    group has (under its lock), need no second look."""
     wanted: set[int] = set()
     for member in group.members or []:
         value = str(member.value or "")
@@ -75,10 +80,12 @@ async def _member_ids(uow: UnitOfWork, tenant_id: int, group: Group) -> set[int]
         if found is None:
             raise scim.InvalidValueException(detail=texts.NOT_A_MEMBER.format(value=value[:40]))
         wanted.add(found)
-    unknown = wanted - await uow.repo(ScimRepo).known_users(tenant_id, wanted)
-    if unknown:
+    kept = [m for m in current if m.id in wanted]
+    new = wanted - {m.id for m in kept}
+    known = await uow.repo(ScimRepo).known_users(tenant_id, new)
+    if unknown := new - known.keys():
         raise scim.InvalidValueException(detail=texts.NOT_A_MEMBER.format(value=min(unknown)))
-    return wanted
+    return sorted(kept + [Member(pid, email) for pid, email in known.items()])
 
 
 async def _unique(uow: UnitOfWork, tenant_id: int, name: str, current: int | None) -> None:
@@ -136,9 +143,9 @@ async def create_group(runtime: Runtime, request: web.Request, caller: Caller) -
     name = _checked(group)
     async with runtime.db.uow() as uow:
         await _unique(uow, caller.tenant_id, name, None)
-        members = await _member_ids(uow, caller.tenant_id, group)
+        members = await _members(uow, caller.tenant_id, group, ())
         row = await uow.repo(ScimRepo).add_group(caller.tenant_id, name, group.external_id)
-        await uow.repo(ScimRepo).set_members(row.id, members, ())
+        await uow.repo(ScimRepo).set_members(row.id, (m.id for m in members), ())
         await _audit(uow, caller, "scim.group.create", name)
         await uow.commit()
         group_id = row.id
@@ -146,25 +153,30 @@ async def create_group(runtime: Runtime, request: web.Request, caller: Caller) -
 
 
 async def _change(runtime: Runtime, request: web.Request, caller: Caller,
-                  change: Callable[[Group], Group], action: str) -> web.Response:
+                  change: Callable[[Group], Group], action: str, *, quiet: bool) -> web.Response:
     """Lock the group, check If-Match, make the group `change` answers from the current one
-    (members included), and keep it."""
+    (members included), and keep it. `quiet`: answer 204 with the new version, not the group
+    (RFC 7644 3.5.2 allows it; Entra asks for it, Okta takes it), so a membership change to a
+    group of thousands does not send them all back each time."""
     group_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_GROUP)
     async with runtime.db.uow() as uow:
         repo = uow.repo(ScimRepo)
         row = protocol.present(await repo.group(caller.tenant_id, group_id, lock=True),
                                texts.NOT_FOUND_GROUP, group_id)
         members = (await repo.members([row.id]))[row.id]
-        versions.check(request, version(row, members))
+        versions.check(request, _digest(row, members))
         group = change(resource(row, members, protocol.base_url(runtime)))
         name = _checked(group)
         await _unique(uow, caller.tenant_id, name, row.id)
-        wanted = await _member_ids(uow, caller.tenant_id, group)
+        wanted = await _members(uow, caller.tenant_id, group, members)
         row.display_name, row.external_id = name, group.external_id
-        await repo.set_members(row.id, wanted, (p.id for p in members))
+        await repo.set_members(row.id, (m.id for m in wanted), (m.id for m in members))
         await _audit(uow, caller, action, name)
         await uow.commit()
-    return await _answer(runtime, request, caller, group_id, 200)
+    if quiet:
+        return web.Response(status=204, headers={"ETag": _digest(row, wanted)})
+    return await _answer(runtime, request, caller, group_id, 200,
+                         protocol.response_parameters(request, Group))
 
 
 @protocol.endpoint
@@ -172,7 +184,8 @@ async def replace_group(runtime: Runtime, request: web.Request, caller: Caller) 
     body = without_ms_schema(await protocol.json_body(request))
     with POLICY:
         group = Group.model_validate(body, scim_ctx=scim.Context.RESOURCE_REPLACEMENT_REQUEST)
-    return await _change(runtime, request, caller, lambda _current: group, "scim.group.replace")
+    return await _change(runtime, request, caller, lambda _current: group, "scim.group.replace",
+                         quiet=False)
 
 
 def _okta_rename(body: dict[str, Any]) -> dict[str, Any]:
@@ -191,6 +204,7 @@ def _okta_rename(body: dict[str, Any]) -> dict[str, Any]:
 @protocol.endpoint
 async def patch_group(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
     body = _okta_rename(await protocol.json_body(request))
+    quiet = protocol.response_parameters(request, Group) is None
     with POLICY:
         patch = scim.PatchOp[Group].model_validate(body, scim_ctx=scim.Context.RESOURCE_PATCH_REQUEST)
 
@@ -199,7 +213,7 @@ async def patch_group(runtime: Runtime, request: web.Request, caller: Caller) ->
             patch.patch(group)
         return group
 
-    return await _change(runtime, request, caller, patched, "scim.group.patch")
+    return await _change(runtime, request, caller, patched, "scim.group.patch", quiet=quiet)
 
 
 @protocol.endpoint

@@ -114,26 +114,33 @@ def _apply(row: PrincipalRow, user: Any, email: str) -> None:
 
 
 async def _settle(runtime: Runtime, tenant_id: int, principal_id: int, was: bool,
-                  want: bool | None) -> None:
+                  want: bool | None) -> bool:
+    """Apply an `active` change through bot/people.py; whether there was one."""
     # A deactivation is applied again even when the flag is already off: deactivate is safe to
     # repeat, and an IdP's retry then finishes effects a failed first call left undone.
     if want is None or (want == was and want):
-        return
+        return False
     if want:
         await people.reactivate(runtime, tenant_id, principal_id, by="scim")
     else:
         await people.deactivate(runtime, tenant_id, principal_id, by="scim")
+    return True
 
 
-async def _resource(uow: UnitOfWork, row: PrincipalRow, base: str) -> Any:
-    return resource(row, (await uow.repo(ScimRepo).groups_of([row.id]))[row.id], base)
+async def _groups(uow: UnitOfWork, row: PrincipalRow) -> list[DirectoryGroup]:
+    return (await uow.repo(ScimRepo).groups_of([row.id]))[row.id]
 
 
-async def _answer(runtime: Runtime, caller: Caller, principal_id: int, status: int) -> web.Response:
-    async with runtime.db.uow() as uow:  # deleted by a request that raced this one: 404
-        row = protocol.present(await uow.repo(ScimRepo).user(caller.tenant_id, principal_id),
-                               texts.NOT_FOUND_USER, principal_id)
-        user = await _resource(uow, row, protocol.base_url(runtime))
+async def _answer(runtime: Runtime, caller: Caller, row: PrincipalRow,
+                  groups: Sequence[DirectoryGroup], status: int, settled: bool) -> web.Response:
+    """The person as this request wrote them; read again when `active` was settled since
+    (bot/people.py wrote the person after this request's commit)."""
+    if settled:
+        async with runtime.db.uow() as uow:  # deleted by a request that raced this one: 404
+            row = protocol.present(await uow.repo(ScimRepo).user(caller.tenant_id, row.id),
+                                   texts.NOT_FOUND_USER, row.id)
+            groups = await _groups(uow, row)
+    user = resource(row, groups, protocol.base_url(runtime))
     return protocol.one(dump(user), user.meta.version, user.meta.location, status)
 
 
@@ -163,7 +170,7 @@ async def get_user(runtime: Runtime, request: web.Request, caller: Caller) -> we
     async with runtime.db.uow() as uow:
         row = protocol.present(await uow.repo(ScimRepo).user(caller.tenant_id, principal_id),
                                texts.NOT_FOUND_USER, principal_id)
-        user = await _resource(uow, row, protocol.base_url(runtime))
+        user = resource(row, await _groups(uow, row), protocol.base_url(runtime))
     if versions.unchanged(request, user.meta.version):
         return protocol.not_modified(user.meta.version)
     return protocol.one(dump(user, params), user.meta.version, user.meta.location)
@@ -185,11 +192,11 @@ async def create_user(runtime: Runtime, request: web.Request, caller: Caller) ->
             uow.session.add(row)
         _apply(row, user, email)
         await uow.session.flush()
+        groups = await _groups(uow, row)  # an adopted person may be in some
         await _audit(uow, caller, "scim.user.create", row)
         await uow.commit()
-        principal_id = row.id
-    await _settle(runtime, caller.tenant_id, principal_id, was, want)
-    return await _answer(runtime, caller, principal_id, 201)
+    settled = await _settle(runtime, caller.tenant_id, row.id, was, want)
+    return await _answer(runtime, caller, row, groups, 201, settled)
 
 
 async def _change(runtime: Runtime, request: web.Request, caller: Caller,
@@ -201,7 +208,8 @@ async def _change(runtime: Runtime, request: web.Request, caller: Caller,
         row = protocol.present(
             await uow.repo(ScimRepo).user(caller.tenant_id, principal_id, lock=True),
             texts.NOT_FOUND_USER, principal_id)
-        current = await _resource(uow, row, protocol.base_url(runtime))
+        groups = await _groups(uow, row)
+        current = resource(row, groups, protocol.base_url(runtime))
         versions.check(request, current.meta.version)
         user = change(current)
         email = _checked(user)
@@ -210,8 +218,8 @@ async def _change(runtime: Runtime, request: web.Request, caller: Caller,
         _apply(row, user, email)
         await _audit(uow, caller, action, row)
         await uow.commit()
-    await _settle(runtime, caller.tenant_id, principal_id, was, user.active)
-    return await _answer(runtime, caller, principal_id, 200)
+    settled = await _settle(runtime, caller.tenant_id, principal_id, was, user.active)
+    return await _answer(runtime, caller, row, groups, 200, settled)
 
 
 @protocol.endpoint
@@ -245,7 +253,8 @@ async def delete_user(runtime: Runtime, request: web.Request, caller: Caller) ->
                                texts.NOT_FOUND_USER, principal_id)
         # Checked before the deactivation starts: it runs in transactions of its own, so no
         # lock can be held across it; a change after this check is deleted all the same.
-        versions.check(request, (await _resource(uow, row, protocol.base_url(runtime))).meta.version)
+        versions.check(request, resource(row, await _groups(uow, row),
+                                         protocol.base_url(runtime)).meta.version)
     await _settle(runtime, caller.tenant_id, principal_id, row.active, False)
     async with runtime.db.uow() as uow:
         found = await uow.repo(ScimRepo).user(caller.tenant_id, principal_id, lock=True)
