@@ -224,7 +224,7 @@ async def delete_group(runtime: Runtime, request: web.Request, caller: Caller) -
         row = protocol.present(await repo.group(caller.tenant_id, group_id, lock=True),
                                texts.NOT_FOUND_GROUP, group_id)
         if "If-Match" in request.headers:
-            versions.check(request, version(row, (await repo.members([row.id]))[row.id]))
+            versions.check(request, _digest(row, (await repo.members([row.id]))[row.id]))
         await _audit(uow, caller, "scim.group.delete", row.display_name)
         await repo.delete_group(row)
         await uow.commit()

@@ -38,6 +38,12 @@ if TYPE_CHECKING:
 Q = scim.Context.RESOURCE_QUERY_RESPONSE
 
 
+def version(row: PrincipalRow, groups: Sequence[DirectoryGroup]) -> str:
+    """A digest of what the resource says (versions.py): the resource as kept, `active`, groups."""
+    return versions.of(row.id, row.scim, row.user_name, row.active,
+                       [(g.id, g.display_name) for g in groups])
+
+
 def resource(row: PrincipalRow, groups: Sequence[DirectoryGroup], base: str) -> Any:
     with POLICY:
         user = UserResource.model_validate(row.scim or {"userName": row.user_name})
@@ -48,9 +54,7 @@ def resource(row: PrincipalRow, groups: Sequence[DirectoryGroup], base: str) -> 
         for g in groups] or None
     user.meta = scim.Meta(resource_type="User", created=row.created_at,
                           last_modified=row.updated_at or row.created_at,
-                          location=f"{base}/Users/{row.id}",
-                          version=versions.of(row.id, row.scim, row.user_name, row.active,
-                                              [(g.id, g.display_name) for g in groups]))
+                          location=f"{base}/Users/{row.id}", version=version(row, groups))
     return user
 
 
@@ -209,9 +213,8 @@ async def _change(runtime: Runtime, request: web.Request, caller: Caller,
             await uow.repo(ScimRepo).user(caller.tenant_id, principal_id, lock=True),
             texts.NOT_FOUND_USER, principal_id)
         groups = await _groups(uow, row)
-        current = resource(row, groups, protocol.base_url(runtime))
-        versions.check(request, current.meta.version)
-        user = change(current)
+        versions.check(request, version(row, groups))
+        user = change(resource(row, groups, protocol.base_url(runtime)))
         email = _checked(user)
         await _claim(uow, caller.tenant_id, user, email, row.id)
         was = row.active
@@ -253,8 +256,8 @@ async def delete_user(runtime: Runtime, request: web.Request, caller: Caller) ->
                                texts.NOT_FOUND_USER, principal_id)
         # Checked before the deactivation starts: it runs in transactions of its own, so no
         # lock can be held across it; a change after this check is deleted all the same.
-        versions.check(request, resource(row, await _groups(uow, row),
-                                         protocol.base_url(runtime)).meta.version)
+        if "If-Match" in request.headers:
+            versions.check(request, version(row, await _groups(uow, row)))
     await _settle(runtime, caller.tenant_id, principal_id, row.active, False)
     async with runtime.db.uow() as uow:
         found = await uow.repo(ScimRepo).user(caller.tenant_id, principal_id, lock=True)
