@@ -87,11 +87,12 @@ def _checked(user: Any) -> str:
 
 
 def _stored(user: Any) -> dict[str, Any]:
-    """The resource as kept: not what deskhand owns (id, meta, active), and not `roles`,
-    `entitlements` or `groups`, which grant nothing here (roles are bound in deskhand), so
-    echoing them back would only suggest they did."""
+    """The resource as kept: not what deskhand owns (id, meta), and not `roles`, `entitlements`
+    or `groups`, which grant nothing here (roles are bound in deskhand), so echoing them back
+    would only suggest they did. `active` is kept as the IdP's last word, which _settle follows;
+    the answer shows the principal's own flag."""
     data = user.model_dump(scim_ctx=Q)
-    for key in ("id", "meta", "active", "roles", "entitlements", "groups", "x509Certificates"):
+    for key in ("id", "meta", "roles", "entitlements", "groups", "x509Certificates"):
         data.pop(key, None)
     return data
 
@@ -119,16 +120,29 @@ def _apply(row: PrincipalRow, user: Any, email: str) -> None:
 
 async def _settle(runtime: Runtime, tenant_id: int, principal_id: int, was: bool,
                   want: bool | None) -> bool:
-    """Apply an `active` change through bot/people.py; whether there was one."""
-    # A deactivation is applied again even when the flag is already off: deactivate is safe to
-    # repeat, and an IdP's retry then finishes effects a failed first call left undone.
-    if want is None or (want == was and want):
-        return False
-    if want:
-        await people.reactivate(runtime, tenant_id, principal_id, by="scim")
-    else:
-        await people.deactivate(runtime, tenant_id, principal_id, by="scim")
-    return True
+    """Apply an `active` change through bot/people.py after the commit; whether there was one.
+
+    Two requests' changes can run in either order, so after each one the person is read
+    again and brought to what the last committed request said (its `active` in the resource
+    as kept); every request does so after its own change, so the last change is always checked.
+    """
+    acted = False
+    for _ in range(3):
+        # A deactivation is applied again even when the flag is already off: deactivate is safe
+        # to repeat, and an IdP's retry then finishes effects a failed first call left undone.
+        if want is None or (want == was and (want or acted)):
+            break
+        if want:
+            await people.reactivate(runtime, tenant_id, principal_id, by="scim")
+        else:
+            await people.deactivate(runtime, tenant_id, principal_id, by="scim")
+        acted = True
+        async with runtime.db.uow() as uow:
+            row = await uow.repo(ScimRepo).user(tenant_id, principal_id)
+        if row is None:  # deleted since
+            break
+        was, want = row.active, (row.scim or {}).get("active")
+    return acted
 
 
 async def _groups(uow: UnitOfWork, row: PrincipalRow) -> list[DirectoryGroup]:
@@ -252,12 +266,15 @@ async def patch_user(runtime: Runtime, request: web.Request, caller: Caller) -> 
 async def delete_user(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
     principal_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_USER)
     async with runtime.db.uow() as uow:
-        row = protocol.present(await uow.repo(ScimRepo).user(caller.tenant_id, principal_id),
-                               texts.NOT_FOUND_USER, principal_id)
-        # Checked before the deactivation starts: it runs in transactions of its own, so no
-        # lock can be held across it; a change after this check is deleted all the same.
+        row = protocol.present(
+            await uow.repo(ScimRepo).user(caller.tenant_id, principal_id, lock=True),
+            texts.NOT_FOUND_USER, principal_id)
         if "If-Match" in request.headers:
             versions.check(request, version(row, await _groups(uow, row)))
+        # The deactivation runs in transactions of its own, so no lock is held across it; the
+        # IdP's last word is "inactive" first, which a racing PATCH's _settle then follows.
+        row.scim = {**(row.scim or {}), "active": False}
+        await uow.commit()
     await _settle(runtime, caller.tenant_id, principal_id, row.active, False)
     async with runtime.db.uow() as uow:
         found = await uow.repo(ScimRepo).user(caller.tenant_id, principal_id, lock=True)

@@ -139,3 +139,19 @@ async def test_a_group_versions_its_members(tmp_path: Path) -> None:
         status, _, _ = await c.call("DELETE", f"/Groups/{ops_group['id']}",
                                     headers={"If-Match": grown["meta"]["version"]})
         assert status == 204
+
+
+async def test_racing_deactivations_end_as_the_last_one_said(tmp_path: Path, db_url: str) -> None:
+    """`active` is applied after the commit (bot/people.py), so the deactivation of one PATCH
+    and the reactivation of another may run in either order: each request checks afterwards
+    that the person is as the last committed PATCH said (its title tells which that was)."""
+    async with scim_server(tmp_path, db_url) as server, idp(server, await issue_token(server)) as c:
+        carl = await made(c, "/Users", user("carl@example.com"))
+        for burst in range(3):
+            answers = await asyncio.gather(*(c.call("PATCH", f"/Users/{carl['id']}", ops(
+                {"op": "replace", "value": {"active": n % 2 == burst % 2, "title": str(n)}}))
+                for n in range(8)))
+            assert [a[0] for a in answers] == [200] * 8
+            _, _, got = await c.call("GET", f"/Users/{carl['id']}")
+            last_said = int(got["title"]) % 2 == burst % 2
+            assert got["active"] is last_said, (burst, got["title"])
