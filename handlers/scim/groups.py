@@ -16,7 +16,7 @@ from aiohttp import web
 from bot.audit import Audit
 from bot.model import new_correlation_id
 from handlers.scim import filters, protocol, texts, versions
-from handlers.scim.models import POLICY, Group, without_ms_schema
+from handlers.scim.models import POLICY, Group, GroupPatch, without_ms_schema
 from handlers.scim.protocol import Caller
 from storage.directory import DirectoryGroup
 from storage.scim import Member, ScimRepo, our_id
@@ -206,7 +206,7 @@ async def patch_group(runtime: Runtime, request: web.Request, caller: Caller) ->
     body = _okta_rename(await protocol.json_body(request))
     quiet = protocol.response_parameters(request, Group) is None
     with POLICY:
-        patch = scim.PatchOp[Group].model_validate(body, scim_ctx=scim.Context.RESOURCE_PATCH_REQUEST)
+        patch = GroupPatch.model_validate(body, scim_ctx=scim.Context.RESOURCE_PATCH_REQUEST)
 
     def patched(group: Group) -> Group:
         with POLICY:

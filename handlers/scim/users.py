@@ -24,7 +24,7 @@ from bot import people
 from bot.audit import Audit
 from bot.model import new_correlation_id
 from handlers.scim import filters, protocol, texts, versions
-from handlers.scim.models import POLICY, UserResource
+from handlers.scim.models import POLICY, UserPatch, UserResource
 from handlers.scim.protocol import Caller
 from storage.base import utcnow
 from storage.directory import ChatIdentity, DirectoryGroup, DirectoryRepo, PrincipalRow
@@ -230,7 +230,8 @@ async def _change(runtime: Runtime, request: web.Request, caller: Caller,
         versions.check(request, version(row, groups))
         user = change(resource(row, groups, protocol.base_url(runtime)))
         email = _checked(user)
-        await _claim(uow, caller.tenant_id, user, email, row.id)
+        if (user.user_name.strip().lower(), email) != (row.user_name, row.email):
+            await _claim(uow, caller.tenant_id, user, email, row.id)
         was = row.active
         _apply(row, user, email)
         await _audit(uow, caller, action, row)
@@ -251,8 +252,7 @@ async def replace_user(runtime: Runtime, request: web.Request, caller: Caller) -
 async def patch_user(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
     body = await protocol.json_body(request)
     with POLICY:
-        patch = scim.PatchOp[UserResource].model_validate(
-            body, scim_ctx=scim.Context.RESOURCE_PATCH_REQUEST)
+        patch = UserPatch.model_validate(body, scim_ctx=scim.Context.RESOURCE_PATCH_REQUEST)
 
     def patched(user: Any) -> Any:
         with POLICY:
