@@ -15,8 +15,8 @@ What runs (all on 127.0.0.1):
 
 Each round: --users creates, then one PATCH (replace title) per user, then one group PATCH per
 user adding them to one group (which so grows to --users members; deskhand answers it 204),
-each phase first through deskhand, then direct. Throughput is ops
-over the phase's wall time; the median over --rounds is reported, with deskhand's p50 latency.
+each phase first through deskhand, then direct, so machine drift hits both alike. Throughput is
+ops over the phase's wall time; the median over --rounds is reported, with latencies.
 Every answer must be the status the RFC gives and every member must be in the group at the end.
 
 No goal: the ratio is what deskhand's SCIM layer costs per write. Exit status 0 when every
@@ -37,7 +37,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import asyncpg
@@ -87,21 +87,57 @@ def set_title(title: str) -> dict[str, Any]:
 
 @dataclass
 class Phase:
-    seconds: list[float] = field(default_factory=list)
-    latencies: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)  # wall time of each round's phase
+    latencies: list[float] = field(default_factory=list)  # every operation's
 
 
-async def paced(count: int, concurrency: int, op: Callable[[int], Awaitable[None]]) -> float:
-    """Run op(0..count-1) with `concurrency` in flight; the wall time."""
+class Side(Protocol):
+    """One way of making the writes: through deskhand's /scim/v2, or directly."""
+
+    async def create(self, user_name: str) -> Any: ...
+    async def patch(self, ident: Any, title: str) -> None: ...
+    async def group(self, name: str) -> Any: ...
+    async def add(self, group: Any, ident: Any) -> None: ...
+    async def members(self, group: Any) -> set[str]: ...
+
+
+async def paced(count: int, concurrency: int, op: Callable[[int], Awaitable[None]],
+                phase: Phase) -> None:
+    """Run op(0..count-1) with `concurrency` in flight, timing each and the whole."""
     queue = iter(range(count))
 
     async def worker() -> None:
         for i in queue:
+            started = time.perf_counter()
             await op(i)
+            phase.latencies.append(time.perf_counter() - started)
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return time.perf_counter() - started
+    phase.seconds.append(time.perf_counter() - started)
+
+
+async def round_of(sides: dict[str, Side], tag: str, users: int, concurrency: int,
+                   out: dict[str, dict[str, Phase]]) -> None:
+    """Each phase on each side in turn, so machine drift hits both alike."""
+    ids: dict[str, list[Any]] = {name: [None] * users for name in sides}
+    for name, side in sides.items():
+        async def create(i: int, side: Side = side, made: list[Any] = ids[name]) -> None:
+            made[i] = await side.create(f"{tag}-{i}@example.com")
+        await paced(users, concurrency, create, out[name]["create"])
+    for name, side in sides.items():
+        async def patch(i: int, side: Side = side, made: list[Any] = ids[name]) -> None:
+            await side.patch(made[i], f"title {i}")
+        await paced(users, concurrency, patch, out[name]["patch"])
+    for name, side in sides.items():
+        group = await side.group(tag)
+
+        async def add(i: int, side: Side = side, made: list[Any] = ids[name],
+                      group: Any = group) -> None:
+            await side.add(group, made[i])
+        await paced(users, concurrency, add, out[name]["member add"])
+        if await side.members(group) != {str(i) for i in ids[name]}:
+            raise RuntimeError(f"{name}: group {tag} lacks some of its {users} members")
 
 
 class Scim:
@@ -112,45 +148,32 @@ class Scim:
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": MEDIA,
                         "User-Agent": "Okta SCIM Client 1.0.0"}
 
-    async def call(self, method: str, path: str, body: dict[str, Any], want: int,
-                   took: list[float]) -> dict[str, Any]:
-        started = time.perf_counter()
+    async def call(self, method: str, path: str, body: dict[str, Any] | None,
+                   want: int) -> dict[str, Any]:
         async with self.http.request(method, self.base + path, json=body,
                                      headers=self.headers) as r:
             raw = await r.read()
         answer = orjson.loads(raw) if raw else {}
-        took.append(time.perf_counter() - started)
         if r.status != want:
             raise RuntimeError(f"{method} {path} answered {r.status}, not {want}: {answer}")
-        return answer  # type: ignore[no-any-return]
+        return answer
 
-    async def round(self, tag: str, users: int, concurrency: int,
-                    out: dict[str, Phase]) -> None:
-        ids: list[str] = [""] * users
+    async def create(self, user_name: str) -> Any:
+        return (await self.call("POST", "/Users", okta_user(user_name), 201))["id"]
 
-        async def create(i: int) -> None:
-            made = await self.call("POST", "/Users", okta_user(f"{tag}-{i}@example.com"), 201,
-                                   out["create"].latencies)
-            ids[i] = made["id"]
+    async def patch(self, ident: Any, title: str) -> None:
+        await self.call("PATCH", f"/Users/{ident}", set_title(title), 200)
 
-        out["create"].seconds.append(await paced(users, concurrency, create))
+    async def group(self, name: str) -> Any:
+        return (await self.call("POST", "/Groups", {"schemas": [GROUP], "displayName": name},
+                                201))["id"]
 
-        async def patch(i: int) -> None:
-            await self.call("PATCH", f"/Users/{ids[i]}", set_title(f"title {i}"), 200,
-                            out["patch"].latencies)
+    async def add(self, group: Any, ident: Any) -> None:
+        await self.call("PATCH", f"/Groups/{group}", add_member(ident), 204)  # Entra's wish
 
-        out["patch"].seconds.append(await paced(users, concurrency, patch))
-        group = await self.call("POST", "/Groups", {"schemas": [GROUP], "displayName": tag}, 201, [])
-
-        async def member(i: int) -> None:
-            await self.call("PATCH", f"/Groups/{group['id']}", add_member(ids[i]), 204,
-                            out["member add"].latencies)
-
-        out["member add"].seconds.append(await paced(users, concurrency, member))
-        async with self.http.get(f"{self.base}/Groups/{group['id']}", headers=self.headers) as r:
-            members = {m["value"] for m in (await r.json(content_type=None))["members"]}
-        if members != set(ids):
-            raise RuntimeError(f"group {tag} has {len(members)} of its {users} members")
+    async def members(self, group: Any) -> set[str]:
+        return {m["value"] for m in (await self.call("GET", f"/Groups/{group}", None, 200))
+                .get("members", [])}
 
 
 class Direct:
@@ -163,47 +186,45 @@ class Direct:
         await Audit.add(uow, self.tenant_id, "directory", action, "ok", actor_label="scim",
                         target=target, correlation_id=new_correlation_id())
 
-    async def round(self, tag: str, users: int, concurrency: int, out: dict[str, Phase]) -> None:
-        ids: list[int] = [0] * users
-
-        async def create(i: int) -> None:
-            body = okta_user(f"{tag}-{i}@example.com")
-            async with self.db.uow() as uow:
-                now = utcnow()
-                row = PrincipalRow(tenant_id=self.tenant_id, email=body["userName"],
-                                   display_name=body["displayName"], active=True,
-                                   user_name=body["userName"], external_id=body["externalId"],
-                                   scim=body, created_at=now, updated_at=now)
-                uow.session.add(row)
-                await uow.session.flush()
-                await self._audit(uow, "scim.user.create", row.email)
-                await uow.commit()
-                ids[i] = row.id
-
-        out["create"].seconds.append(await paced(users, concurrency, create))
-
-        async def patch(i: int) -> None:
-            async with self.db.uow() as uow:
-                row = await uow.repo(ScimRepo).user(self.tenant_id, ids[i], lock=True)
-                assert row is not None and row.scim is not None
-                row.scim, row.updated_at = {**row.scim, "title": f"title {i}"}, utcnow()
-                await self._audit(uow, "scim.user.patch", row.email)
-                await uow.commit()
-
-        out["patch"].seconds.append(await paced(users, concurrency, patch))
+    async def create(self, user_name: str) -> Any:
+        body = okta_user(user_name)
         async with self.db.uow() as uow:
-            group = await uow.repo(ScimRepo).add_group(self.tenant_id, tag, None)
+            now = utcnow()
+            row = PrincipalRow(tenant_id=self.tenant_id, email=user_name,
+                               display_name=body["displayName"], active=True, user_name=user_name,
+                               external_id=body["externalId"], scim=body, created_at=now,
+                               updated_at=now)
+            uow.session.add(row)
+            await uow.session.flush()
+            await self._audit(uow, "scim.user.create", row.email)
+            await uow.commit()
+            return row.id
+
+    async def patch(self, ident: Any, title: str) -> None:
+        async with self.db.uow() as uow:
+            row = await uow.repo(ScimRepo).user(self.tenant_id, ident, lock=True)
+            assert row is not None and row.scim is not None
+            row.scim, row.updated_at = {**row.scim, "title": title}, utcnow()
+            await self._audit(uow, "scim.user.patch", row.email)
             await uow.commit()
 
-        async def member(i: int) -> None:
-            async with self.db.uow() as uow:
-                row = await uow.repo(ScimRepo).group(self.tenant_id, group.id, lock=True)
-                assert row is not None
-                uow.session.add(GroupMembership(group_id=row.id, principal_id=ids[i]))
-                await self._audit(uow, "scim.group.patch", row.display_name)
-                await uow.commit()
+    async def group(self, name: str) -> Any:
+        async with self.db.uow() as uow:
+            group = await uow.repo(ScimRepo).add_group(self.tenant_id, name, None)
+            await uow.commit()
+            return group.id
 
-        out["member add"].seconds.append(await paced(users, concurrency, member))
+    async def add(self, group: Any, ident: Any) -> None:
+        async with self.db.uow() as uow:
+            row = await uow.repo(ScimRepo).group(self.tenant_id, group, lock=True)
+            assert row is not None
+            uow.session.add(GroupMembership(group_id=row.id, principal_id=ident))
+            await self._audit(uow, "scim.group.patch", row.display_name)
+            await uow.commit()
+
+    async def members(self, group: Any) -> set[str]:
+        async with self.db.uow() as uow:
+            return {str(m.id) for m in (await uow.repo(ScimRepo).members([group]))[group]}
 
 
 def deskhand(*args: str) -> list[str]:
@@ -230,14 +251,16 @@ async def scratch_pg(admin_url: str) -> AsyncIterator[str]:
             await admin.close()
 
 
-async def measure(url: str, args: argparse.Namespace, work: Path) -> tuple[dict[str, Phase], ...]:
+Results = dict[str, dict[str, Phase]]  # side -> phase -> figures
+
+
+async def measure(url: str, args: argparse.Namespace, work: Path) -> Results:
     port = free_port()
     env = clean_env(DESKHAND_MODE="production", DESKHAND_DATABASE_URL=url,
                     DESKHAND_SECRET_KEY=SECRET, DESKHAND_HOST="127.0.0.1", DESKHAND_PORT=str(port),
                     DESKHAND_PUBLIC_URL=f"http://127.0.0.1:{port}", DESKHAND_WORKERS="0",
                     DESKHAND_TENANT=TENANT, DESKHAND_LOG_LEVEL="WARNING")
-    scim_out = {p: Phase() for p in PHASES}
-    direct_out = {p: Phase() for p in PHASES}
+    out = {side: {p: Phase() for p in PHASES} for side in ("deskhand", "direct")}
     db = Database(url)
     try:
         # What `deskhand db upgrade` and `deskhand scim-token create` do, without two more
@@ -248,34 +271,32 @@ async def measure(url: str, args: argparse.Namespace, work: Path) -> tuple[dict[
             token = await tokens.issue(uow, TENANT, rotate=False)
             tenant = await uow.repo(TenantRepo).ensure("bench-direct", "Direct writes")
             await uow.commit()
-        direct = Direct(db, tenant.id)
         with spawn(deskhand("serve"), env, work) as proc:
             await asyncio.to_thread(wait_ready, proc, f"http://127.0.0.1:{port}/readyz",
                                     time.perf_counter())
             connector = aiohttp.TCPConnector(limit=args.concurrency)
             async with aiohttp.ClientSession(connector=connector) as http:
-                idp = Scim(http, f"http://127.0.0.1:{port}/scim/v2", token)
-                await idp.round("warmup", min(args.users, 20), args.concurrency,
-                                {p: Phase() for p in PHASES})
-                await direct.round("warmup", min(args.users, 20), args.concurrency,
-                                   {p: Phase() for p in PHASES})
+                sides: dict[str, Side] = {
+                    "deskhand": Scim(http, f"http://127.0.0.1:{port}/scim/v2", token),
+                    "direct": Direct(db, tenant.id)}
+                warmup = {side: {p: Phase() for p in PHASES} for side in sides}
+                await round_of(sides, "warmup", min(args.users, 20), args.concurrency, warmup)
                 for n in range(args.rounds):
-                    await idp.round(f"r{n}", args.users, args.concurrency, scim_out)
-                    await direct.round(f"r{n}", args.users, args.concurrency, direct_out)
+                    await round_of(sides, f"r{n}", args.users, args.concurrency, out)
     finally:
         await db.dispose()
-    return scim_out, direct_out
+    return out
 
 
-def report(users: int, scim_out: dict[str, Phase], direct_out: dict[str, Phase]) -> None:
-    print(f"{'phase':<11} {'deskhand /scim/v2':>18} {'p50':>8} {'p95':>8} "
-          f"{'direct writes':>14} {'deskhand / direct':>18}")
+def report(users: int, out: Results) -> None:
+    print(f"{'phase':<11} {'deskhand /scim/v2':>17} {'p50':>8} {'p95':>8} {'direct writes':>14} "
+          f"{'p50':>7} {'deskhand / direct':>18}")
     for phase in PHASES:
-        ours = users / statistics.median(scim_out[phase].seconds)
-        floor = users / statistics.median(direct_out[phase].seconds)
-        lat: Sequence[float] = scim_out[phase].latencies
-        print(f"{phase:<11} {ours:>14,.0f}/s {percentile(lat, 50) * 1000:>6.1f}ms "
-              f"{percentile(lat, 95) * 1000:>6.1f}ms {floor:>12,.0f}/s {ours / floor:>17.2f}x")
+        ours, floor = out["deskhand"][phase], out["direct"][phase]
+        rate, base = users / statistics.median(ours.seconds), users / statistics.median(floor.seconds)
+        print(f"{phase:<11} {rate:>15,.0f}/s {percentile(ours.latencies, 50) * 1000:>6.1f}ms "
+              f"{percentile(ours.latencies, 95) * 1000:>6.1f}ms {base:>12,.0f}/s "
+              f"{percentile(floor.latencies, 50) * 1000:>5.1f}ms {rate / base:>17.2f}x")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -289,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print_machine()
 
-    async def run(work: Path) -> tuple[dict[str, Phase], ...]:
+    async def run(work: Path) -> Results:
         if args.pg is None:
             return await measure(f"sqlite+aiosqlite:///{work / 'deskhand.db'}", args, work)
         async with scratch_pg(args.pg) as url:
@@ -297,13 +318,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench-scim-") as tmp:
         try:
-            scim_out, direct_out = asyncio.run(run(Path(tmp)))
+            out = asyncio.run(run(Path(tmp)))
         except RuntimeError as exc:
             print(f"FAIL  {exc}")
             return 1
     print(f"{'PostgreSQL' if args.pg else 'SQLite'}, {args.users} users x {args.rounds} rounds, "
           f"{args.concurrency} in flight; medians over the rounds")
-    report(args.users, scim_out, direct_out)
+    report(args.users, out)
     print(f"OK  every request answered as the RFC says; every member landed "
           f"({args.rounds * args.users * len(PHASES)} measured writes each side)")
     return 0
