@@ -65,10 +65,11 @@ async def test_okta_provisions_pushes_groups_and_deactivates(tmp_path: Path, db_
         assert (await say(server, EMAIL, "devices"))["title"] == "Not allowed"
 
         # A group PATCH answers 204 (integrations.md 5.1: Okta takes it) with the new version.
-        status, headers, none = await okta.call("PATCH", f"/Groups/{gid}", {"schemas": [PATCH], "Operations": [
-            {"op": "replace", "value": {"id": gid, "displayName": "Help Desk"}},
-            {"op": "add", "path": "members", "value": [{"value": uid, "display": EMAIL}]}]})
-        assert (status, none) == (204, None)
+        status, headers, body = await okta.call("PATCH", f"/Groups/{gid}", {
+            "schemas": [PATCH], "Operations": [
+                {"op": "replace", "value": {"id": gid, "displayName": "Help Desk"}},
+                {"op": "add", "path": "members", "value": [{"value": uid, "display": EMAIL}]}]})
+        assert (status, body) == (204, None)
         status, _, group = await okta.call("GET", f"/Groups/{gid}")
         assert [m["value"] for m in group["members"]] == [uid]
         assert headers["ETag"] == group["meta"]["version"]
