@@ -167,7 +167,8 @@ async def _change(runtime: Runtime, request: web.Request, caller: Caller,
         versions.check(request, _digest(row, members))
         group = change(resource(row, members, protocol.base_url(runtime)))
         name = _checked(group)
-        await _unique(uow, caller.tenant_id, name, row.id)
+        if name.lower() != row.display_name.lower():
+            await _unique(uow, caller.tenant_id, name, row.id)
         wanted = await _members(uow, caller.tenant_id, group, members)
         row.display_name, row.external_id = name, group.external_id
         await repo.set_members(row.id, (m.id for m in wanted), (m.id for m in members))
