@@ -155,3 +155,16 @@ async def test_racing_deactivations_end_as_the_last_one_said(tmp_path: Path, db_
             _, _, got = await c.call("GET", f"/Users/{carl['id']}")
             last_said = int(got["title"]) % 2 == burst % 2
             assert got["active"] is last_said, (burst, got["title"])
+
+
+async def test_a_rename_keeps_group_names_unique(tmp_path: Path) -> None:
+    async with scim_server(tmp_path) as server, idp(server, await issue_token(server)) as c:
+        ops_group = await made(c, "/Groups", {"schemas": [GROUP], "displayName": "Ops"})
+        dev = await made(c, "/Groups", {"schemas": [GROUP], "displayName": "Dev"})
+        status, _, error = await c.call("PATCH", f"/Groups/{dev['id']}", ops(
+            {"op": "replace", "value": {"displayName": "OPS"}}))
+        assert (status, error["scimType"]) == (409, "uniqueness")
+        status, _, _ = await c.call("PATCH", f"/Groups/{ops_group['id']}", ops(
+            {"op": "replace", "value": {"displayName": "OPS"}}))  # its own name, recased
+        _, _, got = await c.call("GET", f"/Groups/{ops_group['id']}")
+        assert status == 204 and got["displayName"] == "OPS"
