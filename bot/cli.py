@@ -1,5 +1,5 @@
 """`deskhand`: demo, serve, db, rbac, groups, console sign-in, audit, manifest, teams-package,
-check, directory import, devices import and scim-token commands."""
+check, directory import, devices import, scim-token and secrets commands."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from bot import (
     logs,
     manifest_cli,
     rbac_cli,
+    secrets_cli,
     startup,
 )
 from bot.audit import Audit
@@ -38,6 +39,9 @@ from storage.db import Database
 from storage.devices import DeviceRepo
 from storage.directory import DirectoryRepo
 from storage.tenants import TenantRepo
+
+# Modules of commands of their own: each has COMMANDS, add_parsers(sub) and run(args, settings).
+SUBCOMMANDS = (manifest_cli, check_cli, directory_cli, devices_cli, scim_cli, secrets_cli)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -79,12 +83,9 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--device")
     export.add_argument("--since", help="30m, 12h, 7d, 2w or an ISO date")
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
-    rbac_cli.add_parsers(sub)
-    manifest_cli.add_parsers(sub)
-    check_cli.add_parsers(sub)
-    directory_cli.add_parsers(sub)
-    devices_cli.add_parsers(sub)
-    scim_cli.add_parsers(sub)
+    rbac_cli.add_parsers(sub)  # its run() works inside _offline's unit of work
+    for module in SUBCOMMANDS:
+        module.add_parsers(sub)
     return p
 
 
@@ -101,16 +102,9 @@ def main(argv: list[str] | None = None) -> int:
             from bot import workers
 
             return workers.run(settings, child=args.child)
-        if args.cmd in manifest_cli.COMMANDS:
-            return manifest_cli.run(args, settings)
-        if args.cmd in check_cli.COMMANDS:
-            return check_cli.run(args, settings)
-        if args.cmd in directory_cli.COMMANDS:
-            return directory_cli.run(args, settings)
-        if args.cmd in devices_cli.COMMANDS:
-            return devices_cli.run(args, settings)
-        if args.cmd in scim_cli.COMMANDS:
-            return scim_cli.run(args, settings)
+        for module in SUBCOMMANDS:
+            if args.cmd in module.COMMANDS:
+                return module.run(args, settings)
         return asyncio.run(_offline(args, settings))
     except SettingsError as exc:
         for line in exc.lines:
@@ -205,7 +199,8 @@ def run_demo(args: argparse.Namespace) -> int:
                                    "--data-dir a folder this user may write") from None
     os.environ.setdefault("DESKHAND_MODE", "demo")
     os.environ.setdefault("DESKHAND_DATABASE_URL", f"sqlite+aiosqlite:///{db_file}")
-    os.environ.setdefault("DESKHAND_SECRET_KEY", key)
+    if "DESKHAND_SECRET_KEYS" not in os.environ:  # a ring given: the demo's own key stays out
+        os.environ.setdefault("DESKHAND_SECRET_KEY", key)
     overrides: dict[str, Any] = {}
     if args.host:
         overrides["host"] = args.host

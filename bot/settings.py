@@ -22,6 +22,8 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.secrets import MIN_LENGTH
+
 Mode = Literal["production", "demo", "dev"]
 
 
@@ -37,7 +39,10 @@ class CoreSettings(BaseSettings):
 
     mode: Mode = "production"
     database_url: str = "sqlite+aiosqlite:///./deskhand.db"
+    # The secret key ring (bot/secrets.py): DESKHAND_SECRET_KEYS, comma-separated, newest first;
+    # or DESKHAND_SECRET_KEY alone, a ring of one. Never both (docs/security.md).
     secret_key: SecretStr | None = None
+    secret_keys: SecretStr | None = None
     public_url: str = "http://127.0.0.1:3978"
     host: str = "127.0.0.1"
     port: int = Field(3978, ge=1, le=65535)
@@ -65,12 +70,16 @@ class CoreSettings(BaseSettings):
     stuck_after: int = Field(300, ge=5, le=86_400)
 
     slack_signing_secret: SecretStr | None = None
+    # While the signing secret is being rotated: requests signed with the one it replaced.
+    slack_signing_secret_previous: SecretStr | None = None
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
 
     teams_app_id: str = ""
     teams_app_password: SecretStr | None = None
+    # While the client secret is being rotated at Entra: tried when Entra refuses the current one.
+    teams_app_password_previous: SecretStr | None = None
     teams_tenant_id: str = ""
     teams_app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = "MultiTenant"
     # Where Bot Framework signing keys and bot tokens come from; overridable for tests and clouds.
@@ -89,6 +98,24 @@ class CoreSettings(BaseSettings):
                              "characters in the password are percent-encoded (@ as %40)") from None
         return value
 
+    @field_validator("secret_keys")
+    @classmethod
+    def _secret_keys(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None  # empty: not set
+        if info.data.get("secret_key"):
+            raise ValueError("set DESKHAND_SECRET_KEYS or DESKHAND_SECRET_KEY, not both: put the "
+                             "current key in DESKHAND_SECRET_KEYS (newest first) and unset "
+                             "DESKHAND_SECRET_KEY")
+        keys = _ring(value)
+        if not all(keys):
+            raise ValueError("an entry is empty: give the keys newest first, separated by commas")
+        if len(set(keys)) < len(keys):
+            raise ValueError("a key is listed twice")
+        if any(len(key) < MIN_LENGTH for key in keys):
+            raise ValueError(f"every key must be at least {MIN_LENGTH} characters")
+        return value
+
     @field_validator("worker_stale_after")
     @classmethod
     def _worker_stale_after(cls, value: int, info: ValidationInfo) -> int:
@@ -102,6 +129,13 @@ class CoreSettings(BaseSettings):
     @classmethod
     def _http_url(cls, value: str) -> str:
         return http_url(value)
+
+    @property
+    def secret_ring(self) -> list[str]:
+        """The secret keys, newest first (empty when neither setting is given)."""
+        if self.secret_keys is not None:
+            return _ring(self.secret_keys)
+        return [self.secret_key.get_secret_value()] if self.secret_key else []
 
     @property
     def console_on(self) -> bool:
@@ -127,6 +161,10 @@ class CoreSettings(BaseSettings):
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
+
+
+def _ring(value: SecretStr) -> list[str]:
+    return [key.strip() for key in value.get_secret_value().split(",")]
 
 
 class SettingsError(Exception):

@@ -66,6 +66,9 @@ class SlackAdapter:
             base_url=s.slack_api_url if s.slack_api_url.endswith("/") else s.slack_api_url + "/",
             retry_handlers=[PolicyRetries()])
         self.secret = s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else ""
+        # Requests are verified with the current secret, then the previous (a rotation window).
+        self.secrets = [v.get_secret_value() for v in (s.slack_signing_secret,
+                                                       s.slack_signing_secret_previous) if v]
         # process_before_response: the listeners only store and ack, so running them before the
         # HTTP answer costs nothing and skips bolt's 10 ms polling for the ack. Bolt's own
         # signature check is off: `events` has made it, with the body's shape, before bolt.
@@ -88,7 +91,7 @@ class SlackAdapter:
     async def events(self, request: web.Request) -> web.Response:
         body = await request.read()
         try:
-            inbound.verify(request.headers, body, self.secret)
+            inbound.verify(request.headers, body, self.secrets)
             inbound.check_body(request.content_type, body)
         except inbound.Refused as exc:
             log.warning("Slack request refused with %s: %s", exc.status, exc.reason)
