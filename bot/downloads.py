@@ -26,8 +26,8 @@ class LinkError(ValueError):
 
 class Downloads:
     def __init__(self, keys: Sequence[str], public_url: str) -> None:
-        if isinstance(keys, str) or not keys:
-            raise ValueError("download links need at least one key")
+        if isinstance(keys, str) or not keys:  # a string would make keys of its characters
+            raise TypeError("Downloads takes the list of keys, newest first")
         self._keys = [hashlib.sha256(b"deskhand downloads\0" + k.encode()).digest() for k in keys]
         self._base = public_url.rstrip("/")
 

@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 MIN_LENGTH = 16
-UNREADABLE = ("stored secret cannot be decrypted: no key of DESKHAND_SECRET_KEYS "
-              "(or DESKHAND_SECRET_KEY) sealed it")
+UNREADABLE = ("stored secret cannot be decrypted: it was sealed with a key that is not in "
+              "DESKHAND_SECRET_KEYS (or DESKHAND_SECRET_KEY)")
 
 
 def _fernet(key: str) -> Fernet:
@@ -31,7 +31,9 @@ def _fernet(key: str) -> Fernet:
 
 class SecretBox:
     def __init__(self, keys: Sequence[str]) -> None:
-        if isinstance(keys, str) or not keys:  # a bare string would be a ring of characters
+        if isinstance(keys, str):  # it would make a ring of single characters
+            raise TypeError("SecretBox takes the list of keys, newest first")
+        if not keys:
             raise ValueError("the secret key ring needs at least one key")
         if any(len(key) < MIN_LENGTH for key in keys):
             raise ValueError(f"every secret key (DESKHAND_SECRET_KEY, DESKHAND_SECRET_KEYS) must "

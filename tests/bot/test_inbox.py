@@ -144,7 +144,7 @@ async def stored(tmp_path: Path, *items: NewItem, holder: str | None = None) -> 
 
 
 def item(payload: dict[str, Any], *, age: timedelta = timedelta(0)) -> NewItem:
-    sealed = SecretBox(KEY).seal(orjson.dumps(payload).decode())
+    sealed = SecretBox([KEY]).seal(orjson.dumps(payload).decode())
     return NewItem("slack", "command", sealed, datetime.now(UTC) - age)
 
 
@@ -161,7 +161,7 @@ async def test_an_acked_command_is_run_by_the_next_process(tmp_path: Path) -> No
             assert await env.server.runtime.inbox.store.counts() == (1, 0)
             (row,) = await env.server.runtime.inbox.store.claim("peek", 1, timedelta(0), ["slack"])
             assert "response_url" not in row.payload  # sealed at rest
-            body = orjson.loads(SecretBox(KEY).open(row.payload))["body"]
+            body = orjson.loads(SecretBox([KEY]).open(row.payload))["body"]
             assert body["response_url"].endswith("/response/kept")
             assert "token" not in body  # Slack's legacy verification token is not kept
             async with env.server.runtime.db.engine.begin() as conn:
