@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from bot import cli
+from bot import cli, rekey
 from bot.bootstrap import build_runtime, sealed_columns
 from bot.downloads import Downloads, LinkError
 from bot.integration import seal
@@ -33,6 +33,7 @@ from storage.audit import AuditRepo
 from storage.directory import DirectoryRepo
 from storage.inbox import InboxItem
 from storage.integrations import IntegrationRepo
+from storage.remote import TeamViewerAuthRepo
 from tests.conftest import make_settings, sqlite_url
 
 DESKHAND = str(Path(sys.executable).parent / "deskhand")
@@ -175,6 +176,45 @@ async def test_rotating_the_secret_key_leaves_every_stored_secret_readable(
     assert [(e.outcome, e.actor_email) for e in trail] == [("ok", "cli")] * 2
     assert {e.params["tables"]["inbox"]["resealed"] for e in trail} == {0, 1}
     assert all(e.params["ring_size"] == 2 for e in trail)
+
+
+async def waiting_on_a_lock(engine: Any) -> None:
+    """Until some statement on this database waits for a row lock (PostgreSQL)."""
+    for _ in range(500):
+        async with engine.connect() as conn:
+            if (await conn.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"))).scalar_one():
+                return
+        await asyncio.sleep(0.02)
+    raise AssertionError("`secrets rotate` never waited for the row deskhand is writing")
+
+
+@pytest.mark.postgres
+async def test_a_row_deskhand_rewrites_while_rotate_runs_keeps_deskhands_value(pg_url: str) -> None:
+    """A TeamViewer token refresh commits between rotate's read of the row and its write: the
+    compare-and-set finds the row changed, leaves the refresh's tokens and counts the row as
+    rewritten meanwhile (deskhand sealed it itself, with the first key)."""
+    async with deskhand(pg_url, secret_key=A) as rt:
+        await seed(rt)
+    async with deskhand(pg_url, secret_keys=f"{B},{A}") as rt:
+        store = DatabaseTokenStore(rt.db, rt.secrets, rt.tenant_id)
+        before = await store.tokens()
+        assert before is not None
+        async with rt.db.uow() as uow:  # the refresh, holding the row until it commits
+            assert await uow.repo(TeamViewerAuthRepo).rotate(
+                rt.tenant_id, before.version, rt.secrets.seal("tv-access-new"),
+                rt.secrets.seal("tv-refresh-new"), before.expires_at)
+            running = asyncio.create_task(rekey.rotate(rt.db.engine, rt.secrets, sealed_columns()))
+            await waiting_on_a_lock(rt.db.engine)
+            await uow.commit()
+        reports = {r.table: r for r in await running}
+        after = await store.tokens()
+        assert after is not None and (after.access, after.refresh) == ("tv-access-new",
+                                                                       "tv-refresh-new")
+    moved = reports.pop("teamviewer_credentials")
+    assert (moved.resealed, moved.current, moved.moved, moved.unreadable) == (0, 0, 1, [])
+    assert all(r.resealed == 1 and not r.unreadable for r in reports.values())
 
 
 async def test_a_row_no_key_of_the_ring_opens_is_reported_and_left_alone(tmp_path: Path) -> None:
