@@ -109,7 +109,8 @@ def commands() -> Registry:
     return registry
 
 
-def build_runtime(settings: CoreSettings) -> Runtime:
+def secret_box(settings: CoreSettings) -> SecretBox:
+    """The secret key ring; a StartupError (one line) when no key is given or one is too short."""
     keys = settings.secret_ring
     if not keys:
         raise StartupError("DESKHAND_SECRET_KEY is not set (it encrypts integration secrets and "
@@ -117,13 +118,20 @@ def build_runtime(settings: CoreSettings) -> Runtime:
                            "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`, "
                            "and keep it: stored secrets need it (to replace it later, give a ring "
                            "in DESKHAND_SECRET_KEYS: docs/security.md)")
+    try:
+        return SecretBox(keys)
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
+
+
+def build_runtime(settings: CoreSettings) -> Runtime:
+    box = secret_box(settings)
     db = Database(settings.database_url)
     metrics = Metrics()
-    box = SecretBox(keys)
     runtime = Runtime(
         settings=settings, db=db, audit=Audit(db), registry=Registry(), metrics=metrics,
         scheduler=Scheduler(db, settings.replica, metrics), secrets=box,
-        downloads=Downloads(keys, settings.public_url),
+        downloads=Downloads(settings.secret_ring, settings.public_url),
         inbox=Inbox(InboxStore(db.engine), settings.replica, box,
                     max_age=timedelta(seconds=settings.inbox_max_age)),
     )

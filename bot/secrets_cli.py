@@ -12,7 +12,7 @@ from bot import bootstrap, rekey
 from bot.audit import Audit
 from bot.model import new_correlation_id
 from bot.secrets import SecretBox
-from bot.settings import CoreSettings, SettingsError
+from bot.settings import CoreSettings
 from bot.startup import StartupError, require_schema
 from storage.db import Database
 from storage.tenants import TenantRepo
@@ -37,16 +37,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: CoreSettings) -> int:
-    if not settings.secret_ring:
-        raise SettingsError(["DESKHAND_SECRET_KEYS: not set (nor DESKHAND_SECRET_KEY): give the "
-                             "keys, newest first, separated by commas"])
     if not 1 <= args.batch <= 10_000:
         raise ValueError("--batch takes a number of rows from 1 to 10000")
-    return asyncio.run(_rotate(settings, args.batch))
+    return asyncio.run(_rotate(settings, bootstrap.secret_box(settings), args.batch))
 
 
-async def _rotate(settings: CoreSettings, batch: int) -> int:
-    box = SecretBox(settings.secret_ring)
+async def _rotate(settings: CoreSettings, box: SecretBox, batch: int) -> int:
     db = Database(settings.database_url)
     try:
         schema = await require_schema(db.engine)

@@ -21,11 +21,12 @@ import pytest
 from sqlalchemy import select, text
 
 from bot import cli, rekey
-from bot.bootstrap import build_runtime, sealed_columns
+from bot.bootstrap import build_runtime, sealed_columns, secret_box
 from bot.downloads import Downloads, LinkError
 from bot.integration import seal
 from bot.runtime import Runtime
 from bot.secrets import SecretBox
+from bot.startup import StartupError
 from handlers.certificates import lifecycle
 from handlers.remote.tokens import DatabaseTokenStore
 from integrations.teamviewer.oauth import PendingSignIn
@@ -259,8 +260,9 @@ async def test_rotate_refuses_without_a_ring_and_with_a_bad_batch(tmp_path: Path
                                                                  rotate_here: Any) -> None:
     url = sqlite_url(tmp_path)
     code, _, _, err = await rotate_here(url, "")
-    assert code == 2 and err.strip() == (
-        "deskhand: DESKHAND_SECRET_KEYS: not set (nor DESKHAND_SECRET_KEY): give the keys, "
-        "newest first, separated by commas")
+    assert code == 2 and err.startswith("deskhand: DESKHAND_SECRET_KEY is not set (it encrypts")
+    assert len(err.splitlines()) == 1
+    with pytest.raises(StartupError, match="must be at least 16 characters"):
+        secret_box(make_settings(url, secret_key="too-short"))  # serve says the same, exit 2
     code, _, _, err = await rotate_here(url, A, "--batch", "0")
     assert code == 1 and err.strip() == "deskhand: --batch takes a number of rows from 1 to 10000"
