@@ -1,5 +1,5 @@
 """`deskhand`: demo, serve, db, rbac, groups, console sign-in, audit, manifest, teams-package,
-check and scim-token commands."""
+check, scim-token and settings-doc commands."""
 
 from __future__ import annotations
 
@@ -7,22 +7,24 @@ import argparse
 import asyncio
 import gc
 import os
-import re
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.exc import DBAPIError
 
 from bot import (
     bootstrap,
     check_cli,
     console_signin,
     directory_cli,
+    groups_cli,
     logs,
     manifest_cli,
     rbac_admin,
+    settings_doc,
 )
 from bot.audit import Audit
 from bot.model import new_correlation_id
@@ -36,6 +38,7 @@ from storage import migrate
 from storage.db import Database
 from storage.devices import DeviceRepo
 from storage.directory import DirectoryRepo
+from storage.pg_connect import unreachable
 from storage.rbac import RbacRepo
 from storage.tenants import TenantRepo
 
@@ -86,15 +89,7 @@ def parser() -> argparse.ArgumentParser:
     why.add_argument("permission")
     why.add_argument("device", nargs="?")
 
-    groups = sub.add_parser("groups", help="management groups and their 1E management groups")
-    gsub = groups.add_subparsers(dest="action", required=True)
-    gsub.add_parser("list", help="list groups, their device counts and 1E links")
-    link = gsub.add_parser("link", help="send `group:NAME` runs to 1E as this 1E management group")
-    link.add_argument("name")
-    link.add_argument("--tachyon-id", required=True, help="the management group's id in 1E")
-    unlink = gsub.add_parser("unlink", help="send `group:NAME` runs as a device list again")
-    unlink.add_argument("name")
-
+    groups_cli.add_parsers(sub)
     link = sub.add_parser("console-link", help="a single-use sign-in link to the web console")
     link.add_argument("email")
     logout = sub.add_parser("console-logout", help="end a person's console sessions and links")
@@ -111,14 +106,18 @@ def parser() -> argparse.ArgumentParser:
     check_cli.add_parsers(sub)
     directory_cli.add_parsers(sub)
     scim_cli.add_parsers(sub)
+    settings_doc.add_parsers(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    settings: CoreSettings | None = None
     try:
         if args.cmd == "demo":
             return run_demo(args)
+        if args.cmd in settings_doc.COMMANDS:
+            return settings_doc.run(args)
         settings = bootstrap.load()
         logs.configure(settings.log_level)
         if args.cmd == "serve":
@@ -143,6 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     except (AdminError, ValueError) as exc:
         print(f"deskhand: {exc}", file=sys.stderr)
         return 1
+    except (OSError, DBAPIError) as exc:
+        problem = unreachable(exc, settings.database_url) if settings is not None else None
+        if problem is None:
+            raise
+        print(f"deskhand: {problem}", file=sys.stderr)
+        return 2
 
 
 def serve(settings: CoreSettings, *, upgrade: bool = False,
@@ -269,7 +274,7 @@ async def _offline(args: argparse.Namespace, settings: CoreSettings) -> int:
             elif args.cmd == "audit":
                 await _audit_export(uow, tenant.id, args)
             elif args.cmd == "groups":
-                await _groups(uow, tenant.id, args)
+                await groups_cli.run(uow, tenant.id, args)
             elif args.cmd in ("console-link", "console-logout"):
                 await _console(uow, tenant.id, args, settings)
             await uow.commit()
@@ -297,30 +302,6 @@ async def _console(uow: Any, tenant_id: int, args: argparse.Namespace,
         raise ValueError(str(exc)) from None
     print(f"{link.url}\n  for {person.email} only: it signs in one browser, once, until "
           f"{link.expires_at:%H:%M} UTC. Do not send it through a shared channel.")
-
-
-async def _groups(uow: Any, tenant_id: int, args: argparse.Namespace) -> None:
-    groups = await uow.repo(DeviceRepo).groups(tenant_id)
-    if args.action == "list":
-        counts = await uow.repo(DeviceRepo).group_counts(tenant_id)
-        for g in groups:
-            print(f"{g.name}: {counts.get(g.id, 0)} devices; "
-                  + (f"1E management group {g.tachyon_id}" if g.tachyon_id else "not linked to 1E"))
-        return
-    group = next((g for g in groups if g.name.lower() == args.name.strip().lower()), None)
-    if group is None:
-        raise ValueError(f"there is no management group {args.name!r}; groups: "
-                         + ", ".join(g.name for g in groups))
-    tachyon_id = args.tachyon_id.strip() if args.action == "link" else None
-    if args.action == "link" and not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", tachyon_id or ""):
-        raise ValueError("--tachyon-id takes the 1E management group's id: 1-64 letters, digits, "
-                         "dots, dashes or underscores")
-    group.tachyon_id = tachyon_id
-    await Audit.add(uow, tenant_id, "command", f"groups {args.action}", "ok",
-                    correlation_id=new_correlation_id(), actor_label="cli", target=group.name,
-                    params={"tachyon_id": tachyon_id})
-    print(f"group {group.name}: " + (f"`group:` runs go to 1E as management group {tachyon_id}"
-                                     if tachyon_id else "`group:` runs go to 1E as a device list"))
 
 
 async def _rbac(uow: Any, tenant_id: int, args: argparse.Namespace) -> None:

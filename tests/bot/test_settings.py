@@ -116,6 +116,29 @@ def test_bad_toml_file_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.Mon
     assert exc.value.lines[0].startswith(line)
 
 
+def test_unknown_keys_in_the_toml_file_are_refused_with_the_nearest_setting(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pydantic-settings would pass over them, leaving the default in force without a word."""
+    config = tmp_path / "deskhand.toml"
+    config.write_text('DESKHAND_DATABASE_URL = "postgresql+asyncpg://deskhand@db/deskhand"\n'
+                      'PORT = 4000\nworkres = 4\ntenant = "acme"\nfrobnicate = true\n'
+                      '[slack]\nbot_token = "xoxb-1"\n')
+    monkeypatch.setenv("DESKHAND_CONFIG", str(config))
+    with pytest.raises(SettingsError) as exc:
+        load_settings()
+    rule = "(keys are the settings of docs/operations.md in lower case, without DESKHAND_)"
+    at = f"DESKHAND_CONFIG: unknown key {{}} in {config}: "
+    assert exc.value.lines == [
+        at.format("DESKHAND_DATABASE_URL") + f"write it as database_url {rule}",
+        at.format("PORT") + f"write it as port {rule}",
+        at.format("workres") + f"did you mean workers? {rule}",
+        at.format("frobnicate") + rule.strip("()"),
+        at.format("slack") + "settings are top-level keys, not tables, e.g. slack_api_url, "
+                             f"slack_app_token, slack_bot_token, slack_signing_secret {rule}"]
+    config.write_text('database_url = "sqlite+aiosqlite:///x.db"\nport = 4000\nworkers = 4\n')
+    assert (load_settings().port, load_settings().workers) == (4000, 4)
+
+
 @pytest.mark.parametrize(("key", "raw", "message"), [
     ("keep_answers_minutes", "5", "keep_answers_minutes must be a whole number from 10 to 10080, not `5`"),
     ("response_keep_days", "366", "response_keep_days must be a whole number from 1 to 365, not `366`"),
