@@ -9,10 +9,18 @@ one place. Invalid settings stop start-up with one line per problem (see `load_s
 from __future__ import annotations
 
 import os
+import typing
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -125,6 +133,17 @@ class CoreSettings(BaseSettings):
         if value.startswith("postgresql"):
             connect_args(value)  # sslmode & co.: refused here, at start-up, with what is allowed
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_secrets_are_unset(cls, data: Any) -> Any:
+        # `DESKHAND_SLACK_SIGNING_SECRET=` (an unfilled template, `${VAR:-}` in compose) would
+        # otherwise be a key everybody knows: anyone could sign Slack requests with it.
+        if not isinstance(data, dict):
+            return data
+        secret = {n for n, f in cls.model_fields.items() if SecretStr in typing.get_args(f.annotation)}
+        return {k: v for k, v in data.items()
+                if not (k in secret and isinstance(v, str) and not v.strip())}
 
     @field_validator("worker_stale_after")
     @classmethod

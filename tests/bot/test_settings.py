@@ -12,6 +12,7 @@ from bot.bootstrap import load as load_settings
 from bot.settings import SettingsError
 from bot.tenant_settings import CoreTenantSettings, TenantSection, owner
 from bot.tenant_settings import parse_value as parse_in
+from handlers.device_actions.config import WorkspaceOneConfig
 from handlers.instructions.config import InstructionSettings, TachyonConfig
 from handlers.remote.config import TeamViewerConfig
 
@@ -84,6 +85,22 @@ def test_valid_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.slack_bot_token.get_secret_value() == "xoxb-1-secret"
     assert "xoxb-1-secret" not in repr(settings)
     assert load_settings(mode="production").console_on is False
+
+
+def test_a_blank_secret_is_unset_not_a_key_everybody_knows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty Slack signing secret would let anyone sign requests: blank is as if not set."""
+    config = tmp_path / "deskhand.toml"
+    config.write_text('slack_bot_token = ""\nteamviewer_api_token = " "\n')
+    monkeypatch.setenv("DESKHAND_CONFIG", str(config))
+    monkeypatch.setenv("DESKHAND_SLACK_SIGNING_SECRET", "")
+    monkeypatch.setenv("DESKHAND_WS1_PASSWORD", "  ")
+    settings = load_settings()
+    assert isinstance(settings, TeamViewerConfig) and isinstance(settings, WorkspaceOneConfig)
+    assert (settings.slack_signing_secret, settings.slack_bot_token, settings.teamviewer_api_token,
+            settings.ws1_password) == (None, None, None, None)
+    monkeypatch.setenv("DESKHAND_SLACK_SIGNING_SECRET", "s3cret")
+    assert load_settings().slack_signing_secret is not None
 
 
 def test_toml_file_under_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
