@@ -19,6 +19,9 @@ from sqlalchemy.engine import URL, make_url
 MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 FILES = ("sslrootcert", "sslcert", "sslkey")
 SYSTEM = "system"  # sslrootcert=system: the operating system's CA certificates (as libpq 16)
+# SQLSTATEs of a server refusing a connection: connection exceptions, authorization, no such
+# database, too many connections, starting up or shutting down.
+REFUSED = ("08", "28", "3D000", "53300", "57P03")
 
 
 def connect_args(url: str | URL) -> tuple[URL, dict[str, Any]]:
@@ -94,11 +97,14 @@ def unreachable(exc: BaseException, url: str | URL) -> str | None:
     parsed = make_url(url)
     where = (f"file {parsed.database}" if parsed.get_backend_name() == "sqlite"
              else f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}")
-    if isinstance(exc, DBAPIError) and exc.statement is None:  # refused while connecting
-        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    if isinstance(exc, DBAPIError):
+        state = str(getattr(exc.orig, "sqlstate", "") or "")
+        if not state.startswith(REFUSED):
+            return None
+        detail = str(exc.orig).splitlines()[0]
         return f"the database {where} refused the connection: {detail} (DESKHAND_DATABASE_URL)"
-    if not isinstance(exc, OSError):
-        return None
+    if not isinstance(exc, OSError) or not _raised_by_the_driver(exc):
+        return None  # a file, a socket of something else: not the database's
     detail = str(exc) or type(exc).__name__
     mode = parsed.query.get("sslmode")
     if "rejected SSL upgrade" in detail:
@@ -109,3 +115,12 @@ def unreachable(exc: BaseException, url: str | URL) -> str | None:
         return (f"TLS with the database at {where} failed: {detail} (sslmode={mode}; check "
                 "sslrootcert and that the server's certificate names this host)")
     return f"the database at {where} cannot be reached: {detail} (DESKHAND_DATABASE_URL)"
+
+
+def _raised_by_the_driver(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if str(tb.tb_frame.f_globals.get("__name__", "")).startswith("asyncpg."):
+            return True
+        tb = tb.tb_next
+    return False
