@@ -27,6 +27,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.settings_file import unknown_keys
 from storage.pg_connect import connect_args
@@ -130,6 +132,11 @@ class CoreSettings(BaseSettings):
     def _database_url(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError):  # not echoed: the URL may hold a password
+            raise ValueError("is not a valid URL: check the port is a number and that special "
+                             "characters in the password are percent-encoded (@ as %40)") from None
         if value.startswith("postgresql"):
             connect_args(value)  # sslmode & co.: refused here, at start-up, with what is allowed
         return value

@@ -1,4 +1,4 @@
-"""Connecting to PostgreSQL: libpq's TLS parameters in the URL, and connection failures in one line.
+"""Connecting to PostgreSQL over TLS: libpq's parameters in the URL, and what a TLS failure means.
 
 Every PostgreSQL guide writes `sslmode`, but SQLAlchemy hands the URL's query parameters to
 `asyncpg.connect()` as keyword arguments and asyncpg takes none of libpq's names (`TypeError:
@@ -19,9 +19,6 @@ from sqlalchemy.engine import URL, make_url
 MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 FILES = ("sslrootcert", "sslcert", "sslkey")
 SYSTEM = "system"  # sslrootcert=system: the operating system's CA certificates (as libpq 16)
-# SQLSTATEs of a server refusing a connection: connection exceptions, authorization, no such
-# database, too many connections, starting up or shutting down.
-REFUSED = ("08", "28", "3D000", "53300", "57P03")
 
 
 def connect_args(url: str | URL) -> tuple[URL, dict[str, Any]]:
@@ -89,38 +86,13 @@ def _load(read: Callable[[], object], name: str, path: str) -> None:
         raise ValueError(f"{name} {path}: not a PEM file of the right kind ({exc.reason})") from None
 
 
-def unreachable(exc: BaseException, url: str | URL) -> str | None:
-    """One line for an operator when `exc` is a failure to connect to the database at `url`,
-    naming the host and the likely fix; None for any other error."""
-    from sqlalchemy.exc import DBAPIError
-
-    parsed = make_url(url)
-    where = (f"file {parsed.database}" if parsed.get_backend_name() == "sqlite"
-             else f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}")
-    if isinstance(exc, DBAPIError):
-        state = str(getattr(exc.orig, "sqlstate", "") or "")
-        if not state.startswith(REFUSED):
-            return None
-        detail = str(exc.orig).splitlines()[0]
-        return f"the database {where} refused the connection: {detail} (DESKHAND_DATABASE_URL)"
-    if not isinstance(exc, OSError) or not _raised_by_the_driver(exc):
-        return None  # a file, a socket of something else: not the database's
-    detail = str(exc) or type(exc).__name__
-    mode = parsed.query.get("sslmode")
-    if "rejected SSL upgrade" in detail:
-        return (f"the database server at {where} offers no TLS, and DESKHAND_DATABASE_URL asks "
-                f"for it (sslmode={mode or 'require'}): turn on ssl on the server, or use "
-                "sslmode=prefer or disable on a network you trust")
-    if isinstance(exc, ssl.SSLError):
-        return (f"TLS with the database at {where} failed: {detail} (sslmode={mode}; check "
-                "sslrootcert and that the server's certificate names this host)")
-    return f"the database at {where} cannot be reached: {detail} (DESKHAND_DATABASE_URL)"
-
-
-def _raised_by_the_driver(exc: BaseException) -> bool:
-    tb = exc.__traceback__
-    while tb is not None:
-        if str(tb.tb_frame.f_globals.get("__name__", "")).startswith("asyncpg."):
-            return True
-        tb = tb.tb_next
-    return False
+def tls_hint(reason: str) -> str | None:
+    """What to do when connecting failed for TLS (`reason`: the driver's own line), else None."""
+    if "rejected SSL upgrade" in reason:
+        return ("the server offers no TLS, and DESKHAND_DATABASE_URL requires it (sslmode=require, "
+                "verify-ca or verify-full): turn ssl on in the server, or use sslmode=prefer or "
+                "disable on a network you trust")
+    if "CERTIFICATE_VERIFY_FAILED" in reason:
+        return ("the server's certificate did not verify: name its CA with sslrootcert=, and with "
+                "sslmode=verify-full connect by the host name the certificate is for")
+    return None

@@ -16,19 +16,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.audit import Audit
 from bot.errors import UserError
 from bot.model import new_correlation_id
+from handlers.instructions.vendor import NAME as TACHYON
 from handlers.inventory.config import InventoryConfig, InventorySettings
 from handlers.inventory.sources import LABELS, configured, open_source
 from integrations.http import VendorError
 from storage.base import utcnow
-from storage.inventory import InventoryRepo
+from storage.inventory import InventoryRepo, Renamed
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 log = logging.getLogger("deskhand.inventory")
 JOB = "inventory.sync"
+NOTES = 5  # devices not kept (or shortened) named in the report, per source
 LEASE = timedelta(minutes=30)  # renewed between sources; a dead holder's lapses after this
 
 
@@ -40,6 +43,10 @@ class SourceReport:
     updated: int = 0
     moved: int = 0
     unseen: int = 0  # devices this source reported before and not in this run
+    renamed: list[Renamed] = field(default_factory=list)  # its groups renamed at the vendor
+    skipped: int = 0  # devices it reported that could not be kept (no name, an id too long)
+    shortened: int = 0  # kept with a name cut or a fact left out (storage/inventory.fit)
+    notes: list[str] = field(default_factory=list)  # the first few of those, with why
     failed: str = ""
 
     @property
@@ -90,6 +97,8 @@ async def _sync(runtime: Runtime, tenant_id: int, run_at: datetime, cid: str,
             part.failed = f"the sync failed on deskhand's side (ref {cid})"
         if part.failed:
             part.seen = part.added = part.updated = part.moved = 0  # rolled back: none of it
+            part.renamed, part.notes = [], []
+            part.skipped = part.shortened = 0
         await renew()
     if not report.sources:
         return report
@@ -118,13 +127,38 @@ async def _one(runtime: Runtime, tenant_id: int, name: str, config: InventoryCon
             part.seen += len(page)
             part.added += merged.added
             part.updated += merged.updated
+            if merged.skipped or merged.shortened:
+                _unfit(part, merged.skipped, merged.shortened, tenant_id, cid)
         if settings.inventory_group_source == name:
             async for group, ref, ids in source.groups():
                 await repo.set_group(tenant_id, name, group, ref, ids, run_at)
             await repo.clear_groups(tenant_id, name, run_at)
-            part.moved = await repo.apply_groups(tenant_id, name, run_at, settings.group_mapping())
+            applied = await repo.apply_groups(tenant_id, name, run_at, settings.group_mapping(),
+                                              tachyon=name == TACHYON)
+            part.moved, part.renamed = applied.moved, applied.renamed
+            for r in applied.renamed:  # role scopes changed with the name: on the record
+                if r.taken:  # said by every sync until someone resolves it: logged, not audited
+                    log.warning("inventory sync of %s for tenant %s: group %r renamed %r at the "
+                                "vendor, a name another group has (ref %s)", name, tenant_id,
+                                r.old, r.new, cid)
+                    continue
+                await Audit.add(uow, tenant_id, "inventory", "group.rename", "ok",
+                                correlation_id=cid, actor_label=name, target=r.old,
+                                params={"to": r.new, "scopes": r.scopes})
         part.unseen = await repo.unseen(tenant_id, name, run_at)
         await uow.commit()
+
+
+def _unfit(part: SourceReport, skipped: tuple[str, ...], shortened: tuple[str, ...],
+           tenant_id: int, cid: str) -> None:
+    """Devices a vendor reported that the columns could not hold as they were: logged and
+    counted for the report, never dropped unsaid."""
+    part.skipped += len(skipped)
+    part.shortened += len(shortened)
+    part.notes.extend([*skipped, *shortened][:max(0, NOTES - len(part.notes))])
+    log.warning("inventory sync of %s for tenant %s: %d device(s) not kept, %d shortened: %s "
+                "(ref %s)", part.name, tenant_id, len(skipped), len(shortened),
+                "; ".join([*skipped, *shortened][:50]), cid)
 
 
 # --- the scheduled job ----------------------------------------------------------------------

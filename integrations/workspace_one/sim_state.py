@@ -46,6 +46,8 @@ class SimDevice:
     bitlocker_key: str = ""
     filevault_key: str = ""
     last_seen: datetime = field(default_factory=lambda: datetime.now(UTC))
+    group: str = "Corp"  # its organization group; renamed, it keeps its id
+    group_id: int = 570
 
     def to_api(self) -> dict[str, Any]:
         user = self.email.split("@")[0] if self.email else ""
@@ -55,8 +57,9 @@ class SimDevice:
             "SerialNumber": self.serial, "MacAddress": "", "Imei": "", "EasId": "",
             "AssetNumber": "", "DeviceReportedName": self.name,
             "DeviceFriendlyName": f"{user or 'staging'} {model} {self.os} {self.serial[-4:]}",
-            "LocationGroupId": {"Id": {"Value": 570}, "Uuid": str(uuid.UUID(int=570)),
-                                "Name": "Corp"}, "LocationGroupName": "Corp",
+            "LocationGroupId": {"Id": {"Value": self.group_id},
+                                "Uuid": str(uuid.UUID(int=self.group_id)), "Name": self.group},
+            "LocationGroupName": self.group,
             "UserId": {"Id": {"Value": 1000 + self.id}, "Name": user}, "UserName": user,
             "UserEmailAddress": self.email, "Ownership": "C",
             "PlatformId": {"Id": {"Value": 0}, "Name": self.platform_name},
