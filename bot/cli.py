@@ -1,5 +1,5 @@
 """`deskhand`: demo, serve, db, rbac, groups, console sign-in, audit, manifest, teams-package,
-check and scim-token commands."""
+check, directory, tenant and scim-token commands."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from bot import (
     logs,
     manifest_cli,
     rbac_admin,
+    tenant_cli,
 )
 from bot.audit import Audit
 from bot.model import new_correlation_id
@@ -110,6 +111,7 @@ def parser() -> argparse.ArgumentParser:
     manifest_cli.add_parsers(sub)
     check_cli.add_parsers(sub)
     directory_cli.add_parsers(sub)
+    tenant_cli.add_parsers(sub)
     scim_cli.add_parsers(sub)
     return p
 
@@ -133,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             return check_cli.run(args, settings)
         if args.cmd in directory_cli.COMMANDS:
             return directory_cli.run(args, settings)
+        if args.cmd in tenant_cli.COMMANDS:
+            return tenant_cli.run(args, settings)
         if args.cmd in scim_cli.COMMANDS:
             return scim_cli.run(args, settings)
         return asyncio.run(_offline(args, settings))
