@@ -1,19 +1,25 @@
-"""`deskhand tenant create|list|map|unmap` as real processes on a temporary SQLite database:
-idempotent, clear refusals (unknown tenant, malformed id, a workspace another tenant holds),
-bot tokens sealed and never printed, every change in the tenant's own audit trail."""
+"""`deskhand tenant create|list|map|unmap` on a temporary SQLite database: idempotent, clear
+refusals (unknown tenant, malformed id, a workspace another tenant holds), bot tokens sealed and
+never printed, every change in the tenant's own audit trail. The commands run through
+`bot.cli.main` in this process (each a process of its own would take seconds); one runs as a
+real process, its token on standard input."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from bot import cli
 from bot.secrets import SecretBox
 from storage.audit import AuditRepo
 from storage.db import Database
 from storage.tenants import TenantRepo, WorkspaceRepo
-from tests.bot.test_cli import DESKHAND, Result, _env, run
+from tests.bot.test_cli import DESKHAND, Result, _env
 from tests.conftest import SECRET, sqlite_url
 
 CONTOSO = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -43,7 +49,27 @@ def with_stdin(env: dict[str, str], argv: list[str], text: str, cwd: Path) -> Re
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
-def test_tenants_and_their_workspaces_from_the_command_line(tmp_path: Path) -> None:
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
+    """`deskhand ARGV` in this process for each (env, argv), one after the other."""
+
+    def invoke(*calls: tuple[dict[str, str], list[str]], cwd: Path) -> list[Result]:
+        results = []
+        for env, argv in calls:
+            for key in [k for k in os.environ if k.startswith("DESKHAND_")]:
+                monkeypatch.delenv(key)
+            for key, value in env.items():
+                if key.startswith("DESKHAND_"):
+                    monkeypatch.setenv(key, value)
+            code = cli.main(argv)
+            out, err = capsys.readouterr()
+            results.append(Result(code, out, err))
+        return results
+
+    return invoke
+
+
+def test_tenants_and_their_workspaces_from_the_command_line(tmp_path: Path, run: Any) -> None:
     url = sqlite_url(tmp_path)
     env = _env(url)
     [upgraded] = run((env, ["db", "upgrade"]), cwd=tmp_path)
