@@ -92,6 +92,7 @@ async def test_each_workspace_acts_as_its_own_tenants_people(env: SlackEnv) -> N
 async def test_a_card_from_workspace_b_never_reaches_a_row_of_tenant_a(env: SlackEnv) -> None:
     rt = env.server.runtime
     beta = await add_beta(rt)
+    await map_workspace(rt, rt.tenant_id, SLACK_TEAM, "T0001")
     await map_workspace(rt, beta, SLACK_TEAM, "T0002")
     rows = await acme_rows(rt)
     # beta's Alex is a Full Administrator there: rights are not what stops these.
@@ -106,6 +107,13 @@ async def test_a_card_from_workspace_b_never_reaches_a_row_of_tenant_a(env: Slac
         shown = await click(env, B_ALEX, action_id, f"c{n}", "T0002")
         assert said in shown, (action_id, shown)
     assert await unchanged(rt, rows)
+    # Nor can beta's administrator take over an account of acme's workspace by linking it.
+    refused = await say(env, B_ALEX, f"identity link slack:T0001:{ACME_ALEX} to {ALEX}", "c9",
+                        team="T0002")
+    assert f"slack:T0001:{ACME_ALEX}` is in Slack workspace T0001, which belongs to another " \
+        "deskhand tenant" in refused
+    async with rt.db.uow() as uow:
+        assert await uow.repo(DirectoryRepo).identity("slack", "T0001", ACME_ALEX) is None
     assert not [e for e in await audit(rt, rt.tenant_id) if e.actor_email == ALEX
                 and (e.platform_identity or "").startswith("slack:T0002")]
 
