@@ -1,11 +1,13 @@
 """The one path from a platform's request to the person's answer, the same on every platform.
 
-Resolve the person (the stored chat link, else the platform's email lookup) -> an unknown person
-is told how to get access, and that is audited -> the router runs the command or click -> the
-reply is delivered -> the work the handler left for after the answer runs (e.g. redrawing every
-copy of a card on other platforms). Whatever fails on the way (the identity lookup, the audit
-writer, a card renderer, a platform refusing a post), the person gets a plain "something went
-wrong" answer with a reference and the log one ERROR line with the traceback: never silence.
+Resolve the tenant (the one the request's workspace maps to, bot/tenancy.py; an unmapped
+workspace is refused and audited) -> the person in that tenant (the stored chat link, else the
+platform's email lookup) -> an unknown person is told how to get access, and that is audited
+-> the router runs the command or click -> the reply is delivered -> the work the handler left
+for after the answer runs (e.g. redrawing every copy of a card on other platforms). Whatever
+fails on the way (the identity lookup, the audit writer, a card renderer, a platform refusing a
+post), the person gets a plain "something went wrong" answer with a reference and the log one
+ERROR line with the traceback: never silence.
 """
 
 from __future__ import annotations
