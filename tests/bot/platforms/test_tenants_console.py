@@ -87,3 +87,23 @@ async def test_a_console_session_works_in_its_persons_tenant_only(
         assert not [m for m in hello["history"] if "Alex Admin" in str(m["card"])]
     finally:
         await asyncio.gather(acme_ws.close(), beta_ws.close())
+
+
+async def test_a_download_link_serves_its_own_tenants_person_only(
+        console_server: LiveServer, http: aiohttp.ClientSession) -> None:
+    """Links carry the tenant and the person they were made for; each download checks that the
+    person is still of that tenant (and may), so a link never serves one tenant's data to
+    another tenant's person."""
+    rt = console_server.runtime
+    beta = await add_beta(rt)
+    rows = await acme_rows(rt)
+    async with rt.db.uow() as uow:
+        ours = await uow.repo(DirectoryRepo).principal_by_email(rt.tenant_id, ALEX)
+        theirs = await uow.repo(DirectoryRepo).principal_by_email(beta, ALEX)
+    assert ours is not None and theirs is not None
+    for person, status in ((ours.id, 200), (theirs.id, 403)):
+        for kind, payload in (("audit.csv", {"t": rt.tenant_id, "p": person, "f": {}}),
+                              ("instruction.export", {"t": rt.tenant_id, "p": person, "r": rows.run,
+                                              "f": "csv"})):
+            async with http.get(rt.downloads.url(kind, payload)) as r:
+                assert r.status == status, (kind, person, await r.text())
