@@ -147,6 +147,12 @@ async def test_an_enterprise_grid_orgs_mapping_wins_over_its_workspaces(env: Sla
     async with rt.db.uow() as uow:
         link = await uow.repo(DirectoryRepo).identity("slack", "T0001", ACME_ALEX)
     assert link is not None and link.tenant_id == beta
+    # A click names its org in `team.enterprise_id` and `enterprise`: beta's too.
+    body = env.action_body(ACME_ALEX, "run.cancel:424242", "424242", ts="1700000000.000001",
+                           response="e2", team="T0001", org="E0001")
+    assert "There is no run 424242" in await answer(env, body, "e2")
+    assert ("interaction", "run.cancel") in {(e.kind, e.action) for e in await audit(rt, beta)}
+    assert "run.cancel" not in {e.action for e in await audit(rt, rt.tenant_id)}
 
 
 async def test_a_workspace_with_its_own_installation_is_served_with_its_token(
