@@ -17,6 +17,7 @@ revision = '0023'
 down_revision = '0022'
 branch_labels = None
 depends_on = None
+compatibility = "expand"  # a new table; code before it never reads it
 
 
 def upgrade() -> None:
