@@ -1,5 +1,5 @@
 """`deskhand`: demo, serve, db, rbac, groups, console sign-in, audit, manifest, teams-package,
-check, directory import, devices import, scim-token and settings-doc commands."""
+check, directory import, devices import, tenant, scim-token and settings-doc commands."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from bot import (
     rbac_cli,
     settings_doc,
     startup,
+    tenant_cli,
 )
 from bot.audit import Audit
 from bot.model import new_correlation_id
@@ -85,6 +86,7 @@ def parser() -> argparse.ArgumentParser:
     check_cli.add_parsers(sub)
     directory_cli.add_parsers(sub)
     devices_cli.add_parsers(sub)
+    tenant_cli.add_parsers(sub)
     scim_cli.add_parsers(sub)
     settings_doc.add_parsers(sub)
     return p
@@ -113,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
             return directory_cli.run(args, settings)
         if args.cmd in devices_cli.COMMANDS:
             return devices_cli.run(args, settings)
+        if args.cmd in tenant_cli.COMMANDS:
+            return tenant_cli.run(args, settings)
         if args.cmd in scim_cli.COMMANDS:
             return scim_cli.run(args, settings)
         return asyncio.run(_offline(args, settings))
