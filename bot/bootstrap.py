@@ -23,9 +23,8 @@ from bot.registry import Registry
 from bot.rekey import CORE, Sealed
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler
-from bot.secrets import SecretBox
 from bot.settings import CoreSettings, load_settings
-from bot.startup import StartupError
+from bot.startup import secret_box
 from bot.tenant_settings import CoreTenantSettings
 from handlers import (
     admin,
@@ -107,21 +106,6 @@ def commands() -> Registry:
         for spec in capability.commands:
             registry.add(spec)
     return registry
-
-
-def secret_box(settings: CoreSettings) -> SecretBox:
-    """The secret key ring; a StartupError (one line) when no key is given or one is too short."""
-    keys = settings.secret_ring
-    if not keys:
-        raise StartupError("DESKHAND_SECRET_KEY is not set (it encrypts integration secrets and "
-                           "signs download links); set it to a long random value, e.g. from "
-                           "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`, "
-                           "and keep it: stored secrets need it (to replace it later, give a ring "
-                           "in DESKHAND_SECRET_KEYS: docs/security.md)")
-    try:
-        return SecretBox(keys)
-    except ValueError as exc:
-        raise StartupError(str(exc)) from None
 
 
 def build_runtime(settings: CoreSettings) -> Runtime:

@@ -1,5 +1,5 @@
 """`deskhand`: demo, serve, db, rbac, groups, console sign-in, audit, manifest, teams-package,
-check, directory import, devices import, scim-token and secrets commands."""
+check, directory import, devices import, tenant, scim-token, secrets and settings-doc commands."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ from bot import (
     manifest_cli,
     rbac_cli,
     secrets_cli,
+    settings_doc,
     startup,
+    tenant_cli,
 )
 from bot.audit import Audit
 from bot.model import new_correlation_id
@@ -41,7 +43,8 @@ from storage.directory import DirectoryRepo
 from storage.tenants import TenantRepo
 
 # Modules of commands of their own: each has COMMANDS, add_parsers(sub) and run(args, settings).
-SUBCOMMANDS = (manifest_cli, check_cli, directory_cli, devices_cli, scim_cli, secrets_cli)
+SUBCOMMANDS = (manifest_cli, check_cli, directory_cli, devices_cli, tenant_cli, scim_cli,
+               secrets_cli)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -86,6 +89,7 @@ def parser() -> argparse.ArgumentParser:
     rbac_cli.add_parsers(sub)  # its run() works inside _offline's unit of work
     for module in SUBCOMMANDS:
         module.add_parsers(sub)
+    settings_doc.add_parsers(sub)
     return p
 
 
@@ -94,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.cmd == "demo":
             return run_demo(args)
+        if args.cmd in settings_doc.COMMANDS:  # made from the code: needs no settings
+            return settings_doc.run(args)
         settings = bootstrap.load()
         logs.configure(settings.log_level)
         if args.cmd == "serve":

@@ -23,15 +23,16 @@ from bot.secrets import SecretBox
 from storage.base import Base
 from storage.inbox import InboxItem
 from storage.integrations import IntegrationRecord
+from storage.tenants import ChatWorkspace
 
 BATCH = 200
 
 
 @dataclass(frozen=True)
 class Sealed:
-    """A table's columns of sealed text. `text`: columns holding one sealed value each; `json`: a
-    column holding an object of sealed values, written only while `guard` (a column every write
-    of the row changes) still holds what was read."""
+    """A table's columns of sealed text. `text`: columns holding one sealed value each (NULL:
+    nothing sealed); `json`: a column holding an object of sealed values, written only while
+    `guard` (a column every write of the row changes) still holds what was read."""
 
     model: type[Base]
     text: tuple[str, ...] = ()
@@ -47,10 +48,12 @@ class Sealed:
         return cast(Table, self.model.__table__)
 
 
-# The core's sealed columns: each tenant's integration secrets and the queued chat requests.
+# The core's sealed columns: each tenant's integration secrets, the queued chat requests and
+# the bot tokens of Slack workspaces with their own installation.
 CORE: tuple[Sealed, ...] = (
     Sealed(IntegrationRecord, json="sealed", guard="revision"),
     Sealed(InboxItem, text=("payload",)),
+    Sealed(ChatWorkspace, text=("bot_token",)),
 )
 
 
@@ -92,8 +95,10 @@ async def _rotate_row(conn: AsyncConnection, box: SecretBox, sealed: Sealed, row
                       report: TableReport) -> None:
     table, values = sealed.table, row._mapping
     secrets = dict(values[sealed.json] or {}) if sealed.json else {}
-    found = [(name, values[name]) for name in sealed.text]
+    found = [(name, values[name]) for name in sealed.text if values[name] is not None]
     found += [(f"{sealed.json}.{key}", value) for key, value in sorted(secrets.items())]
+    if not found:  # nothing sealed in this row (a Slack workspace on the deployment's token)
+        return
     renewed: dict[str, str] = {}
     unreadable: list[str] = []
     for label, value in found:

@@ -13,7 +13,7 @@ from bot.audit import Audit
 from bot.model import new_correlation_id
 from bot.secrets import SecretBox
 from bot.settings import CoreSettings
-from bot.startup import StartupError, require_schema
+from bot.startup import StartupError, require_schema, secret_box
 from storage.db import Database
 from storage.tenants import TenantRepo
 
@@ -39,7 +39,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, settings: CoreSettings) -> int:
     if not 1 <= args.batch <= 10_000:
         raise ValueError("--batch takes a number of rows from 1 to 10000")
-    return asyncio.run(_rotate(settings, bootstrap.secret_box(settings), args.batch))
+    return asyncio.run(_rotate(settings, secret_box(settings), args.batch))
 
 
 async def _rotate(settings: CoreSettings, box: SecretBox, batch: int) -> int:

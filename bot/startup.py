@@ -13,8 +13,11 @@ import socket
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.secrets import SecretBox
+from bot.settings import CoreSettings
 from storage import migrate
 from storage.db import DatabaseUnavailable, is_sqlite
+from storage.pg_connect import tls_hint
 
 
 class StartupError(Exception):
@@ -54,6 +57,22 @@ async def require_schema(engine: AsyncEngine) -> migrate.Schema:
     return schema
 
 
+def secret_box(settings: CoreSettings) -> SecretBox:
+    """The secret key ring (bot/secrets.py); a StartupError when no key is given or one is too
+    short. Whatever seals or opens stored secrets gets its ring here."""
+    keys = settings.secret_ring
+    if not keys:
+        raise StartupError("DESKHAND_SECRET_KEY is not set (it encrypts integration secrets and "
+                           "signs download links); set it to a long random value, e.g. from "
+                           "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`, "
+                           "and keep it: stored secrets need it (to replace it later, give a ring "
+                           "in DESKHAND_SECRET_KEYS: docs/security.md)")
+    try:
+        return SecretBox(keys)
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
+
+
 def check_listen(host: str, port: int) -> None:
     """Bind (and let go of) the listener's address before anything starts: a port in use is
     said at once, not after the runtime came up and had to be stopped again."""
@@ -89,6 +108,6 @@ def line(exc: BaseException) -> str:
     if isinstance(exc, DatabaseUnavailable):
         if is_sqlite(exc.url):
             return f"{exc}; check DESKHAND_DATABASE_URL and that this user may write its folder"
-        return (f"{exc}; check DESKHAND_DATABASE_URL and that the database server is running "
-                "and reachable from here")
+        return f"{exc}; " + (tls_hint(str(exc)) or "check DESKHAND_DATABASE_URL and that the "
+                              "database server is running and reachable from here")
     return str(exc)

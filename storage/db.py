@@ -9,7 +9,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from storage.pg_connect import connect_args
 from storage.uow import UnitOfWork
+
+# PostgreSQL connections of one process's engine: up to POOL_SIZE kept open, MAX_OVERFLOW more
+# for a burst. Every process has one engine (the listener, each worker, each CLI command), so a
+# deployment needs replicas x (1 + DESKHAND_WORKERS) x 20 connections (docs/operations.md).
+POOL_SIZE = 10
+MAX_OVERFLOW = 10
 
 
 class DatabaseUnavailable(Exception):
@@ -50,8 +57,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
-    return create_async_engine(url, **kwargs)
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("max_overflow", MAX_OVERFLOW)
+    stripped, tls = connect_args(url)  # libpq's sslmode & co. as asyncpg's ssl=
+    return create_async_engine(stripped, connect_args=tls, **kwargs)
 
 
 class Database:

@@ -15,6 +15,7 @@ from bot.context import Context, Reply
 from bot.errors import NotFound, UserError
 from bot.model import Command, PlatformIdentity
 from bot.registry import Arg, CommandSpec
+from bot.tenancy import KINDS, SLACK_ORG, SLACK_TEAM, TEAMS_TENANT, Unmapped, Workspace, tenant_of
 from cards.model import Card, Table, Text
 from cards.model import Context as Small
 from handlers.identity import texts
@@ -49,6 +50,25 @@ def parse_account(ctx: Context, value: str) -> PlatformIdentity:
     return PlatformIdentity(platform, tenant, user)  # type: ignore[arg-type]
 
 
+async def require_own_workspace(ctx: Context, account: PlatformIdentity) -> None:
+    """The account's workspace must be this tenant's: a link to an account whose requests go
+    to another tenant would only lock its person out there (bot/tenancy.py)."""
+    team = account.platform_tenant
+    if account.platform == "teams":
+        where, kind = Workspace("teams", team), TEAMS_TENANT
+    elif team.startswith("E"):
+        where, kind = Workspace("slack", "", team), SLACK_ORG
+    else:
+        where, kind = Workspace("slack", team), SLACK_TEAM
+    found = await tenant_of(ctx.runtime, where)
+    if found != ctx.tenant_id:
+        belongs = texts.BELONGS_NOWHERE if isinstance(found, Unmapped) else \
+            texts.BELONGS_ELSEWHERE
+        raise UserError(texts.OTHER_WORKSPACE.format(
+            account=account, workspace=f"{KINDS[kind].what} {team}", belongs=belongs),
+            title="Other tenant")
+
+
 async def identity_list(ctx: Context, cmd: Command) -> Reply:
     email = cmd.args.get("email")
     async with ctx.runtime.db.uow() as uow:
@@ -78,6 +98,7 @@ async def identity_link(ctx: Context, cmd: Command) -> Reply:
     account = parse_account(ctx, cmd.args["account"])
     email = cmd.args["to"].strip().lower()
     ctx.target, ctx.audit_params["account"] = email, str(account)
+    await require_own_workspace(ctx, account)
     async with ctx.runtime.db.uow() as uow:
         directory = uow.repo(DirectoryRepo)
         person = await directory.principal_by_email(ctx.tenant_id, email)

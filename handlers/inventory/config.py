@@ -12,14 +12,18 @@ GroupSource = Literal["1e", "teamviewer", "workspace-one", "none"]
 
 
 class InventoryConfig(BaseModel):
-    # How often the scheduled sync runs (one replica at a time); 0 turns the schedule off.
-    inventory_sync_seconds: int = Field(3600, ge=0, le=7 * 86400)
-    # Devices asked of a vendor per page: what one batched upsert writes, and what is in memory.
-    inventory_page_size: int = Field(500, ge=10, le=5000)
-    # How a 1E management group's members are asked for (integrations/tachyon/inventory.py: the
-    # filter is not documented): `POST Devices` filtered on this attribute == the group's field.
-    inventory_1e_group_attribute: str = Field("managementgroup", pattern=r"^[A-Za-z_]{1,64}$")
-    inventory_1e_group_field: Literal["Id", "UsableId", "Name"] = "Id"
+    inventory_sync_seconds: int = Field(3600, ge=0, le=7 * 86400, description=(
+        "how often the scheduled device inventory sync runs, on one replica at a time "
+        "(seconds); 0 turns the schedule off"))
+    inventory_page_size: int = Field(500, ge=10, le=5000, description=(
+        "devices asked of a vendor per page: what one batched write holds in memory"))
+    # 1E's filter is not documented (integrations/tachyon/inventory.py): `POST Devices`
+    # filtered on this attribute == the group's field.
+    inventory_1e_group_attribute: str = Field(
+        "managementgroup", pattern=r"^[A-Za-z_]{1,64}$", description=(
+            "the 1E device attribute a management group's members are filtered on"))
+    inventory_1e_group_field: Literal["Id", "UsableId", "Name"] = Field("Id", description=(
+        "the management group's field that attribute is compared with"))
 
 
 class InventorySettings(TenantSection):

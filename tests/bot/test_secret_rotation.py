@@ -21,12 +21,13 @@ import pytest
 from sqlalchemy import select, text
 
 from bot import cli, rekey
-from bot.bootstrap import build_runtime, sealed_columns, secret_box
+from bot.bootstrap import build_runtime, sealed_columns
 from bot.downloads import Downloads, LinkError
 from bot.integration import seal
 from bot.runtime import Runtime
 from bot.secrets import SecretBox
-from bot.startup import StartupError
+from bot.startup import StartupError, secret_box
+from bot.tenancy import SLACK_TEAM, sealed_slack_token
 from handlers.certificates import lifecycle
 from handlers.remote.tokens import DatabaseTokenStore
 from integrations.teamviewer.oauth import PendingSignIn
@@ -35,11 +36,13 @@ from storage.directory import DirectoryRepo
 from storage.inbox import InboxItem
 from storage.integrations import IntegrationRepo
 from storage.remote import TeamViewerAuthRepo
+from storage.tenants import ChatWorkspace, WorkspaceRepo
 from tests.conftest import make_settings, sqlite_url
 
 DESKHAND = str(Path(sys.executable).parent / "deskhand")
 A, B, C = ("key-a-" + "a" * 26, "key-b-" + "b" * 26, "key-c-" + "c" * 26)
 API_TOKEN, ACCESS, REFRESH, VERIFIER = "tv-api-1111", "tv-access-2222", "tv-refresh-3333", "pkce-4444"
+SLACK_TOKEN = "xoxb-own-workspace-5555"
 STATE = "0" * 64
 COUNTS = re.compile(r"^(\w+): (\d+) re-sealed with the first key, (\d+) already sealed with it, "
                     r"(\d+) rewritten by deskhand meanwhile, (\d+) unreadable$")
@@ -64,12 +67,16 @@ async def seed(rt: Runtime) -> None:
     async with rt.db.uow() as uow:
         await uow.repo(IntegrationRepo).put(rt.tenant_id, "teamviewer", values, sealed, by="test")
         alex = await uow.repo(DirectoryRepo).upsert_principal(rt.tenant_id, "alex@example.com", "Alex")
+        for team, token in (("T0OWN", rt.secrets.seal(SLACK_TOKEN)), ("T0SHARED", None)):
+            await uow.repo(WorkspaceRepo).add(ChatWorkspace(  # as `deskhand tenant map` does
+                tenant_id=rt.tenant_id, platform="slack", kind=SLACK_TEAM, external_id=team,
+                bot_token=token, created_by="test"))
         await uow.commit()
     tokens = DatabaseTokenStore(rt.db, rt.secrets, rt.tenant_id)
     later = datetime.now(UTC) + timedelta(hours=1)
     await tokens.connect(ACCESS, REFRESH, later, "alex@example.com")
     await tokens.save_pending(STATE, PendingSignIn(alex.id, VERIFIER, later))
-    assert await lifecycle.ensure(rt) is not None  # a new IdP key pair
+    assert await lifecycle.ensure(rt, rt.tenant_id) is not None  # a new IdP key pair
     assert await rt.inbox.put("slack", "command", {"text": "integrations set x password=p"})
 
 
@@ -80,7 +87,7 @@ async def stored(rt: Runtime) -> dict[str, list[str]]:
         for sealed in sealed_columns():
             table = sealed.table
             for row in (await conn.execute(select(table))).mappings():
-                values = [row[n] for n in sealed.text]
+                values = [row[n] for n in sealed.text if row[n] is not None]
                 values += list((row[sealed.json] or {}).values()) if sealed.json else []
                 found.setdefault(table.name, []).extend(values)
     return found
@@ -92,6 +99,8 @@ async def read_back(rt: Runtime) -> None:
     assert not effective.trouble and effective.record["api_token"] == API_TOKEN
     tokens = await DatabaseTokenStore(rt.db, rt.secrets, rt.tenant_id).tokens()
     assert tokens is not None and (tokens.access, tokens.refresh) == (ACCESS, REFRESH)
+    own = await sealed_slack_token(rt.db, {"team": "T0OWN"})
+    assert own is not None and rt.secrets.open(own) == SLACK_TOKEN
     for table, values in (await stored(rt)).items():
         for value in values:
             rt.secrets.open(value)  # ValueError if no key of the ring opens it
@@ -160,7 +169,7 @@ async def test_rotating_the_secret_key_leaves_every_stored_secret_readable(
     assert code == 0, err
     assert counts == {"integration_configs": (1, 0, 0, 0), "inbox": (1, 1, 0, 0),
                       "teamviewer_credentials": (1, 0, 0, 0), "teamviewer_oauth_states": (1, 0, 0, 0),
-                      "idp_certificates": (1, 0, 0, 0)}, out
+                      "idp_certificates": (1, 0, 0, 0), "chat_workspaces": (1, 0, 0, 0)}, out
     assert "the other keys can be removed" in out
     code, again, out, _ = await rotate_here(db_url, f"{B},{A}")
     assert code == 0 and set(again.values()) == {(0, 1, 0, 0), (0, 2, 0, 0)}, out  # idempotent
@@ -239,9 +248,10 @@ async def test_a_row_no_key_of_the_ring_opens_is_reported_and_left_alone(tmp_pat
     assert f"  cannot open integration_configs (tenant_id={tenant}, name=teamviewer): " \
            "sealed.api_token" in said
     assert "  cannot open idp_certificates (id=1): private_key" in said
+    assert "  cannot open chat_workspaces (id=1): bot_token" in said
     assert f"  cannot open teamviewer_oauth_states (state_hash={STATE}): verifier" in said
-    assert said[-1].startswith("deskhand: 4 row(s) hold a value that no key of the ring opens")
-    for secret in (API_TOKEN, VERIFIER, "PRIVATE KEY", A, B, C, *lost.values()):
+    assert said[-1].startswith("deskhand: 5 row(s) hold a value that no key of the ring opens")
+    for secret in (API_TOKEN, VERIFIER, SLACK_TOKEN, "PRIVATE KEY", A, B, C, *lost.values()):
         assert secret not in out + err
     async with deskhand(url, secret_keys=f"{B},{A}") as rt:
         async with rt.db.uow() as uow:

@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.model import Platform
 from bot.platforms.slack import inbound, listeners
+from bot.platforms.slack.clients import SlackClients
 from bot.platforms.slack.identity import SlackIdentity
 from bot.platforms.slack.messenger import ChannelPacer, SlackMessenger
 from bot.platforms.slack.retries import PolicyRetries
@@ -76,8 +77,9 @@ class SlackAdapter:
             name="deskhand", client=self.client, signing_secret=self.secret,
             request_verification_enabled=False, process_before_response=True,
             logger=logging.getLogger("deskhand.slack.bolt"))
-        self.identity = SlackIdentity(self.client)
-        self.messenger = SlackMessenger(runtime, self.client, ChannelPacer(1.0))
+        self.clients = SlackClients(runtime, self.client)  # and each workspace's own token
+        self.identity = SlackIdentity(self.clients)
+        self.messenger = SlackMessenger(runtime, self.clients, ChannelPacer(1.0))
         self.socket = SocketRunner(self.app, s.slack_app_token.get_secret_value()) \
             if listen and socket and s.slack_app_token else None
         self._after_ack = Tasks("slack", log)  # views.open, notes to the sender

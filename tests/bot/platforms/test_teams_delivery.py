@@ -25,7 +25,7 @@ from integrations.http import parse_retry_after
 from storage.directory import DirectoryRepo
 from storage.teams import TeamsConversationRepo
 from storage.tenants import TenantRepo
-from tests.fakes.bot_connector import ALEX, FakeBotFramework, teams_deskhand
+from tests.fakes.bot_connector import ALEX, TENANT, FakeBotFramework, teams_deskhand
 from tests.fakes.bot_connector import load as load_fixture
 
 PERSONAL = load_fixture("message_personal")["conversation"]["id"]
@@ -207,7 +207,7 @@ async def test_a_notice_goes_to_the_1to1_chat_or_nowhere_never_to_the_channel(
     await fake.send(deskhand.url, fake.activity("conversation_update_bot_added"))
     rt = deskhand.runtime
     asked_in = places.stored(ReplyTarget("teams", CHANNEL),
-                             PlatformIdentity("teams", "tenant", ALEX.aad or ""))
+                             PlatformIdentity("teams", TENANT, ALEX.aad or ""))
     sent = len(fake.posted())
     assert await places.tell(rt, asked_in, Card("Your run 7 was approved")) is False
     assert len(fake.posted()) == sent  # nothing reached the channel
