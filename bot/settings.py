@@ -9,6 +9,7 @@ one place. Invalid settings stop start-up with one line per problem (see `load_s
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -68,6 +69,10 @@ class CoreSettings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Slash command names (bot/platforms/slack/commands.py): `dh-` makes `/dh-run`, `/dh-help`...;
+    # `single` registers `/deskhand` alone. The umbrella `/deskhand` is never prefixed.
+    slack_command_prefix: str = ""
+    slack_commands: Literal["all", "single"] = "all"
 
     teams_app_id: str = ""
     teams_app_password: SecretStr | None = None
@@ -76,6 +81,10 @@ class CoreSettings(BaseSettings):
     # Where Bot Framework signing keys and bot tokens come from; overridable for tests and clouds.
     teams_openid_metadata_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
     teams_token_url: str = ""  # default: https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token
+    # Who runs this deskhand and how to reach them: its /about, /privacy and /terms pages say so
+    # (bot/info_pages.py), and the Teams app links to them.
+    operator_name: str = Field("", max_length=100)
+    operator_contact: str = Field("", max_length=200)
 
     @field_validator("database_url")
     @classmethod
@@ -87,6 +96,14 @@ class CoreSettings(BaseSettings):
         except (ArgumentError, ValueError):  # not echoed: the URL may hold a password
             raise ValueError("is not a valid URL: check the port is a number and that special "
                              "characters in the password are percent-encoded (@ as %40)") from None
+        return value
+
+    @field_validator("slack_command_prefix")
+    @classmethod
+    def _slack_command_prefix(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,15}", value):
+            raise ValueError("must be up to 16 lower-case letters, digits, - or _, starting with a "
+                             "letter or digit (e.g. dh-), as Slack command names allow")
         return value
 
     @field_validator("worker_stale_after")
