@@ -9,6 +9,7 @@ one place. Invalid settings stop start-up with one line per problem (see `load_s
 from __future__ import annotations
 
 import os
+import re
 import typing
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -110,6 +111,13 @@ class CoreSettings(BaseSettings):
         "the app-level token `xapp-...` for Socket Mode (no inbound endpoint for Slack)"))
     slack_api_url: str = Field("https://slack.com/api/", description=(
         "Slack's Web API base; change it only for a test double"))
+    # Slash command names (bot/platforms/slack/commands.py). The umbrella `/deskhand` is never prefixed.
+    slack_command_prefix: str = Field("", description=(
+        "a prefix for Slack slash commands so they do not clash with other apps: `dh-` makes "
+        "`/dh-run`, `/dh-help`...; regenerate the manifest after changing it"))
+    slack_commands: Literal["all", "single"] = Field("all", description=(
+        "`all` registers one slash command per command group beside `/deskhand`; `single` "
+        "registers `/deskhand` alone"))
 
     teams_app_id: str = Field("", description=(
         "the Azure Bot's Microsoft App ID; empty: `/api/messages` refuses every request"))
@@ -126,6 +134,12 @@ class CoreSettings(BaseSettings):
     teams_token_url: str = Field("", description=(
         "where bot tokens come from; empty: `https://login.microsoftonline.com/<tenant>/oauth2/"
         "v2.0/token`, `botframework.com` as the tenant unless SingleTenant"))
+    # Who runs this deskhand and how to reach them: its /about, /privacy and /terms pages say so
+    # (bot/info_pages.py), and the Teams app links to them.
+    operator_name: str = Field("", max_length=100, description=(
+        "who runs this deskhand, named on its `/about`, `/privacy` and `/terms` pages"))
+    operator_contact: str = Field("", max_length=200, description=(
+        "how to reach them (an email or a URL becomes a link) on those pages"))
 
     @field_validator("database_url")
     @classmethod
@@ -151,6 +165,14 @@ class CoreSettings(BaseSettings):
         secret = {n for n, f in cls.model_fields.items() if SecretStr in typing.get_args(f.annotation)}
         return {k: v for k, v in data.items()
                 if not (k in secret and isinstance(v, str) and not v.strip())}
+
+    @field_validator("slack_command_prefix")
+    @classmethod
+    def _slack_command_prefix(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,15}", value):
+            raise ValueError("must be up to 16 lower-case letters, digits, - or _, starting with a "
+                             "letter or digit (e.g. dh-), as Slack command names allow")
+        return value
 
     @field_validator("worker_stale_after")
     @classmethod

@@ -1,4 +1,5 @@
-"""The HTTP listener: health, readiness, metrics, downloads, each platform's and capability's routes."""
+"""The HTTP listener: health, readiness, metrics, downloads, the about/privacy/terms pages, and each
+platform's and capability's routes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from functools import partial
 
 from aiohttp import web
 
+from bot import info_pages
 from bot.downloads import INVALID, LinkError
 from bot.runtime import Runtime
 from storage import migrate
@@ -23,6 +25,7 @@ def build_app(runtime: Runtime, *, upgrade: bool = False) -> web.Application:
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/downloads/{token}", download)
+    info_pages.routes(app, runtime.settings)  # the Teams app's default developer links
     for adapter in runtime.platforms.values():
         adapter.routes(app)  # Slack: /slack/events, Teams: /api/messages, the console
     for route in runtime.routes:
