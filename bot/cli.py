@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "demo":
             return run_demo(args)
         settings = bootstrap.load()
-        logs.configure(settings.log_level)
+        logs.configure(settings.log_level, settings.log_format)
         if args.cmd == "serve":
             return serve(settings)
         if args.cmd == "worker":
@@ -128,6 +128,8 @@ def serve(settings: CoreSettings, *, upgrade: bool = False,
           seed: Callable[[Runtime], Awaitable[None]] | None = None, banner: str = "",
           mount: Callable[[web.Application], None] | None = None) -> int:
     startup.check_listen(settings.host, settings.port)
+    if settings.metrics_port is not None:
+        startup.check_listen(settings.metrics_host, settings.metrics_port, "DESKHAND_METRICS")
     runtime = bootstrap.build_runtime(settings)
     app = bootstrap.build_app(runtime, upgrade=upgrade)
     if mount is not None:
@@ -214,7 +216,7 @@ def run_demo(args: argparse.Namespace) -> int:
     settings = bootstrap.load(**overrides)
     if "DESKHAND_PUBLIC_URL" not in os.environ:
         settings.public_url = f"http://{settings.host}:{settings.port}"
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     simulators = bootstrap.demo_parts(settings)
 
     def mount(app: web.Application) -> None:

@@ -48,6 +48,13 @@ class CoreSettings(BaseSettings):
     console_link_minutes: int = Field(5, ge=1, le=30)
     console_session_hours: int = Field(12, ge=1, le=168)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # json: one object per line, with the correlation id, tenant, platform and command (bot/logs.py)
+    log_format: Literal["text", "json"] = "text"
+    # /metrics (bot/metrics_web.py): on a listener of its own when a port is set (loopback unless
+    # DESKHAND_METRICS_HOST says otherwise); on the public listener only with a bearer token.
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+    metrics_token: SecretStr | None = None
     replica_id: str = ""  # names this process in job leases; defaults to host:pid
     # Chat work after the ack runs in this many `deskhand worker` processes that `serve` starts
     # (0: in the listener's own process); they run at this much lower CPU priority, so acks
@@ -87,6 +94,22 @@ class CoreSettings(BaseSettings):
         except (ArgumentError, ValueError):  # not echoed: the URL may hold a password
             raise ValueError("is not a valid URL: check the port is a number and that special "
                              "characters in the password are percent-encoded (@ as %40)") from None
+        return value
+
+    @field_validator("metrics_port")
+    @classmethod
+    def _metrics_port(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and value == info.data.get("port"):
+            raise ValueError("must differ from DESKHAND_PORT: metrics get a listener of their own")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None  # DESKHAND_METRICS_TOKEN= (empty) is unset
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (e.g. from `openssl rand -hex 32`)")
         return value
 
     @field_validator("worker_stale_after")
