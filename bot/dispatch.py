@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bot import logs
 from bot.adapter import PlatformRefused
 from bot.context import Reply
 from bot.errors import ANSWER_FAILED, FAILED_TITLE
@@ -81,20 +83,23 @@ class Dispatch:
                       target: ReplyTarget, *, lookup: EmailLookup | None = None) -> None:
         """A typed command: run it and deliver the answer."""
         cid = new_correlation_id()
+        word = text.split(" ", 1)[0] or "help"
 
         def route(actor: Actor) -> Awaitable[Reply]:
             return self.rt.router.handle_text(text, actor, target, messenger, cid)
 
-        reply, actor = await self._answer(who, lookup, text.split(" ", 1)[0] or "help", cid, route)
-        await self.deliver(messenger, reply, target, actor or who, None, cid)
+        with self._logged(who, cid, word if self.rt.registry.knows(word) else None):
+            reply, actor = await self._answer(who, lookup, word, cid, route)
+            await self.deliver(messenger, reply, target, actor or who, None, cid)
 
     async def click(self, messenger: Messenger, who: PlatformIdentity, click: Click,
                     target: ReplyTarget, clicked: MessageRef | None, *,
                     lookup: EmailLookup | None = None) -> None:
         """A click or form submission: run it and deliver the answer."""
         cid = new_correlation_id()
-        reply, actor = await self._click(messenger, who, click, target, clicked, lookup, cid)
-        await self.deliver(messenger, reply, target, actor or who, clicked, cid)
+        with self._logged(who, cid, self._action(click)):
+            reply, actor = await self._click(messenger, who, click, target, clicked, lookup, cid)
+            await self.deliver(messenger, reply, target, actor or who, clicked, cid)
 
     async def answer_click(self, messenger: Messenger, who: PlatformIdentity, click: Click,
                            target: ReplyTarget, clicked: MessageRef | None, *,
@@ -105,8 +110,19 @@ class Dispatch:
         so nothing slow (updating the card's other copies) happens before the answer leaves.
         """
         cid = new_correlation_id()
-        reply, actor = await self._click(messenger, who, click, target, clicked, lookup, cid)
+        with self._logged(who, cid, self._action(click)):
+            reply, actor = await self._click(messenger, who, click, target, clicked, lookup, cid)
         return Answer(reply, actor or who, cid)
+
+    def _logged(self, who: PlatformIdentity, cid: str, command: str | None) -> AbstractContextManager[None]:
+        """Every line logged while this request is handled names it (bot/logs.py). The command is
+        ours or "(unknown)": what someone typed instead is not the log's to keep."""
+        return logs.request(correlation_id=cid, tenant=self.rt.settings.tenant,
+                            platform=who.platform, command=(command or "(unknown)").lower())
+
+    def _action(self, click: Click) -> str | None:
+        action = self.rt.registry.action_for(click.action_id)
+        return action.prefix if action is not None else None
 
     def finish(self, reply: Reply) -> None:
         """Start what the handler left for after the answer."""
