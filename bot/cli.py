@@ -1,5 +1,5 @@
-"""`deskhand`: demo, serve, db, rbac, groups, console sign-in, audit, manifest, teams-package,
-check, directory import, devices import and scim-token commands."""
+"""`deskhand`: demo, serve, db, rbac, groups, console sign-in, audit export and archive, manifest,
+teams-package, check, directory import, devices import and scim-token commands."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from bot.rbac_admin import AdminError
 from bot.runtime import Runtime
 from bot.secrets import local_key
 from bot.settings import CoreSettings, SettingsError
+from handlers.audit import cli as audit_cli
 from handlers.inventory import import_cli as devices_cli
 from handlers.scim import cli as scim_cli
 from storage import migrate
@@ -72,13 +73,7 @@ def parser() -> argparse.ArgumentParser:
     logout = sub.add_parser("console-logout", help="end a person's console sessions and links")
     logout.add_argument("email")
 
-    audit = sub.add_parser("audit", help="audit log")
-    asub = audit.add_subparsers(dest="action", required=True)
-    export = asub.add_parser("export", help="write the audit log as CSV")
-    export.add_argument("--user")
-    export.add_argument("--device")
-    export.add_argument("--since", help="30m, 12h, 7d, 2w or an ISO date")
-    export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    audit_cli.add_parsers(sub)
     rbac_cli.add_parsers(sub)
     manifest_cli.add_parsers(sub)
     check_cli.add_parsers(sub)
@@ -111,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             return devices_cli.run(args, settings)
         if args.cmd in scim_cli.COMMANDS:
             return scim_cli.run(args, settings)
+        if args.cmd in audit_cli.COMMANDS:
+            return audit_cli.run(args, settings)
         return asyncio.run(_offline(args, settings))
     except SettingsError as exc:
         for line in exc.lines:
@@ -259,8 +256,6 @@ async def _offline(args: argparse.Namespace, settings: CoreSettings) -> int:
             await ensure_system_roles(uow, tenant.id)
             if args.cmd == "rbac":
                 await rbac_cli.run(uow, tenant.id, args)
-            elif args.cmd == "audit":
-                await _audit_export(uow, tenant.id, args)
             elif args.cmd == "groups":
                 await _groups(uow, tenant.id, args)
             elif args.cmd in ("console-link", "console-logout"):
@@ -314,20 +309,6 @@ async def _groups(uow: Any, tenant_id: int, args: argparse.Namespace) -> None:
                     params={"tachyon_id": tachyon_id})
     print(f"group {group.name}: " + (f"`group:` runs go to 1E as management group {tachyon_id}"
                                      if tachyon_id else "`group:` runs go to 1E as a device list"))
-
-
-async def _audit_export(uow: Any, tenant_id: int, args: argparse.Namespace) -> None:
-    from handlers.audit.commands import export_csv
-    from handlers.common import parse_since
-
-    since = parse_since(args.since) if args.since else None
-    body = await export_csv(uow, tenant_id, {
-        "actor_email": args.user.lower() if args.user else None, "target": args.device,
-        "since": since.isoformat() if since else None})
-    if args.output:
-        await asyncio.to_thread(Path(args.output).write_text, body)
-    else:
-        sys.stdout.write(body)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ from bot.secrets import SecretBox
 from storage import migrate
 from storage.db import Database
 from storage.inbox import TABLE, InboxStore, NewItem
-from tests.conftest import SECRET as KEY
 from tests.bot.test_workers import METRICS_TOKEN
+from tests.conftest import SECRET as KEY
 from tests.conftest import free_port, make_settings, sqlite_url, start_server
 from tests.fakes.slack_api import ALEX, BOT_TOKEN, SECRET, FakeSlack, SlackEnv, slack_env
 
