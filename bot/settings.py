@@ -80,6 +80,20 @@ class CoreSettings(BaseSettings):
         "how long a console session lasts (hours)"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description=(
         "the lowest level written to standard error"))
+    log_format: Literal["text", "json"] = Field("text", description=(
+        "`json`: one object per line, with the correlation id, tenant, platform and command of "
+        "the request being handled (docs/security.md#logs)"))
+    # /metrics (bot/metrics_web.py): on a listener of its own when a port is set; on the public
+    # listener only with a bearer token.
+    metrics_port: int | None = Field(None, ge=1, le=65535, description=(
+        "serve `/metrics` on a listener of its own at this port; unset: no metrics listener"))
+    metrics_host: str = Field("127.0.0.1", description=(
+        "the address the metrics listener binds (0.0.0.0 in a container, published only to the "
+        "scraper)"))
+    metrics_token: SecretStr | None = Field(None, description=(
+        "a bearer token (at least 16 characters) Prometheus sends for `/metrics`; with it "
+        "`/metrics` is also served on the public listener; without it and without a port, there "
+        "are no metrics"))
     replica_id: str = Field("", description=(
         "names this process in job leases and heartbeats; empty: `host:pid`. With several "
         "replicas, give each its own or leave it empty"))
@@ -172,6 +186,22 @@ class CoreSettings(BaseSettings):
         if value and not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,15}", value):
             raise ValueError("must be up to 16 lower-case letters, digits, - or _, starting with a "
                              "letter or digit (e.g. dh-), as Slack command names allow")
+        return value
+
+    @field_validator("metrics_port")
+    @classmethod
+    def _metrics_port(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and value == info.data.get("port"):
+            raise ValueError("must differ from DESKHAND_PORT: metrics get a listener of their own")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None  # DESKHAND_METRICS_TOKEN= (empty) is unset
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (e.g. from `openssl rand -hex 32`)")
         return value
 
     @field_validator("worker_stale_after")
