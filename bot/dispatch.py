@@ -35,8 +35,8 @@ from bot.model import (
 from bot.router import error_card
 from bot.tasks import Tasks
 from bot.tenancy import Door, Unmapped, tenant_of
-from storage.tenants import TenantRepo
 from cards.model import message_card
+from storage.tenants import TenantRepo
 
 if TYPE_CHECKING:
     from bot.adapter import Messenger
