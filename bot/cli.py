@@ -1,5 +1,6 @@
-"""`deskhand`: demo, serve, db, rbac, groups, console sign-in, audit, manifest, teams-package,
-check, directory import, devices import, tenant, scim-token, secrets and settings-doc commands."""
+"""`deskhand`: demo, serve, db, rbac, groups, console sign-in, audit export and archive, manifest,
+teams-package, check, directory import, devices import, tenant, scim-token, secrets and
+settings-doc commands."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from bot.rbac_admin import AdminError
 from bot.runtime import Runtime
 from bot.secrets import local_key
 from bot.settings import CoreSettings, SettingsError
+from handlers.audit import cli as audit_cli
 from handlers.inventory import import_cli as devices_cli
 from handlers.scim import cli as scim_cli
 from storage import migrate
@@ -43,8 +45,8 @@ from storage.directory import DirectoryRepo
 from storage.tenants import TenantRepo
 
 # Modules of commands of their own: each has COMMANDS, add_parsers(sub) and run(args, settings).
-SUBCOMMANDS = (manifest_cli, check_cli, directory_cli, devices_cli, tenant_cli, scim_cli,
-               secrets_cli)
+SUBCOMMANDS = (audit_cli, manifest_cli, check_cli, directory_cli, devices_cli, tenant_cli,
+               scim_cli, secrets_cli)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -79,13 +81,6 @@ def parser() -> argparse.ArgumentParser:
     logout = sub.add_parser("console-logout", help="end a person's console sessions and links")
     logout.add_argument("email")
 
-    audit = sub.add_parser("audit", help="audit log")
-    asub = audit.add_subparsers(dest="action", required=True)
-    export = asub.add_parser("export", help="write the audit log as CSV")
-    export.add_argument("--user")
-    export.add_argument("--device")
-    export.add_argument("--since", help="30m, 12h, 7d, 2w or an ISO date")
-    export.add_argument("-o", "--output", help="file to write (default: standard output)")
     rbac_cli.add_parsers(sub)  # its run() works inside _offline's unit of work
     for module in SUBCOMMANDS:
         module.add_parsers(sub)
@@ -101,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd in settings_doc.COMMANDS:  # made from the code: needs no settings
             return settings_doc.run(args)
         settings = bootstrap.load()
-        logs.configure(settings.log_level)
+        logs.configure(settings.log_level, settings.log_format)
         if args.cmd == "serve":
             return serve(settings)
         if args.cmd == "worker":
@@ -128,6 +123,8 @@ def serve(settings: CoreSettings, *, upgrade: bool = False,
           seed: Callable[[Runtime], Awaitable[None]] | None = None, banner: str = "",
           mount: Callable[[web.Application], None] | None = None) -> int:
     startup.check_listen(settings.host, settings.port)
+    if settings.metrics_port is not None:
+        startup.check_listen(settings.metrics_host, settings.metrics_port, "DESKHAND_METRICS")
     runtime = bootstrap.build_runtime(settings)
     app = bootstrap.build_app(runtime, upgrade=upgrade)
     if mount is not None:
@@ -215,7 +212,7 @@ def run_demo(args: argparse.Namespace) -> int:
     settings = bootstrap.load(**overrides)
     if "DESKHAND_PUBLIC_URL" not in os.environ:
         settings.public_url = f"http://{settings.host}:{settings.port}"
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     simulators = bootstrap.demo_parts(settings)
 
     def mount(app: web.Application) -> None:
@@ -258,8 +255,6 @@ async def _offline(args: argparse.Namespace, settings: CoreSettings) -> int:
             await ensure_system_roles(uow, tenant.id)
             if args.cmd == "rbac":
                 await rbac_cli.run(uow, tenant.id, args)
-            elif args.cmd == "audit":
-                await _audit_export(uow, tenant.id, args)
             elif args.cmd == "groups":
                 await _groups(uow, tenant.id, args)
             elif args.cmd in ("console-link", "console-logout"):
@@ -313,20 +308,6 @@ async def _groups(uow: Any, tenant_id: int, args: argparse.Namespace) -> None:
                     params={"tachyon_id": tachyon_id})
     print(f"group {group.name}: " + (f"`group:` runs go to 1E as management group {tachyon_id}"
                                      if tachyon_id else "`group:` runs go to 1E as a device list"))
-
-
-async def _audit_export(uow: Any, tenant_id: int, args: argparse.Namespace) -> None:
-    from handlers.audit.commands import export_csv
-    from handlers.common import parse_since
-
-    since = parse_since(args.since) if args.since else None
-    body = await export_csv(uow, tenant_id, {
-        "actor_email": args.user.lower() if args.user else None, "target": args.device,
-        "since": since.isoformat() if since else None})
-    if args.output:
-        await asyncio.to_thread(Path(args.output).write_text, body)
-    else:
-        sys.stdout.write(body)
 
 
 if __name__ == "__main__":
