@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bot import logs
 from bot.adapter import PlatformRefused
 from bot.context import Reply
 from bot.errors import ANSWER_FAILED, FAILED_TITLE
@@ -34,6 +36,7 @@ from bot.router import error_card
 from bot.tasks import Tasks
 from bot.tenancy import Door, Refused, Workspace, tenant_of
 from cards.model import message_card
+from storage.tenants import TenantRepo
 
 if TYPE_CHECKING:
     from bot.adapter import Messenger
@@ -79,27 +82,31 @@ class Dispatch:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self.later = Tasks("dispatch")  # after-answer work, drained when the runtime stops
+        self._slugs: dict[int, str] = {}
 
     async def command(self, messenger: Messenger, door: Door, who: PlatformIdentity, text: str,
                       target: ReplyTarget, *, lookup: EmailLookup | None = None) -> None:
         """A typed command through `door` (its workspace; bot/tenancy.py): run it and deliver
         the answer."""
         cid = new_correlation_id()
+        word = text.split(" ", 1)[0] or "help"
 
         def route(actor: Actor) -> Awaitable[Reply]:
             return self.rt.router.handle_text(text, actor, target, messenger, cid)
 
-        reply, actor = await self._answer(door, who, lookup, text.split(" ", 1)[0] or "help", cid,
-                                          route)
-        await self.deliver(messenger, reply, target, actor or who, None, cid)
+        with self._logged(who, cid, word if self.rt.registry.knows(word) else None):
+            reply, actor = await self._answer(door, who, lookup, word, cid, route)
+            await self.deliver(messenger, reply, target, actor or who, None, cid)
 
     async def click(self, messenger: Messenger, door: Door, who: PlatformIdentity, click: Click,
                     target: ReplyTarget, clicked: MessageRef | None, *,
                     lookup: EmailLookup | None = None) -> None:
         """A click or form submission: run it and deliver the answer."""
         cid = new_correlation_id()
-        reply, actor = await self._click(messenger, door, who, click, target, clicked, lookup, cid)
-        await self.deliver(messenger, reply, target, actor or who, clicked, cid)
+        with self._logged(who, cid, self._action(click)):
+            reply, actor = await self._click(messenger, door, who, click, target, clicked,
+                                             lookup, cid)
+            await self.deliver(messenger, reply, target, actor or who, clicked, cid)
 
     async def answer_click(self, messenger: Messenger, door: Door, who: PlatformIdentity,
                            click: Click, target: ReplyTarget, clicked: MessageRef | None, *,
@@ -110,8 +117,27 @@ class Dispatch:
         so nothing slow (updating the card's other copies) happens before the answer leaves.
         """
         cid = new_correlation_id()
-        reply, actor = await self._click(messenger, door, who, click, target, clicked, lookup, cid)
+        with self._logged(who, cid, self._action(click)):
+            reply, actor = await self._click(messenger, door, who, click, target, clicked,
+                                             lookup, cid)
         return Answer(reply, actor or who, cid)
+
+    def _logged(self, who: PlatformIdentity, cid: str, command: str | None) -> AbstractContextManager[None]:
+        """Every line logged while this request is handled names it (bot/logs.py). The command is
+        ours or "(unknown)": what someone typed instead is not the log's to keep."""
+        return logs.request(correlation_id=cid, platform=who.platform,
+                            command=(command or "(unknown)").lower())
+
+    async def _slug(self, tenant_id: int) -> str:
+        # slugs never change, so each process asks once per tenant
+        if tenant_id not in self._slugs:
+            async with self.rt.db.uow() as uow:
+                self._slugs = await uow.repo(TenantRepo).slugs()
+        return self._slugs.get(tenant_id, str(tenant_id))
+
+    def _action(self, click: Click) -> str | None:
+        action = self.rt.registry.action_for(click.action_id)
+        return action.prefix if action is not None else None
 
     def finish(self, reply: Reply) -> None:
         """Start what the handler left for after the answer."""
@@ -156,6 +182,7 @@ class Dispatch:
                     what[:100], tenant.outcome, actor_label=str(who), correlation_id=cid,
                     params=tenant.params(), detail=DENIED[tenant.outcome])
                 return no_access_reply(cid, tenant.text, REFUSED_TITLE[tenant.outcome]), None
+            logs.name(tenant=await self._slug(tenant))
             found = await identify(self.rt.db, tenant, who, lookup, _org(door))
             if isinstance(found, Unlinked):
                 await self.rt.audit.record(

@@ -9,6 +9,7 @@ one place. Invalid settings stop start-up with one line per problem (see `load_s
 from __future__ import annotations
 
 import os
+import re
 import typing
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -79,6 +80,20 @@ class CoreSettings(BaseSettings):
         "how long a console session lasts (hours)"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description=(
         "the lowest level written to standard error"))
+    log_format: Literal["text", "json"] = Field("text", description=(
+        "`json`: one object per line, with the correlation id, tenant, platform and command of "
+        "the request being handled (docs/security.md#logs)"))
+    # /metrics (bot/metrics_web.py): on a listener of its own when a port is set; on the public
+    # listener only with a bearer token.
+    metrics_port: int | None = Field(None, ge=1, le=65535, description=(
+        "serve `/metrics` on a listener of its own at this port; unset: no metrics listener"))
+    metrics_host: str = Field("127.0.0.1", description=(
+        "the address the metrics listener binds (0.0.0.0 in a container, published only to the "
+        "scraper)"))
+    metrics_token: SecretStr | None = Field(None, description=(
+        "a bearer token (at least 16 characters) Prometheus sends for `/metrics`; with it "
+        "`/metrics` is also served on the public listener; without it and without a port, there "
+        "are no metrics"))
     replica_id: str = Field("", description=(
         "names this process in job leases and heartbeats; empty: `host:pid`. With several "
         "replicas, give each its own or leave it empty"))
@@ -110,6 +125,13 @@ class CoreSettings(BaseSettings):
         "the app-level token `xapp-...` for Socket Mode (no inbound endpoint for Slack)"))
     slack_api_url: str = Field("https://slack.com/api/", description=(
         "Slack's Web API base; change it only for a test double"))
+    # Slash command names (bot/platforms/slack/commands.py). The umbrella `/deskhand` is never prefixed.
+    slack_command_prefix: str = Field("", description=(
+        "a prefix for Slack slash commands so they do not clash with other apps: `dh-` makes "
+        "`/dh-run`, `/dh-help`...; regenerate the manifest after changing it"))
+    slack_commands: Literal["all", "single"] = Field("all", description=(
+        "`all` registers one slash command per command group beside `/deskhand`; `single` "
+        "registers `/deskhand` alone"))
 
     teams_app_id: str = Field("", description=(
         "the Azure Bot's Microsoft App ID; empty: `/api/messages` refuses every request"))
@@ -126,6 +148,12 @@ class CoreSettings(BaseSettings):
     teams_token_url: str = Field("", description=(
         "where bot tokens come from; empty: `https://login.microsoftonline.com/<tenant>/oauth2/"
         "v2.0/token`, `botframework.com` as the tenant unless SingleTenant"))
+    # Who runs this deskhand and how to reach them: its /about, /privacy and /terms pages say so
+    # (bot/info_pages.py), and the Teams app links to them.
+    operator_name: str = Field("", max_length=100, description=(
+        "who runs this deskhand, named on its `/about`, `/privacy` and `/terms` pages"))
+    operator_contact: str = Field("", max_length=200, description=(
+        "how to reach them (an email or a URL becomes a link) on those pages"))
 
     @field_validator("database_url")
     @classmethod
@@ -151,6 +179,30 @@ class CoreSettings(BaseSettings):
         secret = {n for n, f in cls.model_fields.items() if SecretStr in typing.get_args(f.annotation)}
         return {k: v for k, v in data.items()
                 if not (k in secret and isinstance(v, str) and not v.strip())}
+
+    @field_validator("slack_command_prefix")
+    @classmethod
+    def _slack_command_prefix(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,15}", value):
+            raise ValueError("must be up to 16 lower-case letters, digits, - or _, starting with a "
+                             "letter or digit (e.g. dh-), as Slack command names allow")
+        return value
+
+    @field_validator("metrics_port")
+    @classmethod
+    def _metrics_port(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and value == info.data.get("port"):
+            raise ValueError("must differ from DESKHAND_PORT: metrics get a listener of their own")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None  # DESKHAND_METRICS_TOKEN= (empty) is unset
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (e.g. from `openssl rand -hex 32`)")
+        return value
 
     @field_validator("worker_stale_after")
     @classmethod

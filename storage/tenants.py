@@ -66,6 +66,9 @@ class TenantRepo(Repo):
     async def by_slug(self, slug: str) -> Tenant | None:
         return (await self.s.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()
 
+    async def slugs(self) -> dict[int, str]:
+        return {row.id: row.slug for row in (await self.s.execute(select(Tenant.id, Tenant.slug)))}
+
     async def ensure(self, slug: str, name: str) -> Tenant:
         tenant = await self.by_slug(slug)
         if tenant is None:

@@ -151,7 +151,7 @@ def test_unknown_keys_in_the_toml_file_are_refused_with_the_nearest_setting(
         at.format("workres") + f"did you mean workers? {rule}",
         at.format("frobnicate") + rule.strip("()"),
         at.format("slack") + "settings are top-level keys, not tables, e.g. slack_api_url, "
-                             f"slack_app_token, slack_bot_token, slack_signing_secret {rule}"]
+                             f"slack_app_token, slack_bot_token, slack_command_prefix {rule}"]
     config.write_text('database_url = "sqlite+aiosqlite:///x.db"\nport = 4000\nworkers = 4\n')
     assert (load_settings().port, load_settings().workers) == (4000, 4)
 

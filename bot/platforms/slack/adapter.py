@@ -10,11 +10,13 @@ by every process: bot/inbox.Replay).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from collections.abc import Coroutine
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -53,6 +55,17 @@ def check_settings(runtime: Runtime) -> tuple[bool, bool]:
     return http, socket
 
 
+def browsers_reach(public_url: str) -> bool:
+    """Whether people's browsers can open links to `public_url` (https, not a loopback host)."""
+    parts = urlsplit(public_url)
+    host = (parts.hostname or "").lower()
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost" or host.endswith(".localhost")
+    return parts.scheme == "https" and bool(host) and not loopback
+
+
 class SlackAdapter:
     platform: Platform = "slack"
 
@@ -79,6 +92,12 @@ class SlackAdapter:
         self.messenger = SlackMessenger(runtime, self.clients, ChannelPacer(1.0))
         self.socket = SocketRunner(self.app, s.slack_app_token.get_secret_value()) \
             if listen and socket and s.slack_app_token else None
+        if self.socket is not None and not browsers_reach(s.public_url):
+            # Slack needs no address in Socket Mode, but the links deskhand hands out do.
+            log.warning("Slack Socket Mode is on but DESKHAND_PUBLIC_URL is %s: download links, "
+                        "console sign-in links and the TeamViewer sign-in callback point there, and "
+                        "people's browsers cannot open them. Set DESKHAND_PUBLIC_URL to the https:// "
+                        "address where deskhand is reachable (docs/slack.md)", s.public_url)
         self._after_ack = Tasks("slack", log)  # views.open, notes to the sender
         listeners.register(self)
         runtime.inbox.executors["slack"] = self

@@ -25,7 +25,7 @@ from slack_sdk.errors import SlackApiError
 from bot.dispatch import Click
 from bot.inbox import UNAVAILABLE, Replay
 from bot.model import MessageRef, PlatformIdentity, ReplyTarget, new_correlation_id
-from bot.platforms.slack.commands import command_text, plain, strip_mention
+from bot.platforms.slack.commands import command_text, plain, slash_commands, strip_mention, unknown
 from bot.tenancy import Workspace
 from cards.blockkit import LINK_PREFIX, MODAL, decode_form, render_modal
 from cards.model import message_card
@@ -139,8 +139,8 @@ async def execute(adapter: SlackAdapter, kind: str, payload: Body, received: dat
     where = _workspace(payload)
     who, clicked, target = _origin(kind, where, body, received.timestamp())
     if kind == "command":
-        await run_text(adapter, where, command_text(body.get("command", ""), body.get("text", "")),
-                       who, target)
+        await run_command(adapter, where, str(body.get("command", "")), str(body.get("text", "")),
+                          who, target)
     elif kind == "action":
         action = (body.get("actions") or [{}])[0]
         inputs = _state((body.get("state") or {}).get("values") or {})
@@ -296,6 +296,19 @@ def _state(values: dict[str, dict[str, Any]]) -> dict[str, str]:
             value = field.get("value") if "value" in field else chosen.get("value")
             out[str(action_id)[:255]] = str(value or "")[:3000]
     return out
+
+
+async def run_command(adapter: SlackAdapter, where: Workspace, command: str, text: str,
+                      who: PlatformIdentity, target: ReplyTarget) -> None:
+    """A slash command under this deployment's names (prefix, single mode); another is refused."""
+    registry, settings = adapter.rt.registry, adapter.rt.settings
+    routed = command_text(command, text, slash_commands(registry, settings))
+    if routed is None:
+        log.info("Slack slash command %s refused: not one of this deployment's", command[:40])
+        card = message_card("Unknown command", unknown(command, registry, settings), tone="attention")
+        await adapter.messenger.post(target, card, private_to=who)
+        return
+    await run_text(adapter, where, routed, who, target)
 
 
 async def run_text(adapter: SlackAdapter, where: Workspace, text: str, who: PlatformIdentity,

@@ -3,7 +3,7 @@ workspaces stay refused); chat_identities.platform_org (the Enterprise Grid org 
 was seen in); directory groups unique per tenant whatever their case
 
 Revision ID: 0028
-Revises: 0025
+Revises: 0027
 Create Date: 2026-12-10 09:00:00.000000
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import storage.base
 
 revision = '0028'
-down_revision = '0025'
+down_revision = '0027'
 branch_labels = None
 depends_on = None
 # A new table, a nullable column and a unique index: code before it never reads the first two,

@@ -19,8 +19,8 @@ from bot import cli
 from bot.tenancy import SLACK_ORG, SLACK_TEAM
 from storage.directory import DirectoryRepo
 from tests.bot.platforms.test_tenants_slack import B_ALEX, B_NINA, answer, say
-from tests.bot.test_cli import _env
 from tests.bot.tenants_env import ALEX, BETA_ALEX, NINA, add_beta, audit, map_workspace
+from tests.bot.test_cli import _env
 from tests.conftest import sqlite_url
 from tests.fakes.slack_api import ALEX as ACME_ALEX
 from tests.fakes.slack_api import BOT_USER, SlackEnv, slack_env
