@@ -3,11 +3,13 @@
 Each Slack workspace (team id T...), Slack Enterprise Grid org (E...) and Microsoft 365 tenant
 (the Entra tenant id Teams reports) maps to one deskhand tenant (`deskhand tenant map`,
 storage/tenants.ChatWorkspace). A Slack request carrying a mapped org goes to the org's
-tenant, else to its workspace's. While no workspace of a platform is mapped at all, every
+tenant, else to its workspace's. While no workspace of a platform was ever mapped, every
 workspace of that platform belongs to the deployment's own tenant (DESKHAND_TENANT): a
-single-tenant deployment and the demo need no mapping. Once one is, an unmapped workspace is
-refused. DESKHAND_TEAMS_TENANT_ID names the deployment tenant's own Microsoft 365 tenant, a
-mapping of its own.
+single-tenant deployment and the demo need no mapping. Once one was, an unmapped workspace is
+refused, also after the last mapping is removed (storage/tenants.MappedPlatform). In a shared
+Slack channel, a person whose own workspace belongs to another tenant (or to none) than the
+request's is refused too (Foreign). DESKHAND_TEAMS_TENANT_ID names the deployment tenant's own
+Microsoft 365 tenant, a mapping of its own.
 
 The mapping is read at every request (one indexed query), so a change made by the CLI is seen
 by every process at its next request.
