@@ -34,7 +34,7 @@ from bot.model import (
 )
 from bot.router import error_card
 from bot.tasks import Tasks
-from bot.tenancy import Door, Unmapped, tenant_of
+from bot.tenancy import Door, Refused, Workspace, tenant_of
 from cards.model import message_card
 from storage.tenants import TenantRepo
 
@@ -175,14 +175,15 @@ class Dispatch:
         actor = None
         try:
             tenant = await tenant_of(self.rt, door)
-            if isinstance(tenant, Unmapped):  # audited where the deployment's admins look
+            if isinstance(tenant, Refused):  # an unmapped workspace: where the deployment's
+                # admins look; someone of another tenant's workspace: the host tenant's trail
                 await self.rt.audit.record(
-                    self.rt.tenant_id, "denial", what[:100], "unmapped_workspace",
-                    actor_label=str(who), correlation_id=cid, params=tenant.params(),
-                    detail="the chat workspace is not connected to a deskhand tenant")
-                return no_access_reply(cid, tenant.text, "This workspace isn't connected"), None
+                    self.rt.tenant_id if tenant.tenant is None else tenant.tenant, "denial",
+                    what[:100], tenant.outcome, actor_label=str(who), correlation_id=cid,
+                    params=tenant.params(), detail=DENIED[tenant.outcome])
+                return no_access_reply(cid, tenant.text, REFUSED_TITLE[tenant.outcome]), None
             logs.name(tenant=await self._slug(tenant))
-            found = await identify(self.rt.db, tenant, who, lookup)
+            found = await identify(self.rt.db, tenant, who, lookup, _org(door))
             if isinstance(found, Unlinked):
                 await self.rt.audit.record(
                     tenant, "denial", what[:100], "unknown_user", actor_label=str(who),
@@ -199,6 +200,21 @@ class Dispatch:
         except Exception:
             log.exception("answering %s from %s failed (ref %s)", what[:100], who, cid)
             return failure_reply(cid), actor
+
+
+DENIED = {"unmapped_workspace": "the chat workspace is not connected to a deskhand tenant",
+          "foreign_actor": "the person's own chat workspace belongs to another deskhand tenant "
+                           "or to none"}
+REFUSED_TITLE = {"unmapped_workspace": "This workspace isn't connected",
+                 "foreign_actor": "Not for your workspace"}
+
+
+def _org(door: Door) -> str | None:
+    """The Enterprise Grid org a Slack request carried for the person's own workspace ("" for
+    none), kept with their link; None where it says nothing about it."""
+    if isinstance(door, Workspace) and door.platform == "slack" and door.actor() is None:
+        return door.org
+    return None
 
 
 def _failed(exc: Exception, message: str, cid: str) -> None:

@@ -15,6 +15,7 @@ import asyncio
 import re
 import sys
 
+from bot import tenant_links
 from bot.audit import Audit
 from bot.model import new_correlation_id
 from bot.rbac import ensure_system_roles
@@ -94,6 +95,7 @@ async def _run(args: argparse.Namespace, settings: CoreSettings, token: str | No
                     lines = await _map(uow, tenant, kind, external, sealed)
                 else:
                     lines = await _unmap(uow, tenant, kind, external, settings)
+                lines += await _move_links(uow, tenant, kind, external, settings)
             await uow.commit()
     finally:
         await db.dispose()
@@ -163,7 +165,7 @@ async def _list(uow: UnitOfWork, settings: CoreSettings) -> list[str]:
         if not mine and not (own and settings.teams_tenant_id.strip()):
             lines.append("  no chat workspace mapped")
     for platform, label in PLATFORMS.items():
-        mapped = any(r.platform == platform for r in rows) or (
+        mapped = await uow.repo(WorkspaceRepo).ever_mapped(platform) or (
             platform == "teams" and bool(settings.teams_tenant_id.strip()))
         lines.append(f"{label}: " + ("a workspace mapped to no tenant is refused" if mapped else
                                      f"nothing is mapped, so every workspace belongs to "
@@ -189,7 +191,7 @@ async def _map(uow: UnitOfWork, tenant: Tenant, kind: str, external: str,
         await _audit(uow, tenant, "map", what, {"kind": kind, "id": external,
                                                 "installation": "its own"})
         return [f"{what} is mapped to tenant {tenant.slug} already; its bot token was replaced"]
-    first = not await repo.any_of(spec.platform)
+    first = await repo.mark_mapped(spec.platform, "cli")
     await repo.add(ChatWorkspace(tenant_id=tenant.id, platform=spec.platform, kind=kind,
                                  external_id=external, bot_token=sealed, created_by="cli"))
     params: dict[str, object] = {"kind": kind, "id": external}
@@ -228,6 +230,29 @@ async def _unmap(uow: UnitOfWork, tenant: Tenant, kind: str, external: str,
              + ("; its bot token is forgotten" if row.bot_token else "")]
     home_teams = spec.platform == "teams" and settings.teams_tenant_id.strip()
     if not await repo.any_of(spec.platform) and not home_teams:
-        lines.append(f"  no {PLATFORMS[spec.platform]} workspace is mapped any more: every one "
-                     f"belongs to {settings.tenant} again")
+        lines.append(f"  no {PLATFORMS[spec.platform]} workspace is mapped any more; a "
+                     f"{PLATFORMS[spec.platform]} workspace mapped to no tenant stays refused "
+                     f"(map the ones {settings.tenant} serves to it)")
+    return lines
+
+
+async def _move_links(uow: UnitOfWork, tenant: Tenant, kind: str, external: str,
+                      settings: CoreSettings) -> list[str]:
+    """Remove the chat links of the workspace's accounts that a tenant their requests no longer
+    go to holds (bot/tenant_links.py), audited in that tenant's trail; the lines saying so."""
+    home = await uow.repo(TenantRepo).ensure(settings.tenant, settings.tenant_name)
+    stale = await tenant_links.stale_links(uow, kind, external, home.id, settings.teams_tenant_id)
+    removed = await tenant_links.remove(uow, stale)
+    what = f"{KINDS[kind].what} {external}"
+    lines = []
+    for holder_id, accounts in removed.items():
+        holder = await uow.repo(TenantRepo).get(holder_id)
+        slug = holder.slug if holder is not None else f"#{holder_id}"
+        await Audit.add(uow, holder_id, "command", "identity unlink", "ok",
+                        correlation_id=new_correlation_id(), actor_label="cli", target=what,
+                        params={"count": len(accounts), "accounts": accounts[:100],
+                                "reason": f"their requests go to tenant {tenant.slug} now"})
+        lines.append(f"  removed {len(accounts)} chat link(s) of tenant {slug} for accounts of "
+                     f"{what}, whose requests no longer go there; each links itself again by "
+                     "email on its next command (or an administrator runs `identity link`)")
     return lines

@@ -51,6 +51,17 @@ class ChatWorkspace(Base):
     created_by: Mapped[str] = mapped_column(String(320), default="")
 
 
+class MappedPlatform(Base):
+    """A chat platform on which a workspace was ever mapped (`deskhand tenant map`): from then on
+    its unmapped workspaces are refused, even once no mapping is left (bot/tenancy.py), so that
+    unmapping the last workspace of a tenant never hands its people to the deployment's own."""
+
+    __tablename__ = "mapped_platforms"
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+    by: Mapped[str] = mapped_column(String(320), default="")
+
+
 class TenantRepo(Repo):
     async def by_slug(self, slug: str) -> Tenant | None:
         return (await self.s.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()
@@ -108,9 +119,21 @@ class WorkspaceRepo(Repo):
         return [r for r in rows if (r.kind, r.external_id) in wanted]
 
     async def any_of(self, platform: str) -> bool:
-        """Whether any workspace of the platform is mapped at all."""
+        """Whether any workspace of the platform is mapped now."""
         return (await self.s.execute(select(ChatWorkspace.id).where(
             ChatWorkspace.platform == platform).limit(1))).first() is not None
+
+    async def ever_mapped(self, platform: str) -> bool:
+        """Whether a workspace of the platform is mapped, or ever was (MappedPlatform)."""
+        return await self.s.get(MappedPlatform, platform) is not None or await self.any_of(platform)
+
+    async def mark_mapped(self, platform: str, by: str) -> bool:
+        """Record that the platform has a mapping; whether this is its first."""
+        if await self.s.get(MappedPlatform, platform) is not None:
+            return False
+        self.s.add(MappedPlatform(platform=platform, by=by))
+        await self.s.flush()
+        return True
 
     async def all(self, tenant_id: int | None = None) -> list[ChatWorkspace]:
         q = select(ChatWorkspace).order_by(ChatWorkspace.tenant_id, ChatWorkspace.platform,

@@ -15,7 +15,15 @@ from bot.context import Context, Reply
 from bot.errors import NotFound, UserError
 from bot.model import Command, PlatformIdentity
 from bot.registry import Arg, CommandSpec
-from bot.tenancy import KINDS, SLACK_ORG, SLACK_TEAM, TEAMS_TENANT, Unmapped, Workspace, tenant_of
+from bot.tenancy import (
+    KINDS,
+    SLACK_ORG,
+    SLACK_TEAM,
+    TEAMS_TENANT,
+    OrgUnknown,
+    Refused,
+    account_tenant,
+)
 from cards.model import Card, Table, Text
 from cards.model import Context as Small
 from handlers.identity import texts
@@ -51,22 +59,21 @@ def parse_account(ctx: Context, value: str) -> PlatformIdentity:
 
 
 async def require_own_workspace(ctx: Context, account: PlatformIdentity) -> None:
-    """The account's workspace must be this tenant's: a link to an account whose requests go
-    to another tenant would only lock its person out there (bot/tenancy.py)."""
+    """The account's requests must come to this tenant, told as the door tells it (its Slack
+    workspace's Enterprise Grid org included, bot/tenancy.account_tenant): a link to an account
+    whose requests go to another tenant would only lock its person out there."""
+    found = await account_tenant(ctx.runtime, account)
+    if found == ctx.tenant_id:
+        return
+    if isinstance(found, OrgUnknown):
+        raise UserError(found.text, title="Org not known yet")
     team = account.platform_tenant
-    if account.platform == "teams":
-        where, kind = Workspace("teams", team), TEAMS_TENANT
-    elif team.startswith("E"):
-        where, kind = Workspace("slack", "", team), SLACK_ORG
-    else:
-        where, kind = Workspace("slack", team), SLACK_TEAM
-    found = await tenant_of(ctx.runtime, where)
-    if found != ctx.tenant_id:
-        belongs = texts.BELONGS_NOWHERE if isinstance(found, Unmapped) else \
-            texts.BELONGS_ELSEWHERE
-        raise UserError(texts.OTHER_WORKSPACE.format(
-            account=account, workspace=f"{KINDS[kind].what} {team}", belongs=belongs),
-            title="Other tenant")
+    kind = TEAMS_TENANT if account.platform == "teams" else \
+        SLACK_ORG if team.startswith("E") else SLACK_TEAM
+    belongs = texts.BELONGS_NOWHERE if isinstance(found, Refused) else texts.BELONGS_ELSEWHERE
+    raise UserError(texts.OTHER_WORKSPACE.format(
+        account=account, workspace=f"{KINDS[kind].what} {team}", belongs=belongs),
+        title="Other tenant")
 
 
 async def identity_list(ctx: Context, cmd: Command) -> Reply:

@@ -49,7 +49,7 @@ async def start(ctx: Context, row: InstructionDefinitionRow, params: dict[str, s
             target_group=group, vendor_scope=scope,
             incident=incident, requester_id=actor.principal.id, requester_email=actor.principal.email,
             approval_required=needs, gather_minutes=settings.gather_data_minutes,
-            keep_minutes=settings.keep_answers_minutes, reply_to=places.stored(reply_to, actor.identity),
+            keep_minutes=settings.keep_answers_minutes, reply_to=places.stored(reply_to, actor),
             correlation_id=ctx.correlation_id))
         await uow.repo(InstructionRunRepo).add_targets(run.id, [asdict(t) for t in targets])
         request = None

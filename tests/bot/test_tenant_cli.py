@@ -156,7 +156,8 @@ def test_tenants_and_their_workspaces_from_the_command_line(tmp_path: Path, run:
     assert wrong_tenant.code == 1 and "mapped to tenant beta, not acme" in wrong_tenant.err
     assert unmapped.code == 0 and unmapped.out.splitlines() == [
         f"unmapped Microsoft 365 tenant {CONTOSO} from tenant beta",
-        "  no Teams workspace is mapped any more: every one belongs to acme again"]
+        "  no Teams workspace is mapped any more; a Teams workspace mapped to no tenant stays "
+        "refused (map the ones acme serves to it)"]
     assert not_mapped.out.strip() == "Slack Enterprise Grid org E0009 is not mapped; nothing changed"
 
     rows, audit = asyncio.run(stored(url))

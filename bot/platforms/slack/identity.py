@@ -25,10 +25,12 @@ class SlackIdentity:
         self._warned_scope = False
 
     def lookup(self, identity: PlatformIdentity, where: Workspace) -> EmailLookup:
-        """Asked with the token of the workspace the request came from (its own installation's,
-        where it has one): another workspace's installation does not know the user."""
+        """Asked with the token of the person's own workspace (its own installation's, where it
+        has one): another workspace's installation does not know the user."""
+        own = where.actor() or where
+
         async def email() -> str | None:
-            return await self.email(await self.clients.of(where.keys()), identity.user_id)
+            return await self.email(await self.clients.of(own.keys()), identity.user_id)
         return email
 
     async def email(self, client: AsyncWebClient, user_id: str) -> str | None:

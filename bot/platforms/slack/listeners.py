@@ -56,8 +56,8 @@ def register(adapter: SlackAdapter) -> None:
         if str(action.get("block_id", "")).startswith(MODAL):
             await ack()
             where = workspace(context.team_id or context.enterprise_id or "",
-                              context.enterprise_id or "")
-            who = _identity(context.team_id or context.enterprise_id, body.get("user") or {})
+                              context.enterprise_id or "", *actor_of(body, context))
+            who = _identity(_account_team(where), body.get("user") or {})
             clicked, target = _clicked(body, time.time(), where)
             adapter.spawn(open_form(adapter, body, action, who, clicked, target))
             return
@@ -89,8 +89,10 @@ async def enqueue(adapter: SlackAdapter, ack: AsyncAck | None, kind: str, body: 
     exception: they are written before the answer, so a failed write gets a 500 and Slack
     delivers the event again.
     """
+    actor_team, actor_org = actor_of(body, context)
     payload = {"team": context.team_id or context.enterprise_id or "",
-               "org": context.enterprise_id or "", "body": _trimmed(body)}
+               "org": context.enterprise_id or "", "actor_team": actor_team,
+               "actor_org": actor_org, "body": _trimmed(body)}
     replay = _replay(kind, body)
     if ack is None:
         await adapter.rt.inbox.put("slack", kind, payload, replay)
@@ -158,21 +160,43 @@ async def execute(adapter: SlackAdapter, kind: str, payload: Body, received: dat
         log.error("Slack inbox item of unknown kind %r skipped", kind)
 
 
-def workspace(team: str, org: str) -> Workspace:
+def workspace(team: str, org: str, actor_team: str = "", actor_org: str = "") -> Workspace:
     """The workspace of a request: bolt's team id (or the org's id, for an org-wide install
-    where Slack names no workspace) and its Enterprise Grid org, if any."""
-    return Workspace("slack", "" if team == org else team, org)
+    where Slack names no workspace) and its Enterprise Grid org, if any; and the acting
+    person's own workspace and org where Slack names them."""
+    return Workspace("slack", "" if team == org else team, org, actor_team, actor_org)
+
+
+def actor_of(body: Body, context: AsyncBoltContext) -> tuple[str, str]:
+    """The acting person's own workspace and org, as far as Slack says. A click or form names
+    the clicker's workspace in `user.team_id` (in a Slack Connect channel, not the host's
+    `team.id`); their org is the request's only in their own workspace. An event in a shared
+    channel: bolt's actor_team_id / actor_enterprise_id (from `event.user_team`)."""
+    user = body.get("user")
+    if isinstance(user, dict) and user.get("team_id"):
+        team = str(user["team_id"])
+        same = team == (context.team_id or "")
+        return team, str(user.get("enterprise_id") or (context.enterprise_id if same else "") or "")
+    return str(context.actor_team_id or ""), str(context.actor_enterprise_id or "")
 
 
 def _workspace(payload: Body) -> Workspace:
-    return workspace(str(payload.get("team", "")), str(payload.get("org", "")))
+    return workspace(str(payload.get("team", "")), str(payload.get("org", "")),
+                     str(payload.get("actor_team", "")), str(payload.get("actor_org", "")))
+
+
+def _account_team(where: Workspace) -> str:
+    """The workspace a person's chat account is named by: their own (they may act in another's
+    shared channel), else the request's (or its org's, for an org-wide install)."""
+    actor = where.actor()
+    return (actor.team or actor.org) if actor is not None else (where.team or where.org)
 
 
 def _origin(kind: str, where: Workspace, body: Body,
             received: float) -> tuple[PlatformIdentity, MessageRef | None, ReplyTarget]:
     """Who sent a stored request, the card it was clicked on (if any) and where answers go
     (with its workspace, whose bot token answers)."""
-    team = where.team or where.org
+    team = _account_team(where)
     if kind == "command":
         who = _identity(team, {"id": body.get("user_id", ""), "username": body.get("user_name", "")})
         return who, None, _target(body.get("channel_id", ""), received, where,

@@ -28,7 +28,7 @@ from bot.platforms.teams.delivery import Delivery, connector_of, quiet
 from bot.platforms.teams.inbound import check_activity
 from bot.platforms.teams.messenger import TeamsMessenger
 from bot.tasks import Tasks
-from bot.tenancy import Unmapped, Workspace, tenant_of
+from bot.tenancy import Refused, Workspace, tenant_of
 from cards.model import message_card
 from integrations.http import new_client
 
@@ -117,7 +117,7 @@ class TeamsAdapter:
             return False
         tenant = Inbound.of(activity).aad_tenant if activity.conversation else ""
         return not tenant or isinstance(await tenant_of(self.rt, Workspace("teams", tenant)),
-                                        Unmapped)
+                                        Refused)
 
     async def messages(self, request: web.Request) -> web.Response:
         if self.refused:

@@ -19,7 +19,7 @@ from botbuilder.schema import Activity, ActivityTypes
 from sqlalchemy.exc import IntegrityError
 
 from bot.model import ReplyTarget
-from bot.tenancy import Unmapped, Workspace, tenant_of
+from bot.tenancy import Refused, Workspace, tenant_of
 from storage.teams import TeamsConversationRepo
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ class ConversationStore:
     async def tenant(self, aad_tenant: str) -> int | None:
         """The tenant a Microsoft 365 tenant belongs to; None when none does."""
         found = await tenant_of(self.rt, Workspace("teams", aad_tenant))
-        return None if isinstance(found, Unmapped) else found
+        return None if isinstance(found, Refused) else found
 
     async def capture(self, activity: Activity) -> None:
         if activity.conversation is None or not activity.conversation.id or not activity.service_url:
