@@ -126,7 +126,14 @@ class ConsoleDriver:
         return self.clients[email]
 
     async def say(self, email: str, text: str) -> Outcome:
-        return console_outcome(await (await self._client(email)).say(text))
+        try:
+            return console_outcome(await (await self._client(email)).say(text))
+        except aiohttp.ClientConnectionResetError:
+            # The console closes a socket that answered no heartbeat ping (30 s), as it does
+            # for a browser gone away: nobody reads this one during a test's long pause (a
+            # client installing itself). Nothing was sent, so a new connection says it again.
+            self.clients.pop(email, None)
+            return console_outcome(await (await self._client(email)).say(text))
 
     async def click(self, email: str, message: Outcome, button: Shown) -> Outcome:
         client = await self._client(email)
