@@ -23,6 +23,7 @@ COMMANDS = {n.lower(): n for n in ("Lock", "EnterpriseWipe", "DeviceWipe", "Devi
                                    "ClearPasscode", "SyncDevice", "SoftReset", "Shutdown",
                                    "EnterpriseReset", "RotateFileVaultKey")}
 COMMANDS.update(devicelock="Lock", lockdevice="Lock")
+CORP_UUID = str(uuid.UUID(int=570))  # the one organization group every device is in
 
 
 def problem(status: int, code: int, message: str,
@@ -55,8 +56,8 @@ class SimDevice:
             "SerialNumber": self.serial, "MacAddress": "", "Imei": "", "EasId": "",
             "AssetNumber": "", "DeviceReportedName": self.name,
             "DeviceFriendlyName": f"{user or 'staging'} {model} {self.os} {self.serial[-4:]}",
-            "LocationGroupId": {"Id": {"Value": 570}, "Uuid": str(uuid.UUID(int=570)),
-                                "Name": "Corp"}, "LocationGroupName": "Corp",
+            "LocationGroupId": {"Id": {"Value": 570}, "Uuid": CORP_UUID, "Name": "Corp"},
+            "LocationGroupName": "Corp",
             "UserId": {"Id": {"Value": 1000 + self.id}, "Name": user}, "UserName": user,
             "UserEmailAddress": self.email, "Ownership": "C",
             "PlatformId": {"Id": {"Value": 0}, "Name": self.platform_name},
