@@ -287,7 +287,8 @@ class TeamViewerSimulator(VendorSimulator[Switches], SimulatedOAuth):
             start = max(0, int(request.query.get("paginationToken") or 0))
         except ValueError:
             return error(400, "invalid_request", "paginationToken is not one this API gave.", 1)
-        seen, page, at = _iso(_now() - timedelta(minutes=5)), [], start
+        seen, at = _iso(_now() - timedelta(minutes=5)), start
+        page: list[dict[str, Any]] = []
         fleet = self.devices
         while at < len(fleet) and len(page) < PAGE:
             if keep(fleet[at]):
