@@ -6,7 +6,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, func, or_, select
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Repo
@@ -27,7 +38,13 @@ class Device(Base):
     """Inventory cache; the endpoint-management systems stay the source of truth."""
 
     __tablename__ = "devices"
-    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    # Names, FQDNs and serials are compared lower-cased (lookups, the inventory merge): indexed
+    # as lower(...) so both are index searches at 100,000 devices, on SQLite and PostgreSQL.
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),
+                      Index("ix_devices_tenant_lower_name", "tenant_id", func.lower(text("name"))),
+                      Index("ix_devices_tenant_lower_fqdn", "tenant_id", func.lower(text("fqdn"))),
+                      Index("ix_devices_tenant_lower_serial", "tenant_id",
+                            func.lower(text("serial"))))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))

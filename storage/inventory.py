@@ -9,12 +9,24 @@ merging the same page at once end with one device each, never a duplicate or an 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, func, or_, select, update
+from sqlalchemy import (
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -64,8 +76,22 @@ def _key(value: str | None) -> str | None:
     return value or None
 
 
+DEVICES = cast(Table, Device.__table__)
+SOURCES = cast(Table, DeviceSource.__table__)
+# What a merge reads of a device: the facts it fills and compares.
+FACTS = (DEVICES.c.id, DEVICES.c.name, DEVICES.c.fqdn, DEVICES.c.serial, DEVICES.c.os,
+         DEVICES.c.owner_email, DEVICES.c.last_seen, DEVICES.c.retired_at)
+_FILLED = ("fqdn", "serial", "os", "owner_email", "last_seen", "retired_at")
+# One statement for a page's fact updates, executemany (`b_` names: a SET column cannot be a bind).
+_UPDATE_FACTS = update(DEVICES).where(DEVICES.c.id == bindparam("b_id")).values(
+    {c: bindparam(f"b_{c}", type_=DEVICES.c[c].type) for c in _FILLED})
+
+
 class InventoryRepo(Repo):
-    def _insert(self, table: type[Base]) -> Any:
+    """A page's merge is Core statements on whole batches (executemany, no ORM objects): a few
+    statements per page whatever its size, their compiled forms cached."""
+
+    def _insert(self, table: Any) -> Any:
         dialect = self.s.get_bind().dialect.name
         return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
@@ -75,10 +101,12 @@ class InventoryRepo(Repo):
         if not records:
             return Merged(0, 0)
         mapped = dict((await self.s.execute(
-            select(DeviceSource.external_id, DeviceSource.device_id).where(
-                DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
-                DeviceSource.external_id.in_([r.external_id for r in records])))).all())
-        devices = await self._candidates(tenant_id, mapped.values(), records)
+            select(SOURCES.c.external_id, SOURCES.c.device_id).where(
+                SOURCES.c.tenant_id == tenant_id, SOURCES.c.source == source,
+                SOURCES.c.external_id.in_([r.external_id for r in records])))).all())
+        # Only devices this source has not reported before are matched by FQDN, name, serial.
+        unmapped = [r for r in records if r.external_id not in mapped]
+        devices = await self._candidates(tenant_id, set(mapped.values()), unmapped)
         by_id = {d["id"]: d for d in devices}
         index: dict[str, dict[str | None, dict[str, Any]]] = {"fqdn": {}, "name": {}, "serial": {}}
         for d in sorted(devices, key=lambda d: d["id"]):  # the oldest device wins a tie
@@ -95,45 +123,51 @@ class InventoryRepo(Repo):
                                        chosen)
         updated = await self._update(records, chosen, run_at)
         await self._upsert_sources(tenant_id, source, records, chosen, run_at)
-        return Merged(added[0] + updated[1], updated[0] - updated[1])
+        return Merged(added + updated[1], updated[0] - updated[1])
 
-    async def _candidates(self, tenant_id: int, ids: Iterable[int],
+    async def _candidates(self, tenant_id: int, ids: set[int],
                           records: Sequence[Seen]) -> list[dict[str, Any]]:
+        """The mapped devices, and those whose FQDN, name or serial (lower-cased: the
+        expression indexes of storage/devices.py) match one of `records`. The tenant is in each
+        OR term, so SQLite searches each term's index (with it outside, SQLite scans the tenant)."""
         fqdns = sorted({k for r in records if (k := _key(r.fqdn))})
         names = sorted({k for r in records if (k := _key(r.name))})
         serials = sorted({k for r in records if (k := _key(r.serial))})
-        ors = [Device.id.in_(list(ids)), func.lower(Device.name).in_(names)]
-        if fqdns:
-            ors.append(func.lower(Device.fqdn).in_(fqdns))
-        if serials:
-            ors.append(func.lower(Device.serial).in_(serials))
-        q = select(Device.id, Device.name, Device.fqdn, Device.serial, Device.os,
-                   Device.owner_email, Device.last_seen, Device.retired_at).where(
-            Device.tenant_id == tenant_id, or_(*ors))
+        terms = [DEVICES.c.id.in_(sorted(ids))] if ids else []
+        terms += [func.lower(column).in_(keys) for column, keys in (
+            (DEVICES.c.name, names), (DEVICES.c.fqdn, fqdns), (DEVICES.c.serial, serials)) if keys]
+        if not terms:
+            return []
+        q = select(*FACTS).where(or_(*(and_(DEVICES.c.tenant_id == tenant_id, t) for t in terms)))
         return [dict(row._mapping) for row in await self.s.execute(q)]
 
     async def _insert_new(self, tenant_id: int, fresh: Sequence[Seen],
-                          chosen: dict[str, dict[str, Any] | None]) -> tuple[int]:
-        """Insert devices no key matched; a name another process inserted meanwhile is taken."""
+                          chosen: dict[str, dict[str, Any] | None]) -> int:
+        """Insert devices no key matched (one executemany, RETURNING what it inserted); a name
+        another process inserted meanwhile is read back and taken. How many were inserted."""
         by_name: dict[str, Seen] = {}
         for r in fresh:
             by_name.setdefault(r.name.strip().lower(), r)
         if not by_name:
-            return (0,)
-        rows: list[dict[str, Any]] = [{"tenant_id": tenant_id, "name": r.name.strip()[:200], "fqdn": r.fqdn,
-                 "serial": r.serial, "os": (r.os or "")[:100], "owner_email": r.owner_email,
-                 "last_seen": r.last_seen, "attributes": {}, "management_group_id": None,
-                 "retired_at": None}
-                for _, r in sorted(by_name.items())]  # one order: racing inserts queue, not deadlock
-        result = await self.s.execute(self._insert(Device).values(rows).on_conflict_do_nothing(
-            index_elements=["tenant_id", "name"]))
-        q = select(Device.id, Device.name, Device.fqdn, Device.serial, Device.os,
-                   Device.owner_email, Device.last_seen, Device.retired_at).where(
-            Device.tenant_id == tenant_id, Device.name.in_([row["name"] for row in rows]))
-        made = {str(row.name).lower(): dict(row._mapping) for row in await self.s.execute(q)}
+            return 0
+        rows: list[dict[str, Any]] = [{
+            "tenant_id": tenant_id, "name": r.name.strip()[:200], "fqdn": r.fqdn,
+            "serial": r.serial, "os": (r.os or "")[:100], "owner_email": r.owner_email,
+            "last_seen": r.last_seen, "attributes": {}, "management_group_id": None,
+            "retired_at": None} for _, r in sorted(by_name.items())]  # one order: racers queue
+        stmt = self._insert(DEVICES).on_conflict_do_nothing(
+            index_elements=["tenant_id", "name"]).returning(*FACTS)
+        made = {str(row.name).lower(): dict(row._mapping)
+                for row in await self.s.execute(stmt, rows)}
+        inserted = len(made)
+        taken = [row["name"] for row in rows if row["name"].lower() not in made]
+        if taken:
+            q = select(*FACTS).where(DEVICES.c.tenant_id == tenant_id, DEVICES.c.name.in_(taken))
+            made.update((str(row.name).lower(), dict(row._mapping))
+                        for row in await self.s.execute(q))
         for r in fresh:
             chosen[r.external_id] = made.get(r.name.strip().lower())
-        return (int(result.rowcount or 0),)  # type: ignore[attr-defined]
+        return inserted
 
     async def _update(self, records: Sequence[Seen], chosen: dict[str, dict[str, Any] | None],
                       run_at: datetime) -> tuple[int, int]:
@@ -146,8 +180,7 @@ class InventoryRepo(Repo):
             if d is None:
                 continue
             before.setdefault(d["id"], d)
-            row = after.setdefault(d["id"], {k: d[k] for k in (
-                "id", "fqdn", "serial", "os", "owner_email", "last_seen", "retired_at")})
+            row = after.setdefault(d["id"], {k: d[k] for k in ("id", *_FILLED)})
             row["fqdn"] = row["fqdn"] or r.fqdn
             row["serial"] = row["serial"] or r.serial
             row["os"] = row["os"] or (r.os or "")[:100]
@@ -161,7 +194,8 @@ class InventoryRepo(Repo):
                    if any(row[k] != before[row["id"]][k] for k in ("fqdn", "serial", "os",
                                                                    "owner_email"))}
         if touched:
-            await self.s.execute(update(Device), sorted(touched, key=lambda row: row["id"]))
+            await self.s.execute(_UPDATE_FACTS, [{f"b_{k}": v for k, v in row.items()}
+                                                 for row in sorted(touched, key=lambda r: r["id"])])
         return len(changed | back), len(back)
 
     async def _upsert_sources(self, tenant_id: int, source: str, records: Sequence[Seen],
@@ -173,11 +207,11 @@ class InventoryRepo(Repo):
                 if (d := chosen[r.external_id]) is not None]
         if not rows:
             return
-        stmt = self._insert(DeviceSource).values(rows)
+        stmt = self._insert(SOURCES)
         await self.s.execute(stmt.on_conflict_do_update(
             index_elements=["tenant_id", "source", "external_id"],
             set_={"device_id": stmt.excluded.device_id, "name": stmt.excluded.name,
-                  "last_seen": stmt.excluded.last_seen, "seen_at": stmt.excluded.seen_at}))
+                  "last_seen": stmt.excluded.last_seen, "seen_at": stmt.excluded.seen_at}), rows)
 
     # --- management groups --------------------------------------------------------------
 

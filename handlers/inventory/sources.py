@@ -1,11 +1,12 @@
 """Where devices come from: each vendor as a stream of pages of `Seen` devices, and its groups as
-a stream of (group, vendor group id, member ids) pages. Nothing here holds more than one page."""
+a stream of (group, vendor group id, member ids) pages, regrouped into batches of the configured
+size. Nothing here holds more than one batch."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from handlers.device_actions.service import NAME as WS1
 from handlers.instructions.vendor import NAME as TACHYON
@@ -25,6 +26,7 @@ MAX_PAGES = 20_000  # a vendor that never says "last page" stops here (10 millio
 LABELS = {TACHYON: "1E", TEAMVIEWER: "TeamViewer", WS1: "Workspace ONE"}
 ORDER = (TACHYON, TEAMVIEWER, WS1)  # every sync takes them in this order (racing syncs queue)
 GroupPage = tuple[str, str | None, list[str]]
+T = TypeVar("T")
 
 
 class Source(Protocol):
@@ -127,6 +129,19 @@ class WorkspaceOneSource:
                     by_group.setdefault(group, []).append(seen.external_id)
             for group, ids in sorted(by_group.items()):
                 yield group, None, ids
+
+
+async def batches(pages: AsyncIterator[list[T]], size: int) -> AsyncIterator[list[T]]:
+    """A vendor's pages regrouped into batches of `size` or more (the last may be smaller): a
+    batch is one transaction, so TeamViewer's pages of 100 do not cost a commit each."""
+    batch: list[T] = []
+    async for page in pages:
+        batch.extend(page)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 async def configured(runtime: Runtime, tenant_id: int) -> list[str]:
