@@ -156,9 +156,11 @@ class InventoryRepo(Repo):
             "last_seen": r.last_seen, "attributes": {}, "management_group_id": None,
             "retired_at": None} for _, r in sorted(by_name.items())]  # one order: racers queue
         stmt = self._insert(DEVICES).on_conflict_do_nothing(
-            index_elements=["tenant_id", "name"]).returning(*FACTS)
-        made = {str(row.name).lower(): dict(row._mapping)
-                for row in await self.s.execute(stmt, rows)}
+            index_elements=["tenant_id", "name"]).returning(DEVICES.c.name, DEVICES.c.id)
+        ids = dict((await self.s.execute(stmt, rows)).tuples().all())  # name -> id
+        made = {row["name"].lower(): {**{k: row[k] for k in _FILLED}, "name": row["name"],
+                                      "id": ids[row["name"]]}
+                for row in rows if row["name"] in ids}
         inserted = len(made)
         taken = [row["name"] for row in rows if row["name"].lower() not in made]
         if taken:

@@ -4,6 +4,8 @@ size. Nothing here holds more than one batch."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
@@ -133,15 +135,35 @@ class WorkspaceOneSource:
 
 async def batches(pages: AsyncIterator[list[T]], size: int) -> AsyncIterator[list[T]]:
     """A vendor's pages regrouped into batches of `size` or more (the last may be smaller): a
-    batch is one transaction, so TeamViewer's pages of 100 do not cost a commit each."""
-    batch: list[T] = []
-    async for page in pages:
-        batch.extend(page)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    batch is one transaction, so TeamViewer's pages of 100 do not cost a commit each. The next
+    batch is read while the caller writes this one (one ahead, so memory stays bounded): the
+    vendor's latency and deskhand's writes overlap instead of adding up."""
+    ready: asyncio.Queue[list[T] | BaseException | None] = asyncio.Queue(maxsize=1)
+
+    async def read() -> None:
+        batch: list[T] = []
+        try:
+            async for page in pages:
+                batch.extend(page)
+                if len(batch) >= size:
+                    await ready.put(batch)
+                    batch = []
+            if batch:
+                await ready.put(batch)
+            await ready.put(None)
+        except Exception as exc:  # handed to the caller, who raises it where the batch was due
+            await ready.put(exc)
+
+    reader = asyncio.create_task(read())
+    try:
+        while (item := await ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
 
 
 async def configured(runtime: Runtime, tenant_id: int) -> list[str]:
