@@ -20,7 +20,6 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
-    and_,
     bindparam,
     func,
     or_,
@@ -31,7 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Repo
-from storage.devices import Device, ManagementGroup
+from storage.devices import Device, ManagementGroup, in_tenant_any
 
 
 class DeviceSource(Base):
@@ -128,8 +127,7 @@ class InventoryRepo(Repo):
     async def _candidates(self, tenant_id: int, ids: set[int],
                           records: Sequence[Seen]) -> list[dict[str, Any]]:
         """The mapped devices, and those whose FQDN, name or serial (lower-cased: the
-        expression indexes of storage/devices.py) match one of `records`. The tenant is in each
-        OR term, so SQLite searches each term's index (with it outside, SQLite scans the tenant)."""
+        expression indexes of storage/devices.py) match one of `records`."""
         fqdns = sorted({k for r in records if (k := _key(r.fqdn))})
         names = sorted({k for r in records if (k := _key(r.name))})
         serials = sorted({k for r in records if (k := _key(r.serial))})
@@ -138,7 +136,7 @@ class InventoryRepo(Repo):
             (DEVICES.c.name, names), (DEVICES.c.fqdn, fqdns), (DEVICES.c.serial, serials)) if keys]
         if not terms:
             return []
-        q = select(*FACTS).where(or_(*(and_(DEVICES.c.tenant_id == tenant_id, t) for t in terms)))
+        q = select(*FACTS).where(in_tenant_any(tenant_id, terms))
         return [dict(row._mapping) for row in await self.s.execute(q)]
 
     async def _insert_new(self, tenant_id: int, fresh: Sequence[Seen],
@@ -157,7 +155,7 @@ class InventoryRepo(Repo):
             "retired_at": None} for _, r in sorted(by_name.items())]  # one order: racers queue
         stmt = self._insert(DEVICES).on_conflict_do_nothing(
             index_elements=["tenant_id", "name"]).returning(DEVICES.c.name, DEVICES.c.id)
-        ids = dict((await self.s.execute(stmt, rows)).tuples().all())  # name -> id
+        ids: dict[str, int] = {name: i for name, i in await self.s.execute(stmt, rows)}
         made = {row["name"].lower(): {**{k: row[k] for k in _FILLED}, "name": row["name"],
                                       "id": ids[row["name"]]}
                 for row in rows if row["name"] in ids}

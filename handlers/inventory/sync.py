@@ -191,11 +191,18 @@ async def tenants(runtime: Runtime) -> list[int]:
 
 async def sync_due(runtime: Runtime) -> None:
     """Every minute: each tenant whose period began since its last sync is synced once, on one
-    replica (a once-only claim per tenant and period), whatever the number of replicas."""
+    replica (a once-only claim per tenant and period), whatever the number of replicas; the
+    claims of past periods are pruned."""
     seconds = runtime.config(InventoryConfig).inventory_sync_seconds
+    now = utcnow()
+    # Claims of periods before the last are never asked again (a period's key only grows);
+    # with the schedule off, none is. A lease left by a replica that died mid-sync goes too.
+    horizon = now - timedelta(seconds=2 * seconds)
+    for job in (f"{JOB}.due", JOB):
+        await runtime.scheduler.claims.prune(job, horizon)
     if not seconds:
         return
-    slot = int(utcnow().timestamp()) // seconds
+    slot = int(now.timestamp()) // seconds
     for tenant_id in await tenants(runtime):
         if await runtime.scheduler.claims.once(f"{JOB}.due", f"{tenant_id}:{slot}"):
             await run_sync(runtime, tenant_id)
