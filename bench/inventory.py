@@ -269,7 +269,7 @@ def check(rt_report: Report, n: int, devices: int, sources: int, records: int) -
     """The sync did its job: one device per machine, one source row per vendor record."""
     failed = [f"{s.label}: {s.failed}" for s in rt_report.failed]
     if failed or devices != n or sources != records:
-        raise SystemExit(f"the sync is wrong: {devices} devices (want {n}), {sources} source rows "
+        raise RuntimeError(f"the sync is wrong: {devices} devices (want {n}), {sources} source rows "
                          f"(want {records}); failed: {failed}")
 
 
