@@ -13,16 +13,16 @@ What runs (on 127.0.0.1):
             jobs running as in production) whose tenant has the three sources set up, over HTTP,
             1E deciding the management groups: into an empty inventory (the figure judged), then
             once more with everything known (informational: the hourly sync's usual case).
-  raw       the rows that sync wrote (devices with their ids and groups, device_sources), read
-            back and upserted into a freshly migrated database: SQLAlchemy Core
-            INSERT ... ON CONFLICT DO UPDATE, executemany in batches of 2,000, a commit per
-            batch. The floor: what writing the same inventory costs with no vendor, no HTTP and
-            no merge.
+  raw       the rows that sync wrote (groups, devices with their ids and groups, device_sources),
+            read back 2,000 at a time (not timed) and upserted into a freshly migrated database:
+            SQLAlchemy Core INSERT ... ON CONFLICT DO UPDATE, executemany, a commit per batch of
+            2,000. The floor: writing the same inventory with no vendor, no HTTP and no merge.
 Measured: wall time, devices/s, this process's CPU seconds, statements issued (SQLAlchemy
 `before_cursor_execute`; an executemany is one), and this process's peak RSS during the sync
 (VmHWM, reset just before it).
 Goals (issue 16): sync devices/s >= 0.5x the raw upsert's, and peak RSS under 300 MB.
-Usage: python bench/inventory.py [--devices 100000] [--page-size 500] [--pg] [--skip-again]
+Usage: python bench/inventory.py [--devices 100000] [--page-size 500] [--batch-size 2000] [--pg]
+       [--skip-again]
 Exit status 0 when every goal passes, 1 otherwise.
 """
 
@@ -54,6 +54,7 @@ from _common import print_machine  # noqa: E402
 
 from bot.bootstrap import build_runtime  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
+from handlers.inventory.config import InventoryConfig  # noqa: E402
 from handlers.inventory.sync import Report, run_sync  # noqa: E402
 from integrations.simulator_kit import serve  # noqa: E402
 from integrations.tachyon.sim_state import SimDevice as OneDevice  # noqa: E402
@@ -99,9 +100,10 @@ def seed(n: int) -> tuple[TachyonSimulator, TeamViewerSimulator, WorkspaceOneSim
     return one, tv, ws1
 
 
-def _serve(n: int, conn: Connection) -> None:
+def _serve(n: int, conn: Connection, parents: Connection) -> None:
     """The child: seed the fleet, serve the three simulators, tell the parent where and how
-    many, then serve until the parent ends this process."""
+    many, then serve until the parent ends this process or itself ends."""
+    parents.close()  # inherited by the fork: closed, so the parent ending reads as EOF on `conn`
     one, tv, ws1 = seed(n)
 
     async def run() -> None:
@@ -110,7 +112,9 @@ def _serve(n: int, conn: Connection) -> None:
             urls[key] = (await serve(sim))[1]
         conn.send((urls, {"1E": len(one.devices), "TeamViewer": len(tv.devices),
                           "Workspace ONE": len(ws1.devices)}))
-        await asyncio.Event().wait()
+        parent_gone = asyncio.Event()  # the pipe reads as closed: the parent ended, however
+        asyncio.get_running_loop().add_reader(conn.fileno(), parent_gone.set)
+        await parent_gone.wait()
 
     asyncio.run(run())
 
@@ -119,8 +123,10 @@ def _serve(n: int, conn: Connection) -> None:
 def simulators(n: int) -> Iterator[tuple[dict[str, str], dict[str, int]]]:
     """The simulators' URLs and each one's device count, served by a forked child process."""
     parent, child = multiprocessing.Pipe()
-    proc = multiprocessing.get_context("fork").Process(target=_serve, args=(n, child), daemon=True)
+    proc = multiprocessing.get_context("fork").Process(target=_serve, args=(n, child, parent),
+                                                       daemon=True)
     proc.start()
+    child.close()
     try:
         if not parent.poll(600):
             raise TimeoutError("the simulators did not start within 10 minutes")
@@ -131,9 +137,11 @@ def simulators(n: int) -> Iterator[tuple[dict[str, str], dict[str, int]]]:
 
 
 @contextlib.asynccontextmanager
-async def deskhand(url: str, urls: dict[str, str], page_size: int) -> AsyncIterator[Runtime]:
+async def deskhand(url: str, urls: dict[str, str], page_size: int,
+                   batch_size: int) -> AsyncIterator[Runtime]:
     """A started runtime on `url` whose own tenant has the three simulators set up."""
-    rt = build_runtime(make_settings(url, **source_settings(urls), inventory_page_size=page_size))
+    rt = build_runtime(make_settings(url, **source_settings(urls), inventory_page_size=page_size,
+                                     inventory_batch_size=batch_size))
     await rt.start(upgrade=True)
     try:
         yield rt
@@ -207,21 +215,24 @@ async def timed_sync(rt: Runtime, n: int) -> tuple[Figures, Report, float]:
 
 # --- the raw upsert ---------------------------------------------------------------------------
 
-async def read_back(db: Database, tenant: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
-                                                        list[dict[str, Any]]]:
-    """The groups, devices and device_sources rows a sync wrote."""
-    async with db.uow() as uow:
-        out = []
-        for table in (ManagementGroup, Device, DeviceSource):
-            cols = [c for c in table.__table__.columns if c.name != "tenant_id"]
+async def written(db: Database, tenant: int, table: Any) -> AsyncIterator[list[dict[str, Any]]]:
+    """The rows of `table` a sync wrote, RAW_BATCH at a time in id order (never all at once,
+    so the PostgreSQL run after SQLite's starts from the same memory)."""
+    cols = [c for c in table.__table__.columns if c.name != "tenant_id"]
+    after = 0
+    while True:
+        async with db.uow() as uow:
             rows = (await uow.session.execute(select(*cols).where(
-                table.tenant_id == tenant))).all()
-            out.append([dict(r._mapping) for r in rows])
-    return out[0], out[1], out[2]
+                table.tenant_id == tenant, table.id > after).order_by(table.id).limit(RAW_BATCH))).all()
+        if not rows:
+            return
+        after = rows[-1].id
+        yield [dict(r._mapping) for r in rows]
 
 
-async def raw_upsert(url: str, groups: list[dict[str, Any]], devices: list[dict[str, Any]],
-                     sources: list[dict[str, Any]]) -> Figures:
+async def raw_upsert(source: Database, from_tenant: int, url: str, n: int) -> Figures:
+    """The rows `source` holds, upserted into a fresh database at `url`: only the writes are
+    on the clock (the reads from `source` are not)."""
     db = Database(url)
     try:
         await migrate.upgrade(db.engine)
@@ -229,22 +240,24 @@ async def raw_upsert(url: str, groups: list[dict[str, Any]], devices: list[dict[
             tenant = (await uow.repo(TenantRepo).ensure("bench", "Bench")).id
             await uow.commit()
         dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-        plan = [(ManagementGroup, ["tenant_id", "name"], groups),
-                (Device, ["tenant_id", "name"], devices),
-                (DeviceSource, ["tenant_id", "source", "external_id"], sources)]
+        plan = [(ManagementGroup, ["tenant_id", "name"]), (Device, ["tenant_id", "name"]),
+                (DeviceSource, ["tenant_id", "source", "external_id"])]
+        seconds = cpu = 0.0
         with counted(db) as count:
-            started, cpu = time.perf_counter(), time.process_time()
-            for table, key, rows in plan:
+            for table, key in plan:
                 stmt = dialect.insert(table.__table__)  # Core: one executemany a batch
                 stmt = stmt.on_conflict_do_update(index_elements=key, set_={
-                    c: stmt.excluded[c] for c in rows[0] if c not in (*key, "id")})
-                for at in range(0, len(rows), RAW_BATCH):
+                    c.name: stmt.excluded[c.name] for c in table.__table__.columns
+                    if c.name not in (*key, "id")})
+                async for rows in written(source, from_tenant, table):
+                    batch = [{**r, "tenant_id": tenant} for r in rows]
+                    started, used = time.perf_counter(), time.process_time()
                     async with db.uow() as uow:
-                        await uow.session.execute(stmt, [{**r, "tenant_id": tenant}
-                                                         for r in rows[at:at + RAW_BATCH]])
+                        await uow.session.execute(stmt, batch)
                         await uow.commit()
-            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-        return Figures(seconds, cpu, count[0], len(devices))
+                    seconds += time.perf_counter() - started
+                    cpu += time.process_time() - used
+        return Figures(seconds, cpu, count[0], n)
     finally:
         await db.dispose()
 
@@ -276,7 +289,8 @@ def check(rt_report: Report, n: int, devices: int, sources: int, records: int) -
 async def run_backend(backend: str, args: argparse.Namespace, urls: dict[str, str],
                       counts: dict[str, int], tmp: Path) -> list[str]:
     n, records = args.devices, sum(counts.values())
-    async with database(backend, tmp, "sync") as url, deskhand(url, urls, args.page_size) as rt:
+    async with database(backend, tmp, "sync") as url, \
+            deskhand(url, urls, args.page_size, args.batch_size) as rt:
         before = rss_mb()
         first, report, peak = await timed_sync(rt, n)
         async with rt.db.uow() as uow:
@@ -286,17 +300,15 @@ async def run_backend(backend: str, args: argparse.Namespace, urls: dict[str, st
         check(report, n, devices, source_rows, records)
         print(f"\n{backend}: {n:,} devices, {records:,} vendor records ("
               + ", ".join(f"{k} {v:,}" for k, v in counts.items())
-              + f"), page size {args.page_size}")
+              + f"), vendor page size {args.page_size}, batch size {args.batch_size}")
         print("  first sync: " + "; ".join(
             f"{s.label} {s.seen:,} reported, +{s.added:,} ~{s.updated:,} >{s.moved:,}"
             for s in report.sources))
         again = None
         if not args.skip_again:
             again, _, _ = await timed_sync(rt, n)
-        groups, rows, sources = await read_back(rt.db, rt.tenant_id)
-    async with database(backend, tmp, "raw") as url:
-        raw = await raw_upsert(url, groups, rows, sources)
-    del groups, rows, sources
+        async with database(backend, tmp, "raw") as raw_url:
+            raw = await raw_upsert(rt.db, rt.tenant_id, raw_url, n)
     ratio = first.rate / raw.rate
     print(f"  {'':22} {'wall':>9} {'devices/s':>10} {'CPU':>8} {'statements':>11} {'per 1,000':>10}")
     for label, f in (("sync (empty inventory)", first), ("sync again (all known)", again),
@@ -324,7 +336,11 @@ async def run(args: argparse.Namespace, urls: dict[str, str], counts: dict[str, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--devices", type=int, default=100_000)
-    parser.add_argument("--page-size", type=int, default=500, help="DESKHAND_INVENTORY_PAGE_SIZE")
+    defaults = InventoryConfig.model_validate({})
+    parser.add_argument("--page-size", type=int, default=defaults.inventory_page_size,
+                        help="DESKHAND_INVENTORY_PAGE_SIZE (default: deskhand's)")
+    parser.add_argument("--batch-size", type=int, default=defaults.inventory_batch_size,
+                        help="DESKHAND_INVENTORY_BATCH_SIZE (default: deskhand's)")
     parser.add_argument("--pg", action="store_true",
                         help="PostgreSQL too (DESKHAND_TEST_PG_URL, default the local server)")
     parser.add_argument("--skip-again", action="store_true", help="no second sync")

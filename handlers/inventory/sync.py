@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("deskhand.inventory")
 JOB = "inventory.sync"
 LEASE = timedelta(minutes=30)  # renewed with every batch; a dead holder's lapses after this
+ANALYZE_AFTER = 1000  # devices added by one source's run: statistics refreshed before its end
 
 
 class LeaseLost(Exception):
@@ -141,7 +142,7 @@ async def _one(runtime: Runtime, tenant_id: int, name: str, config: InventoryCon
     source = await open_source(runtime, tenant_id, name, config, cid)
     if source is None:
         raise UserError(f"{LABELS[name]} is not set up for this workspace.")
-    size = config.inventory_page_size
+    size = config.inventory_batch_size
     async for batch in batches(source.devices(), size):
         async with runtime.db.uow() as uow:
             await lease.renew(uow)
@@ -165,6 +166,8 @@ async def _one(runtime: Runtime, tenant_id: int, name: str, config: InventoryCon
     async with runtime.db.uow() as uow:
         await lease.renew(uow)
         repo = uow.repo(InventoryRepo)
+        if part.added >= ANALYZE_AFTER:
+            await repo.analyze()
         if grouping:
             await repo.clear_groups(tenant_id, name, run_at)
             part.moved = await repo.apply_groups(tenant_id, name, run_at, settings.group_mapping())

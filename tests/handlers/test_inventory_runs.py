@@ -22,6 +22,7 @@ from tests.handlers.inventory_env import Sims, deskhand, inventory, one_device, 
 from tests.workflows.env import eventually
 
 DEVICES = "POST /consumer/devices"  # how the 1E simulator counts its device-list calls
+SMALL = {"inventory_page_size": 10, "inventory_batch_size": 10}  # a batch is a page of 10
 
 
 def fleet_of(sims: Sims, n: int) -> None:
@@ -38,8 +39,7 @@ async def when_called(sims: Sims, times: int) -> None:
 
 
 async def test_a_source_failing_mid_way_moves_no_group_and_retires_nobody(tmp_path: Path) -> None:
-    async with simulators() as sims, deskhand(sqlite_url(tmp_path), sims,
-                                              inventory_page_size=10) as rt:
+    async with simulators() as sims, deskhand(sqlite_url(tmp_path), sims, **SMALL) as rt:
         fleet_of(sims, 30)
         start = datetime.now(UTC)
         assert not (await run_sync(rt, rt.tenant_id, now=start)).failed
@@ -78,8 +78,7 @@ async def test_a_source_failing_mid_way_moves_no_group_and_retires_nobody(tmp_pa
 async def test_a_sync_that_lost_its_lease_writes_nothing_more(tmp_path: Path) -> None:
     """Another replica holds the tenant's lease now (this sync paused past it): this one stops
     at its next batch, leaves the other's lease alone, and syncs no further source."""
-    async with simulators() as sims, deskhand(sqlite_url(tmp_path), sims,
-                                              inventory_page_size=10) as rt:
+    async with simulators() as sims, deskhand(sqlite_url(tmp_path), sims, **SMALL) as rt:
         fleet_of(sims, 60)
         sims.one.switches.latency = 0.3
 
@@ -108,8 +107,8 @@ async def test_a_second_process_cannot_start_while_the_first_is_mid_source(
     """1E's devices take longer than the lease (2 s here, 30 minutes in production): renewed
     with each batch, it still shuts the second process out mid-source."""
     monkeypatch.setattr(sync, "LEASE", timedelta(seconds=2))
-    async with simulators() as sims, deskhand(pg_url, sims, inventory_page_size=10) as first, \
-            deskhand(pg_url, sims, inventory_page_size=10) as second:
+    async with simulators() as sims, deskhand(pg_url, sims, **SMALL) as first, \
+            deskhand(pg_url, sims, **SMALL) as second:
         fleet_of(sims, 60)
         sims.one.switches.latency = 0.8  # a page every 0.8 s: the 4th asked for after 2.4 s
 
