@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from handlers.inventory import sync
 from handlers.inventory.sync import JOB, run_sync, sync_due
@@ -147,3 +147,19 @@ async def test_the_scheduled_sync_prunes_the_claims_of_past_periods(tmp_path: Pa
         assert not {(f"{JOB}.due", f"{key}:1"), (f"{JOB}.due", f"{key}:2"), (JOB, "99")} & set(left)
         assert ("reminders.other", "x") in left
         assert (await inventory(rt))["PC-0001"][0] == "London"  # and it synced
+
+
+async def test_a_bulk_arrival_refreshes_the_planner_statistics(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first sync of thousands of devices (here: 5 or more) leaves the inventory tables
+    analyzed, so PostgreSQL does not plan the group moves and retirement that follow as over
+    empty tables (SQLite keeps the same statistics in sqlite_stat1)."""
+    monkeypatch.setattr(sync, "ANALYZE_AFTER", 5)
+    async with simulators() as sims, deskhand(db_url, sims) as rt:
+        assert not (await run_sync(rt, rt.tenant_id)).failed
+        query = ("SELECT count(*) FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL AND "
+                 "relname IN ('devices', 'device_sources')" if rt.db.dialect == "postgresql" else
+                 "SELECT count(DISTINCT tbl) FROM sqlite_stat1 WHERE tbl IN "
+                 "('devices', 'device_sources')")
+        async with rt.db.uow() as uow:
+            assert (await uow.session.execute(text(query))).scalar_one() == 2
