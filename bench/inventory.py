@@ -21,8 +21,8 @@ Measured: wall time, devices/s, this process's CPU seconds, statements issued (S
 `before_cursor_execute`; an executemany is one), and this process's peak RSS during the sync
 (VmHWM, reset just before it).
 Goals (issue 16): sync devices/s >= 0.5x the raw upsert's, and peak RSS under 300 MB.
-Usage: python bench/inventory.py [--devices 100000] [--page-size 500] [--batch-size 2000] [--pg]
-       [--skip-again]
+Usage: python bench/inventory.py [--devices 100000] [--page-size 500] [--batch-size 2000]
+       [--backend sqlite|postgresql|both] [--skip-again]
 Exit status 0 when every goal passes, 1 otherwise.
 """
 
@@ -326,7 +326,7 @@ async def run_backend(backend: str, args: argparse.Namespace, urls: dict[str, st
 async def run(args: argparse.Namespace, urls: dict[str, str], counts: dict[str, int]) -> int:
     verdicts: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-inventory-") as folder:
-        for backend in ("sqlite", "postgresql") if args.pg else ("sqlite",):
+        for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
             verdicts += await run_backend(backend, args, urls, counts, Path(folder))
     print()
     print("\n".join(verdicts))
@@ -341,8 +341,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="DESKHAND_INVENTORY_PAGE_SIZE (default: deskhand's)")
     parser.add_argument("--batch-size", type=int, default=defaults.inventory_batch_size,
                         help="DESKHAND_INVENTORY_BATCH_SIZE (default: deskhand's)")
-    parser.add_argument("--pg", action="store_true",
-                        help="PostgreSQL too (DESKHAND_TEST_PG_URL, default the local server)")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="sqlite",
+                        help="PostgreSQL: DESKHAND_TEST_PG_URL, default the local server")
     parser.add_argument("--skip-again", action="store_true", help="no second sync")
     args = parser.parse_args(argv)
     print_machine()
