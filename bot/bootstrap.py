@@ -24,6 +24,7 @@ from bot.runtime import Runtime
 from bot.scheduler import Scheduler
 from bot.secrets import SecretBox
 from bot.settings import CoreSettings, load_settings
+from bot.startup import StartupError
 from bot.tenant_settings import CoreTenantSettings
 from handlers import (
     admin,
@@ -105,8 +106,10 @@ def commands() -> Registry:
 def build_runtime(settings: CoreSettings, secret_key: str | None = None) -> Runtime:
     key = secret_key or (settings.secret_key.get_secret_value() if settings.secret_key else None)
     if not key:
-        raise RuntimeError("DESKHAND_SECRET_KEY is not set; it encrypts integration secrets "
-                           "and signs download links")
+        raise StartupError("DESKHAND_SECRET_KEY is not set (it encrypts integration secrets and "
+                           "signs download links); set it to a long random value, e.g. from "
+                           "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`, "
+                           "and keep it: stored secrets need the same key")
     db = Database(settings.database_url)
     metrics = Metrics()
     box = SecretBox(key)

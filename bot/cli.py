@@ -1,5 +1,5 @@
 """`deskhand`: demo, serve, db, rbac, groups, console sign-in, audit, manifest, teams-package,
-check and scim-token commands."""
+check, directory import, devices import, scim-token and settings-doc commands."""
 
 from __future__ import annotations
 
@@ -22,26 +22,23 @@ from bot import (
     directory_cli,
     logs,
     manifest_cli,
-    rbac_admin,
+    rbac_cli,
+    settings_doc,
+    startup,
 )
 from bot.audit import Audit
 from bot.model import new_correlation_id
-from bot.rbac import decide, grants_of
-from bot.rbac_admin import AdminError, Granter, Scope
+from bot.rbac_admin import AdminError
 from bot.runtime import Runtime
 from bot.secrets import local_key
 from bot.settings import CoreSettings, SettingsError
+from handlers.inventory import import_cli as devices_cli
 from handlers.scim import cli as scim_cli
 from storage import migrate
 from storage.db import Database
 from storage.devices import DeviceRepo
 from storage.directory import DirectoryRepo
-from storage.rbac import RbacRepo
 from storage.tenants import TenantRepo
-
-
-def _split(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -61,30 +58,6 @@ def parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade", "current"])
-
-    rbac = sub.add_parser("rbac", help="roles and assignments (acts with server authority)")
-    rsub = rbac.add_subparsers(dest="action", required=True)
-    boot = rsub.add_parser("bootstrap-admin", help="make the first Full Administrator")
-    boot.add_argument("email")
-    boot.add_argument("--name", default=None)
-    grant = rsub.add_parser("grant", help="assign a role to a user or a directory group")
-    grant.add_argument("role")
-    who = grant.add_mutually_exclusive_group(required=True)
-    who.add_argument("--to", help="the user's email")
-    who.add_argument("--group", help="a directory group's name")
-    grant.add_argument("--groups", help="management groups, comma-separated")
-    grant.add_argument("--devices", help="device names, comma-separated")
-    grant.add_argument("--sets", help="instruction sets, comma-separated")
-    revoke = rsub.add_parser("revoke", help="remove an assignment")
-    revoke.add_argument("assignment", type=int)
-    rsub.add_parser("list", help="list roles and assignments")
-    create = rsub.add_parser("create-role", help="create a custom role")
-    create.add_argument("name")
-    create.add_argument("--perms", required=True, help="permissions, comma-separated")
-    why = rsub.add_parser("why", help="explain a decision")
-    why.add_argument("email")
-    why.add_argument("permission")
-    why.add_argument("device", nargs="?")
 
     groups = sub.add_parser("groups", help="management groups and their 1E management groups")
     gsub = groups.add_subparsers(dest="action", required=True)
@@ -107,10 +80,13 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--device")
     export.add_argument("--since", help="30m, 12h, 7d, 2w or an ISO date")
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    rbac_cli.add_parsers(sub)
     manifest_cli.add_parsers(sub)
     check_cli.add_parsers(sub)
     directory_cli.add_parsers(sub)
+    devices_cli.add_parsers(sub)
     scim_cli.add_parsers(sub)
+    settings_doc.add_parsers(sub)
     return p
 
 
@@ -119,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.cmd == "demo":
             return run_demo(args)
+        if args.cmd in settings_doc.COMMANDS:  # made from the code: needs no settings
+            return settings_doc.run(args)
         settings = bootstrap.load()
         logs.configure(settings.log_level)
         if args.cmd == "serve":
@@ -133,12 +111,17 @@ def main(argv: list[str] | None = None) -> int:
             return check_cli.run(args, settings)
         if args.cmd in directory_cli.COMMANDS:
             return directory_cli.run(args, settings)
+        if args.cmd in devices_cli.COMMANDS:
+            return devices_cli.run(args, settings)
         if args.cmd in scim_cli.COMMANDS:
             return scim_cli.run(args, settings)
         return asyncio.run(_offline(args, settings))
     except SettingsError as exc:
         for line in exc.lines:
             print(f"deskhand: {line}", file=sys.stderr)
+        return 2
+    except startup.KNOWN as exc:  # one line and exit 2, as for settings (bot/startup.py)
+        print(f"deskhand: {startup.line(exc)}", file=sys.stderr)
         return 2
     except (AdminError, ValueError) as exc:
         print(f"deskhand: {exc}", file=sys.stderr)
@@ -148,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
 def serve(settings: CoreSettings, *, upgrade: bool = False,
           seed: Callable[[Runtime], Awaitable[None]] | None = None, banner: str = "",
           mount: Callable[[web.Application], None] | None = None) -> int:
+    startup.check_listen(settings.host, settings.port)
     runtime = bootstrap.build_runtime(settings)
     app = bootstrap.build_app(runtime, upgrade=upgrade)
     if mount is not None:
@@ -162,8 +146,14 @@ def serve(settings: CoreSettings, *, upgrade: bool = False,
             print(banner, flush=True)
         app.on_startup.append(_banner)
     app.on_startup.append(_freeze_startup_objects)
-    web.run_app(app, host=settings.host, port=settings.port, print=None,
-                handle_signals=True, access_log=None)
+    try:
+        web.run_app(app, host=settings.host, port=settings.port, print=None,
+                    handle_signals=True, access_log=None)
+    except OSError as exc:
+        failed = startup.listen_failed(exc, settings.host, settings.port)
+        if failed is None:
+            raise
+        raise failed from None
     return 0
 
 
@@ -207,14 +197,19 @@ async def _freeze_startup_objects(_: web.Application) -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     data = Path(args.data_dir).resolve()
-    data.mkdir(parents=True, exist_ok=True)
     db_file = data / "deskhand.db"
-    if args.reset and db_file.exists():
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+        if args.reset and db_file.exists():
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+        key = local_key(data / "secret.key")
+    except OSError as exc:
+        raise startup.StartupError(f"cannot use the demo's folder {data} ({exc.strerror}); pass "
+                                   "--data-dir a folder this user may write") from None
     os.environ.setdefault("DESKHAND_MODE", "demo")
     os.environ.setdefault("DESKHAND_DATABASE_URL", f"sqlite+aiosqlite:///{db_file}")
-    os.environ.setdefault("DESKHAND_SECRET_KEY", local_key(data / "secret.key"))
+    os.environ.setdefault("DESKHAND_SECRET_KEY", key)
     overrides: dict[str, Any] = {}
     if args.host:
         overrides["host"] = args.host
@@ -253,19 +248,19 @@ async def _offline(args: argparse.Namespace, settings: CoreSettings) -> int:
     try:
         if args.cmd == "db":
             if args.action == "upgrade":
-                await migrate.upgrade(db.engine)
-            print(f"schema revision: {await migrate.current_revision(db.engine)} "
-                  f"(code expects {migrate.head_revision()})")
+                await migrate.upgrade(db.engine)  # SchemaAhead from an older release: exit 2
+            schema = await migrate.state(db.engine)
+            print(f"schema revision: {schema.database} (code expects {schema.code})"
+                  + (f"; {startup.newer_schema(schema)}" if schema.ahead else ""))
             return 0
-        if not await migrate.is_current(db.engine):
-            raise ValueError("the database schema is not current: run `deskhand db upgrade`")
+        await startup.require_schema(db.engine)
         async with db.uow() as uow:
             tenant = await uow.repo(TenantRepo).ensure(settings.tenant, settings.tenant_name)
             from bot.rbac import ensure_system_roles
 
             await ensure_system_roles(uow, tenant.id)
             if args.cmd == "rbac":
-                await _rbac(uow, tenant.id, args)
+                await rbac_cli.run(uow, tenant.id, args)
             elif args.cmd == "audit":
                 await _audit_export(uow, tenant.id, args)
             elif args.cmd == "groups":
@@ -321,58 +316,6 @@ async def _groups(uow: Any, tenant_id: int, args: argparse.Namespace) -> None:
                     params={"tachyon_id": tachyon_id})
     print(f"group {group.name}: " + (f"`group:` runs go to 1E as management group {tachyon_id}"
                                      if tachyon_id else "`group:` runs go to 1E as a device list"))
-
-
-async def _rbac(uow: Any, tenant_id: int, args: argparse.Namespace) -> None:
-    cli = Granter("cli")
-    if args.action == "bootstrap-admin":
-        row = await rbac_admin.bootstrap_admin(uow, tenant_id, args.email,
-                                               args.name or args.email.split("@")[0])
-        print(f"{args.email} is now a Full Administrator (assignment #{row.id})")
-    elif args.action == "grant":
-        row = await rbac_admin.grant(
-            uow, tenant_id, cli, args.role, email=args.to, group=args.group,
-            scope=Scope(_split(args.groups), _split(args.devices), _split(args.sets)))
-        print(f"granted {args.role} to {args.to or 'group ' + args.group} (assignment #{row.id})")
-    elif args.action == "revoke":
-        revoked = await rbac_admin.revoke(uow, tenant_id, cli, args.assignment)
-        print(f"revoked assignment #{args.assignment} ({revoked})")
-    elif args.action == "create-role":
-        role = await rbac_admin.create_role(uow, tenant_id, cli, args.name, _split(args.perms) or [])
-        print(f"created role {role.name}: {', '.join(role.permissions)}")
-    elif args.action == "list":
-        for role in await uow.repo(RbacRepo).roles(tenant_id):
-            print(f"{role.name} [{'system' if role.system else 'custom'}]: "
-                  f"{', '.join(role.permissions)}")
-        for a, r in await uow.repo(RbacRepo).assignments(tenant_id):
-            who = a.principal_id and (await uow.repo(DirectoryRepo).principal(a.principal_id)).email
-            print(f"#{a.id} {r.name} -> {who or f'group #{a.group_id}'} "
-                  f"groups={a.device_groups or 'all'} devices={a.devices or '-'}")
-    elif args.action == "why":
-        row = await uow.repo(DirectoryRepo).principal_by_email(tenant_id, args.email)
-        if row is None:
-            raise ValueError(f"nobody with the email {args.email} is in the directory")
-        device_scope = None
-        if args.device:
-            from bot.rbac import DeviceScope
-
-            device = await uow.repo(DeviceRepo).find(tenant_id, args.device)
-            if device is None:
-                raise ValueError(f"unknown device {args.device}")
-            group = device.management_group_id and await uow.repo(DeviceRepo).group(
-                device.management_group_id)
-            device_scope = DeviceScope(device.name, group.name if group else None)
-        grants = await grants_of(uow, tenant_id, row.id)
-        print(decide(grants, args.permission, active=row.active, device=device_scope).explain())
-    if args.action in ("bootstrap-admin", "grant", "revoke", "create-role"):
-        # Role changes made with server authority leave the same trail as chat ones.
-        target = (getattr(args, "email", None) or getattr(args, "to", None)
-                  or getattr(args, "group", None)
-                  or (f"assignment #{args.assignment}" if args.action == "revoke" else args.name))
-        params = {k: v for k, v in vars(args).items() if k not in ("cmd", "action") and v is not None}
-        await Audit.add(uow, tenant_id, "command", f"rbac {args.action}", "ok",
-                        correlation_id=new_correlation_id(), actor_label="cli", target=target,
-                        params=params)
 
 
 async def _audit_export(uow: Any, tenant_id: int, args: argparse.Namespace) -> None:

@@ -15,12 +15,12 @@ from bot import directory_import
 from bot.audit import Audit
 from bot.model import new_correlation_id
 from bot.settings import CoreSettings
-from storage import migrate
+from bot.startup import require_schema
+from bot.text_files import read_text
 from storage.db import Database
 from storage.tenants import TenantRepo
 
 COMMANDS = ("directory",)
-MAX_BYTES = 50 * 1024 * 1024
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -33,20 +33,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("--dry-run", action="store_true", help="say what would change; write nothing")
 
 
-def _read(name: str) -> str:
-    path = Path(name)
-    try:
-        if path.stat().st_size > MAX_BYTES:
-            raise ValueError(f"{name} is over {MAX_BYTES // (1024 * 1024)} MB; split it")
-        return path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ValueError(f"cannot read {name}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"{name} is not UTF-8 text: save it as CSV UTF-8") from None
-
-
 def run(args: argparse.Namespace, settings: CoreSettings) -> int:
-    rows, bad = directory_import.parse(_read(args.file))  # BadFile is a ValueError: said plainly
+    rows, bad = directory_import.parse(read_text(args.file))  # BadFile is a ValueError: said plainly
     if bad:
         print(f"deskhand: {args.file} has {len(bad)} bad row(s); nothing was imported:",
               file=sys.stderr)
@@ -60,8 +48,7 @@ async def _import(args: argparse.Namespace, settings: CoreSettings,
                   rows: list[directory_import.Row]) -> int:
     db = Database(settings.database_url)
     try:
-        if not await migrate.is_current(db.engine):
-            raise ValueError("the database schema is not current: run `deskhand db upgrade`")
+        await require_schema(db.engine)
         async with db.uow() as uow:
             slug = args.tenant or settings.tenant
             tenants = uow.repo(TenantRepo)

@@ -7,7 +7,8 @@ lands whole or not at all, and a dry run is the same work rolled back. It is ide
 person's name and directory groups become what the file says (with a `groups` column, a person
 leaves the groups their row does not list; without one, memberships are left as they are), so
 importing the same file again changes nothing. People missing from the file are not touched,
-and nobody is activated or deactivated by an import.
+and nobody is activated or deactivated by an import. Groups the IdP made over SCIM are the IdP's:
+the import neither adds nor removes their members, and says which memberships it left to it.
 """
 
 from __future__ import annotations
@@ -54,16 +55,20 @@ class Outcome:
     new_groups: list[str] = field(default_factory=list)
     joins: int = 0
     leaves: int = 0
+    scim_left: int = 0  # memberships the file would change in groups the IdP manages
     lines: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         return (f"{self.created} to create, {self.updated} to update, {self.unchanged} unchanged; "
                 f"{len(self.new_groups)} group(s) to create; {self.joins} membership(s) to add, "
-                f"{self.leaves} to remove")
+                f"{self.leaves} to remove" + (
+                    f"; {self.scim_left} membership(s) of SCIM groups left to the IdP"
+                    if self.scim_left else ""))
 
     def counts(self) -> dict[str, int]:
         return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-                "groups_created": len(self.new_groups), "joins": self.joins, "leaves": self.leaves}
+                "groups_created": len(self.new_groups), "joins": self.joins, "leaves": self.leaves,
+                "scim_left": self.scim_left}
 
 
 def _text(value: str | None) -> str:
@@ -132,6 +137,7 @@ async def apply(uow: UnitOfWork, tenant_id: int, rows: list[Row]) -> Outcome:
     groups = await people.groups_by_name(tenant_id)
     members = await people.memberships(tenant_id)
     names = {g.id: g.display_name for g in groups.values()}
+    scim = {g.id for g in groups.values() if g.scim}
     out = Outcome()
     for row in rows:
         person = existing.get(row.email)
@@ -153,19 +159,23 @@ async def apply(uow: UnitOfWork, tenant_id: int, rows: list[Row]) -> Outcome:
                 names[group.id] = group.display_name
                 out.new_groups.append(group.display_name)
             want.add(group.id)
-        joins = sorted(want - have)
-        leaves = sorted(have - want) if row.groups is not None else []
+        # The IdP owns the members of the groups it made: a join or leave there is left to it.
+        skipped = sorted(((want - have) | ((have - want) if row.groups is not None else set()))
+                         & scim)
+        joins = sorted(want - have - scim)
+        leaves = sorted(have - want - scim) if row.groups is not None else []
         for group_id in joins:
             await directory.add_member(group_id, person.id)
         for group_id in leaves:
             await people.remove_member(group_id, person.id)
-        members[person.id] = (have | want) - set(leaves)
+        members[person.id] = (have | set(joins)) - set(leaves)
         if joins:
             changes.append("joins " + ", ".join(names[g] for g in joins))
         if leaves:
             changes.append("leaves " + ", ".join(names[g] for g in leaves))
         out.joins += len(joins)
         out.leaves += len(leaves)
+        out.scim_left += len(skipped)
         created = changes and changes[0].startswith("create ")
         if created:
             out.created += 1
@@ -173,8 +183,12 @@ async def apply(uow: UnitOfWork, tenant_id: int, rows: list[Row]) -> Outcome:
             out.updated += 1
         else:
             out.unchanged += 1
-        if changes or not person.active:
+        if changes or skipped or not person.active:
             note = "" if person.active else " (deactivated: stays so)"
+            if skipped:
+                note += ("; left to the IdP (SCIM group): "
+                         + ", ".join(f"{names[g]} ({'join' if g in want else 'leave'})"
+                                     for g in skipped))
             head = "" if created else f"update {row.email}: " if changes else f"{row.email}: unchanged"
             out.lines.append(f"line {row.line}: {head}{'; '.join(changes)}{note}")
     return out

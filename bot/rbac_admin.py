@@ -31,6 +31,14 @@ class AdminError(ValueError):
     """A refused or impossible role change; the message is shown to the person as is."""
 
 
+class AlreadyHeld(AdminError):
+    """The same role over the same scope is assigned already: nothing was changed."""
+
+    def __init__(self, message: str, assignment: RoleAssignment) -> None:
+        super().__init__(message)
+        self.assignment = assignment
+
+
 @dataclass(frozen=True)
 class Scope:
     device_groups: list[str] | None = None
@@ -116,7 +124,29 @@ async def grant(
         row.group_id = found.id
     else:
         raise AdminError("say who gets the role: a user's email or a directory group")
+    same = await _same_assignment(uow, tenant_id, row)
+    if same is not None:  # a second run of the same grant (a script, a retry) adds nothing
+        who = email or f"group {group}"
+        raise AlreadyHeld(f"{who} already has {role.name} over {Grant.of(same, role).scope_text()} "
+                          f"(assignment #{same.id}); nothing changed", same)
     return await uow.repo(RbacRepo).add_assignment(row)
+
+
+def _same_scope(a: list[str] | None, b: list[str] | None) -> bool:
+    return (a is None) == (b is None) and sorted(x.lower() for x in a or ()) == sorted(
+        x.lower() for x in b or ())
+
+
+async def _same_assignment(uow: UnitOfWork, tenant_id: int,
+                           row: RoleAssignment) -> RoleAssignment | None:
+    for held, _ in await uow.repo(RbacRepo).assignments(tenant_id):
+        if ((held.role_id, held.principal_id, held.group_id) == (row.role_id, row.principal_id,
+                                                                  row.group_id)
+                and _same_scope(held.device_groups, row.device_groups)
+                and _same_scope(held.devices, row.devices)
+                and _same_scope(held.instruction_sets, row.instruction_sets)):
+            return held
+    return None
 
 
 async def revoke(uow: UnitOfWork, tenant_id: int, granter: Granter, assignment_id: int) -> str:
@@ -150,6 +180,7 @@ async def create_role(
 
 
 async def bootstrap_admin(uow: UnitOfWork, tenant_id: int, email: str, name: str) -> RoleAssignment:
-    """First Full Administrator, from the CLI (server access is the proof of authority)."""
+    """First Full Administrator, from the CLI (server access is the proof of authority).
+    AlreadyHeld if the person is one already, over all devices."""
     await uow.repo(DirectoryRepo).upsert_principal(tenant_id, email, name)
     return await grant(uow, tenant_id, Granter("cli:bootstrap"), FULL_ADMIN, email=email)

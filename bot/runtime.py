@@ -6,6 +6,7 @@ It knows no capability and no vendor: bot/bootstrap.py builds it and installs th
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
@@ -22,6 +23,7 @@ from bot.scheduler import Scheduler
 from bot.secrets import SecretBox
 from bot.services import Services
 from bot.settings import CoreSettings, section
+from bot.startup import newer_schema, require_schema
 from bot.tenant_clients import TenantClients
 from storage import migrate
 from storage.db import Database
@@ -35,10 +37,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("deskhand")
 C = TypeVar("C")
 LATER_SECONDS = 10.0  # how long stopping waits for after-answer work (card redraws)
-
-
-class SchemaNotCurrent(RuntimeError):
-    pass
 
 
 @dataclass
@@ -79,9 +77,11 @@ class Runtime:
 
     async def start(self, *, upgrade: bool = False) -> None:
         if upgrade:
-            await migrate.upgrade(self.db.engine)
-        elif not await migrate.is_current(self.db.engine):
-            raise SchemaNotCurrent("the database schema is not current: run `deskhand db upgrade`")
+            with contextlib.suppress(migrate.SchemaAhead):  # whether this code runs on it: next
+                await migrate.upgrade(self.db.engine)
+        schema = await require_schema(self.db.engine)  # a StartupError if this code cannot run
+        if schema.state == "compatible":  # a rolling upgrade under way (docs/migrations.md)
+            log.warning("%s", newer_schema(schema))
         async with self.db.uow() as uow:
             tenant = await uow.repo(TenantRepo).ensure(self.settings.tenant, self.settings.tenant_name)
             await ensure_system_roles(uow, tenant.id)

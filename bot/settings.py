@@ -9,16 +9,29 @@ one place. Invalid settings stop start-up with one line per problem (see `load_s
 from __future__ import annotations
 
 import os
+import typing
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from bot.settings_file import unknown_keys
+from storage.pg_connect import connect_args
 
 Mode = Literal["production", "demo", "dev"]
 
@@ -33,54 +46,111 @@ def http_url(value: str) -> str:
 class CoreSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DESKHAND_", extra="ignore")
 
-    mode: Mode = "production"
-    database_url: str = "sqlite+aiosqlite:///./deskhand.db"
-    secret_key: SecretStr | None = None
-    public_url: str = "http://127.0.0.1:3978"
-    host: str = "127.0.0.1"
-    port: int = Field(3978, ge=1, le=65535)
-    tenant: str = Field("default", pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
-    tenant_name: str = "Default tenant"
-    console_enabled: bool | None = None  # None: on in demo/dev, off in production
-    # In production the console signs people in with single-use links (bot/console_signin.py).
-    console_link_minutes: int = Field(5, ge=1, le=30)
-    console_session_hours: int = Field(12, ge=1, le=168)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    replica_id: str = ""  # names this process in job leases; defaults to host:pid
-    # Chat work after the ack runs in this many `deskhand worker` processes that `serve` starts
-    # (0: in the listener's own process); they run at this much lower CPU priority, so acks
-    # come first under load. docs/architecture.md, "The inbox and worker processes".
-    workers: int = Field(1, ge=0, le=32)
-    worker_nice: int = Field(10, ge=0, le=19)
-    # Every worker reports this often (seconds); a listener with worker processes is not ready
-    # while none has reported for DESKHAND_WORKER_STALE_AFTER seconds (bot/heartbeat.py).
-    worker_heartbeat: int = Field(10, ge=1, le=60)
-    worker_stale_after: int = Field(30, ge=2, le=600)
-    # A request still queued after this many seconds is answered "too late", never run.
-    inbox_max_age: int = Field(600, ge=60, le=86_400)
-    # A workflow row still in a passing state (a session being started or closed) this many
-    # seconds after it got there was left by a crash: its capability's sweep settles it.
-    stuck_after: int = Field(300, ge=5, le=86_400)
+    # Each field's description is its row in docs/operations.md's settings table
+    # (`deskhand settings-doc`): say what it does for an operator, and the unit.
+    mode: Mode = Field("production", description=(
+        "`production` for real use; `demo` and `dev` turn the web console on with a persona "
+        "picker that lets anyone act as anyone: never on a network"))
+    database_url: str = Field("sqlite+aiosqlite:///./deskhand.db", description=(
+        "`sqlite+aiosqlite:///path.db` (one process) or "
+        "`postgresql+asyncpg://user:password@host:5432/db`; libpq's `sslmode`, `sslrootcert`, "
+        "`sslcert` and `sslkey` are accepted in the URL"))
+    secret_key: SecretStr | None = Field(None, description=(
+        "required by `serve`, at least 16 characters: encrypts the secrets and tokens stored in "
+        "the database and signs download links; keep it with the backups"))
+    public_url: str = Field("http://127.0.0.1:3978", description=(
+        "the https URL people, Slack and Teams reach deskhand at (the reverse proxy's): download "
+        "links, console sign-in links and the OAuth callback are built from it"))
+    host: str = Field("127.0.0.1", description=(
+        "the address the listener binds: 127.0.0.1 behind a proxy on the same host, 0.0.0.0 in "
+        "a container"))
+    port: int = Field(3978, ge=1, le=65535, description="the listener's port")
+    tenant: str = Field("default", pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", description=(
+        "the slug of the deployment's own tenant: the one the `DESKHAND_*` integration settings "
+        "and the command-line tools act on"))
+    tenant_name: str = Field("Default tenant", description=(
+        "that tenant's display name, given when it is first created"))
+    console_enabled: bool | None = Field(None, description=(
+        "the web console at `/console`; unset: on in demo/dev, off in production, where it "
+        "signs people in with single-use links"))
+    console_link_minutes: int = Field(5, ge=1, le=30, description=(
+        "how long a console sign-in link works (minutes)"))
+    console_session_hours: int = Field(12, ge=1, le=168, description=(
+        "how long a console session lasts (hours)"))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description=(
+        "the lowest level written to standard error"))
+    replica_id: str = Field("", description=(
+        "names this process in job leases and heartbeats; empty: `host:pid`. With several "
+        "replicas, give each its own or leave it empty"))
+    # Chat work after the ack runs in worker processes that `serve` starts (bot/workers.py),
+    # at a lower CPU priority, so acks come first under load. docs/architecture.md,
+    # "The inbox and worker processes".
+    workers: int = Field(1, ge=0, le=32, description=(
+        "worker processes `serve` starts to run chat requests after the ack, when Slack or "
+        "Teams is configured; 0 runs them in the listener's process"))
+    worker_nice: int = Field(10, ge=0, le=19, description=(
+        "how much lower the workers' CPU priority is than the listener's (nice steps)"))
+    # A listener with worker processes is not ready while none has reported (bot/heartbeat.py).
+    worker_heartbeat: int = Field(10, ge=1, le=60, description=(
+        "how often each worker reports that it is alive (seconds)"))
+    worker_stale_after: int = Field(30, ge=2, le=600, description=(
+        "`/readyz` is 503 while no worker has reported for this long (seconds; at least twice "
+        "`DESKHAND_WORKER_HEARTBEAT`)"))
+    inbox_max_age: int = Field(600, ge=60, le=86_400, description=(
+        "a chat request still queued after this long is answered \"too late\", never run "
+        "(seconds)"))
+    stuck_after: int = Field(300, ge=5, le=86_400, description=(
+        "a workflow row still in a passing state (a session being started or closed) this long "
+        "was left by a crash, and its sweep settles it (seconds)"))
 
-    slack_signing_secret: SecretStr | None = None
-    slack_bot_token: SecretStr | None = None
-    slack_app_token: SecretStr | None = None
-    slack_api_url: str = "https://slack.com/api/"
+    slack_signing_secret: SecretStr | None = Field(None, description=(
+        "Slack's signing secret: HTTP mode, `POST /slack/events` checks every request with it"))
+    slack_bot_token: SecretStr | None = Field(None, description="the Slack bot token, `xoxb-...`")
+    slack_app_token: SecretStr | None = Field(None, description=(
+        "the app-level token `xapp-...` for Socket Mode (no inbound endpoint for Slack)"))
+    slack_api_url: str = Field("https://slack.com/api/", description=(
+        "Slack's Web API base; change it only for a test double"))
 
-    teams_app_id: str = ""
-    teams_app_password: SecretStr | None = None
-    teams_tenant_id: str = ""
-    teams_app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = "MultiTenant"
-    # Where Bot Framework signing keys and bot tokens come from; overridable for tests and clouds.
-    teams_openid_metadata_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
-    teams_token_url: str = ""  # default: https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token
+    teams_app_id: str = Field("", description=(
+        "the Azure Bot's Microsoft App ID; empty: `/api/messages` refuses every request"))
+    teams_app_password: SecretStr | None = Field(None, description=(
+        "the app registration's client secret (not for UserAssignedMSI)"))
+    teams_tenant_id: str = Field("", description=(
+        "the Entra tenant id, for SingleTenant and UserAssignedMSI"))
+    teams_app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = Field(
+        "MultiTenant", description="the Azure Bot's app type")
+    teams_openid_metadata_url: str = Field(
+        "https://login.botframework.com/v1/.well-known/openidconfiguration", description=(
+            "where the Bot Framework publishes the keys its requests are signed with (other "
+            "clouds, tests)"))
+    teams_token_url: str = Field("", description=(
+        "where bot tokens come from; empty: `https://login.microsoftonline.com/<tenant>/oauth2/"
+        "v2.0/token`, `botframework.com` as the tenant unless SingleTenant"))
 
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError):  # not echoed: the URL may hold a password
+            raise ValueError("is not a valid URL: check the port is a number and that special "
+                             "characters in the password are percent-encoded (@ as %40)") from None
+        if value.startswith("postgresql"):
+            connect_args(value)  # sslmode & co.: refused here, at start-up, with what is allowed
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_secrets_are_unset(cls, data: Any) -> Any:
+        # `DESKHAND_SLACK_SIGNING_SECRET=` (an unfilled template, `${VAR:-}` in compose) would
+        # otherwise be a key everybody knows: anyone could sign Slack requests with it.
+        if not isinstance(data, dict):
+            return data
+        secret = {n for n, f in cls.model_fields.items() if SecretStr in typing.get_args(f.annotation)}
+        return {k: v for k, v in data.items()
+                if not (k in secret and isinstance(v, str) and not v.strip())}
 
     @field_validator("worker_stale_after")
     @classmethod
@@ -146,6 +216,8 @@ def load_settings(settings_cls: type[S], **overrides: Any) -> S:
     config_file = os.environ.get("DESKHAND_CONFIG")
     if config_file and not Path(config_file).is_file():
         raise SettingsError([f"DESKHAND_CONFIG: no such file {config_file}"])
+    if config_file and (problems := unknown_keys(Path(config_file), settings_cls.model_fields)):
+        raise SettingsError([f"DESKHAND_CONFIG: {line}" for line in problems])
     try:
         return settings_cls(**overrides)
     except ValidationError as exc:

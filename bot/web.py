@@ -46,13 +46,13 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     try:
-        current = await migrate.is_current(runtime.db.engine)
+        schema = await migrate.state(runtime.db.engine)
     except Exception as exc:  # the database is unreachable
         log.warning("readiness: database unreachable: %s", type(exc).__name__)
         return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
-    if not current:
-        return web.json_response({"status": "unavailable", "database": "migrations pending"},
-                                 status=503)
+    if not schema.usable:  # a schema ahead of this code is fine while this code runs on it
+        said = "migrations pending" if schema.state == "pending" else "schema newer than this code"
+        return web.json_response({"status": "unavailable", "database": said}, status=503)
     if runtime.liveness is None:  # the inbox's work runs in this process
         return web.json_response({"status": "ready", "database": "ok"})
     try:

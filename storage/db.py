@@ -6,10 +6,30 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from storage.pg_connect import connect_args
 from storage.uow import UnitOfWork
+
+# PostgreSQL connections of one process's engine: up to POOL_SIZE kept open, MAX_OVERFLOW more
+# for a burst. Every process has one engine (the listener, each worker, each CLI command), so a
+# deployment needs replicas x (1 + DESKHAND_WORKERS) x 20 connections (docs/operations.md).
+POOL_SIZE = 10
+MAX_OVERFLOW = 10
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or opened; the message names it (without its password)
+    and says why in one line."""
+
+    def __init__(self, url: str | URL, reason: BaseException | str) -> None:
+        if isinstance(reason, BaseException):
+            # A driver error wrapped by SQLAlchemy says it best itself ("database x does not
+            # exist"); SQLAlchemy's own text adds the statement and a help link.
+            reason = str(getattr(reason, "orig", None) or reason) or type(reason).__name__
+        self.url = make_url(url).render_as_string(hide_password=True)
+        super().__init__(f"cannot use the database {self.url}: {reason.splitlines()[0][:200]}")
 
 
 def is_sqlite(url: str) -> bool:
@@ -21,7 +41,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("hide_parameters", True)  # database errors in logs never carry row values
     if is_sqlite(url):
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseUnavailable(parsed, exc) from None
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -34,8 +57,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
-    return create_async_engine(url, **kwargs)
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("max_overflow", MAX_OVERFLOW)
+    stripped, tls = connect_args(url)  # libpq's sslmode & co. as asyncpg's ssl=
+    return create_async_engine(stripped, connect_args=tls, **kwargs)
 
 
 class Database:

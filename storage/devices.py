@@ -27,13 +27,18 @@ from storage.base import Base, Repo
 
 class ManagementGroup(Base):
     __tablename__ = "management_groups"
-    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),
+                      Index("ix_management_groups_vendor_ref", "tenant_id", "vendor", "vendor_ref"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(String(500), default="")
     # The same group's id in 1E: `group:` runs then go out as a managementgroup scope.
     tachyon_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The vendor group this group is (inventory sync): found again by the vendor's id, so a group
+    # renamed at the vendor is renamed here (docs/inventory.md#management-groups).
+    vendor: Mapped[str | None] = mapped_column(String(32), default=None)
+    vendor_ref: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class Device(Base):

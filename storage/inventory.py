@@ -1,26 +1,31 @@
 """Inventory sync storage: which source reports which device, and the batched merge of a page.
 
 Every vendor device is one `device_sources` row (tenant, source, the vendor's id) pointing at one
-inventory `devices` row. A page of vendor devices is merged in a handful of statements: the rows
-already mapped, then the devices matching by FQDN, then name, then serial number, then new
-devices inserted with ON CONFLICT DO NOTHING on (tenant, name) and read back, so two processes
-merging the same page at once end with one device each, never a duplicate or an error.
+inventory `devices` row. A batch is merged in a few Core statements whatever its size (executemany,
+no ORM objects): the rows already mapped, the devices matching by FQDN, then name, then serial,
+then new devices inserted ON CONFLICT DO NOTHING on (tenant, name) RETURNING their ids (a name
+another process inserted meanwhile is read back): two processes merging the same batch at once
+end with one device each, never a duplicate or an error.
 """
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     ForeignKey,
     Integer,
+    Select,
     String,
     Table,
     UniqueConstraint,
     bindparam,
+    cast,
+    delete,
     func,
     or_,
     select,
@@ -31,7 +36,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Repo
-from storage.devices import Device, ManagementGroup, in_tenant_any
+from storage.devices import Device, in_tenant_any
+from storage.vendor_groups import Renamed, VendorGroupRepo
 
 
 class DeviceSource(Base):
@@ -65,10 +71,50 @@ class Seen:
     last_seen: datetime | None = None
 
 
+@dataclass
+class GroupsApplied:
+    moved: int = 0  # devices whose management group changed
+    renamed: list[Renamed] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Merged:
     added: int  # devices new to the inventory (or back from retirement)
     updated: int  # devices whose name-independent facts changed (FQDN, serial, OS, owner)
+    # Devices not kept, and devices kept with a name cut or a fact left out: "id: why" each.
+    skipped: tuple[str, ...] = ()
+    shortened: tuple[str, ...] = ()
+
+
+# What the columns hold: a longer name is cut, a longer FQDN, serial or email is left out (a cut
+# one would match another device), a longer vendor id cannot be kept (`devices import` refuses
+# longer values outright).
+LIMITS = {"external_id": 200, "name": 200, "fqdn": 255, "serial": 100, "owner_email": 320}
+OS_LIMIT = 100
+
+
+def fit(r: Seen) -> tuple[Seen | None, str]:
+    """The record as the columns hold it, and what was cut or why it cannot be kept."""
+    external_id, name = r.external_id.strip(), r.name.strip()
+    if not external_id or len(external_id) > LIMITS["external_id"]:
+        return None, f"the vendor's id is empty or over {LIMITS['external_id']} characters"
+    if not name:
+        return None, "the device has no name"
+    notes = [f"name cut to {LIMITS['name']} characters"] if len(name) > LIMITS["name"] else []
+    facts: dict[str, str | None] = {}
+    for column in ("fqdn", "serial", "owner_email"):
+        value = (getattr(r, column) or "").strip() or None
+        if value is not None and len(value) > LIMITS[column]:
+            notes.append(f"{column} over {LIMITS[column]} characters left out")
+            value = None
+        facts[column] = value
+    cut = replace(r, external_id=external_id, name=name[:LIMITS["name"]].rstrip(),
+                  os=(r.os or "").strip()[:OS_LIMIT], fqdn=facts["fqdn"], serial=facts["serial"],
+                  owner_email=facts["owner_email"])
+    return cut, "; ".join(notes)
+
+
+IMPORT = "import"  # `deskhand devices import`: an administrator's file, as a source
 
 
 def _key(value: str | None) -> str | None:
@@ -76,59 +122,69 @@ def _key(value: str | None) -> str | None:
     return value or None
 
 
-DEVICES = cast(Table, Device.__table__)
-SOURCES = cast(Table, DeviceSource.__table__)
-# What a merge reads of a device: the facts it fills and compares.
+DEVICES = typing.cast(Table, Device.__table__)
+SOURCES = typing.cast(Table, DeviceSource.__table__)
 FACTS = (DEVICES.c.id, DEVICES.c.name, DEVICES.c.fqdn, DEVICES.c.serial, DEVICES.c.os,
          DEVICES.c.owner_email, DEVICES.c.last_seen, DEVICES.c.retired_at)
 _FILLED = ("fqdn", "serial", "os", "owner_email", "last_seen", "retired_at")
-# One statement for a page's fact updates, executemany (`b_` names: a SET column cannot be a bind).
+# One statement for a batch's fact updates, executemany (`b_` names: a SET column cannot be a bind).
 _UPDATE_FACTS = update(DEVICES).where(DEVICES.c.id == bindparam("b_id")).values(
     {c: bindparam(f"b_{c}", type_=DEVICES.c[c].type) for c in _FILLED})
 
 
 class InventoryRepo(Repo):
-    """A page's merge is Core statements on whole batches (executemany, no ORM objects): a few
-    statements per page whatever its size, their compiled forms cached."""
-
     def _insert(self, table: Any) -> Any:
         dialect = self.s.get_bind().dialect.name
         return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
     async def merge_page(self, tenant_id: int, source: str, page: Sequence[Seen],
                          run_at: datetime) -> Merged:
-        records = list({r.external_id: r for r in page if r.external_id and r.name}.values())
+        kept: dict[str, Seen] = {}
+        skipped, shortened = [], []
+        for raw in page:
+            r, note = fit(raw)
+            if r is None:
+                skipped.append(f"{raw.external_id[:80]!r} ({raw.name[:80]!r}): {note}")
+                continue
+            if note:
+                shortened.append(f"{r.external_id} ({r.name[:80]!r}): {note}")
+            kept[r.external_id] = r
+        records = list(kept.values())
         if not records:
-            return Merged(0, 0)
+            return Merged(0, 0, tuple(skipped), tuple(shortened))
         mapped = dict((await self.s.execute(
-            select(SOURCES.c.external_id, SOURCES.c.device_id).where(
-                SOURCES.c.tenant_id == tenant_id, SOURCES.c.source == source,
-                SOURCES.c.external_id.in_([r.external_id for r in records])))).all())
+            select(DeviceSource.external_id, DeviceSource.device_id).where(
+                DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
+                DeviceSource.external_id.in_([r.external_id for r in records])))).all())
         # Only devices this source has not reported before are matched by FQDN, name, serial.
         unmapped = [r for r in records if r.external_id not in mapped]
         devices = await self._candidates(tenant_id, set(mapped.values()), unmapped)
         by_id = {d["id"]: d for d in devices}
         index: dict[str, dict[str | None, dict[str, Any]]] = {"fqdn": {}, "name": {}, "serial": {}}
-        for d in sorted(devices, key=lambda d: d["id"]):  # the oldest device wins a tie
-            for field in index:
-                index[field].setdefault(_key(d[field]), d)
+        # A tie goes to a device in the inventory over a retired one, then to the oldest.
+        for d in sorted(devices, key=lambda d: (d["retired_at"] is not None, d["id"])):
+            for column in index:
+                index[column].setdefault(_key(d[column]), d)
         chosen: dict[str, dict[str, Any] | None] = {}
         for r in records:
             found = by_id.get(mapped.get(r.external_id, -1))
-            for field, value in (("fqdn", r.fqdn), ("name", r.name), ("serial", r.serial)):
-                if found is None and _key(value):
-                    found = index[field].get(_key(value))
+            for column, value in (("fqdn", r.fqdn), ("name", r.name), ("serial", r.serial)):
+                match = index[column].get(_key(value)) if found is None and _key(value) else None
+                # A retired device is the same machine by its FQDN or serial, not by its name:
+                # a new machine given a retired one's name is a new device.
+                if match is not None and not (column == "name" and match["retired_at"] is not None):
+                    found = match
             chosen[r.external_id] = found
         added = await self._insert_new(tenant_id, [r for r in records if chosen[r.external_id] is None],
                                        chosen)
         updated = await self._update(records, chosen, run_at)
         await self._upsert_sources(tenant_id, source, records, chosen, run_at)
-        return Merged(added + updated[1], updated[0] - updated[1])
+        return Merged(added + updated[1], updated[0] - updated[1], tuple(skipped),
+                      tuple(shortened))
 
     async def _candidates(self, tenant_id: int, ids: set[int],
                           records: Sequence[Seen]) -> list[dict[str, Any]]:
-        """The mapped devices, and those whose FQDN, name or serial (lower-cased: the
-        expression indexes of storage/devices.py) match one of `records`."""
+        """The mapped devices, and those matching `records` by lower-cased FQDN, name or serial."""
         fqdns = sorted({k for r in records if (k := _key(r.fqdn))})
         names = sorted({k for r in records if (k := _key(r.name))})
         serials = sorted({k for r in records if (k := _key(r.serial))})
@@ -146,14 +202,22 @@ class InventoryRepo(Repo):
         another process inserted meanwhile is read back and taken. How many were inserted."""
         by_name: dict[str, Seen] = {}
         for r in fresh:
-            by_name.setdefault(r.name.strip().lower(), r)
+            by_name.setdefault(r.name.lower(), r)
         if not by_name:
             return 0
-        rows: list[dict[str, Any]] = [{
-            "tenant_id": tenant_id, "name": r.name.strip()[:200], "fqdn": r.fqdn,
-            "serial": r.serial, "os": (r.os or "")[:100], "owner_email": r.owner_email,
-            "last_seen": r.last_seen, "attributes": {}, "management_group_id": None,
-            "retired_at": None} for _, r in sorted(by_name.items())]  # one order: racers queue
+        # A retired device holding a new device's name gives it up, `NAME (retired #id)`,
+        # unless this page brings it back (by its FQDN or serial).
+        back = sorted({d["id"] for d in chosen.values() if d is not None})
+        await self.s.execute(update(Device).where(
+            Device.tenant_id == tenant_id, Device.retired_at.is_not(None),
+            func.lower(Device.name).in_(sorted(by_name)), Device.id.not_in(back),
+        ).values(name=func.substr(Device.name, 1, 170) + " (retired #" + cast(Device.id, String)
+                 + ")").execution_options(synchronize_session=False))
+        rows: list[dict[str, Any]] = [{"tenant_id": tenant_id, "name": r.name, "fqdn": r.fqdn,
+                 "serial": r.serial, "os": r.os, "owner_email": r.owner_email,
+                 "last_seen": r.last_seen, "attributes": {}, "management_group_id": None,
+                 "retired_at": None}
+                for _, r in sorted(by_name.items())]  # one order: racing inserts queue, not deadlock
         stmt = self._insert(DEVICES).on_conflict_do_nothing(
             index_elements=["tenant_id", "name"]).returning(DEVICES.c.name, DEVICES.c.id)
         ids: dict[str, int] = {name: i for name, i in await self.s.execute(stmt, rows)}
@@ -167,7 +231,7 @@ class InventoryRepo(Repo):
             made.update((str(row.name).lower(), dict(row._mapping))
                         for row in await self.s.execute(q))
         for r in fresh:
-            chosen[r.external_id] = made.get(r.name.strip().lower())
+            chosen[r.external_id] = made.get(r.name.lower())
         return inserted
 
     async def _update(self, records: Sequence[Seen], chosen: dict[str, dict[str, Any] | None],
@@ -184,7 +248,7 @@ class InventoryRepo(Repo):
             row = after.setdefault(d["id"], {k: d[k] for k in ("id", *_FILLED)})
             row["fqdn"] = row["fqdn"] or r.fqdn
             row["serial"] = row["serial"] or r.serial
-            row["os"] = row["os"] or (r.os or "")[:100]
+            row["os"] = row["os"] or r.os
             row["owner_email"] = row["owner_email"] or r.owner_email
             if r.last_seen and (row["last_seen"] is None or r.last_seen > row["last_seen"]):
                 row["last_seen"] = r.last_seen
@@ -201,8 +265,8 @@ class InventoryRepo(Repo):
 
     async def _upsert_sources(self, tenant_id: int, source: str, records: Sequence[Seen],
                               chosen: dict[str, dict[str, Any] | None], run_at: datetime) -> None:
-        rows = [{"tenant_id": tenant_id, "source": source, "external_id": r.external_id[:200],
-                 "device_id": d["id"], "name": r.name[:200], "last_seen": r.last_seen,
+        rows = [{"tenant_id": tenant_id, "source": source, "external_id": r.external_id,
+                 "device_id": d["id"], "name": r.name, "last_seen": r.last_seen,
                  "seen_at": run_at}
                 for r in sorted(records, key=lambda r: r.external_id)
                 if (d := chosen[r.external_id]) is not None]
@@ -236,54 +300,40 @@ class InventoryRepo(Repo):
         ).values(group_name=None, group_ref=None, group_at=run_at))
 
     async def apply_groups(self, tenant_id: int, source: str, run_at: datetime,
-                           mapping: dict[str, str]) -> int:
-        """Set each device's management group from what `source` reported in this run; how many
-        moved. A group is found by the vendor's id first (kept in `tachyon_id`), so a group
-        renamed at the source keeps its deskhand name and every role scope naming it."""
+                           mapping: dict[str, str], *, tachyon: bool = False,
+                           unless_reported_by: str | None = None) -> GroupsApplied:
+        """Set each device's management group from what `source` reported in this run. A group
+        is found by the vendor's id first (`vendor`, `vendor_ref`), so a group renamed at the
+        source renames deskhand's group and the role scopes naming it. `tachyon`: the source is
+        1E, whose group ids are also what `group:` runs send (`tachyon_id`). Devices that
+        `unless_reported_by` reports are left to it (the import's groups yield to the vendor's)."""
         groups = (await self.s.execute(select(DeviceSource.group_name, DeviceSource.group_ref).where(
             DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
             DeviceSource.seen_at == run_at).distinct())).all()
-        moved = 0
+        out = GroupsApplied()
         for name, ref in sorted(groups, key=lambda g: (g[0] or "", g[1] or "")):
             # An administrator's mapping wins over the vendor id a group was followed by, so a
             # mapping added or changed later takes effect at the next sync.
             mapped = mapping.get((name or "").lower())
-            target = await self._group_id(tenant_id, mapped or name, None if mapped else ref)
+            target = await VendorGroupRepo(self.s).group_id(
+                tenant_id, source, mapped or name, None if mapped else ref, tachyon, out.renamed)
             members = select(DeviceSource.device_id).where(
                 DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
                 DeviceSource.seen_at == run_at, DeviceSource.group_name.is_(None) if name is None
                 else DeviceSource.group_name == name)
+            if unless_reported_by:
+                members = members.where(DeviceSource.device_id.not_in(
+                    self._reported_by(tenant_id, unless_reported_by)))
             result = await self.s.execute(update(Device).where(
                 Device.tenant_id == tenant_id, Device.id.in_(members),
                 Device.management_group_id.is_distinct_from(target),
             ).values(management_group_id=target).execution_options(synchronize_session=False))
-            moved += int(result.rowcount or 0)  # type: ignore[attr-defined]
-        return moved
-
-    async def _group_id(self, tenant_id: int, name: str | None, ref: str | None) -> int | None:
-        if not name:
-            return None
-        if ref:
-            found = (await self.s.execute(select(ManagementGroup.id).where(
-                ManagementGroup.tenant_id == tenant_id, ManagementGroup.tachyon_id == ref))).scalar()
-            if found is not None:
-                return int(found)
-        await self.s.execute(self._insert(ManagementGroup).values(
-            tenant_id=tenant_id, name=name[:200], description="", tachyon_id=ref
-        ).on_conflict_do_nothing(index_elements=["tenant_id", "name"]))
-        found_id = int((await self.s.execute(select(ManagementGroup.id).where(
-            ManagementGroup.tenant_id == tenant_id, ManagementGroup.name == name[:200]))).scalar_one())
-        if ref:  # a group made by hand or by the demo: from now on followed by its vendor id
-            await self.s.execute(update(ManagementGroup).where(
-                ManagementGroup.id == found_id, ManagementGroup.tachyon_id.is_(None)
-            ).values(tachyon_id=ref))
-        return found_id
+            out.moved += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return out
 
     async def analyze(self) -> None:
-        """Refresh the planner's statistics of the inventory tables. After thousands of rows
-        arrive at once (a first sync), PostgreSQL has none until autovacuum comes round, and
-        plans the set-wide statements (group moves, retirement) as if the tables were empty:
-        a nested loop over 100,000 devices, for hours. A few hundred milliseconds at 100,000."""
+        """Refresh the planner's statistics: after a bulk arrival PostgreSQL has none until
+        autovacuum comes round, and plans group moves and retirement as over empty tables."""
         for table in ("devices", "device_sources"):
             await self.s.execute(text(f"ANALYZE {table}"))
 
@@ -297,13 +347,45 @@ class InventoryRepo(Repo):
 
     async def retire(self, tenant_id: int, before: datetime, now: datetime) -> int:
         """Retire devices no source has reported since `before`; devices no source ever reported
-        (imported or seeded by hand) are left alone."""
+        (seeded by hand) and devices in the last `devices import` are left alone: the file says
+        they exist, whichever vendor stops reporting them (an import that drops them decides)."""
         stale = (select(DeviceSource.device_id).where(DeviceSource.tenant_id == tenant_id)
                  .group_by(DeviceSource.device_id).having(func.max(DeviceSource.seen_at) < before))
         result = await self.s.execute(update(Device).where(
             Device.tenant_id == tenant_id, Device.retired_at.is_(None), Device.id.in_(stale),
+            Device.id.not_in(self._reported_by(tenant_id, IMPORT)),
         ).values(retired_at=now).execution_options(synchronize_session=False))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def _reported_by(self, tenant_id: int, source: str) -> Select[Any]:
+        return select(DeviceSource.device_id).where(DeviceSource.tenant_id == tenant_id,
+                                                    DeviceSource.source == source)
+
+    async def reported_by_both(self, tenant_id: int, source: str, other: str,
+                               run_at: datetime) -> int:
+        """Devices `source` reported in this run that `other` reports too."""
+        return int((await self.s.execute(select(func.count(func.distinct(
+            DeviceSource.device_id))).where(
+            DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
+            DeviceSource.seen_at == run_at,
+            DeviceSource.device_id.in_(self._reported_by(tenant_id, other))))).scalar_one())
+
+    async def forget(self, tenant_id: int, source: str, run_at: datetime, now: datetime) -> int:
+        """Drop this source's rows of the devices it did not report in this run, and retire now
+        those of them no other source reports; how many were retired."""
+        gone = list((await self.s.execute(delete(DeviceSource).where(
+            DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
+            DeviceSource.seen_at < run_at).returning(DeviceSource.device_id))).scalars())
+        retired = 0
+        for start in range(0, len(gone), 500):  # a bounded number of parameters a statement
+            result = await self.s.execute(update(Device).where(
+                Device.tenant_id == tenant_id, Device.retired_at.is_(None),
+                Device.id.in_(gone[start:start + 500]),
+                Device.id.not_in(select(DeviceSource.device_id).where(
+                    DeviceSource.tenant_id == tenant_id)),
+            ).values(retired_at=now).execution_options(synchronize_session=False))
+            retired += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return retired
 
     async def sources_of(self, tenant_id: int, device_ids: Sequence[int]
                          ) -> dict[int, list[DeviceSource]]:

@@ -99,6 +99,18 @@ class RbacRepo(Repo):
         await self.s.flush()
         return row
 
+    async def rename_device_group(self, tenant_id: int, old: str, new: str) -> int:
+        """Scopes naming management group `old` (any case) name `new` instead; how many."""
+        q = select(RoleAssignment).where(RoleAssignment.tenant_id == tenant_id)
+        changed = 0
+        for row in (await self.s.execute(q)).scalars():
+            groups = list(row.device_groups or ())
+            if any(g.lower() == old.lower() for g in groups):
+                row.device_groups = [new if g.lower() == old.lower() else g for g in groups]
+                changed += 1
+        await self.s.flush()
+        return changed
+
     async def delete_assignment(self, tenant_id: int, assignment_id: int) -> bool:
         result = await self.s.execute(delete(RoleAssignment).where(
             RoleAssignment.id == assignment_id, RoleAssignment.tenant_id == tenant_id))

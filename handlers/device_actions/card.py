@@ -34,7 +34,8 @@ from integrations.workspace_one.models import Device as WS1Device
 from storage.devices import Device
 from storage.inventory import InventoryRepo
 
-SOURCE_LABELS = {"1e": "1E", "teamviewer": "TeamViewer", "workspace-one": "Workspace ONE"}
+SOURCE_LABELS = {"1e": "1E", "teamviewer": "TeamViewer", "workspace-one": "Workspace ONE",
+                 "import": "CSV import"}
 
 READ = "device.read"
 

@@ -15,7 +15,8 @@ from storage.devices import DeviceRepo
 from storage.inventory import InventoryRepo
 
 # How `devices` names each inventory source.
-SOURCE_LABELS = {"1e": "1E", "teamviewer": "TeamViewer", "workspace-one": "Workspace ONE"}
+SOURCE_LABELS = {"1e": "1E", "teamviewer": "TeamViewer", "workspace-one": "Workspace ONE",
+                 "import": "CSV import"}
 
 MAX_QUERY = 100
 

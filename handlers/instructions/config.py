@@ -10,13 +10,18 @@ from bot.tenant_settings import TenantSection
 class TachyonConfig(BaseModel):
     """DESKHAND_TACHYON_*: where 1E's Consumer API is and who deskhand is there."""
 
-    tachyon_url: str = ""  # the Consumer API root, https://<server>/Consumer/
-    tachyon_consumer: str = "deskhand"  # the consumer name registered in 1E (X-Tachyon-Consumer)
-    tachyon_token: SecretStr | None = None  # X-Tachyon-Authenticate for deskhand's principal
-    tachyon_approver_token: SecretStr | None = None  # a second principal for 1E-side approvals
-    # Most FQDNs sent in one Instructions/Targeted body; 1E's own limit is not documented, so a
-    # larger group goes out as its 1E management group's scope (`deskhand groups link`).
-    tachyon_max_fqdns: int = Field(default=10_000, ge=1, le=100_000)
+    tachyon_url: str = Field("", description=(
+        "1E's Consumer API root, `https://<server>/Consumer/`; empty: no 1E"))
+    tachyon_consumer: str = Field("deskhand", description=(
+        "the consumer name registered in 1E (`X-Tachyon-Consumer`)"))
+    tachyon_token: SecretStr | None = Field(None, description=(
+        "`X-Tachyon-Authenticate` for deskhand's principal in 1E"))
+    tachyon_approver_token: SecretStr | None = Field(None, description=(
+        "a second principal's token, for approvals made on 1E's side"))
+    # 1E's own limit is not documented, so a larger group goes out as its 1E management
+    # group's scope (`deskhand groups link`).
+    tachyon_max_fqdns: int = Field(default=10_000, ge=1, le=100_000, description=(
+        "the most device names sent in one targeted instruction"))
 
 
 class InstructionSettings(TenantSection):

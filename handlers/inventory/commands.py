@@ -34,6 +34,12 @@ async def sync_command(ctx: Context, cmd: Command) -> Reply:
     group_source = settings.inventory_group_source
     sections: list[Section] = [Table(columns=texts.COLUMNS, rows=rows),
                 *(Text(texts.FAILED.format(source=s.label, reason=s.failed)) for s in report.failed),
+                *(Text((texts.RENAME_TAKEN if r.taken else texts.RENAMED).format(
+                    source=s.label, old=r.old, new=r.new, scopes=r.scopes))
+                  for s in report.sources for r in s.renamed),
+                *(Text(texts.UNFIT.format(source=s.label, skipped=s.skipped, shortened=s.shortened,
+                                          examples="; ".join(s.notes), ref=ctx.correlation_id))
+                  for s in report.sources if s.skipped or s.shortened),
                 Text(texts.RETIRE_SKIPPED if report.retire_skipped else texts.RETIRED.format(
                     n=report.retired, days=settings.inventory_retire_days)),
                 Small(texts.GROUPS_OFF if group_source == "none"

@@ -12,18 +12,23 @@ GroupSource = Literal["1e", "teamviewer", "workspace-one", "none"]
 
 
 class InventoryConfig(BaseModel):
-    # How often the scheduled sync runs (one replica at a time); 0 turns the schedule off.
-    inventory_sync_seconds: int = Field(3600, ge=0, le=7 * 86400)
-    # Devices asked of a vendor per page (TeamViewer's pages are its own 100).
-    inventory_page_size: int = Field(500, ge=10, le=5000)
-    # Devices merged per transaction (and per lease renewal), from as many pages as that takes:
-    # with the next batch read meanwhile, about what is in memory. Fewer, larger transactions
-    # cost less per device (bench/inventory.py); each holds SQLite's write lock a moment longer.
-    inventory_batch_size: int = Field(2000, ge=10, le=20000)
-    # How a 1E management group's members are asked for (integrations/tachyon/inventory.py: the
-    # filter is not documented): `POST Devices` filtered on this attribute == the group's field.
-    inventory_1e_group_attribute: str = Field("managementgroup", pattern=r"^[A-Za-z_]{1,64}$")
-    inventory_1e_group_field: Literal["Id", "UsableId", "Name"] = "Id"
+    inventory_sync_seconds: int = Field(3600, ge=0, le=7 * 86400, description=(
+        "how often the scheduled device inventory sync runs, on one replica at a time "
+        "(seconds); 0 turns the schedule off"))
+    inventory_page_size: int = Field(500, ge=10, le=5000, description=(
+        "devices asked of a vendor per page (TeamViewer's pages are its own 100)"))
+    # Fewer, larger transactions cost less per device (bench/inventory.py); each holds SQLite's
+    # write lock a moment longer. With the next batch read meanwhile: about what is in memory.
+    inventory_batch_size: int = Field(2000, ge=10, le=20000, description=(
+        "devices merged per transaction (and per renewal of the sync's lease), from as many "
+        "vendor pages as that takes"))
+    # 1E's filter is not documented (integrations/tachyon/inventory.py): `POST Devices`
+    # filtered on this attribute == the group's field.
+    inventory_1e_group_attribute: str = Field(
+        "managementgroup", pattern=r"^[A-Za-z_]{1,64}$", description=(
+            "the 1E device attribute a management group's members are filtered on"))
+    inventory_1e_group_field: Literal["Id", "UsableId", "Name"] = Field("Id", description=(
+        "the management group's field that attribute is compared with"))
 
 
 class InventorySettings(TenantSection):

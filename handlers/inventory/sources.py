@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from handlers.device_actions.service import NAME as WS1
 from handlers.instructions.vendor import NAME as TACHYON
@@ -95,7 +95,7 @@ class TeamViewerSource:
     async def groups(self) -> AsyncIterator[GroupPage]:
         for group_id, name in await self.client.managed_groups(self.cid):
             async for page in self._pages(f"managed/groups/{group_id}/devices"):
-                yield name, None, [d.external_id for d in page]
+                yield name, group_id or None, [d.external_id for d in page]
 
 
 @dataclass
@@ -105,7 +105,7 @@ class WorkspaceOneSource:
     cid: str
     name: str = WS1
 
-    async def _search(self) -> AsyncIterator[list[tuple[Seen, str]]]:
+    async def _search(self) -> AsyncIterator[list[tuple[Seen, tuple[str, str | None]]]]:
         for page in range(MAX_PAGES):
             found = await self.client.search(page=page, page_size=self.config.inventory_page_size,
                                              cid=self.cid)
@@ -113,8 +113,7 @@ class WorkspaceOneSource:
                          os=" ".join(p for p in (d.platform.label if d.platform else
                                                  d.platform_name, d.os_version) if p),
                          owner_email=d.user_email or None, last_seen=d.last_seen),
-                    str(d.raw.get("LocationGroupName") or "")) for d in found.devices
-                   if d.id is not None or d.uuid]
+                    _location_group(d.raw)) for d in found.devices if d.id is not None or d.uuid]
             if not found.more:
                 return
 
@@ -125,12 +124,21 @@ class WorkspaceOneSource:
     async def groups(self) -> AsyncIterator[GroupPage]:
         """Organization groups, a page at a time (Workspace ONE names them on each device)."""
         async for page in self._search():
-            by_group: dict[str, list[str]] = {}
+            by_group: dict[tuple[str, str | None], list[str]] = {}
             for seen, group in page:
-                if group:
+                if group[0]:
                     by_group.setdefault(group, []).append(seen.external_id)
-            for group, ids in sorted(by_group.items()):
-                yield group, None, ids
+            for (name, ref), ids in sorted(by_group.items(), key=lambda g: (g[0][0], g[0][1] or "")):
+                yield name, ref, ids
+
+
+def _location_group(raw: dict[str, Any]) -> tuple[str, str | None]:
+    """A device's organization group: its name and id (`LocationGroupId.Id.Value`, the id that
+    stays when the group is renamed)."""
+    ref = raw.get("LocationGroupId")
+    ids = ref.get("Id") if isinstance(ref, dict) else None
+    value = ids.get("Value") if isinstance(ids, dict) else ids
+    return str(raw.get("LocationGroupName") or ""), str(value)[:64] if value is not None else None
 
 
 async def batches(pages: AsyncIterator[list[T]], size: int) -> AsyncIterator[list[T]]:

@@ -20,15 +20,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.audit import Audit
 from bot.errors import UserError
 from bot.model import new_correlation_id
+from handlers.instructions.vendor import NAME as TACHYON
 from handlers.inventory import texts
 from handlers.inventory.config import InventoryConfig, InventorySettings
 from handlers.inventory.sources import LABELS, Source, batches, configured, open_source
 from integrations.http import VendorError
 from storage.base import utcnow
 from storage.claims import ClaimRepo
-from storage.inventory import InventoryRepo
+from storage.inventory import InventoryRepo, Renamed
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("deskhand.inventory")
 JOB = "inventory.sync"
+NOTES = 5  # devices not kept (or shortened) named in the report, per source
 LEASE = timedelta(minutes=30)  # renewed with every batch; a dead holder's lapses after this
 ANALYZE_AFTER = 1000  # devices added by one source's run: statistics refreshed before its end
 
@@ -65,6 +68,10 @@ class SourceReport:
     updated: int = 0
     moved: int = 0
     unseen: int = 0  # devices this source reported before and not in this run
+    renamed: list[Renamed] = field(default_factory=list)  # its groups renamed at the vendor
+    skipped: int = 0  # devices it reported that could not be kept (no name, an id too long)
+    shortened: int = 0  # kept with a name cut or a fact left out (storage/inventory.fit)
+    notes: list[str] = field(default_factory=list)  # the first few of those, with why
     failed: str = ""
 
     @property
@@ -117,8 +124,9 @@ async def _sync(runtime: Runtime, tenant_id: int, run_at: datetime, cid: str,
         except Exception:
             log.exception("inventory sync of %s for tenant %s failed (ref %s)", name, tenant_id, cid)
             part.failed = f"the sync failed on deskhand's side (ref {cid})"
-        if part.failed:
-            part.moved = part.unseen = 0  # applied only at a source's end
+        if part.failed:  # its batches stay merged; what waits for its end was not applied
+            part.moved = part.unseen = 0
+            part.renamed = []
     if not report.sources:
         return report
     if report.failed:
@@ -151,6 +159,8 @@ async def _one(runtime: Runtime, tenant_id: int, name: str, config: InventoryCon
         part.seen += len(batch)
         part.added += merged.added
         part.updated += merged.updated
+        if merged.skipped or merged.shortened:
+            _unfit(part, merged.skipped, merged.shortened, tenant_id, cid)
     grouping = settings.inventory_group_source == name
     if grouping:  # staged on the source rows batch by batch; devices move at the end
         async for members in batches(_members(source), size):
@@ -170,7 +180,18 @@ async def _one(runtime: Runtime, tenant_id: int, name: str, config: InventoryCon
             await repo.analyze()
         if grouping:
             await repo.clear_groups(tenant_id, name, run_at)
-            part.moved = await repo.apply_groups(tenant_id, name, run_at, settings.group_mapping())
+            applied = await repo.apply_groups(tenant_id, name, run_at, settings.group_mapping(),
+                                              tachyon=name == TACHYON)
+            part.moved, part.renamed = applied.moved, applied.renamed
+            for r in applied.renamed:  # role scopes changed with the name: on the record
+                if r.taken:  # said by every sync until someone resolves it: logged, not audited
+                    log.warning("inventory sync of %s for tenant %s: group %r renamed %r at the "
+                                "vendor, a name another group has (ref %s)", name, tenant_id,
+                                r.old, r.new, cid)
+                    continue
+                await Audit.add(uow, tenant_id, "inventory", "group.rename", "ok",
+                                correlation_id=cid, actor_label=name, target=r.old,
+                                params={"to": r.new, "scopes": r.scopes})
         part.unseen = await repo.unseen(tenant_id, name, run_at)
         await uow.commit()
 
@@ -179,6 +200,18 @@ async def _members(source: Source) -> AsyncIterator[list[tuple[str, str | None, 
     """The source's group pages as (group, vendor group id, member id) rows, to batch."""
     async for group, ref, ids in source.groups():
         yield [(group, ref, external_id) for external_id in ids]
+
+
+def _unfit(part: SourceReport, skipped: tuple[str, ...], shortened: tuple[str, ...],
+           tenant_id: int, cid: str) -> None:
+    """Devices a vendor reported that the columns could not hold as they were: logged and
+    counted for the report, never dropped unsaid."""
+    part.skipped += len(skipped)
+    part.shortened += len(shortened)
+    part.notes.extend([*skipped, *shortened][:max(0, NOTES - len(part.notes))])
+    log.warning("inventory sync of %s for tenant %s: %d device(s) not kept, %d shortened: %s "
+                "(ref %s)", part.name, tenant_id, len(skipped), len(shortened),
+                "; ".join([*skipped, *shortened][:50]), cid)
 
 
 # --- the scheduled job ----------------------------------------------------------------------

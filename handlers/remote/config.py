@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from bot.settings import http_url
 
 
 class TeamViewerConfig(BaseModel):
-    teamviewer_url: str = "https://webapi.teamviewer.com/api/v1/"
-    teamviewer_api_token: SecretStr | None = None  # a script token; wins over OAuth when set
-    teamviewer_client_id: str = ""  # OAuth app (with the secret): `teamviewer connect`
-    teamviewer_client_secret: SecretStr | None = None
-    teamviewer_authorize_url: str = "https://login.teamviewer.com/oauth2/authorize"
-    teamviewer_session_group: str = "deskhand"  # the session-list group new sessions go to
+    teamviewer_url: str = Field("https://webapi.teamviewer.com/api/v1/", description=(
+        "TeamViewer's Web API"))
+    teamviewer_api_token: SecretStr | None = Field(None, description=(
+        "a TeamViewer script token; wins over OAuth when set"))
+    teamviewer_client_id: str = Field("", description=(
+        "a TeamViewer OAuth app (with the secret), connected with `teamviewer connect`"))
+    teamviewer_client_secret: SecretStr | None = Field(None, description=(
+        "the OAuth app's secret"))
+    teamviewer_authorize_url: str = Field(
+        "https://login.teamviewer.com/oauth2/authorize", description=(
+            "where `teamviewer connect` sends the admin's browser to sign in"))
+    teamviewer_session_group: str = Field("deskhand", description=(
+        "the session-list group new remote sessions go to"))
 
     @field_validator("teamviewer_url", "teamviewer_authorize_url")
     @classmethod

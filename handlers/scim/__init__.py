@@ -4,7 +4,8 @@
 Resources, filters and PATCH come from scim2-models (models.py: the tolerance the two IdPs need);
 protocol.py authenticates each request by its tenant's bearer token (`deskhand scim-token`,
 cli.py) and answers every refusal as a SCIM error; users.py and groups.py map the resources onto
-the directory (storage/directory.py, storage/scim.py); discovery.py serves what is supported.
+the directory (storage/directory.py, storage/scim.py), each write under the row's lock, with
+versions.py's ETags; discovery.py serves what is supported and answers unknown paths.
 """
 
 from __future__ import annotations
@@ -32,5 +33,6 @@ CAPABILITY = Capability(
             Route("GET", PREFIX + "/ResourceTypes/{id}", discovery.resource_type),
             Route("GET", PREFIX + "/Schemas", discovery.schemas),
             Route("GET", PREFIX + "/Schemas/{id}", discovery.schema),
+            Route("*", PREFIX, discovery.unknown),
             Route("*", PREFIX + "/{tail:.*}", discovery.unknown)),
 )

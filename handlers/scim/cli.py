@@ -8,9 +8,9 @@ import asyncio
 import sys
 
 from bot.settings import CoreSettings
+from bot.startup import require_schema
 from handlers.scim import texts, tokens
 from handlers.scim.protocol import PREFIX
-from storage import migrate
 from storage.db import Database
 from storage.tenants import TenantRepo
 
@@ -31,10 +31,7 @@ def run(args: argparse.Namespace, settings: CoreSettings) -> int:
 async def _run(action: str, tenant: str, settings: CoreSettings) -> int:
     db = Database(settings.database_url)
     try:
-        if not await migrate.is_current(db.engine):
-            print("deskhand: the database schema is not current: run `deskhand db upgrade`",
-                  file=sys.stderr)
-            return 1
+        await require_schema(db.engine)
         async with db.uow() as uow:
             if tenant == settings.tenant:  # the deployment's own tenant exists from the start
                 await uow.repo(TenantRepo).ensure(settings.tenant, settings.tenant_name)

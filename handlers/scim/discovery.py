@@ -1,5 +1,8 @@
 """Discovery (RFC 7644 section 4): what this server supports, its resource types and schemas,
-all from the scim2-models provider (models.py), so the documents match what is enforced."""
+all from the scim2-models provider (models.py), so the documents match what is enforced. They
+hold nothing of any tenant, so they answer without a token (RFC 7644 section 4 allows it; Okta
+and Entra send theirs anyway, and a wrong one is still 401). Any other path under /scim/v2
+answers a SCIM 404, or 405 with `Allow` when the path is right and the method is not."""
 
 from __future__ import annotations
 
@@ -40,9 +43,9 @@ def _one(found: list[dict[str, Any]], ident: str) -> web.Response:
     raise scim.NotFoundException(detail=texts.NOT_FOUND_PATH.format(path=ident[:200]))
 
 
-@protocol.endpoint
+@protocol.public
 async def service_provider_config(runtime: Runtime, request: web.Request,
-                                  caller: Caller) -> web.Response:
+                                  caller: Caller | None) -> web.Response:
     assert PROVIDER.config is not None
     body = PROVIDER.config.model_dump(scim_ctx=Q)
     body["meta"] = {"resourceType": "ServiceProviderConfig",
@@ -50,29 +53,45 @@ async def service_provider_config(runtime: Runtime, request: web.Request,
     return protocol.respond(body)
 
 
-@protocol.endpoint
-async def resource_types(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
+@protocol.public
+async def resource_types(runtime: Runtime, request: web.Request, caller: Caller | None) -> web.Response:
     found = _resource_types(runtime)
     return protocol.listing(len(found), 0, found)
 
 
-@protocol.endpoint
-async def resource_type(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
+@protocol.public
+async def resource_type(runtime: Runtime, request: web.Request, caller: Caller | None) -> web.Response:
     return _one(_resource_types(runtime), request.match_info["id"])
 
 
-@protocol.endpoint
-async def schemas(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
+@protocol.public
+async def schemas(runtime: Runtime, request: web.Request, caller: Caller | None) -> web.Response:
     found = _schemas(runtime)
     return protocol.listing(len(found), 0, found)
 
 
-@protocol.endpoint
-async def schema(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
+@protocol.public
+async def schema(runtime: Runtime, request: web.Request, caller: Caller | None) -> web.Response:
     return _one(_schemas(runtime), request.match_info["id"])
 
 
-@protocol.endpoint
-async def unknown(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
+async def _allowed(request: web.Request) -> set[str]:
+    """The methods the SCIM routes answer on this path (aiohttp's own matching)."""
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource.canonical.startswith(protocol.PREFIX):
+            match, methods = await resource.resolve(request)
+            if match is None:
+                allowed |= methods
+    return allowed
+
+
+@protocol.public
+async def unknown(runtime: Runtime, request: web.Request, caller: Caller | None) -> web.Response:
+    allowed = await _allowed(request)
+    if allowed:
+        listed = ", ".join(sorted(allowed))
+        return protocol.error(405, texts.METHOD.format(method=request.method, allowed=listed),
+                              headers={"Allow": listed})
     raise scim.NotFoundException(detail=texts.NOT_FOUND_PATH.format(
         path=f"{request.method} {request.path[:200]}"))

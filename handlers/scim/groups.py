@@ -1,12 +1,13 @@
 """`/scim/v2/Groups`: IdP groups are directory groups, which role assignments bind to, so a
 membership change here changes what a person may do on their very next command (bot/rbac.py
 reads the memberships on every decision). Members must be SCIM users of the same tenant.
-Deleting a group deletes the role assignments bound to it.
+Deleting a group deletes the role assignments bound to it. PUT and PATCH read, change and write
+the group under its row's lock, so concurrent membership changes all land.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import scim2_models as scim
@@ -14,11 +15,11 @@ from aiohttp import web
 
 from bot.audit import Audit
 from bot.model import new_correlation_id
-from handlers.scim import filters, protocol, texts
-from handlers.scim.models import POLICY, Group, without_ms_schema
+from handlers.scim import filters, protocol, texts, versions
+from handlers.scim.models import POLICY, Group, GroupPatch, without_ms_schema
 from handlers.scim.protocol import Caller
-from storage.directory import DirectoryGroup, PrincipalRow
-from storage.scim import ScimRepo, our_id
+from storage.directory import DirectoryGroup
+from storage.scim import Member, ScimRepo, our_id
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -27,14 +28,28 @@ if TYPE_CHECKING:
 Q = scim.Context.RESOURCE_QUERY_RESPONSE
 
 
-def resource(row: DirectoryGroup, members: Sequence[PrincipalRow] | None, base: str) -> Group:
+def version(row: DirectoryGroup, members: Sequence[Member] | None) -> str | None:
+    """The group's version: it takes the members, so without them there is none."""
+    return None if members is None else _digest(row, members)
+
+
+def _digest(row: DirectoryGroup, members: Sequence[Member]) -> str:
+    return versions.of(row.id, row.display_name, row.external_id, [tuple(m) for m in members])
+
+
+def resource(row: DirectoryGroup, members: Sequence[Member] | None, base: str) -> Group:
     group = Group(display_name=row.display_name, external_id=row.external_id)
     if members is not None:
         group.members = [scim.GroupMember.model_validate({"value": str(p.id), "display": p.email})
                          for p in members]
     group.id = str(row.id)
-    group.meta = scim.Meta(resource_type="Group", location=f"{base}/Groups/{row.id}")
+    group.meta = scim.Meta(resource_type="Group", location=location(row.id, base),
+                           version=version(row, members))
     return group
+
+
+def location(group_id: int, base: str) -> str:
+    return f"{base}/Groups/{group_id}"
 
 
 def _wants_members(params: scim.ResponseParameters[Any] | None) -> bool:
@@ -54,7 +69,10 @@ def _checked(group: Group) -> str:
     return name
 
 
-async def _member_ids(uow: UnitOfWork, tenant_id: int, group: Group) -> set[int]:
+async def _members(uow: UnitOfWork, tenant_id: int, group: Group,
+                   current: Sequence[Member]) -> list[Member]:
+    """The members `group` lists, each a SCIM user of the tenant; `current`, the members the
+    group has (under its lock), need no second look."""
     wanted: set[int] = set()
     for member in group.members or []:
         value = str(member.value or "")
@@ -62,10 +80,12 @@ async def _member_ids(uow: UnitOfWork, tenant_id: int, group: Group) -> set[int]
         if found is None:
             raise scim.InvalidValueException(detail=texts.NOT_A_MEMBER.format(value=value[:40]))
         wanted.add(found)
-    unknown = wanted - await uow.repo(ScimRepo).known_users(tenant_id, wanted)
-    if unknown:
+    kept = [m for m in current if m.id in wanted]
+    new = wanted - {m.id for m in kept}
+    known = await uow.repo(ScimRepo).known_users(tenant_id, new)
+    if unknown := new - known.keys():
         raise scim.InvalidValueException(detail=texts.NOT_A_MEMBER.format(value=min(unknown)))
-    return wanted
+    return sorted(kept + [Member(pid, email) for pid, email in known.items()])
 
 
 async def _unique(uow: UnitOfWork, tenant_id: int, name: str, current: int | None) -> None:
@@ -74,18 +94,18 @@ async def _unique(uow: UnitOfWork, tenant_id: int, name: str, current: int | Non
         raise scim.UniquenessException(detail=texts.GROUP_TAKEN.format(value=name, id=taken.id))
 
 
-async def _answer(runtime: Runtime, caller: Caller, group_id: int, status: int,
-                  params: scim.ResponseParameters[Any] | None = None) -> web.Response:
-    async with runtime.db.uow() as uow:
+async def _answer(runtime: Runtime, request: web.Request, caller: Caller, group_id: int,
+                  status: int, params: scim.ResponseParameters[Any] | None = None) -> web.Response:
+    async with runtime.db.uow() as uow:  # deleted by a request that raced this one: 404
         repo = uow.repo(ScimRepo)
-        row = await repo.group(caller.tenant_id, group_id)
-        if row is None:
-            raise scim.NotFoundException(detail=texts.NOT_FOUND_GROUP.format(id=group_id))
+        row = protocol.present(await repo.group(caller.tenant_id, group_id),
+                               texts.NOT_FOUND_GROUP, group_id)
         members = (await repo.members([row.id]))[row.id] if _wants_members(params) else None
-    base = protocol.base_url(runtime)
-    headers = {"Location": f"{base}/Groups/{row.id}"} if status == 201 else None
+    tag, base = version(row, members), protocol.base_url(runtime)
+    if request.method == "GET" and tag is not None and versions.unchanged(request, tag):
+        return protocol.not_modified(tag)
     body = resource(row, members, base).model_dump(scim_ctx=Q, response_parameters=params)
-    return protocol.respond(body, status, headers)
+    return protocol.one(body, tag, location(row.id, base), status)
 
 
 async def _audit(uow: UnitOfWork, caller: Caller, action: str, name: str) -> None:
@@ -111,7 +131,8 @@ async def list_groups(runtime: Runtime, request: web.Request, caller: Caller) ->
 @protocol.endpoint
 async def get_group(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
     group_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_GROUP)
-    return await _answer(runtime, caller, group_id, 200, protocol.response_parameters(request, Group))
+    params = protocol.response_parameters(request, Group)
+    return await _answer(runtime, request, caller, group_id, 200, params)
 
 
 @protocol.endpoint
@@ -122,38 +143,50 @@ async def create_group(runtime: Runtime, request: web.Request, caller: Caller) -
     name = _checked(group)
     async with runtime.db.uow() as uow:
         await _unique(uow, caller.tenant_id, name, None)
-        members = await _member_ids(uow, caller.tenant_id, group)
+        members = await _members(uow, caller.tenant_id, group, ())
         row = await uow.repo(ScimRepo).add_group(caller.tenant_id, name, group.external_id)
-        await uow.repo(ScimRepo).set_members(row.id, members)
+        await uow.repo(ScimRepo).set_members(row.id, (m.id for m in members), ())
         await _audit(uow, caller, "scim.group.create", name)
         await uow.commit()
         group_id = row.id
-    return await _answer(runtime, caller, group_id, 201)
+    return await _answer(runtime, request, caller, group_id, 201)
 
 
-async def _save(runtime: Runtime, caller: Caller, group_id: int, group: Group,
-                action: str) -> web.Response:
-    name = _checked(group)
+async def _change(runtime: Runtime, request: web.Request, caller: Caller,
+                  change: Callable[[Group], Group], action: str, *, quiet: bool) -> web.Response:
+    """Lock the group, check If-Match, make the group `change` answers from the current one
+    (members included), and keep it. `quiet`: answer 204 with the new version, not the group
+    (RFC 7644 3.5.2 allows it; Entra asks for it, Okta takes it), so a membership change to a
+    group of thousands does not send them all back each time."""
+    group_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_GROUP)
     async with runtime.db.uow() as uow:
-        row = await uow.repo(ScimRepo).group(caller.tenant_id, group_id)
-        if row is None:
-            raise scim.NotFoundException(detail=texts.NOT_FOUND_GROUP.format(id=group_id))
-        await _unique(uow, caller.tenant_id, name, row.id)
-        members = await _member_ids(uow, caller.tenant_id, group)
+        repo = uow.repo(ScimRepo)
+        row = protocol.present(await repo.group(caller.tenant_id, group_id, lock=True),
+                               texts.NOT_FOUND_GROUP, group_id)
+        members = (await repo.members([row.id]))[row.id]
+        versions.check(request, _digest(row, members))
+        group = change(resource(row, members, protocol.base_url(runtime)))
+        name = _checked(group)
+        if name.lower() != row.display_name.lower():
+            await _unique(uow, caller.tenant_id, name, row.id)
+        wanted = await _members(uow, caller.tenant_id, group, members)
         row.display_name, row.external_id = name, group.external_id
-        await uow.repo(ScimRepo).set_members(row.id, members)
+        await repo.set_members(row.id, (m.id for m in wanted), (m.id for m in members))
         await _audit(uow, caller, action, name)
         await uow.commit()
-    return await _answer(runtime, caller, group_id, 200)
+    if quiet:
+        return web.Response(status=204, headers={"ETag": _digest(row, wanted)})
+    return await _answer(runtime, request, caller, group_id, 200,
+                         protocol.response_parameters(request, Group))
 
 
 @protocol.endpoint
 async def replace_group(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
-    group_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_GROUP)
     body = without_ms_schema(await protocol.json_body(request))
     with POLICY:
         group = Group.model_validate(body, scim_ctx=scim.Context.RESOURCE_REPLACEMENT_REQUEST)
-    return await _save(runtime, caller, group_id, group, "scim.group.replace")
+    return await _change(runtime, request, caller, lambda _current: group, "scim.group.replace",
+                         quiet=False)
 
 
 def _okta_rename(body: dict[str, Any]) -> dict[str, Any]:
@@ -171,28 +204,29 @@ def _okta_rename(body: dict[str, Any]) -> dict[str, Any]:
 
 @protocol.endpoint
 async def patch_group(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
-    group_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_GROUP)
     body = _okta_rename(await protocol.json_body(request))
-    async with runtime.db.uow() as uow:
-        repo = uow.repo(ScimRepo)
-        row = await repo.group(caller.tenant_id, group_id)
-        if row is None:
-            raise scim.NotFoundException(detail=texts.NOT_FOUND_GROUP.format(id=group_id))
-        group = resource(row, (await repo.members([row.id]))[row.id], protocol.base_url(runtime))
+    quiet = protocol.response_parameters(request, Group) is None
     with POLICY:
-        patch = scim.PatchOp[Group].model_validate(body, scim_ctx=scim.Context.RESOURCE_PATCH_REQUEST)
-        patch.patch(group)
-    return await _save(runtime, caller, group_id, group, "scim.group.patch")
+        patch = GroupPatch.model_validate(body, scim_ctx=scim.Context.RESOURCE_PATCH_REQUEST)
+
+    def patched(group: Group) -> Group:
+        with POLICY:
+            patch.patch(group)
+        return group
+
+    return await _change(runtime, request, caller, patched, "scim.group.patch", quiet=quiet)
 
 
 @protocol.endpoint
 async def delete_group(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
     group_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_GROUP)
     async with runtime.db.uow() as uow:
-        row = await uow.repo(ScimRepo).group(caller.tenant_id, group_id)
-        if row is None:
-            raise scim.NotFoundException(detail=texts.NOT_FOUND_GROUP.format(id=group_id))
+        repo = uow.repo(ScimRepo)
+        row = protocol.present(await repo.group(caller.tenant_id, group_id, lock=True),
+                               texts.NOT_FOUND_GROUP, group_id)
+        if "If-Match" in request.headers:
+            versions.check(request, _digest(row, (await repo.members([row.id]))[row.id]))
         await _audit(uow, caller, "scim.group.delete", row.display_name)
-        await uow.repo(ScimRepo).delete_group(row)
+        await repo.delete_group(row)
         await uow.commit()
     return web.Response(status=204)

@@ -1,6 +1,7 @@
-"""The SCIM protocol around every endpoint: bearer authentication (a token names its tenant),
-bounded JSON bodies, paging and attribute parameters, and every refusal as a SCIM Error body
-(RFC 7644 3.12) in `application/scim+json`, never a bare 500.
+"""The SCIM protocol around every endpoint: bearer authentication (a token names its tenant;
+discovery also answers without one), bounded JSON bodies, paging and attribute parameters, one
+resource with its ETag, and every refusal as a SCIM Error body (RFC 7644 3.12) in
+`application/scim+json`, never a bare 500 or aiohttp's HTML.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import orjson
 import scim2_models as scim
@@ -43,6 +44,9 @@ class Caller:
 
 
 Endpoint = Callable[["Runtime", web.Request, Caller], Awaitable[web.StreamResponse]]
+PublicEndpoint = Callable[["Runtime", web.Request, "Caller | None"], Awaitable[web.StreamResponse]]
+Answer = Callable[["Runtime", web.Request], Awaitable[web.StreamResponse]]
+T = TypeVar("T")
 
 
 def new_secret() -> str:
@@ -59,11 +63,31 @@ def respond(body: dict[str, Any], status: int = 200,
                         headers=headers)
 
 
+def one(body: dict[str, Any], version: str | None, location: str,
+        status: int = 200) -> web.Response:
+    """One resource: its version as the ETag, and its Location when it was just made (201)."""
+    headers = {"ETag": version} if version else {}
+    if status == 201:
+        headers["Location"] = location
+    return respond(body, status, headers)
+
+
+def not_modified(version: str) -> web.Response:
+    return web.Response(status=304, headers={"ETag": version})
+
+
 def error(status: int, detail: str, scim_type: str | None = None,
           headers: dict[str, str] | None = None) -> web.Response:
     body = scim.Error(status=status, detail=detail[:1000], scim_type=scim_type).model_dump(
         scim_ctx=scim.Context.RESOURCE_QUERY_RESPONSE)
     return respond(body, status, headers)
+
+
+def present(row: T | None, missing: str, ident: int) -> T:
+    """The row a request names, or the SCIM 404 that says which one is missing."""
+    if row is None:
+        raise scim.NotFoundException(detail=missing.format(id=ident))
+    return row
 
 
 async def caller_of(runtime: Runtime, header: str | None) -> Caller | None:
@@ -76,15 +100,22 @@ async def caller_of(runtime: Runtime, header: str | None) -> Caller | None:
     return Caller(tenant_id) if tenant_id is not None else None
 
 
-def endpoint(handler: Endpoint) -> Callable[[Runtime, web.Request], Awaitable[web.StreamResponse]]:
+def _unauthorized() -> web.Response:
+    return error(401, texts.UNAUTHORIZED,
+                 headers={"WWW-Authenticate": 'Bearer realm="deskhand SCIM"'})
+
+
+def _answering(handler: PublicEndpoint, public: bool) -> Answer:
     """Authenticate, then answer; whatever goes wrong answers as a SCIM error."""
     @wraps(handler)
     async def answer(runtime: Runtime, request: web.Request) -> web.StreamResponse:
         try:
-            caller = await caller_of(runtime, request.headers.get("Authorization"))
-            if caller is None:
-                return error(401, texts.UNAUTHORIZED,
-                             headers={"WWW-Authenticate": 'Bearer realm="deskhand SCIM"'})
+            header = request.headers.get("Authorization")
+            caller = await caller_of(runtime, header)
+            # A public endpoint answers without a token, but a wrong one is still refused, so
+            # an IdP's connection test there cannot pass with a token that would not work.
+            if caller is None and not (public and header is None):
+                return _unauthorized()
             return await handler(runtime, request, caller)
         except scim.SCIMException as exc:
             return error(exc.status, exc.detail, exc.scim_type or None)
@@ -99,6 +130,16 @@ def endpoint(handler: Endpoint) -> Callable[[Runtime, web.Request], Awaitable[we
             log.exception("scim %s %s failed (ref %s)", request.method, request.path, ref)
             return error(500, texts.INTERNAL.format(ref=ref))
     return answer
+
+
+def endpoint(handler: Endpoint) -> Answer:
+    """An endpoint for the tenant of the request's bearer token (401 without a valid one)."""
+    return _answering(cast(PublicEndpoint, handler), public=False)
+
+
+def public(handler: PublicEndpoint) -> Answer:
+    """An endpoint that answers without a token (discovery, RFC 7644 section 4; unknown paths)."""
+    return _answering(handler, public=True)
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:

@@ -13,6 +13,8 @@ USER_NAME_TAKEN = "the userName {value} already belongs to user {id}"
 EMAIL_TAKEN = "the email {value} already belongs to user {id}"
 GROUP_TAKEN = "the group name {value} already belongs to group {id}"
 CONFLICT = "another request changed this directory at the same time; send it again"
+CHANGED = ("the resource has changed since the version in If-Match (it is now {version}): "
+           "read it again, then send the change")
 NO_EMAIL = ("a user needs an email address: a userName or an emails value with an @ "
             "(deskhand links chat accounts by email)")
 NOT_A_MEMBER = "member {value} is not a user of this directory"
@@ -22,7 +24,7 @@ FILTER_ONLY = ("only `eq` comparisons joined by `and` are supported, on {attrs};
                "for example: {example}")
 FILTER_VALUE = "the filter compares {attr} with {value!r}; compare it with a quoted string"
 BAD_ATTRIBUTES = "attributes and excludedAttributes name attributes of the resource: {detail}"
-METHOD = "this endpoint answers {allowed}"
+METHOD = "{method} is not allowed here; this endpoint answers {allowed}"
 INTERNAL = "something went wrong on deskhand's side (ref {ref}); the request can be sent again"
 
 CLI_CREATED = ("SCIM token for tenant {tenant} (shown once, stored hashed; put it in the IdP's "

@@ -2,15 +2,18 @@
 
 The principal keeps the resource as the IdP sent it (password and id left out) beside the columns
 deskhand decides with: the lower-cased userName (unique per tenant), the email chat accounts link
-by (the primary email, else the first, else the userName), the display name, `active`.
+by (the primary email, else the first, else the userName), the display name, `active`. The
+read-only `groups` are the SCIM groups the person is in (SCIM sees only the groups it made).
 A user whose email is already a person deskhand knows (the bootstrap administrator, someone
 deleted earlier) becomes that person. `active` changes go through bot/people.py after the commit,
 so deactivation has every effect in one place; DELETE deactivates, then forgets the SCIM record
-and group memberships while the principal stays for the audit trail.
+and group memberships while the principal stays for the audit trail. PUT and PATCH read, change
+and write the person under the row's lock, so concurrent changes all land.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import scim2_models as scim
@@ -20,11 +23,11 @@ from sqlalchemy import delete
 from bot import people
 from bot.audit import Audit
 from bot.model import new_correlation_id
-from handlers.scim import filters, protocol, texts
-from handlers.scim.models import POLICY, UserResource
+from handlers.scim import filters, protocol, texts, versions
+from handlers.scim.models import POLICY, UserPatch, UserResource
 from handlers.scim.protocol import Caller
 from storage.base import utcnow
-from storage.directory import ChatIdentity, DirectoryRepo, PrincipalRow
+from storage.directory import ChatIdentity, DirectoryGroup, DirectoryRepo, PrincipalRow
 from storage.rbac import RoleAssignment
 from storage.scim import ScimRepo
 from storage.uow import UnitOfWork
@@ -35,14 +38,23 @@ if TYPE_CHECKING:
 Q = scim.Context.RESOURCE_QUERY_RESPONSE
 
 
-def resource(row: PrincipalRow, base: str) -> Any:
+def version(row: PrincipalRow, groups: Sequence[DirectoryGroup]) -> str:
+    """A digest of what the resource says (versions.py): the resource as kept, `active`, groups."""
+    return versions.of(row.id, row.scim, row.user_name, row.active,
+                       [(g.id, g.display_name) for g in groups])
+
+
+def resource(row: PrincipalRow, groups: Sequence[DirectoryGroup], base: str) -> Any:
     with POLICY:
         user = UserResource.model_validate(row.scim or {"userName": row.user_name})
     user.id = str(row.id)
     user.active = row.active
+    user.groups = [scim.GroupMembership.model_validate(
+        {"value": str(g.id), "display": g.display_name, "$ref": f"{base}/Groups/{g.id}"})
+        for g in groups] or None
     user.meta = scim.Meta(resource_type="User", created=row.created_at,
                           last_modified=row.updated_at or row.created_at,
-                          location=f"{base}/Users/{row.id}")
+                          location=f"{base}/Users/{row.id}", version=version(row, groups))
     return user
 
 
@@ -75,11 +87,12 @@ def _checked(user: Any) -> str:
 
 
 def _stored(user: Any) -> dict[str, Any]:
-    """The resource as kept: not what deskhand owns (id, meta, active), and not `roles`,
-    `entitlements` or `groups`, which grant nothing here (roles are bound in deskhand), so
-    echoing them back would only suggest they did."""
+    """The resource as kept: not what deskhand owns (id, meta), and not `roles`, `entitlements`
+    or `groups`, which grant nothing here (roles are bound in deskhand), so echoing them back
+    would only suggest they did. `active` is kept as the IdP's last word, which _settle follows;
+    the answer shows the principal's own flag."""
     data = user.model_dump(scim_ctx=Q)
-    for key in ("id", "meta", "active", "roles", "entitlements", "groups", "x509Certificates"):
+    for key in ("id", "meta", "roles", "entitlements", "groups", "x509Certificates"):
         data.pop(key, None)
     return data
 
@@ -106,25 +119,47 @@ def _apply(row: PrincipalRow, user: Any, email: str) -> None:
 
 
 async def _settle(runtime: Runtime, tenant_id: int, principal_id: int, was: bool,
-                  want: bool | None) -> None:
-    # A deactivation is applied again even when the flag is already off: deactivate is safe to
-    # repeat, and an IdP's retry then finishes effects a failed first call left undone.
-    if want is None or (want == was and want):
-        return
-    if want:
-        await people.reactivate(runtime, tenant_id, principal_id, by="scim")
-    else:
-        await people.deactivate(runtime, tenant_id, principal_id, by="scim")
+                  want: bool | None) -> bool:
+    """Apply an `active` change through bot/people.py after the commit; whether there was one.
+
+    Two requests' changes can run in either order, so after each one the person is read
+    again and brought to what the last committed request said (its `active` in the resource
+    as kept); every request does so after its own change, so the last change is always checked.
+    """
+    acted = False
+    for _ in range(3):
+        # A deactivation is applied again even when the flag is already off: deactivate is safe
+        # to repeat, and an IdP's retry then finishes effects a failed first call left undone.
+        if want is None or (want == was and (want or acted)):
+            break
+        if want:
+            await people.reactivate(runtime, tenant_id, principal_id, by="scim")
+        else:
+            await people.deactivate(runtime, tenant_id, principal_id, by="scim")
+        acted = True
+        async with runtime.db.uow() as uow:
+            row = await uow.repo(ScimRepo).user(tenant_id, principal_id)
+        if row is None:  # deleted since
+            break
+        was, want = row.active, (row.scim or {}).get("active")
+    return acted
 
 
-async def _answer(runtime: Runtime, caller: Caller, principal_id: int, status: int) -> web.Response:
-    async with runtime.db.uow() as uow:
-        row = await uow.repo(ScimRepo).user(caller.tenant_id, principal_id)
-    if row is None:  # deleted by a request that raced this one
-        raise scim.NotFoundException(detail=texts.NOT_FOUND_USER.format(id=principal_id))
-    location = f"{protocol.base_url(runtime)}/Users/{row.id}"
-    headers = {"Location": location} if status == 201 else None
-    return protocol.respond(dump(resource(row, protocol.base_url(runtime))), status, headers)
+async def _groups(uow: UnitOfWork, row: PrincipalRow) -> list[DirectoryGroup]:
+    return (await uow.repo(ScimRepo).groups_of([row.id]))[row.id]
+
+
+async def _answer(runtime: Runtime, caller: Caller, row: PrincipalRow,
+                  groups: Sequence[DirectoryGroup], status: int, settled: bool) -> web.Response:
+    """The person as this request wrote them; read again when `active` was settled since
+    (bot/people.py wrote the person after this request's commit)."""
+    if settled:
+        async with runtime.db.uow() as uow:  # deleted by a request that raced this one: 404
+            row = protocol.present(await uow.repo(ScimRepo).user(caller.tenant_id, row.id),
+                                   texts.NOT_FOUND_USER, row.id)
+            groups = await _groups(uow, row)
+    user = resource(row, groups, protocol.base_url(runtime))
+    return protocol.one(dump(user), user.meta.version, user.meta.location, status)
 
 
 async def _audit(uow: UnitOfWork, caller: Caller, action: str, row: PrincipalRow) -> None:
@@ -138,9 +173,12 @@ async def list_users(runtime: Runtime, request: web.Request, caller: Caller) -> 
     offset, count = protocol.paging(request)
     params = protocol.response_parameters(request, UserResource)
     async with runtime.db.uow() as uow:
-        total, rows = await uow.repo(ScimRepo).users(caller.tenant_id, terms, offset, count)
+        repo = uow.repo(ScimRepo)
+        total, rows = await repo.users(caller.tenant_id, terms, offset, count)
+        groups = await repo.groups_of(r.id for r in rows)
     base = protocol.base_url(runtime)
-    return protocol.listing(total, offset, [dump(resource(r, base), params) for r in rows])
+    return protocol.listing(total, offset, [dump(resource(r, groups[r.id], base), params)
+                                            for r in rows])
 
 
 @protocol.endpoint
@@ -148,10 +186,12 @@ async def get_user(runtime: Runtime, request: web.Request, caller: Caller) -> we
     principal_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_USER)
     params = protocol.response_parameters(request, UserResource)
     async with runtime.db.uow() as uow:
-        row = await uow.repo(ScimRepo).user(caller.tenant_id, principal_id)
-    if row is None:
-        raise scim.NotFoundException(detail=texts.NOT_FOUND_USER.format(id=principal_id))
-    return protocol.respond(dump(resource(row, protocol.base_url(runtime)), params))
+        row = protocol.present(await uow.repo(ScimRepo).user(caller.tenant_id, principal_id),
+                               texts.NOT_FOUND_USER, principal_id)
+        user = resource(row, await _groups(uow, row), protocol.base_url(runtime))
+    if versions.unchanged(request, user.meta.version):
+        return protocol.not_modified(user.meta.version)
+    return protocol.one(dump(user, params), user.meta.version, user.meta.location)
 
 
 @protocol.endpoint
@@ -165,78 +205,90 @@ async def create_user(runtime: Runtime, request: web.Request, caller: Caller) ->
         row = await _claim(uow, caller.tenant_id, user, email, None)
         was = row.active if row is not None else want
         if row is None:
-            row = PrincipalRow(tenant_id=caller.tenant_id, email=email, display_name="", active=want)
+            row = PrincipalRow(tenant_id=caller.tenant_id, email=email, display_name="",
+                               active=want, created_at=utcnow())  # not after lastModified
             uow.session.add(row)
         _apply(row, user, email)
         await uow.session.flush()
+        groups = await _groups(uow, row)  # an adopted person may be in some
         await _audit(uow, caller, "scim.user.create", row)
         await uow.commit()
-        principal_id = row.id
-    await _settle(runtime, caller.tenant_id, principal_id, was, want)
-    return await _answer(runtime, caller, principal_id, 201)
+    settled = await _settle(runtime, caller.tenant_id, row.id, was, want)
+    return await _answer(runtime, caller, row, groups, 201, settled)
 
 
-async def _save(runtime: Runtime, caller: Caller, principal_id: int, user: Any,
-                action: str) -> web.Response:
-    email = _checked(user)
+async def _change(runtime: Runtime, request: web.Request, caller: Caller,
+                  change: Callable[[Any], Any], action: str) -> web.Response:
+    """Lock the person, check If-Match, make the resource `change` answers from the current
+    one, and keep it; `active` is settled after the commit (bot/people.py)."""
+    principal_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_USER)
     async with runtime.db.uow() as uow:
-        row = await uow.repo(ScimRepo).user(caller.tenant_id, principal_id)
-        if row is None:
-            raise scim.NotFoundException(detail=texts.NOT_FOUND_USER.format(id=principal_id))
-        await _claim(uow, caller.tenant_id, user, email, row.id)
+        row = protocol.present(
+            await uow.repo(ScimRepo).user(caller.tenant_id, principal_id, lock=True),
+            texts.NOT_FOUND_USER, principal_id)
+        groups = await _groups(uow, row)
+        versions.check(request, version(row, groups))
+        user = change(resource(row, groups, protocol.base_url(runtime)))
+        email = _checked(user)
+        if (user.user_name.strip().lower(), email) != (row.user_name, row.email):
+            await _claim(uow, caller.tenant_id, user, email, row.id)
         was = row.active
         _apply(row, user, email)
         await _audit(uow, caller, action, row)
         await uow.commit()
-    await _settle(runtime, caller.tenant_id, principal_id, was, user.active)
-    return await _answer(runtime, caller, principal_id, 200)
+    settled = await _settle(runtime, caller.tenant_id, principal_id, was, user.active)
+    return await _answer(runtime, caller, row, groups, 200, settled)
 
 
 @protocol.endpoint
 async def replace_user(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
-    principal_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_USER)
     body = await protocol.json_body(request)
     with POLICY:
         user = UserResource.model_validate(body, scim_ctx=scim.Context.RESOURCE_REPLACEMENT_REQUEST)
-    return await _save(runtime, caller, principal_id, user, "scim.user.replace")
+    return await _change(runtime, request, caller, lambda _current: user, "scim.user.replace")
 
 
 @protocol.endpoint
 async def patch_user(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
-    principal_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_USER)
     body = await protocol.json_body(request)
-    async with runtime.db.uow() as uow:
-        row = await uow.repo(ScimRepo).user(caller.tenant_id, principal_id)
-    if row is None:
-        raise scim.NotFoundException(detail=texts.NOT_FOUND_USER.format(id=principal_id))
-    user = resource(row, protocol.base_url(runtime))
     with POLICY:
-        patch = scim.PatchOp[UserResource].model_validate(
-            body, scim_ctx=scim.Context.RESOURCE_PATCH_REQUEST)
-        patch.patch(user)
-    return await _save(runtime, caller, principal_id, user, "scim.user.patch")
+        patch = UserPatch.model_validate(body, scim_ctx=scim.Context.RESOURCE_PATCH_REQUEST)
+
+    def patched(user: Any) -> Any:
+        with POLICY:
+            patch.patch(user)
+        return user
+
+    return await _change(runtime, request, caller, patched, "scim.user.patch")
 
 
 @protocol.endpoint
 async def delete_user(runtime: Runtime, request: web.Request, caller: Caller) -> web.Response:
     principal_id = protocol.int_id(request.match_info["id"], texts.NOT_FOUND_USER)
     async with runtime.db.uow() as uow:
-        row = await uow.repo(ScimRepo).user(caller.tenant_id, principal_id)
-    if row is None:
-        raise scim.NotFoundException(detail=texts.NOT_FOUND_USER.format(id=principal_id))
+        row = protocol.present(
+            await uow.repo(ScimRepo).user(caller.tenant_id, principal_id, lock=True),
+            texts.NOT_FOUND_USER, principal_id)
+        if "If-Match" in request.headers:
+            versions.check(request, version(row, await _groups(uow, row)))
+        # The deactivation runs in transactions of its own, so no lock is held across it; the
+        # IdP's last word is "inactive" first, which a racing PATCH's _settle then follows.
+        row.scim = {**(row.scim or {}), "active": False}
+        await uow.commit()
     await _settle(runtime, caller.tenant_id, principal_id, row.active, False)
     async with runtime.db.uow() as uow:
-        row = await uow.repo(ScimRepo).user(caller.tenant_id, principal_id)
-        if row is not None:
-            await uow.repo(ScimRepo).leave_all(row.id)
+        found = await uow.repo(ScimRepo).user(caller.tenant_id, principal_id, lock=True)
+        if found is not None:
+            await uow.repo(ScimRepo).leave_all(found.id)
             # Deleted means no way back in: their chat links and own role grants go too, so a
             # later create with the same email starts from nothing (the audit keeps the past).
             await uow.session.execute(delete(ChatIdentity).where(
-                ChatIdentity.tenant_id == caller.tenant_id, ChatIdentity.principal_id == row.id))
+                ChatIdentity.tenant_id == caller.tenant_id, ChatIdentity.principal_id == found.id))
             await uow.session.execute(delete(RoleAssignment).where(
-                RoleAssignment.tenant_id == caller.tenant_id, RoleAssignment.principal_id == row.id))
-            row.user_name = row.scim = row.external_id = None
-            row.updated_at = utcnow()
-            await _audit(uow, caller, "scim.user.delete", row)
+                RoleAssignment.tenant_id == caller.tenant_id,
+                RoleAssignment.principal_id == found.id))
+            found.user_name = found.scim = found.external_id = None
+            found.updated_at = utcnow()
+            await _audit(uow, caller, "scim.user.delete", found)
             await uow.commit()
     return web.Response(status=204)

@@ -9,10 +9,11 @@ from sqlalchemy.engine import make_url
 
 
 class SharingConfig(BaseModel):
-    # Empty: beside a SQLite database file, else .deskhand/sharing. With several replicas, a
-    # directory they all share (each serves the files of any snapshot).
-    sharing_dir: str = ""
-    sharing_url_minutes: int = Field(15, ge=1, le=1440)  # the life of a signed file URL
+    sharing_dir: str = Field("", description=(
+        "where Delta Sharing snapshots are written; empty: `deskhand-sharing` beside a SQLite "
+        "file, else `.deskhand/sharing` under the working directory. Replicas must share it"))
+    sharing_url_minutes: int = Field(15, ge=1, le=1440, description=(
+        "how long a signed snapshot file URL works (minutes)"))
 
 
 def snapshot_root(config: SharingConfig, database_url: str) -> Path:

@@ -72,6 +72,7 @@ class TeamViewerSimulator(VendorSimulator[Switches], SimulatedOAuth):
         self.devices: list[SimDevice] = list(devices or [])
         self.sessions: dict[str, dict[str, Any]] = {}
         self.groups: dict[str, str] = {}  # name -> gNNNNNNNN
+        self.renamed_groups: dict[str, str] = {}  # new name -> the name its id was made from
         self.create_seconds: list[float] = []
 
     # --- wiring ----------------------------------------------------------------------------
@@ -270,15 +271,25 @@ class TeamViewerSimulator(VendorSimulator[Switches], SimulatedOAuth):
     async def managed_devices(self, request: web.Request) -> web.Response:
         return self._paged(request, lambda d: d.full_client)
 
+    def rename_group(self, old: str, new: str) -> None:
+        """Rename a managed group as the console does: its id stays."""
+        self.renamed_groups[new] = self.renamed_groups.pop(old, old)
+        for d in self.devices:
+            if d.group == old:
+                d.group = new
+
+    def _group_id(self, name: str) -> str:
+        return group_id(self.renamed_groups.get(name, name))
+
     async def managed_groups(self, request: web.Request) -> web.Response:
         names = sorted({d.group for d in self.devices if d.full_client and d.group})
-        return web.json_response({"resources": [{"id": group_id(n), "name": n} for n in names],
-                                  "nextPaginationToken": None})
+        return web.json_response({"resources": [{"id": self._group_id(n), "name": n}
+                                                for n in names], "nextPaginationToken": None})
 
     async def managed_group_devices(self, request: web.Request) -> web.Response:
         wanted = request.match_info["id"]
         return self._paged(request, lambda d: d.full_client and bool(d.group)
-                           and group_id(d.group) == wanted)
+                           and self._group_id(d.group) == wanted)
 
     def _paged(self, request: web.Request, keep: Callable[[SimDevice], bool]) -> web.Response:
         """A page of PAGE devices `keep` picks. The token is the fleet position to go on from, so

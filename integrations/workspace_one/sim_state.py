@@ -23,7 +23,6 @@ COMMANDS = {n.lower(): n for n in ("Lock", "EnterpriseWipe", "DeviceWipe", "Devi
                                    "ClearPasscode", "SyncDevice", "SoftReset", "Shutdown",
                                    "EnterpriseReset", "RotateFileVaultKey")}
 COMMANDS.update(devicelock="Lock", lockdevice="Lock")
-CORP_UUID = str(uuid.UUID(int=570))  # the one organization group every device is in
 
 
 def problem(status: int, code: int, message: str,
@@ -47,6 +46,8 @@ class SimDevice:
     bitlocker_key: str = ""
     filevault_key: str = ""
     last_seen: datetime = field(default_factory=lambda: datetime.now(UTC))
+    group: str = "Corp"  # its organization group; renamed, it keeps its id
+    group_id: int = 570
 
     def to_api(self) -> dict[str, Any]:
         user = self.email.split("@")[0] if self.email else ""
@@ -56,8 +57,9 @@ class SimDevice:
             "SerialNumber": self.serial, "MacAddress": "", "Imei": "", "EasId": "",
             "AssetNumber": "", "DeviceReportedName": self.name,
             "DeviceFriendlyName": f"{user or 'staging'} {model} {self.os} {self.serial[-4:]}",
-            "LocationGroupId": {"Id": {"Value": 570}, "Uuid": CORP_UUID, "Name": "Corp"},
-            "LocationGroupName": "Corp",
+            "LocationGroupId": {"Id": {"Value": self.group_id},
+                                "Uuid": str(uuid.UUID(int=self.group_id)), "Name": self.group},
+            "LocationGroupName": self.group,
             "UserId": {"Id": {"Value": 1000 + self.id}, "Name": user}, "UserName": user,
             "UserEmailAddress": self.email, "Ownership": "C",
             "PlatformId": {"Id": {"Value": 0}, "Name": self.platform_name},

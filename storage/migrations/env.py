@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from storage.base import load_all_tables
 from storage.db import create_engine
+from storage.migrate import include_name
 
 config = context.config
 target_metadata = load_all_tables()  # every storage module's tables, however many there are
@@ -17,7 +18,8 @@ target_metadata = load_all_tables()  # every storage module's tables, however ma
 
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
+                      include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
 

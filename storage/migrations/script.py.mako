@@ -17,6 +17,9 @@ revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}
 branch_labels = ${repr(branch_labels)}
 depends_on = ${repr(depends_on)}
+# Which code runs on the schema this leaves: docs/migrations.md. Say "expand", "contract" or
+# "breaking" (the tests refuse a migration that does not).
+compatibility = ""
 
 
 def upgrade() -> None:

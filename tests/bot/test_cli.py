@@ -37,14 +37,20 @@ def _env(url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def run(*calls: tuple[dict[str, str], list[str]], cwd: Path) -> list[Result]:
-    """Start every call at once, wait for all."""
+def run(*calls: tuple[dict[str, str], list[str]], cwd: Path, timeout: float = 60) -> list[Result]:
+    """Start every call at once, wait for all (none is left running if one fails)."""
     procs = [subprocess.Popen([DESKHAND, *argv], env=env, cwd=cwd, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for env, argv in calls]
     results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=60)
-        results.append(Result(proc.returncode, out, err))
+    try:
+        for proc in procs:
+            out, err = proc.communicate(timeout=timeout)
+            results.append(Result(proc.returncode, out, err))
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
     for r in results:
         assert "Traceback" not in r.err, r.err
     return results
@@ -74,9 +80,10 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
         (_env(sqlite_url(tmp_path / "fresh")), ["rbac", "list"]),
         (_env(url, DESKHAND_PORT="0", DESKHAND_MODE="staging"), ["db", "upgrade"]),
         (env, ["db", "upgrade"]), cwd=tmp_path)
-    assert not_upgraded.code == 1
+    assert not_upgraded.code == 2
     assert not_upgraded.err.strip() == (
-        "deskhand: the database schema is not current: run `deskhand db upgrade`")
+        "deskhand: the database has no deskhand schema yet; run `deskhand db upgrade` (with this "
+        "release), then start again")
     assert bad_settings.code == 2
     assert sorted(bad_settings.err.strip().splitlines()) == [
         "deskhand: DESKHAND_MODE: Input should be 'production', 'demo' or 'dev'",
@@ -88,6 +95,10 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
                  cwd=tmp_path)
     assert boot.code == 0
     assert boot.out.strip() == "ann@example.com is now a Full Administrator (assignment #1)"
+    [again] = run((env, ["rbac", "bootstrap-admin", "ann@example.com"]), cwd=tmp_path)
+    assert again.code == 0 and again.out.strip() == (
+        "ann@example.com already has Full Administrator over all devices (assignment #1); "
+        "nothing changed")
     asyncio.run(_seed_directory(url))
 
     unscoped, unknown_role, nobody = run(
@@ -106,6 +117,11 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
                            "--groups", "London"]), cwd=tmp_path)
     assert granted.code == 0, granted.err
     assert granted.out.strip() == "granted remote support to bob@example.com (assignment #2)"
+    [twice] = run((env, ["rbac", "grant", "Remote Support", "--to", "bob@example.com",
+                         "--groups", "london"]), cwd=tmp_path)
+    assert twice.code == 0 and twice.out.strip() == (
+        "bob@example.com already has Remote Support over groups London (assignment #2); "
+        "nothing changed")
 
     export = tmp_path / "audit.csv"
     inside, outside, listed, exported = run(

@@ -118,4 +118,46 @@ def test_import_dry_run_idempotent_and_bad_rows(tmp_path: Path) -> None:
     assert tenant.code == 1 and tenant.err.strip() == "deskhand: there is no tenant 'other'"
     counts = asyncio.run(imports(url))
     assert len(counts) == 3 and {"created": 3, "updated": 0, "unchanged": 0, "groups_created": 2,
-                                 "joins": 4, "leaves": 0} in counts
+                                 "joins": 4, "leaves": 0, "scim_left": 0} in counts
+
+
+async def test_import_leaves_the_idps_groups_to_the_idp(tmp_path: Path) -> None:
+    """A group the IdP made over SCIM keeps the members SCIM gave it, whatever the file says;
+    the import says which memberships it left alone. Hand-made groups follow the file."""
+    from tests.handlers.scim_env import idp, issue_token, scim_server
+
+    url = sqlite_url(tmp_path)
+    user = "urn:ietf:params:scim:schemas:core:2.0:User"
+    async with scim_server(tmp_path, url) as server, \
+            idp(server, await issue_token(server)) as okta:
+        status, _, carol = await okta.call("POST", "/Users", {
+            "schemas": [user], "userName": "carol@example.com", "displayName": "Carol",
+            "emails": [{"value": "carol@example.com", "primary": True}], "active": True})
+        assert status == 201
+        status, _, _ = await okta.call("POST", "/Groups", {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Engineering", "members": [{"value": carol["id"]}]})
+        assert status == 201
+
+    # The server is stopped (SQLite: its scheduler would hold the file) before the import runs.
+    people = tmp_path / "people.csv"
+    people.write_text("email,name,groups\nalice@example.com,Alice,engineering;London\n"
+                      "carol@example.com,Carol,London\n", encoding="utf-8")
+    env = _env(url)
+    [dry, done, again] = [run((env, ["directory", "import", str(people), *extra]),
+                              cwd=tmp_path)[0] for extra in (["--dry-run"], [], [])]
+    for result in (dry, done):
+        assert result.code == 0, result.err
+        assert result.out.splitlines()[:2] == [
+            "  line 2: create alice@example.com (Alice); joins London; left to the IdP (SCIM "
+            "group): Engineering (join)",
+            "  line 3: update carol@example.com: joins London; left to the IdP (SCIM group): "
+            "Engineering (leave)"]
+    assert done.out.splitlines()[-1] == (
+        "imported into tenant acme: 1 created, 1 updated, 0 unchanged; 1 group(s) created; "
+        "2 membership(s) added, 0 removed; 2 membership(s) of SCIM groups left to the IdP")
+    assert again.out.splitlines()[-1].endswith(
+        "0 membership(s) added, 0 removed; 2 membership(s) of SCIM groups left to the IdP")
+    found = await directory(url)
+    assert found["carol@example.com"][2] == ["Engineering", "London"]
+    assert found["alice@example.com"][2] == ["London"]

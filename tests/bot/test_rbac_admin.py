@@ -18,6 +18,7 @@ from storage.db import Database
 from storage.devices import DeviceRepo
 from storage.directory import DirectoryRepo
 from storage.instructions import CatalogueRepo
+from storage.rbac import RbacRepo
 from storage.tenants import TenantRepo
 from storage.uow import UnitOfWork
 from tests.conftest import sqlite_url
@@ -202,3 +203,34 @@ async def test_unknown_instruction_sets_are_refused_with_the_known_ones(world: W
         row = await rbac_admin.grant(uow, t, CLI, "Endpoint Standard", email=target.label,
                                      scope=Scope(instruction_sets=["ops", "BASICS"]))
         assert row.instruction_sets == ["ops", "BASICS"]
+
+
+async def test_the_same_grant_twice_changes_nothing_and_says_which_assignment_holds(
+        world: World) -> None:
+    async with world.db.uow() as uow:
+        t = world.tenant_id
+        first = await rbac_admin.bootstrap_admin(uow, t, "first@example.com", "First")
+        with pytest.raises(rbac_admin.AlreadyHeld) as held:
+            await rbac_admin.bootstrap_admin(uow, t, "First@Example.com", "First")
+        assert str(held.value) == ("First@Example.com already has Full Administrator over all "
+                                   f"devices (assignment #{first.id}); nothing changed")
+        assert held.value.assignment.id == first.id
+        bob = await world.person(uow, "bob@example.com")
+        london = await rbac_admin.grant(uow, t, CLI, "Endpoint Standard", email=bob.label,
+                                        scope=Scope(device_groups=["London", "Paris"]))
+        with pytest.raises(rbac_admin.AlreadyHeld, match=f"assignment #{london.id}"):
+            await rbac_admin.grant(uow, t, CLI, "endpoint-standard", email=bob.label,
+                                   scope=Scope(device_groups=["paris", "london"]))
+        # Another scope, or the same scope for a group, is another assignment.
+        paris = await rbac_admin.grant(uow, t, CLI, "Endpoint Standard", email=bob.label,
+                                       scope=Scope(device_groups=["Paris"]))
+        everywhere = await rbac_admin.grant(uow, t, CLI, "Endpoint Standard", email=bob.label)
+        await uow.repo(DirectoryRepo).ensure_group(t, "Service Desk")
+        desk = await rbac_admin.grant(uow, t, CLI, "Auditor", group="Service Desk")
+        with pytest.raises(rbac_admin.AlreadyHeld, match=(
+                r"^group service desk already has Auditor over all devices \(assignment #\d+\)")):
+            await rbac_admin.grant(uow, t, CLI, "Auditor", group="service desk")
+        await uow.commit()
+    assert len({first.id, london.id, paris.id, everywhere.id, desk.id}) == 5
+    async with world.db.uow() as uow:
+        assert len(await uow.repo(RbacRepo).assignments(world.tenant_id)) == 5

@@ -72,9 +72,11 @@ async def test_a_slack_replay_after_a_restart_does_not_run(tmp_path: Path) -> No
 
 
 @contextlib.contextmanager
-def serve(tmp_path: Path, name: str, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+def serve(tmp_path: Path, name: str, env: dict[str, str],
+          deskhand: list[str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """`deskhand serve` (or another `deskhand` command line's), logging to tmp_path/<name>.log."""
     with open(tmp_path / f"{name}.log", "wb") as out:
-        proc = subprocess.Popen([str(DESKHAND), "serve"], env=env, cwd=tmp_path, stdout=out,
+        proc = subprocess.Popen([*(deskhand or [str(DESKHAND)]), "serve"], env=env, cwd=tmp_path, stdout=out,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         yield proc

@@ -72,6 +72,11 @@ async def test_grant_revoke_through_chat_and_the_button(runtime: Runtime) -> Non
     assert granted.title == "Remote Support granted to sam.standard@example.com"
     [revoke] = granted.buttons
     assert revoke.style == "danger" and revoke.confirm is not None
+    twice = await say(runtime, alex, "role grant Remote Support to sam.standard@example.com "
+                                     "groups=london", "g1b")
+    assert twice.title == "Role not granted" and twice.fallback_text().count(
+        f"already has Remote Support over groups London (assignment #{revoke.value}); "
+        "nothing changed") == 1
 
     posted = MessageRef("console", "room", "m1")
     nina = await actor(runtime, "nina.new@example.com")

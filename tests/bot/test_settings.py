@@ -12,6 +12,7 @@ from bot.bootstrap import load as load_settings
 from bot.settings import SettingsError
 from bot.tenant_settings import CoreTenantSettings, TenantSection, owner
 from bot.tenant_settings import parse_value as parse_in
+from handlers.device_actions.config import WorkspaceOneConfig
 from handlers.instructions.config import InstructionSettings, TachyonConfig
 from handlers.remote.config import TeamViewerConfig
 
@@ -86,6 +87,22 @@ def test_valid_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings(mode="production").console_on is False
 
 
+def test_a_blank_secret_is_unset_not_a_key_everybody_knows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty Slack signing secret would let anyone sign requests: blank is as if not set."""
+    config = tmp_path / "deskhand.toml"
+    config.write_text('slack_bot_token = ""\nteamviewer_api_token = " "\n')
+    monkeypatch.setenv("DESKHAND_CONFIG", str(config))
+    monkeypatch.setenv("DESKHAND_SLACK_SIGNING_SECRET", "")
+    monkeypatch.setenv("DESKHAND_WS1_PASSWORD", "  ")
+    settings = load_settings()
+    assert isinstance(settings, TeamViewerConfig) and isinstance(settings, WorkspaceOneConfig)
+    assert (settings.slack_signing_secret, settings.slack_bot_token, settings.teamviewer_api_token,
+            settings.ws1_password) == (None, None, None, None)
+    monkeypatch.setenv("DESKHAND_SLACK_SIGNING_SECRET", "s3cret")
+    assert load_settings().slack_signing_secret is not None
+
+
 def test_toml_file_under_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "deskhand.toml"
     config.write_text('mode = "dev"\nport = 4100\ntenant = "globex"\n'
@@ -114,6 +131,29 @@ def test_bad_toml_file_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.Mon
         load_settings()
     assert len(exc.value.lines) == 1
     assert exc.value.lines[0].startswith(line)
+
+
+def test_unknown_keys_in_the_toml_file_are_refused_with_the_nearest_setting(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pydantic-settings would pass over them, leaving the default in force without a word."""
+    config = tmp_path / "deskhand.toml"
+    config.write_text('DESKHAND_DATABASE_URL = "postgresql+asyncpg://deskhand@db/deskhand"\n'
+                      'PORT = 4000\nworkres = 4\ntenant = "acme"\nfrobnicate = true\n'
+                      '[slack]\nbot_token = "xoxb-1"\n')
+    monkeypatch.setenv("DESKHAND_CONFIG", str(config))
+    with pytest.raises(SettingsError) as exc:
+        load_settings()
+    rule = "(keys are the settings of docs/operations.md in lower case, without DESKHAND_)"
+    at = f"DESKHAND_CONFIG: unknown key {{}} in {config}: "
+    assert exc.value.lines == [
+        at.format("DESKHAND_DATABASE_URL") + f"write it as database_url {rule}",
+        at.format("PORT") + f"write it as port {rule}",
+        at.format("workres") + f"did you mean workers? {rule}",
+        at.format("frobnicate") + rule.strip("()"),
+        at.format("slack") + "settings are top-level keys, not tables, e.g. slack_api_url, "
+                             f"slack_app_token, slack_bot_token, slack_signing_secret {rule}"]
+    config.write_text('database_url = "sqlite+aiosqlite:///x.db"\nport = 4000\nworkers = 4\n')
+    assert (load_settings().port, load_settings().workers) == (4000, 4)
 
 
 @pytest.mark.parametrize(("key", "raw", "message"), [

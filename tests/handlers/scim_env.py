@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from multidict import CIMultiDict
 
 from bot import rbac_admin
 from bot.rbac_admin import Granter
@@ -33,8 +34,10 @@ class Idp:
 
     async def call(self, method: str, path: str, body: Any = None, *,
                    raw: bytes | None = None, token: str | None = None,
-                   params: dict[str, str] | None = None) -> tuple[int, dict[str, Any], Any]:
-        headers = {**self.headers, "Authorization": f"Bearer {token or self.token}"}
+                   params: dict[str, str] | None = None,
+                   headers: dict[str, str] | None = None) -> tuple[int, CIMultiDict[str], Any]:
+        headers = {**self.headers, "Authorization": f"Bearer {token or self.token}",
+                   **(headers or {})}
         data = raw
         if body is not None:
             import json
@@ -49,7 +52,7 @@ class Idp:
             if text:
                 assert r.headers["Content-Type"].startswith(MEDIA), r.headers["Content-Type"]
                 parsed = await r.json(content_type=None)
-            return r.status, dict(r.headers), parsed
+            return r.status, CIMultiDict(r.headers), parsed
 
 
 async def issue_token(server: LiveServer, slug: str = "acme") -> str:

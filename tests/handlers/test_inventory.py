@@ -108,12 +108,12 @@ async def test_a_device_moving_group_and_a_device_disappearing(tmp_path: Path) -
                                        limit=1))[0][0]
         assert gone.name == "PC-0005"
 
-        # 1E renames London: deskhand's group keeps its name (role scopes name it), nobody moves.
+        # 1E renames London: so does deskhand (the same group, found by its 1E id), nobody moves.
         sims.one.set_devices([replace(d, group="London HQ") if d.group_id == 1 else d
                               for d in sims.one.devices])
         report = await run_sync(rt, rt.tenant_id, now=later + timedelta(minutes=30))
         assert report.sources[0].moved == 0
-        assert (await inventory(rt))["PC-0001"][0] == "London"
+        assert (await inventory(rt))["PC-0001"][0] == "London HQ"
 
         # Back at the vendor: back in the inventory, counted as added.
         sims.one.set_devices([*sims.one.devices, one_device(6, 2)])

@@ -64,22 +64,29 @@ async def test_okta_provisions_pushes_groups_and_deactivates(tmp_path: Path, db_
         await grant_group(server, "Console Viewer", "Help Desk")
         assert (await say(server, EMAIL, "devices"))["title"] == "Not allowed"
 
-        status, _, group = await okta.call("PATCH", f"/Groups/{gid}", {"schemas": [PATCH], "Operations": [
-            {"op": "replace", "value": {"id": gid, "displayName": "Help Desk"}},
-            {"op": "add", "path": "members", "value": [{"value": uid, "display": EMAIL}]}]})
-        assert status == 200 and [m["value"] for m in group["members"]] == [uid]
+        # A group PATCH answers 204 (integrations.md 5.1: Okta takes it) with the new version.
+        status, headers, body = await okta.call("PATCH", f"/Groups/{gid}", {
+            "schemas": [PATCH], "Operations": [
+                {"op": "replace", "value": {"id": gid, "displayName": "Help Desk"}},
+                {"op": "add", "path": "members", "value": [{"value": uid, "display": EMAIL}]}]})
+        assert (status, body) == (204, None)
+        status, _, group = await okta.call("GET", f"/Groups/{gid}")
+        assert [m["value"] for m in group["members"]] == [uid]
+        assert headers["ETag"] == group["meta"]["version"]
         assert (await say(server, EMAIL, "devices"))["title"] != "Not allowed"
 
         # Membership removed by a filter path: denied on the very next command.
+        # Asked for attributes, a PATCH answers with the group as asked.
         status, _, group = await okta.call("PATCH", f"/Groups/{gid}", {"schemas": [PATCH], "Operations": [
-            {"op": "remove", "path": f'members[value eq "{uid}"]'}]})
-        assert status == 200 and not group.get("members")
+            {"op": "remove", "path": f'members[value eq "{uid}"]'}]}, params={"attributes": "members"})
+        assert status == 200 and group["id"] == gid and not group.get("members")
         assert (await say(server, EMAIL, "devices"))["title"] == "Not allowed"
 
         # Full push puts them back.
-        status, _, group = await okta.call("PATCH", f"/Groups/{gid}", {"schemas": [PATCH], "Operations": [
+        status, _, _ = await okta.call("PATCH", f"/Groups/{gid}", {"schemas": [PATCH], "Operations": [
             {"op": "replace", "path": "members", "value": [{"value": uid}]}]})
-        assert [m["value"] for m in group["members"]] == [uid]
+        _, _, group = await okta.call("GET", f"/Groups/{gid}")
+        assert status == 204 and [m["value"] for m in group["members"]] == [uid]
         assert (await say(server, EMAIL, "devices"))["title"] != "Not allowed"
 
         # Deactivate (Okta never deletes): still readable, refused in chat.

@@ -200,7 +200,8 @@ async def test_every_storage_module_table_matches_the_migrations(database: Datab
     metadata = load_all_tables()
     async with database.engine.connect() as conn:
         diff = await conn.run_sync(lambda c: compare_metadata(
-            MigrationContext.configure(c, opts={"compare_type": True}), metadata))
+            MigrationContext.configure(c, opts={"compare_type": True,
+                                                "include_name": migrate.include_name}), metadata))
     assert diff == []
 
 

@@ -95,14 +95,6 @@ class TeamsAdapter:
         self._after_turn = Tasks("teams", log)
         if self.refused is None:
             runtime.inbox.executors["teams"] = self
-        if self.refused:
-            log.warning("Teams endpoint refuses traffic: %s", self.refused[1])
-        elif self.anonymous:
-            log.warning("Teams endpoint accepts UNAUTHENTICATED activities (mode %s, no app id)",
-                        settings.mode)
-        elif not self.tenant_lock:
-            log.warning("Teams endpoint accepts activities from any Microsoft 365 tenant that "
-                        "installs the app: set DESKHAND_TEAMS_TENANT_ID to refuse the others")
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/api/messages", self.messages)
@@ -195,7 +187,16 @@ class TeamsAdapter:
         return results[0]
 
     async def start(self) -> None:
-        pass  # Bot Framework comes to /api/messages; nothing to connect
+        # Bot Framework comes to /api/messages: nothing to connect, only what to warn about, once
+        # the process is sure to start (as the console does; a start-up problem is said alone).
+        if self.refused:
+            log.warning("Teams endpoint refuses traffic: %s", self.refused[1])
+        elif self.anonymous:
+            log.warning("Teams endpoint accepts UNAUTHENTICATED activities (mode %s, no app id)",
+                        self.rt.settings.mode)
+        elif not self.tenant_lock:
+            log.warning("Teams endpoint accepts activities from any Microsoft 365 tenant that "
+                        "installs the app: set DESKHAND_TEAMS_TENANT_ID to refuse the others")
 
     async def stop_intake(self) -> None:
         pass  # the listener's shutdown stops the route

@@ -16,6 +16,8 @@ revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
+# Which code runs on the schema this leaves: docs/migrations.md.
+compatibility = "breaking"  # the first schema
 
 
 def upgrade() -> None:

@@ -16,6 +16,8 @@ revision = '0004'
 down_revision = '0003'
 branch_labels = None
 depends_on = None
+# Which code runs on the schema this leaves: docs/migrations.md.
+compatibility = "expand"  # new tables
 
 
 def upgrade() -> None:

@@ -14,6 +14,8 @@ revision = '0005'
 down_revision = '0004'
 branch_labels = None
 depends_on = None
+# Which code runs on the schema this leaves: docs/migrations.md.
+compatibility = "expand"  # nullable columns
 
 
 def upgrade() -> None:

@@ -14,6 +14,8 @@ revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None
+# Which code runs on the schema this leaves: docs/migrations.md.
+compatibility = "breaking"  # drops run_id, which the code before uses
 
 RUN = "instruction.run"
 

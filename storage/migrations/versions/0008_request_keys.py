@@ -16,6 +16,8 @@ revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
+# Which code runs on the schema this leaves: docs/migrations.md.
+compatibility = "expand"  # a new table
 
 
 def upgrade() -> None:

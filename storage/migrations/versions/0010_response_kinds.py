@@ -19,6 +19,8 @@ revision = '0010'
 down_revision = '0009'
 branch_labels = None
 depends_on = None
+# Which code runs on the schema this leaves: docs/migrations.md.
+compatibility = "breaking"  # errors_stored changes meaning
 
 
 def upgrade() -> None:

@@ -17,6 +17,8 @@ revision = '0013'
 down_revision = '0012'
 branch_labels = None
 depends_on = None
+# Which code runs on the schema this leaves: docs/migrations.md.
+compatibility = "breaking"  # NOT NULL columns the code before leaves out
 
 
 def upgrade() -> None:

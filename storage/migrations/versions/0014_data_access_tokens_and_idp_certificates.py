@@ -17,6 +17,8 @@ revision = '0014'
 down_revision = '0013'
 branch_labels = None
 depends_on = None
+# Which code runs on the schema this leaves: docs/migrations.md.
+compatibility = "expand"  # new tables
 
 
 def upgrade() -> None:

@@ -17,6 +17,8 @@ revision = '0018'
 down_revision = '0017'
 branch_labels = None
 depends_on = None
+# Which code runs on the schema this leaves: docs/migrations.md.
+compatibility = "expand"  # a new table
 
 
 def upgrade() -> None:

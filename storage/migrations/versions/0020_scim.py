@@ -17,6 +17,8 @@ revision = '0020'
 down_revision = '0019'
 branch_labels = None
 depends_on = None
+# Which code runs on the schema this leaves: docs/migrations.md.
+compatibility = "expand"  # a new table, nullable or defaulted columns
 
 
 def upgrade() -> None:

@@ -16,6 +16,8 @@ revision = '0022'
 down_revision = '0020'
 branch_labels = None
 depends_on = None
+# Which code runs on the schema this leaves: docs/migrations.md.
+compatibility = "expand"  # a new table and a nullable column
 
 
 def upgrade() -> None:
