@@ -332,10 +332,10 @@ class InventoryRepo(Repo):
         return out
 
     async def analyze(self) -> None:
-        """Refresh the planner's statistics: after a bulk arrival PostgreSQL has none until
-        autovacuum comes round, and plans group moves and retirement as over empty tables."""
-        for table in ("devices", "device_sources"):
-            await self.s.execute(text(f"ANALYZE {table}"))
+        """PostgreSQL: refresh the planner's statistics (none until autovacuum comes round after a
+        bulk arrival: lookups then scan, retirement nests loops). SQLite's plans need none."""
+        if self.s.get_bind().dialect.name == "postgresql":
+            await self.s.execute(text("ANALYZE devices, device_sources"))
 
     # --- retirement and reading ---------------------------------------------------------
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select, text, update
 
 from handlers.inventory import sync
-from handlers.inventory.sync import JOB, run_sync, sync_due
+from handlers.inventory.sync import JOB, Growth, run_sync, sync_due
 from storage.claims import JobClaim
 from storage.inventory import DeviceSource
 from storage.tenants import SettingsRepo
@@ -149,17 +149,22 @@ async def test_the_scheduled_sync_prunes_the_claims_of_past_periods(tmp_path: Pa
         assert (await inventory(rt))["PC-0001"][0] == "London"  # and it synced
 
 
-async def test_a_bulk_arrival_refreshes_the_planner_statistics(
-        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A first sync of thousands of devices (here: 5 or more) leaves the inventory tables
-    analyzed, so PostgreSQL does not plan the group moves and retirement that follow as over
-    empty tables (SQLite keeps the same statistics in sqlite_stat1)."""
-    monkeypatch.setattr(sync, "ANALYZE_AFTER", 5)
-    async with simulators() as sims, deskhand(db_url, sims) as rt:
+@pytest.mark.postgres
+async def test_a_bulk_arrival_refreshes_postgresql_statistics(pg_url: str) -> None:
+    """A first sync of thousands of devices analyzes the inventory tables as it goes, so
+    PostgreSQL does not plan its lookups, group moves and retirement as over empty tables."""
+    async with simulators() as sims, deskhand(pg_url, sims) as rt:
+        fleet_of(sims, 1200)
         assert not (await run_sync(rt, rt.tenant_id)).failed
-        query = ("SELECT count(*) FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL AND "
-                 "relname IN ('devices', 'device_sources')" if rt.db.dialect == "postgresql" else
-                 "SELECT count(DISTINCT tbl) FROM sqlite_stat1 WHERE tbl IN "
-                 "('devices', 'device_sources')")
         async with rt.db.uow() as uow:
-            assert (await uow.session.execute(text(query))).scalar_one() == 2
+            analyzed = (await uow.session.execute(text(
+                "SELECT count(*) FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL AND "
+                "relname IN ('devices', 'device_sources')"))).scalar_one()
+        assert analyzed == 2
+
+
+def test_statistics_are_refreshed_each_time_the_added_devices_double() -> None:
+    growth = Growth()
+    due = [growth.add(500) for _ in range(16)]  # 500 devices a batch, 8,000 in all
+    assert [500 * (i + 1) for i, d in enumerate(due) if d] == [1000, 2000, 4000, 8000]
+    assert not Growth().add(0)
