@@ -122,7 +122,7 @@ async def ingest(rt: Runtime, run_id: int) -> tuple[float, float, int]:
     with PeakRss() as rss:
         started = time.perf_counter()
         while True:
-            await drive.drive(run_id)
+            await drive.drive(run_id, rt.tenant_id)
             drives += 1
             async with rt.db.uow() as uow:
                 run = await uow.repo(InstructionRunRepo).get(rt.tenant_id, run_id)

@@ -56,7 +56,8 @@ class Subject(Protocol):
         """How people name it: "Run 42"."""
         ...
 
-    async def cards(self, runtime: Runtime, subject_id: int) -> Mapping[str, Card] | None:
+    async def cards(self, runtime: Runtime, tenant_id: int,
+                    subject_id: int) -> Mapping[str, Card] | None:
         """Its card for each audience ("approvers", "requester"), drawn from the rows."""
         ...
 
@@ -74,11 +75,12 @@ class Subject(Protocol):
         transaction; False when it has moved on (the decision is then rolled back)."""
         ...
 
-    async def after(self, runtime: Runtime, subject_id: int, outcome: str) -> None:
+    async def after(self, runtime: Runtime, tenant_id: int, subject_id: int, outcome: str) -> None:
         """After the decision committed: e.g. hand an approved run to its driver."""
         ...
 
-    async def place(self, runtime: Runtime, subject_id: int) -> dict[str, Any] | None:
+    async def place(self, runtime: Runtime, tenant_id: int,
+                    subject_id: int) -> dict[str, Any] | None:
         """Where its requester asked (bot/places.py), to tell them of the decision."""
         ...
 
@@ -116,11 +118,11 @@ async def announce(ctx: Context, request: ApprovalRequest, settings: ApprovalSet
                    origin: ReplyTarget) -> None:
     """Post the approvers' copies of the subject's card and record that approval was asked."""
     rt, subject = ctx.runtime, ctx.runtime.registry.subject(request.subject_kind)
-    cards = await subject.cards(rt, request.subject_id) or {}
+    cards = await subject.cards(rt, request.tenant_id, request.subject_id) or {}
     if "approvers" in cards:
-        for messenger, target in approver_targets(rt, settings, origin):
-            await post_copy(rt, request.subject_kind, request.subject_id, "approvers", messenger,
-                            target, cards["approvers"])
+        for messenger, target in approver_targets(rt, request.tenant_id, settings, origin):
+            await post_copy(rt, request.tenant_id, request.subject_kind, request.subject_id,
+                            "approvers", messenger, target, cards["approvers"])
     await rt.audit.record(ctx.tenant_id, "decision", "approval.request", PENDING, actor=ctx.actor,
                           correlation_id=ctx.correlation_id, target=request.summary,
                           params={"subject": f"{request.subject_kind}:{request.subject_id}",
@@ -198,9 +200,9 @@ async def decide(ctx: Context, request_id: int, approve: bool, reason: str) -> A
         correlation_id=ctx.correlation_id, target=request.summary,
         params={"subject": f"{request.subject_kind}:{request.subject_id}", "request": request.id},
         detail=reason)
-    await subject.after(ctx.runtime, request.subject_id, outcome)
-    kind, subject_id = request.subject_kind, request.subject_id
-    ctx.defer(lambda: refresh(ctx.runtime, kind, subject_id))  # every copy, after the answer
+    await subject.after(ctx.runtime, ctx.tenant_id, request.subject_id, outcome)
+    tenant, kind, subject_id = ctx.tenant_id, request.subject_kind, request.subject_id
+    ctx.defer(lambda: refresh(ctx.runtime, tenant, kind, subject_id))  # every copy, after the answer
     async with ctx.runtime.db.uow() as uow:
         request = await uow.repo(ApprovalRepo).get(ctx.tenant_id, request.id) or request
     decided = request
@@ -231,7 +233,7 @@ async def tell_requester(runtime: Runtime, request: ApprovalRequest, ref: str) -
     if request.reason and request.state == DENIED:
         sections.append(Text(f"Reason: {request.reason}"))
     sections.append(Small(f"ref {ref}"))
-    await places.tell(runtime, await subject.place(runtime, request.subject_id),
+    await places.tell(runtime, await subject.place(runtime, request.tenant_id, request.subject_id),
                       Card(title.format(**words), sections, tone=tone))
 
 
@@ -261,7 +263,7 @@ async def expire_overdue(runtime: Runtime) -> int:
                                    params={"subject": f"{request.subject_kind}:{request.subject_id}",
                                            "request": request.id})
         if moved:
-            await refresh(runtime, request.subject_kind, request.subject_id)
+            await refresh(runtime, request.tenant_id, request.subject_kind, request.subject_id)
             async with runtime.db.uow() as uow:
                 request = await uow.repo(ApprovalRepo).get(request.tenant_id, request.id) or request
             await tell_requester(runtime, request, f"expire-{request.id}")
@@ -301,5 +303,5 @@ async def cancel_requests_of(runtime: Runtime, tenant_id: int, principal_id: int
                                    target=request.summary, detail=reason,
                                    params={"subject": f"{request.subject_kind}:{request.subject_id}",
                                            "request": request.id})
-        await refresh(runtime, request.subject_kind, request.subject_id)
+        await refresh(runtime, tenant_id, request.subject_kind, request.subject_id)
     return done

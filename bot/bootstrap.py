@@ -20,11 +20,11 @@ from bot.downloads import Downloads
 from bot.inbox import Inbox
 from bot.metrics import Metrics
 from bot.registry import Registry
+from bot.rekey import CORE, Sealed
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler
-from bot.secrets import SecretBox
 from bot.settings import CoreSettings, load_settings
-from bot.startup import StartupError
+from bot.startup import secret_box
 from bot.tenant_settings import CoreTenantSettings
 from handlers import (
     admin,
@@ -94,6 +94,11 @@ def load(**overrides: object) -> CoreSettings:
     return load_settings(Settings, **overrides)
 
 
+def sealed_columns() -> tuple[Sealed, ...]:
+    """Every column of text sealed with the secret key ring: the core's and each capability's."""
+    return (*CORE, *(sealed for c in CAPABILITIES for sealed in c.sealed))
+
+
 def commands() -> Registry:
     """Every command and button, without a runtime (the app manifests are built from it)."""
     registry = Registry()
@@ -103,20 +108,14 @@ def commands() -> Registry:
     return registry
 
 
-def build_runtime(settings: CoreSettings, secret_key: str | None = None) -> Runtime:
-    key = secret_key or (settings.secret_key.get_secret_value() if settings.secret_key else None)
-    if not key:
-        raise StartupError("DESKHAND_SECRET_KEY is not set (it encrypts integration secrets and "
-                           "signs download links); set it to a long random value, e.g. from "
-                           "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`, "
-                           "and keep it: stored secrets need the same key")
+def build_runtime(settings: CoreSettings) -> Runtime:
+    box = secret_box(settings)
     db = Database(settings.database_url)
     metrics = Metrics()
-    box = SecretBox(key)
     runtime = Runtime(
         settings=settings, db=db, audit=Audit(db), registry=Registry(), metrics=metrics,
         scheduler=Scheduler(db, settings.replica, metrics), secrets=box,
-        downloads=Downloads(key, settings.public_url),
+        downloads=Downloads(settings.secret_ring, settings.public_url),
         inbox=Inbox(InboxStore(db.engine), settings.replica, box,
                     max_age=timedelta(seconds=settings.inbox_max_age)),
     )

@@ -4,7 +4,9 @@ The composition root (bot/bootstrap.py) lists the capabilities; `install` puts e
 commands, buttons, downloads, approval subjects, settings, reminder sources, event listeners,
 services, jobs, vendor integration (bot/integration.py) and HTTP routes where
 the runtime finds them. Its workflows (bot/workflow.Workflow) and tables (its storage module)
-are its own and need no registration. Nothing in the core names a capability.
+are its own and need no registration, except the columns that hold text sealed with the secret
+key ring, which `deskhand secrets rotate` re-seals (`sealed`, bot/rekey.py). Nothing in the core
+names a capability.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from bot.approvals import Subject
     from bot.events import Listener
     from bot.integration import Integration
+    from bot.rekey import Sealed
     from bot.reminders import ReminderSource
     from bot.runtime import Runtime
     from bot.settings import CoreSettings
@@ -84,6 +87,7 @@ class Capability:
     reminders: tuple[ReminderSource, ...] = ()  # expiring rows the reminder sweep posts about
     listeners: tuple[Listener, ...] = ()  # what it does when an event happens (bot/events.py)
     integration: Integration | None = None  # its vendor client, configured per tenant
+    sealed: tuple[Sealed, ...] = ()  # its columns of text sealed with the secret key ring
 
 
 def install(runtime: Runtime, capability: Capability) -> None:

@@ -22,11 +22,10 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 log = logging.getLogger("deskhand.workflows")
-CONSOLE_ROOM = "console"
 AUDIENCES = ("approvers", "requester")
 
 
-async def post_copy(runtime: Runtime, kind: str, subject_id: int, audience: str,
+async def post_copy(runtime: Runtime, tenant_id: int, kind: str, subject_id: int, audience: str,
                     messenger: Messenger, target: ReplyTarget, card: Card,
                     private_to: Actor | None = None) -> MessageRef | None:
     """Post one copy and remember where it went; None (logged) when the platform refused."""
@@ -37,7 +36,7 @@ async def post_copy(runtime: Runtime, kind: str, subject_id: int, audience: str,
                     target.platform, target.channel, type(exc).__name__)
         return None
     async with runtime.db.uow() as uow:
-        await uow.repo(WorkflowCardRepo).add(runtime.tenant_id, kind, subject_id, audience,
+        await uow.repo(WorkflowCardRepo).add(tenant_id, kind, subject_id, audience,
                                              ref.platform, ref.channel, ref.message_id,
                                              _plain(ref.extra))
         await uow.commit()
@@ -50,19 +49,22 @@ def _plain(extra: dict[str, Any]) -> dict[str, Any]:
             or v is None}
 
 
-def approver_targets(runtime: Runtime, settings: ApprovalSettings,
+def approver_targets(runtime: Runtime, tenant_id: int, settings: ApprovalSettings,
                      origin: ReplyTarget) -> list[tuple[Messenger, ReplyTarget]]:
-    """Where the approvers' copy goes: each platform's configured channel, the console room for a
-    console request, and the requester's own conversation when their platform has no channel."""
+    """Where the approvers' copy goes: each platform's configured channel (the tenant's: with
+    its Slack token, among its Teams conversations), the console room for a console request
+    (the requester's tenant's), and the requester's own conversation when their platform has
+    no channel."""
     out: list[tuple[Messenger, ReplyTarget]] = []
     configured = {"slack": settings.approval_channel_slack, "teams": settings.approval_channel_teams}
     for platform, channel in configured.items():
         messenger = runtime.messenger(platform)
         if channel and messenger is not None:
-            out.append((messenger, ReplyTarget(platform, channel)))  # type: ignore[arg-type]
+            out.append((messenger, ReplyTarget(platform, channel,  # type: ignore[arg-type]
+                                               extra={"tenant": tenant_id})))
     console = runtime.messenger("console")
     if origin.platform == "console" and console is not None:
-        out.append((console, ReplyTarget("console", CONSOLE_ROOM)))
+        out.append((console, ReplyTarget("console", origin.channel)))
     elif origin.platform != "console" and not configured.get(origin.platform):
         own = runtime.messenger(origin.platform)
         if own is not None:
@@ -70,10 +72,10 @@ def approver_targets(runtime: Runtime, settings: ApprovalSettings,
     return out
 
 
-async def refresh(runtime: Runtime, kind: str, subject_id: int,
+async def refresh(runtime: Runtime, tenant_id: int, kind: str, subject_id: int,
                   audiences: tuple[str, ...] = AUDIENCES) -> None:
     """Redraw every stored copy of the subject's card for the given audiences from the rows."""
-    cards = await runtime.registry.subject(kind).cards(runtime, subject_id)
+    cards = await runtime.registry.subject(kind).cards(runtime, tenant_id, subject_id)
     if cards is None:
         return
     async with runtime.db.uow() as uow:

@@ -1,5 +1,6 @@
-"""`deskhand`: demo, serve, db, rbac, groups, console sign-in, audit, manifest, teams-package,
-check, directory import, devices import, scim-token and settings-doc commands."""
+"""`deskhand`: demo, serve, db, rbac, groups, console sign-in, audit export and archive, manifest,
+teams-package, check, directory import, devices import, tenant, scim-token, secrets and
+settings-doc commands."""
 
 from __future__ import annotations
 
@@ -23,8 +24,10 @@ from bot import (
     logs,
     manifest_cli,
     rbac_cli,
+    secrets_cli,
     settings_doc,
     startup,
+    tenant_cli,
 )
 from bot.audit import Audit
 from bot.model import new_correlation_id
@@ -32,6 +35,7 @@ from bot.rbac_admin import AdminError
 from bot.runtime import Runtime
 from bot.secrets import local_key
 from bot.settings import CoreSettings, SettingsError
+from handlers.audit import cli as audit_cli
 from handlers.inventory import import_cli as devices_cli
 from handlers.scim import cli as scim_cli
 from storage import migrate
@@ -39,6 +43,10 @@ from storage.db import Database
 from storage.devices import DeviceRepo
 from storage.directory import DirectoryRepo
 from storage.tenants import TenantRepo
+
+# Modules of commands of their own: each has COMMANDS, add_parsers(sub) and run(args, settings).
+SUBCOMMANDS = (audit_cli, manifest_cli, check_cli, directory_cli, devices_cli, tenant_cli,
+               scim_cli, secrets_cli)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -73,19 +81,9 @@ def parser() -> argparse.ArgumentParser:
     logout = sub.add_parser("console-logout", help="end a person's console sessions and links")
     logout.add_argument("email")
 
-    audit = sub.add_parser("audit", help="audit log")
-    asub = audit.add_subparsers(dest="action", required=True)
-    export = asub.add_parser("export", help="write the audit log as CSV")
-    export.add_argument("--user")
-    export.add_argument("--device")
-    export.add_argument("--since", help="30m, 12h, 7d, 2w or an ISO date")
-    export.add_argument("-o", "--output", help="file to write (default: standard output)")
-    rbac_cli.add_parsers(sub)
-    manifest_cli.add_parsers(sub)
-    check_cli.add_parsers(sub)
-    directory_cli.add_parsers(sub)
-    devices_cli.add_parsers(sub)
-    scim_cli.add_parsers(sub)
+    rbac_cli.add_parsers(sub)  # its run() works inside _offline's unit of work
+    for module in SUBCOMMANDS:
+        module.add_parsers(sub)
     settings_doc.add_parsers(sub)
     return p
 
@@ -98,23 +96,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd in settings_doc.COMMANDS:  # made from the code: needs no settings
             return settings_doc.run(args)
         settings = bootstrap.load()
-        logs.configure(settings.log_level)
+        logs.configure(settings.log_level, settings.log_format)
         if args.cmd == "serve":
             return serve(settings)
         if args.cmd == "worker":
             from bot import workers
 
             return workers.run(settings, child=args.child)
-        if args.cmd in manifest_cli.COMMANDS:
-            return manifest_cli.run(args, settings)
-        if args.cmd in check_cli.COMMANDS:
-            return check_cli.run(args, settings)
-        if args.cmd in directory_cli.COMMANDS:
-            return directory_cli.run(args, settings)
-        if args.cmd in devices_cli.COMMANDS:
-            return devices_cli.run(args, settings)
-        if args.cmd in scim_cli.COMMANDS:
-            return scim_cli.run(args, settings)
+        for module in SUBCOMMANDS:
+            if args.cmd in module.COMMANDS:
+                return module.run(args, settings)
         return asyncio.run(_offline(args, settings))
     except SettingsError as exc:
         for line in exc.lines:
@@ -132,6 +123,8 @@ def serve(settings: CoreSettings, *, upgrade: bool = False,
           seed: Callable[[Runtime], Awaitable[None]] | None = None, banner: str = "",
           mount: Callable[[web.Application], None] | None = None) -> int:
     startup.check_listen(settings.host, settings.port)
+    if settings.metrics_port is not None:
+        startup.check_listen(settings.metrics_host, settings.metrics_port, "DESKHAND_METRICS")
     runtime = bootstrap.build_runtime(settings)
     app = bootstrap.build_app(runtime, upgrade=upgrade)
     if mount is not None:
@@ -209,7 +202,8 @@ def run_demo(args: argparse.Namespace) -> int:
                                    "--data-dir a folder this user may write") from None
     os.environ.setdefault("DESKHAND_MODE", "demo")
     os.environ.setdefault("DESKHAND_DATABASE_URL", f"sqlite+aiosqlite:///{db_file}")
-    os.environ.setdefault("DESKHAND_SECRET_KEY", key)
+    if "DESKHAND_SECRET_KEYS" not in os.environ:  # a ring given: the demo's own key stays out
+        os.environ.setdefault("DESKHAND_SECRET_KEY", key)
     overrides: dict[str, Any] = {}
     if args.host:
         overrides["host"] = args.host
@@ -218,7 +212,7 @@ def run_demo(args: argparse.Namespace) -> int:
     settings = bootstrap.load(**overrides)
     if "DESKHAND_PUBLIC_URL" not in os.environ:
         settings.public_url = f"http://{settings.host}:{settings.port}"
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     simulators = bootstrap.demo_parts(settings)
 
     def mount(app: web.Application) -> None:
@@ -261,8 +255,6 @@ async def _offline(args: argparse.Namespace, settings: CoreSettings) -> int:
             await ensure_system_roles(uow, tenant.id)
             if args.cmd == "rbac":
                 await rbac_cli.run(uow, tenant.id, args)
-            elif args.cmd == "audit":
-                await _audit_export(uow, tenant.id, args)
             elif args.cmd == "groups":
                 await _groups(uow, tenant.id, args)
             elif args.cmd in ("console-link", "console-logout"):
@@ -316,20 +308,6 @@ async def _groups(uow: Any, tenant_id: int, args: argparse.Namespace) -> None:
                     params={"tachyon_id": tachyon_id})
     print(f"group {group.name}: " + (f"`group:` runs go to 1E as management group {tachyon_id}"
                                      if tachyon_id else "`group:` runs go to 1E as a device list"))
-
-
-async def _audit_export(uow: Any, tenant_id: int, args: argparse.Namespace) -> None:
-    from handlers.audit.commands import export_csv
-    from handlers.common import parse_since
-
-    since = parse_since(args.since) if args.since else None
-    body = await export_csv(uow, tenant_id, {
-        "actor_email": args.user.lower() if args.user else None, "target": args.device,
-        "since": since.isoformat() if since else None})
-    if args.output:
-        await asyncio.to_thread(Path(args.output).write_text, body)
-    else:
-        sys.stdout.write(body)
 
 
 if __name__ == "__main__":

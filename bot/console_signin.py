@@ -4,7 +4,8 @@ A person asks for a link privately (the `console` chat command, or `deskhand con
 the first administrator); opening it and pressing "Sign in" turns it into a session bound to
 that one person, carried by a cookie. Every use of a session re-reads its row and the person,
 so a sign-out (`deskhand console-logout`) or a deactivation ends it on every replica at once.
-Tokens are 256-bit random; only their SHA-256 is stored (storage/console.py).
+Tokens are 256-bit random; only their SHA-256 is stored (storage/console.py). A link and the
+session it opens belong to its person's tenant: the console serves them in that tenant.
 """
 
 from __future__ import annotations
@@ -84,14 +85,15 @@ async def issue_link(uow: UnitOfWork, person: PrincipalRow, public_url: str, min
     return Link(f"{public_url.rstrip('/')}{SIGNIN_PATH}{token}", expires)
 
 
-async def redeem(db: Database, tenant_id: int, token: str, hours: int) -> Session:
+async def redeem(db: Database, token: str, hours: int) -> Session:
     """Use a link once and open a session for its person; SignInRefused says why not."""
     async with db.uow() as uow:
         tokens = uow.repo(ConsoleTokenRepo)
-        link = await tokens.find(tenant_id, "link", _hash(token)) if TOKEN.fullmatch(token) else None
+        link = await tokens.find("link", _hash(token)) if TOKEN.fullmatch(token) else None
         person = await uow.repo(DirectoryRepo).principal(link.principal_id) if link else None
-        if link is None or person is None:
+        if link is None or person is None or person.tenant_id != link.tenant_id:
             await _refuse(uow, "unknown", None)
+        tenant_id = link.tenant_id
         now = _now()
         reason = ("revoked" if link.revoked_at else "used" if link.used_at else
                   "expired" if link.expires_at <= now else "inactive" if not person.active else
@@ -119,28 +121,29 @@ async def _refuse(uow: UnitOfWork, reason: str, person: PrincipalRow | None) -> 
     raise SignInRefused(reason)
 
 
-async def session_of(db: Database, tenant_id: int, cookie: str | None) -> Principal | None:
+async def session_of(db: Database, cookie: str | None) -> Principal | None:
     """The person a session cookie signs in, while it is live and they are active; else None."""
     if not cookie or not TOKEN.fullmatch(cookie):
         return None
     async with db.uow() as uow:
-        row = await uow.repo(ConsoleTokenRepo).find(tenant_id, "session", _hash(cookie))
+        row = await uow.repo(ConsoleTokenRepo).find("session", _hash(cookie))
         if row is None or row.revoked_at or row.expires_at <= _now():
             return None
         person = await uow.repo(DirectoryRepo).principal(row.principal_id)
-    return _principal(person) if person is not None and person.active else None
+    ok = person is not None and person.active and person.tenant_id == row.tenant_id
+    return _principal(person) if ok and person is not None else None
 
 
-async def sign_out(db: Database, tenant_id: int, cookie: str) -> None:
+async def sign_out(db: Database, cookie: str) -> None:
     """End the one session this cookie carries (the console's Sign out button)."""
     if not TOKEN.fullmatch(cookie):
         return
     async with db.uow() as uow:
         tokens = uow.repo(ConsoleTokenRepo)
-        row = await tokens.find(tenant_id, "session", _hash(cookie))
-        if row is not None and await tokens.revoke(tenant_id, _now(), row_id=row.id):
+        row = await tokens.find("session", _hash(cookie))
+        if row is not None and await tokens.revoke(row.tenant_id, _now(), row_id=row.id):
             person = await uow.repo(DirectoryRepo).principal(row.principal_id)
-            await Audit.add(uow, tenant_id, "signin", "console.signout", "ok",
+            await Audit.add(uow, row.tenant_id, "signin", "console.signout", "ok",
                             correlation_id=new_correlation_id(),
                             actor_label=person.email if person else None,
                             target=person.email if person else None)

@@ -1,7 +1,9 @@
 """Short-lived signed download links: the link carries the request, not the file.
 
 The file is generated when the link is opened, after the requester's permission is
-checked again, so nothing sits on disk and any replica can serve it.
+checked again, so nothing sits on disk and any replica can serve it. Links are signed with the
+first key of the secret key ring and verified with any of its keys (bot/secrets.py), so links
+handed out just before a new key was put first still open.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 DEFAULT_TTL = 15 * 60
@@ -22,16 +25,17 @@ class LinkError(ValueError):
 
 
 class Downloads:
-    def __init__(self, key: str, public_url: str) -> None:
-        self._key = hashlib.sha256(b"deskhand downloads\0" + key.encode()).digest()
+    def __init__(self, keys: Sequence[str], public_url: str) -> None:
+        if isinstance(keys, str) or not keys:  # a string would make keys of its characters
+            raise TypeError("Downloads takes the list of keys, newest first")
+        self._keys = [hashlib.sha256(b"deskhand downloads\0" + k.encode()).digest() for k in keys]
         self._base = public_url.rstrip("/")
 
     def sign(self, kind: str, payload: dict[str, Any], ttl: int = DEFAULT_TTL) -> str:
         body = json.dumps({"k": kind, "p": payload, "e": int(time.time()) + ttl},
                           separators=(",", ":"), sort_keys=True).encode()
         token = base64.urlsafe_b64encode(body).decode().rstrip("=")
-        sig = hmac.new(self._key, token.encode(), hashlib.sha256).hexdigest()[:32]
-        return f"{token}.{sig}"
+        return f"{token}.{_signature(self._keys[0], token)}"
 
     def url(self, kind: str, payload: dict[str, Any], ttl: int = DEFAULT_TTL) -> str:
         return f"{self._base}/downloads/{self.sign(kind, payload, ttl)}"
@@ -40,8 +44,7 @@ class Downloads:
         body, _, sig = token.partition(".")
         if not (body.isascii() and sig.isascii()):  # percent-decoded bytes of anything
             raise LinkError(INVALID)
-        good = hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()[:32]
-        if not sig or not hmac.compare_digest(sig, good):
+        if not sig or not any(hmac.compare_digest(sig, _signature(key, body)) for key in self._keys):
             raise LinkError(INVALID)
         try:
             data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
@@ -53,3 +56,7 @@ class Downloads:
         if data["e"] < time.time():
             raise LinkError("this download link has expired; ask for a new export")
         return data["k"], data["p"]
+
+
+def _signature(key: bytes, token: str) -> str:
+    return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()[:32]

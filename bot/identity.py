@@ -36,6 +36,12 @@ AMBIGUOUS = (
     "belong to different people in the directory, so deskhand links it to nobody. Ask your "
     "deskhand administrator to link it by hand (`identity link {account} to <your email>`)."
 )
+LINKED_ELSEWHERE = (
+    "I don't know you here: your chat account is linked to a person of another deskhand tenant "
+    "(it was linked before this workspace was connected to this one). Ask your deskhand "
+    "administrator to run `deskhand tenant map` for this workspace again, which moves such "
+    "links; then try again."
+)
 DEACTIVATED = (
     "Your account ({email}) is deactivated in the directory, so deskhand does nothing for you. "
     "If this is a mistake, ask your deskhand administrator or your identity team."
@@ -47,7 +53,7 @@ PLATFORMS = {"slack": "Slack", "teams": "Teams", "console": "the console", "cli"
 class Unlinked:
     """Why a chat account resolved to nobody: `reason` for the audit row, `text` for the person."""
 
-    reason: str  # no_account | no_email | unknown_email | ambiguous
+    reason: str  # no_account | other_tenant | no_email | unknown_email | ambiguous
     text: str
     emails: tuple[str, ...] = ()
 
@@ -66,13 +72,15 @@ async def resolve_actor(
 
 
 async def identify(db: Database, tenant_id: int, identity: PlatformIdentity,
-                   email_lookup: EmailLookup | None = None) -> Actor | Unlinked:
+                   email_lookup: EmailLookup | None = None,
+                   org: str | None = None) -> Actor | Unlinked:
     """As resolve_actor, saying why nobody was found. An inactive principal is still returned:
-    the caller refuses them with their own text (bot/dispatch.py)."""
+    the caller refuses them with their own text (bot/dispatch.py). `org`: the Enterprise Grid
+    org the request carried ("" for none), kept with the link (bot/tenancy.account_tenant)."""
     try:
-        return await _resolve(db, tenant_id, identity, email_lookup)
+        return await _resolve(db, tenant_id, identity, email_lookup, org)
     except IntegrityError:  # a concurrent request linked the same account first: use its link
-        return await _resolve(db, tenant_id, identity, None)
+        return await _resolve(db, tenant_id, identity, None, None)
 
 
 def _addresses(found: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -85,16 +93,23 @@ def _addresses(found: str | Sequence[str] | None) -> tuple[str, ...]:
 
 
 async def _resolve(db: Database, tenant_id: int, identity: PlatformIdentity,
-                   email_lookup: EmailLookup | None) -> Actor | Unlinked:
+                   email_lookup: EmailLookup | None, org: str | None) -> Actor | Unlinked:
     platform = PLATFORMS.get(identity.platform, identity.platform)
     async with db.uow() as uow:
         directory = uow.repo(DirectoryRepo)
-        row = await directory.linked_principal(identity.platform, identity.platform_tenant,
-                                               identity.user_id)
-        if row is not None and row.tenant_id == tenant_id:
-            return Actor(to_principal(row), identity)
-        if row is not None or email_lookup is None or not identity.user_id:
-            # linked in another tenant, a platform that looks nobody up, or an anonymous guest
+        found = await directory.linked(identity.platform, identity.platform_tenant,
+                                       identity.user_id)
+        if found is not None:
+            link, row = found
+            if org is not None and link.platform_org != org:  # once per account and org
+                link.platform_org = org
+                await uow.commit()
+            if row.tenant_id == tenant_id:
+                return Actor(to_principal(row), identity)
+            # Linked in another tenant: never taken over here; `deskhand tenant map` moves it.
+            return Unlinked("other_tenant", LINKED_ELSEWHERE)
+        if email_lookup is None or not identity.user_id:
+            # a platform that looks nobody up, or an anonymous guest
             return Unlinked("no_account", NO_ACCESS)
         emails = _addresses(await email_lookup())
         if not emails:
@@ -112,6 +127,6 @@ async def _resolve(db: Database, tenant_id: int, identity: PlatformIdentity,
         [row] = rows.values()
         await directory.link_identity(tenant_id, row.id, identity.platform,
                                       identity.platform_tenant, identity.user_id,
-                                      identity.display)
+                                      identity.display, org)
         await uow.commit()
         return Actor(to_principal(row), identity)

@@ -27,6 +27,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import orjson
 
+from bot import logs
 from bot.secrets import SecretBox
 from bot.tasks import Tasks
 from storage.inbox import InboxStore, Item, NewItem
@@ -300,6 +301,10 @@ class Inbox:
                     await asyncio.wait_for(self._wake.wait(), POLL)
 
     async def _run(self, item: Item, give_back: Callable[[], None]) -> None:
+        with logs.request(platform=item.platform):  # dispatch names the rest (bot/logs.py)
+            await self._run_item(item, give_back)
+
+    async def _run_item(self, item: Item, give_back: Callable[[], None]) -> None:
         try:
             payload = self._open(item)
             executor = self.executors[item.platform]  # claims ask only for these platforms

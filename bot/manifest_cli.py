@@ -12,10 +12,17 @@ from bot.settings import CoreSettings
 COMMANDS = ("manifest", "teams-package")
 
 
-def _links(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--website-url", help="developer website shown in Teams (default: the public URL)")
-    parser.add_argument("--privacy-url", help="privacy statement shown in Teams (default: the public URL)")
-    parser.add_argument("--terms-url", help="terms of use shown in Teams (default: the public URL)")
+def _teams_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--website-url", help="support page shown in Teams (default: <public URL>/about)")
+    parser.add_argument("--privacy-url",
+                        help="privacy statement shown in Teams (default: <public URL>/privacy)")
+    parser.add_argument("--terms-url", help="terms of use shown in Teams (default: <public URL>/terms)")
+    version = parser.add_mutually_exclusive_group()
+    version.add_argument("--version", help="the Teams app's version, MAJOR.MINOR.PATCH; it must go up "
+                                           "for Teams to take an update (default: deskhand's version)")
+    version.add_argument("--build", type=int, metavar="N",
+                         help="version from the build: deskhand's MAJOR.MINOR with N (a CI run number "
+                              "or a date) as PATCH")
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -27,13 +34,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                        help="default: yaml for a .yaml/.yml output file, json otherwise")
     teams = msub.add_parser("teams", help="Teams app manifest (needs DESKHAND_TEAMS_APP_ID)")
     teams.add_argument("-o", "--output", help="file to write (default: standard output)")
-    _links(teams)
+    _teams_options(teams)
     every = msub.add_parser("all", help="regenerate a folder: both Slack formats, Teams manifest and icons")
     every.add_argument("--dir", default="manifest", help="folder to write (default: manifest)")
-    _links(every)
+    _teams_options(every)
     package = sub.add_parser("teams-package", help="build the zip to upload to Teams (manifest and icons)")
     package.add_argument("-o", "--output", default="deskhand-teams.zip", help="default: deskhand-teams.zip")
-    _links(package)
+    _teams_options(package)
 
 
 def _write(output: str | None, text: str) -> None:
@@ -55,21 +62,24 @@ def run(args: argparse.Namespace, settings: CoreSettings) -> int:
 
 def _run(args: argparse.Namespace, settings: CoreSettings) -> int:
     registry = bootstrap.commands()
-    links = manifests.TeamsLinks(getattr(args, "website_url", None), getattr(args, "privacy_url", None),
-                                 getattr(args, "terms_url", None))
+    options = manifests.TeamsOptions(
+        getattr(args, "website_url", None), getattr(args, "privacy_url", None),
+        getattr(args, "terms_url", None),
+        manifests.teams_version(getattr(args, "version", None), getattr(args, "build", None)))
     if args.cmd == "teams-package":
-        body = manifests.teams_package(settings, registry, links)
+        body = manifests.teams_package(settings, registry, options)
         path = Path(args.output)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body)
-        print(f"wrote {path}: upload it in Teams (Apps > Manage your apps > Upload an app)")
+        print(f"wrote {path}, version {options.version}: upload it in Teams (Apps > Manage your apps > "
+              "Upload an app); an update needs a higher version than the one installed")
     elif args.platform == "slack":
         data = manifests.slack_manifest(settings, registry)
         fmt = args.format or ("yaml" if (args.output or "").endswith((".yaml", ".yml")) else "json")
         _write(args.output, manifests.to_yaml(data) if fmt == "yaml" else manifests.to_json(data))
     elif args.platform == "teams":
-        _write(args.output, manifests.to_json(manifests.teams_manifest(settings, registry, links)))
+        _write(args.output, manifests.to_json(manifests.teams_manifest(settings, registry, options)))
     else:
-        for path in manifests.write_all(Path(args.dir), settings, registry, links):
+        for path in manifests.write_all(Path(args.dir), settings, registry, options):
             print(f"wrote {path}")
     return 0

@@ -17,13 +17,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot import manifest_icons
+from bot.info_pages import ABOUT_PATH, PRIVACY_PATH, TERMS_PATH
+from bot.platforms.slack.commands import UMBRELLA, help_command, slash_commands
 from bot.registry import CommandSpec, Registry
 from bot.settings import CoreSettings
 
 APP_NAME = "deskhand"
-UMBRELLA = "/deskhand"
 SLACK_EVENTS_PATH = "/slack/events"  # one Request URL for commands, interactivity and events (Bolt)
 SLACK_DESCRIPTION_MAX = 100  # the schema allows 2000; Slack's autocomplete shows about one line
+SLACK_USAGE_MAX = 1000
 TEAMS_MANIFEST_VERSION = "1.29"
 TEAMS_SCHEMA_URL = f"https://developer.microsoft.com/json-schemas/teams/v{TEAMS_MANIFEST_VERSION}/MicrosoftTeams.schema.json"
 # Older Teams schemas allowed 10 commands, 32-char titles and 128-char descriptions (1.29: 12/128/4000);
@@ -31,6 +33,11 @@ TEAMS_SCHEMA_URL = f"https://developer.microsoft.com/json-schemas/teams/v{TEAMS_
 TEAMS_MAX_COMMANDS, TEAMS_TITLE_MAX, TEAMS_DESCRIPTION_MAX = 10, 32, 128
 TEAMS_SCOPES = ("personal", "team", "groupChat")
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+# The schema asks for semver and Microsoft's manifest docs for MAJOR.MINOR.PATCH, which Teams
+# compares to accept an update; a pre-release or build suffix has no order there, so a version is
+# three plain numbers, each within 32 bits as any version parser reads them.
+TEAMS_VERSION = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
+VERSION_PART_MAX = 2**31 - 1
 
 # Each bot scope and why deskhand needs it (least privilege: nothing else is requested).
 SLACK_BOT_SCOPES: tuple[tuple[str, str], ...] = (
@@ -44,11 +51,6 @@ SLACK_BOT_SCOPES: tuple[tuple[str, str], ...] = (
     ("users:read.email", "the email in users.info that links a Slack user to a deskhand principal"),
 )
 SLACK_BOT_EVENTS = ("app_mention", "message.im")
-# Slack's own commands win over an app's: a group with one of these names is reached via /deskhand.
-SLACK_BUILTINS = frozenset({
-    "active", "apps", "archive", "away", "call", "close", "collapse", "dm", "dnd", "expand", "feed",
-    "feedback", "invite", "kick", "leave", "me", "msg", "mute", "open", "part", "prefs", "remind",
-    "remove", "rename", "search", "shortcuts", "shrug", "star", "status", "topic", "who"})
 
 SHORT_DESCRIPTION = "Chat-ops for IT support: devices, remote help, approvals, roles and audit."
 LONG_DESCRIPTION = (
@@ -64,12 +66,14 @@ class ManifestError(ValueError):
 
 
 @dataclass(frozen=True)
-class TeamsLinks:
-    """The developer links Teams shows on the app's details page (default: the public URL)."""
+class TeamsOptions:
+    """The developer links Teams shows on the app's details page (default: deskhand's own /about,
+    /privacy and /terms pages, bot/info_pages.py) and the package's version (`teams_version`)."""
 
     website: str | None = None
     privacy: str | None = None
     terms: str | None = None
+    version: str | None = None
 
 
 def app_version() -> str:
@@ -77,6 +81,29 @@ def app_version() -> str:
         return metadata.version("deskhand")
     except metadata.PackageNotFoundError:  # running from a tree that was never installed
         return "0.0.0"
+
+
+def teams_version(version: str | None = None, build: int | None = None) -> str:
+    """The Teams package's version: as given, or the package's MAJOR.MINOR with a build number
+    (a CI run number, or a date such as `date -u +%y%j%H%M`) as PATCH, or the package version.
+
+    Teams takes an upload over an installed app only when the version goes up, and deskhand's
+    own version does not change when its settings (public URL, command prefix) do."""
+    if version is not None:
+        found = TEAMS_VERSION.match(version)
+        if not found or any(int(n) > VERSION_PART_MAX for n in found.groups()):
+            raise ManifestError(f"--version {version[:40]!r} is not MAJOR.MINOR.PATCH: three whole "
+                                f"numbers up to {VERSION_PART_MAX}, without leading zeros, e.g. "
+                                "1.4.2 (Teams compares them to accept an update)")
+        return version
+    numbers = re.match(r"^(\d+)\.(\d+)\.(\d+)", app_version())
+    major, minor, patch = (str(int(n)) for n in numbers.groups()) if numbers else ("0", "0", "0")
+    if build is None:
+        return f"{major}.{minor}.{patch}"
+    if not 0 <= build <= VERSION_PART_MAX:
+        raise ManifestError(f"--build {build} must be a whole number from 0 to {VERSION_PART_MAX}: "
+                            f"it becomes the patch number, {major}.{minor}.<build>")
+    return f"{major}.{minor}.{build}"
 
 
 def _https_base(settings: CoreSettings, why: str, alternative: str = "") -> str:
@@ -94,8 +121,12 @@ def socket_mode(settings: CoreSettings) -> bool:
     return token is not None and bool(token.get_secret_value().strip())
 
 
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+def _fit(text: str, limit: int) -> str:
+    """`text` if it fits, else its words up to the limit and "…": never a cut word."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit].rsplit(" ", 1)[0].rstrip(" ,;:.")
+    return head + "…"
 
 
 def _by_group(registry: Registry) -> dict[str, list[CommandSpec]]:
@@ -105,27 +136,25 @@ def _by_group(registry: Registry) -> dict[str, list[CommandSpec]]:
     return groups
 
 
-def slash_commands(registry: Registry) -> dict[str, str | None]:
-    """Slash command -> the group it stands for (None: the umbrella, whose text is the whole command).
-
-    bot/platforms/slack/commands.py turns `/role` + `grant ...` into `role grant ...` for the router.
-    """
-    found: dict[str, str | None] = {UMBRELLA: None}
-    for group in registry.groups():
-        if group not in SLACK_BUILTINS and len(group) < 32 and f"/{group}" != UMBRELLA:
-            found[f"/{group}"] = group
-    return found
-
-
-def _slash_entry(group: str, specs: list[CommandSpec]) -> tuple[str, str | None]:
-    """(description, usage hint) of one group's slash command."""
+def _slash_entry(group: str, specs: list[CommandSpec], help_with: str) -> tuple[str, str | None]:
+    """(description, usage hint) of one group's slash command; `help_with`: `/help` or its name."""
     bare = next((s for s in specs if s.name == group), None)
     if bare is not None and all(s is bare or not s.menu for s in specs):
         # Admin-only subcommands (menu=False, e.g. `devices sync`) do not crowd the hint.
         return bare.summary, bare.usage[len(group):].strip() or None
     subs = [s.name.split(" ", 1)[1] for s in specs if s is not bare]
-    title = bare.summary if bare else f"{group.capitalize()} commands: {', '.join(subs)}."
-    return title, " | ".join(subs) + " (then its arguments; /help " + group + " explains)"
+    title = bare.summary if bare else _listing(f"{group.capitalize()} commands: ", subs)
+    return title, " | ".join(subs) + f" (then its arguments; {help_with} {group} explains)"
+
+
+def _listing(lead: str, names: list[str], limit: int = SLACK_DESCRIPTION_MAX) -> str:
+    """`lead` and as many names as fit, whole: "Role commands: list, grant and 3 more." """
+    for shown in range(len(names), 0, -1):
+        rest = len(names) - shown
+        text = lead + ", ".join(names[:shown]) + (f" and {rest} more." if rest else ".")
+        if len(text) <= limit:
+            return text
+    return _fit(lead + ", ".join(names) + ".", limit)
 
 
 def slack_manifest(settings: CoreSettings, registry: Registry) -> dict[str, Any]:
@@ -134,16 +163,17 @@ def slack_manifest(settings: CoreSettings, registry: Registry) -> dict[str, Any]
     hint = " (or set DESKHAND_SLACK_APP_TOKEN to use Socket Mode)"
     url = None if sockets else _https_base(settings, "Slack's HTTP mode", hint) + SLACK_EVENTS_PATH
     groups = _by_group(registry)
+    help_with = help_command(registry, settings)
     commands: list[dict[str, Any]] = []
-    for slash, group in slash_commands(registry).items():
+    for slash, group in slash_commands(registry, settings).items():
         if group is None:
-            description = f"Run any {APP_NAME} command: {', '.join(groups)}."
+            description = f"Run any {APP_NAME} command; {UMBRELLA} help lists the ones you may run."
             usage: str | None = "<command> [arguments], e.g. help"
         else:
-            description, usage = _slash_entry(group, groups[group])
-        entry: dict[str, Any] = {"command": slash, "description": _short(description, SLACK_DESCRIPTION_MAX)}
+            description, usage = _slash_entry(group, groups[group], help_with)
+        entry: dict[str, Any] = {"command": slash, "description": _fit(description, SLACK_DESCRIPTION_MAX)}
         if usage:
-            entry["usage_hint"] = _short(usage, 1000)
+            entry["usage_hint"] = _fit(usage, SLACK_USAGE_MAX)
         if url:
             entry["url"] = url
         entry["should_escape"] = False  # the grammar takes emails and names as typed
@@ -188,7 +218,7 @@ def teams_commands(registry: Registry, limit: int = TEAMS_MAX_COMMANDS) -> list[
 
 
 def teams_manifest(settings: CoreSettings, registry: Registry,
-                   links: TeamsLinks | None = None) -> dict[str, Any]:
+                   options: TeamsOptions | None = None) -> dict[str, Any]:
     app_id = settings.teams_app_id.strip()
     if not app_id:
         raise ManifestError("DESKHAND_TEAMS_APP_ID is not set: the Teams manifest needs the bot's "
@@ -197,19 +227,20 @@ def teams_manifest(settings: CoreSettings, registry: Registry,
         raise ManifestError(f"DESKHAND_TEAMS_APP_ID {app_id!r} is not a GUID "
                             "(expected like 00000000-0000-0000-0000-000000000000)")
     base = _https_base(settings, "the Teams manifest")
-    links = links or TeamsLinks()
-    commands = [{"title": spec.name, "description": _short(spec.summary, TEAMS_DESCRIPTION_MAX)}
+    options = options or TeamsOptions()
+    commands = [{"title": spec.name, "description": _fit(spec.summary, TEAMS_DESCRIPTION_MAX)}
                 for spec in teams_commands(registry)]
     full = f"{LONG_DESCRIPTION} Commands: {', '.join(registry.groups())}."
     return {
         "$schema": TEAMS_SCHEMA_URL,
         "manifestVersion": TEAMS_MANIFEST_VERSION,
-        "version": app_version(),
+        "version": teams_version(options.version),
         "id": app_id,
-        "developer": {"name": APP_NAME, "websiteUrl": links.website or base,
-                      "privacyUrl": links.privacy or base, "termsOfUseUrl": links.terms or base},
+        "developer": {"name": APP_NAME, "websiteUrl": options.website or base + ABOUT_PATH,
+                      "privacyUrl": options.privacy or base + PRIVACY_PATH,
+                      "termsOfUseUrl": options.terms or base + TERMS_PATH},
         "name": {"short": APP_NAME, "full": f"{APP_NAME}: IT support chat-ops"},
-        "description": {"short": SHORT_DESCRIPTION, "full": _short(full, 4000)},
+        "description": {"short": SHORT_DESCRIPTION, "full": _fit(full, 4000)},
         "icons": {"outline": "outline.png", "color": "color.png"},
         "accentColor": manifest_icons.ACCENT,
         "bots": [{
@@ -262,16 +293,16 @@ def to_yaml(data: Any, indent: int = 0) -> str:
 
 
 def teams_files(settings: CoreSettings, registry: Registry,
-                links: TeamsLinks | None = None) -> dict[str, bytes]:
+                options: TeamsOptions | None = None) -> dict[str, bytes]:
     """The upload package's files, by name at the zip root."""
-    return {"manifest.json": to_json(teams_manifest(settings, registry, links)).encode(),
+    return {"manifest.json": to_json(teams_manifest(settings, registry, options)).encode(),
             "color.png": manifest_icons.color_png(), "outline.png": manifest_icons.outline_png()}
 
 
-def teams_package(settings: CoreSettings, registry: Registry, links: TeamsLinks | None = None) -> bytes:
+def teams_package(settings: CoreSettings, registry: Registry, options: TeamsOptions | None = None) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, body in teams_files(settings, registry, links).items():
+        for name, body in teams_files(settings, registry, options).items():
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # same bytes for same input
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
@@ -280,14 +311,14 @@ def teams_package(settings: CoreSettings, registry: Registry, links: TeamsLinks 
 
 
 def write_all(directory: Path, settings: CoreSettings, registry: Registry,
-              links: TeamsLinks | None = None) -> list[Path]:
+              options: TeamsOptions | None = None) -> list[Path]:
     """Regenerate the manifest folder: Slack JSON and YAML, and the Teams manifest with its icons."""
     slack = slack_manifest(settings, registry)
     files: dict[Path, bytes] = {
         directory / "slack-manifest.json": to_json(slack).encode(),
         directory / "slack-manifest.yaml": to_yaml(slack).encode(),
         **{directory / "teams" / name: body
-           for name, body in teams_files(settings, registry, links).items()},
+           for name, body in teams_files(settings, registry, options).items()},
     }
     for path, body in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -74,7 +74,13 @@ class MessageRef:
 
 @dataclass(frozen=True)
 class ReplyTarget:
-    """Where the answer to a command goes: the conversation it came from."""
+    """Where the answer to a command goes: the conversation it came from.
+
+    `extra` carries what a platform needs to post there: a Slack `response_url`, a Teams
+    conversation reference, and which workspace it is in (Slack `team`/`org`, or `tenant` for
+    a channel named in a tenant's settings), so a post goes with that workspace's bot token or
+    among that tenant's Teams conversations (docs/tenants.md).
+    """
 
     platform: Platform
     channel: str

@@ -2,8 +2,9 @@
 later (a decision, a run given up after a crash) privately in that same conversation.
 
 A place is stored as plain JSON: the platform, the conversation, the thread, what the platform
-needs to post there again (a Teams conversation reference; never a token) and the chat account
-that asked.
+needs to post there again (a Teams conversation reference; never a token), the chat account
+that asked and the tenant they asked in, so that the conversation is looked up in that tenant
+(a Teams conversation is kept per tenant) and a Slack post uses its workspace's token.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bot.model import PlatformIdentity, ReplyTarget
+from bot.model import Actor, PlatformIdentity, ReplyTarget
 from cards.model import Card
 
 if TYPE_CHECKING:
@@ -21,19 +22,26 @@ log = logging.getLogger("deskhand.workflows")
 PLATFORMS = ("slack", "teams", "console")
 
 
-def stored(target: ReplyTarget, account: PlatformIdentity) -> dict[str, Any]:
+def stored(target: ReplyTarget, actor: Actor) -> dict[str, Any]:
+    """Where `actor` asked, to keep with the row their request started."""
     extra = {k: v for k, v in target.extra.items() if isinstance(v, str | bool | int | float)}
+    if isinstance(target.extra.get("reference"), dict):  # Teams: JSON already, no secret in it
+        extra["reference"] = target.extra["reference"]
+    account = actor.identity
     return {"platform": target.platform, "channel": target.channel, "thread": target.thread,
             "extra": extra, "account": [account.platform, account.platform_tenant,
-                                        account.user_id]}
+                                        account.user_id], "tenant": actor.principal.tenant_id}
 
 
 def target_of(place: dict[str, Any] | None) -> ReplyTarget | None:
     place = place or {}
     if place.get("platform") not in PLATFORMS:
         return None
+    extra = dict(place.get("extra") or {})
+    if isinstance(place.get("tenant"), int):  # a place kept before the tenant was: the home's
+        extra["tenant"] = place["tenant"]
     return ReplyTarget(place["platform"], str(place.get("channel") or ""), place.get("thread"),
-                       dict(place.get("extra") or {}))
+                       extra)
 
 
 def account_of(place: dict[str, Any] | None) -> PlatformIdentity | None:

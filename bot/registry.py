@@ -198,6 +198,11 @@ class Registry:
         suggestions = sorted((n for n in names if score[n] >= 0.6), key=lambda n: (-score[n], n))
         raise UnknownCommand(" ".join(words[:2]) if subs else first, suggestions[:3], subs)
 
+    def knows(self, word: str) -> bool:
+        """Whether `word` is a command's name or the first word of some (a group)."""
+        word = word.lower()
+        return any(n == word or n.startswith(word + " ") for n in self.commands)
+
     def action_for(self, action_id: str) -> ActionSpec | None:
         return self.actions.get(action_id.split(":", 1)[0])
 

@@ -28,6 +28,7 @@ from cards.model import Card
 from storage.base import utcnow
 from storage.directory import DirectoryRepo
 from storage.reminders import Expiring, ReminderRepo
+from storage.tenants import TenantRepo
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -87,9 +88,16 @@ def _holder() -> str:
 
 async def sweep(runtime: Runtime, sources: Sequence[ReminderSource],
                 now: datetime | None = None) -> int:
-    """Post every reminder due now; returns how many were claimed and posted by this call."""
+    """Post every reminder due now, in every tenant; returns how many were claimed and posted
+    by this call."""
     now = now or utcnow()
-    tenant = runtime.tenant_id
+    async with runtime.db.uow() as uow:
+        tenants = await uow.repo(TenantRepo).ids()
+    return sum([await _sweep(runtime, tenant, sources, now) for tenant in tenants])
+
+
+async def _sweep(runtime: Runtime, tenant: int, sources: Sequence[ReminderSource],
+                 now: datetime) -> int:
     async with runtime.db.uow() as uow:
         settings = await ReminderSettings.read(uow, tenant)
     posted = 0

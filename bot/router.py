@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from bot import logs
 from bot.context import Context, Reply
 from bot.errors import FAILED_TITLE, HANDLER_FAILED, DamagedButton, UserError
 from bot.events import COMMAND_FINISHED, Finished, listening, publish
@@ -95,6 +96,7 @@ class Router:
                 outcome = "invalid"
                 return Reply.private(error_card("I couldn't read that", f"{exc}.", cid))
             name = spec.name
+            logs.name(command=name)
             if spec.permission is not None:
                 decision = decide_any(grants, spec.permission, active=actor.principal.active)
                 if not decision.allowed:
@@ -120,7 +122,9 @@ class Router:
                                            params, outcome, said, cid))
             return reply
         finally:
-            self.rt.metrics.observe_command(name, outcome, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.rt.metrics.observe_command(name, outcome, seconds)
+            log.info("command %s: %s in %.0f ms", name, outcome, seconds * 1000)
 
     async def handle_action(self, interaction: Interaction, messenger: Messenger) -> Reply:
         cid = interaction.correlation_id
@@ -139,6 +143,7 @@ class Router:
                     correlation_id=cid, params={"value": interaction.value},
                     detail=decision.explain())
                 self.rt.metrics.observe_interaction(action.prefix, "denied")
+                log.info("click %s: denied", action.prefix)
                 return Reply.private(error_card(
                     "Not allowed", f"You may not do that: {decision.explain()}.", cid))
         ctx = Context(self.rt, actor, messenger, grants, cid)
@@ -149,6 +154,7 @@ class Router:
             actor.tenant_id, "interaction", action.prefix, outcome, actor=actor,
             correlation_id=cid, target=ctx.target, params=params)
         self.rt.metrics.observe_interaction(action.prefix, outcome)
+        log.info("click %s: %s", action.prefix, outcome)
         self._announce(reply, Finished(actor.tenant_id, actor, "interaction", action.prefix,
                                        interaction.action_id, params, outcome, said, cid))
         return reply

@@ -9,6 +9,7 @@ one place. Invalid settings stop start-up with one line per problem (see `load_s
 from __future__ import annotations
 
 import os
+import re
 import typing
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -30,6 +31,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.secrets import MIN_LENGTH
 from bot.settings_file import unknown_keys
 from storage.pg_connect import connect_args
 
@@ -58,6 +60,11 @@ class CoreSettings(BaseSettings):
     secret_key: SecretStr | None = Field(None, description=(
         "required by `serve`, at least 16 characters: encrypts the secrets and tokens stored in "
         "the database and signs download links; keep it with the backups"))
+    secret_keys: SecretStr | None = Field(None, description=(
+        "the secret key ring, instead of `DESKHAND_SECRET_KEY` (never both): keys separated by "
+        "commas, newest first, each at least 16 characters; new secrets are sealed and links "
+        "signed with the first, stored ones open with any (docs/security.md, \"Rotating the "
+        "secret key\")"))
     public_url: str = Field("http://127.0.0.1:3978", description=(
         "the https URL people, Slack and Teams reach deskhand at (the reverse proxy's): download "
         "links, console sign-in links and the OAuth callback are built from it"))
@@ -79,6 +86,20 @@ class CoreSettings(BaseSettings):
         "how long a console session lasts (hours)"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description=(
         "the lowest level written to standard error"))
+    log_format: Literal["text", "json"] = Field("text", description=(
+        "`json`: one object per line, with the correlation id, tenant, platform and command of "
+        "the request being handled (docs/security.md#logs)"))
+    # /metrics (bot/metrics_web.py): on a listener of its own when a port is set; on the public
+    # listener only with a bearer token.
+    metrics_port: int | None = Field(None, ge=1, le=65535, description=(
+        "serve `/metrics` on a listener of its own at this port; unset: no metrics listener"))
+    metrics_host: str = Field("127.0.0.1", description=(
+        "the address the metrics listener binds (0.0.0.0 in a container, published only to the "
+        "scraper)"))
+    metrics_token: SecretStr | None = Field(None, description=(
+        "a bearer token (at least 16 characters) Prometheus sends for `/metrics`; with it "
+        "`/metrics` is also served on the public listener; without it and without a port, there "
+        "are no metrics"))
     replica_id: str = Field("", description=(
         "names this process in job leases and heartbeats; empty: `host:pid`. With several "
         "replicas, give each its own or leave it empty"))
@@ -105,16 +126,29 @@ class CoreSettings(BaseSettings):
 
     slack_signing_secret: SecretStr | None = Field(None, description=(
         "Slack's signing secret: HTTP mode, `POST /slack/events` checks every request with it"))
+    slack_signing_secret_previous: SecretStr | None = Field(None, description=(
+        "while the signing secret is being rotated: the one it replaces, also accepted on "
+        "requests; unset it once every process has the new one"))
     slack_bot_token: SecretStr | None = Field(None, description="the Slack bot token, `xoxb-...`")
     slack_app_token: SecretStr | None = Field(None, description=(
         "the app-level token `xapp-...` for Socket Mode (no inbound endpoint for Slack)"))
     slack_api_url: str = Field("https://slack.com/api/", description=(
         "Slack's Web API base; change it only for a test double"))
+    # Slash command names (bot/platforms/slack/commands.py). The umbrella `/deskhand` is never prefixed.
+    slack_command_prefix: str = Field("", description=(
+        "a prefix for Slack slash commands so they do not clash with other apps: `dh-` makes "
+        "`/dh-run`, `/dh-help`...; regenerate the manifest after changing it"))
+    slack_commands: Literal["all", "single"] = Field("all", description=(
+        "`all` registers one slash command per command group beside `/deskhand`; `single` "
+        "registers `/deskhand` alone"))
 
     teams_app_id: str = Field("", description=(
         "the Azure Bot's Microsoft App ID; empty: `/api/messages` refuses every request"))
     teams_app_password: SecretStr | None = Field(None, description=(
         "the app registration's client secret (not for UserAssignedMSI)"))
+    teams_app_password_previous: SecretStr | None = Field(None, description=(
+        "while the client secret is being rotated: the one it replaces, tried when Entra refuses "
+        "`DESKHAND_TEAMS_APP_PASSWORD` as `invalid_client`"))
     teams_tenant_id: str = Field("", description=(
         "the Entra tenant id, for SingleTenant and UserAssignedMSI"))
     teams_app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = Field(
@@ -126,6 +160,12 @@ class CoreSettings(BaseSettings):
     teams_token_url: str = Field("", description=(
         "where bot tokens come from; empty: `https://login.microsoftonline.com/<tenant>/oauth2/"
         "v2.0/token`, `botframework.com` as the tenant unless SingleTenant"))
+    # Who runs this deskhand and how to reach them: its /about, /privacy and /terms pages say so
+    # (bot/info_pages.py), and the Teams app links to them.
+    operator_name: str = Field("", max_length=100, description=(
+        "who runs this deskhand, named on its `/about`, `/privacy` and `/terms` pages"))
+    operator_contact: str = Field("", max_length=200, description=(
+        "how to reach them (an email or a URL becomes a link) on those pages"))
 
     @field_validator("database_url")
     @classmethod
@@ -152,6 +192,48 @@ class CoreSettings(BaseSettings):
         return {k: v for k, v in data.items()
                 if not (k in secret and isinstance(v, str) and not v.strip())}
 
+    @field_validator("secret_keys")
+    @classmethod
+    def _secret_keys(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:  # blank is unset too (_blank_secrets_are_unset)
+            return None
+        if info.data.get("secret_key"):
+            raise ValueError("set DESKHAND_SECRET_KEYS or DESKHAND_SECRET_KEY, not both: put the "
+                             "current key in DESKHAND_SECRET_KEYS (newest first) and unset "
+                             "DESKHAND_SECRET_KEY")
+        keys = _ring(value)
+        if not all(keys):
+            raise ValueError("an entry is empty: give the keys newest first, separated by commas")
+        if len(set(keys)) < len(keys):
+            raise ValueError("a key is listed twice")
+        if any(len(key) < MIN_LENGTH for key in keys):
+            raise ValueError(f"every key must be at least {MIN_LENGTH} characters")
+        return value
+
+    @field_validator("slack_command_prefix")
+    @classmethod
+    def _slack_command_prefix(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,15}", value):
+            raise ValueError("must be up to 16 lower-case letters, digits, - or _, starting with a "
+                             "letter or digit (e.g. dh-), as Slack command names allow")
+        return value
+
+    @field_validator("metrics_port")
+    @classmethod
+    def _metrics_port(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and value == info.data.get("port"):
+            raise ValueError("must differ from DESKHAND_PORT: metrics get a listener of their own")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None  # DESKHAND_METRICS_TOKEN= (empty) is unset
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (e.g. from `openssl rand -hex 32`)")
+        return value
+
     @field_validator("worker_stale_after")
     @classmethod
     def _worker_stale_after(cls, value: int, info: ValidationInfo) -> int:
@@ -165,6 +247,13 @@ class CoreSettings(BaseSettings):
     @classmethod
     def _http_url(cls, value: str) -> str:
         return http_url(value)
+
+    @property
+    def secret_ring(self) -> list[str]:
+        """The secret keys, newest first (empty when neither setting is given)."""
+        if self.secret_keys is not None:
+            return _ring(self.secret_keys)
+        return [self.secret_key.get_secret_value()] if self.secret_key else []
 
     @property
     def console_on(self) -> bool:
@@ -190,6 +279,10 @@ class CoreSettings(BaseSettings):
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
+
+
+def _ring(value: SecretStr) -> list[str]:
+    return [key.strip() for key in value.get_secret_value().split(",")]
 
 
 class SettingsError(Exception):

@@ -13,6 +13,8 @@ import socket
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.secrets import SecretBox
+from bot.settings import CoreSettings
 from storage import migrate
 from storage.db import DatabaseUnavailable, is_sqlite
 from storage.pg_connect import tls_hint
@@ -55,9 +57,26 @@ async def require_schema(engine: AsyncEngine) -> migrate.Schema:
     return schema
 
 
-def check_listen(host: str, port: int) -> None:
+def secret_box(settings: CoreSettings) -> SecretBox:
+    """The secret key ring (bot/secrets.py); a StartupError when no key is given or one is too
+    short. Whatever seals or opens stored secrets gets its ring here."""
+    keys = settings.secret_ring
+    if not keys:
+        raise StartupError("DESKHAND_SECRET_KEY is not set (it encrypts integration secrets and "
+                           "signs download links); set it to a long random value, e.g. from "
+                           "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`, "
+                           "and keep it: stored secrets need it (to replace it later, give a ring "
+                           "in DESKHAND_SECRET_KEYS: docs/security.md)")
+    try:
+        return SecretBox(keys)
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
+
+
+def check_listen(host: str, port: int, setting: str = "DESKHAND") -> None:
     """Bind (and let go of) the listener's address before anything starts: a port in use is
-    said at once, not after the runtime came up and had to be stopped again."""
+    said at once, not after the runtime came up and had to be stopped again. `setting` is the
+    prefix of the host and port settings the line names (DESKHAND_METRICS for /metrics')."""
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
         for family, kind, proto, _, address in addresses:
@@ -65,20 +84,21 @@ def check_listen(host: str, port: int) -> None:
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds
                 probe.bind(address)
     except OSError as exc:
-        failed = listen_failed(exc, host, port)
+        failed = listen_failed(exc, host, port, setting)
         if failed is None:
             raise
         raise failed from None
 
 
-def listen_failed(exc: OSError, host: str, port: int) -> StartupError | None:
+def listen_failed(exc: OSError, host: str, port: int,
+                  setting: str = "DESKHAND") -> StartupError | None:
     """The line for a listener that cannot bind; None for another OSError."""
     if exc.errno == errno.EADDRINUSE:
         return StartupError(f"port {port} on {host} is already in use; stop what listens there "
-                            "or set DESKHAND_PORT to a free port")
+                            f"or set {setting}_PORT to a free port")
     if exc.errno in (errno.EADDRNOTAVAIL, errno.EACCES) or isinstance(exc, socket.gaierror):
-        return StartupError(f"cannot listen on {host}:{port} ({exc.strerror}); set DESKHAND_HOST "
-                            "to an address of this machine and DESKHAND_PORT to a port this "
+        return StartupError(f"cannot listen on {host}:{port} ({exc.strerror}); set {setting}_HOST "
+                            f"to an address of this machine and {setting}_PORT to a port this "
                             "user may open")
     return None
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from bot.capability import Job
 from bot.workflow import Workflow
 from storage.base import Repo
+from storage.tenants import TenantRepo
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -36,14 +37,19 @@ class Sweep:
 
 
 async def sweep(runtime: Runtime, *sweeps: Sweep) -> int:
-    """Settle every row stuck in a passing state; returns how many were looked at."""
+    """Settle every row stuck in a passing state, in every tenant; returns how many were
+    looked at."""
     now = datetime.now(UTC)
     seen = 0
+    async with runtime.db.uow() as uow:
+        tenants = await uow.repo(TenantRepo).ids()
     for what in sweeps:
+        rows: list[Any] = []
         async with runtime.db.uow() as uow:
-            rows = await uow.repo(Repo).stuck(
-                what.workflow.table, runtime.tenant_id, what.states,
-                now - timedelta(seconds=runtime.settings.stuck_after))
+            for tenant in tenants:
+                rows += await uow.repo(Repo).stuck(
+                    what.workflow.table, tenant, what.states,
+                    now - timedelta(seconds=runtime.settings.stuck_after))
         for row in rows:
             seen += 1
             try:

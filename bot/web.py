@@ -1,4 +1,5 @@
-"""The HTTP listener: health, readiness, metrics, downloads, each platform's and capability's routes."""
+"""The HTTP listener: health, readiness, downloads, the about/privacy/terms pages, each
+platform's and capability's routes, and /metrics when a token guards it (bot/metrics_web.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from functools import partial
 
 from aiohttp import web
 
+from bot import info_pages, metrics_web
 from bot.downloads import INVALID, LinkError
 from bot.runtime import Runtime
 from storage import migrate
@@ -21,8 +23,8 @@ def build_app(runtime: Runtime, *, upgrade: bool = False) -> web.Application:
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
     app.router.add_get("/downloads/{token}", download)
+    info_pages.routes(app, runtime.settings)  # the Teams app's default developer links
     for adapter in runtime.platforms.values():
         adapter.routes(app)  # Slack: /slack/events, Teams: /api/messages, the console
     for route in runtime.routes:
@@ -36,6 +38,7 @@ def build_app(runtime: Runtime, *, upgrade: bool = False) -> web.Application:
 
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
+    metrics_web.attach(app, runtime)  # after on_startup: the runtime is up before it is scraped
     return app
 
 
@@ -64,18 +67,6 @@ async def readyz(request: web.Request) -> web.Response:
         return web.json_response({"status": "unavailable", "database": "ok", "workers": problem},
                                  status=503)
     return web.json_response({"status": "ready", "database": "ok", "workers": "ok"})
-
-
-async def metrics(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    try:
-        runtime.metrics.observe_inbox(*await runtime.inbox.store.stats())
-        if runtime.liveness is not None:
-            runtime.metrics.heartbeat_age.set(await runtime.liveness.age())
-    except Exception as exc:  # the database is unreachable: the rest still renders
-        log.warning("metrics: inbox figures unavailable: %s", type(exc).__name__)
-    body = runtime.metrics.render()
-    return web.Response(body=body, content_type="text/plain", charset="utf-8")
 
 
 async def download(request: web.Request) -> web.Response:

@@ -2,7 +2,7 @@
 
 One certificate per tenant is `active` (used for every token request); a newer one is
 `available` until an admin uploaded it to the IdP and activated it; the one it replaced is
-`retired`. Private keys are sealed with DESKHAND_SECRET_KEY (bot/secrets.py).
+`retired`. Private keys are sealed with the secret key ring (bot/secrets.py).
 """
 
 from __future__ import annotations

@@ -41,10 +41,11 @@ class ConsoleTokenRepo(Repo):
         await self.s.flush()
         return row
 
-    async def find(self, tenant_id: int, kind: Kind, token_hash: str) -> ConsoleToken | None:
+    async def find(self, kind: Kind, token_hash: str) -> ConsoleToken | None:
+        """A link or session by its token's hash, whichever tenant it belongs to (hashes are
+        unique: a 256-bit token names one row)."""
         return (await self.s.execute(select(ConsoleToken).where(
-            ConsoleToken.tenant_id == tenant_id, ConsoleToken.kind == kind,
-            ConsoleToken.token_hash == token_hash))).scalar_one_or_none()
+            ConsoleToken.kind == kind, ConsoleToken.token_hash == token_hash))).scalar_one_or_none()
 
     async def use(self, row_id: int, now: datetime) -> bool:
         """Mark a link used, once: False when it was used, revoked or expired meanwhile."""

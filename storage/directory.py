@@ -56,6 +56,10 @@ class ChatIdentity(Base):
     platform_user_id: Mapped[str] = mapped_column(String(200))
     display: Mapped[str] = mapped_column(String(200), default="")
     linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The Enterprise Grid org the account's requests carried (Slack; "" for none), so that the
+    # tenant its workspace belongs to can be told without a request (bot/tenancy.py); None: no
+    # request said (linked by hand, or before deskhand kept it).
+    platform_org: Mapped[str | None] = mapped_column(String(100), default=None)
 
 
 class DirectoryGroup(Base):
@@ -68,6 +72,12 @@ class DirectoryGroup(Base):
     # Made by the IdP through SCIM: the only groups SCIM may see, change or delete (a group
     # made by hand, with an administrator role bound to it, stays out of the IdP's reach).
     scim: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+# Names are compared without case (group_by_name, SCIM's uniqueness); so is the constraint, so
+# that two racing requests cannot both make "Ops" and "OPS".
+Index("uq_directory_groups_tenant_lower_name", DirectoryGroup.tenant_id,
+      func.lower(DirectoryGroup.display_name), unique=True)
 
 
 class GroupMembership(Base):
@@ -105,13 +115,15 @@ class DirectoryRepo(Repo):
         await self.s.flush()
         return row
 
-    async def linked_principal(self, platform: str, platform_tenant: str,
-                               user_id: str) -> PrincipalRow | None:
-        """The principal a chat account is linked to, in one statement (every command asks)."""
-        q = (select(PrincipalRow).join(ChatIdentity, ChatIdentity.principal_id == PrincipalRow.id)
+    async def linked(self, platform: str, platform_tenant: str,
+                     user_id: str) -> tuple[ChatIdentity, PrincipalRow] | None:
+        """A chat account's link and its principal, in one statement (every command asks)."""
+        q = (select(ChatIdentity, PrincipalRow)
+             .join(PrincipalRow, ChatIdentity.principal_id == PrincipalRow.id)
              .where(ChatIdentity.platform == platform, ChatIdentity.platform_tenant == platform_tenant,
                     ChatIdentity.platform_user_id == user_id))
-        return (await self.s.execute(q)).scalar_one_or_none()
+        found = (await self.s.execute(q)).first()
+        return (found[0], found[1]) if found is not None else None
 
     async def identity(self, platform: str, platform_tenant: str, user_id: str) -> ChatIdentity | None:
         q = select(ChatIdentity).where(
@@ -121,16 +133,19 @@ class DirectoryRepo(Repo):
 
     async def link_identity(
         self, tenant_id: int, principal_id: int, platform: str, platform_tenant: str,
-        user_id: str, display: str = "",
+        user_id: str, display: str = "", org: str | None = None,
     ) -> ChatIdentity:
+        """Link an account; `org`: the Enterprise Grid org its request carried ("" for none),
+        None when no request says (a link made by hand)."""
         row = await self.identity(platform, platform_tenant, user_id)
         if row is None:
             row = ChatIdentity(tenant_id=tenant_id, principal_id=principal_id, platform=platform,
                                platform_tenant=platform_tenant, platform_user_id=user_id,
-                               display=display)
+                               display=display, platform_org=org)
             self.s.add(row)
         else:
             row.principal_id, row.display = principal_id, display or row.display
+            row.platform_org = row.platform_org if org is None else org
         await self.s.flush()
         return row
 

@@ -1,7 +1,7 @@
 """Each tenant's own integration configuration: one row per (tenant, integration name).
 
 Plain values and sealed secrets are kept apart: `sealed` holds only text sealed with
-DESKHAND_SECRET_KEY (bot/secrets.SecretBox), which this layer never opens. `revision` changes
+the secret key ring (bot/secrets.SecretBox), which this layer never opens. `revision` changes
 on every write, so each process can tell with one small read whether the client it keeps for a
 tenant is still current (bot/tenant_clients.py); it is never reused, even after a delete.
 """

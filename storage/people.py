@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, or_, select
 
 from storage.base import Repo
 from storage.directory import ChatIdentity, DirectoryGroup, GroupMembership, PrincipalRow
@@ -22,6 +22,25 @@ class PeopleRepo(Repo):
             q = q.where(ChatIdentity.principal_id == principal_id)
         q = q.order_by(PrincipalRow.email, ChatIdentity.platform, ChatIdentity.id).limit(limit)
         return [(i, p) for i, p in (await self.s.execute(q)).all()]
+
+    async def workspace_links(self, platform: str, workspaces: Sequence[str],
+                              org: str = "") -> Sequence[ChatIdentity]:
+        """Every tenant's links of accounts in these workspaces (Slack team ids, Microsoft 365
+        tenants), and of the accounts seen in the Enterprise Grid org `org`."""
+        where: ColumnElement[bool] = ChatIdentity.platform_tenant.in_(list(workspaces))
+        if org:
+            where = or_(where, ChatIdentity.platform_org == org)
+        q = select(ChatIdentity).where(ChatIdentity.platform == platform, where)
+        return (await self.s.execute(q.order_by(ChatIdentity.id))).scalars().all()
+
+    async def org_of_team(self, team: str) -> str | None:
+        """The Enterprise Grid org a Slack workspace's accounts were last seen in ("" for none);
+        None when no request of it said."""
+        q = (select(ChatIdentity.platform_org)
+             .where(ChatIdentity.platform == "slack", ChatIdentity.platform_tenant == team,
+                    ChatIdentity.platform_org.is_not(None))
+             .order_by(ChatIdentity.id.desc()).limit(1))
+        return (await self.s.execute(q)).scalar_one_or_none()
 
     async def unlink(self, identity_id: int) -> None:
         await self.s.execute(delete(ChatIdentity).where(ChatIdentity.id == identity_id))

@@ -53,7 +53,7 @@ class RemoteSession(Base):
 
 
 class TeamViewerCredential(Base):
-    """The tenant's OAuth tokens, sealed with DESKHAND_SECRET_KEY; `version` guards rotation."""
+    """The tenant's OAuth tokens, sealed with the secret key ring; `version` guards rotation."""
 
     __tablename__ = "teamviewer_credentials"
     tenant_id: Mapped[int] = mapped_column(

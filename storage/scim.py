@@ -175,6 +175,19 @@ class ScimRepo(Repo):
         ok = row is not None and row.tenant_id == tenant_id and row.user_name is not None
         return row if ok else None
 
+    async def adopt(self, tenant_id: int, principal_id: int, user_name: str) -> bool:
+        """Make a person no SCIM user is yet that user, in one conditional write: of two
+        requests adopting the same person at once only one does (the other finds it taken).
+        PostgreSQL re-checks the condition once the first commits; SQLite's one writer runs
+        the write after the first's commit."""
+        done = await self.s.execute(
+            update(PrincipalRow)
+            .where(PrincipalRow.id == principal_id, PrincipalRow.tenant_id == tenant_id,
+                   PrincipalRow.user_name.is_(None))
+            .values(user_name=user_name.strip().lower())
+            .execution_options(synchronize_session=False))
+        return bool(getattr(done, "rowcount", 0) == 1)
+
     async def by_user_name(self, tenant_id: int, user_name: str) -> PrincipalRow | None:
         q = select(PrincipalRow).where(PrincipalRow.tenant_id == tenant_id,
                                        PrincipalRow.user_name == user_name.lower())

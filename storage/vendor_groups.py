@@ -51,9 +51,12 @@ class VendorGroupRepo(Repo):
         group_id, vendor, tachyon_id = (await self.s.execute(select(
             ManagementGroup.id, ManagementGroup.vendor, ManagementGroup.tachyon_id).where(
             ManagementGroup.tenant_id == tenant_id, ManagementGroup.name == name))).one()
-        if ref and vendor != source:
-            # A group made by hand, by the demo or for another source: from now on it is this
-            # vendor group, found by its id.
+        if ref and vendor is None:
+            # A group made by hand, by the demo or by an import: from now on it is this vendor
+            # group, found by its id. A group that follows another vendor's group (or another
+            # group of this vendor) is never re-pointed: else one vendor's admin could name a
+            # group after it, rename it away and take its name, and so its role scopes, for a
+            # group of their own.
             await self.s.execute(update(ManagementGroup).where(ManagementGroup.id == group_id).values(
                 vendor=source, vendor_ref=ref,
                 tachyon_id=tachyon_id or (ref if tachyon else None)))

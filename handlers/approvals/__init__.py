@@ -60,7 +60,7 @@ async def list_command(ctx: Context, cmd: Command) -> Reply:
         subject = registry.subject(request.subject_kind)
         if len(cards) == CARDS or not await subject.may_decide(ctx, request.subject_id):
             continue
-        drawn = await subject.cards(ctx.runtime, request.subject_id)
+        drawn = await subject.cards(ctx.runtime, ctx.tenant_id, request.subject_id)
         if drawn and "approvers" in drawn:
             cards.append(drawn["approvers"])
     if not rows:

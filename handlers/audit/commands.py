@@ -42,7 +42,7 @@ async def query(uow: UnitOfWork, tenant_id: int, filters: dict[str, Any],
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
 
 
-def _cell(value: str | None) -> str:
+def cell(value: str | None) -> str:
     """Empty stays empty; text a spreadsheet would take for a formula gets a leading quote."""
     text = value or ""
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
@@ -54,7 +54,7 @@ def to_csv(events: Sequence[AuditEvent]) -> str:
     writer.writerow(CSV_COLUMNS)
     for e in events:
         params = json.dumps(e.params, ensure_ascii=False) if e.params else ""
-        writer.writerow([e.id, e.at.isoformat(), *map(_cell, (
+        writer.writerow([e.id, e.at.isoformat(), *map(cell, (
             e.correlation_id, e.kind, e.action, e.outcome, e.actor_email, e.platform_identity,
             e.target, params, e.detail))])
     return out.getvalue()

@@ -3,15 +3,17 @@
 deskhand signs its client assertions to Entra or Okta with a certificate it makes itself
 (lifecycle.py: a new one when none is usable, at 90% of the active one's validity); an admin
 uploads the public half to the IdP and activates it, which a real token request must prove
-(activation.py, integrations/idp). Private keys are sealed with DESKHAND_SECRET_KEY.
+(activation.py, integrations/idp). Private keys are sealed with the secret key ring.
 """
 
 from __future__ import annotations
 
 from bot.capability import Capability, Job
+from bot.rekey import Sealed
 from handlers.certificates import commands, downloads, lifecycle
 from handlers.certificates.config import IdpSettings
 from handlers.certificates.demo import demo_part
+from storage.certificates import IdpCertificate
 
 CAPABILITY = Capability(
     name="certificates",
@@ -22,4 +24,5 @@ CAPABILITY = Capability(
     config=IdpSettings,
     jobs=(Job("certificates.rollover", lifecycle.ROLLOVER_SECONDS, lifecycle.rollover),),
     demo=demo_part,
+    sealed=(Sealed(IdpCertificate, text=("private_key",)),),
 )

@@ -27,7 +27,8 @@ async def _find(ctx: Context, thumbprint: str) -> IdpCertificate:
 
 
 async def list_command(ctx: Context, cmd: Command) -> Reply:
-    await lifecycle.ensure(ctx.runtime)  # the first one is made on first sight, not an hour later
+    # the first one is made on first sight, not an hour later
+    await lifecycle.ensure(ctx.runtime, ctx.tenant_id)
     async with ctx.runtime.db.uow() as uow:
         rows = await uow.repo(CertificateRepo).current(ctx.tenant_id)
     return Reply.private(list_card(rows, datetime.now(UTC), ctx.correlation_id))

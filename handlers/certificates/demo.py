@@ -44,7 +44,7 @@ class DemoIdp:
         self.sim.mount(app, PREFIX)
 
     async def seed(self, runtime: Runtime) -> None:
-        await ensure(runtime)
+        await ensure(runtime, runtime.tenant_id)
         async with runtime.db.uow() as uow:
             rows = await uow.repo(CertificateRepo).current(runtime.tenant_id)
         if rows:  # the first one, as an admin would have uploaded it to the IdP app

@@ -20,6 +20,7 @@ from bot.workflow import Workflow
 from handlers.certificates.config import IdpSettings
 from handlers.certificates.keys import generate, rollover_point
 from storage.certificates import ACTIVE, AVAILABLE, RETIRED, CertificateRepo, IdpCertificate
+from storage.tenants import TenantRepo
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -37,13 +38,15 @@ def needs_new(rows: Sequence[IdpCertificate], now: datetime) -> bool:
                    for r in rows)
 
 
-async def ensure(runtime: Runtime, now: datetime | None = None) -> IdpCertificate | None:
+async def ensure(runtime: Runtime, tenant: int,
+                 now: datetime | None = None) -> IdpCertificate | None:
     """Make an available certificate if the tenant needs one; the new row, else None."""
     now = now or datetime.now(UTC)
-    tenant = runtime.tenant_id
     async with runtime.db.uow() as uow:
         if not needs_new(await uow.repo(CertificateRepo).current(tenant), now):
             return None
+        named = await uow.repo(TenantRepo).get(tenant)
+    slug = named.slug if named is not None else str(tenant)  # the certificate's subject names it
     key, me = str(tenant), runtime.scheduler.claims.one_off()  # a job and a `cert list` at once
     if not await runtime.scheduler.claims.lease(LEASE, LEASE_TTL, key, me):
         return None  # another replica or task is at it
@@ -55,7 +58,7 @@ async def ensure(runtime: Runtime, now: datetime | None = None) -> IdpCertificat
             settings = runtime.config(IdpSettings)
             # RSA key generation takes tens of milliseconds: off the event loop.
             pair = await asyncio.to_thread(
-                generate, f"{settings.idp_certificate_subject} {runtime.settings.tenant}", now)
+                generate, f"{settings.idp_certificate_subject} {slug}", now)
             row = await repo.add(IdpCertificate(
                 tenant_id=tenant, thumbprint=pair.thumbprint, subject=pair.subject,
                 state=AVAILABLE, state_since=now, not_before=pair.not_before,
@@ -74,4 +77,8 @@ async def ensure(runtime: Runtime, now: datetime | None = None) -> IdpCertificat
 
 
 async def rollover(runtime: Runtime) -> None:
-    await ensure(runtime)
+    """Every tenant's, each under its own lease."""
+    async with runtime.db.uow() as uow:
+        tenants = await uow.repo(TenantRepo).ids()
+    for tenant in tenants:
+        await ensure(runtime, tenant)

@@ -50,13 +50,14 @@ class WipeSubject:
     def label(self, subject_id: int) -> str:
         return texts.SUBJECT_LABEL.format(name=texts.NAMES[self.wipe_kind], id=subject_id)
 
-    async def _row(self, runtime: Runtime, subject_id: int) -> DeviceWipe | None:
+    async def _row(self, runtime: Runtime, tenant_id: int, subject_id: int) -> DeviceWipe | None:
         async with runtime.db.uow() as uow:
-            row = await uow.repo(DeviceWipeRepo).get(runtime.tenant_id, subject_id)
+            row = await uow.repo(DeviceWipeRepo).get(tenant_id, subject_id)
         return row if row is not None and row.kind == self.wipe_kind else None
 
-    async def cards(self, runtime: Runtime, subject_id: int) -> Mapping[str, Card] | None:
-        row = await self._row(runtime, subject_id)
+    async def cards(self, runtime: Runtime, tenant_id: int,
+                    subject_id: int) -> Mapping[str, Card] | None:
+        row = await self._row(runtime, tenant_id, subject_id)
         if row is None:
             return None
         async with runtime.db.uow() as uow:
@@ -64,7 +65,7 @@ class WipeSubject:
         return {audience: wipe_card(row, request, audience) for audience in ("approvers", "requester")}
 
     async def _scope(self, ctx: Context, subject_id: int) -> DeviceScope | None:
-        row = await self._row(ctx.runtime, subject_id)
+        row = await self._row(ctx.runtime, ctx.tenant_id, subject_id)
         if row is None:
             return None
         ctx.target = row.device_name
@@ -98,12 +99,13 @@ class WipeSubject:
                             target=row.device_name, params=audit_params(row), detail=reason)
         return moved
 
-    async def after(self, runtime: Runtime, subject_id: int, outcome: str) -> None:
+    async def after(self, runtime: Runtime, tenant_id: int, subject_id: int, outcome: str) -> None:
         if outcome == APPROVED:
-            send_later(runtime, subject_id)
+            send_later(runtime, tenant_id, subject_id)
 
-    async def place(self, runtime: Runtime, subject_id: int) -> dict[str, Any] | None:
-        row = await self._row(runtime, subject_id)
+    async def place(self, runtime: Runtime, tenant_id: int,
+                    subject_id: int) -> dict[str, Any] | None:
+        row = await self._row(runtime, tenant_id, subject_id)
         return row.reply_to if row else None
 
 

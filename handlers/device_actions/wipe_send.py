@@ -53,9 +53,9 @@ COMMANDS = {"wipe": WS1Command.DEVICE_WIPE, "enterprise-wipe": WS1Command.ENTERP
 FRESH = timedelta(hours=1)  # an approved, never-claimed wipe older than this is not sent
 
 
-def send_later(runtime: Runtime, wipe_id: int) -> None:
+def send_later(runtime: Runtime, tenant_id: int, wipe_id: int) -> None:
     """Send after the decision's answer is out (a Teams invoke has a few seconds)."""
-    runtime.dispatch.later.spawn(send(runtime, wipe_id))
+    runtime.dispatch.later.spawn(send(runtime, tenant_id, wipe_id))
 
 
 async def _get(runtime: Runtime, tenant_id: int, wipe_id: int) -> DeviceWipe | None:
@@ -63,8 +63,7 @@ async def _get(runtime: Runtime, tenant_id: int, wipe_id: int) -> DeviceWipe | N
         return await uow.repo(DeviceWipeRepo).get(tenant_id, wipe_id)
 
 
-async def send(runtime: Runtime, wipe_id: int, tenant_id: int | None = None) -> None:
-    tenant = runtime.tenant_id if tenant_id is None else tenant_id
+async def send(runtime: Runtime, tenant: int, wipe_id: int) -> None:
     cid = new_correlation_id()
     async with runtime.db.uow() as uow:
         claimed = await WIPES.move(uow, tenant, wipe_id, APPROVED, SENDING, correlation_id=cid)
@@ -139,7 +138,7 @@ async def _note(runtime: Runtime, client: WorkspaceOneClient, row: DeviceWipe,
 async def _finish(runtime: Runtime, row: DeviceWipe, outcome: str, message: str, noted: str,
                   cid: str, name: str) -> None:
     """Every copy redrawn; the requester told privately where they asked."""
-    await refresh(runtime, SUBJECTS[row.kind], row.id)
+    await refresh(runtime, row.tenant_id, SUBJECTS[row.kind], row.id)
     words = {"name": name, "name_lower": name.lower(), "device": row.device_name}
     if outcome == SENT:
         title, body = texts.SENT_TITLE.format(**words), texts.SENT.format(**words)
@@ -164,7 +163,7 @@ async def settle(runtime: Runtime, row: DeviceWipe, age: timedelta) -> None:
         return
     if row.state == APPROVED:
         if age < FRESH:
-            await send(runtime, row.id, row.tenant_id)
+            await send(runtime, row.tenant_id, row.id)
             return
         await _end(runtime, row, APPROVED, FAILED, texts.NEVER_SENT)
         return

@@ -73,7 +73,7 @@ async def request(ctx: Context, kind: str, device: Device, scope: DeviceScope,
             device_name=device.name, device_group=scope.group, ws1_id=target.id,
             platform=target.platform.label if target.platform else "",
             requester_id=ctx.actor.principal.id, requester_email=ctx.actor.principal.email,
-            for_email=email, ticket=ticket, reply_to=places.stored(reply_to, ctx.actor.identity),
+            for_email=email, ticket=ticket, reply_to=places.stored(reply_to, ctx.actor),
             correlation_id=ctx.correlation_id))
         await uow.commit()
     ctx.audit_params.update(wipe=row.id)

@@ -15,6 +15,15 @@ from bot.context import Context, Reply
 from bot.errors import NotFound, UserError
 from bot.model import Command, PlatformIdentity
 from bot.registry import Arg, CommandSpec
+from bot.tenancy import (
+    KINDS,
+    SLACK_ORG,
+    SLACK_TEAM,
+    TEAMS_TENANT,
+    OrgUnknown,
+    Refused,
+    account_tenant,
+)
 from cards.model import Card, Table, Text
 from cards.model import Context as Small
 from handlers.identity import texts
@@ -49,6 +58,24 @@ def parse_account(ctx: Context, value: str) -> PlatformIdentity:
     return PlatformIdentity(platform, tenant, user)  # type: ignore[arg-type]
 
 
+async def require_own_workspace(ctx: Context, account: PlatformIdentity) -> None:
+    """The account's requests must come to this tenant, told as the door tells it (its Slack
+    workspace's Enterprise Grid org included, bot/tenancy.account_tenant): a link to an account
+    whose requests go to another tenant would only lock its person out there."""
+    found = await account_tenant(ctx.runtime, account)
+    if found == ctx.tenant_id:
+        return
+    if isinstance(found, OrgUnknown):
+        raise UserError(found.text, title="Org not known yet")
+    team = account.platform_tenant
+    kind = TEAMS_TENANT if account.platform == "teams" else \
+        SLACK_ORG if team.startswith("E") else SLACK_TEAM
+    belongs = texts.BELONGS_NOWHERE if isinstance(found, Refused) else texts.BELONGS_ELSEWHERE
+    raise UserError(texts.OTHER_WORKSPACE.format(
+        account=account, workspace=f"{KINDS[kind].what} {team}", belongs=belongs),
+        title="Other tenant")
+
+
 async def identity_list(ctx: Context, cmd: Command) -> Reply:
     email = cmd.args.get("email")
     async with ctx.runtime.db.uow() as uow:
@@ -78,6 +105,7 @@ async def identity_link(ctx: Context, cmd: Command) -> Reply:
     account = parse_account(ctx, cmd.args["account"])
     email = cmd.args["to"].strip().lower()
     ctx.target, ctx.audit_params["account"] = email, str(account)
+    await require_own_workspace(ctx, account)
     async with ctx.runtime.db.uow() as uow:
         directory = uow.repo(DirectoryRepo)
         person = await directory.principal_by_email(ctx.tenant_id, email)

@@ -11,6 +11,10 @@ CONSOLE_ACCOUNT = ("Console accounts are linked by deskhand itself when a person
 WRONG_TEAMS_TENANT = ("`{value}` is in Entra tenant {tenant}, but this deskhand's Teams app "
                       "serves tenant {ours} only.")
 OTHER_TENANT = "That chat account belongs to another deskhand tenant, so it cannot be linked here."
+OTHER_WORKSPACE = ("`{account}` is in {workspace}, which {belongs}, so it cannot be linked here: "
+                   "its requests are never this tenant's.")
+BELONGS_ELSEWHERE = "belongs to another deskhand tenant"
+BELONGS_NOWHERE = "is not connected to a deskhand tenant (`deskhand tenant map`)"
 UNKNOWN_PERSON = "Nobody with the email {email} is in the directory; `identity list` shows who is."
 NOT_LINKED = "`{account}` is not linked to anyone here; `identity list` shows the links."
 LINKED_TITLE = "{account} linked to {email}"

@@ -36,9 +36,10 @@ class RunSubject:
     def label(self, subject_id: int) -> str:
         return f"Run {subject_id}"
 
-    async def cards(self, runtime: Runtime, subject_id: int) -> Mapping[str, Card] | None:
+    async def cards(self, runtime: Runtime, tenant_id: int,
+                    subject_id: int) -> Mapping[str, Card] | None:
         async with runtime.db.uow() as uow:
-            run = await uow.repo(InstructionRunRepo).get(runtime.tenant_id, subject_id)
+            run = await uow.repo(InstructionRunRepo).get(tenant_id, subject_id)
             request = await uow.repo(ApprovalRepo).for_subject(RUN, subject_id) if run else None
         if run is None:
             return None
@@ -97,11 +98,12 @@ class RunSubject:
                                    outcome=reason)
         raise ValueError(f"a run's approval does not end as {outcome!r}")
 
-    async def after(self, runtime: Runtime, subject_id: int, outcome: str) -> None:
+    async def after(self, runtime: Runtime, tenant_id: int, subject_id: int, outcome: str) -> None:
         if outcome == APPROVED:
-            driver(runtime).kick(subject_id, runtime.tenant_id)
+            driver(runtime).kick(subject_id, tenant_id)
 
-    async def place(self, runtime: Runtime, subject_id: int) -> dict[str, Any] | None:
+    async def place(self, runtime: Runtime, tenant_id: int,
+                    subject_id: int) -> dict[str, Any] | None:
         async with runtime.db.uow() as uow:
-            run = await uow.repo(InstructionRunRepo).get(runtime.tenant_id, subject_id)
+            run = await uow.repo(InstructionRunRepo).get(tenant_id, subject_id)
         return run.reply_to if run else None

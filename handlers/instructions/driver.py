@@ -23,11 +23,12 @@ from handlers.instructions.cards import RUN
 from handlers.instructions.config import InstructionSettings
 from handlers.instructions.pages import PageStore
 from handlers.instructions.states import RUNS
-from handlers.instructions.vendor import NAME, NOT_CONFIGURED, tachyon
+from handlers.instructions.vendor import NOT_CONFIGURED, tachyon
 from integrations.http import Cause, VendorError
 from integrations.tachyon.client import TachyonClient
 from integrations.tachyon.status import InstructionStatus, Statistics, Status
 from storage.instructions import InstructionRunRepo
+from storage.tenants import TenantRepo
 from storage.workflow import ApprovalRepo
 
 if TYPE_CHECKING:
@@ -69,14 +70,13 @@ class Driver:
         return self._drives.spawn(self.drive(run_id, tenant_id))
 
     async def tick(self) -> None:
-        """Drive the due runs of each tenant with 1E (and of the deployment's own tenant, whose
-        runs fail plainly when it has none)."""
+        """Drive the due runs of every tenant (a tenant without 1E any more: its runs fail
+        plainly)."""
         if self._drives.closed:
             return
-        tenants = {self.rt.tenant_id, *await self.rt.tenant_clients.tenants_with(NAME)}
         due: list[tuple[int, int]] = []
         async with self.rt.db.uow() as uow:
-            for tenant_id in sorted(tenants):
+            for tenant_id in await uow.repo(TenantRepo).ids():
                 due += [(r, tenant_id) for r in
                         await uow.repo(InstructionRunRepo).due(tenant_id, states.ACTIVE)]
         await asyncio.gather(*filter(None, (self.kick(r, t) for r, t in due)))
@@ -85,13 +85,13 @@ class Driver:
         """Let drives in flight reach a stopping point (they check `closed`), then cancel."""
         await self._drives.stop(STOP_SECONDS)
 
-    async def drive(self, run_id: int, tenant_id: int | None = None) -> None:
+    async def drive(self, run_id: int, tenant_id: int) -> None:
         if run_id in self._active or self._drives.closed:
             return
         self._active.add(run_id)
         try:
             async with self._slots:
-                await self._drive(run_id, self.rt.tenant_id if tenant_id is None else tenant_id)
+                await self._drive(run_id, tenant_id)
         except Exception:
             log.exception("run %s: the driver failed; the next tick retries", run_id)
         finally:
@@ -175,7 +175,7 @@ class Driver:
             await self._cancel_orphan(run, None)
             return
         log.info("run %s: sent to 1E as instruction #%s (ref %s)", run.id, status.id, run.correlation_id)
-        await refresh(self.rt, RUN, run.id)
+        await refresh(self.rt, run.tenant_id, RUN, run.id)
 
     async def _cancel_orphan(self, run: InstructionRun, client: TachyonClient | None) -> None:
         client = client or await tachyon(self.rt, run.tenant_id)
@@ -240,7 +240,7 @@ class Driver:
             log.debug("run %s: 1E says %s, %d of %d answered", run.id, status.status_name,
                       stats.received, stats.sent)
         if after is not None and _view(after) != seen:
-            await refresh(self.rt, RUN, run.id, ("requester",))
+            await refresh(self.rt, run.tenant_id, RUN, run.id, ("requester",))
 
     async def _approve_in_1e(self, run: InstructionRun, client: TachyonClient) -> str:
         """1E holds actions for approval too; deskhand's approval (already given) is passed on once.
@@ -289,7 +289,7 @@ class Driver:
                 actor_label="deskhand poller", correlation_id=run.correlation_id,
                 target=run.target_label, params={"run": run.id, "instruction": run.vendor_id},
                 detail=outcome[:500])
-            await refresh(self.rt, RUN, run.id)
+            await refresh(self.rt, run.tenant_id, RUN, run.id)
             if listening(self.rt, states.RUN_FINISHED):  # not in this drive: it may be slow
                 self._drives.spawn(publish(self.rt, states.RUN_FINISHED, states.RunFinished(
                     run.tenant_id, run.id, state, run.incident)))
@@ -310,7 +310,7 @@ class Driver:
         log.warning("run %s: %s (failure %d; retry in %ss, ref %s)", run.id, exc.code, failures, delay,
                     exc.correlation_id)
         if failures == 1:
-            await refresh(self.rt, RUN, run.id, ("requester",))
+            await refresh(self.rt, run.tenant_id, RUN, run.id, ("requester",))
 
 
 def all_in(status: InstructionStatus, stats: Statistics) -> bool:

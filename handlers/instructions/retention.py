@@ -13,6 +13,7 @@ import handlers.instructions.states as states
 from handlers.instructions.cards import RUN
 from handlers.instructions.config import InstructionSettings
 from storage.instructions import InstructionRunRepo
+from storage.tenants import TenantRepo
 from storage.workflow import ApprovalRepo, WorkflowCardRepo
 
 if TYPE_CHECKING:
@@ -30,14 +31,22 @@ def months_before(moment: datetime, months: int) -> datetime:
 
 
 async def purge(runtime: Runtime, now: datetime | None = None) -> tuple[int, int]:
-    """(response rows deleted, runs deleted); only finished runs are ever touched."""
+    """(response rows deleted, runs deleted) over every tenant, each by its own settings; only
+    finished runs are ever touched."""
     now = now or datetime.now(UTC)
     async with runtime.db.uow() as uow:
-        settings = await InstructionSettings.read(uow, runtime.tenant_id)
+        tenants = await uow.repo(TenantRepo).ids()
+    done = [await _purge(runtime, tenant, now) for tenant in tenants]
+    return sum(d[0] for d in done), sum(d[1] for d in done)
+
+
+async def _purge(runtime: Runtime, tenant: int, now: datetime) -> tuple[int, int]:
+    async with runtime.db.uow() as uow:
+        settings = await InstructionSettings.read(uow, tenant)
         responses = await uow.repo(InstructionRunRepo).purge_responses(
-            runtime.tenant_id, now - timedelta(days=settings.response_keep_days), states.FINISHED)
+            tenant, now - timedelta(days=settings.response_keep_days), states.FINISHED)
         gone = await uow.repo(InstructionRunRepo).purge_history(
-            runtime.tenant_id, months_before(now, settings.history_keep_months), states.FINISHED)
+            tenant, months_before(now, settings.history_keep_months), states.FINISHED)
         if gone:
             await uow.repo(ApprovalRepo).delete_for(RUN, gone)
             await uow.repo(WorkflowCardRepo).delete_for(RUN, gone)
@@ -45,7 +54,7 @@ async def purge(runtime: Runtime, now: datetime | None = None) -> tuple[int, int
     runs = len(gone)
     if responses or runs:
         log.info("retention: deleted %d stored responses and %d old runs", responses, runs)
-        await runtime.audit.record(runtime.tenant_id, "decision", "retention.purge", "ok",
+        await runtime.audit.record(tenant, "decision", "retention.purge", "ok",
                                    actor_label="deskhand", correlation_id=f"retention-{now:%Y%m%d%H%M}",
                                    params={"responses": responses, "runs": runs})
     return responses, runs

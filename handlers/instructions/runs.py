@@ -49,7 +49,7 @@ async def start(ctx: Context, row: InstructionDefinitionRow, params: dict[str, s
             target_group=group, vendor_scope=scope,
             incident=incident, requester_id=actor.principal.id, requester_email=actor.principal.email,
             approval_required=needs, gather_minutes=settings.gather_data_minutes,
-            keep_minutes=settings.keep_answers_minutes, reply_to=places.stored(reply_to, actor.identity),
+            keep_minutes=settings.keep_answers_minutes, reply_to=places.stored(reply_to, actor),
             correlation_id=ctx.correlation_id))
         await uow.repo(InstructionRunRepo).add_targets(run.id, [asdict(t) for t in targets])
         request = None
@@ -62,7 +62,7 @@ async def start(ctx: Context, row: InstructionDefinitionRow, params: dict[str, s
     ctx.audit_params.update(run=run.id, instruction=row.name, targets=len(targets))
     # The console is one shared room, so the requester's own copy is private there.
     private = actor if reply_to.platform == "console" else None
-    await post_copy(rt, RUN, run.id, "requester", ctx.messenger, reply_to,
+    await post_copy(rt, run.tenant_id, RUN, run.id, "requester", ctx.messenger, reply_to,
                     run_card(run, request, "requester"), private)
     if request is None:
         driver(rt).kick(run.id, run.tenant_id)
@@ -77,7 +77,7 @@ async def code_accepted(ctx: Context, run: InstructionRun) -> None:
         await RUNS.move(uow, run.tenant_id, run.id, states.IN_FLIGHT, vendor_status=None,
                         last_error="", next_poll_at=None)
         await uow.commit()
-    await refresh(ctx.runtime, RUN, run.id, ("requester",))
+    await refresh(ctx.runtime, run.tenant_id, RUN, run.id, ("requester",))
     driver(ctx.runtime).kick(run.id, run.tenant_id)
 
 
@@ -130,5 +130,5 @@ async def cancel(ctx: Context, run_id: int) -> InstructionRun:
                             next_poll_at=now)
             await uow.commit()
         driver(ctx.runtime).kick(run.id, run.tenant_id)  # it finishes as cancelled once 1E says so
-    await refresh(ctx.runtime, RUN, run.id)
+    await refresh(ctx.runtime, run.tenant_id, RUN, run.id)
     return await load(ctx, run.id)

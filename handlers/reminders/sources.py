@@ -89,8 +89,10 @@ class CertificateSource:
                 continue
             mentions = [Mention(p.name, a.user_id) for p in admins if (a := p.on(platform))]
             try:
-                await messenger.post(ReplyTarget(platform, channel),  # type: ignore[arg-type]
-                                     self.card(subject, days, successor, settings, mentions))
+                # the tenant's channel: its Slack token, among its Teams conversations
+                where = ReplyTarget(platform, channel,  # type: ignore[arg-type]
+                                    extra={"tenant": subject.tenant_id})
+                await messenger.post(where, self.card(subject, days, successor, settings, mentions))
             except Exception as exc:  # the bot left the channel: its admins are told privately
                 log.warning("the certificate reminder could not be posted in the %s admin "
                             "channel: %s", platform, type(exc).__name__)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.capability import Capability, Route
 from bot.events import Listener
 from bot.people import PERSON_DEACTIVATED
+from bot.rekey import Sealed
 from bot.sweeps import sweep_job
 from handlers.remote import commands
 from handlers.remote.callback import oauth_callback
@@ -18,6 +19,7 @@ from handlers.remote.connection import CALLBACK_PATH, INTEGRATION
 from handlers.remote.demo import demo_part
 from handlers.remote.offboard import close_sessions_of
 from handlers.remote.sweep import SWEEP
+from storage.remote import TeamViewerCredential, TeamViewerOAuthState
 
 CAPABILITY = Capability(
     name="remote",
@@ -30,4 +32,6 @@ CAPABILITY = Capability(
     jobs=(sweep_job("remote.sweep", SWEEP),),
     demo=demo_part,
     listeners=(Listener(PERSON_DEACTIVATED, close_sessions_of),),
+    sealed=(Sealed(TeamViewerCredential, text=("access_token", "refresh_token")),
+            Sealed(TeamViewerOAuthState, text=("verifier",))),
 )

@@ -77,7 +77,7 @@ async def start(ctx: Context, device: Device, email: str | None, ticket: str | N
             tenant_id=ctx.tenant_id, state=PENDING, device_id=device.id, device_name=device.name,
             requester_id=ctx.actor.principal.id, requester_email=who, end_customer=email,
             ticket=ticket, note=note, description=description, correlation_id=ctx.correlation_id,
-            reply_to=places.stored(reply_to, ctx.actor.identity)))
+            reply_to=places.stored(reply_to, ctx.actor)))
         await uow.commit()
     full = asyncio.create_task(_full_client(ctx, tv, device))
     try:

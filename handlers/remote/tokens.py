@@ -1,6 +1,6 @@
 """The tenant's TeamViewer sign-in in deskhand's database: the oauth module's TokenStore.
 
-Tokens and PKCE verifiers are sealed with DESKHAND_SECRET_KEY at rest; a refresh takes a lease
+Tokens and PKCE verifiers are sealed with the secret key ring at rest; a refresh takes a lease
 in job_claims, so two replicas never spend the same refresh token.
 """
 

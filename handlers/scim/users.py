@@ -203,6 +203,9 @@ async def create_user(runtime: Runtime, request: web.Request, caller: Caller) ->
     want = user.active is not False
     async with runtime.db.uow() as uow:
         row = await _claim(uow, caller.tenant_id, user, email, None)
+        if row is not None and not await uow.repo(ScimRepo).adopt(
+                caller.tenant_id, row.id, user.user_name):  # a racing request adopted them
+            raise scim.UniquenessException(detail=texts.EMAIL_TAKEN.format(value=email, id=row.id))
         was = row.active if row is not None else want
         if row is None:
             row = PrincipalRow(tenant_id=caller.tenant_id, email=email, display_name="",

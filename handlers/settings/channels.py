@@ -1,4 +1,5 @@
-"""`channel set admin <channel>`: where certificate expiry reminders go on this platform.
+"""`channel set admin <channel>`: where certificate expiry reminders go on this platform;
+`channel id`: the current channel's id, for the approval and admin channel settings.
 
 Set per platform, from the platform itself: a Slack channel id, a Teams channel's conversation
 id, `here` for the channel the command is typed in, or `none` to clear it (each certificate
@@ -16,44 +17,45 @@ from bot.registry import Arg, CommandSpec
 from bot.reminders import CHANNEL_PLATFORMS, ReminderSettings
 from cards.model import Card, Field, Fields, Text
 from cards.model import Context as Small
+from handlers.settings import texts
 from storage.tenants import SettingsRepo
 
-ALLOWED = {"slack": "a Slack channel id such as C0123ABCD (the channel's About tab), `here` or "
-                    "`none`",
-           "teams": "a Teams channel conversation id (19:…@thread.tacv2), `here` or `none`"}
-NO_CHANNELS = ("The console has no channels: certificate reminders reach each certificate admin "
-               "there privately. Set the admin channel from Slack or Teams.")
+TEAMS_KINDS = {"personal": "1:1 chat", "groupChat": "group chat"}
+
+
+def _here(cmd: Command, platform: str) -> str:
+    """The channel the command was typed in (a Teams reply thread's id is its channel's)."""
+    if platform == "teams" and cmd.reply_to.extra.get("conversation_type") not in (None, "channel"):
+        raise UserError(texts.HERE_NOT_TEAMS_CHANNEL.format(allowed=texts.ALLOWED["teams"]),
+                        title=texts.NOT_A_CHANNEL_TITLE)
+    if platform == "slack" and (cmd.reply_to.extra.get("im") or cmd.reply_to.channel.startswith("D")):
+        raise UserError(texts.HERE_IS_SLACK_DM.format(allowed=texts.ALLOWED["slack"]),
+                        title=texts.NOT_A_CHANNEL_TITLE)
+    return cmd.reply_to.channel.split(";messageid=", 1)[0]
 
 
 def _channel(cmd: Command, platform: str, raw: str) -> str:
     if raw.lower() == "none":
         return ""
     if raw.lower() == "here":
-        if platform == "teams" and cmd.reply_to.extra.get("conversation_type") not in (None, "channel"):
-            raise UserError("`here` is not a Teams channel: type the command in the channel, or "
-                            f"give its id ({ALLOWED['teams']}).", title="Not a channel")
-        if platform == "slack" and cmd.reply_to.extra.get("im"):
-            raise UserError("`here` is a direct message, not a channel: type the command in the "
-                            f"channel, or give {ALLOWED['slack']}.", title="Not a channel")
-        return cmd.reply_to.channel.split(";messageid=", 1)[0]
+        return _here(cmd, platform)
     if platform == "slack" and raw.startswith("#"):
-        raise UserError(f"Slack gave deskhand the channel's name ({raw}), not its id: type "
-                        "`channel set admin here` in that channel, or give its id such as "
-                        "C0123ABCD (the channel's About tab).", title="Which channel?")
+        raise UserError(texts.SLACK_NAME_NOT_ID.format(raw=raw), title=texts.SLACK_NAME_TITLE)
     return raw
 
 
 async def set_admin_channel(ctx: Context, cmd: Command) -> Reply:
     platform = cmd.reply_to.platform
     if platform not in CHANNEL_PLATFORMS:
-        raise UserError(NO_CHANNELS, title="No channels here")
+        raise UserError(texts.NO_CHANNELS, title=texts.NO_CHANNELS_TITLE)
     raw = str(cmd.args["channel"]).strip()
     key = f"admin_channel_{platform}"
     try:
         value = tenant_settings.parse_value(ReminderSettings, key, _channel(cmd, platform, raw))
     except ValueError:
-        raise UserError(f"The {platform.title()} admin channel must be {ALLOWED[platform]}, "
-                        f"not `{raw}`. Nothing was changed.", title="Check the channel") from None
+        raise UserError(texts.BAD_CHANNEL.format(platform=platform.title(), raw=raw,
+                                                 allowed=texts.ALLOWED[platform]),
+                        title=texts.BAD_CHANNEL_TITLE) from None
     async with ctx.runtime.db.uow() as uow:
         stored = await uow.repo(SettingsRepo).get(ctx.tenant_id)
         before = ReminderSettings.load(stored).admin_channel(platform)
@@ -61,11 +63,27 @@ async def set_admin_channel(ctx: Context, cmd: Command) -> Reply:
                                          by=ctx.actor.principal.email)
         await uow.commit()
     ctx.target = key
-    said = ("Certificate expiry reminders for this platform go to this channel; invite deskhand "
-            "there." if value else "No admin channel: each certificate admin is told privately.")
-    return Reply.private(Card("Admin channel set", [
-        Fields((Field(key, f"{before or '(none)'} \u2192 {value or '(none)'}"),)), Text(said),
+    return Reply.private(Card(texts.ADMIN_SET_TITLE, [
+        Fields((Field(key, f"{before or '(none)'} \u2192 {value or '(none)'}"),)),
+        Text(texts.ADMIN_SET if value else texts.ADMIN_CLEARED),
         Small(f"ref {ctx.correlation_id}")], tone="good"))
+
+
+async def channel_id(ctx: Context, cmd: Command) -> Reply:
+    platform = cmd.reply_to.platform
+    if platform not in CHANNEL_PLATFORMS:
+        raise UserError(texts.ID_NO_CHANNELS, title=texts.NO_CHANNELS_TITLE)
+    try:
+        channel = _here(cmd, platform)
+    except UserError:  # the same check as `here`, said for this command
+        kind = TEAMS_KINDS.get(str(cmd.reply_to.extra.get("conversation_type")), "chat")
+        raise UserError(texts.ID_NOT_CHANNEL[platform].format(kind=kind),
+                        title=texts.NOT_A_CHANNEL_TITLE) from None
+    ctx.target = channel
+    return Reply.private(Card(texts.ID_TITLE, [
+        Fields((Field(texts.ID_FIELD[platform], channel),)),
+        Text(texts.ID_USE.format(platform=platform, channel=channel)),
+        Small(texts.ID_INVITE[platform])]))
 
 
 COMMANDS = (
@@ -75,4 +93,8 @@ COMMANDS = (
                 args=(Arg("channel", "channel id, here or none"),),
                 examples=("channel set admin here", "channel set admin C0123ABCD",
                           "channel set admin none"), menu=False),  # set once, by an admin
+    CommandSpec("channel id",
+                "Show this channel's id, for the approval and admin channel settings.",
+                channel_id, permission="settings.read", examples=("channel id",),
+                menu=False),  # an admin's tool, used once per channel
 )

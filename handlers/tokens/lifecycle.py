@@ -54,7 +54,7 @@ async def create(ctx: Context, name: str, description: str, lifetime: str,
             tenant_id=ctx.tenant_id, name=name[:320], description=description[:500],
             state=PENDING, lifetime=lifetime, secret_hash=unusable_hash(),
             created_by_id=me.id, created_by_email=me.email,
-            reply_to=places.stored(reply_to, ctx.actor.identity),
+            reply_to=places.stored(reply_to, ctx.actor),
             expires_at=now() + LIFETIMES[lifetime]))
         await uow.commit()
     ctx.target = row.name

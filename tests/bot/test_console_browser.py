@@ -12,8 +12,8 @@ import pytest
 from playwright.async_api import BrowserContext, Locator, Page, expect
 
 from bot.context import Context, Reply
-from bot.model import Interaction
-from bot.platforms.console.adapter import REPLY_TO
+from bot.model import Interaction, ReplyTarget
+from bot.platforms.console.hub import ROOM
 from bot.registry import ActionSpec, an_id
 from cards.model import (
     Button,
@@ -174,7 +174,7 @@ async def test_console_renders_every_section_safely_and_sends_inputs(
     page = await open_console(chromium, server, errors)
     await act_as(page, ALEX)
     hostile = "<img src=x onerror=alert(1)> & <b>not bold</b>"
-    await server.runtime.platforms["console"].hub.post(REPLY_TO, Card(
+    await server.runtime.platforms["console"].hub.post(ReplyTarget("console", ROOM), Card(
         title="Every section <i>", tone="warning",
         sections=[
             Text(f"*bold* and _italic_ and `code` and device_read_only\n{hostile}"),
@@ -246,7 +246,8 @@ async def test_console_shows_code_in_help_as_code_and_keeps_data_cells_as_typed(
     await expect(row.locator("td").nth(1)).to_have_text("Change settings: settings set key=value ....")
 
     hostile = "`<img src=x onerror=alert(1)>` and *<b>x</b>*"
-    await server.runtime.platforms["console"].hub.post(REPLY_TO, Card(title="Two tables", sections=[
+    room = ReplyTarget("console", ROOM)
+    await server.runtime.platforms["console"].hub.post(room, Card(title="Two tables", sections=[
         Table(("what",), ((hostile,),), markdown=True), Table(("data",), ((hostile,),))]))
     posted = card(page, "Two tables").last
     own, data = posted.locator("td").nth(0), posted.locator("td").nth(1)

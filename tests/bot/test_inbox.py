@@ -25,6 +25,7 @@ from bot.secrets import SecretBox
 from storage import migrate
 from storage.db import Database
 from storage.inbox import TABLE, InboxStore, NewItem
+from tests.bot.test_workers import METRICS_TOKEN
 from tests.conftest import SECRET as KEY
 from tests.conftest import free_port, make_settings, sqlite_url, start_server
 from tests.fakes.slack_api import ALEX, BOT_TOKEN, SECRET, FakeSlack, SlackEnv, slack_env
@@ -101,7 +102,8 @@ async def deskhand(tmp_path: Path, fake: FakeSlack, *, consume: bool = True) -> 
     port = free_port()
     runner, live = await start_server(make_settings(
         sqlite_url(tmp_path), port=port, public_url=f"http://127.0.0.1:{port}",
-        slack_signing_secret=SECRET, slack_bot_token=BOT_TOKEN, slack_api_url=fake.url + "/api/"))
+        slack_signing_secret=SECRET, slack_bot_token=BOT_TOKEN, slack_api_url=fake.url + "/api/",
+        metrics_token=METRICS_TOKEN))
     if not consume:
         await live.runtime.inbox.stop()
     try:
@@ -144,7 +146,7 @@ async def stored(tmp_path: Path, *items: NewItem, holder: str | None = None) -> 
 
 
 def item(payload: dict[str, Any], *, age: timedelta = timedelta(0)) -> NewItem:
-    sealed = SecretBox(KEY).seal(orjson.dumps(payload).decode())
+    sealed = SecretBox([KEY]).seal(orjson.dumps(payload).decode())
     return NewItem("slack", "command", sealed, datetime.now(UTC) - age)
 
 
@@ -161,13 +163,14 @@ async def test_an_acked_command_is_run_by_the_next_process(tmp_path: Path) -> No
             assert await env.server.runtime.inbox.store.counts() == (1, 0)
             (row,) = await env.server.runtime.inbox.store.claim("peek", 1, timedelta(0), ["slack"])
             assert "response_url" not in row.payload  # sealed at rest
-            body = orjson.loads(SecretBox(KEY).open(row.payload))["body"]
+            body = orjson.loads(SecretBox([KEY]).open(row.payload))["body"]
             assert body["response_url"].endswith("/response/kept")
             assert "token" not in body  # Slack's legacy verification token is not kept
             async with env.server.runtime.db.engine.begin() as conn:
                 await conn.execute(update(TABLE).values(claimed_by=None, lease_until=None))
             await asyncio.sleep(0.05)
-            async with env.http.get(f"{env.server.url}/metrics") as resp:
+            async with env.http.get(f"{env.server.url}/metrics",
+                                    headers={"Authorization": f"Bearer {METRICS_TOKEN}"}) as resp:
                 lines = dict(line.rsplit(" ", 1) for line in (await resp.text()).splitlines()
                              if line.startswith("deskhand_inbox"))
             assert (lines["deskhand_inbox_queued"], lines["deskhand_inbox_running"]) == ("1.0", "0.0")

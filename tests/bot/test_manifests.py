@@ -155,7 +155,7 @@ def test_slack_follows_the_registry() -> None:
     validate_slack(data)
     names = [c["command"] for c in data["features"]["slash_commands"]]
     assert names == ["/deskhand", "/help", "/remote", "/run"]  # /status is Slack's own; 41 chars is too long
-    assert "status" in data["features"]["slash_commands"][0]["description"]
+    assert "/deskhand help" in data["features"]["slash_commands"][0]["description"]  # reaches `status`
 
 
 def test_slack_needs_https_unless_socket_mode(registry: Registry) -> None:

@@ -115,6 +115,36 @@ def test_toml_file_under_the_environment(tmp_path: Path, monkeypatch: pytest.Mon
     assert load_settings().port == 4200  # the environment wins over the file
 
 
+NEW_KEY, OLD_KEY = "new-key-" + "n" * 24, "old,key-" + "o" * 24
+
+
+def test_the_secret_key_ring(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DESKHAND_SECRET_KEYS, newest first; DESKHAND_SECRET_KEY alone is a ring of one (taken
+    whole, commas and all); both at once are refused in one line."""
+    assert load_settings().secret_ring == []
+    monkeypatch.setenv("DESKHAND_SECRET_KEY", OLD_KEY)
+    assert load_settings().secret_ring == [OLD_KEY]
+    monkeypatch.setenv("DESKHAND_SECRET_KEYS", f" {NEW_KEY} , {OLD_KEY.replace(',', '.')}")
+    with pytest.raises(SettingsError) as exc:
+        load_settings()
+    assert exc.value.lines == [
+        "DESKHAND_SECRET_KEYS: set DESKHAND_SECRET_KEYS or DESKHAND_SECRET_KEY, not both: put the "
+        "current key in DESKHAND_SECRET_KEYS (newest first) and unset DESKHAND_SECRET_KEY"]
+    monkeypatch.delenv("DESKHAND_SECRET_KEY")
+    assert load_settings().secret_ring == [NEW_KEY, OLD_KEY.replace(",", ".")]
+    monkeypatch.setenv("DESKHAND_SECRET_KEYS", " ")
+    assert load_settings().secret_ring == []  # empty is not set
+    for ring, problem in ((f"{NEW_KEY},,{NEW_KEY}x", "an entry is empty: give the keys newest "
+                           "first, separated by commas"),
+                          (f"{NEW_KEY}, {NEW_KEY}", "a key is listed twice"),
+                          (f"{NEW_KEY},short-key", "every key must be at least 16 characters")):
+        monkeypatch.setenv("DESKHAND_SECRET_KEYS", ring)
+        with pytest.raises(SettingsError) as exc:
+            load_settings()
+        assert exc.value.lines == [f"DESKHAND_SECRET_KEYS: {problem}"]
+        assert NEW_KEY not in str(exc.value) and "short-key" not in str(exc.value)
+
+
 @pytest.mark.parametrize(("content", "line"), [
     (None, "DESKHAND_CONFIG: no such file"),
     ("port = \n", "DESKHAND_CONFIG: Invalid value (at line 1, column 8)"),
@@ -151,7 +181,7 @@ def test_unknown_keys_in_the_toml_file_are_refused_with_the_nearest_setting(
         at.format("workres") + f"did you mean workers? {rule}",
         at.format("frobnicate") + rule.strip("()"),
         at.format("slack") + "settings are top-level keys, not tables, e.g. slack_api_url, "
-                             f"slack_app_token, slack_bot_token, slack_signing_secret {rule}"]
+                             f"slack_app_token, slack_bot_token, slack_command_prefix {rule}"]
     config.write_text('database_url = "sqlite+aiosqlite:///x.db"\nport = 4000\nworkers = 4\n')
     assert (load_settings().port, load_settings().workers) == (4000, 4)
 

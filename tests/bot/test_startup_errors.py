@@ -47,7 +47,9 @@ def test_each_start_up_problem_is_one_line_and_exit_2(tmp_path: Path) -> None:
             (_env(url, DESKHAND_PORT=str(port)), ["serve"]),
             (_env(url, DESKHAND_WORKERS="99"), ["serve"]),
             (_env(url), ["demo", "--data-dir", "/proc/deskhand"]),
-            cwd=tmp_path, timeout=300)  # nine Python start-ups at once on a small machine
+            (_env(url, DESKHAND_METRICS_PORT=str(port)), ["serve"]),
+            (_env(url, DESKHAND_METRICS_TOKEN="short"), ["serve"]),
+            cwd=tmp_path, timeout=300)  # eleven Python start-ups at once on a small machine
     lines = [one_line(r) for r in results]
     key = ("DESKHAND_SECRET_KEY is not set (it encrypts integration secrets and signs download "
            "links); set it to a long random value")
@@ -66,6 +68,10 @@ def test_each_start_up_problem_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert lines[7] == "DESKHAND_WORKERS: Input should be less than or equal to 32"
     assert lines[8] == ("cannot use the demo's folder /proc/deskhand (No such file or directory); "
                         "pass --data-dir a folder this user may write")
+    assert lines[9] == (f"port {port} on 127.0.0.1 is already in use; stop what listens there or "
+                        "set DESKHAND_METRICS_PORT to a free port")
+    assert lines[10] == ("DESKHAND_METRICS_TOKEN: must be at least 16 characters (e.g. from "
+                         "`openssl rand -hex 32`)")
 
 
 async def _migrated(url: str) -> None:

@@ -30,6 +30,7 @@ from tests.fakes.slack_api import ALEX, BOT_TOKEN, SECRET, FakeSlack, SlackEnv
 from tests.workflows.test_restart import prepare
 
 DESKHAND = Path(sys.executable).parent / "deskhand"
+METRICS_TOKEN = "metrics-token-0123456789"  # /metrics on the public listener wants it
 
 
 def children(pid: int) -> list[int]:
@@ -75,7 +76,7 @@ async def listener_env(tmp_path: Path, fake: FakeSlack, port: int, **more: str) 
                DESKHAND_TENANT="acme", DESKHAND_PORT=str(port), DESKHAND_WORKERS="1",
                DESKHAND_PUBLIC_URL=f"http://127.0.0.1:{port}", DESKHAND_SLACK_SIGNING_SECRET=SECRET,
                DESKHAND_SLACK_BOT_TOKEN=BOT_TOKEN, DESKHAND_SLACK_API_URL=fake.url + "/api/",
-               PYTHONUNBUFFERED="1", **more)
+               DESKHAND_METRICS_TOKEN=METRICS_TOKEN, PYTHONUNBUFFERED="1", **more)
     return env
 
 
@@ -101,7 +102,8 @@ async def until_ready(http: aiohttp.ClientSession, url: str, proc: subprocess.Po
 
 async def metric(http: aiohttp.ClientSession, url: str, line: str) -> float | None:
     """The value of one sample of the listener's /metrics (e.g. `name{labels}`), None if absent."""
-    async with http.get(f"{url}/metrics") as resp:
+    async with http.get(f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}) as resp:
+        assert resp.status == 200
         text = await resp.text()
     families = [f.name for f in text_string_to_metric_families(text)]  # it parses, and
     assert len(families) == len(set(families))  # each family once, however many processes counted

@@ -1,9 +1,10 @@
 """A fake Slack: Web API methods, response_urls, file upload URLs and a Socket Mode WebSocket.
 
 It records every call, answers like Slack (ok/error JSON, 429 + Retry-After when scripted), checks
-tokens, and validates every Block Kit payload through slack_sdk's models, answering invalid_blocks
-as Slack would. `SlackEnv` is Slack's other side: it signs payload fixtures and POSTs them to a
-running deskhand whose Web API base points at the fake.
+tokens (the deployment's, and each workspace installation's: `add_token`, whose users.info only
+knows that workspace's people), and validates every Block Kit payload through slack_sdk's models,
+answering invalid_blocks as Slack would. `SlackEnv` is Slack's other side: it signs payload
+fixtures and POSTs them to a running deskhand whose Web API base points at the fake.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class Call:
     at: float = field(default_factory=time.monotonic)
     path: str = ""
     result: dict[str, Any] = field(default_factory=dict)  # what the fake answered
+    token: str = ""  # the bot token it came with
 
 
 def validate_blocks(blocks: Any, limit: int = 50) -> str | None:
@@ -88,6 +90,7 @@ class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.users: dict[str, dict[str, Any]] = {}
+        self.tokens: dict[str, str | None] = {BOT_TOKEN: None}  # -> the one workspace it serves
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.not_member: set[str] = set()
         self.delays: dict[str, float] = {}
@@ -105,6 +108,10 @@ class FakeSlack:
         profile = {"email": email} if email else {}
         self.users[user_id] = {"id": user_id, "team_id": team, "name": user_id.lower(),
                                "deleted": False, "is_bot": False, "profile": profile, **extra}
+
+    def add_token(self, token: str, team: str) -> None:
+        """A bot token of one workspace's own installation of the app."""
+        self.tokens[token] = team
 
     def fail(self, method: str, *, status: int = 200, error: str = "fatal_error",
              retry_after: int | None = None, times: int = 1) -> None:
@@ -162,20 +169,20 @@ class FakeSlack:
         method = request.match_info["method"]
         args = await self._args(request)
         auth = request.headers.get("Authorization", "").removeprefix("Bearer ") or args.get("token", "")
-        call = Call(method, copy.deepcopy(args), path=request.path)
+        call = Call(method, copy.deepcopy(args), path=request.path, token=auth)
         self.calls.append(call)
         if method in self.delays:
             await asyncio.sleep(self.delays[method])
         if self.script.get(method):
             status, body, headers = self.script[method].pop(0)
             return web.json_response(body, status=status, headers=headers)
-        wanted = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
-        if auth != wanted:
+        valid = auth == APP_TOKEN if method == "apps.connections.open" else auth in self.tokens
+        if not valid:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         handler = getattr(self, "m_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
-        call.result = handler(args)
+        call.result = handler({**args, "_team": self.tokens.get(auth)})
         return web.json_response(call.result)
 
     def _post(self, args: dict[str, Any]) -> dict[str, Any] | str:
@@ -221,6 +228,8 @@ class FakeSlack:
 
     def m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(args.get("user", ""))
+        if user and args["_team"] not in (None, user["team_id"]):
+            user = None  # one workspace's installation does not know another's people
         return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
 
     def m_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -304,10 +313,11 @@ class SlackEnv:
             return r.status, await r.text(), time.perf_counter() - started
 
     def command_body(self, user: str, command: str, text: str, *, channel: str = CHANNEL,
-                     response: str = "cmd") -> str:
+                     response: str = "cmd", team: str = "T0001", org: str = "") -> str:
         p = load("slash_command")
         p.update(user_id=user, user_name=user.lower(), command=command, text=text, channel_id=channel,
-                 response_url=self.fake.response_url(response), trigger_id=trigger_id())
+                 response_url=self.fake.response_url(response), trigger_id=trigger_id(),
+                 team_id=team, enterprise_id=org)
         return urlencode(p)
 
     async def command(self, user: str, command: str, text: str, **kw: Any) -> tuple[int, str, float]:
@@ -315,9 +325,12 @@ class SlackEnv:
 
     def action_body(self, user: str, action_id: str, value: str, *, ts: str, channel: str = CHANNEL,
                     ephemeral: bool = False, block_id: str = "b1", response: str = "act",
-                    trigger: str | None = None) -> str:
+                    trigger: str | None = None, team: str = "T0001", org: str = "") -> str:
         p = load("block_actions")
         p["user"]["id"] = p["user"]["username"] = user
+        p["user"]["team_id"] = p["team"]["id"] = team
+        if org:  # an Enterprise Grid workspace: Slack names its org too
+            p["team"]["enterprise_id"], p["enterprise"] = org, {"id": org, "name": "Grid"}
         p["container"].update(message_ts=ts, channel_id=channel, is_ephemeral=ephemeral)
         p["channel"]["id"] = channel
         if ephemeral:

@@ -89,6 +89,6 @@ async def console_inbox(rt: Runtime, email: str) -> list[dict[str, Any]]:
     assert hub is not None
     pid = await principal_id(rt, email)
     socket = object()
-    history: list[dict[str, Any]] = hub.join(socket, pid)  # type: ignore[attr-defined]
+    history: list[dict[str, Any]] = hub.join(socket, "console", pid)  # type: ignore[attr-defined]
     hub.leave(socket)  # type: ignore[attr-defined]
     return [m["card"] for m in history if m["private"] and m["kind"] == "card"]

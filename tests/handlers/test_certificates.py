@@ -119,8 +119,8 @@ def text_of(message: dict[str, Any]) -> str:
 
 async def test_generated_when_none_exists_valid_a_year_key_sealed(runtime: Runtime) -> None:
     now = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
-    made = await ensure(runtime, now)
-    assert made is not None and await ensure(runtime, now) is None  # one is enough
+    made = await ensure(runtime, runtime.tenant_id, now)
+    assert made is not None and await ensure(runtime, runtime.tenant_id, now) is None  # one is enough
     [row] = await certificates(runtime)
     cert = x509.load_pem_x509_certificate(row.certificate_pem.encode())
     assert (row.state, row.not_before, row.not_after) == ("available", now, now + VALIDITY)
@@ -138,7 +138,7 @@ async def test_generated_when_none_exists_valid_a_year_key_sealed(runtime: Runti
 async def test_concurrent_first_sights_make_one_certificate(runtime: Runtime) -> None:
     """The rollover job and `cert list` in one process at once: one key pair, not several."""
     now = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
-    made = await asyncio.gather(*(ensure(runtime, now) for _ in range(3)))
+    made = await asyncio.gather(*(ensure(runtime, runtime.tenant_id, now) for _ in range(3)))
     assert len([m for m in made if m is not None]) == 1
     assert len(await certificates(runtime)) == 1
 
@@ -155,20 +155,21 @@ async def any_runtime(db_url: str) -> AsyncIterator[Runtime]:
 async def test_rollover_makes_a_new_available_one_at_90_percent(any_runtime: Runtime) -> None:
     runtime = any_runtime
     start = datetime(2027, 1, 1, tzinfo=UTC)
-    first = await ensure(runtime, start)
+    first = await ensure(runtime, runtime.tenant_id, start)
     assert first is not None
     async with runtime.db.uow() as uow:
         assert await CERTIFICATES.move(uow, runtime.tenant_id, first.id, "available", "active")
         await uow.commit()
     ninety = start + VALIDITY * 0.9
-    assert await ensure(runtime, ninety - timedelta(minutes=1)) is None
-    second = await ensure(runtime, ninety)
+    assert await ensure(runtime, runtime.tenant_id, ninety - timedelta(minutes=1)) is None
+    second = await ensure(runtime, runtime.tenant_id, ninety)
     assert second is not None and second.not_before == ninety.replace(microsecond=0)
-    assert await ensure(runtime, ninety + timedelta(days=20)) is None  # a fresh one is waiting
+    # a fresh one is waiting
+    assert await ensure(runtime, runtime.tenant_id, ninety + timedelta(days=20)) is None
     assert [(r.state, r.id) for r in await certificates(runtime)] == [
         ("active", first.id), ("available", second.id)]
     # Nobody activated it either: once it too is 90% through, a third is made.
-    third = await ensure(runtime, ninety + VALIDITY * 0.9)
+    third = await ensure(runtime, runtime.tenant_id, ninety + VALIDITY * 0.9)
     assert third is not None and len(await certificates(runtime)) == 3
     async with runtime.db.uow() as uow:
         repo = uow.repo(CertificateRepo)
@@ -201,7 +202,7 @@ async def test_download_is_uploaded_as_a_file_in_slack(tmp_path: Path) -> None:
     from tests.fakes.slack_api import slack_env
 
     async with slack_env(tmp_path) as env:
-        row = await ensure(env.server.runtime)
+        row = await ensure(env.server.runtime, env.server.runtime.tenant_id)
         assert row is not None
         status, _, _ = await env.command(SLACK_ALEX, "/deskhand", f"cert download {row.thumbprint}")
         assert status == 200
@@ -244,7 +245,7 @@ async def _answer(client: Any) -> dict[str, Any]:
 async def test_activation_succeeds_only_for_an_uploaded_certificate(tmp_path: Path, kind: str) -> None:
     async with idp_server(tmp_path, kind) as (server, sim):
         rt = server.runtime
-        first = await ensure(rt)
+        first = await ensure(rt, rt.tenant_id)
         assert first is not None
         async with rt.db.uow() as uow:  # an Infrastructure Admin, not a Full Administrator
             await rbac_admin.grant(uow, rt.tenant_id, Granter("test"), "Infrastructure Admin",
@@ -283,7 +284,7 @@ async def test_activation_succeeds_only_for_an_uploaded_certificate(tmp_path: Pa
 
 async def test_activation_without_an_idp_says_what_to_set(tmp_path: Path) -> None:
     async with idp_server(tmp_path, configured=False) as (server, _):
-        row = await ensure(server.runtime)
+        row = await ensure(server.runtime, server.runtime.tenant_id)
         assert row is not None
         async with console(server, ALEX) as alex:
             refused = await alex.say(f"cert activate {row.thumbprint}")
@@ -300,7 +301,7 @@ async def test_activation_over_slack_is_ephemeral_and_the_button_replaces_it(tmp
     try:
         async with slack_env(tmp_path, idp_kind="okta", idp_client_id=CLIENT,
                              idp_token_url=f"{base}/oauth2/v1/token") as env:
-            row = await ensure(env.server.runtime)
+            row = await ensure(env.server.runtime, env.server.runtime.tenant_id)
             assert row is not None
             sim.trust(CLIENT, row.certificate_pem)
             await env.command(SLACK_ALEX, "/cert", f"activate {row.thumbprint}", response="asked")

@@ -54,7 +54,7 @@ async def test_a_wipe_stuck_sending_becomes_unknown_and_is_never_resent(live: Li
     assert told["private"] and "never sent again automatically" in told["card"]["fallback"]
     [row] = await wipes(server)
     assert row.state == "unknown" and "Workspace ONE console" in row.error
-    await send(server.runtime, row.id)  # a late decision or a replay finds nothing to send
+    await send(server.runtime, row.tenant_id, row.id)  # a late decision or a replay finds nothing to send
     assert await sweep(server.runtime, SWEEP) == 0
     assert wipes_sent(sim, device) == [] and (await wipes(server))[0].state == "unknown"
     assert [(r.kind, r.outcome) for r in await audit_rows(server, "ws1.wipe")][-1] == (
@@ -107,7 +107,7 @@ async def test_a_refused_or_unanswered_send_keeps_the_vendors_words_and_the_refe
     row, device = await left_in(server, "approved", timedelta(seconds=1))
     sim.switches.fail_next, sim.switches.fail_status, sim.switches.fail_path = 1, status, "/commands"
     async with console(server, ALEX) as alex:
-        await send(server.runtime, row.id)
+        await send(server.runtime, row.tenant_id, row.id)
         told = await next_where(alex, title_has(device))
     [row] = await wipes(server)
     assert row.state == state and row.error and row.sent_at is None

@@ -18,6 +18,7 @@ from storage.devices import DeviceRepo, ManagementGroup
 from storage.directory import DirectoryRepo
 from storage.rbac import RbacRepo
 from storage.tenants import SettingsRepo
+from storage.vendor_groups import Renamed, VendorGroupRepo
 from tests.conftest import LiveServer, sqlite_url
 from tests.handlers.integrations_env import person, say, text_of
 from tests.handlers.inventory_env import admin, deskhand, inventory, simulators
@@ -151,3 +152,27 @@ async def test_a_1e_group_renamed_and_a_mapping_that_pins_a_name(tmp_path: Path)
         report = await run_sync(rt, rt.tenant_id)
         assert report.sources[0].renamed == [] and report.sources[0].moved == 3
         assert (await inventory(rt))["PC-0001"][0] == "London"
+
+
+async def test_a_group_following_one_vendor_is_never_re_pointed_by_another(tmp_path: Path) -> None:
+    """A TeamViewer admin names a group after Workspace ONE's Finance, renames it away and then
+    renames their own group to Finance: Finance, and the scopes naming it, stay Workspace ONE's."""
+    async with simulators() as sims, deskhand(sqlite_url(tmp_path), sims) as rt:
+        renamed: list[Renamed] = []
+
+        async def group(source: str, name: str, ref: str) -> int | None:
+            async with rt.db.uow() as uow:
+                found = await uow.repo(VendorGroupRepo).group_id(
+                    rt.tenant_id, source, name, ref, False, renamed)
+                await uow.commit()
+            return found
+
+        finance = await group("workspace-one", "Finance", "w1")
+        contractors = await group("teamviewer", "Contractors", "t9")
+        assert await group("teamviewer", "Finance", "t10") == finance  # same name, same group...
+        assert (await groups(rt))["Finance"] == ("workspace-one", "w1")  # ...still Workspace ONE's
+        assert await group("teamviewer", "A", "t10") not in (finance, contractors)
+        assert await group("teamviewer", "Finance", "t9") == contractors
+        assert [(r.old, r.new, r.taken) for r in renamed] == [("Contractors", "Finance", True)]
+        assert (await groups(rt))["Finance"] == ("workspace-one", "w1")
+        assert await group("workspace-one", "Finance", "w1") == finance

@@ -36,7 +36,7 @@ async def test_a_run_with_a_device_still_out_stays_in_progress(tmp_path: Path) -
             await next_where(avery, lambda m: m["id"] == posted["id"] and field(m, "State") == "in progress"
                              and field(m, "Progress").startswith("sent 1 · received 0 · outstanding 1"))
         run = (await env.runs())[-1]
-        await driver(env.rt).drive(run.id)
+        await driver(env.rt).drive(run.id, run.tenant_id)
         assert (await env.run(run.id)).state == "in_progress"
 
 
@@ -54,7 +54,7 @@ async def test_a_poll_that_changes_nothing_logs_nothing_at_info(
         caplog.clear()
         before = env.sim.hits[calls]
         while env.sim.hits[calls] < before + 2:  # two whole polls, by the scheduler or by us
-            await driver(env.rt).drive(run.id)
+            await driver(env.rt).drive(run.id, run.tenant_id)
             await asyncio.sleep(0.05)  # let the scheduler's own drive finish when it holds the run
         logged = list(caplog.records)  # the polls', before the test's deskhand stops
         assert (await env.run(run.id)).state == "in_progress"

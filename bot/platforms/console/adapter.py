@@ -3,6 +3,8 @@
 In demo/dev mode a visitor picks a persona, trusted (the picker and its API exist only there);
 in production a session cookie from a sign-in link says who they are (bot/platforms/console/
 signin.py), checked again at every message so a sign-out or deactivation ends the socket.
+A signed-in person works in their own tenant, in its room (the personas are the deployment's
+own tenant's people).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from bot.identity import resolve_actor
 from bot.model import Actor, MessageRef, Platform, PlatformIdentity, ReplyTarget
 from bot.origin import same_origin
 from bot.platforms.bodies import BadBody, json_object
-from bot.platforms.console.hub import ROOM, ConsoleHub
+from bot.platforms.console.hub import ConsoleHub, room_of
 from bot.platforms.console.signin import SignIn, needed
 from bot.rbac import grants_of
 from bot.tasks import Tasks
@@ -31,7 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("deskhand.console")
 STATIC = Path(__file__).parent / "static"
-REPLY_TO = ReplyTarget("console", ROOM)
 SIGNED_OUT = 4401  # the WebSocket close code for "your session ended": the page stops retrying
 
 
@@ -97,22 +98,22 @@ class ConsoleAdapter:
             return web.json_response([await self._listed(uow, p) for p in rows])
 
     async def _listed(self, uow: UnitOfWork, p: PrincipalRow) -> dict[str, Any]:
-        roles = sorted({g.role.name for g in await grants_of(uow, self.rt.tenant_id, p.id)})
+        roles = sorted({g.role.name for g in await grants_of(uow, p.tenant_id, p.id)})
         return {"id": p.id, "email": p.email, "name": p.display_name, "active": p.active,
                 "roles": roles}
 
-    async def _actor(self, principal_id: int) -> Actor | None:
+    async def _actor(self, principal_id: int, tenant_id: int) -> Actor | None:
         async with self.rt.db.uow() as uow:
             directory = uow.repo(DirectoryRepo)
             row = await directory.principal(principal_id)
-            if row is None or row.tenant_id != self.rt.tenant_id:
+            if row is None or row.tenant_id != tenant_id:
                 return None
             identity = PlatformIdentity("console", "local", str(row.id), row.display_name)
             if await directory.identity("console", "local", str(row.id)) is None:
                 await directory.link_identity(row.tenant_id, row.id, "console", "local",
                                               str(row.id), row.display_name)
                 await uow.commit()
-        return await resolve_actor(self.rt.db, self.rt.tenant_id, identity)
+        return await resolve_actor(self.rt.db, tenant_id, identity)
 
     async def _visitor(self, request: web.Request) -> Actor:
         """Who opens this socket: the signed-in person, or (demo/dev) the persona asked for."""
@@ -120,14 +121,14 @@ class ConsoleAdapter:
             if not same_origin(request, self.rt.settings.public_url):
                 raise web.HTTPForbidden(text="console connections come from the console's page")
             person = await self.signin.person(request)
-            actor = await self._actor(person.id) if person is not None else None
+            actor = await self._actor(person.id, person.tenant_id) if person is not None else None
             if actor is None:
                 raise web.HTTPUnauthorized(text="sign in with a link from the `console` command")
             return actor
         if "Origin" in request.headers and not same_origin(request, self.rt.settings.public_url):
             raise web.HTTPForbidden(text="cross-origin console connections are refused")
         try:
-            actor = await self._actor(int(request.query.get("persona", "")))
+            actor = await self._actor(int(request.query.get("persona", "")), self.rt.tenant_id)
         except ValueError:
             actor = None
         if actor is None:
@@ -145,7 +146,7 @@ class ConsoleAdapter:
         ws = web.WebSocketResponse(heartbeat=30)
         await ws.prepare(request)
         await ws.send_json({"type": "hello", "persona": actor.principal.email,
-                            "history": self.hub.join(ws, actor.principal.id)})
+                            "history": self.hub.join(ws, self._room(actor), actor.principal.id)})
         try:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
@@ -181,15 +182,21 @@ class ConsoleAdapter:
         # Ack first, work after: the socket answers at once and the card arrives by push.
         self._work.spawn(coro)
 
+    def _room(self, actor: Actor) -> str:
+        return room_of(actor.tenant_id, self.rt.tenant_id)
+
     async def _command(self, actor: Actor, text: str) -> None:
-        await self.rt.dispatch.command(self.hub, actor.identity, text, REPLY_TO)
+        await self.rt.dispatch.command(self.hub, actor.tenant_id, actor.identity, text,
+                                       ReplyTarget("console", self._room(actor)))
 
     async def _action(self, actor: Actor, data: dict[str, Any]) -> None:
-        message_id = str(data.get("message_id", ""))
-        clicked = MessageRef("console", ROOM, message_id) if self.hub.message(message_id) else None
+        message_id, room = str(data.get("message_id", "")), self._room(actor)
+        clicked = MessageRef("console", room, message_id) \
+            if self.hub.message(message_id, room, actor.principal.id) else None
         inputs = data.get("inputs") if isinstance(data.get("inputs"), dict) else {}
         click = Click(data["action_id"], str(data.get("value", "")), inputs or {})
-        await self.rt.dispatch.click(self.hub, actor.identity, click, REPLY_TO, clicked)
+        await self.rt.dispatch.click(self.hub, actor.tenant_id, actor.identity, click,
+                                     ReplyTarget("console", room), clicked)
 
     async def close(self) -> None:
         await self.hub.close()

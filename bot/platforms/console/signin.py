@@ -79,7 +79,7 @@ class SignIn:
 
     async def person(self, request: web.Request) -> Principal | None:
         """Who this request's cookie signs in, now; None when nobody."""
-        return await console_signin.session_of(self.rt.db, self.rt.tenant_id, self.cookie(request))
+        return await console_signin.session_of(self.rt.db, self.cookie(request))
 
     async def confirm(self, request: web.Request) -> web.Response:
         action = html.escape(SIGNIN_PATH + request.match_info["token"][:64], quote=True)
@@ -93,8 +93,7 @@ class SignIn:
         if not same_origin(request, self.rt.settings.public_url):
             return page("Sign-in refused", paragraph("That sign-in came from another site."), 403)
         try:
-            session = await console_signin.redeem(self.rt.db, self.rt.tenant_id,
-                                                  request.match_info["token"],
+            session = await console_signin.redeem(self.rt.db, request.match_info["token"],
                                                   self.rt.settings.console_session_hours)
         except SignInRefused as exc:
             return page("Sign-in refused", paragraph(str(exc)) + paragraph(GET_A_LINK), 403)
@@ -111,7 +110,7 @@ class SignIn:
             raise web.HTTPForbidden(text="sign-outs come from the console's own page")
         cookie = self.cookie(request)
         if cookie:
-            await console_signin.sign_out(self.rt.db, self.rt.tenant_id, cookie)
+            await console_signin.sign_out(self.rt.db, cookie)
         response = web.Response(status=204, headers=HEADERS)
         response.del_cookie(self.cookie_name, path="/", secure=self.secure or None,
                             httponly=True, samesite="Strict")

@@ -10,11 +10,13 @@ by every process: bot/inbox.Replay).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from collections.abc import Coroutine
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -25,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.model import Platform
 from bot.platforms.slack import inbound, listeners
+from bot.platforms.slack.clients import SlackClients
 from bot.platforms.slack.identity import SlackIdentity
 from bot.platforms.slack.messenger import ChannelPacer, SlackMessenger
 from bot.platforms.slack.retries import PolicyRetries
@@ -52,6 +55,17 @@ def check_settings(runtime: Runtime) -> tuple[bool, bool]:
     return http, socket
 
 
+def browsers_reach(public_url: str) -> bool:
+    """Whether people's browsers can open links to `public_url` (https, not a loopback host)."""
+    parts = urlsplit(public_url)
+    host = (parts.hostname or "").lower()
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost" or host.endswith(".localhost")
+    return parts.scheme == "https" and bool(host) and not loopback
+
+
 class SlackAdapter:
     platform: Platform = "slack"
 
@@ -66,6 +80,9 @@ class SlackAdapter:
             base_url=s.slack_api_url if s.slack_api_url.endswith("/") else s.slack_api_url + "/",
             retry_handlers=[PolicyRetries()])
         self.secret = s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else ""
+        # Requests are verified with the current secret, then the previous (a rotation window).
+        self.secrets = [v.get_secret_value() for v in (s.slack_signing_secret,
+                                                       s.slack_signing_secret_previous) if v]
         # process_before_response: the listeners only store and ack, so running them before the
         # HTTP answer costs nothing and skips bolt's 10 ms polling for the ack. Bolt's own
         # signature check is off: `events` has made it, with the body's shape, before bolt.
@@ -73,10 +90,17 @@ class SlackAdapter:
             name="deskhand", client=self.client, signing_secret=self.secret,
             request_verification_enabled=False, process_before_response=True,
             logger=logging.getLogger("deskhand.slack.bolt"))
-        self.identity = SlackIdentity(self.client)
-        self.messenger = SlackMessenger(runtime, self.client, ChannelPacer(1.0))
+        self.clients = SlackClients(runtime, self.client)  # and each workspace's own token
+        self.identity = SlackIdentity(self.clients)
+        self.messenger = SlackMessenger(runtime, self.clients, ChannelPacer(1.0))
         self.socket = SocketRunner(self.app, s.slack_app_token.get_secret_value()) \
             if listen and socket and s.slack_app_token else None
+        if self.socket is not None and not browsers_reach(s.public_url):
+            # Slack needs no address in Socket Mode, but the links deskhand hands out do.
+            log.warning("Slack Socket Mode is on but DESKHAND_PUBLIC_URL is %s: download links, "
+                        "console sign-in links and the TeamViewer sign-in callback point there, and "
+                        "people's browsers cannot open them. Set DESKHAND_PUBLIC_URL to the https:// "
+                        "address where deskhand is reachable (docs/slack.md)", s.public_url)
         self._after_ack = Tasks("slack", log)  # views.open, notes to the sender
         listeners.register(self)
         runtime.inbox.executors["slack"] = self
@@ -88,7 +112,7 @@ class SlackAdapter:
     async def events(self, request: web.Request) -> web.Response:
         body = await request.read()
         try:
-            inbound.verify(request.headers, body, self.secret)
+            inbound.verify(request.headers, body, self.secrets)
             inbound.check_body(request.content_type, body)
         except inbound.Refused as exc:
             log.warning("Slack request refused with %s: %s", exc.status, exc.reason)

@@ -13,23 +13,29 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.identity import EmailLookup
 from bot.model import PlatformIdentity
+from bot.platforms.slack.clients import SlackClients
+from bot.tenancy import Workspace
 
 log = logging.getLogger("deskhand.slack")
 
 
 class SlackIdentity:
-    def __init__(self, client: AsyncWebClient) -> None:
-        self.client = client
+    def __init__(self, clients: SlackClients) -> None:
+        self.clients = clients
         self._warned_scope = False
 
-    def lookup(self, identity: PlatformIdentity) -> EmailLookup:
+    def lookup(self, identity: PlatformIdentity, where: Workspace) -> EmailLookup:
+        """Asked with the token of the person's own workspace (its own installation's, where it
+        has one): another workspace's installation does not know the user."""
+        own = where.actor() or where
+
         async def email() -> str | None:
-            return await self.email(identity.user_id)
+            return await self.email(await self.clients.of(own.keys()), identity.user_id)
         return email
 
-    async def email(self, user_id: str) -> str | None:
+    async def email(self, client: AsyncWebClient, user_id: str) -> str | None:
         try:
-            response = await self.client.users_info(user=user_id)
+            response = await client.users_info(user=user_id)
         except SlackApiError as exc:
             error = exc.response.get("error") if exc.response is not None else "unknown"
             if error == "missing_scope":

@@ -1,7 +1,8 @@
 """What POST /slack/events accepts, checked before slack-bolt sees the request.
 
 A request must carry a well-formed timestamp and signature, be fresh (Slack's 5-minute window)
-and signed with our signing secret: otherwise 401. Its body must then be what Slack sends: a
+and signed with our signing secret (or, while it is being rotated, the previous one: both are
+tried): otherwise 401. Its body must then be what Slack sends: a
 slash command form, an interactive `payload` (a JSON object of a known shape) or an Events API
 JSON object, nested no deeper than Slack ever nests: otherwise 400. Each refusal is one WARNING
 line and a short reason in the answer; nothing malformed reaches bolt, the inbox or a handler.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from urllib.parse import parse_qs
 
 from bot.platforms.bodies import BadBody, Body, field, json_object, strings
@@ -27,8 +28,10 @@ class Refused(Exception):
         self.status, self.reason = status, reason
 
 
-def verify(headers: Mapping[str, str], body: bytes, secret: str, now: float | None = None) -> str:
-    """The request's signature (used as its replay key) if Slack signed this body; else Refused(401)."""
+def verify(headers: Mapping[str, str], body: bytes, secrets: Sequence[str],
+           now: float | None = None) -> str:
+    """The request's signature (used as its replay key) if Slack signed this body with one of
+    `secrets` (the current signing secret, then the previous); else Refused(401)."""
     stamp = headers.get("X-Slack-Request-Timestamp", "")
     signature = headers.get("X-Slack-Signature", "")
     if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
@@ -38,8 +41,9 @@ def verify(headers: Mapping[str, str], body: bytes, secret: str, now: float | No
         raise Refused(401, "missing or malformed X-Slack-Signature")
     if abs((now if now is not None else time.time()) - int(stamp)) > WINDOW:
         raise Refused(401, "the request is older than Slack's five-minute window")
-    expected = hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256)
-    if not hmac.compare_digest(signature[3:], expected.hexdigest()):
+    signed = b"v0:" + stamp.encode() + b":" + body
+    if not any(hmac.compare_digest(signature[3:], hmac.new(
+            secret.encode(), signed, hashlib.sha256).hexdigest()) for secret in secrets if secret):
         raise Refused(401, "the signature does not match this body")
     return signature
 

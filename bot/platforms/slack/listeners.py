@@ -25,7 +25,8 @@ from slack_sdk.errors import SlackApiError
 from bot.dispatch import Click
 from bot.inbox import UNAVAILABLE, Replay
 from bot.model import MessageRef, PlatformIdentity, ReplyTarget, new_correlation_id
-from bot.platforms.slack.commands import command_text, plain, strip_mention
+from bot.platforms.slack.commands import command_text, plain, slash_commands, strip_mention, unknown
+from bot.tenancy import Workspace
 from cards.blockkit import LINK_PREFIX, MODAL, decode_form, render_modal
 from cards.model import message_card
 
@@ -54,8 +55,10 @@ def register(adapter: SlackAdapter) -> None:
             return  # a link button: the browser opened the url, nothing to run
         if str(action.get("block_id", "")).startswith(MODAL):
             await ack()
-            who = _identity(context.team_id or context.enterprise_id, body.get("user") or {})
-            clicked, target = _clicked(body, time.time())
+            where = workspace(context.team_id or context.enterprise_id or "",
+                              context.enterprise_id or "", *actor_of(body, context))
+            who = _identity(_account_team(where), body.get("user") or {})
+            clicked, target = _clicked(body, time.time(), where)
             adapter.spawn(open_form(adapter, body, action, who, clicked, target))
             return
         await enqueue(adapter, ack, "action", body, context)
@@ -86,7 +89,10 @@ async def enqueue(adapter: SlackAdapter, ack: AsyncAck | None, kind: str, body: 
     exception: they are written before the answer, so a failed write gets a 500 and Slack
     delivers the event again.
     """
-    payload = {"team": context.team_id or context.enterprise_id or "", "body": _trimmed(body)}
+    actor_team, actor_org = actor_of(body, context)
+    payload = {"team": context.team_id or context.enterprise_id or "",
+               "org": context.enterprise_id or "", "actor_team": actor_team,
+               "actor_org": actor_org, "body": _trimmed(body)}
     replay = _replay(kind, body)
     if ack is None:
         await adapter.rt.inbox.put("slack", kind, payload, replay)
@@ -130,48 +136,85 @@ def _trimmed(body: Body) -> Body:
 
 async def execute(adapter: SlackAdapter, kind: str, payload: Body, received: datetime) -> None:
     body = payload.get("body") or {}
-    who, clicked, target = _origin(kind, str(payload.get("team", "")), body, received.timestamp())
+    where = _workspace(payload)
+    who, clicked, target = _origin(kind, where, body, received.timestamp())
     if kind == "command":
-        await run_text(adapter, command_text(body.get("command", ""), body.get("text", "")), who,
-                       target)
+        await run_command(adapter, where, str(body.get("command", "")), str(body.get("text", "")),
+                          who, target)
     elif kind == "action":
         action = (body.get("actions") or [{}])[0]
         inputs = _state((body.get("state") or {}).get("values") or {})
-        await run_action(adapter, who, str(action.get("action_id", "")),
+        await run_action(adapter, where, who, str(action.get("action_id", "")),
                          str(action.get("value") or ""), inputs, clicked, target)
     elif kind == "view":
         view = body.get("view") or {}
         meta = _view_meta(view)
         inputs = _state((view.get("state") or {}).get("values") or {})
-        await run_action(adapter, who, str(meta.get("a", "")), str(meta.get("v", "")), inputs,
-                         clicked, target)
+        await run_action(adapter, where, who, str(meta.get("a", "")), str(meta.get("v", "")),
+                         inputs, clicked, target)
     elif kind == "event":
         # A redelivered event was not stored again (its event id is its replay key).
-        await run_text(adapter, plain(strip_mention((body.get("event") or {}).get("text", ""))), who,
-                       target)
+        await run_text(adapter, where,
+                       plain(strip_mention((body.get("event") or {}).get("text", ""))), who, target)
     else:
         log.error("Slack inbox item of unknown kind %r skipped", kind)
 
 
-def _origin(kind: str, team: str, body: Body,
+def workspace(team: str, org: str, actor_team: str = "", actor_org: str = "") -> Workspace:
+    """The workspace of a request: bolt's team id (or the org's id, for an org-wide install
+    where Slack names no workspace) and its Enterprise Grid org, if any; and the acting
+    person's own workspace and org where Slack names them."""
+    return Workspace("slack", "" if team == org else team, org, actor_team, actor_org)
+
+
+def actor_of(body: Body, context: AsyncBoltContext) -> tuple[str, str]:
+    """The acting person's own workspace and org, as far as Slack says. A click or form names
+    the clicker's workspace in `user.team_id` (in a Slack Connect channel, not the host's
+    `team.id`); their org is the request's only in their own workspace. An event in a shared
+    channel: bolt's actor_team_id / actor_enterprise_id (from `event.user_team`)."""
+    user = body.get("user")
+    if isinstance(user, dict) and user.get("team_id"):
+        team = str(user["team_id"])
+        same = team == (context.team_id or "")
+        return team, str(user.get("enterprise_id") or (context.enterprise_id if same else "") or "")
+    return str(context.actor_team_id or ""), str(context.actor_enterprise_id or "")
+
+
+def _workspace(payload: Body) -> Workspace:
+    return workspace(str(payload.get("team", "")), str(payload.get("org", "")),
+                     str(payload.get("actor_team", "")), str(payload.get("actor_org", "")))
+
+
+def _account_team(where: Workspace) -> str:
+    """The workspace a person's chat account is named by: their own (they may act in another's
+    shared channel), else the request's (or its org's, for an org-wide install)."""
+    actor = where.actor()
+    return (actor.team or actor.org) if actor is not None else (where.team or where.org)
+
+
+def _origin(kind: str, where: Workspace, body: Body,
             received: float) -> tuple[PlatformIdentity, MessageRef | None, ReplyTarget]:
-    """Who sent a stored request, the card it was clicked on (if any) and where answers go."""
+    """Who sent a stored request, the card it was clicked on (if any) and where answers go
+    (with its workspace, whose bot token answers)."""
+    team = _account_team(where)
     if kind == "command":
         who = _identity(team, {"id": body.get("user_id", ""), "username": body.get("user_name", "")})
-        return who, None, _target(body.get("channel_id", ""), received,
+        return who, None, _target(body.get("channel_id", ""), received, where,
                                   response_url=body.get("response_url"))
     if kind == "event":
         event = body.get("event") or {}
-        return _identity(team, {"id": event.get("user", "")}), None, _event_target(event, received)
+        return (_identity(team, {"id": event.get("user", "")}), None,
+                _event_target(event, received, where))
     who = _identity(team, body.get("user") or {})
     if kind == "view":
         meta = _view_meta(body.get("view") or {})
         clicked = MessageRef("slack", meta.get("c", ""), meta.get("ts", ""),
-                             extra={"response_url": meta.get("r"), "ephemeral": bool(meta.get("e"))}) \
+                             extra={"response_url": meta.get("r"), "ephemeral": bool(meta.get("e")),
+                                    **where.keys()}) \
             if meta.get("c") else None
-        return who, clicked, _target(meta.get("c", ""), received, thread=meta.get("th"),
+        return who, clicked, _target(meta.get("c", ""), received, where, thread=meta.get("th"),
                                      response_url=meta.get("r"))
-    clicked, target = _clicked(body, received)
+    clicked, target = _clicked(body, received, where)
     return who, clicked, target
 
 
@@ -193,19 +236,18 @@ def describe(kind: str, payload: Body) -> str:
 async def notify(adapter: SlackAdapter, kind: str, payload: Body, title: str, text: str,
                  received: float) -> None:
     """A private note to the sender, where the request came from (no database needed)."""
-    who, _, target = _origin(kind, str(payload.get("team", "")), payload.get("body") or {}, received)
+    who, _, target = _origin(kind, _workspace(payload), payload.get("body") or {}, received)
     await adapter.messenger.post(target, message_card(title, text, tone="warning"), private_to=who)
 
 
 def _identity(team: str | None, user: Body) -> PlatformIdentity:
-    # One runtime tenant for now: every workspace (team_id) maps to runtime.tenant_id.
     return PlatformIdentity("slack", team or "-", str(user.get("id", "")), str(user.get("username", "")))
 
 
-def _target(channel: str, received: float, *, thread: str | None = None,
+def _target(channel: str, received: float, where: Workspace, *, thread: str | None = None,
             response_url: str | None = None, im: bool = False) -> ReplyTarget:
     # `received`: wall clock, since targets are stored and reused (a response_url lives 30 min)
-    extra: dict[str, Any] = {"received": received}
+    extra: dict[str, Any] = {"received": received, **where.keys()}
     if response_url:
         extra["response_url"] = response_url
     if im:
@@ -213,11 +255,11 @@ def _target(channel: str, received: float, *, thread: str | None = None,
     return ReplyTarget("slack", channel, thread, extra)
 
 
-def _event_target(event: Body, received: float) -> ReplyTarget:
+def _event_target(event: Body, received: float, where: Workspace) -> ReplyTarget:
     if event.get("type") == "app_mention":
-        return _target(event.get("channel", ""), received,
+        return _target(event.get("channel", ""), received, where,
                        thread=event.get("thread_ts") or event.get("ts"))
-    return _target(event.get("channel", ""), received, im=True)
+    return _target(event.get("channel", ""), received, where, im=True)
 
 
 def _view_meta(view: Body) -> Body:
@@ -228,18 +270,20 @@ def _view_meta(view: Body) -> Body:
     return meta if isinstance(meta, dict) else {}
 
 
-def _clicked(body: Body, received: float) -> tuple[MessageRef | None, ReplyTarget]:
+def _clicked(body: Body, received: float,
+             where: Workspace) -> tuple[MessageRef | None, ReplyTarget]:
     container = body.get("container") or {}
     message = body.get("message") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id", "")
     url = body.get("response_url")
     thread = message.get("thread_ts")
-    target = _target(channel, received, thread=thread, response_url=url)
+    target = _target(channel, received, where, thread=thread, response_url=url)
     if container.get("type") != "message":
         return None, target
     ephemeral = bool(container.get("is_ephemeral"))
     ref = MessageRef("slack", channel, str(container.get("message_ts") or message.get("ts") or ""),
-                     extra={"response_url": url, "ephemeral": ephemeral, "thread_ts": thread})
+                     extra={"response_url": url, "ephemeral": ephemeral, "thread_ts": thread,
+                            **where.keys()})
     return ref, target
 
 
@@ -254,15 +298,30 @@ def _state(values: dict[str, dict[str, Any]]) -> dict[str, str]:
     return out
 
 
-async def run_text(adapter: SlackAdapter, text: str, who: PlatformIdentity, target: ReplyTarget) -> None:
-    await adapter.rt.dispatch.command(adapter.messenger, who, text, target,
-                                      lookup=adapter.identity.lookup(who))
+async def run_command(adapter: SlackAdapter, where: Workspace, command: str, text: str,
+                      who: PlatformIdentity, target: ReplyTarget) -> None:
+    """A slash command under this deployment's names (prefix, single mode); another is refused."""
+    registry, settings = adapter.rt.registry, adapter.rt.settings
+    routed = command_text(command, text, slash_commands(registry, settings))
+    if routed is None:
+        log.info("Slack slash command %s refused: not one of this deployment's", command[:40])
+        card = message_card("Unknown command", unknown(command, registry, settings), tone="attention")
+        await adapter.messenger.post(target, card, private_to=who)
+        return
+    await run_text(adapter, where, routed, who, target)
 
 
-async def run_action(adapter: SlackAdapter, who: PlatformIdentity, action_id: str, value: str,
-                     inputs: dict[str, str], clicked: MessageRef | None, target: ReplyTarget) -> None:
-    await adapter.rt.dispatch.click(adapter.messenger, who, Click(action_id, value, inputs), target,
-                                    clicked, lookup=adapter.identity.lookup(who))
+async def run_text(adapter: SlackAdapter, where: Workspace, text: str, who: PlatformIdentity,
+                   target: ReplyTarget) -> None:
+    await adapter.rt.dispatch.command(adapter.messenger, where, who, text, target,
+                                      lookup=adapter.identity.lookup(who, where))
+
+
+async def run_action(adapter: SlackAdapter, where: Workspace, who: PlatformIdentity,
+                     action_id: str, value: str, inputs: dict[str, str],
+                     clicked: MessageRef | None, target: ReplyTarget) -> None:
+    await adapter.rt.dispatch.click(adapter.messenger, where, who, Click(action_id, value, inputs),
+                                    target, clicked, lookup=adapter.identity.lookup(who, where))
 
 
 async def open_form(adapter: SlackAdapter, body: Body, action: Body, who: PlatformIdentity,
@@ -278,8 +337,9 @@ async def open_form(adapter: SlackAdapter, body: Body, action: Body, who: Platfo
         if len(json.dumps(meta)) > 3000:
             meta.pop("r")
         try:
-            await adapter.client.views_open(trigger_id=body.get("trigger_id", ""),
-                                            view=render_modal(form, json.dumps(meta)))
+            client = await adapter.clients.of(target.extra)
+            await client.views_open(trigger_id=body.get("trigger_id", ""),
+                                    view=render_modal(form, json.dumps(meta)))
         except SlackApiError as exc:
             log.warning("views.open failed: %s", exc.response.get("error") if exc.response else exc)
             problem = "The form could not open in time; click the button again."

@@ -1,5 +1,8 @@
 """Post and update cards in Slack: chat.* through a per-channel queue, or the request's response_url.
 
+Each call goes with the bot token of the target's workspace (bot/platforms/slack/clients.py);
+what is posted keeps the workspace, so a later update goes with the same token.
+
 Slack allows about one chat.postMessage per second per channel; the pacer hands out send slots in
 call order. 429s and 503s are retried by the shared outbound policy (bot/platforms/slack/retries.py,
 bounded count) which the adapter installs on the client.
@@ -16,11 +19,11 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.adapter import PlatformRefused, Supports
 from bot.model import Actor, MessageRef, Platform, PlatformIdentity, Recipient, ReplyTarget, own_account
+from bot.platforms.slack.clients import SlackClients, workspace_of
 from cards.blockkit import SlackMessage, render
 from cards.model import Card
 from storage.directory import DirectoryRepo
@@ -68,9 +71,10 @@ class SlackMessenger:
     platform: Platform = "slack"
     supports = Supports(ephemeral=True, uploads=True, modals=True, updates=True)
 
-    def __init__(self, runtime: Runtime, client: AsyncWebClient, pacer: ChannelPacer) -> None:
+    def __init__(self, runtime: Runtime, clients: SlackClients, pacer: ChannelPacer) -> None:
         self.rt = runtime
-        self.client = client
+        self.clients = clients
+        self.client = clients.default  # response_urls: its session and retry policy
         self.pacer = pacer
         self._url_uses: OrderedDict[str, int] = OrderedDict()
 
@@ -83,39 +87,48 @@ class SlackMessenger:
             return await self.post_public(target, message)
 
     async def post_public(self, target: ReplyTarget, message: SlackMessage) -> MessageRef:
+        client = await self.clients.of(target.extra)
+        where = workspace_of(target.extra)
         await self.pacer.wait(target.channel)
         try:
-            resp = await self.client.chat_postMessage(
+            resp = await client.chat_postMessage(
                 channel=target.channel, text=message.text, blocks=message.blocks,
                 thread_ts=target.thread, unfurl_links=False, unfurl_media=False)
         except SlackApiError as exc:
             url = self._usable_url(target)
             if _error(exc) in NOT_MEMBER and url and await self._respond(
                     url, message, response_type="in_channel"):
-                return MessageRef("slack", target.channel, "", extra={"response_url": url})
+                return MessageRef("slack", target.channel, "", extra={"response_url": url, **where})
             raise
         return MessageRef("slack", str(resp["channel"]), str(resp["ts"]),
-                          extra={"thread_ts": target.thread})
+                          extra={"thread_ts": target.thread, **where})
 
     async def post_private(self, target: ReplyTarget, user_id: str, message: SlackMessage) -> MessageRef:
         """Ephemeral: by the request's response_url while it is usable, else chat.postEphemeral."""
         url = self._usable_url(target)
+        where = workspace_of(target.extra)
         if url and await self._respond(url, message, response_type="ephemeral"):
             return MessageRef("slack", target.channel, "",
-                              extra={"response_url": url, "ephemeral": True, "user": user_id})
-        resp = await self.client.chat_postEphemeral(
+                              extra={"response_url": url, "ephemeral": True, "user": user_id,
+                                     **where})
+        client = await self.clients.of(target.extra)
+        resp = await client.chat_postEphemeral(
             channel=target.channel, user=user_id, text=message.text, blocks=message.blocks,
             thread_ts=target.thread)
         return MessageRef("slack", target.channel, str(resp.get("message_ts", "")),
-                          extra={"ephemeral": True, "user": user_id})
+                          extra={"ephemeral": True, "user": user_id, **where})
 
     async def private_place(self, target: ReplyTarget, person: Recipient) -> ReplyTarget | None:
         return target  # ephemeral in place, and a DM is private already
 
     async def post_personal(self, account: PlatformIdentity, card: Card) -> MessageRef:
-        """chat.postMessage to a user id posts in the app's DM with them (Slack opens it)."""
+        """chat.postMessage to a user id posts in the app's DM with them (Slack opens it), with
+        the token of the workspace the account is in (an org-wide install's when it is an org)."""
+        team = account.platform_tenant
+        where = {"org": team} if team.startswith("E") else {"team": team}
         with _refusals("personal message"):
-            return await self.post_public(ReplyTarget("slack", account.user_id), render(card))
+            return await self.post_public(ReplyTarget("slack", account.user_id, extra=where),
+                                          render(card))
 
     async def update(self, ref: MessageRef, card: Card) -> None:
         """chat.update by channel+ts; ephemeral cards (no usable ts) only through response_url."""
@@ -130,9 +143,10 @@ class SlackMessenger:
                 return
             raise PlatformRefused("this Slack card can only be replaced through a response_url, "
                                   "and none is usable any more")
+        client = await self.clients.of(ref.extra)
         try:
-            await self.client.chat_update(channel=ref.channel, ts=ref.message_id, text=message.text,
-                                          blocks=message.blocks)
+            await client.chat_update(channel=ref.channel, ts=ref.message_id, text=message.text,
+                                     blocks=message.blocks)
         except SlackApiError as exc:
             if url and await self._respond(url, message, replace_original=True):
                 return
@@ -143,7 +157,8 @@ class SlackMessenger:
                      comment: str = "") -> None:
         """Share a file (CSV/XLSX export) through files.getUploadURLExternal + completeUploadExternal."""
         with _refusals("upload"):
-            await self.client.files_upload_v2(
+            client = await self.clients.of(target.extra)
+            await client.files_upload_v2(
                 channel=target.channel, thread_ts=target.thread, filename=name, content=body,
                 title=title or name, initial_comment=comment or None)
 

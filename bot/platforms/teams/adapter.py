@@ -28,6 +28,7 @@ from bot.platforms.teams.delivery import Delivery, connector_of, quiet
 from bot.platforms.teams.inbound import check_activity
 from bot.platforms.teams.messenger import TeamsMessenger
 from bot.tasks import Tasks
+from bot.tenancy import Refused, Workspace, tenant_of
 from cards.model import message_card
 from integrations.http import new_client
 
@@ -89,8 +90,9 @@ class TeamsAdapter:
         self.delivery = Delivery()
         self.messenger = TeamsMessenger(self)
         self.bot = DeskhandTeamsBot(self)
-        # Only our Microsoft 365 tenant may talk to us, whatever the app type: a multi-tenant app
-        # can be installed anywhere, and people there could claim our people's emails.
+        # Only our Microsoft 365 tenants may talk to us, whatever the app type: a multi-tenant app
+        # can be installed anywhere, and people there could claim our people's emails. With the
+        # lock set, those are its own and the ones mapped to a tenant (bot/tenancy.py).
         self.tenant_lock = settings.teams_tenant_id
         self._after_turn = Tasks("teams", log)
         if self.refused is None:
@@ -107,6 +109,15 @@ class TeamsAdapter:
         if not header:
             raise Unauthorized("no Authorization header: Bot Framework activities carry a bearer token")
         return await self.inbound.authenticate(activity, header)
+
+    async def _foreign(self, activity: Activity) -> bool:
+        """With DESKHAND_TEAMS_TENANT_ID set: from a Microsoft 365 tenant neither it nor a
+        mapping names (refused before the turn, as always)."""
+        if not self.tenant_lock:
+            return False
+        tenant = Inbound.of(activity).aad_tenant if activity.conversation else ""
+        return not tenant or isinstance(await tenant_of(self.rt, Workspace("teams", tenant)),
+                                        Refused)
 
     async def messages(self, request: web.Request) -> web.Response:
         if self.refused:
@@ -129,10 +140,15 @@ class TeamsAdapter:
         except ConnectionError as exc:
             log.warning("Teams activity not checked: %s", exc)
             return _error(503, "cannot check the token right now; retry later")
-        tenant = Inbound.of(activity).aad_tenant if activity.conversation else ""
-        if self.tenant_lock and tenant != self.tenant_lock:
+        try:
+            foreign = await self._foreign(activity)
+        except Exception:
+            log.exception("Teams activity not checked: the tenant mapping could not be read")
+            return _error(503, "cannot check the tenant right now; retry later")
+        if foreign:
             log.info("Teams activity from another Microsoft 365 tenant refused")
-            return _error(403, "this deskhand serves one Microsoft 365 tenant; others are refused")
+            return _error(403, "this deskhand serves its own Microsoft 365 tenants; others are "
+                               "refused")
         try:
             invoke = await self.cloud.process_activity(result, activity, self.bot.on_turn)
         except PermissionError as exc:  # deskhand's own bot token was refused: a setup problem
@@ -163,7 +179,8 @@ class TeamsAdapter:
         inbound = Inbound.of(Activity().deserialize(payload["activity"]))
         target = inbound.reply_target()
         if inbound.conversation_type != "personal" and inbound.user_aad:
-            personal = await self.conversations.personal_reference(inbound.user_aad)
+            personal = await self.conversations.personal_reference(inbound.aad_tenant,
+                                                                  inbound.user_aad)
             if personal is not None:
                 target = ReplyTarget("teams", personal["conversation"]["id"],
                                      extra={"reference": personal})

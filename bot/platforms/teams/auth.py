@@ -7,7 +7,10 @@ or skill tokens in a chat-ops bot) and refresh signing keys off the event loop: 
 fetches them with blocking `requests` calls.
 
 Outbound uses our credentials factory: one client-credentials token per scope, fetched with an
-async HTTP call and cached until shortly before expiry. botbuilder's MSAL credentials fetch on
+async HTTP call and cached until shortly before expiry. While the client secret is being rotated,
+a token request Entra refuses as `invalid_client` is made again with the previous secret, so
+deskhand and Entra need not change at the same moment. (Inbound checks use the Bot Framework's
+signing keys and our app id, never the secret.) botbuilder's MSAL credentials fetch on
 the event loop, start a fresh MSAL app (and token) every turn, and accept only https
 authorities, so a local fake could not issue tokens.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -62,8 +66,10 @@ def token_url(settings: CoreSettings) -> str:
 class TokenSource:
     """Client-credentials bot tokens for the Bot Connector, cached per scope."""
 
-    def __init__(self, url: str, app_id: str, password: str, http: httpx.AsyncClient) -> None:
-        self._url, self._app_id, self._password, self._http = url, app_id, password, http
+    def __init__(self, url: str, app_id: str, passwords: Sequence[str],
+                 http: httpx.AsyncClient) -> None:
+        """`passwords`: the current client secret, then the previous one while rotating."""
+        self._url, self._app_id, self._passwords, self._http = url, app_id, passwords, http
         self._tokens: dict[str, tuple[str, float]] = {}
         self._lock = asyncio.Lock()
 
@@ -75,22 +81,35 @@ class TokenSource:
             cached = self._tokens.get(scope)
             if cached and cached[1] > time.time():
                 return cached[0]
-            try:
-                resp = await send(self._http, "POST", self._url, vendor="Microsoft Entra",
-                                  correlation_id="teams-bot-token", data={
-                                      "grant_type": "client_credentials", "client_id": self._app_id,
-                                      "client_secret": self._password, "scope": f"{scope}/.default"})
-            except VendorError as exc:
-                raise PermissionError(f"bot token endpoint unreachable ({exc.code})") from None
-            body: dict[str, Any] = resp.json() if resp.headers.get(
-                "content-type", "").startswith("application/json") else {}
-            if resp.status_code != 200 or "access_token" not in body:
+            current, *previous = self._passwords or [""]
+            status, body = await self._request(scope, current)
+            took_previous = False
+            if previous and body.get("error") == "invalid_client":  # the secret, not the request
+                status, body = await self._request(scope, previous[0])
+                took_previous = status == 200
+            if status != 200 or "access_token" not in body:
                 # The error code says what is wrong (bad secret, unknown app) and holds no secret.
-                raise PermissionError(f"bot token refused: HTTP {resp.status_code} "
+                raise PermissionError(f"bot token refused: HTTP {status} "
                                       f"{body.get('error', '')}".strip())
+            if took_previous:
+                log.warning("Entra refused DESKHAND_TEAMS_APP_PASSWORD (invalid_client) and "
+                            "accepted DESKHAND_TEAMS_APP_PASSWORD_PREVIOUS: add the new client "
+                            "secret at Entra, then unset DESKHAND_TEAMS_APP_PASSWORD_PREVIOUS")
             expires = time.time() + max(60, int(body.get("expires_in", 3600)) - EARLY)
             self._tokens[scope] = (body["access_token"], expires)
             return str(body["access_token"])
+
+    async def _request(self, scope: str, password: str) -> tuple[int, dict[str, Any]]:
+        try:
+            resp = await send(self._http, "POST", self._url, vendor="Microsoft Entra",
+                              correlation_id="teams-bot-token", data={
+                                  "grant_type": "client_credentials", "client_id": self._app_id,
+                                  "client_secret": password, "scope": f"{scope}/.default"})
+        except VendorError as exc:
+            raise PermissionError(f"bot token endpoint unreachable ({exc.code})") from None
+        body: dict[str, Any] = resp.json() if resp.headers.get(
+            "content-type", "").startswith("application/json") else {}
+        return resp.status_code, body
 
 
 class _TokenCredentials(AppCredentials):
@@ -107,10 +126,11 @@ class _TokenCredentials(AppCredentials):
 class CredentialFactory(ServiceClientCredentialsFactory):
     def __init__(self, settings: CoreSettings, http: httpx.AsyncClient) -> None:
         self.app_id = settings.teams_app_id.strip()
-        password = settings.teams_app_password.get_secret_value() if settings.teams_app_password else ""
+        passwords = [v.get_secret_value() for v in (settings.teams_app_password,
+                                                     settings.teams_app_password_previous) if v]
         self._msi = (ManagedIdentityServiceClientCredentialsFactory(self.app_id)
                      if settings.teams_app_type == "UserAssignedMSI" and self.app_id else None)
-        self.tokens = TokenSource(token_url(settings), self.app_id, password, http)
+        self.tokens = TokenSource(token_url(settings), self.app_id, passwords, http)
 
     async def is_valid_app_id(self, app_id: str) -> bool:
         return bool(self.app_id) and app_id == self.app_id

@@ -29,6 +29,7 @@ from bot.model import MessageRef, PlatformIdentity, ReplyTarget, new_correlation
 from bot.platforms.teams.conversations import Inbound
 from bot.platforms.teams.delivery import DeliveryError, connector_of, quiet
 from bot.platforms.teams.messenger import card_activity
+from bot.tenancy import Workspace
 from cards.adaptive import CONTENT_TYPE, parse_action
 from cards.model import Card, ChoiceInput, Table, TextInput
 
@@ -164,6 +165,10 @@ class DeskhandTeamsBot(TeamsActivityHandler):
             log.error("Teams inbox item of kind %r skipped", kind)
 
     @staticmethod
+    def _door(inbound: Inbound) -> Workspace:
+        return Workspace("teams", inbound.aad_tenant)
+
+    @staticmethod
     def _who(inbound: Inbound) -> PlatformIdentity:
         # Anonymous meeting guests have no AAD object id: nobody to link, so no access.
         return PlatformIdentity("teams", inbound.aad_tenant, inbound.user_aad or "", inbound.user_name)
@@ -204,16 +209,16 @@ class DeskhandTeamsBot(TeamsActivityHandler):
                 await messenger.typing(ctx, inbound.reference)
             except DeliveryError as exc:
                 log.info("typing indicator not sent: %s", exc)
-            await self.rt.dispatch.command(messenger, self._who(inbound), text, inbound.reply_target(),
-                                           lookup=self._lookup(ctx, inbound))
+            await self.rt.dispatch.command(messenger, self._door(inbound), self._who(inbound), text,
+                                           inbound.reply_target(), lookup=self._lookup(ctx, inbound))
 
         await self.teams.with_turn(inbound.reference, work)
 
     async def _submitted(self, inbound: Inbound, click: tuple[str, str, dict[str, str]]) -> None:
         async def work(ctx: TurnContext) -> None:
-            await self.rt.dispatch.click(self.teams.messenger, self._who(inbound), Click(*click),
-                                         inbound.reply_target(), self._clicked(inbound),
-                                         lookup=self._lookup(ctx, inbound))
+            await self.rt.dispatch.click(self.teams.messenger, self._door(inbound), self._who(inbound),
+                                         Click(*click), inbound.reply_target(),
+                                         self._clicked(inbound), lookup=self._lookup(ctx, inbound))
 
         await self.teams.with_turn(inbound.reference, work)
 
@@ -231,7 +236,7 @@ class DeskhandTeamsBot(TeamsActivityHandler):
         inbound = Inbound.of(turn_context.activity)
         who, target, clicked = self._who(inbound), inbound.reply_target(), self._clicked(inbound)
         work = asyncio.ensure_future(self.rt.dispatch.answer_click(
-            self.teams.messenger, who, Click(*click), target, clicked,
+            self.teams.messenger, self._door(inbound), who, Click(*click), target, clicked,
             lookup=self._lookup(turn_context, inbound)))
         try:
             answer = await asyncio.wait_for(asyncio.shield(work), INVOKE_BUDGET)

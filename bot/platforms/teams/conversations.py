@@ -2,7 +2,10 @@
 
 A ConversationReference is captured from every activity (install, conversation update and each
 message) because Teams can move a conversation to another `serviceUrl`; with it deskhand can
-post to that chat or channel later without being spoken to first.
+post to that chat or channel later without being spoken to first. References are kept in the
+tenant the conversation's Microsoft 365 tenant maps to (bot/tenancy.py), and looked up there:
+a channel named in one tenant's settings is never another tenant's conversation. A conversation
+in a Microsoft 365 tenant no tenant owns is not kept.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from botbuilder.schema import Activity, ActivityTypes
 from sqlalchemy.exc import IntegrityError
 
 from bot.model import ReplyTarget
+from bot.tenancy import Refused, Workspace, tenant_of
 from storage.teams import TeamsConversationRepo
 
 if TYPE_CHECKING:
@@ -90,16 +94,25 @@ def _removed(activity: Activity) -> bool:
 class ConversationStore:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
-        self._seen: dict[str, tuple[str, bool, str | None]] = {}  # skips writes that change nothing
+        # skips writes that change nothing
+        self._seen: dict[str, tuple[int, str, bool, str | None]] = {}
+
+    async def tenant(self, aad_tenant: str) -> int | None:
+        """The tenant a Microsoft 365 tenant belongs to; None when none does."""
+        found = await tenant_of(self.rt, Workspace("teams", aad_tenant))
+        return None if isinstance(found, Refused) else found
 
     async def capture(self, activity: Activity) -> None:
         if activity.conversation is None or not activity.conversation.id or not activity.service_url:
             return
         inbound = Inbound.of(activity)
+        tenant = await self.tenant(inbound.aad_tenant)
+        if tenant is None:
+            return  # the turn is refused as unmapped (bot/dispatch.py); nothing to post there later
         installed = not _removed(activity)
         personal = inbound.conversation_type == "personal"
         user_aad = inbound.user_aad if personal else None
-        key = (activity.service_url, installed, user_aad)
+        key = (tenant, activity.service_url, installed, user_aad)
         lifecycle = activity.type in (ActivityTypes.installation_update,
                                       ActivityTypes.conversation_update)
         if not lifecycle and self._seen.get(inbound.conversation_id) == key:
@@ -113,7 +126,7 @@ class ConversationStore:
             async with self.rt.db.uow() as uow:
                 for conversation_id, reference in rows:
                     await uow.repo(TeamsConversationRepo).upsert(
-                        self.rt.tenant_id, conversation_id,
+                        tenant, conversation_id,
                         conversation_type=inbound.conversation_type,
                         aad_tenant_id=inbound.aad_tenant, team_id=inbound.team_id,
                         channel_id=inbound.channel_id, user_aad_id=user_aad,
@@ -127,27 +140,38 @@ class ConversationStore:
         if not installed:
             log.info("deskhand was removed from Teams conversation %s", inbound.conversation_id[:60])
 
-    async def reference(self, conversation_id: str) -> dict[str, Any] | None:
+    async def reference(self, conversation_id: str, tenant_id: int) -> dict[str, Any] | None:
+        """A conversation of that tenant, where deskhand is installed."""
         async with self.rt.db.uow() as uow:
-            row = await uow.repo(TeamsConversationRepo).get(self.rt.tenant_id, conversation_id)
+            row = await uow.repo(TeamsConversationRepo).get(tenant_id, conversation_id)
         return dict(row.reference) if row is not None and row.installed else None
 
     async def remember_personal(self, user_aad: str, aad_tenant: str,
                                 reference: dict[str, Any]) -> None:
         """Store a 1:1 chat deskhand created, so the next message goes there directly."""
+        tenant = await self.tenant(aad_tenant)
+        if tenant is None:
+            return
         async with self.rt.db.uow() as uow:
             await uow.repo(TeamsConversationRepo).upsert(
-                self.rt.tenant_id, reference["conversation"]["id"], conversation_type="personal",
+                tenant, reference["conversation"]["id"], conversation_type="personal",
                 aad_tenant_id=aad_tenant, user_aad_id=user_aad,
                 service_url=reference["serviceUrl"], reference=reference, installed=True)
             await uow.commit()
 
     async def any_reference(self, aad_tenant: str) -> dict[str, Any] | None:
+        tenant = await self.tenant(aad_tenant)
+        if tenant is None:
+            return None
         async with self.rt.db.uow() as uow:
-            row = await uow.repo(TeamsConversationRepo).latest_in(self.rt.tenant_id, aad_tenant)
+            row = await uow.repo(TeamsConversationRepo).latest_in(tenant, aad_tenant)
         return dict(row.reference) if row is not None else None
 
-    async def personal_reference(self, user_aad: str) -> dict[str, Any] | None:
+    async def personal_reference(self, aad_tenant: str, user_aad: str) -> dict[str, Any] | None:
+        """The 1:1 chat with a person of that Microsoft 365 tenant."""
+        tenant = await self.tenant(aad_tenant)
+        if tenant is None:
+            return None
         async with self.rt.db.uow() as uow:
-            row = await uow.repo(TeamsConversationRepo).personal(self.rt.tenant_id, user_aad)
+            row = await uow.repo(TeamsConversationRepo).personal(tenant, user_aad)
         return dict(row.reference) if row is not None else None

@@ -57,23 +57,33 @@ class TeamsMessenger:
     def __init__(self, teams: TeamsAdapter) -> None:
         self.teams = teams
 
-    async def _aad_of(self, recipient: Recipient) -> str | None:
-        own = own_account(recipient, "teams")
-        if own is not None or not isinstance(recipient, Actor):
-            return own or None
+    async def _aad_of(self, recipient: Recipient) -> tuple[str, str] | None:
+        """The person's Teams account: (their Microsoft 365 tenant, their Entra object id)."""
+        identity = recipient.identity if isinstance(recipient, Actor) else recipient
+        if own_account(recipient, "teams"):
+            return identity.platform_tenant, identity.user_id
+        if not isinstance(recipient, Actor):
+            return None
         async with self.teams.rt.db.uow() as uow:
             links = await uow.repo(DirectoryRepo).identities_of(recipient.principal.id)
-        return next((i.platform_user_id for i in links if i.platform == "teams"), None)
+        return next(((i.platform_tenant, i.platform_user_id) for i in links
+                     if i.platform == "teams"), None)
+
+    async def _stored(self, target: ReplyTarget | MessageRef) -> dict[str, Any] | None:
+        """The reference a target carries, else the stored one of its conversation in its tenant
+        (a channel from a tenant's settings names the tenant; else the deployment's)."""
+        tenant = target.extra.get("tenant")
+        return target.extra.get("reference") or await self.teams.conversations.reference(
+            target.channel, tenant if isinstance(tenant, int) else self.teams.rt.tenant_id)
 
     async def private_place(self, target: ReplyTarget, person: Recipient) -> ReplyTarget | None:
         # Teams has no ephemeral messages: a private answer goes to the person's 1:1 chat.
-        reference = target.extra.get("reference") or await self.teams.conversations.reference(
-            target.channel)
+        reference = await self._stored(target)
         if reference is not None and reference["conversation"].get("conversationType") in (
                 None, "personal"):
             return dataclasses.replace(target, extra={**target.extra, "reference": reference})
-        aad = await self._aad_of(person)
-        personal = await self.teams.conversations.personal_reference(aad) if aad else None
+        account = await self._aad_of(person)
+        personal = await self.teams.conversations.personal_reference(*account) if account else None
         if personal is None:
             return None
         return ReplyTarget("teams", personal["conversation"]["id"], extra={"reference": personal})
@@ -82,8 +92,7 @@ class TeamsMessenger:
         if private_to is not None:
             # No 1:1 chat with deskhand yet: a private answer stays where it was asked.
             target = await self.private_place(target, private_to) or target
-        reference = target.extra.get("reference") or await self.teams.conversations.reference(
-            target.channel)
+        reference = await self._stored(target)
         if reference is None:
             raise NoConversation(f"deskhand is not installed in Teams conversation {target.channel}")
         return dict(reference)
@@ -106,7 +115,8 @@ class TeamsMessenger:
     async def post_personal(self, account: PlatformIdentity, card: Card) -> MessageRef:
         """A proactive message in the 1:1 chat: the stored one, else one created through the
         connector of the person's Microsoft 365 tenant (the app must be installed for them)."""
-        reference = await self.teams.conversations.personal_reference(account.user_id) \
+        reference = await self.teams.conversations.personal_reference(
+            account.platform_tenant, account.user_id) \
             or await self._new_personal(account)
         return await self.post(ReplyTarget("teams", reference["conversation"]["id"],
                                            extra={"reference": reference}), card)
@@ -135,7 +145,7 @@ class TeamsMessenger:
         return reference
 
     async def update(self, ref: MessageRef, card: Card) -> None:
-        reference = ref.extra.get("reference") or await self.teams.conversations.reference(ref.channel)
+        reference = await self._stored(ref)
         if reference is None:
             raise NoConversation(f"deskhand is not installed in Teams conversation {ref.channel}")
         activity = _addressed(card_activity(card), reference)

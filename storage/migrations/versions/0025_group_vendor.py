@@ -2,7 +2,7 @@
 inventory sync finds it by the vendor's id, so a group renamed there is renamed here)
 
 Revision ID: 0025
-Revises: 0022
+Revises: 0023
 Create Date: 2026-12-09 10:00:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0025'
-down_revision = '0022'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 compatibility = "expand"  # nullable columns and an index; older code ignores them

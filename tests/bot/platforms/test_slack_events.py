@@ -61,8 +61,10 @@ async def test_url_verification_challenge_is_answered(tmp_path: Path) -> None:
 def test_slack_formatting_is_undone_before_the_router_sees_the_text() -> None:
     from bot.platforms.slack.commands import command_text, plain, strip_mention
 
+    names: dict[str, str | None] = {"/deskhand": None, "/role": "role"}
     typed = "grant Actioner to <mailto:sam@example.com|sam@example.com> in <#C1|london> &amp; &lt;x&gt;"
-    assert command_text("/role", typed) == "role grant Actioner to sam@example.com in #london & <x>"
-    assert command_text("/deskhand", "  devices  ") == "devices"
-    assert command_text("/deskhand", "") == ""
+    assert command_text("/role", typed, names) == "role grant Actioner to sam@example.com in #london & <x>"
+    assert command_text("/deskhand", "  devices  ", names) == "devices"
+    assert command_text("/deskhand", "", names) == ""
+    assert command_text("/devices", "x", names) is None  # not one of this deployment's names
     assert plain(strip_mention("<@U0BOT> why <@U2> <https://x.example|x.example>")) == "why <@U2> x.example"

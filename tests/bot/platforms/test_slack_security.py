@@ -12,7 +12,7 @@ from bot.model import Command
 from bot.registry import CommandSpec
 from cards.model import Card, Text
 from storage.directory import DirectoryRepo
-from tests.fakes.slack_api import ALEX, FORM, GUEST, STRANGER, sign, slack_env
+from tests.fakes.slack_api import ALEX, FORM, GUEST, SECRET, STRANGER, sign, slack_env
 
 
 async def test_forged_stale_and_tampered_requests_get_401_and_a_replay_runs_nothing(tmp_path: Path) -> None:
@@ -86,3 +86,30 @@ async def test_link_button_clicks_are_acked_and_nothing_runs(tmp_path: Path) -> 
         await env.idle()
         assert env.fake.calls == [] or [c.method for c in env.fake.calls] == ["auth.test"]
         assert len(await env.audit()) == before
+
+
+NEW_SECRET = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+
+
+async def test_the_previous_signing_secret_is_accepted_only_during_the_rotation_window(
+        tmp_path: Path) -> None:
+    """A new signing secret at Slack: requests signed with either secret run while
+    DESKHAND_SLACK_SIGNING_SECRET_PREVIOUS holds the old one; once it is unset, the old is 401."""
+    (tmp_path / "window").mkdir()
+    (tmp_path / "after").mkdir()
+    async with slack_env(tmp_path / "window", slack_signing_secret=NEW_SECRET,
+                         slack_signing_secret_previous=SECRET) as env:
+        for secret, url in ((SECRET, "old"), (NEW_SECRET, "new")):
+            body = env.command_body(ALEX, "/deskhand", "whoami", response=url)
+            assert (await env.send(body, secret=secret))[0] == 200
+        assert (await env.send(env.command_body(ALEX, "/deskhand", "whoami"),
+                               secret="not-the-signing-secret"))[0] == 401
+        await env.idle()
+        assert sorted(c.path for c in env.fake.called("response_url")) == [
+            "/response/new", "/response/old"]
+    async with slack_env(tmp_path / "after", slack_signing_secret=NEW_SECRET) as env:
+        body = env.command_body(ALEX, "/deskhand", "whoami")
+        assert (await env.send(body, secret=SECRET))[0] == 401
+        assert (await env.send(body, secret=NEW_SECRET))[0] == 200
+        await env.idle()
+        assert len(env.fake.called("response_url")) == 1

@@ -7,6 +7,7 @@ is sent, no conversation is stored and nothing is audited.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,7 @@ async def test_another_tenant_is_refused(fake: FakeBotFramework, deskhand: Any) 
     activity["channelData"]["tenant"]["id"] = "99999999-0000-0000-0000-000000000000"
     activity["conversation"]["tenantId"] = "99999999-0000-0000-0000-000000000000"
     status, body = await fake.send(deskhand.url, activity)
-    assert status == 403 and "one Microsoft 365 tenant" in body["error"]
+    assert status == 403 and "others are refused" in body["error"]
     await nothing_ran(fake, deskhand)
 
 
@@ -147,3 +148,32 @@ async def test_a_wrong_app_password_sends_nothing(tmp_path: Path, fake: FakeBotF
         status, _ = await fake.send(live.url, fake.activity("message_personal", text="help"))
         assert status == 500  # the connector cannot be reached as the bot: Teams retries
         assert [c.kind for c in fake.calls] == ["token"]
+
+
+NEW_PASSWORD = "new-client-secret-0123456789"
+
+
+async def test_a_rotated_app_password_falls_back_to_the_previous_one(
+        tmp_path: Path, fake: FakeBotFramework, caplog: pytest.LogCaptureFixture) -> None:
+    """deskhand gets the new client secret before Entra knows it: Entra answers invalid_client
+    and the previous secret gets the token (with a WARNING to finish the rotation); once Entra
+    has the new one, one request does."""
+    old = fake.password
+    (tmp_path / "before").mkdir()
+    (tmp_path / "after").mkdir()
+    rotating = {"teams_app_password": NEW_PASSWORD, "teams_app_password_previous": old}
+    async with teams_deskhand(tmp_path / "before", fake, **rotating) as live:
+        with caplog.at_level(logging.WARNING, logger="deskhand.teams"):
+            status, _ = await fake.send(live.url, fake.activity("message_personal", text="help"))
+            assert status == 201 and await fake.wait_for("send", count=1)
+    assert [c.kind for c in fake.calls[:3]] == ["token", "token", "send"]
+    warned = [r.getMessage() for r in caplog.records if "PREVIOUS" in r.getMessage()]
+    assert len(warned) == 1 and "add the new client secret at Entra" in warned[0]
+    assert NEW_PASSWORD not in caplog.text and old not in caplog.text
+
+    fake.password = NEW_PASSWORD  # Entra now knows only the new secret
+    before = len(fake.called("token"))
+    async with teams_deskhand(tmp_path / "after", fake, **rotating) as live:
+        status, _ = await fake.send(live.url, fake.activity("message_personal", text="help"))
+        assert status == 201 and await fake.wait_for("send", count=2)
+    assert len(fake.called("token")) == before + 1

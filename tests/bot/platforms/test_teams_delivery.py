@@ -14,7 +14,7 @@ from botbuilder.schema import Activity
 
 from bot import places
 from bot.context import Context, Reply
-from bot.model import Actor, Interaction, MessageRef, PlatformIdentity, ReplyTarget
+from bot.model import Actor, Interaction, MessageRef, PlatformIdentity, Principal, ReplyTarget
 from bot.platforms.teams import bot as teams_bot
 from bot.platforms.teams.bot import command_text
 from bot.platforms.teams.delivery import Pacer
@@ -25,7 +25,7 @@ from integrations.http import parse_retry_after
 from storage.directory import DirectoryRepo
 from storage.teams import TeamsConversationRepo
 from storage.tenants import TenantRepo
-from tests.fakes.bot_connector import ALEX, FakeBotFramework, teams_deskhand
+from tests.fakes.bot_connector import ALEX, TENANT, FakeBotFramework, teams_deskhand
 from tests.fakes.bot_connector import load as load_fixture
 
 PERSONAL = load_fixture("message_personal")["conversation"]["id"]
@@ -206,8 +206,9 @@ async def test_a_notice_goes_to_the_1to1_chat_or_nowhere_never_to_the_channel(
     channel goes to their 1:1 chat; without one it is not sent at all."""
     await fake.send(deskhand.url, fake.activity("conversation_update_bot_added"))
     rt = deskhand.runtime
-    asked_in = places.stored(ReplyTarget("teams", CHANNEL),
-                             PlatformIdentity("teams", "tenant", ALEX.aad or ""))
+    asker = Actor(Principal(1, rt.tenant_id, ALEX.email or "", "Alex Admin"),
+                  PlatformIdentity("teams", TENANT, ALEX.aad or ""))
+    asked_in = places.stored(ReplyTarget("teams", CHANNEL), asker)
     sent = len(fake.posted())
     assert await places.tell(rt, asked_in, Card("Your run 7 was approved")) is False
     assert len(fake.posted()) == sent  # nothing reached the channel
