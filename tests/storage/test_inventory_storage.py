@@ -51,7 +51,7 @@ async def test_match_indexes_exist_after_migration_and_go_with_a_downgrade(db_ur
             definition = found[name].lower().replace('"', "")
             assert "tenant_id" in definition and (  # PostgreSQL writes lower((name)::text)
                 f"lower({column})" in definition or f"lower(({column})" in definition), definition
-        await _downgrade(db.engine, "0025")
+        await _downgrade(db.engine, "0028")
         assert not set(INDEXES) & set(await _device_indexes(db))
         await migrate.upgrade(db.engine)
         assert set(INDEXES) <= set(await _device_indexes(db))

@@ -2,7 +2,7 @@
 merge compare them (expression indexes, on SQLite and PostgreSQL alike)
 
 Revision ID: 0024
-Revises: 0025
+Revises: 0028
 Create Date: 2026-12-09 10:00:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0024'
-down_revision = '0025'
+down_revision = '0028'
 branch_labels = None
 depends_on = None
 compatibility = "expand"  # indexes only; older code runs on them unchanged
