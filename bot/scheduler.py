@@ -6,7 +6,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -47,6 +47,13 @@ class Claims:
             await uow.repo(ClaimRepo).release(job, key, holder or self.holder)
             await uow.commit()
 
+    async def prune(self, job: str, before: datetime) -> int:
+        """Drop `job`'s once-only claims and lapsed leases older than `before` (ClaimRepo.prune):
+        a job that claims once per period calls this, or job_claims grows by a row a period."""
+        async with self.db.uow() as uow:
+            gone = await uow.repo(ClaimRepo).prune(job, before)
+            await uow.commit()
+            return gone
 
     def one_off(self) -> str:
         """A holder name for one task of this process."""

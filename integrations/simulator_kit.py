@@ -31,6 +31,7 @@ class FaultSwitches:
     fail_next: int = 0  # the next N API calls (matching `fail_path`) answer `fail_status`
     fail_status: int = 500
     fail_path: str = ""  # substring of the call's "METHOD /path"; empty matches every call
+    fail_after: int = 0  # matching calls let through before `fail_next` applies (a page N fails)
     rate_limit_next: int = 0  # the next N API calls answer 429 with Retry-After
     retry_after: int = 1
 
@@ -118,8 +119,11 @@ class VendorSimulator(abc.ABC, Generic[S]):
             sw.rate_limit_next -= 1
             return self.rate_limited(sw.retry_after)
         if sw.fail_next > 0 and sw.picks(call):
-            sw.fail_next -= 1
-            return self.failed(sw.fail_status, "Simulated failure.")
+            if sw.fail_after > 0:
+                sw.fail_after -= 1
+            else:
+                sw.fail_next -= 1
+                return self.failed(sw.fail_status, "Simulated failure.")
         if sw.error_rate and self._rng.random() < sw.error_rate:
             return self.failed(sw.error_status, "Simulated random failure.")
         return None

@@ -53,3 +53,11 @@ class ClaimRepo(Repo):
     async def release(self, job: str, key: str, holder: str) -> None:
         await self.s.execute(delete(JobClaim).where(
             JobClaim.job == job, JobClaim.key == key, JobClaim.holder == holder))
+
+    async def prune(self, job: str, before: datetime) -> int:
+        """Delete `job`'s claims made before `before`: once-only claims whose key can never come
+        again (a past period's), and leases that lapsed before then (their holder died)."""
+        result = await self.s.execute(delete(JobClaim).where(
+            JobClaim.job == job, JobClaim.claimed_at < before,
+            or_(JobClaim.lease_until.is_(None), JobClaim.lease_until < before)))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -13,11 +13,14 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    and_,
     func,
     or_,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from storage.base import Base, Repo
 
@@ -42,7 +45,13 @@ class Device(Base):
     """Inventory cache; the endpoint-management systems stay the source of truth."""
 
     __tablename__ = "devices"
-    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    # Names, FQDNs and serials are compared lower-cased (lookups, the inventory merge): indexed
+    # as lower(...) so both are index searches at 100,000 devices, on SQLite and PostgreSQL.
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),
+                      Index("ix_devices_tenant_lower_name", "tenant_id", func.lower(text("name"))),
+                      Index("ix_devices_tenant_lower_fqdn", "tenant_id", func.lower(text("fqdn"))),
+                      Index("ix_devices_tenant_lower_serial", "tenant_id",
+                            func.lower(text("serial"))))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -59,13 +68,20 @@ class Device(Base):
     retired_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+def in_tenant_any(tenant_id: int, terms: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:
+    """The tenant's devices matching any of `terms` (such as `lower(name) IN (...)`). The tenant
+    goes in each OR term: SQLite then searches each term's index; with the tenant outside the
+    OR it scans every device of the tenant (PostgreSQL searches both ways)."""
+    return or_(*(and_(Device.tenant_id == tenant_id, term) for term in terms))
+
+
 class DeviceRepo(Repo):
     async def find(self, tenant_id: int, ref: str) -> Device | None:
         """Exact match on name, FQDN or serial, case-insensitive."""
         needle = ref.strip().lower()
-        q = select(Device).where(Device.tenant_id == tenant_id, Device.retired_at.is_(None), or_(
+        q = select(Device).where(Device.retired_at.is_(None), in_tenant_any(tenant_id, [
             func.lower(Device.name) == needle, func.lower(Device.fqdn) == needle,
-            func.lower(Device.serial) == needle)).limit(2)
+            func.lower(Device.serial) == needle])).limit(2)
         rows = (await self.s.execute(q)).scalars().all()
         return rows[0] if len(rows) == 1 else None
 

@@ -1,15 +1,17 @@
 """Inventory sync storage: which source reports which device, and the batched merge of a page.
 
 Every vendor device is one `device_sources` row (tenant, source, the vendor's id) pointing at one
-inventory `devices` row. A page of vendor devices is merged in a handful of statements: the rows
-already mapped, then the devices matching by FQDN, then name, then serial number, then new
-devices inserted with ON CONFLICT DO NOTHING on (tenant, name) and read back, so two processes
-merging the same page at once end with one device each, never a duplicate or an error.
+inventory `devices` row. A batch is merged in a few Core statements whatever its size (executemany,
+no ORM objects): the rows already mapped, the devices matching by FQDN, then name, then serial,
+then new devices inserted ON CONFLICT DO NOTHING on (tenant, name) RETURNING their ids (a name
+another process inserted meanwhile is read back): two processes merging the same batch at once
+end with one device each, never a duplicate or an error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -19,19 +21,22 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Table,
     UniqueConstraint,
+    bindparam,
     cast,
     delete,
     func,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Repo
-from storage.devices import Device
+from storage.devices import Device, in_tenant_any
 from storage.vendor_groups import Renamed, VendorGroupRepo
 
 
@@ -117,8 +122,18 @@ def _key(value: str | None) -> str | None:
     return value or None
 
 
+DEVICES = typing.cast(Table, Device.__table__)
+SOURCES = typing.cast(Table, DeviceSource.__table__)
+FACTS = (DEVICES.c.id, DEVICES.c.name, DEVICES.c.fqdn, DEVICES.c.serial, DEVICES.c.os,
+         DEVICES.c.owner_email, DEVICES.c.last_seen, DEVICES.c.retired_at)
+_FILLED = ("fqdn", "serial", "os", "owner_email", "last_seen", "retired_at")
+# One statement for a batch's fact updates, executemany (`b_` names: a SET column cannot be a bind).
+_UPDATE_FACTS = update(DEVICES).where(DEVICES.c.id == bindparam("b_id")).values(
+    {c: bindparam(f"b_{c}", type_=DEVICES.c[c].type) for c in _FILLED})
+
+
 class InventoryRepo(Repo):
-    def _insert(self, table: type[Base]) -> Any:
+    def _insert(self, table: Any) -> Any:
         dialect = self.s.get_bind().dialect.name
         return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
@@ -141,7 +156,9 @@ class InventoryRepo(Repo):
             select(DeviceSource.external_id, DeviceSource.device_id).where(
                 DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
                 DeviceSource.external_id.in_([r.external_id for r in records])))).all())
-        devices = await self._candidates(tenant_id, mapped.values(), records)
+        # Only devices this source has not reported before are matched by FQDN, name, serial.
+        unmapped = [r for r in records if r.external_id not in mapped]
+        devices = await self._candidates(tenant_id, set(mapped.values()), unmapped)
         by_id = {d["id"]: d for d in devices}
         index: dict[str, dict[str | None, dict[str, Any]]] = {"fqdn": {}, "name": {}, "serial": {}}
         # A tie goes to a device in the inventory over a retired one, then to the oldest.
@@ -162,32 +179,32 @@ class InventoryRepo(Repo):
                                        chosen)
         updated = await self._update(records, chosen, run_at)
         await self._upsert_sources(tenant_id, source, records, chosen, run_at)
-        return Merged(added[0] + updated[1], updated[0] - updated[1], tuple(skipped),
+        return Merged(added + updated[1], updated[0] - updated[1], tuple(skipped),
                       tuple(shortened))
 
-    async def _candidates(self, tenant_id: int, ids: Iterable[int],
+    async def _candidates(self, tenant_id: int, ids: set[int],
                           records: Sequence[Seen]) -> list[dict[str, Any]]:
+        """The mapped devices, and those matching `records` by lower-cased FQDN, name or serial."""
         fqdns = sorted({k for r in records if (k := _key(r.fqdn))})
         names = sorted({k for r in records if (k := _key(r.name))})
         serials = sorted({k for r in records if (k := _key(r.serial))})
-        ors = [Device.id.in_(list(ids)), func.lower(Device.name).in_(names)]
-        if fqdns:
-            ors.append(func.lower(Device.fqdn).in_(fqdns))
-        if serials:
-            ors.append(func.lower(Device.serial).in_(serials))
-        q = select(Device.id, Device.name, Device.fqdn, Device.serial, Device.os,
-                   Device.owner_email, Device.last_seen, Device.retired_at).where(
-            Device.tenant_id == tenant_id, or_(*ors))
+        terms = [DEVICES.c.id.in_(sorted(ids))] if ids else []
+        terms += [func.lower(column).in_(keys) for column, keys in (
+            (DEVICES.c.name, names), (DEVICES.c.fqdn, fqdns), (DEVICES.c.serial, serials)) if keys]
+        if not terms:
+            return []
+        q = select(*FACTS).where(in_tenant_any(tenant_id, terms))
         return [dict(row._mapping) for row in await self.s.execute(q)]
 
     async def _insert_new(self, tenant_id: int, fresh: Sequence[Seen],
-                          chosen: dict[str, dict[str, Any] | None]) -> tuple[int]:
-        """Insert devices no key matched; a name another process inserted meanwhile is taken."""
+                          chosen: dict[str, dict[str, Any] | None]) -> int:
+        """Insert devices no key matched (one executemany, RETURNING what it inserted); a name
+        another process inserted meanwhile is read back and taken. How many were inserted."""
         by_name: dict[str, Seen] = {}
         for r in fresh:
             by_name.setdefault(r.name.lower(), r)
         if not by_name:
-            return (0,)
+            return 0
         # A retired device holding a new device's name gives it up, `NAME (retired #id)`,
         # unless this page brings it back (by its FQDN or serial).
         back = sorted({d["id"] for d in chosen.values() if d is not None})
@@ -201,15 +218,21 @@ class InventoryRepo(Repo):
                  "last_seen": r.last_seen, "attributes": {}, "management_group_id": None,
                  "retired_at": None}
                 for _, r in sorted(by_name.items())]  # one order: racing inserts queue, not deadlock
-        result = await self.s.execute(self._insert(Device).values(rows).on_conflict_do_nothing(
-            index_elements=["tenant_id", "name"]))
-        q = select(Device.id, Device.name, Device.fqdn, Device.serial, Device.os,
-                   Device.owner_email, Device.last_seen, Device.retired_at).where(
-            Device.tenant_id == tenant_id, Device.name.in_([row["name"] for row in rows]))
-        made = {str(row.name).lower(): dict(row._mapping) for row in await self.s.execute(q)}
+        stmt = self._insert(DEVICES).on_conflict_do_nothing(
+            index_elements=["tenant_id", "name"]).returning(DEVICES.c.name, DEVICES.c.id)
+        ids: dict[str, int] = {name: i for name, i in await self.s.execute(stmt, rows)}
+        made = {row["name"].lower(): {**{k: row[k] for k in _FILLED}, "name": row["name"],
+                                      "id": ids[row["name"]]}
+                for row in rows if row["name"] in ids}
+        inserted = len(made)
+        taken = [row["name"] for row in rows if row["name"].lower() not in made]
+        if taken:
+            q = select(*FACTS).where(DEVICES.c.tenant_id == tenant_id, DEVICES.c.name.in_(taken))
+            made.update((str(row.name).lower(), dict(row._mapping))
+                        for row in await self.s.execute(q))
         for r in fresh:
             chosen[r.external_id] = made.get(r.name.lower())
-        return (int(result.rowcount or 0),)  # type: ignore[attr-defined]
+        return inserted
 
     async def _update(self, records: Sequence[Seen], chosen: dict[str, dict[str, Any] | None],
                       run_at: datetime) -> tuple[int, int]:
@@ -222,8 +245,7 @@ class InventoryRepo(Repo):
             if d is None:
                 continue
             before.setdefault(d["id"], d)
-            row = after.setdefault(d["id"], {k: d[k] for k in (
-                "id", "fqdn", "serial", "os", "owner_email", "last_seen", "retired_at")})
+            row = after.setdefault(d["id"], {k: d[k] for k in ("id", *_FILLED)})
             row["fqdn"] = row["fqdn"] or r.fqdn
             row["serial"] = row["serial"] or r.serial
             row["os"] = row["os"] or r.os
@@ -237,7 +259,8 @@ class InventoryRepo(Repo):
                    if any(row[k] != before[row["id"]][k] for k in ("fqdn", "serial", "os",
                                                                    "owner_email"))}
         if touched:
-            await self.s.execute(update(Device), sorted(touched, key=lambda row: row["id"]))
+            await self.s.execute(_UPDATE_FACTS, [{f"b_{k}": v for k, v in row.items()}
+                                                 for row in sorted(touched, key=lambda r: r["id"])])
         return len(changed | back), len(back)
 
     async def _upsert_sources(self, tenant_id: int, source: str, records: Sequence[Seen],
@@ -249,11 +272,11 @@ class InventoryRepo(Repo):
                 if (d := chosen[r.external_id]) is not None]
         if not rows:
             return
-        stmt = self._insert(DeviceSource).values(rows)
+        stmt = self._insert(SOURCES)
         await self.s.execute(stmt.on_conflict_do_update(
             index_elements=["tenant_id", "source", "external_id"],
             set_={"device_id": stmt.excluded.device_id, "name": stmt.excluded.name,
-                  "last_seen": stmt.excluded.last_seen, "seen_at": stmt.excluded.seen_at}))
+                  "last_seen": stmt.excluded.last_seen, "seen_at": stmt.excluded.seen_at}), rows)
 
     # --- management groups --------------------------------------------------------------
 
@@ -307,6 +330,12 @@ class InventoryRepo(Repo):
             ).values(management_group_id=target).execution_options(synchronize_session=False))
             out.moved += int(result.rowcount or 0)  # type: ignore[attr-defined]
         return out
+
+    async def analyze(self) -> None:
+        """PostgreSQL: refresh the planner's statistics (none until autovacuum comes round after a
+        bulk arrival: lookups then scan, retirement nests loops). SQLite's plans need none."""
+        if self.s.get_bind().dialect.name == "postgresql":
+            await self.s.execute(text("ANALYZE devices, device_sources"))
 
     # --- retirement and reading ---------------------------------------------------------
 

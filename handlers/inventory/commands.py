@@ -23,9 +23,11 @@ async def sync_command(ctx: Context, cmd: Command) -> Reply:
         return Reply.private(Card(texts.TITLE, [Text(texts.NO_SOURCES)]))
     async with ctx.runtime.db.uow() as uow:
         settings = await InventorySettings.read(uow, ctx.tenant_id)
-    rows = tuple((s.label, *(("-",) * 5 if s.failed else (
-        str(s.seen), str(s.added), str(s.updated), str(s.moved), str(s.unseen))))
-        for s in report.sources)
+    # A failed source's batches before the failure were merged (seen, added, updated); its
+    # group moves and "not reported" wait for a complete run.
+    rows = tuple((s.label, str(s.seen), str(s.added), str(s.updated),
+                  *(("-", "-") if s.failed else (str(s.moved), str(s.unseen))))
+                 for s in report.sources)
     ctx.audit_params.update({s.name: ("failed" if s.failed else
                                       f"+{s.added} ~{s.updated} >{s.moved}") for s in report.sources},
                             retired=report.retired)

@@ -16,7 +16,12 @@ class InventoryConfig(BaseModel):
         "how often the scheduled device inventory sync runs, on one replica at a time "
         "(seconds); 0 turns the schedule off"))
     inventory_page_size: int = Field(500, ge=10, le=5000, description=(
-        "devices asked of a vendor per page: what one batched write holds in memory"))
+        "devices asked of a vendor per page (TeamViewer's pages are its own 100)"))
+    # Fewer, larger transactions cost less per device (bench/inventory.py); each holds SQLite's
+    # write lock a moment longer. With the next batch read meanwhile: about what is in memory.
+    inventory_batch_size: int = Field(2000, ge=10, le=20000, description=(
+        "devices merged per transaction (and per renewal of the sync's lease), from as many "
+        "vendor pages as that takes"))
     # 1E's filter is not documented (integrations/tachyon/inventory.py): `POST Devices`
     # filtered on this attribute == the group's field.
     inventory_1e_group_attribute: str = Field(

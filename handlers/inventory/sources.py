@@ -1,11 +1,14 @@
 """Where devices come from: each vendor as a stream of pages of `Seen` devices, and its groups as
-a stream of (group, vendor group id, member ids) pages. Nothing here holds more than one page."""
+a stream of (group, vendor group id, member ids) pages, regrouped into batches of the configured
+size. Nothing here holds more than one batch."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from handlers.device_actions.service import NAME as WS1
 from handlers.instructions.vendor import NAME as TACHYON
@@ -25,6 +28,7 @@ MAX_PAGES = 20_000  # a vendor that never says "last page" stops here (10 millio
 LABELS = {TACHYON: "1E", TEAMVIEWER: "TeamViewer", WS1: "Workspace ONE"}
 ORDER = (TACHYON, TEAMVIEWER, WS1)  # every sync takes them in this order (racing syncs queue)
 GroupPage = tuple[str, str | None, list[str]]
+T = TypeVar("T")
 
 
 class Source(Protocol):
@@ -135,6 +139,39 @@ def _location_group(raw: dict[str, Any]) -> tuple[str, str | None]:
     ids = ref.get("Id") if isinstance(ref, dict) else None
     value = ids.get("Value") if isinstance(ids, dict) else ids
     return str(raw.get("LocationGroupName") or ""), str(value)[:64] if value is not None else None
+
+
+async def batches(pages: AsyncIterator[list[T]], size: int) -> AsyncIterator[list[T]]:
+    """A vendor's pages regrouped into batches of `size` or more (the last may be smaller): a
+    batch is one transaction, so TeamViewer's pages of 100 do not cost a commit each. The next
+    batch is read while the caller writes this one (one ahead, so memory stays bounded): the
+    vendor's latency and deskhand's writes overlap instead of adding up."""
+    ready: asyncio.Queue[list[T] | BaseException | None] = asyncio.Queue(maxsize=1)
+
+    async def read() -> None:
+        batch: list[T] = []
+        try:
+            async for page in pages:
+                batch.extend(page)
+                if len(batch) >= size:
+                    await ready.put(batch)
+                    batch = []
+            if batch:
+                await ready.put(batch)
+            await ready.put(None)
+        except Exception as exc:  # handed to the caller, who raises it where the batch was due
+            await ready.put(exc)
+
+    reader = asyncio.create_task(read())
+    try:
+        while (item := await ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
 
 
 async def configured(runtime: Runtime, tenant_id: int) -> list[str]:

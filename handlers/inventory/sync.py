@@ -1,17 +1,21 @@
 """One tenant's inventory sync, and the scheduled job that runs it for every tenant.
 
 A sync holds the tenant's lease (`job_claims`, so `devices sync` and the job on any replica never
-run one tenant twice at once), then takes each configured source in turn in its own transaction:
-its devices page by page (merged and upserted a page at a time: bounded memory), then, for the
-source that decides groups, its groups; one commit at the end. A source that fails rolls back
-whole and is reported; the others still sync. Devices are retired only after a run in which
-every source answered: a vendor that is down for a week must not retire its whole fleet.
+run one tenant twice at once), then takes each configured source in turn: its devices in batches
+of the configured page size, then, for the source that decides groups, its groups' members, each
+batch its own transaction that also renews the lease (a sync that lost its lease stops before
+writing another batch). What waits for the source's end, in one transaction: moving devices
+between management groups, and its "not reported" count. Devices are retired only after a run
+in which every source answered. So a source that fails mid-way leaves what it reported merged
+(devices added or updated, their last report) and nothing half-applied: no device moved group,
+none retired; the other sources still sync (docs/inventory.md, "Runs, failures and replicas").
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -20,11 +24,14 @@ from bot.audit import Audit
 from bot.errors import UserError
 from bot.model import new_correlation_id
 from handlers.instructions.vendor import NAME as TACHYON
+from handlers.inventory import texts
 from handlers.inventory.config import InventoryConfig, InventorySettings
-from handlers.inventory.sources import LABELS, configured, open_source
+from handlers.inventory.sources import LABELS, Source, batches, configured, open_source
 from integrations.http import VendorError
 from storage.base import utcnow
+from storage.claims import ClaimRepo
 from storage.inventory import InventoryRepo, Renamed
+from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -32,7 +39,44 @@ if TYPE_CHECKING:
 log = logging.getLogger("deskhand.inventory")
 JOB = "inventory.sync"
 NOTES = 5  # devices not kept (or shortened) named in the report, per source
-LEASE = timedelta(minutes=30)  # renewed between sources; a dead holder's lapses after this
+LEASE = timedelta(minutes=30)  # renewed with every batch; a dead holder's lapses after this
+ANALYZE_AFTER = 1000  # devices a sync adds before the planner's statistics are first refreshed
+
+
+class LeaseLost(Exception):
+    """Another sync holds this tenant's lease now (this one paused past it): stop writing."""
+
+
+@dataclass
+class Growth:
+    """When a sync refreshes the planner's statistics: each time the devices it added double,
+    from ANALYZE_AFTER. A first sync of 100,000 devices does it 7 times; an hourly one, never.
+    PostgreSQL without statistics plans a batch's lookups as scans of tables it believes
+    small: seconds a batch, rising with every batch (storage/inventory.InventoryRepo.analyze)."""
+
+    added: int = 0
+    due: int = ANALYZE_AFTER
+
+    def add(self, n: int) -> bool:
+        """Count `n` more devices; True when the statistics are due."""
+        self.added += n
+        if self.added < self.due:
+            return False
+        self.due = 2 * self.added
+        return True
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The tenant's sync lease, renewed inside each batch's transaction: a batch commits only
+    while its sync holds the lease, however long the whole source takes."""
+
+    key: str
+    holder: str
+
+    async def renew(self, uow: UnitOfWork) -> None:
+        if not await uow.repo(ClaimRepo).claim_lease(JOB, self.key, self.holder, LEASE):
+            raise LeaseLost()
 
 
 @dataclass
@@ -69,46 +113,51 @@ class Report:
 async def run_sync(runtime: Runtime, tenant_id: int, *, now: datetime | None = None,
                    cid: str | None = None) -> Report:
     claims = runtime.scheduler.claims
-    holder, key = claims.one_off(), str(tenant_id)
-    if not await claims.lease(JOB, LEASE, key, holder):
+    lease = Lease(str(tenant_id), claims.one_off())
+    if not await claims.lease(JOB, LEASE, lease.key, lease.holder):
         return Report(busy=True)
     try:
-        return await _sync(runtime, tenant_id, now or utcnow(), cid or new_correlation_id(),
-                           lambda: claims.lease(JOB, LEASE, key, holder))
+        return await _sync(runtime, tenant_id, now or utcnow(), cid or new_correlation_id(), lease)
     finally:
-        await claims.release(JOB, key, holder)
+        await claims.release(JOB, lease.key, lease.holder)
 
 
 async def _sync(runtime: Runtime, tenant_id: int, run_at: datetime, cid: str,
-                renew: Callable[[], Awaitable[bool]]) -> Report:
+                lease: Lease) -> Report:
     config = runtime.config(InventoryConfig)
     async with runtime.db.uow() as uow:
         settings = await InventorySettings.read(uow, tenant_id)
-    report = Report()
+    report, growth = Report(), Growth()
     for name in await configured(runtime, tenant_id):
         part = SourceReport(name)
         report.sources.append(part)
         try:
-            await _one(runtime, tenant_id, name, config, settings, run_at, cid, part)
+            await _one(runtime, tenant_id, name, config, settings, run_at, cid, part, lease,
+                       growth)
+        except LeaseLost:
+            log.warning("inventory sync of tenant %s lost its lease during %s (ref %s)",
+                        tenant_id, name, cid)
+            part.failed = texts.LEASE_LOST.format(ref=cid)
+            break  # the sync that holds the lease now does the rest
         except (VendorError, UserError) as exc:
             part.failed = f"{exc} (ref {getattr(exc, 'correlation_id', cid)})"
         except Exception:
             log.exception("inventory sync of %s for tenant %s failed (ref %s)", name, tenant_id, cid)
             part.failed = f"the sync failed on deskhand's side (ref {cid})"
-        if part.failed:
-            part.seen = part.added = part.updated = part.moved = 0  # rolled back: none of it
-            part.renamed, part.notes = [], []
-            part.skipped = part.shortened = 0
-        await renew()
+        if part.failed:  # its batches stay merged; what waits for its end was not applied
+            part.moved = part.unseen = 0
+            part.renamed = []
     if not report.sources:
         return report
     if report.failed:
         report.retire_skipped = True
     else:
-        async with runtime.db.uow() as uow:
-            report.retired = await uow.repo(InventoryRepo).retire(
-                tenant_id, run_at - timedelta(days=settings.inventory_retire_days), run_at)
-            await uow.commit()
+        with contextlib.suppress(LeaseLost):  # the sync holding the lease now retires instead
+            async with runtime.db.uow() as uow:
+                await lease.renew(uow)
+                report.retired = await uow.repo(InventoryRepo).retire(
+                    tenant_id, run_at - timedelta(days=settings.inventory_retire_days), run_at)
+                await uow.commit()
     log.info("inventory sync tenant %s: %s; %d retired", tenant_id, "; ".join(
         f"{s.name} {'failed' if s.failed else f'+{s.added} ~{s.updated} >{s.moved}'}"
         for s in report.sources), report.retired)
@@ -116,22 +165,41 @@ async def _sync(runtime: Runtime, tenant_id: int, run_at: datetime, cid: str,
 
 
 async def _one(runtime: Runtime, tenant_id: int, name: str, config: InventoryConfig,
-               settings: InventorySettings, run_at: datetime, cid: str, part: SourceReport) -> None:
+               settings: InventorySettings, run_at: datetime, cid: str, part: SourceReport,
+               lease: Lease, growth: Growth) -> None:
     source = await open_source(runtime, tenant_id, name, config, cid)
     if source is None:
         raise UserError(f"{LABELS[name]} is not set up for this workspace.")
+    size = config.inventory_batch_size
+    async for batch in batches(source.devices(), size):
+        async with runtime.db.uow() as uow:
+            await lease.renew(uow)
+            repo = uow.repo(InventoryRepo)
+            merged = await repo.merge_page(tenant_id, name, batch, run_at)
+            if growth.add(merged.added):
+                await repo.analyze()
+            await uow.commit()
+        part.seen += len(batch)
+        part.added += merged.added
+        part.updated += merged.updated
+        if merged.skipped or merged.shortened:
+            _unfit(part, merged.skipped, merged.shortened, tenant_id, cid)
+    grouping = settings.inventory_group_source == name
+    if grouping:  # staged on the source rows batch by batch; devices move at the end
+        async for members in batches(_members(source), size):
+            async with runtime.db.uow() as uow:
+                await lease.renew(uow)
+                repo = uow.repo(InventoryRepo)
+                by_group: dict[tuple[str, str | None], list[str]] = {}
+                for group, ref, external_id in members:  # in the source's order: first group wins
+                    by_group.setdefault((group, ref), []).append(external_id)
+                for (group, ref), ids in by_group.items():
+                    await repo.set_group(tenant_id, name, group, ref, ids, run_at)
+                await uow.commit()
     async with runtime.db.uow() as uow:
+        await lease.renew(uow)
         repo = uow.repo(InventoryRepo)
-        async for page in source.devices():
-            merged = await repo.merge_page(tenant_id, name, page, run_at)
-            part.seen += len(page)
-            part.added += merged.added
-            part.updated += merged.updated
-            if merged.skipped or merged.shortened:
-                _unfit(part, merged.skipped, merged.shortened, tenant_id, cid)
-        if settings.inventory_group_source == name:
-            async for group, ref, ids in source.groups():
-                await repo.set_group(tenant_id, name, group, ref, ids, run_at)
+        if grouping:
             await repo.clear_groups(tenant_id, name, run_at)
             applied = await repo.apply_groups(tenant_id, name, run_at, settings.group_mapping(),
                                               tachyon=name == TACHYON)
@@ -147,6 +215,12 @@ async def _one(runtime: Runtime, tenant_id: int, name: str, config: InventoryCon
                                 params={"to": r.new, "scopes": r.scopes})
         part.unseen = await repo.unseen(tenant_id, name, run_at)
         await uow.commit()
+
+
+async def _members(source: Source) -> AsyncIterator[list[tuple[str, str | None, str]]]:
+    """The source's group pages as (group, vendor group id, member id) rows, to batch."""
+    async for group, ref, ids in source.groups():
+        yield [(group, ref, external_id) for external_id in ids]
 
 
 def _unfit(part: SourceReport, skipped: tuple[str, ...], shortened: tuple[str, ...],
@@ -174,11 +248,18 @@ async def tenants(runtime: Runtime) -> list[int]:
 
 async def sync_due(runtime: Runtime) -> None:
     """Every minute: each tenant whose period began since its last sync is synced once, on one
-    replica (a once-only claim per tenant and period), whatever the number of replicas."""
+    replica (a once-only claim per tenant and period), whatever the number of replicas; the
+    claims of past periods are pruned."""
     seconds = runtime.config(InventoryConfig).inventory_sync_seconds
+    now = utcnow()
+    # Claims of periods before the last are never asked again (a period's key only grows);
+    # with the schedule off, none is. A lease left by a replica that died mid-sync goes too.
+    horizon = now - timedelta(seconds=2 * seconds)
+    for job in (f"{JOB}.due", JOB):
+        await runtime.scheduler.claims.prune(job, horizon)
     if not seconds:
         return
-    slot = int(utcnow().timestamp()) // seconds
+    slot = int(now.timestamp()) // seconds
     for tenant_id in await tenants(runtime):
         if await runtime.scheduler.claims.once(f"{JOB}.due", f"{tenant_id}:{slot}"):
             await run_sync(runtime, tenant_id)

@@ -80,7 +80,7 @@ class TachyonClient:
     async def _json(self, method: str, path: str, cid: str, **kwargs: Any) -> Any:
         response = await self._call(method, path, cid, **kwargs)
         try:
-            return response.json()
+            return orjson.loads(response.content)  # device pages of 500: several times faster
         except ValueError:
             raise VendorError(VENDOR, response.status_code, "bad_response",
                               f"{VENDOR} answered {path.split('/')[0]} with something that is not "

@@ -24,10 +24,15 @@ from typing import Any
 from integrations.tachyon.json_fields import parse_time
 
 
-def _first(data: dict[str, Any], *names: str) -> Any:
-    lowered = {k.lower(): v for k, v in data.items()}
+def _lowered(data: dict[str, Any]) -> dict[str, Any]:
+    """Keys lower-cased once per record: 1E's casing of a field is not pinned down."""
+    return {k.lower(): v for k, v in data.items()}
+
+
+def _first(lowered: dict[str, Any], *names: str) -> Any:
+    """The first of `names` (lower-case) present and not empty in a `_lowered` record."""
     for name in names:
-        value = lowered.get(name.lower())
+        value = lowered.get(name)
         if value not in (None, ""):
             return value
     return None
@@ -45,13 +50,14 @@ class TachyonDevice:
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> TachyonDevice:
-        fqdn = str(_first(data, "Fqdn", "FQDN") or "")
-        name = str(_first(data, "HostName", "Name", "DeviceName") or fqdn.split(".")[0])
-        return cls(id=str(_first(data, "TachyonGuid", "Id", "DeviceId") or fqdn), fqdn=fqdn,
-                   name=name, serial=str(_first(data, "SerialNumber", "Serial") or ""),
-                   os=str(_first(data, "OsVerTxt", "OperatingSystem", "OsType") or ""),
-                   last_seen=parse_time(_first(data, "LastConnUtc", "LastUpdate", "LastSeen",
-                                          "LastConnectedUtc")), raw=data)
+        d = _lowered(data)
+        fqdn = str(_first(d, "fqdn") or "")
+        name = str(_first(d, "hostname", "name", "devicename") or fqdn.split(".")[0])
+        return cls(id=str(_first(d, "tachyonguid", "id", "deviceid") or fqdn), fqdn=fqdn,
+                   name=name, serial=str(_first(d, "serialnumber", "serial") or ""),
+                   os=str(_first(d, "osvertxt", "operatingsystem", "ostype") or ""),
+                   last_seen=parse_time(_first(d, "lastconnutc", "lastupdate", "lastseen",
+                                               "lastconnectedutc")), raw=data)
 
 
 @dataclass(frozen=True)
@@ -64,8 +70,9 @@ def device_page(data: Any) -> DevicePage:
     if isinstance(data, list):
         rows, total = data, None
     elif isinstance(data, dict):
-        rows = _first(data, "Items", "Devices", "Results") or []
-        found = _first(data, "TotalCount", "Total", "Count")
+        d = _lowered(data)
+        rows = _first(d, "items", "devices", "results") or []
+        found = _first(d, "totalcount", "total", "count")
         total = int(found) if isinstance(found, int | str) and str(found).isdigit() else None
     else:
         rows, total = [], None
@@ -81,7 +88,8 @@ class ManagementGroupInfo:
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> ManagementGroupInfo:
-        count = _first(data, "Count")
-        return cls(id=str(_first(data, "Id") or ""), name=str(_first(data, "Name") or ""),
-                   usable_id=str(_first(data, "UsableId") or ""),
+        d = _lowered(data)
+        count = _first(d, "count")
+        return cls(id=str(_first(d, "id") or ""), name=str(_first(d, "name") or ""),
+                   usable_id=str(_first(d, "usableid") or ""),
                    count=int(count) if str(count or "").isdigit() else None)

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import httpx
+import orjson
 
 from integrations.http import Cause, RetryPolicy, VendorError, attempts_of, new_client, scrub, send
 
@@ -285,7 +286,7 @@ class TeamViewerClient:
         """One page of managed devices (`managed/devices` or `managed/groups/{id}/devices`)
         and the token of the next, None after the last."""
         params = {"paginationToken": token} if token else None
-        data = (await self._call("GET", path, cid, params=params)).json()
+        data = orjson.loads((await self._call("GET", path, cid, params=params)).content)
         rows = [ManagedDevice.from_api(d) for d in data.get("resources") or [] if isinstance(d, dict)]
         following = data.get("nextPaginationToken")
         return rows, str(following) if following else None

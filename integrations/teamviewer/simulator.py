@@ -8,10 +8,13 @@ Run alone: `python -m integrations.teamviewer.simulator --port 8710 --token demo
 
 from __future__ import annotations
 
+import functools
 import html
+import itertools
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +26,7 @@ from integrations.simulator_kit import FaultSwitches, VendorSimulator, arguments
 from integrations.teamviewer.simulator_oauth import SimulatedOAuth, error
 
 API = "/api/v1"
+PAGE = 100  # managed devices per page
 LIMIT_TEXT = "The maximum number of concurrent sessions permitted by your TeamViewer license is reached."
 
 
@@ -44,6 +48,7 @@ class SimDevice:
     group: str = ""  # its managed group's name; "" for none
 
 
+@functools.lru_cache(maxsize=4096)  # asked once per device per page of a group's listing
 def group_id(name: str) -> str:
     """A managed group's id: stable for its name, as TeamViewer's own ids are for a group."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"teamviewer-group:{name}"))
@@ -258,13 +263,13 @@ class TeamViewerSimulator(VendorSimulator[Switches], SimulatedOAuth):
             session["state"], session["closed_at"] = "Open", None
         return web.Response(status=204)
 
-    def _managed(self) -> list[dict[str, Any]]:
-        return [{"id": d.id, "TeamViewerId": d.teamviewer_id, "name": d.name,
-                 "isOnline": d.online, "last_seen": _iso(_now() - timedelta(minutes=5)),
-                 "teamviewerPolicyId": None} for d in self.devices if d.full_client]
+    @staticmethod
+    def _row(d: SimDevice, seen: str | None) -> dict[str, Any]:
+        return {"id": d.id, "TeamViewerId": d.teamviewer_id, "name": d.name, "isOnline": d.online,
+                "last_seen": seen, "teamviewerPolicyId": None}
 
     async def managed_devices(self, request: web.Request) -> web.Response:
-        return self._paged(request, self._managed())
+        return self._paged(request, lambda d: d.full_client)
 
     def rename_group(self, old: str, new: str) -> None:
         """Rename a managed group as the console does: its id stays."""
@@ -283,20 +288,31 @@ class TeamViewerSimulator(VendorSimulator[Switches], SimulatedOAuth):
 
     async def managed_group_devices(self, request: web.Request) -> web.Response:
         wanted = request.match_info["id"]
-        members = {d.id for d in self.devices if d.group and self._group_id(d.group) == wanted}
-        return self._paged(request, [r for r in self._managed() if r["id"] in members])
+        return self._paged(request, lambda d: d.full_client and bool(d.group)
+                           and self._group_id(d.group) == wanted)
 
-    def _paged(self, request: web.Request, rows: list[dict[str, Any]]) -> web.Response:
-        start = int(request.query.get("paginationToken") or 0)
-        page = rows[start:start + 100]
-        more = start + 100 < len(rows)
+    def _paged(self, request: web.Request, keep: Callable[[SimDevice], bool]) -> web.Response:
+        """A page of PAGE devices `keep` picks. The token is the fleet position to go on from, so
+        a page costs only the devices it walks past: 100,000 devices page through linearly."""
+        try:
+            start = max(0, int(request.query.get("paginationToken") or 0))
+        except ValueError:
+            return error(400, "invalid_request", "paginationToken is not one this API gave.", 1)
+        seen, at = _iso(_now() - timedelta(minutes=5)), start
+        page: list[dict[str, Any]] = []
+        fleet = self.devices
+        while at < len(fleet) and len(page) < PAGE:
+            if keep(fleet[at]):
+                page.append(self._row(fleet[at], seen))
+            at += 1
+        more = any(keep(d) for d in itertools.islice(fleet, at, None))
         return web.json_response({"resources": page,
-                                  "nextPaginationToken": str(start + 100) if more else None})
+                                  "nextPaginationToken": str(at) if more else None})
 
     async def managed_device(self, request: web.Request) -> web.Response:
-        for row in self._managed():
-            if row["id"] == request.match_info["id"]:
-                return web.json_response(row)
+        for d in self.devices:
+            if d.full_client and d.id == request.match_info["id"]:
+                return web.json_response(self._row(d, _iso(_now() - timedelta(minutes=5))))
         return error(404, "not_found", "No managed device with this id.", 404)
 
     async def legacy_devices(self, request: web.Request) -> web.Response:

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import orjson
 
 from integrations.http import RetryPolicy, VendorError, new_client, send
 from integrations.workspace_one.auth import VENDOR, Auth
@@ -120,7 +121,7 @@ class WorkspaceOneClient:
         if response.status_code == 204 or not response.content:
             return None  # Workspace ONE answers an empty result with 204 and no body
         try:
-            return response.json()
+            return orjson.loads(response.content)  # search pages of 500: several times faster
         except ValueError:
             raise not_json(response.status_code, path, cid) from None
 

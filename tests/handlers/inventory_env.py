@@ -39,6 +39,13 @@ def one_device(n: int, group: int) -> OneDevice:
                      {"os": "Windows 11 24H2", "serial": f"SN{n:06d}"})
 
 
+def source_settings(urls: dict[str, str]) -> dict[str, Any]:
+    """deskhand's settings for the simulators at `urls` ("1e", "tv", "ws1"), as served here."""
+    return {"tachyon_url": urls["1e"], "tachyon_token": ONE_TOKEN,
+            "teamviewer_url": urls["tv"] + "/api/v1/", "teamviewer_api_token": TV_TOKEN,
+            **ws1_settings(urls["ws1"])}
+
+
 @dataclass
 class Sims:
     one: TachyonSimulator
@@ -47,9 +54,7 @@ class Sims:
     urls: dict[str, str]
 
     def settings(self) -> dict[str, Any]:
-        return {"tachyon_url": self.urls["1e"], "tachyon_token": ONE_TOKEN,
-                "teamviewer_url": self.urls["tv"] + "/api/v1/", "teamviewer_api_token": TV_TOKEN,
-                **ws1_settings(self.urls["ws1"])}
+        return source_settings(self.urls)
 
     def move(self, n: int, group: int) -> None:
         """1E now has pc-000n in another management group."""

@@ -1,7 +1,7 @@
 """Inventory sync against the three simulators over loopback: the first sync merges them, a
 device moving group in 1E moves, a device 1E stops reporting is retired after the tenant's
-days, a failing source changes nothing of its own while the others sync, and two processes on
-one PostgreSQL database never sync one tenant twice at once nor duplicate a device."""
+days, a failing source moves no group while the others sync, and two processes on one
+PostgreSQL database never sync one tenant twice at once nor duplicate a device."""
 
 from __future__ import annotations
 
@@ -122,24 +122,26 @@ async def test_a_device_moving_group_and_a_device_disappearing(tmp_path: Path) -
         assert (await inventory(rt))["PC-0006"][1] is None
 
 
-async def test_a_failing_source_changes_nothing_of_its_own_and_the_others_sync(
-        tmp_path: Path) -> None:
+async def test_a_failing_source_moves_no_group_and_the_others_sync(tmp_path: Path) -> None:
     async with simulators() as sims, deskhand(sqlite_url(tmp_path), sims) as rt:
-        # 1E answers its devices, then refuses the management groups: the devices it already
-        # gave are rolled back with it (nothing half-done).
+        # 1E answers its devices, then refuses the management groups: the devices it gave are
+        # merged (each batch commits), but no group change of its run is applied.
         sims.one.set_switches({"fail_next": 1, "fail_status": 400,
                                "fail_path": "managementgroups"})
         card = await say(LiveServer(rt, ""), await admin(rt), "devices sync")
         shown = text_of(card)
-        assert "1E failed, nothing of it was applied" in shown, shown
+        assert "1E failed: " in shown and "none of its group changes were applied" in shown, shown
         assert "Nobody was retired" in shown
+        rows = {r[0]: r[1:] for r in card.sections[0].rows}  # type: ignore[union-attr]
+        assert rows["1E"] == ("6", "6", "0", "-", "-")
         found = await inventory(rt)
-        assert sorted(found) == ["IPH-0001", "MAC-0001", "PC-0001"]
-        assert found["PC-0001"][2] == ["teamviewer", "workspace-one"]
+        assert sorted(found) == sorted([*PCS, "MAC-0001", "IPH-0001"])
+        assert found["PC-0001"][2] == ["1e", "teamviewer", "workspace-one"]
         assert all(group is None for group, _, _ in found.values())
 
-        report = await run_sync(rt, rt.tenant_id)  # 1E is back
-        assert not report.failed and report.sources[0].added == 5
+        report = await run_sync(rt, rt.tenant_id)  # 1E is back: its groups are applied
+        assert not report.failed
+        assert (report.sources[0].added, report.sources[0].moved) == (0, 6)
         assert (await inventory(rt))["PC-0001"] == ("London", None,
                                                     ["1e", "teamviewer", "workspace-one"])
 

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from integrations.simulator_kit import serve
 from integrations.teamviewer.oauth import pkce_pair
-from integrations.teamviewer.simulator import TeamViewerSimulator
+from integrations.teamviewer.simulator import SimDevice, TeamViewerSimulator
 from tests.conftest import free_port
 
 CLIENT, SECRET, BACK = "app", "app-secret-000000", "http://127.0.0.1:1/cb"
@@ -108,5 +108,40 @@ async def test_control_switches_and_a_mounted_prefix() -> None:
             assert limited.status_code == 429 and "concurrent sessions" in limited.json()["error_description"]
             hits = (await http.get("/_control")).json()["hits"]
             assert hits["POST /api/v1/sessions"] == 2
+    finally:
+        await runner.cleanup()
+
+
+async def test_managed_listings_page_every_device_once() -> None:
+    """250 managed devices (every fifth without the full client, so unmanaged) page through
+    `managed/devices` and each group's `managed/groups/{id}/devices` 100 at a time, each device
+    once; a token the API did not give is refused."""
+    simulator = TeamViewerSimulator(script_tokens=("tok-123456",))
+    simulator.devices = [SimDevice(f"PC-{n:03d}", full_client=n % 5 != 0,
+                                   group=("A", "B", "")[n % 3]) for n in range(250)]
+    runner, url = await serve(simulator)
+
+    async def walk(http: httpx.AsyncClient, path: str) -> tuple[list[str], int]:
+        names, token, pages = [], None, 0
+        while True:
+            body = (await http.get(path, params={"paginationToken": token} if token else None)).json()
+            names += [d["name"] for d in body["resources"]]
+            pages += 1
+            token = body["nextPaginationToken"]
+            if not token:
+                return names, pages
+
+    managed = [d for d in simulator.devices if d.full_client]
+    try:
+        async with httpx.AsyncClient(base_url=url,
+                                     headers={"Authorization": "Bearer tok-123456"}) as http:
+            assert await walk(http, "/api/v1/managed/devices") == ([d.name for d in managed], 2)
+            groups = (await http.get("/api/v1/managed/groups")).json()["resources"]
+            assert [g["name"] for g in groups] == ["A", "B"]
+            for group in groups:
+                names, _ = await walk(http, f"/api/v1/managed/groups/{group['id']}/devices")
+                assert names == [d.name for d in managed if d.group == group["name"]]
+            bad = await http.get("/api/v1/managed/devices", params={"paginationToken": "x"})
+            assert bad.status_code == 400
     finally:
         await runner.cleanup()
