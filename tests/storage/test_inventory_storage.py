@@ -1,5 +1,5 @@
 """Storage behind the inventory at 100,000 devices: the lower-cased match columns are indexed
-(migration 0024, both ways, on SQLite and PostgreSQL), lookups and the merge search those
+(migration 0029, both ways, on SQLite and PostgreSQL), lookups and the merge search those
 indexes, and job_claims pruning drops only what can never be asked for again."""
 
 from __future__ import annotations

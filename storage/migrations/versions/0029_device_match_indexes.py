@@ -1,7 +1,7 @@
 """device match indexes: devices' name, FQDN and serial lower-cased, as lookups and the inventory
 merge compare them (expression indexes, on SQLite and PostgreSQL alike)
 
-Revision ID: 0024
+Revision ID: 0029
 Revises: 0028
 Create Date: 2026-12-09 10:00:00.000000
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0024'
+revision = '0029'
 down_revision = '0028'
 branch_labels = None
 depends_on = None
