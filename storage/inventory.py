@@ -1,12 +1,10 @@
 """Inventory sync storage: which source reports which device, and the batched merge of a page.
 
 Every vendor device is one `device_sources` row (tenant, source, the vendor's id) pointing at one
-inventory `devices` row. A batch is merged in a few Core statements whatever its size (executemany,
-no ORM objects): the rows already mapped, the devices matching by FQDN, then name, then serial,
-then new devices inserted ON CONFLICT DO NOTHING on (tenant, name) RETURNING their ids (a name
-another process inserted meanwhile is read back): two processes merging the same batch at once
-end with one device each, never a duplicate or an error.
-"""
+`devices` row. A batch is merged in a few Core statements (executemany, no ORM objects): rows
+already mapped, devices matching by FQDN, name, serial, then new devices inserted ON CONFLICT DO
+NOTHING on (tenant, name) RETURNING their ids, so two processes merging one batch end with one
+device each, never a duplicate or an error."""
 
 from __future__ import annotations
 
@@ -101,7 +99,7 @@ def fit(r: Seen) -> tuple[Seen | None, str]:
     if not name:
         return None, "the device has no name"
     notes = [f"name cut to {LIMITS['name']} characters"] if len(name) > LIMITS["name"] else []
-    facts: dict[str, str | None] = {}
+    facts: dict[str, Any] = {}
     for column in ("fqdn", "serial", "owner_email"):
         value = (getattr(r, column) or "").strip() or None
         if value is not None and len(value) > LIMITS[column]:
@@ -109,8 +107,7 @@ def fit(r: Seen) -> tuple[Seen | None, str]:
             value = None
         facts[column] = value
     cut = replace(r, external_id=external_id, name=name[:LIMITS["name"]].rstrip(),
-                  os=(r.os or "").strip()[:OS_LIMIT], fqdn=facts["fqdn"], serial=facts["serial"],
-                  owner_email=facts["owner_email"])
+                  os=(r.os or "").strip()[:OS_LIMIT], **facts)
     return cut, "; ".join(notes)
 
 
@@ -126,6 +123,7 @@ DEVICES = typing.cast(Table, Device.__table__)
 SOURCES = typing.cast(Table, DeviceSource.__table__)
 FACTS = (DEVICES.c.id, DEVICES.c.name, DEVICES.c.fqdn, DEVICES.c.serial, DEVICES.c.os,
          DEVICES.c.owner_email, DEVICES.c.last_seen, DEVICES.c.retired_at)
+HELD = "its name is held by a retired device brought back by FQDN or serial: kept out till renamed"
 _FILLED = ("fqdn", "serial", "os", "owner_email", "last_seen", "retired_at")
 # One statement for a batch's fact updates, executemany (`b_` names: a SET column cannot be a bind).
 _UPDATE_FACTS = update(DEVICES).where(DEVICES.c.id == bindparam("b_id")).values(
@@ -177,6 +175,8 @@ class InventoryRepo(Repo):
             chosen[r.external_id] = found
         added = await self._insert_new(tenant_id, [r for r in records if chosen[r.external_id] is None],
                                        chosen)
+        skipped += [f"{r.external_id[:80]!r} ({r.name[:80]!r}): {HELD}" for r in records
+                    if chosen[r.external_id] is None]
         updated = await self._update(records, chosen, run_at)
         await self._upsert_sources(tenant_id, source, records, chosen, run_at)
         return Merged(added + updated[1], updated[0] - updated[1], tuple(skipped),
@@ -198,8 +198,8 @@ class InventoryRepo(Repo):
 
     async def _insert_new(self, tenant_id: int, fresh: Sequence[Seen],
                           chosen: dict[str, dict[str, Any] | None]) -> int:
-        """Insert devices no key matched (one executemany, RETURNING what it inserted); a name
-        another process inserted meanwhile is read back and taken. How many were inserted."""
+        """Insert devices no key matched, RETURNING their ids (a name another process inserted
+        meanwhile is read back and taken): how many were inserted."""
         by_name: dict[str, Seen] = {}
         for r in fresh:
             by_name.setdefault(r.name.lower(), r)
@@ -227,7 +227,9 @@ class InventoryRepo(Repo):
         inserted = len(made)
         taken = [row["name"] for row in rows if row["name"].lower() not in made]
         if taken:
-            q = select(*FACTS).where(DEVICES.c.tenant_id == tenant_id, DEVICES.c.name.in_(taken))
+            # Never a device this page brings back: its name is another machine's from now on.
+            q = select(*FACTS).where(DEVICES.c.tenant_id == tenant_id, DEVICES.c.name.in_(taken),
+                                     DEVICES.c.id.not_in(back))
             made.update((str(row.name).lower(), dict(row._mapping))
                         for row in await self.s.execute(q))
         for r in fresh:
@@ -282,8 +284,7 @@ class InventoryRepo(Repo):
 
     async def set_group(self, tenant_id: int, source: str, group: str, ref: str | None,
                         external_ids: Sequence[str], run_at: datetime) -> None:
-        """Place this source's devices in `group`; a device already placed in this run keeps its
-        first group (1E devices may belong to several management groups)."""
+        """Place this source's devices in `group`; one placed in this run keeps its first (1E)."""
         if not external_ids:
             return
         await self.s.execute(update(DeviceSource).where(
@@ -336,8 +337,6 @@ class InventoryRepo(Repo):
         bulk arrival: lookups then scan, retirement nests loops). SQLite's plans need none."""
         if self.s.get_bind().dialect.name == "postgresql":
             await self.s.execute(text("ANALYZE devices, device_sources"))
-
-    # --- retirement and reading ---------------------------------------------------------
 
     async def unseen(self, tenant_id: int, source: str, run_at: datetime) -> int:
         """This source's devices it did not report in this run."""

@@ -8,9 +8,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import select, update
+
 from handlers.inventory.sync import run_sync
 from integrations.teamviewer.simulator import SimDevice as TVDevice
-from storage.inventory import InventoryRepo, Seen, fit
+from storage.devices import Device
+from storage.inventory import HELD, DeviceSource, InventoryRepo, Seen, fit
 from tests.conftest import LiveServer, sqlite_url
 from tests.handlers.integrations_env import say, text_of
 from tests.handlers.inventory_env import admin, deskhand, inventory, simulators
@@ -86,3 +89,26 @@ async def test_a_retired_name_reused_by_a_new_machine(tmp_path: Path) -> None:
         assert merged.added == 0  # matched the new PC-0006 by name
         assert sorted(n for n in await inventory(rt) if n.upper().startswith("PC-0006")) == [
             "PC-0006", old]
+
+
+async def test_a_new_machine_never_takes_the_name_of_a_retired_one_coming_back(
+        tmp_path: Path) -> None:
+    """One page brings retired PC-1 back by its FQDN (under a new name) and reports a new machine
+    called PC-1: the new machine is not merged into PC-1's record, and the report says why."""
+    async with simulators() as sims, deskhand(sqlite_url(tmp_path), sims) as rt:
+        now = datetime.now(UTC)
+        async with rt.db.uow() as uow:
+            repo = uow.repo(InventoryRepo)
+            await repo.merge_page(rt.tenant_id, "teamviewer",
+                                  [Seen("a", "PC-1", fqdn="pc-1.corp.example")], now)
+            await uow.session.execute(update(Device).where(Device.name == "PC-1").values(
+                retired_at=now))
+            merged = await repo.merge_page(rt.tenant_id, "workspace-one", [
+                Seen("w-a", "PC-1-renamed", fqdn="PC-1.corp.example"),
+                Seen("w-b", "PC-1", fqdn="pc-9.corp.example", owner_email="new@example.com")],
+                now + timedelta(days=1))
+            await uow.commit()
+            rows = (await uow.session.execute(select(DeviceSource.external_id, Device.name,
+                                                     Device.owner_email).join(Device))).all()
+        assert sorted(tuple(r) for r in rows) == [("a", "PC-1", None), ("w-a", "PC-1", None)]
+        assert merged.skipped == (f"'w-b' ('PC-1'): {HELD}",)
