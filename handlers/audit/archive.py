@@ -71,7 +71,9 @@ class ArchiveFile:
             if taken.exists():
                 raise ArchiveError(texts.FILE_EXISTS.format(path=taken))
         try:
-            self._out = open(self.partial, "xb")  # closed by close() or discard()
+            # owner-only: the archive holds emails and commands; closed by close() or discard()
+            self._out = os.fdopen(os.open(self.partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
+                                  "wb")
         except OSError as exc:
             raise ArchiveError(texts.NO_FOLDER.format(path=self.path, reason=exc.strerror)) from None
         if self.fmt == "csv":
@@ -93,7 +95,8 @@ class ArchiveFile:
     def publish(self) -> None:
         """Before the prune commits: the file is in place whenever rows are gone."""
         os.replace(self.partial, self.path)
-        self.sidecar.write_text(f"{self.hash.hexdigest()}  {self.path.name}\n")
+        with os.fdopen(os.open(self.sidecar, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+            out.write(f"{self.hash.hexdigest()}  {self.path.name}\n")
         folder = os.open(self.path.parent, os.O_RDONLY)
         try:
             os.fsync(folder)

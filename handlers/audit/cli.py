@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.settings import CoreSettings, section
-from bot.startup import require_schema
+from bot.startup import StartupError, require_schema
 from handlers.audit import archive, texts
 from handlers.audit.commands import export_csv
 from handlers.audit.config import AuditConfig
@@ -48,8 +48,10 @@ def run(args: argparse.Namespace, settings: CoreSettings) -> int:
 async def _run(args: argparse.Namespace, settings: CoreSettings) -> int:
     db = Database(settings.database_url)
     try:
-        await require_schema(db.engine)
+        schema = await require_schema(db.engine)
         if args.action == "archive":
+            if schema.ahead:  # a newer release may have added columns this export would drop
+                raise StartupError(texts.SCHEMA_AHEAD.format(db=schema.database, code=schema.code))
             print(await _archive(db, args, section(settings, AuditConfig).audit_keep_days))
             return 0
         async with db.uow() as uow:

@@ -18,3 +18,6 @@ DONE = ("archived {rows} audit rows older than {cutoff:%Y-%m-%d %H:%M} UTC ({sco
 COMMIT_FAILED = ("the database did not confirm the prune ({reason}); {path} is kept: if the rows "
                  "are still in the audit log, run the archival again with another --to")
 ALL_TENANTS = "every tenant"
+SCHEMA_AHEAD = ("the database schema (revision {db}) is newer than this deskhand ({code}): run "
+                "`deskhand audit archive` with the release that migrated it, so no column is left "
+                "out of the archive")
