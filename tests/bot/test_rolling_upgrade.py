@@ -135,6 +135,12 @@ async def test_old_replicas_keep_answering_while_a_newer_release_migrates_and_st
                 code, out, _ = await asyncio.to_thread(
                     run, [str(DESKHAND)], old_env, tmp_path, "rbac", "list")
                 assert code == 0 and "#1 Full Administrator" in out
+                # ...but archives no audit rows: the newer schema may hold columns it would drop.
+                code, out, err = await asyncio.to_thread(
+                    run, [str(DESKHAND)], old_env, tmp_path, "audit", "archive", "--before",
+                    "400d", "--to", str(tmp_path / "old.jsonl"))
+                assert (code, out) == (2, "") and "run `deskhand audit archive` with the release " \
+                    "that migrated it" in err and not (tmp_path / "old.jsonl").exists()
 
             # An old replica that restarts meanwhile (a crash, a node drained) starts again.
             with serve(tmp_path, "old-again", old_env) as old:
