@@ -25,6 +25,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -67,6 +68,12 @@ class Repo:
 
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
+
+    def insert(self, table: Any) -> Any:
+        """An INSERT of this database's dialect, for ON CONFLICT clauses (SQLite and PostgreSQL
+        spell them alike)."""
+        dialect = self.s.get_bind().dialect.name
+        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
     async def compare_and_set(self, table: type[Base], tenant_id: int, row_id: int,
                               expected: Collection[str], values: dict[str, Any],

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import String, delete, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Repo, utcnow
@@ -24,13 +22,9 @@ class JobClaim(Base):
 
 
 class ClaimRepo(Repo):
-    def _insert(self) -> Any:
-        return (postgresql.insert if self.s.get_bind().dialect.name == "postgresql" else sqlite.insert)(
-            JobClaim)
-
     async def claim_once(self, job: str, key: str, holder: str) -> bool:
         """True for exactly one caller per (job, key), across processes and replicas."""
-        stmt = self._insert().values(job=job, key=key, holder=holder, claimed_at=utcnow())
+        stmt = self.insert(JobClaim).values(job=job, key=key, holder=holder, claimed_at=utcnow())
         result = await self.s.execute(stmt.on_conflict_do_nothing(index_elements=["job", "key"]))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -45,7 +39,7 @@ class ClaimRepo(Repo):
             .values(holder=holder, claimed_at=now, lease_until=until))
         if result.rowcount:  # type: ignore[attr-defined]
             return True
-        stmt = self._insert().values(job=job, key=key, holder=holder, claimed_at=now,
+        stmt = self.insert(JobClaim).values(job=job, key=key, holder=holder, claimed_at=now,
                                      lease_until=until)
         result = await self.s.execute(stmt.on_conflict_do_nothing(index_elements=["job", "key"]))
         return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -30,7 +30,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Repo
@@ -131,10 +130,6 @@ _UPDATE_FACTS = update(DEVICES).where(DEVICES.c.id == bindparam("b_id")).values(
 
 
 class InventoryRepo(Repo):
-    def _insert(self, table: Any) -> Any:
-        dialect = self.s.get_bind().dialect.name
-        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
     async def merge_page(self, tenant_id: int, source: str, page: Sequence[Seen],
                          run_at: datetime) -> Merged:
         kept: dict[str, Seen] = {}
@@ -218,7 +213,7 @@ class InventoryRepo(Repo):
                  "last_seen": r.last_seen, "attributes": {}, "management_group_id": None,
                  "retired_at": None}
                 for _, r in sorted(by_name.items())]  # one order: racing inserts queue, not deadlock
-        stmt = self._insert(DEVICES).on_conflict_do_nothing(
+        stmt = self.insert(DEVICES).on_conflict_do_nothing(
             index_elements=["tenant_id", "name"]).returning(DEVICES.c.name, DEVICES.c.id)
         ids: dict[str, int] = {name: i for name, i in await self.s.execute(stmt, rows)}
         made = {row["name"].lower(): {**{k: row[k] for k in _FILLED}, "name": row["name"],
@@ -274,7 +269,7 @@ class InventoryRepo(Repo):
                 if (d := chosen[r.external_id]) is not None]
         if not rows:
             return
-        stmt = self._insert(SOURCES)
+        stmt = self.insert(SOURCES)
         await self.s.execute(stmt.on_conflict_do_update(
             index_elements=["tenant_id", "source", "external_id"],
             set_={"device_id": stmt.excluded.device_id, "name": stmt.excluded.name,

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ForeignKey, Integer, String, bindparam, select, union_all
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Repo, UTCDateTime, utcnow
@@ -80,14 +79,10 @@ def _due(kind: str, marks: int) -> Any:
 
 
 class ReminderRepo(Repo):
-    def _insert(self, table: type[Base]) -> Any:
-        dialect = self.s.get_bind().dialect.name
-        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
     async def claim(self, tenant_id: int, kind: str, subject_id: int, days: int,
                     holder: str) -> bool:
         """True for exactly one caller per (kind, subject, days), across processes."""
-        stmt = self._insert(ReminderClaim).values(
+        stmt = self.insert(ReminderClaim).values(
             kind=kind, subject_id=subject_id, days=days, tenant_id=tenant_id, holder=holder,
             claimed_at=utcnow()).on_conflict_do_nothing(
             index_elements=["kind", "subject_id", "days"])
@@ -106,7 +101,7 @@ class ReminderRepo(Repo):
         """Move the mark forward only: a process with a slower clock never moves it back."""
         row = await self.s.get(ReminderSweep, (tenant_id, kind), with_for_update=True)
         if row is None:
-            stmt = self._insert(ReminderSweep).values(tenant_id=tenant_id, kind=kind, swept_to=to)
+            stmt = self.insert(ReminderSweep).values(tenant_id=tenant_id, kind=kind, swept_to=to)
             await self.s.execute(stmt.on_conflict_do_nothing(index_elements=["tenant_id", "kind"]))
         elif row.swept_to < to:
             row.swept_to = to

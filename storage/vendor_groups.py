@@ -5,10 +5,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.base import Repo
 from storage.devices import ManagementGroup
@@ -26,10 +24,6 @@ class Renamed:
 
 
 class VendorGroupRepo(Repo):
-    def _insert(self) -> Any:
-        dialect = self.s.get_bind().dialect.name
-        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ManagementGroup)
-
     async def group_id(self, tenant_id: int, source: str, name: str | None, ref: str | None,
                         tachyon: bool, renamed: list[Renamed]) -> int | None:
         """The deskhand group for the vendor's group `name` (id `ref`, None when unknown or
@@ -44,7 +38,7 @@ class VendorGroupRepo(Repo):
                 if found[1] != name:
                     await self._rename(tenant_id, found[0], found[1], name, renamed)
                 return found[0]
-        await self.s.execute(self._insert().values(
+        await self.s.execute(self.insert(ManagementGroup).values(
             tenant_id=tenant_id, name=name, description="", vendor=source if ref else None,
             vendor_ref=ref, tachyon_id=ref if tachyon else None,
         ).on_conflict_do_nothing(index_elements=["tenant_id", "name"]))
