@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import multiprocessing
 import random
 import resource
@@ -143,6 +144,8 @@ async def deskhand(url: str, urls: dict[str, str], page_size: int,
     rt = build_runtime(make_settings(url, **source_settings(urls), inventory_page_size=page_size,
                                      inventory_batch_size=batch_size))
     await rt.start(upgrade=True)
+    gc.collect()
+    gc.freeze()  # as the worker that runs the scheduled sync does once started (bot/workers.py)
     try:
         yield rt
     finally:

@@ -9,7 +9,7 @@ device each, never a duplicate or an error."""
 from __future__ import annotations
 
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -68,6 +68,10 @@ class Seen:
     last_seen: datetime | None = None
 
 
+Group = tuple[str | None, str | None]  # a vendor group's name and the vendor's id for it
+NO_GROUP: Group = (None, None)
+
+
 @dataclass
 class GroupsApplied:
     moved: int = 0  # devices whose management group changed
@@ -97,17 +101,29 @@ def fit(r: Seen) -> tuple[Seen | None, str]:
         return None, f"the vendor's id is empty or over {LIMITS['external_id']} characters"
     if not name:
         return None, "the device has no name"
+    fqdn, serial, owner, os = _fact(r.fqdn), _fact(r.serial), _fact(r.owner_email), r.os or ""
+    if ((external_id, name, fqdn, serial, owner, os) == (r.external_id, r.name, r.fqdn, r.serial,
+                                                          r.owner_email, r.os)
+            and len(name) <= LIMITS["name"]
+            and len(os) <= OS_LIMIT and (fqdn is None or len(fqdn) <= LIMITS["fqdn"])
+            and (serial is None or len(serial) <= LIMITS["serial"])
+            and (owner is None or len(owner) <= LIMITS["owner_email"]) and os == os.strip()):
+        return r, ""  # the usual case, a record that fits as it is: no copy (a sync makes 170,000)
     notes = [f"name cut to {LIMITS['name']} characters"] if len(name) > LIMITS["name"] else []
     facts: dict[str, Any] = {}
-    for column in ("fqdn", "serial", "owner_email"):
-        value = (getattr(r, column) or "").strip() or None
+    for column, value in (("fqdn", fqdn), ("serial", serial), ("owner_email", owner)):
         if value is not None and len(value) > LIMITS[column]:
             notes.append(f"{column} over {LIMITS[column]} characters left out")
             value = None
         facts[column] = value
     cut = replace(r, external_id=external_id, name=name[:LIMITS["name"]].rstrip(),
-                  os=(r.os or "").strip()[:OS_LIMIT], **facts)
+                  os=os.strip()[:OS_LIMIT], **facts)
     return cut, "; ".join(notes)
+
+
+def _fact(value: str | None) -> str | None:
+    """A fact stripped, None when blank."""
+    return (value.strip() or None) if value else None
 
 
 IMPORT = "import"  # `deskhand devices import`: an administrator's file, as a source
@@ -131,7 +147,10 @@ _UPDATE_FACTS = update(DEVICES).where(DEVICES.c.id == bindparam("b_id")).values(
 
 class InventoryRepo(Repo):
     async def merge_page(self, tenant_id: int, source: str, page: Sequence[Seen],
-                         run_at: datetime) -> Merged:
+                         run_at: datetime, groups: Mapping[str, Group] | None = None) -> Merged:
+        """Merge one batch of `source`'s records. `groups` (for the source that decides groups):
+        each vendor id's group, staged on its source row as it is written (a record missing from
+        it is in no group); `apply_groups` moves the devices once the source is done."""
         kept: dict[str, Seen] = {}
         skipped, shortened = [], []
         for raw in page:
@@ -148,7 +167,7 @@ class InventoryRepo(Repo):
         mapped = dict((await self.s.execute(
             select(DeviceSource.external_id, DeviceSource.device_id).where(
                 DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
-                DeviceSource.external_id.in_([r.external_id for r in records])))).all())
+                self.one_of(DeviceSource.external_id, [r.external_id for r in records])))).all())
         # Only devices this source has not reported before are matched by FQDN, name, serial.
         unmapped = [r for r in records if r.external_id not in mapped]
         devices = await self._candidates(tenant_id, set(mapped.values()), unmapped)
@@ -169,11 +188,11 @@ class InventoryRepo(Repo):
                     found = match
             chosen[r.external_id] = found
         added = await self._insert_new(tenant_id, [r for r in records if chosen[r.external_id] is None],
-                                       chosen)
+                                       chosen, devices)
         skipped += [f"{r.external_id[:80]!r} ({r.name[:80]!r}): {HELD}" for r in records
                     if chosen[r.external_id] is None]
         updated = await self._update(records, chosen, run_at)
-        await self._upsert_sources(tenant_id, source, records, chosen, run_at)
+        await self._upsert_sources(tenant_id, source, records, chosen, run_at, groups)
         return Merged(added + updated[1], updated[0] - updated[1], tuple(skipped),
                       tuple(shortened))
 
@@ -183,8 +202,8 @@ class InventoryRepo(Repo):
         fqdns = sorted({k for r in records if (k := _key(r.fqdn))})
         names = sorted({k for r in records if (k := _key(r.name))})
         serials = sorted({k for r in records if (k := _key(r.serial))})
-        terms = [DEVICES.c.id.in_(sorted(ids))] if ids else []
-        terms += [func.lower(column).in_(keys) for column, keys in (
+        terms = [self.one_of(DEVICES.c.id, sorted(ids))] if ids else []
+        terms += [self.one_of(func.lower(column), keys) for column, keys in (
             (DEVICES.c.name, names), (DEVICES.c.fqdn, fqdns), (DEVICES.c.serial, serials)) if keys]
         if not terms:
             return []
@@ -192,9 +211,11 @@ class InventoryRepo(Repo):
         return [dict(row._mapping) for row in await self.s.execute(q)]
 
     async def _insert_new(self, tenant_id: int, fresh: Sequence[Seen],
-                          chosen: dict[str, dict[str, Any] | None]) -> int:
+                          chosen: dict[str, dict[str, Any] | None],
+                          candidates: Sequence[dict[str, Any]]) -> int:
         """Insert devices no key matched, RETURNING their ids (a name another process inserted
-        meanwhile is read back and taken): how many were inserted."""
+        meanwhile is read back and taken): how many were inserted. `candidates` holds every
+        device of the tenant whose name is one of theirs."""
         by_name: dict[str, Seen] = {}
         for r in fresh:
             by_name.setdefault(r.name.lower(), r)
@@ -203,11 +224,15 @@ class InventoryRepo(Repo):
         # A retired device holding a new device's name gives it up, `NAME (retired #id)`,
         # unless this page brings it back (by its FQDN or serial).
         back = sorted({d["id"] for d in chosen.values() if d is not None})
-        await self.s.execute(update(Device).where(
-            Device.tenant_id == tenant_id, Device.retired_at.is_not(None),
-            func.lower(Device.name).in_(sorted(by_name)), Device.id.not_in(back),
-        ).values(name=func.substr(Device.name, 1, 170) + " (retired #" + cast(Device.id, String)
-                 + ")").execution_options(synchronize_session=False))
+        kept = set(back)
+        holders = sorted(d["id"] for d in candidates if d["retired_at"] is not None
+                         and d["name"].lower() in by_name and d["id"] not in kept)
+        if holders:
+            await self.s.execute(update(Device).where(
+                Device.tenant_id == tenant_id, self.one_of(Device.id, holders),
+            ).values(name=func.substr(Device.name, 1, 170) + " (retired #"
+                     + cast(Device.id, String) + ")").execution_options(
+                synchronize_session=False))
         rows: list[dict[str, Any]] = [{"tenant_id": tenant_id, "name": r.name, "fqdn": r.fqdn,
                  "serial": r.serial, "os": r.os, "owner_email": r.owner_email,
                  "last_seen": r.last_seen, "attributes": {}, "management_group_id": None,
@@ -223,8 +248,9 @@ class InventoryRepo(Repo):
         taken = [row["name"] for row in rows if row["name"].lower() not in made]
         if taken:
             # Never a device this page brings back: its name is another machine's from now on.
-            q = select(*FACTS).where(DEVICES.c.tenant_id == tenant_id, DEVICES.c.name.in_(taken),
-                                     DEVICES.c.id.not_in(back))
+            q = select(*FACTS).where(DEVICES.c.tenant_id == tenant_id,
+                                     self.one_of(DEVICES.c.name, taken),
+                                     self.one_of(DEVICES.c.id, back, negate=True))
             made.update((str(row.name).lower(), dict(row._mapping))
                         for row in await self.s.execute(q))
         for r in fresh:
@@ -261,32 +287,30 @@ class InventoryRepo(Repo):
         return len(changed | back), len(back)
 
     async def _upsert_sources(self, tenant_id: int, source: str, records: Sequence[Seen],
-                              chosen: dict[str, dict[str, Any] | None], run_at: datetime) -> None:
+                              chosen: dict[str, dict[str, Any] | None], run_at: datetime,
+                              groups: Mapping[str, Group] | None) -> None:
         rows = [{"tenant_id": tenant_id, "source": source, "external_id": r.external_id,
-                 "device_id": d["id"], "name": r.name, "last_seen": r.last_seen,
-                 "seen_at": run_at}
+                 "device_id": d["id"], "name": r.name, "last_seen": r.last_seen}
                 for r in sorted(records, key=lambda r: r.external_id)
                 if (d := chosen[r.external_id]) is not None]
         if not rows:
             return
-        stmt = self.insert(SOURCES)
+        # The run's time is the same for every row: written into the statement once, not bound
+        # and converted per row (executemany processes every parameter of every row).
+        at = self.inline_time(run_at)
+        stmt = self.insert(SOURCES).values(seen_at=at)
+        staged: tuple[str, ...] = ()
+        if groups is not None:
+            staged = ("group_name", "group_ref", "group_at")
+            stmt = stmt.values(group_at=at)
+            for row in rows:
+                row["group_name"], row["group_ref"] = groups.get(row["external_id"], NO_GROUP)
         await self.s.execute(stmt.on_conflict_do_update(
             index_elements=["tenant_id", "source", "external_id"],
-            set_={"device_id": stmt.excluded.device_id, "name": stmt.excluded.name,
-                  "last_seen": stmt.excluded.last_seen, "seen_at": stmt.excluded.seen_at}), rows)
+            set_={c: stmt.excluded[c] for c in ("device_id", "name", "last_seen", "seen_at",
+                                                *staged)}), rows)
 
     # --- management groups --------------------------------------------------------------
-
-    async def set_group(self, tenant_id: int, source: str, group: str, ref: str | None,
-                        external_ids: Sequence[str], run_at: datetime) -> None:
-        """Place this source's devices in `group`; one placed in this run keeps its first (1E)."""
-        if not external_ids:
-            return
-        await self.s.execute(update(DeviceSource).where(
-            DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
-            DeviceSource.external_id.in_(list(external_ids)),
-            or_(DeviceSource.group_at.is_(None), DeviceSource.group_at < run_at),
-        ).values(group_name=group[:200], group_ref=ref, group_at=run_at))
 
     async def clear_groups(self, tenant_id: int, source: str, run_at: datetime) -> None:
         """Devices that no group of this source listed in this run belong to none."""

@@ -20,7 +20,7 @@ from handlers.inventory.config import InventorySettings
 from handlers.inventory.import_file import Row
 from handlers.inventory.sources import LABELS
 from storage.devices import DeviceRepo
-from storage.inventory import IMPORT, InventoryRepo, Seen
+from storage.inventory import IMPORT, Group, InventoryRepo, Seen
 from storage.uow import UnitOfWork
 
 PAGE = 500  # rows merged a statement batch at a time, as a vendor's page is
@@ -68,35 +68,40 @@ async def apply(uow: UnitOfWork, tenant_id: int, rows: list[Row], run_at: dateti
                 retire_missing: bool = False) -> Outcome:
     repo = uow.repo(InventoryRepo)
     out = Outcome(rows=len(rows), retire_missing=retire_missing)
+    grouped = bool(rows) and rows[0].group is not None
+    groups = await _groups(uow, tenant_id, rows, out) if grouped else None
     for start in range(0, len(rows), PAGE):
         merged = await repo.merge_page(tenant_id, IMPORT, [
             Seen(r.name.lower(), r.name, fqdn=r.fqdn, serial=r.serial, os=r.os,
-                 owner_email=r.owner) for r in rows[start:start + PAGE]], run_at)
+                 owner_email=r.owner) for r in rows[start:start + PAGE]], run_at, groups)
         out.added += merged.added
         out.updated += merged.updated
-    if rows and rows[0].group is not None:
-        await _groups(uow, tenant_id, rows, run_at, out)
+    if grouped:
+        await _move(uow, tenant_id, run_at, out)
     out.missing = await repo.unseen(tenant_id, IMPORT, run_at)
     if retire_missing and out.missing:
         out.retired = await repo.forget(tenant_id, IMPORT, run_at, run_at)
     return out
 
 
-async def _groups(uow: UnitOfWork, tenant_id: int, rows: list[Row], run_at: datetime,
-                  out: Outcome) -> None:
-    """Each row's device to the row's group, by the sync's own steps for a source's groups."""
-    repo = uow.repo(InventoryRepo)
+async def _groups(uow: UnitOfWork, tenant_id: int, rows: list[Row], out: Outcome
+                  ) -> dict[str, Group]:
+    """Each row's group by its device's id in the file (the lower-cased name), named as deskhand
+    already names it ("london" is London); a new one is made by `_move`."""
     known = {g.name.lower(): g.name for g in await uow.repo(DeviceRepo).groups(tenant_id)}
-    by_group: dict[str, list[str]] = {}
+    staged: dict[str, Group] = {}
     for r in rows:
         if r.group:
-            if r.group.lower() not in known:  # "london" is London; a new one is made
+            if r.group.lower() not in known:
                 known[r.group.lower()] = r.group
                 out.new_groups.append(r.group)
-            by_group.setdefault(known[r.group.lower()], []).append(r.name.lower())
-    for name, ids in sorted(by_group.items()):
-        for start in range(0, len(ids), PAGE):
-            await repo.set_group(tenant_id, IMPORT, name, None, ids[start:start + PAGE], run_at)
+            staged[r.name.lower()] = (known[r.group.lower()], None)
+    return staged
+
+
+async def _move(uow: UnitOfWork, tenant_id: int, run_at: datetime, out: Outcome) -> None:
+    """Each device to its row's group, by the sync's own steps for a source's groups."""
+    repo = uow.repo(InventoryRepo)
     await repo.clear_groups(tenant_id, IMPORT, run_at)
     source = (await InventorySettings.read(uow, tenant_id)).inventory_group_source
     vendor = None if source == "none" else source

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -46,29 +46,42 @@ class TachyonSource:
     cid: str
     name: str = TACHYON
 
-    async def _pages(self, group: tuple[str, str] | None = None) -> AsyncIterator[list[Seen]]:
+    async def _walk(self, read: Callable[[int, int], Awaitable[tuple[Sequence[T], int | None]]]
+                    ) -> AsyncIterator[Sequence[T]]:
+        """1E's pages from `Start` 1. With a total, walk to it: 1E may cap PageSize below what
+        was asked, and stopping at a short page would leave the rest unseen (and retired days
+        later)."""
         size, start = self.config.inventory_page_size, 1
         for _ in range(MAX_PAGES):
-            page = await self.client.devices(start, size, group=group, cid=self.cid)
-            yield [Seen(d.id, d.name, fqdn=d.fqdn or None, serial=d.serial or None, os=d.os,
-                        last_seen=d.last_seen) for d in page.devices]
-            start += len(page.devices)  # what came back, in case 1E capped the page
-            # With a total, walk to it: 1E may cap PageSize below what was asked, and stopping
-            # at a short page would leave the rest unseen (and retired days later).
-            if not page.devices or (page.total is not None and start > page.total) or (
-                    page.total is None and len(page.devices) < size):
+            items, total = await read(start, size)
+            yield items
+            start += len(items)  # what came back, in case 1E capped the page
+            if not items or (total is not None and start > total) or (
+                    total is None and len(items) < size):
                 return
 
-    def devices(self) -> AsyncIterator[list[Seen]]:
-        return self._pages()
+    async def devices(self) -> AsyncIterator[list[Seen]]:
+        async def read(start: int, size: int) -> tuple[Sequence[Seen], int | None]:
+            page = await self.client.devices(start, size, cid=self.cid)
+            return [Seen(d.id, d.name, fqdn=d.fqdn or None, serial=d.serial or None, os=d.os,
+                         last_seen=d.last_seen) for d in page.devices], page.total
+
+        async for seen in self._walk(read):
+            yield list(seen)
 
     async def groups(self) -> AsyncIterator[GroupPage]:
         attribute, field = (self.config.inventory_1e_group_attribute,
                             self.config.inventory_1e_group_field)
         for g in await self.client.management_groups(cid=self.cid):
             value = {"Id": g.id, "UsableId": g.usable_id, "Name": g.name}[field]
-            async for page in self._pages((attribute, value)):
-                yield g.name, g.id, [d.external_id for d in page]
+
+            async def read(start: int, size: int, value: str = value) -> tuple[Sequence[str],
+                                                                               int | None]:
+                page = await self.client.device_ids(start, size, (attribute, value), cid=self.cid)
+                return page.ids, page.total
+
+            async for ids in self._walk(read):
+                yield g.name, g.id, list(ids)
 
 
 def _tv(d: ManagedDevice) -> Seen:

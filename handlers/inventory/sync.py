@@ -1,21 +1,21 @@
 """One tenant's inventory sync, and the scheduled job that runs it for every tenant.
 
 A sync holds the tenant's lease (`job_claims`, so `devices sync` and the job on any replica never
-run one tenant twice at once), then takes each configured source in turn: its devices in batches
-of the configured page size, then, for the source that decides groups, its groups' members, each
-batch its own transaction that also renews the lease (a sync that lost its lease stops before
-writing another batch). What waits for the source's end, in one transaction: moving devices
-between management groups, and its "not reported" count. Devices are retired only after a run
-in which every source answered. So a source that fails mid-way leaves what it reported merged
-(devices added or updated, their last report) and nothing half-applied: no device moved group,
-none retired; the other sources still sync (docs/inventory.md, "Runs, failures and replicas").
+run one tenant twice at once), then takes each configured source in turn: for the source that
+decides groups, its groups' members first (held as one map), then its devices in batches of the
+configured size, each batch its own transaction that also renews the lease (a sync that lost its
+lease stops before writing another batch) and stages its devices' groups. What waits for the
+source's end, in one transaction: moving devices between management groups, and its "not
+reported" count. Devices are retired only after a run in which every source answered. So a
+source that fails mid-way leaves what it reported merged (devices added or updated, their last
+report) and nothing half-applied: no device moved group, none retired; the other sources still
+sync (docs/inventory.md, "Runs, failures and replicas").
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -30,7 +30,7 @@ from handlers.inventory.sources import LABELS, Source, batches, configured, open
 from integrations.http import VendorError
 from storage.base import utcnow
 from storage.claims import ClaimRepo
-from storage.inventory import InventoryRepo, Renamed
+from storage.inventory import Group, InventoryRepo, Renamed
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -171,11 +171,22 @@ async def _one(runtime: Runtime, tenant_id: int, name: str, config: InventoryCon
     if source is None:
         raise UserError(f"{LABELS[name]} is not set up for this workspace.")
     size = config.inventory_batch_size
+    grouping = settings.inventory_group_source == name
+    # The source that decides groups is asked for them first, so each batch stages its devices'
+    # groups as it is written (no second pass over the grouped devices); they move at the end.
+    groups, unread = None, None
+    if grouping:
+        try:
+            groups = await _group_map(runtime, source, lease, size)
+        except LeaseLost:
+            raise
+        except Exception as exc:  # its devices still merge (groups untouched); then it fails
+            unread = exc
     async for batch in batches(source.devices(), size):
         async with runtime.db.uow() as uow:
             await lease.renew(uow)
             repo = uow.repo(InventoryRepo)
-            merged = await repo.merge_page(tenant_id, name, batch, run_at)
+            merged = await repo.merge_page(tenant_id, name, batch, run_at, groups)
             if growth.add(merged.added):
                 await repo.analyze()
             await uow.commit()
@@ -184,18 +195,8 @@ async def _one(runtime: Runtime, tenant_id: int, name: str, config: InventoryCon
         part.updated += merged.updated
         if merged.skipped or merged.shortened:
             _unfit(part, merged.skipped, merged.shortened, tenant_id, cid)
-    grouping = settings.inventory_group_source == name
-    if grouping:  # staged on the source rows batch by batch; devices move at the end
-        async for members in batches(_members(source), size):
-            async with runtime.db.uow() as uow:
-                await lease.renew(uow)
-                repo = uow.repo(InventoryRepo)
-                by_group: dict[tuple[str, str | None], list[str]] = {}
-                for group, ref, external_id in members:  # in the source's order: first group wins
-                    by_group.setdefault((group, ref), []).append(external_id)
-                for (group, ref), ids in by_group.items():
-                    await repo.set_group(tenant_id, name, group, ref, ids, run_at)
-                await uow.commit()
+    if unread is not None:
+        raise unread
     async with runtime.db.uow() as uow:
         await lease.renew(uow)
         repo = uow.repo(InventoryRepo)
@@ -217,10 +218,24 @@ async def _one(runtime: Runtime, tenant_id: int, name: str, config: InventoryCon
         await uow.commit()
 
 
-async def _members(source: Source) -> AsyncIterator[list[tuple[str, str | None, str]]]:
-    """The source's group pages as (group, vendor group id, member id) rows, to batch."""
+async def _group_map(runtime: Runtime, source: Source, lease: Lease, size: int
+                     ) -> dict[str, Group]:
+    """Each vendor id's group, in the source's order (a device in several keeps the first): one
+    entry per grouped device, about 100 bytes each, for as long as the source's run. The lease
+    is renewed every `size` members read, as a batch of devices would."""
+    found: dict[str, Group] = {}
+    unrenewed = 0
     async for group, ref, ids in source.groups():
-        yield [(group, ref, external_id) for external_id in ids]
+        staged = (group[:200], ref)  # one tuple per group, shared by its members
+        for external_id in ids:
+            found.setdefault(external_id.strip(), staged)
+        unrenewed += len(ids)
+        if unrenewed >= size:
+            unrenewed = 0
+            async with runtime.db.uow() as uow:
+                await lease.renew(uow)
+                await uow.commit()
+    return found
 
 
 def _unfit(part: SourceReport, skipped: tuple[str, ...], shortened: tuple[str, ...],

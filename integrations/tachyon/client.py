@@ -22,7 +22,13 @@ import orjson
 
 from integrations.http import Cause, RetryPolicy, VendorError, attempts_of, new_client, scrub, send
 from integrations.tachyon.definitions import InstructionDefinition, InstructionSet
-from integrations.tachyon.inventory import DevicePage, ManagementGroupInfo, device_page
+from integrations.tachyon.inventory import (
+    DevicePage,
+    IdPage,
+    ManagementGroupInfo,
+    device_page,
+    id_page,
+)
 from integrations.tachyon.responses import FIRST_START, ResponseErrorPage, ResponsePage
 from integrations.tachyon.status import InstructionStatus, SearchPage, Statistics
 
@@ -134,11 +140,21 @@ class TachyonClient:
                       cid: str | None = None) -> DevicePage:
         """One page of `POST Devices` (`Start` from 1), optionally a management group's members
         only: `group` is (filter attribute, value)."""
+        return device_page(await self._search_devices(start, page_size, group, _cid(cid)))
+
+    async def device_ids(self, start: int, page_size: int, group: tuple[str, str], *,
+                         cid: str | None = None) -> IdPage:
+        """A management group's members as `devices` pages them, their ids only (not parsed
+        into devices: a group pass reads every grouped device once more)."""
+        return id_page(await self._search_devices(start, page_size, group, _cid(cid)))
+
+    async def _search_devices(self, start: int, page_size: int, group: tuple[str, str] | None,
+                              cid: str) -> Any:
         body: dict[str, Any] = {"Start": start, "PageSize": page_size,
                                 "Sort": [{"Column": "Fqdn", "Direction": "ASC"}]}
         if group is not None:
             body["Filter"] = {"Attribute": group[0], "Operator": "==", "Value": group[1]}
-        return device_page(await self._json("POST", "Devices", _cid(cid), json=body))
+        return await self._json("POST", "Devices", cid, json=body)
 
     async def management_groups(self, *, cid: str | None = None) -> list[ManagementGroupInfo]:
         data = await self._json("GET", "ManagementGroups", _cid(cid))

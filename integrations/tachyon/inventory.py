@@ -53,11 +53,15 @@ class TachyonDevice:
         d = _lowered(data)
         fqdn = str(_first(d, "fqdn") or "")
         name = str(_first(d, "hostname", "name", "devicename") or fqdn.split(".")[0])
-        return cls(id=str(_first(d, "tachyonguid", "id", "deviceid") or fqdn), fqdn=fqdn,
-                   name=name, serial=str(_first(d, "serialnumber", "serial") or ""),
+        return cls(id=_id(d), fqdn=fqdn, name=name, serial=str(_first(d, "serialnumber", "serial") or ""),
                    os=str(_first(d, "osvertxt", "operatingsystem", "ostype") or ""),
                    last_seen=parse_time(_first(d, "lastconnutc", "lastupdate", "lastseen",
                                                "lastconnectedutc")), raw=data)
+
+
+def _id(lowered: dict[str, Any]) -> str:
+    """A device's id in a `_lowered` record: its TachyonGuid, else its Id, else its FQDN."""
+    return str(_first(lowered, "tachyonguid", "id", "deviceid") or _first(lowered, "fqdn") or "")
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,15 @@ class DevicePage:
     total: int | None
 
 
-def device_page(data: Any) -> DevicePage:
+@dataclass(frozen=True)
+class IdPage:
+    """A page of devices read for their ids only (a management group's members)."""
+
+    ids: tuple[str, ...]
+    total: int | None
+
+
+def _rows(data: Any) -> tuple[list[dict[str, Any]], int | None]:
     if isinstance(data, list):
         rows, total = data, None
     elif isinstance(data, dict):
@@ -76,7 +88,17 @@ def device_page(data: Any) -> DevicePage:
         total = int(found) if isinstance(found, int | str) and str(found).isdigit() else None
     else:
         rows, total = [], None
-    return DevicePage(tuple(TachyonDevice.from_api(r) for r in rows if isinstance(r, dict)), total)
+    return [r for r in rows if isinstance(r, dict)], total
+
+
+def device_page(data: Any) -> DevicePage:
+    rows, total = _rows(data)
+    return DevicePage(tuple(TachyonDevice.from_api(r) for r in rows), total)
+
+
+def id_page(data: Any) -> IdPage:
+    rows, total = _rows(data)
+    return IdPage(tuple(_id(_lowered(r)) for r in rows), total)
 
 
 @dataclass(frozen=True)

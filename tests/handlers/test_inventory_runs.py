@@ -50,8 +50,9 @@ async def test_a_source_failing_mid_way_moves_no_group_and_retires_nobody(tmp_pa
             await uow.commit()
         sims.move(2, 2)  # would move to Paris
         sims.drop(30)  # would be retired: unreported for more than 7 days
-        # The second page of 1E's devices fails: the first batch (pc-0001..10) is merged.
-        sims.one.set_switches({"fail_next": 1, "fail_after": 1, "fail_status": 400,
+        # The second page of 1E's devices fails: the first batch (pc-0001..10) is merged. 1E is
+        # asked for its groups' members first (London and Paris, two pages of 10 each).
+        sims.one.set_switches({"fail_next": 1, "fail_after": 5, "fail_status": 400,
                                "fail_path": DEVICES})
         later = start + timedelta(days=8)
         report = await run_sync(rt, rt.tenant_id, now=later)
@@ -83,7 +84,7 @@ async def test_a_sync_that_lost_its_lease_writes_nothing_more(tmp_path: Path) ->
         sims.one.switches.latency = 0.3
 
         async def take_over() -> None:
-            await when_called(sims, 3)  # two batches read, more to come
+            await when_called(sims, 8)  # its groups' members (6 pages), two batches read
             async with rt.db.uow() as uow:
                 await uow.session.execute(update(JobClaim).where(
                     JobClaim.job == JOB, JobClaim.key == str(rt.tenant_id)).values(
@@ -104,8 +105,9 @@ async def test_a_sync_that_lost_its_lease_writes_nothing_more(tmp_path: Path) ->
 @pytest.mark.postgres
 async def test_a_second_process_cannot_start_while_the_first_is_mid_source(
         pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """1E's devices take longer than the lease (2 s here, 30 minutes in production): renewed
-    with each batch, it still shuts the second process out mid-source."""
+    """1E's pages take longer than the lease (2 s here, 30 minutes in production): renewed
+    with each batch (and each batch's worth of group members read first), it still shuts the
+    second process out mid-source."""
     monkeypatch.setattr(sync, "LEASE", timedelta(seconds=2))
     async with simulators() as sims, deskhand(pg_url, sims, **SMALL) as first, \
             deskhand(pg_url, sims, **SMALL) as second:
