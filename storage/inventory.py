@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     ForeignKey,
     Integer,
     Select,
@@ -22,18 +23,22 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     bindparam,
+    case,
     cast,
     delete,
     func,
+    null,
     or_,
     select,
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Repo
 from storage.devices import Device, in_tenant_any
+from storage.inventory_records import NO_GROUP, Group, Seen, fit
 from storage.vendor_groups import Renamed, VendorGroupRepo
 
 
@@ -55,23 +60,6 @@ class DeviceSource(Base):
     seen_at: Mapped[datetime] = mapped_column()  # the last sync that found it at the vendor
 
 
-@dataclass(frozen=True)
-class Seen:
-    """A device as one source reports it."""
-
-    external_id: str
-    name: str
-    fqdn: str | None = None
-    serial: str | None = None
-    os: str = ""
-    owner_email: str | None = None
-    last_seen: datetime | None = None
-
-
-Group = tuple[str | None, str | None]  # a vendor group's name and the vendor's id for it
-NO_GROUP: Group = (None, None)
-
-
 @dataclass
 class GroupsApplied:
     moved: int = 0  # devices whose management group changed
@@ -85,45 +73,6 @@ class Merged:
     # Devices not kept, and devices kept with a name cut or a fact left out: "id: why" each.
     skipped: tuple[str, ...] = ()
     shortened: tuple[str, ...] = ()
-
-
-# What the columns hold: a longer name is cut, a longer FQDN, serial or email is left out (a cut
-# one would match another device), a longer vendor id cannot be kept (`devices import` refuses
-# longer values outright).
-LIMITS = {"external_id": 200, "name": 200, "fqdn": 255, "serial": 100, "owner_email": 320}
-OS_LIMIT = 100
-
-
-def fit(r: Seen) -> tuple[Seen | None, str]:
-    """The record as the columns hold it, and what was cut or why it cannot be kept."""
-    external_id, name = r.external_id.strip(), r.name.strip()
-    if not external_id or len(external_id) > LIMITS["external_id"]:
-        return None, f"the vendor's id is empty or over {LIMITS['external_id']} characters"
-    if not name:
-        return None, "the device has no name"
-    fqdn, serial, owner, os = _fact(r.fqdn), _fact(r.serial), _fact(r.owner_email), r.os or ""
-    if ((external_id, name, fqdn, serial, owner, os) == (r.external_id, r.name, r.fqdn, r.serial,
-                                                          r.owner_email, r.os)
-            and len(name) <= LIMITS["name"]
-            and len(os) <= OS_LIMIT and (fqdn is None or len(fqdn) <= LIMITS["fqdn"])
-            and (serial is None or len(serial) <= LIMITS["serial"])
-            and (owner is None or len(owner) <= LIMITS["owner_email"]) and os == os.strip()):
-        return r, ""  # the usual case, a record that fits as it is: no copy (a sync makes 170,000)
-    notes = [f"name cut to {LIMITS['name']} characters"] if len(name) > LIMITS["name"] else []
-    facts: dict[str, Any] = {}
-    for column, value in (("fqdn", fqdn), ("serial", serial), ("owner_email", owner)):
-        if value is not None and len(value) > LIMITS[column]:
-            notes.append(f"{column} over {LIMITS[column]} characters left out")
-            value = None
-        facts[column] = value
-    cut = replace(r, external_id=external_id, name=name[:LIMITS["name"]].rstrip(),
-                  os=os.strip()[:OS_LIMIT], **facts)
-    return cut, "; ".join(notes)
-
-
-def _fact(value: str | None) -> str | None:
-    """A fact stripped, None when blank."""
-    return (value.strip() or None) if value else None
 
 
 IMPORT = "import"  # `deskhand devices import`: an administrator's file, as a source
@@ -143,6 +92,12 @@ _FILLED = ("fqdn", "serial", "os", "owner_email", "last_seen", "retired_at")
 # One statement for a batch's fact updates, executemany (`b_` names: a SET column cannot be a bind).
 _UPDATE_FACTS = update(DEVICES).where(DEVICES.c.id == bindparam("b_id")).values(
     {c: bindparam(f"b_{c}", type_=DEVICES.c[c].type) for c in _FILLED})
+# PostgreSQL: the same from one array a column, `UPDATE ... FROM unnest(...)`.
+_FACTS_PG = func.unnest(*(bindparam(f"a_{c}", type_=postgresql.ARRAY(DEVICES.c[c].type))
+                          for c in ("id", *_FILLED))).table_valued(
+    "id", *_FILLED).render_derived(name="v")
+_UPDATE_FACTS_PG = update(DEVICES).where(DEVICES.c.id == _FACTS_PG.c.id).values(
+    {c: _FACTS_PG.c[c] for c in _FILLED})
 
 
 class InventoryRepo(Repo):
@@ -281,9 +236,14 @@ class InventoryRepo(Repo):
         changed = {row["id"] for row in touched
                    if any(row[k] != before[row["id"]][k] for k in ("fqdn", "serial", "os",
                                                                    "owner_email"))}
-        if touched:
+        touched.sort(key=lambda r: r["id"])  # one order: racing updates queue, not deadlock
+        if touched and self.s.get_bind().dialect.name == "postgresql":
+            # One set-based statement: asyncpg runs an executemany as one statement a row.
+            await self.s.execute(_UPDATE_FACTS_PG, {f"a_{c}": [row[c] for row in touched]
+                                                    for c in ("id", *_FILLED)})
+        elif touched:
             await self.s.execute(_UPDATE_FACTS, [{f"b_{k}": v for k, v in row.items()}
-                                                 for row in sorted(touched, key=lambda r: r["id"])])
+                                                 for row in touched])
         return len(changed | back), len(back)
 
     async def _upsert_sources(self, tenant_id: int, source: str, records: Sequence[Seen],
@@ -331,24 +291,33 @@ class InventoryRepo(Repo):
             DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
             DeviceSource.seen_at == run_at).distinct())).all()
         out = GroupsApplied()
+        targets: dict[str | None, int | None] = {}
         for name, ref in sorted(groups, key=lambda g: (g[0] or "", g[1] or "")):
             # An administrator's mapping wins over the vendor id a group was followed by, so a
             # mapping added or changed later takes effect at the next sync.
             mapped = mapping.get((name or "").lower())
-            target = await VendorGroupRepo(self.s).group_id(
+            targets[name] = await VendorGroupRepo(self.s).group_id(
                 tenant_id, source, mapped or name, None if mapped else ref, tachyon, out.renamed)
-            members = select(DeviceSource.device_id).where(
-                DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
-                DeviceSource.seen_at == run_at, DeviceSource.group_name.is_(None) if name is None
-                else DeviceSource.group_name == name)
-            if unless_reported_by:
-                members = members.where(DeviceSource.device_id.not_in(
-                    self._reported_by(tenant_id, unless_reported_by)))
-            result = await self.s.execute(update(Device).where(
-                Device.tenant_id == tenant_id, Device.id.in_(members),
-                Device.management_group_id.is_distinct_from(target),
-            ).values(management_group_id=target).execution_options(synchronize_session=False))
-            out.moved += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        if not targets:
+            return out
+        # One statement for every group: each device reported in this run goes to its source
+        # row's group (the lowest target if two of its rows disagree, so every run agrees).
+        named = {name: gid for name, gid in targets.items() if name is not None}
+        target: ColumnElement[Any] = case(named, value=DeviceSource.group_name, else_=None) \
+            if named else null()
+        members = select(DeviceSource.device_id, func.min(target).label("target")).where(
+            DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
+            DeviceSource.seen_at == run_at)
+        if unless_reported_by:
+            members = members.where(DeviceSource.device_id.not_in(
+                self._reported_by(tenant_id, unless_reported_by)))
+        picked = members.group_by(DeviceSource.device_id).subquery("picked")
+        result = await self.s.execute(update(Device).where(
+            Device.tenant_id == tenant_id, Device.id == picked.c.device_id,
+            Device.management_group_id.is_distinct_from(picked.c.target),
+        ).values(management_group_id=picked.c.target).execution_options(
+            synchronize_session=False))
+        out.moved = int(result.rowcount or 0)  # type: ignore[attr-defined]
         return out
 
     async def analyze(self) -> None:

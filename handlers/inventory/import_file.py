@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from bot.directory_import import EMAIL
 from handlers.inventory import texts
-from storage.inventory import LIMITS, OS_LIMIT
+from storage.inventory_records import LIMITS, OS_LIMIT
 
 COLUMNS = ("name", "fqdn", "serial", "os", "group", "owner")
 ALIASES = {"platform": "os"}

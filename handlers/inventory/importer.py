@@ -20,7 +20,8 @@ from handlers.inventory.config import InventorySettings
 from handlers.inventory.import_file import Row
 from handlers.inventory.sources import LABELS
 from storage.devices import DeviceRepo
-from storage.inventory import IMPORT, Group, InventoryRepo, Seen
+from storage.inventory import IMPORT, InventoryRepo
+from storage.inventory_records import Group, Seen
 from storage.uow import UnitOfWork
 
 PAGE = 500  # rows merged a statement batch at a time, as a vendor's page is

@@ -19,7 +19,7 @@ from handlers.remote.connection import teamviewer
 from integrations.tachyon.client import TachyonClient
 from integrations.teamviewer.client import ManagedDevice, TeamViewerClient
 from integrations.workspace_one.client import WorkspaceOneClient
-from storage.inventory import Seen
+from storage.inventory_records import Seen
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

@@ -30,7 +30,8 @@ from handlers.inventory.sources import LABELS, Source, batches, configured, open
 from integrations.http import VendorError
 from storage.base import utcnow
 from storage.claims import ClaimRepo
-from storage.inventory import Group, InventoryRepo, Renamed
+from storage.inventory import InventoryRepo, Renamed
+from storage.inventory_records import Group
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:

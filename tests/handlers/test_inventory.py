@@ -18,7 +18,8 @@ from bot.runtime import Runtime
 from handlers.inventory.sync import run_sync
 from storage.devices import DeviceRepo
 from storage.directory import DirectoryRepo
-from storage.inventory import InventoryRepo, Seen
+from storage.inventory import InventoryRepo
+from storage.inventory_records import Seen
 from storage.tenants import SettingsRepo
 from tests.conftest import LiveServer, sqlite_url
 from tests.handlers.integrations_env import person, say, text_of
@@ -27,8 +28,8 @@ from tests.handlers.inventory_env import admin, deskhand, inventory, one_device,
 PCS = [f"PC-{n:04d}" for n in range(1, 7)]
 
 
-async def test_first_sync_merges_the_sources_and_follows_1e_groups(tmp_path: Path) -> None:
-    async with simulators() as sims, deskhand(sqlite_url(tmp_path), sims) as rt:
+async def test_first_sync_merges_the_sources_and_follows_1e_groups(db_url: str) -> None:
+    async with simulators() as sims, deskhand(db_url, sims) as rt:
         card = await say(LiveServer(rt, ""), await admin(rt), "devices sync")
         shown = text_of(card)
         assert card.title == "Inventory sync", shown
@@ -74,8 +75,8 @@ async def test_a_1e_that_caps_its_pages_is_walked_to_its_total(
         assert {n for n, (_, _, src) in (await inventory(rt)).items() if "1e" in src} == set(PCS)
 
 
-async def test_a_device_moving_group_and_a_device_disappearing(tmp_path: Path) -> None:
-    async with simulators() as sims, deskhand(sqlite_url(tmp_path), sims) as rt:
+async def test_a_device_moving_group_and_a_device_disappearing(db_url: str) -> None:
+    async with simulators() as sims, deskhand(db_url, sims) as rt:
         start = datetime.now(UTC)
         await run_sync(rt, rt.tenant_id, now=start)
         async with rt.db.uow() as uow:

@@ -13,7 +13,8 @@ from sqlalchemy import select, update
 from handlers.inventory.sync import run_sync
 from integrations.teamviewer.simulator import SimDevice as TVDevice
 from storage.devices import Device
-from storage.inventory import HELD, DeviceSource, InventoryRepo, Seen, fit
+from storage.inventory import HELD, DeviceSource, InventoryRepo
+from storage.inventory_records import Seen, fit
 from tests.conftest import LiveServer, sqlite_url
 from tests.handlers.integrations_env import say, text_of
 from tests.handlers.inventory_env import admin, deskhand, inventory, simulators
@@ -50,8 +51,8 @@ async def test_a_fqdn_or_serial_over_its_column_is_left_out_not_cut(tmp_path: Pa
         None, "the vendor's id is empty or over 200 characters")
 
 
-async def test_a_retired_name_reused_by_a_new_machine(tmp_path: Path) -> None:
-    async with simulators() as sims, deskhand(sqlite_url(tmp_path), sims) as rt:
+async def test_a_retired_name_reused_by_a_new_machine(db_url: str) -> None:
+    async with simulators() as sims, deskhand(db_url, sims) as rt:
         start = datetime.now(UTC)
         await run_sync(rt, rt.tenant_id, now=start)
         await settings(rt, inventory_retire_days=7)
@@ -92,10 +93,10 @@ async def test_a_retired_name_reused_by_a_new_machine(tmp_path: Path) -> None:
 
 
 async def test_a_new_machine_never_takes_the_name_of_a_retired_one_coming_back(
-        tmp_path: Path) -> None:
+        db_url: str) -> None:
     """One page brings retired PC-1 back by its FQDN (under a new name) and reports a new machine
     called PC-1: the new machine is not merged into PC-1's record, and the report says why."""
-    async with simulators() as sims, deskhand(sqlite_url(tmp_path), sims) as rt:
+    async with simulators() as sims, deskhand(db_url, sims) as rt:
         now = datetime.now(UTC)
         async with rt.db.uow() as uow:
             repo = uow.repo(InventoryRepo)

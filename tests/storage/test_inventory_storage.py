@@ -15,7 +15,8 @@ from storage import migrate
 from storage.claims import ClaimRepo, JobClaim
 from storage.db import Database
 from storage.devices import DeviceRepo
-from storage.inventory import InventoryRepo, Seen
+from storage.inventory import InventoryRepo
+from storage.inventory_records import Seen
 from storage.tenants import TenantRepo
 
 INDEXES = {f"ix_devices_tenant_lower_{c}": c for c in ("name", "fqdn", "serial")}
