@@ -17,9 +17,11 @@ Nothing here logs headers, bodies or query strings: tokens travel in all three.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import re
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -151,6 +153,14 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The default TLS context (certifi's roots, or SSL_CERT_FILE / SSL_CERT_DIR), made once:
+    loading the roots costs tens of milliseconds, and clients are made per command and per sync
+    source. A context is safe to share between clients."""
+    return httpx.create_ssl_context()
+
+
 def new_client(base_url: str = "", *, headers: dict[str, str] | None = None, timeout: float = 15.0,
                connect_timeout: float = 5.0, max_connections: int = 50,
                transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
@@ -162,7 +172,7 @@ def new_client(base_url: str = "", *, headers: dict[str, str] | None = None, tim
         timeout=httpx.Timeout(timeout, connect=connect_timeout, pool=connect_timeout),
         limits=httpx.Limits(max_connections=max_connections,
                             max_keepalive_connections=max_connections // 2),
-        transport=transport, follow_redirects=False)
+        transport=transport, follow_redirects=False, verify=_tls())
 
 
 def attempts_of(response: httpx.Response) -> int:
