@@ -15,10 +15,14 @@ loaded, which may predate the change.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 from collections.abc import Awaitable, Callable, Hashable
 from contextvars import ContextVar, Token
 from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.cache_versions import current
 from storage.db import Database
@@ -35,6 +39,8 @@ class AccessCache:
         self._maps: dict[str, dict[Hashable, Any]] = {}
         self._tickets = itertools.count(1)
         self._applied = 0  # the ticket of the newest read applied
+        self._conn: AsyncConnection | None = None
+        self._lock = asyncio.Lock()
         # The version the request being handled read at its start (set by bot/dispatch.py).
         self._seen: ContextVar[tuple[int | None] | None] = ContextVar(
             f"access_seen_{next(_ids)}", default=None)
@@ -43,16 +49,41 @@ class AccessCache:
         """Read the version; drop everything when it moved. Reads that finish out of order are
         applied in the order they started, so an older answer never replaces a newer one."""
         ticket = next(self._tickets)
-        async with self.db.engine.connect() as conn:
-            if conn.dialect.name == "postgresql":  # no BEGIN and ROLLBACK around one read
-                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            found = await current(conn)
+        found = await self._read()
         if ticket > self._applied:
             self._applied = ticket
             if found is None or found != self.version:
                 self._maps.clear()
                 self.version = found
         return found
+
+    async def _read(self) -> int | None:
+        """One statement on a connection kept for it (no pool checkout, no BEGIN or ROLLBACK:
+        it autocommits, so it holds no transaction open between reads); one at a time. A failed
+        connection (the database restarted) is replaced once."""
+        async with self._lock:
+            for attempt in (1, 2):
+                try:
+                    if self._conn is None:
+                        conn = await self.db.engine.connect()
+                        self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                    return await current(self._conn)
+                except Exception:
+                    await self._close()
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
+
+    async def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def close(self) -> None:
+        """Give the kept connection back (the runtime stops)."""
+        async with self._lock:
+            await self._close()
 
     async def begin(self) -> Token[tuple[int | None] | None]:
         """A request starts: what it reads from here on is as of the version read now."""

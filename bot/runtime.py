@@ -110,4 +110,5 @@ class Runtime:
         await self.tenant_clients.close()
         for adapter in self.platforms.values():
             await adapter.close()
+        await self.access.close()
         await self.db.dispose()

@@ -1,6 +1,6 @@
-"""The `devices` page's reads: one keyset page of the devices a person may see, decided in the
-query from their scope (management group names and device names), then the sources of the rows
-shown. Plain rows, no ORM objects: the page is read at every `devices` command."""
+"""The `devices` page's read: one keyset page of the devices a person may see, decided in the
+query from their scope (management group names and device names), with each device's inventory
+sources. One statement, plain rows, no ORM objects: it is read at every `devices` command."""
 
 from __future__ import annotations
 
@@ -22,10 +22,14 @@ class Listed(NamedTuple):
     os: str
     owner_email: str | None
     last_seen: datetime | None
+    sources: list[str]  # the inventory sources that report it, sorted
 
 
+# Each device's sources in the same statement: string_agg on PostgreSQL, group_concat on SQLite.
+_SOURCES = (select(func.aggregate_strings(DeviceSource.source, ","))
+            .where(DeviceSource.device_id == Device.id).scalar_subquery())
 _COLUMNS = select(Device.id, Device.name, ManagementGroup.name, Device.os, Device.owner_email,
-                  Device.last_seen).outerjoin(
+                  Device.last_seen, _SOURCES).outerjoin(
     ManagementGroup, ManagementGroup.id == Device.management_group_id)
 
 
@@ -53,20 +57,8 @@ class DevicePageRepo(Repo):
         if after:
             q = q.where(Device.name > after)
         rows = await self.s.execute(q.order_by(Device.name).limit(limit))
-        return [Listed(*row) for row in rows]
-
-    async def sources(self, tenant_id: int, device_ids: Sequence[int]) -> dict[int, list[str]]:
-        """The inventory sources of each device, by name."""
-        found: dict[int, list[str]] = {}
-        if not device_ids:
-            return found
-        q = (select(DeviceSource.device_id, DeviceSource.source)
-             .where(DeviceSource.tenant_id == tenant_id,
-                    DeviceSource.device_id.in_(list(device_ids)))
-             .order_by(DeviceSource.source))
-        for device_id, source in await self.s.execute(q):
-            found.setdefault(device_id, []).append(source)
-        return found
+        return [Listed(id_, name, group, os, owner, seen, sorted(sources.split(",")) if sources else [])
+                for id_, name, group, os, owner, seen, sources in rows]
 
     async def group_names(self, tenant_id: int) -> list[str]:
         """Every management group's name, for the answer to a group that does not exist."""

@@ -47,14 +47,13 @@ async def _page(ctx: Context, query: str | None, group: str | None, after: str |
             if group.lower() not in {n.lower() for n in known}:
                 raise NotFound(f"There is no management group `{group}`. Groups: "
                                + ", ".join(known), title="Unknown group")
-        sources = await pages.sources(ctx.tenant_id, [d.id for d in rows[:page_size]])
     more = None
     if len(rows) > page_size:
         rows = rows[:page_size]
         last = rows[-1].name
         more = Button("More", "devices.more", f"{last}\x1f{query or ''}\x1f{group or ''}")
     table_rows = tuple((d.name, d.group or "", d.os, d.owner_email or "", ago(d.last_seen),
-                        ", ".join(SOURCE_LABELS.get(s, s) for s in sources.get(d.id, ())) or "-")
+                        ", ".join(SOURCE_LABELS.get(s, s) for s in d.sources) or "-")
                        for d in rows)
     caption = "No devices match." if not table_rows else (
         f"Devices{' matching ' + query if query else ''}{' in ' + group if group else ''}"
