@@ -1,7 +1,9 @@
 """What a command reads before its handler runs (tenant, person, grants, settings) is cached per
 process (bot/access_cache.py) and never answers from before a change: a role revoked in chat, by
 the CLI in a process of its own, or by SCIM through one deskhand process is refused on the very
-next command another process handles, its cache warm, on SQLite and PostgreSQL."""
+next command another process handles, its cache warm, on SQLite and PostgreSQL; so is a
+setting changed, and a workspace mapped to a tenant; and every table those reads depend on has
+the triggers that move the access version."""
 
 from __future__ import annotations
 
@@ -15,11 +17,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from bot.bootstrap import build_runtime
+from bot.runtime import Runtime
+from bot.tenancy import SLACK_TEAM, Refused, Unmapped, Workspace, tenant_of
 from storage.cache_versions import WATCHED, current
 from storage.db import Database
 from storage.directory import DirectoryRepo
 from storage.rbac import RbacRepo
-from tests.conftest import SECRET, LiveServer
+from tests.bot.test_tenancy import mapped, tenant
+from tests.conftest import SECRET, LiveServer, make_settings
 from tests.handlers.scim_env import grant_group, idp, issue_token, say, scim_server
 
 ALEX, AVERY = "alex.admin@example.com", "avery.actioner@example.com"
@@ -121,6 +127,34 @@ async def test_scim_group_removal_and_deactivation_are_refused_by_the_other_proc
             "schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]})
         assert status == 200
         assert (await say(b, EMAIL, "devices"))["title"] == "Your account is deactivated"
+
+
+async def test_a_workspace_mapped_by_one_process_moves_the_next_request_of_another(
+        db_url: str) -> None:
+    a, b = (build_runtime(make_settings(db_url)) for _ in range(2))
+    for rt in (a, b):
+        rt.run_jobs = False
+        await rt.start(upgrade=True)
+    try:
+        mine, other = Workspace("slack", "T0CACHE"), Workspace("slack", "T0OTHER")
+
+        async def request(rt: Runtime, where: Workspace) -> int | Refused:
+            seen = await rt.access.begin()  # as bot/dispatch.py resolves a request's tenant
+            try:
+                return await tenant_of(rt, where)
+            finally:
+                rt.access.end(seen)
+
+        # Nothing mapped: both the deployment's, and so cached by b.
+        assert [await request(b, w) for w in (mine, other)] == [b.tenant_id] * 2
+        assert b.access.holds("tenant", mine) and b.access.holds("tenant", other)
+        beta = await tenant(a, "beta")
+        await mapped(a, beta, SLACK_TEAM, "T0CACHE")
+        assert await request(b, mine) == beta
+        assert isinstance(await request(b, other), Unmapped)  # Slack has a mapping now
+    finally:
+        for rt in (a, b):
+            await rt.stop()
 
 
 async def test_every_watched_table_moves_the_version_once_per_committed_transaction(
