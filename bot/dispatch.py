@@ -172,8 +172,9 @@ class Dispatch:
     async def _answer(self, door: Door, who: PlatformIdentity, lookup: EmailLookup | None,
                       what: str, cid: str, route: Callable[[Actor], Awaitable[Reply]]
                       ) -> tuple[Reply, Actor | None]:
-        actor = None
+        actor, seen = None, None
         try:
+            seen = await self.rt.access.begin()  # what follows reads as of this access version
             tenant = await tenant_of(self.rt, door)
             if isinstance(tenant, Refused):  # an unmapped workspace: where the deployment's
                 # admins look; someone of another tenant's workspace: the host tenant's trail
@@ -183,7 +184,7 @@ class Dispatch:
                     params=tenant.params(), detail=DENIED[tenant.outcome])
                 return no_access_reply(cid, tenant.text, REFUSED_TITLE[tenant.outcome]), None
             logs.name(tenant=await self._slug(tenant))
-            found = await identify(self.rt.db, tenant, who, lookup, _org(door))
+            found = await self._identify(tenant, who, lookup, _org(door))
             if isinstance(found, Unlinked):
                 await self.rt.audit.record(
                     tenant, "denial", what[:100], "unknown_user", actor_label=str(who),
@@ -200,6 +201,19 @@ class Dispatch:
         except Exception:
             log.exception("answering %s from %s failed (ref %s)", what[:100], who, cid)
             return failure_reply(cid), actor
+        finally:
+            if seen is not None:
+                self.rt.access.end(seen)
+
+    async def _identify(self, tenant: int, who: PlatformIdentity, lookup: EmailLookup | None,
+                        org: str | None) -> Actor | Unlinked:
+        """The person behind the chat account; a linked one is cached until a link or a person
+        changes (bot/access_cache.py). An account nobody links to is looked up every time."""
+        found = await self.rt.access.lookup(
+            "actor", (tenant, who.platform, who.platform_tenant, who.user_id, org),
+            lambda: identify(self.rt.db, tenant, who, lookup, org),
+            keep=lambda found: isinstance(found, Actor))
+        return Actor(found.principal, who) if isinstance(found, Actor) else found
 
 
 DENIED = {"unmapped_workspace": "the chat workspace is not connected to a deskhand tenant",

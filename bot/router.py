@@ -74,8 +74,13 @@ class Router:
         self.rt = runtime
 
     async def _grants(self, actor: Actor) -> list[Grant]:
-        async with self.rt.db.uow() as uow:
-            return await grants_of(uow, actor.tenant_id, actor.principal.id)
+        """The person's grants as of this request's access version (bot/access_cache.py)."""
+        async def load() -> tuple[Grant, ...]:
+            async with self.rt.db.uow() as uow:
+                return tuple(await grants_of(uow, actor.tenant_id, actor.principal.id))
+
+        key = (actor.tenant_id, actor.principal.id)
+        return list(await self.rt.access.lookup("grants", key, load))
 
     async def handle_text(self, text: str, actor: Actor, reply_to: ReplyTarget,
                           messenger: Messenger, correlation_id: str | None = None) -> Reply:

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from bot.access_cache import AccessCache
 from bot.audit import Audit
 from bot.dispatch import Dispatch
 from bot.downloads import Downloads
@@ -53,6 +54,7 @@ class Runtime:
     router: Router = field(init=False)
     dispatch: Dispatch = field(init=False)
     services: Services = field(init=False)
+    access: AccessCache = field(init=False)  # tenancy, identities, grants, settings (cached)
     tenant_clients: TenantClients = field(init=False)  # each tenant's vendor clients
     tenant_id: int = 0
     platforms: dict[str, Adapter] = field(default_factory=dict)  # adapters by platform name
@@ -61,6 +63,7 @@ class Runtime:
     liveness: Liveness | None = None  # a listener whose work runs in worker processes
 
     def __post_init__(self) -> None:
+        self.access = AccessCache(self.db)
         self.router = Router(self)
         self.dispatch = Dispatch(self)
         self.services = Services(self)
@@ -107,4 +110,5 @@ class Runtime:
         await self.tenant_clients.close()
         for adapter in self.platforms.values():
             await adapter.close()
+        await self.access.close()
         await self.db.dispose()

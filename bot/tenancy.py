@@ -11,8 +11,9 @@ Slack channel, a person whose own workspace belongs to another tenant (or to non
 request's is refused too (Foreign). DESKHAND_TEAMS_TENANT_ID names the deployment tenant's own
 Microsoft 365 tenant, a mapping of its own.
 
-The mapping is read at every request (one indexed query), so a change made by the CLI is seen
-by every process at its next request.
+Each process caches which tenant a workspace belongs to (bot/access_cache.py); any change to a
+mapping moves the access version, so a change made by the CLI is seen by every process at its
+next request.
 """
 
 from __future__ import annotations
@@ -212,6 +213,12 @@ async def tenant_of(runtime: Runtime, door: Door) -> int | Refused:
     acting comes from a workspace of another tenant (Foreign)."""
     if isinstance(door, int):
         return door
+    if door.actor() is None:  # the person acts in their own workspace: the common case
+        return await runtime.access.lookup("tenant", door, lambda: _tenant_of(runtime, door))
+    return await _tenant_of(runtime, door)
+
+
+async def _tenant_of(runtime: Runtime, door: Workspace) -> int | Refused:
     home, teams = runtime.tenant_id, runtime.settings.teams_tenant_id
     async with runtime.db.uow() as uow:
         tenant = await resolve(uow, door, home, teams)

@@ -8,12 +8,15 @@ capability never sees, and never breaks on, another's settings.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from storage.tenants import SettingsRepo
 from storage.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from bot.access_cache import AccessCache
 
 
 class TenantSection(BaseModel):
@@ -28,6 +31,16 @@ class TenantSection(BaseModel):
     async def read(cls, uow: UnitOfWork, tenant_id: int) -> Self:
         """The tenant's current values of this section."""
         return cls.load(await uow.repo(SettingsRepo).get(tenant_id))
+
+    @classmethod
+    async def cached(cls, access: AccessCache, tenant_id: int) -> Self:
+        """As `read`, from the process's cache while no setting changed (bot/access_cache.py):
+        for the command path, which reads the settings at every command."""
+        async def load() -> dict[str, Any]:
+            async with access.db.uow() as uow:
+                return await uow.repo(SettingsRepo).get(tenant_id)
+
+        return cls.load(await access.lookup("settings", tenant_id, load))
 
 
 class CoreTenantSettings(TenantSection):

@@ -11,8 +11,7 @@ from bot.tenant_settings import CoreTenantSettings
 from cards.model import Button, Card, Table
 from cards.model import Context as Small
 from handlers.common import ago
-from storage.devices import DeviceRepo
-from storage.inventory import InventoryRepo
+from storage.device_pages import DevicePageRepo
 
 # How `devices` names each inventory source.
 SOURCE_LABELS = {"1e": "1E", "teamviewer": "TeamViewer", "workspace-one": "Workspace ONE",
@@ -21,55 +20,41 @@ SOURCE_LABELS = {"1e": "1E", "teamviewer": "TeamViewer", "workspace-one": "Works
 MAX_QUERY = 100
 
 
-def _readable_groups(grants: list[Grant], names: dict[str, int]) -> tuple[list[int] | None, set[str]]:
-    """Management group ids and device names device.read covers; None ids means all."""
-    ids: set[int] = set()
+def _readable(grants: list[Grant]) -> tuple[list[str] | None, list[str]]:
+    """The management group names and device names device.read covers (lower-cased); None
+    names means every device."""
+    groups: set[str] = set()
     devices: set[str] = set()
     for g in grants:
         if "device.read" not in g.role.permissions:
             continue
         if g.unscoped:
-            return None, set()
-        ids.update(names[n.lower()] for n in g.assignment.device_groups or () if n.lower() in names)
+            return None, []
+        groups.update(n.lower() for n in g.assignment.device_groups or ())
         devices.update(d.lower() for d in g.assignment.devices or ())
-    return sorted(ids), devices
+    return sorted(groups), sorted(devices)
 
 
 async def _page(ctx: Context, query: str | None, group: str | None, after: str | None) -> Card:
+    page_size = (await CoreTenantSettings.cached(ctx.runtime.access, ctx.tenant_id)).page_size
+    groups, names = _readable(ctx.grants)
     async with ctx.runtime.db.uow() as uow:
-        inventory = uow.repo(DeviceRepo)
-        all_groups = await inventory.groups(ctx.tenant_id)
-        groups = {g.name.lower(): g.id for g in all_groups}
-        page_size = (await CoreTenantSettings.read(uow, ctx.tenant_id)).page_size
-        allowed, named = _readable_groups(ctx.grants, groups)
-        wanted: list[int] | None = allowed
-        if group:
-            gid = groups.get(group.lower())
-            if gid is None:
+        pages = uow.repo(DevicePageRepo)
+        rows = await pages.listing(ctx.tenant_id, query=query, group=group, groups=groups,
+                                   names=names, after=after, limit=page_size + 1)
+        if not rows and group:  # only then does it matter whether the group exists
+            known = await pages.group_names(ctx.tenant_id)
+            if group.lower() not in {n.lower() for n in known}:
                 raise NotFound(f"There is no management group `{group}`. Groups: "
-                                + ", ".join(g.name for g in all_groups), title="Unknown group")
-            wanted = [gid] if allowed is None or gid in allowed else []
-        rows = await inventory.page(ctx.tenant_id, query=query, group_ids=wanted,
-                                    after=after, limit=page_size + 1)
-        if named and not group:
-            # Devices granted by name outside any readable group.
-            extra = await inventory.page(ctx.tenant_id, query=query, group_ids=None,
-                                         after=after, limit=10_000)
-            seen = {d.id for d, _ in rows}
-            rows = sorted([*rows, *[(d, g) for d, g in extra
-                                    if d.name.lower() in named and d.id not in seen]],
-                          key=lambda r: r[0].name)[: page_size + 1]
-        sources = await uow.repo(InventoryRepo).sources_of(ctx.tenant_id,
-                                                           [d.id for d, _ in rows[:page_size]])
+                               + ", ".join(known), title="Unknown group")
     more = None
     if len(rows) > page_size:
         rows = rows[:page_size]
-        last = rows[-1][0].name
+        last = rows[-1].name
         more = Button("More", "devices.more", f"{last}\x1f{query or ''}\x1f{group or ''}")
-    table_rows = tuple((d.name, g or "", d.os, d.owner_email or "", ago(d.last_seen),
-                        ", ".join(SOURCE_LABELS.get(s.source, s.source)
-                                  for s in sources.get(d.id, ())) or "-")
-                       for d, g in rows)
+    table_rows = tuple((d.name, d.group or "", d.os, d.owner_email or "", ago(d.last_seen),
+                        ", ".join(SOURCE_LABELS.get(s, s) for s in d.sources) or "-")
+                       for d in rows)
     caption = "No devices match." if not table_rows else (
         f"Devices{' matching ' + query if query else ''}{' in ' + group if group else ''}"
         + (f", after {after}" if after else ""))
