@@ -113,10 +113,13 @@ class SlackAdapter:
         body = await request.read()
         try:
             inbound.verify(request.headers, body, self.secrets)
-            inbound.check_body(request.content_type, body)
+            command = inbound.check_body(request.content_type, body)
         except inbound.Refused as exc:
             log.warning("Slack request refused with %s: %s", exc.status, exc.reason)
             return web.json_response({"error": exc.reason}, status=exc.status)
+        if command is not None:  # acked and stored as bolt's command listener would
+            await listeners.take_command(self, command)
+            return web.Response(text="")  # bolt's empty ack: Slack shows nothing
         bolt_request = AsyncBoltRequest(body=body.decode(), query=request.query_string,
                                         headers=dict(request.headers))
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
