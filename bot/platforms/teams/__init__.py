@@ -53,10 +53,15 @@ def error_answer(status: int, reason: str) -> web.Response:
 
 def refusing(status: int, reason: str) -> RouteHandler:
     """POST /api/messages while Teams cannot be served: every activity is answered with the
-    reason, so a half-done setup says what is missing instead of a bare 404."""
-    log.warning("Teams endpoint refuses traffic: %s", reason)
+    reason, so a half-done setup says what is missing instead of a bare 404. The first one is
+    logged (a deployment without Teams gets no warning at each start, and a start-up problem
+    stays the only line then: bot/startup.py)."""
+    said: list[bool] = []
 
     async def refuse(runtime: Runtime, request: web.Request) -> web.Response:
+        if not said:
+            said.append(True)
+            log.warning("Teams activity refused, and every later one will be: %s", reason)
         return error_answer(status, reason)
 
     return refuse
