@@ -129,7 +129,7 @@ def attach_platforms(runtime: Runtime, *, listen: bool = True) -> None:
     """The chat platforms this process serves. `listen=False` (worker processes): only those
     configured, to deliver results; no console and no Socket Mode connection."""
     # A platform's SDK is imported here, only when it is configured (Teams' botbuilder and
-    # msal alone are ~50 MB of every process otherwise).
+    # msal add ~15 MB to every process otherwise).
     from bot.platforms import slack, teams
 
     if listen and runtime.settings.console_on:

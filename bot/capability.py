@@ -64,7 +64,7 @@ def on_use(target: str) -> RouteHandler:
     """A route handler whose module is imported on its first request, not at start.
 
     For a capability whose handlers need a large library many deployments never call (SCIM's
-    models: ~30 MB and a third of a second of imports): `Route("GET", path,
+    models: ~8 MB and a third of a second of imports): `Route("GET", path,
     on_use("handlers.scim.users:list_users"))`. The import runs off the event loop, so the acks
     of the requests arriving meanwhile do not wait for it.
     """

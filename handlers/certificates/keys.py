@@ -26,7 +26,7 @@ class KeyPair:
 
 
 def generate(common_name: str, now: datetime) -> KeyPair:
-    # Imported here: cryptography's X.509 and RSA layers are ~8 MB that only making a
+    # Imported here: cryptography's X.509 and RSA layers are ~3 MB that only making a
     # certificate needs (every process imports this module; few ever make one).
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization

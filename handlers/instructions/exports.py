@@ -96,7 +96,7 @@ async def to_csv(runtime: Runtime, run: InstructionRun) -> bytes:
 
 
 async def to_xlsx(runtime: Runtime, run: InstructionRun) -> bytes:
-    from openpyxl import Workbook  # here: ~15 MB that only an XLSX export needs
+    from openpyxl import Workbook  # here: only an XLSX export needs it
 
     columns = await _columns(runtime, run)
     book = Workbook(write_only=True)  # streams rows: memory stays flat however many there are

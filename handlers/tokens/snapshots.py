@@ -137,7 +137,7 @@ class Snapshots:
         return snapshot
 
     async def _write(self, tenant_id: int, dataset: str, folder: Path) -> list[Part]:
-        # pyarrow (~40 MB) is imported by the first snapshot, not by every process at start.
+        # pyarrow (~30 MB) is imported by the first snapshot, not by every process at start.
         from handlers.tokens import parquet
 
         return await parquet.write_parts(self.db, tenant_id, dataset, folder,

@@ -2,7 +2,8 @@
 
 This module is what every process imports: whether Teams can be served (`refusal`) and the
 endpoint that answers when it cannot. The adapter (adapter.py and the botbuilder, msal and azure
-stacks behind it, some 50 MB) is imported by the composition root only when Teams is configured.
+stacks behind it, ~15 MB of every process) is imported by the composition root only when Teams
+is configured.
 """
 
 from __future__ import annotations
