@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from bot import web as listener
 from bot.audit import Audit
-from bot.capability import Capability, DemoPart, install
+from bot.capability import Capability, DemoPart, Route, imported, install
 from bot.downloads import Downloads
 from bot.inbox import Inbox
 from bot.metrics import Metrics
@@ -128,8 +128,9 @@ def build_runtime(settings: CoreSettings) -> Runtime:
 def attach_platforms(runtime: Runtime, *, listen: bool = True) -> None:
     """The chat platforms this process serves. `listen=False` (worker processes): only those
     configured, to deliver results; no console and no Socket Mode connection."""
-    from bot.platforms import slack
-    from bot.platforms.teams.adapter import TeamsAdapter, refusal
+    # A platform's SDK is imported here, only when it is configured (Teams' botbuilder and
+    # msal add ~15 MB to every process otherwise).
+    from bot.platforms import slack, teams
 
     if listen and runtime.settings.console_on:
         from bot.platforms.console.adapter import ConsoleAdapter
@@ -139,10 +140,13 @@ def attach_platforms(runtime: Runtime, *, listen: bool = True) -> None:
         from bot.platforms.slack.adapter import SlackAdapter
 
         runtime.platforms["slack"] = SlackAdapter(runtime, listen=listen)
-    # The Teams endpoint is always mounted: without an app id it refuses with a reason (dev:
-    # anonymous). A worker only needs it when Teams is configured.
-    if listen or refusal(runtime.settings) is None:
+    refused = teams.refusal(runtime.settings)  # dev/demo without an app id: anonymous, served
+    if refused is None:
+        from bot.platforms.teams.adapter import TeamsAdapter
+
         runtime.platforms["teams"] = TeamsAdapter(runtime)
+    elif listen:  # always mounted: without an app id it refuses and says why
+        runtime.routes.append(Route("POST", teams.PATH, teams.refusing(*refused)))
 
 
 def build_app(runtime: Runtime, *, upgrade: bool = False) -> web.Application:
@@ -152,5 +156,5 @@ def build_app(runtime: Runtime, *, upgrade: bool = False) -> web.Application:
 
 def demo_parts(settings: CoreSettings) -> list[DemoPart]:
     """The vendor simulators `deskhand demo` runs, each configured into `settings`."""
-    parts = (c.demo(settings) for c in CAPABILITIES if c.demo is not None)
+    parts = (imported(c.demo)(settings) for c in CAPABILITIES if c.demo is not None)
     return [p for p in parts if p is not None]

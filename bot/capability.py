@@ -11,6 +11,8 @@ names a capability.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -29,7 +31,6 @@ if TYPE_CHECKING:
     from bot.rekey import Sealed
     from bot.reminders import ReminderSource
     from bot.runtime import Runtime
-    from bot.settings import CoreSettings
     from bot.tenant_settings import TenantSection
 
 RouteHandler = Callable[["Runtime", "web.Request"], Awaitable["web.StreamResponse"]]
@@ -50,6 +51,31 @@ class Route:
     method: str
     path: str
     handler: RouteHandler
+
+
+def imported(target: str) -> Any:
+    """What "package.module:name" names, importing its module now: how a capability points at
+    code only some processes run (its demo part, routes behind `on_use`) without importing it."""
+    module_name, _, name = target.partition(":")
+    return getattr(importlib.import_module(module_name), name)
+
+
+def on_use(target: str) -> RouteHandler:
+    """A route handler whose module is imported on its first request, not at start.
+
+    For a capability whose handlers need a large library many deployments never call (SCIM's
+    models: ~8 MB and a third of a second of imports): `Route("GET", path,
+    on_use("handlers.scim.users:list_users"))`. The import runs off the event loop, so the acks
+    of the requests arriving meanwhile do not wait for it.
+    """
+    loaded: list[RouteHandler] = []
+
+    async def handler(runtime: Runtime, request: web.Request) -> web.StreamResponse:
+        if not loaded:
+            loaded.append(await asyncio.to_thread(imported, target))
+        return await loaded[0](runtime, request)
+
+    return handler
 
 
 @dataclass(frozen=True)
@@ -83,7 +109,9 @@ class Capability:
     services: tuple[Service, ...] = ()
     jobs: tuple[Job, ...] = ()
     routes: tuple[Route, ...] = ()
-    demo: Callable[[CoreSettings], DemoPart | None] | None = None  # None: no simulator wanted
+    # "module:function" (`imported`) making its simulator for `deskhand demo`, given the settings
+    # (None: no simulator wanted); only the demo imports it and the vendor simulator behind it.
+    demo: str | None = None
     reminders: tuple[ReminderSource, ...] = ()  # expiring rows the reminder sweep posts about
     listeners: tuple[Listener, ...] = ()  # what it does when an event happens (bot/events.py)
     integration: Integration | None = None  # its vendor client, configured per tenant

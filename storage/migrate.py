@@ -8,28 +8,34 @@ uses: that code still runs, older code does not) or "breaking" (only code that h
 Code older than a migration does not have its script, so every upgrade also writes, beside
 alembic_version, the oldest code that runs on the revision it reached (`schema_compat`): an old
 replica reads it there.
+
+Whether this code runs on the database is asked by every process at start and by /readyz: that
+reads the scripts' `revision` and `down_revision` from their source and `alembic_version` with
+one SELECT, without Alembic (its imports, Mako's with them, were ~10 MB of every process). Alembic
+is imported when a migration runs (`upgrade`); tests/storage/test_schema_compat.py checks that
+both read the same graph.
 """
 
 from __future__ import annotations
 
+import ast
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import Script, ScriptDirectory
-from alembic.util.exc import CommandError
 from sqlalchemy import Column, MetaData, String, Table, delete, insert, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.db import DatabaseUnavailable
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import Script, ScriptDirectory
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 COMPATIBILITY = ("expand", "contract", "breaking")
@@ -43,9 +49,13 @@ SCHEMA_COMPAT = Table(
     Column("revision", String(32), primary_key=True),
     Column("min_code_revision", String(32), nullable=False))
 BOOKKEEPING = frozenset({"alembic_version", SCHEMA_COMPAT.name})
+ALEMBIC_VERSION = Table("alembic_version", MetaData(),
+                        Column("version_num", String(32), primary_key=True))
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -54,19 +64,58 @@ def alembic_config(url: str) -> Config:
 
 @cache
 def scripts() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config("sqlite://"))
 
 
+def _assigned(tree: ast.Module, name: str) -> object:
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name
+                                                for t in node.targets):
+            return ast.literal_eval(node.value)
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) \
+                and node.target.id == name and node.value is not None:
+            return ast.literal_eval(node.value)
+    raise ValueError(f"a migration script does not assign {name}")
+
+
+@cache
+def graph() -> dict[str, tuple[str, ...]]:
+    """Each migration of this code -> the revisions it follows, read from the scripts' source
+    (`revision` and `down_revision` are literals in every script Alembic writes)."""
+    found: dict[str, tuple[str, ...]] = {}
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        revision, down = _assigned(tree, "revision"), _assigned(tree, "down_revision")
+        if isinstance(down, (tuple, list)):  # a merge
+            found[str(revision)] = tuple(str(d) for d in down)
+        else:
+            found[str(revision)] = () if down is None else (str(down),)
+    return found
+
+
 def head_revision() -> str | None:
-    return scripts().get_current_head()
+    followed = {down for downs in graph().values() for down in downs}
+    heads = sorted(set(graph()) - followed)
+    if len(heads) > 1:
+        raise ValueError(f"the migrations have {len(heads)} heads ({', '.join(heads)}): merge them")
+    return heads[0] if heads else None
 
 
 def known(revision: str) -> bool:
     """Whether this code has the migration (a revision it does not know is newer than it)."""
-    try:
-        return scripts().get_revision(revision) is not None
-    except CommandError:  # alembic's "No such revision"
-        return False
+    return revision in graph()
+
+
+def database_revision(conn: Connection) -> str | None:
+    """The revision `alembic_version` records; None before the first migration."""
+    if not inspect(conn).has_table(ALEMBIC_VERSION.name):
+        return None
+    rows = conn.execute(select(ALEMBIC_VERSION.c.version_num)).scalars().all()
+    if len(rows) > 1:
+        raise ValueError(f"alembic_version names {len(rows)} revisions; deskhand has one line")
+    return rows[0] if rows else None
 
 
 def compatibility(script: Script) -> str:
@@ -140,7 +189,7 @@ async def _connection(engine: AsyncEngine, *, begin: bool) -> AsyncIterator[Asyn
 
 
 def _read(conn: Connection) -> Schema:
-    database = MigrationContext.configure(conn).get_current_revision()
+    database = database_revision(conn)
     code = head_revision()
     if database == code:
         return Schema(database, code, "current")
@@ -165,6 +214,8 @@ async def state(engine: AsyncEngine) -> Schema:
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Migrate to `revision` and record which code runs on it, in one transaction; SchemaAhead
     (nothing done) when the database is at a revision this code does not have."""
+    from alembic import command
+
     cfg = alembic_config(str(engine.url))
 
     def _do(connection: Connection) -> None:
@@ -173,7 +224,7 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
             raise SchemaAhead(found)
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
-        reached = MigrationContext.configure(connection).get_current_revision()
+        reached = database_revision(connection)
         if reached is None:
             return
         SCHEMA_COMPAT.create(connection, checkfirst=True)

@@ -12,7 +12,6 @@ from bot.capability import Capability, Job
 from bot.rekey import Sealed
 from handlers.certificates import commands, downloads, lifecycle
 from handlers.certificates.config import IdpSettings
-from handlers.certificates.demo import demo_part
 from storage.certificates import IdpCertificate
 
 CAPABILITY = Capability(
@@ -23,6 +22,6 @@ CAPABILITY = Capability(
     permissions=("certificate.read", "certificate.write"),
     config=IdpSettings,
     jobs=(Job("certificates.rollover", lifecycle.ROLLOVER_SECONDS, lifecycle.rollover),),
-    demo=demo_part,
+    demo="handlers.certificates.demo:demo_part",
     sealed=(Sealed(IdpCertificate, text=("private_key",)),),
 )

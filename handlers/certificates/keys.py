@@ -10,11 +10,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
-
 VALIDITY = timedelta(days=365)
 ROLLOVER_AT = 0.9  # share of the active certificate's validity after which a new one is made
 THUMBPRINT = re.compile(r"^[0-9A-F]{40}$")
@@ -31,6 +26,13 @@ class KeyPair:
 
 
 def generate(common_name: str, now: datetime) -> KeyPair:
+    # Imported here: cryptography's X.509 and RSA layers are ~3 MB that only making a
+    # certificate needs (every process imports this module; few ever make one).
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64])])
     not_before = now.replace(microsecond=0)

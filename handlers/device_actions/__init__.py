@@ -14,7 +14,6 @@ from bot.capability import Capability
 from bot.sweeps import sweep_job
 from handlers.device_actions import commands
 from handlers.device_actions.config import WorkspaceOneConfig
-from handlers.device_actions.demo import demo_part
 from handlers.device_actions.service import INTEGRATION
 from handlers.device_actions.table import PERMISSIONS
 from handlers.device_actions.wipe_approval import SUBJECT_LIST as WIPE_SUBJECTS
@@ -32,5 +31,5 @@ CAPABILITY = Capability(
     jobs=(sweep_job("device_actions.wipe-sweep", WIPE_SWEEP),),
     config=WorkspaceOneConfig,
     integration=INTEGRATION,
-    demo=demo_part,
+    demo="handlers.device_actions.demo:demo_part",
 )

@@ -18,7 +18,6 @@ from handlers.incidents import commands
 from handlers.incidents.attach import attach_results
 from handlers.incidents.cards import RUNS
 from handlers.incidents.config import ServiceNowConfig
-from handlers.incidents.demo import demo_part
 from handlers.incidents.lookup import END_USERS
 from handlers.incidents.notes import write_note
 from handlers.incidents.service import INTEGRATION
@@ -33,5 +32,5 @@ CAPABILITY = Capability(
     integration=INTEGRATION,
     services=(END_USERS,),
     listeners=(Listener(COMMAND_FINISHED, write_note), Listener(RUN_FINISHED, attach_results)),
-    demo=demo_part,
+    demo="handlers.incidents.demo:demo_part",
 )

@@ -11,7 +11,6 @@ from bot.capability import Capability, Service
 from handlers.instructions import commands, exports, history, jobs
 from handlers.instructions.approval import RunSubject
 from handlers.instructions.config import InstructionSettings, TachyonConfig
-from handlers.instructions.demo import demo_part
 from handlers.instructions.driver import Driver
 from handlers.instructions.vendor import INTEGRATION
 
@@ -28,5 +27,5 @@ CAPABILITY = Capability(
     integration=INTEGRATION,
     services=(Service(Driver, Driver, Driver.close),),
     jobs=jobs.JOBS,
-    demo=demo_part,
+    demo="handlers.instructions.demo:demo_part",
 )

@@ -13,8 +13,6 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook
-
 from bot.rbac import DeviceScope, Grant, decide, grants_of
 from handlers.instructions.cards import KINDS, result_columns
 from handlers.instructions.config import InstructionSettings
@@ -98,6 +96,8 @@ async def to_csv(runtime: Runtime, run: InstructionRun) -> bytes:
 
 
 async def to_xlsx(runtime: Runtime, run: InstructionRun) -> bytes:
+    from openpyxl import Workbook  # here: only an XLSX export needs it
+
     columns = await _columns(runtime, run)
     book = Workbook(write_only=True)  # streams rows: memory stays flat however many there are
     answers = book.create_sheet("Answers")

@@ -16,7 +16,6 @@ from handlers.remote import commands
 from handlers.remote.callback import oauth_callback
 from handlers.remote.config import TeamViewerConfig
 from handlers.remote.connection import CALLBACK_PATH, INTEGRATION
-from handlers.remote.demo import demo_part
 from handlers.remote.offboard import close_sessions_of
 from handlers.remote.sweep import SWEEP
 from storage.remote import TeamViewerCredential, TeamViewerOAuthState
@@ -30,7 +29,7 @@ CAPABILITY = Capability(
     integration=INTEGRATION,
     routes=(Route("GET", CALLBACK_PATH, oauth_callback),),
     jobs=(sweep_job("remote.sweep", SWEEP),),
-    demo=demo_part,
+    demo="handlers.remote.demo:demo_part",
     listeners=(Listener(PERSON_DEACTIVATED, close_sessions_of),),
     sealed=(Sealed(TeamViewerCredential, text=("access_token", "refresh_token")),
             Sealed(TeamViewerOAuthState, text=("verifier",))),

@@ -6,9 +6,7 @@ resource with its ETag, and every refusal as a SCIM Error body (RFC 7644 3.12) i
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,12 +21,12 @@ from sqlalchemy.exc import IntegrityError
 
 from handlers.scim import texts
 from handlers.scim.models import MAX_RESULTS
+from handlers.scim.tokens import PREFIX, digest
 from storage.scim import ScimRepo, our_id
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
-PREFIX = "/scim/v2"
 MEDIA = "application/scim+json"
 MAX_BODY = 1024 * 1024  # an Okta full push of a 5,000-member group fits
 DEFAULT_COUNT = 100
@@ -47,14 +45,6 @@ Endpoint = Callable[["Runtime", web.Request, Caller], Awaitable[web.StreamRespon
 PublicEndpoint = Callable[["Runtime", web.Request, "Caller | None"], Awaitable[web.StreamResponse]]
 Answer = Callable[["Runtime", web.Request], Awaitable[web.StreamResponse]]
 T = TypeVar("T")
-
-
-def new_secret() -> str:
-    return "scim_" + secrets.token_urlsafe(32)
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def respond(body: dict[str, Any], status: int = 200,

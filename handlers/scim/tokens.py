@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+
 from handlers.scim import texts
-from handlers.scim.protocol import digest, new_secret
 from storage.scim import ScimRepo
 from storage.tenants import TenantRepo
 from storage.uow import UnitOfWork
+
+PREFIX = "/scim/v2"  # where the server answers (protocol.py); `deskhand scim-token` prints it
+
+
+def new_secret() -> str:
+    return "scim_" + secrets.token_urlsafe(32)
+
+
+def digest(secret: str) -> str:
+    """What is stored of a token: its SHA-256 (the token itself is shown once, never kept)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 class TokenRefused(ValueError):

@@ -1,4 +1,4 @@
-"""Parquet snapshots of each tenant's shared datasets, written with pyarrow.
+"""Parquet snapshots of each tenant's shared datasets (written by parquet.py, with pyarrow).
 
 A snapshot is a directory `<root>/<tenant>/<dataset>/v<version>/` of parquet parts and a
 `manifest.json`; it is written under a temporary name and renamed into place, so a reader sees
@@ -16,21 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from storage.db import Database
-from storage.sharing import DATASETS, SharingRepo, columns
+from storage.sharing import DATASETS, columns
 
-ROWS_PER_FILE = 1_000_000
+ROWS_PER_FILE = 1_000_000  # the Layout of new snapshots (parquet.py)
 ROW_GROUP = 250_000
 BATCH = 25_000
 KEEP = 2
-ARROW = {"long": pa.int64(), "boolean": pa.bool_(), "timestamp": pa.timestamp("us", tz="UTC"),
-         "string": pa.string(), "json": pa.string()}
 DELTA = {"long": "long", "boolean": "boolean", "timestamp": "timestamp", "string": "string",
          "json": "string"}
 
@@ -40,6 +33,13 @@ class Part:
     name: str
     rows: int
     size: int
+
+
+@dataclass(frozen=True)
+class Layout:
+    rows_per_file: int
+    row_group: int
+    batch: int  # rows read from the database at a time
 
 
 @dataclass(frozen=True)
@@ -60,26 +60,11 @@ class Snapshot:
         return sum(p.size for p in self.parts)
 
 
-def arrow_schema(dataset: str) -> pa.Schema:
-    return pa.schema([pa.field(n, ARROW[k]) for n, k in columns(dataset)])
-
-
 def schema_string(dataset: str) -> str:
     """The table's schema as Delta writes it (Spark's struct JSON)."""
     return json.dumps({"type": "struct", "fields": [
         {"name": n, "type": DELTA[k], "nullable": True, "metadata": {}}
         for n, k in columns(dataset)]}, separators=(",", ":"))
-
-
-def _batch(dataset: str, rows: Sequence[tuple[Any, ...]]) -> pa.RecordBatch:
-    kinds = columns(dataset)
-    arrays = []
-    for index, (_, kind) in enumerate(kinds):
-        values = [r[index] for r in rows]
-        if kind == "json":
-            values = [None if v is None else orjson.dumps(v).decode() for v in values]
-        arrays.append(pa.array(values, type=ARROW[kind]))
-    return pa.RecordBatch.from_arrays(arrays, schema=arrow_schema(dataset))
 
 
 class Snapshots:
@@ -152,52 +137,13 @@ class Snapshots:
         return snapshot
 
     async def _write(self, tenant_id: int, dataset: str, folder: Path) -> list[Part]:
-        """Parts of up to ROWS_PER_FILE rows in row groups of ROW_GROUP: few, large reads for a
-        reader over HTTP, and no more than a row group in memory here."""
-        parts: list[Part] = []
-        writer: pq.ParquetWriter | None = None
-        group: list[pa.RecordBatch] = []
-        in_part = in_group = after = 0
-        try:
-            while True:
-                async with self.db.uow() as uow:
-                    rows = await uow.repo(SharingRepo).batch(dataset, tenant_id, after, BATCH)
-                if group and (not rows or in_group + len(rows) > ROW_GROUP
-                              or in_part + len(rows) > ROWS_PER_FILE):
-                    writer = writer or pq.ParquetWriter(folder / _name(len(parts)),
-                                                        arrow_schema(dataset), compression="snappy")
-                    table = pa.Table.from_batches(group)
-                    await asyncio.to_thread(writer.write_table, table, row_group_size=in_group)
-                    group, in_group = [], 0
-                if writer is not None and (not rows or in_part + len(rows) > ROWS_PER_FILE):
-                    await asyncio.to_thread(writer.close)
-                    writer = None
-                    parts.append(_part(folder, len(parts), in_part))
-                    in_part = 0
-                if not rows:
-                    break
-                # Building a 25,000-row batch takes tens of ms: off the event loop.
-                group.append(await asyncio.to_thread(_batch, dataset, rows))
-                in_group += len(rows)
-                in_part += len(rows)
-                after = rows[-1][0]
-        finally:
-            if writer is not None:
-                writer.close()
-        if not parts:  # an empty table is one empty part, so readers still get its schema
-            pq.write_table(arrow_schema(dataset).empty_table(), folder / _name(0))
-            parts.append(_part(folder, 0, 0))
-        return parts
+        # pyarrow (~30 MB) is imported by the first snapshot, not by every process at start.
+        from handlers.tokens import parquet
+
+        return await parquet.write_parts(self.db, tenant_id, dataset, folder,
+                                         Layout(ROWS_PER_FILE, ROW_GROUP, BATCH))
 
     async def refresh_all(self, tenant_ids: Sequence[int]) -> None:
         for tenant_id in tenant_ids:
             for dataset in DATASETS:
                 await self.refresh(tenant_id, dataset)
-
-
-def _name(index: int) -> str:
-    return f"part-{index:05d}.parquet"
-
-
-def _part(folder: Path, index: int, rows: int) -> Part:
-    return Part(_name(index), rows, (folder / _name(index)).stat().st_size)

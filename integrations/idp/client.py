@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
-import jwt
 
 from integrations.http import Cause, RetryPolicy, VendorError, new_client, send
 
@@ -122,6 +121,8 @@ def _entra(config: IdpConfig, credential: Credential, cid: str) -> IssuedToken:
 
 
 def okta_assertion(config: IdpConfig, credential: Credential, now: float | None = None) -> str:
+    import jwt  # imported here, as msal is: only a deployment signing in to Okta needs it
+
     issued = int(now if now is not None else time.time())
     claims = {"iss": config.client_id, "sub": config.client_id, "aud": config.token_url,
               "iat": issued, "exp": issued + 300, "jti": secrets.token_urlsafe(16)}

@@ -19,6 +19,15 @@ def test_every_migration_declares_which_code_runs_on_it() -> None:
         assert migrate.compatibility(script) in migrate.COMPATIBILITY, script.revision
 
 
+def test_the_graph_read_without_alembic_is_alembics() -> None:
+    """Start-up and /readyz read the scripts' source; migrations run through Alembic."""
+    alembic = {s.revision: s._all_down_revisions for s in migrate.scripts().walk_revisions()}
+    assert migrate.graph() == alembic
+    assert migrate.head_revision() == migrate.scripts().get_current_head()
+    assert migrate.known(migrate.scripts().get_current_head() or "")
+    assert not migrate.known("9999")
+
+
 def test_the_oldest_code_goes_back_over_expands_and_stops_at_a_breaking_migration() -> None:
     assert migrate.min_code_revision("0001") == "0001"  # the first: nothing before it
     assert migrate.min_code_revision("0006") == "0001"  # 0002-0006 only added

@@ -3,9 +3,10 @@
 Every listener writes the request to the inbox and acks (bot/inbox.py); the work (identity,
 router, delivery) runs from there, so Slack gets its answer in milliseconds however slow the
 handler is, and an acked request survives a crash. Before bolt sees a request, inbound.py checks
-its signature (HMAC, 5-minute window) and the shape of its body; a resend of a request already
-taken in is acked and not run (its trigger or event id is a replay key in the database, shared
-by every process: bot/inbox.Replay).
+its signature (HMAC, 5-minute window) and the shape of its body, and a slash command over HTTP,
+which needs nothing else from bolt, is taken in there (listeners.take_command); a resend of a
+request already taken in is acked and not run (its trigger or event id is a replay key in the
+database, shared by every process: bot/inbox.Replay).
 """
 
 from __future__ import annotations
@@ -31,11 +32,11 @@ from bot.platforms.slack.clients import SlackClients
 from bot.platforms.slack.identity import SlackIdentity
 from bot.platforms.slack.messenger import ChannelPacer, SlackMessenger
 from bot.platforms.slack.retries import PolicyRetries
-from bot.platforms.slack.socket_mode import SocketRunner
 from bot.settings import SettingsError
 from bot.tasks import Tasks
 
 if TYPE_CHECKING:
+    from bot.platforms.slack.socket_mode import SocketRunner
     from bot.runtime import Runtime
 
 log = logging.getLogger("deskhand.slack")
@@ -93,8 +94,11 @@ class SlackAdapter:
         self.clients = SlackClients(runtime, self.client)  # and each workspace's own token
         self.identity = SlackIdentity(self.clients)
         self.messenger = SlackMessenger(runtime, self.clients, ChannelPacer(1.0))
-        self.socket = SocketRunner(self.app, s.slack_app_token.get_secret_value()) \
-            if listen and socket and s.slack_app_token else None
+        self.socket: SocketRunner | None = None
+        if listen and socket and s.slack_app_token:
+            from bot.platforms.slack.socket_mode import SocketRunner  # its websocket client: only here
+
+            self.socket = SocketRunner(self.app, s.slack_app_token.get_secret_value())
         if self.socket is not None and not browsers_reach(s.public_url):
             # Slack needs no address in Socket Mode, but the links deskhand hands out do.
             log.warning("Slack Socket Mode is on but DESKHAND_PUBLIC_URL is %s: download links, "
@@ -113,10 +117,13 @@ class SlackAdapter:
         body = await request.read()
         try:
             inbound.verify(request.headers, body, self.secrets)
-            inbound.check_body(request.content_type, body)
+            command = inbound.check_body(request.content_type, body)
         except inbound.Refused as exc:
             log.warning("Slack request refused with %s: %s", exc.status, exc.reason)
             return web.json_response({"error": exc.reason}, status=exc.status)
+        if command is not None:  # acked and stored as bolt's command listener would
+            await listeners.take_command(self, command)
+            return web.Response(text="")  # bolt's empty ack: Slack shows nothing
         bolt_request = AsyncBoltRequest(body=body.decode(), query=request.query_string,
                                         headers=dict(request.headers))
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))

@@ -48,16 +48,18 @@ def verify(headers: Mapping[str, str], body: bytes, secrets: Sequence[str],
     return signature
 
 
-def check_body(content_type: str, body: bytes) -> None:
-    """Refused(400) unless the body has the shape Slack gives each kind of request."""
+def check_body(content_type: str, body: bytes) -> dict[str, str] | None:
+    """Refused(400) unless the body has the shape Slack gives each kind of request. A slash
+    command's form is returned, read (the adapter takes it in without bolt); None otherwise."""
     try:
         text = body.decode("utf-8")
         if content_type == "application/json":
             _event(json_object(text))
-        elif content_type == "application/x-www-form-urlencoded":
-            _form(parse_qs(text, keep_blank_values=True, strict_parsing=False, max_num_fields=100))
-        else:
-            raise BadBody("the body must be a form or JSON")
+            return None
+        if content_type == "application/x-www-form-urlencoded":
+            return _form(parse_qs(text, keep_blank_values=True, strict_parsing=False,
+                                  max_num_fields=100))
+        raise BadBody("the body must be a form or JSON")
     except UnicodeDecodeError:
         raise Refused(400, "the body must be UTF-8") from None
     except BadBody as exc:
@@ -66,13 +68,15 @@ def check_body(content_type: str, body: bytes) -> None:
         raise Refused(400, "the form has too many fields") from None
 
 
-def _form(form: dict[str, list[str]]) -> None:
+def _form(form: dict[str, list[str]]) -> dict[str, str] | None:
     if any(len(values) != 1 for values in form.values()):
         raise BadBody("a form field is repeated")
     if "payload" in form:
         _interaction(json_object(form["payload"][0], "payload"))
-    elif not form.get("command", [""])[0].startswith("/"):
+        return None
+    if not form.get("command", [""])[0].startswith("/"):
         raise BadBody("a form body is a slash command (command=/...) or a payload")
+    return {name: values[0] for name, values in form.items()}
 
 
 def _event(body: Body) -> None:

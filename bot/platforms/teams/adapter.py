@@ -1,8 +1,8 @@
 """`POST /api/messages`: Bot Framework auth, then botbuilder's CloudAdapter runs the turn.
 
-The endpoint never runs unauthenticated in production: without an app id it answers 401 and
-says why. In demo/dev mode without an app id it accepts anonymous activities (emulator-style)
-and logs that once at start-up.
+The endpoint never runs unauthenticated in production: without an app id this adapter is not
+built and the package's `Refusing` endpoint answers 401 and says why. In demo/dev mode without
+an app id it accepts anonymous activities (emulator-style) and logs that once at start-up.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from msrest.serialization import Model
 
 from bot.model import Platform, ReplyTarget
 from bot.platforms.bodies import BadBody
+from bot.platforms.teams import PATH, error_answer, refusal
 from bot.platforms.teams.auth import CredentialFactory, InboundAuth, Unauthorized, build_authentication
 from bot.platforms.teams.conversations import ConversationStore, Inbound
 from bot.platforms.teams.delivery import Delivery, connector_of, quiet
@@ -34,39 +35,9 @@ from integrations.http import new_client
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
-    from bot.settings import CoreSettings
 
 log = logging.getLogger("deskhand.teams")
 T = TypeVar("T")
-
-
-def refusal(settings: CoreSettings) -> tuple[int, str] | None:
-    """Why the endpoint must refuse every activity, as (HTTP status, reason), or None."""
-    app_id = settings.teams_app_id.strip()
-    if not app_id:
-        if settings.mode in ("demo", "dev"):
-            return None
-        return 401, ("Teams is not configured: DESKHAND_TEAMS_APP_ID is empty, and in production "
-                     "deskhand never accepts unauthenticated Bot Framework traffic. Set "
-                     "DESKHAND_TEAMS_APP_ID and DESKHAND_TEAMS_APP_PASSWORD (docs/teams.md), or "
-                     "run with DESKHAND_MODE=dev to try it locally.")
-    missing = []
-    if settings.teams_app_type != "UserAssignedMSI" and not settings.teams_app_password:
-        missing.append("DESKHAND_TEAMS_APP_PASSWORD")
-    if settings.teams_app_type != "MultiTenant" and not settings.teams_tenant_id:
-        missing.append("DESKHAND_TEAMS_TENANT_ID")
-    for name in ("teams_openid_metadata_url", "teams_token_url"):
-        value = getattr(settings, name)
-        if value and not value.startswith(("https://", "http://")):
-            missing.append(f"DESKHAND_{name.upper()} (an http(s) URL)")
-    if missing:
-        return 503, (f"Teams is not configured: {settings.teams_app_type} needs "
-                     + ", ".join(missing) + ".")
-    return None
-
-
-def _error(status: int, reason: str) -> web.Response:
-    return web.json_response({"error": reason}, status=status)
 
 
 class TeamsAdapter:
@@ -76,10 +47,11 @@ class TeamsAdapter:
         from bot.platforms.teams.bot import DeskhandTeamsBot
 
         settings = runtime.settings
+        if refusal(settings) is not None:
+            raise ValueError("TeamsAdapter: Teams is not configured (bot.platforms.teams.refusal)")
         self.rt = runtime
         self.app_id = settings.teams_app_id.strip()
-        self.refused = refusal(settings)
-        self.anonymous = not self.app_id and self.refused is None
+        self.anonymous = not self.app_id
         self.http = new_client(timeout=10)  # bot tokens and Bot Framework signing keys
         self.credentials = CredentialFactory(settings, self.http)
         auth = build_authentication(settings, self.credentials)
@@ -95,11 +67,10 @@ class TeamsAdapter:
         # lock set, those are its own and the ones mapped to a tenant (bot/tenancy.py).
         self.tenant_lock = settings.teams_tenant_id
         self._after_turn = Tasks("teams", log)
-        if self.refused is None:
-            runtime.inbox.executors["teams"] = self
+        runtime.inbox.executors["teams"] = self
 
     def routes(self, app: web.Application) -> None:
-        app.router.add_post("/api/messages", self.messages)
+        app.router.add_post(PATH, self.messages)
 
     async def _authenticate(self, request: web.Request,
                             activity: Activity) -> AuthenticateRequestResult:
@@ -120,10 +91,8 @@ class TeamsAdapter:
                                         Refused)
 
     async def messages(self, request: web.Request) -> web.Response:
-        if self.refused:
-            return _error(*self.refused)
         if request.content_type != "application/json":
-            return _error(415, "send the activity as application/json")
+            return error_answer(415, "send the activity as application/json")
         try:
             body = check_activity(await request.text())
             activity = Activity().deserialize(body)
@@ -131,32 +100,32 @@ class TeamsAdapter:
             reason = "the body is not a Bot Framework activity" + (
                 f": {exc}" if isinstance(exc, BadBody) else "")
             log.warning("Teams request refused with 400: %s", reason)
-            return _error(400, reason)
+            return error_answer(400, reason)
         try:
             result = await self._authenticate(request, activity)
         except Unauthorized as exc:
             log.info("Teams activity refused: %s", exc)
-            return _error(401, f"unauthorized: {exc}")
+            return error_answer(401, f"unauthorized: {exc}")
         except ConnectionError as exc:
             log.warning("Teams activity not checked: %s", exc)
-            return _error(503, "cannot check the token right now; retry later")
+            return error_answer(503, "cannot check the token right now; retry later")
         try:
             foreign = await self._foreign(activity)
         except Exception:
             log.exception("Teams activity not checked: the tenant mapping could not be read")
-            return _error(503, "cannot check the tenant right now; retry later")
+            return error_answer(503, "cannot check the tenant right now; retry later")
         if foreign:
             log.info("Teams activity from another Microsoft 365 tenant refused")
-            return _error(403, "this deskhand serves its own Microsoft 365 tenants; others are "
+            return error_answer(403, "this deskhand serves its own Microsoft 365 tenants; others are "
                                "refused")
         try:
             invoke = await self.cloud.process_activity(result, activity, self.bot.on_turn)
         except PermissionError as exc:  # deskhand's own bot token was refused: a setup problem
             log.error("Teams %s activity not processed: %s", activity.type, exc)
-            return _error(500, "deskhand cannot act as the bot right now")
+            return error_answer(500, "deskhand cannot act as the bot right now")
         except Exception:
             log.exception("Teams %s activity failed", activity.type)
-            return _error(500, "the activity could not be processed")
+            return error_answer(500, "the activity could not be processed")
         if invoke is not None:
             # ActivityHandler already serialized the body; CloudAdapter.process would do it twice.
             body = serializer_helper(invoke.body) if isinstance(invoke.body, Model) else invoke.body
@@ -206,9 +175,7 @@ class TeamsAdapter:
     async def start(self) -> None:
         # Bot Framework comes to /api/messages: nothing to connect, only what to warn about, once
         # the process is sure to start (as the console does; a start-up problem is said alone).
-        if self.refused:
-            log.warning("Teams endpoint refuses traffic: %s", self.refused[1])
-        elif self.anonymous:
+        if self.anonymous:
             log.warning("Teams endpoint accepts UNAUTHENTICATED activities (mode %s, no app id)",
                         self.rt.settings.mode)
         elif not self.tenant_lock:

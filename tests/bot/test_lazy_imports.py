@@ -1,0 +1,93 @@
+"""What `deskhand serve` loads: the Teams, Excel, Parquet, SCIM and simulator stacks only when
+they are configured or used, Alembic only to migrate (bench/README.md "startup": they were
+~65 MB of every process).
+
+Each case is a fresh interpreter that builds and starts the runtime the way `serve` does for its
+listener (platforms attached, the HTTP app built) or for a worker process (platforms attached to
+deliver only), with Slack configured, and prints sorted(sys.modules).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from storage import migrate
+from storage.db import Database
+from tests.conftest import SECRET
+from tests.fakes.slack_api import BOT_TOKEN
+from tests.fakes.slack_api import SECRET as SIGNING_SECRET
+
+START = """
+import asyncio, json, sys
+from bot import bootstrap
+
+async def main(role: str) -> None:
+    runtime = bootstrap.build_runtime(bootstrap.load())
+    if role == "listener":
+        bootstrap.build_app(runtime)
+    else:
+        bootstrap.attach_platforms(runtime, listen=False)
+    await runtime.start()
+    try:
+        print(json.dumps(sorted(sys.modules)))
+    finally:
+        await runtime.stop()
+
+asyncio.run(main(sys.argv[1]))
+"""
+# Packages only a configured or used capability may load: Teams (botbuilder and its msal, azure
+# and msrest), XLSX exports, Parquet snapshots, the SCIM server's models, vendor simulators;
+# and Alembic (with Mako), which only running a migration needs.
+OPTIONAL = ("botbuilder", "botframework", "msal", "azure", "msrest", "openpyxl", "pyarrow",
+            "scim2_models", "alembic", "mako")
+TEAMS = {"DESKHAND_TEAMS_APP_ID": "00000000-0000-0000-0000-0000000000aa",
+         "DESKHAND_TEAMS_APP_PASSWORD": "app-password", "DESKHAND_TEAMS_TENANT_ID":
+         "00000000-0000-0000-0000-0000000000bb"}
+
+
+@pytest.fixture
+async def migrated(tmp_path: Path) -> str:
+    """A migrated database, as `deskhand serve` wants one (`deskhand db upgrade` ran before)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'deskhand.db'}"
+    db = Database(url)
+    await migrate.upgrade(db.engine)
+    await db.dispose()
+    return url
+
+
+def loaded(tmp_path: Path, migrated: str, role: str, **more: str) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DESKHAND_")}
+    env.update(DESKHAND_DATABASE_URL=migrated,
+               DESKHAND_MODE="production", DESKHAND_SECRET_KEY=SECRET,
+               DESKHAND_SLACK_SIGNING_SECRET=SIGNING_SECRET, DESKHAND_SLACK_BOT_TOKEN=BOT_TOKEN,
+               DESKHAND_SLACK_API_URL="http://127.0.0.1:9/api/", DESKHAND_LOG_LEVEL="ERROR", **more)
+    done = subprocess.run([sys.executable, "-c", START, role], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    modules: list[str] = json.loads(done.stdout.splitlines()[-1])
+    return modules
+
+
+def optional_in(modules: list[str]) -> list[str]:
+    return sorted({m.split(".")[0] for m in modules if m.split(".")[0] in OPTIONAL}
+                  | {m for m in modules if m.endswith(".simulator")})
+
+
+@pytest.mark.parametrize("role", ["listener", "worker"])
+def test_serve_without_teams_loads_no_optional_stack(tmp_path: Path, migrated: str,
+                                                     role: str) -> None:
+    modules = loaded(tmp_path, migrated, role)
+    assert "slack_bolt" in modules and "handlers.scim" in modules  # what it serves is there
+    assert optional_in(modules) == []
+
+
+def test_teams_configured_loads_the_bot_framework(tmp_path: Path, migrated: str) -> None:
+    modules = loaded(tmp_path, migrated, "listener", **TEAMS)
+    assert "bot.platforms.teams.adapter" in modules
+    assert {"botbuilder", "msal"} <= {m.split(".")[0] for m in modules}
