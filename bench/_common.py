@@ -179,6 +179,11 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def vmrss_mib(pid: int) -> float:
+    """VmRSS of one process in MiB (0 when it is gone)."""
+    return _vmrss_kib(pid) / 1024
+
+
 def rss_mib(pid: int) -> float:
     """VmRSS of pid plus its descendants, in MiB (shared pages are counted once per process)."""
     return sum(_vmrss_kib(p) for p in [pid, *descendants(pid)]) / 1024
@@ -217,22 +222,26 @@ def tree_cpu_s(pid: int) -> float:
     return sum(cpu_s(p) for p in [pid, *descendants(pid)])
 
 
-def tree_cpu_ns(pid: int) -> int:
-    """CPU nanoseconds of the live threads of a process and its descendants (/proc/.../schedstat):
-    precise enough for a fraction of a millisecond per second idle, but a thread that ends between
-    two readings takes its time with it, so loaded rounds use `tree_cpu_s`."""
+def cpu_ns(pid: int) -> int:
+    """CPU nanoseconds of the live threads of a process (/proc/<pid>/task/*/schedstat): precise
+    enough for a fraction of a millisecond per second idle, but a thread that ends between two
+    readings takes its time with it, so loaded rounds use `cpu_s`."""
     total = 0
-    for proc in [pid, *descendants(pid)]:
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+    for task in tasks:
         try:
-            tasks = list(Path(f"/proc/{proc}/task").iterdir())
+            total += int((task / "schedstat").read_text().split()[0])
         except (FileNotFoundError, ProcessLookupError):
-            continue
-        for task in tasks:
-            try:
-                total += int((task / "schedstat").read_text().split()[0])
-            except (FileNotFoundError, ProcessLookupError):
-                pass  # ended meanwhile
+            pass  # ended meanwhile
     return total
+
+
+def tree_cpu_ns(pid: int) -> int:
+    """cpu_ns of a process plus its descendants."""
+    return sum(cpu_ns(p) for p in [pid, *descendants(pid)])
 
 
 # --- environment -----------------------------------------------------------------------------

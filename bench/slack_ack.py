@@ -133,13 +133,14 @@ class Target:
     sent: int = 0
 
 
-def requests(fake_url: str, label: str, n: int) -> list[Request]:
-    """n signed `/devices` commands, each with its own response_url."""
+def requests(fake_url: str, label: str, n: int, command: str = "/devices",
+             text: str = "") -> list[Request]:
+    """n signed slash commands (`/devices` unless told), each with its own response_url."""
     out, base = [], load("slash_command")
     for i in range(n):
         user, path = USERS[i % len(USERS)], f"/response/{label}-{i}"
-        body = urlencode({**base, "user_id": user, "user_name": user.lower(), "command": "/devices",
-                          "text": "", "response_url": fake_url + path,
+        body = urlencode({**base, "user_id": user, "user_name": user.lower(), "command": command,
+                          "text": text, "response_url": fake_url + path,
                           "trigger_id": f"{label}.{i}.{secrets.token_hex(8)}"})
         out.append((path, body, {"Content-Type": "application/x-www-form-urlencoded",
                                  **sign(SECRET, body)}))
@@ -183,10 +184,12 @@ async def send(t: Target, reqs: list[Request], concurrency: int,
     return time.monotonic() - began, latencies, starts
 
 
-async def cards(http: aiohttp.ClientSession, ctl: str, starts: dict[str, float]) -> dict[str, float]:
-    """Wait until every command's card reached its response_url; path -> arrival (monotonic)."""
+async def cards(http: aiohttp.ClientSession, ctl: str, starts: dict[str, float],
+                expect: str = "Devices", since: int = 0) -> tuple[dict[str, float], int]:
+    """Wait until every command's card, its text starting with `expect`, reached its response_url;
+    (path -> arrival (monotonic), the fake's call count read so far: the next `since`)."""
     seconds = max(120.0, len(starts) / 10)
-    deadline, since = time.monotonic() + seconds, 0
+    deadline = time.monotonic() + seconds
     seen: dict[str, float] = {}
     while len(seen) < len(starts):
         if time.monotonic() > deadline:
@@ -197,10 +200,10 @@ async def cards(http: aiohttp.ClientSession, ctl: str, starts: dict[str, float])
         since += len(calls)
         for c in calls:
             if c["method"] == "response_url" and c["path"] in starts:
-                if not c["text"].startswith("Devices"):
-                    raise RuntimeError(f"{c['path']} got no device list: {c['text']!r}")
+                if not c["text"].startswith(expect):
+                    raise RuntimeError(f"{c['path']} got no {expect!r} card: {c['text']!r}")
                 seen[c["path"]] = c["at"]
-    return seen
+    return seen, since
 
 
 async def run_round(t: Target, args: argparse.Namespace, fake_url: str, ctl: str, label: str,
@@ -211,7 +214,7 @@ async def run_round(t: Target, args: argparse.Namespace, fake_url: str, ctl: str
     cpu = (cpu_s(t.pid) - cpu) * 1000 / n
     t.sent += n
     assert t.http is not None
-    arrived = await cards(t.http, ctl, starts) if t.cards else {}  # drained before the next round
+    arrived = (await cards(t.http, ctl, starts))[0] if t.cards else {}  # drained before the next round
     card_ms = [(arrived[p] - starts[p]) * 1000 for p in arrived]
     tree = (tree_cpu_s(t.pid) - tree) * 1000 / n
     if rate:
@@ -267,7 +270,7 @@ def report(targets: list[Target], args: argparse.Namespace) -> tuple[bool, float
 
 
 async def main_async(args: argparse.Namespace, work: Path) -> tuple[bool, float, float]:
-    _, serve_env = prepare(work)
+    _, serve_env = await asyncio.to_thread(prepare, work)
     db = Path(serve_env["DESKHAND_DATABASE_URL"].split("///", 1)[1])
     fake_port, ctl_port, *ports = (free_port() for _ in range(5))
     fake_url, ctl = f"http://127.0.0.1:{fake_port}", f"http://127.0.0.1:{ctl_port}"
