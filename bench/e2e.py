@@ -1,29 +1,19 @@
 """End-to-end command benchmark (issue 18): signed `/deskhand devices` (or `help`) at steady
 offered rates, deskhand beside a bare slack-bolt app posting the same card, in the same run.
 
-What runs, all on 127.0.0.1, one process each (this script is only the load generator):
-  fake Slack  bench/slack_ack.FAKE_APP: tests/fakes/slack_api.FakeSlack plus a /calls endpoint
-              with its CLOCK_MONOTONIC-stamped records, response_url POSTs included
-  deskhand    `deskhand serve` (production mode, DESKHAND_WORKERS=1: the listener and one worker
-              process) on a migrated, demo-seeded SQLite file or a scratch PostgreSQL database,
-              its Slack Web API aimed at the fake; Teams and every other integration unconfigured
-  bare        a slack-bolt AsyncApp on bolt's aiohttp server, bolt's defaults, whose /deskhand
-              listener acks and posts with respond() the card deskhand posted earlier in the same
-              run for the same person and command (captured from the fake during the warm-up)
-
-Both start together; with nothing offered yet, idle CPU per second (schedstat, every thread of
-the process tree) and idle RSS (VmRSS of the listener and of each child) are read over
---idle-seconds. Then a warm-up per command and target (which captures deskhand's cards), and for
-each offered rate, command and target (order alternating per rate): --seconds of signed
-`/deskhand <command>` commands from alex.admin (Full Administrator) and sam.standard (scoped) in
-turn, open loop (one every 1/rate s whatever the answers), each with its own response_url; every
-card is awaited before the next round. Per round: completed commands/s while loaded (cards that
-arrived between the first and the last POST, over that time), command -> card p50/p99 (POST to
-the card's arrival stamp at the fake), CPU ms per command of the target's process tree
-(/proc/<pid>/stat of the listener and its children, before the first POST and after the last
-card; on PostgreSQL plus the server processes of deskhand's database: SQLite's work runs inside
-deskhand's own). At the end deskhand's audit log must hold one `command/<command>/ok` row per
-command sent.
+All on 127.0.0.1, one process each (this script only generates load): the fake Slack
+(bench/slack_ack.FAKE_APP); `deskhand serve` (production mode, DESKHAND_WORKERS=1) on a migrated,
+demo-seeded SQLite file or scratch PostgreSQL database, its Slack Web API aimed at the fake, Teams
+unconfigured; `bare`, a slack-bolt AsyncApp (bolt's defaults) whose /deskhand listener acks and
+posts with respond() the card deskhand posted for the same person and command (captured from the
+fake during deskhand's warm-up). At rest, first: idle CPU per second (schedstat) and idle VmRSS of
+each process. Then per offered rate, command and target: --seconds of commands, open loop, from
+alex.admin and sam.standard in turn, each with its own response_url; every card is awaited before
+the next round. Measured: completed commands/s while loaded (cards arrived between the first and
+the last POST), command -> card p50/p99 (POST to the fake's arrival stamp), CPU ms per command of
+the target's process tree (/proc/<pid>/stat; on PostgreSQL plus the server processes of
+deskhand's database: SQLite's work runs inside deskhand's own). The audit log must end with one
+`command/<command>/ok` row per command sent to deskhand. bench/README.md (e2e) has the details.
 
 Goals (issue 18): CPU per command < 4 ms at every rate (devices and help); >= 250 completed
 commands/s with one worker; p99 command -> card < 500 ms at 150/s; idle CPU < 0.5 ms per second;
@@ -42,7 +32,8 @@ import sqlite3
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 from _common import (  # noqa: E402  (bench/ is not a package: import the siblings by path)
+    Proc,
     clean_env,
     cpu_ns,
     cpu_s,
@@ -109,7 +101,6 @@ web.run_app(web_app, host="127.0.0.1", port=port, print=None, access_log=None)
 @dataclass
 class Round:
     rate: float
-    sent: int
     done_rps: float  # completed while loaded
     card_ms: list[float]  # POST -> card, every command
     cpu_ms: float  # per command: the target's process tree, plus db_ms
@@ -136,6 +127,16 @@ def processes(pid: int) -> dict[str, int]:
             continue  # ended meanwhile
         named[f"{'worker' if b'worker' in argv else 'child'} {i}"] = child
     return named
+
+
+@contextmanager
+def tail_on_error(proc: Proc) -> Iterator[None]:
+    """Show what deskhand (listener and worker) logged when the run fails."""
+    try:
+        yield
+    except BaseException:
+        print(f"deskhand's log, last lines:\n{proc.log_tail(40)}", file=sys.stderr)
+        raise
 
 
 def pg_backends(db: str | None) -> list[int]:
@@ -197,7 +198,7 @@ class Load:
         cpu = (tree_cpu_s(t.pid) - cpu) * 1000 / n + db_ms
         first, last = min(starts.values()), max(starts.values())
         loaded = sum(first <= at <= last for at in arrived.values())
-        return Round(rate, n, loaded / (last - first) if last > first else float(loaded),
+        return Round(rate, loaded / (last - first) if last > first else float(loaded),
                      [(arrived[p] - starts[p]) * 1000 for p in starts], cpu, db_ms,
                      loadavg().split()[0])
 
@@ -245,6 +246,7 @@ async def measure(args: argparse.Namespace, work: Path, url: str | None,
             **serve_env, "DESKHAND_PORT": str(desk_port), "DESKHAND_SLACK_SIGNING_SECRET": SECRET,
             "DESKHAND_SLACK_BOT_TOKEN": BOT_TOKEN, "DESKHAND_SLACK_API_URL": api,
             "DESKHAND_WORKERS": "1"}, work))
+        procs.enter_context(tail_on_error(desk))
         started = time.perf_counter()
         for proc, ready in ((fake, f"{ctl}/calls?since=0"), (desk, f"http://127.0.0.1:{desk_port}/readyz"),
                             (bare, f"http://127.0.0.1:{bare_port}/readyz")):
