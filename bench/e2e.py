@@ -34,7 +34,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -50,7 +49,6 @@ from _common import (  # noqa: E402  (bench/ is not a package: import the siblin
     descendants,
     free_port,
     loadavg,
-    percentile,
     print_machine,
     spawn,
     tree_cpu_ns,
@@ -58,14 +56,13 @@ from _common import (  # noqa: E402  (bench/ is not a package: import the siblin
     vmrss_mib,
     wait_ready,
 )
+from _e2e_report import Figures, Round, report  # noqa: E402
 from slack_ack import FAKE_APP, USERS, Request, Target, cards, requests, send  # noqa: E402
 from startup import deskhand, pg_count, prepare  # noqa: E402
 
 from tests.conftest import create_pg_database, drop_pg_database  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, SECRET  # noqa: E402
 
-CPU_GOAL_MS, DONE_GOAL, P99_GOAL_MS, P99_AT = 4.0, 250.0, 500.0, 150.0
-IDLE_CPU_GOAL, RSS_GOAL_MIB = 0.5, 95.0  # ms of CPU per second; MiB of the listener
 EXPECT = {"devices": "Devices", "help": "What you can do"}  # how each card's text starts
 # What respond() takes; the rest of a response_url body (none today) would make it raise.
 RESPOND_KEYS = ("text", "blocks", "attachments", "response_type", "replace_original",
@@ -96,25 +93,6 @@ web_app = app.web_app(path="/slack/events")
 web_app.router.add_get("/readyz", readyz)
 web.run_app(web_app, host="127.0.0.1", port=port, print=None, access_log=None)
 """
-
-
-@dataclass
-class Round:
-    rate: float
-    done_rps: float  # completed while loaded
-    card_ms: list[float]  # POST -> card, every command
-    cpu_ms: float  # per command: the target's process tree, plus db_ms
-    db_ms: float  # per command: PostgreSQL's server processes for deskhand's database
-    load: str  # the machine's 1-minute load average after the round
-
-
-@dataclass
-class Figures:
-    """One target's figures on one backend."""
-    name: str
-    idle_cpu_ms_s: float = 0.0  # PostgreSQL's server processes for deskhand's database included
-    idle_rss: dict[str, float] = field(default_factory=dict)  # process -> MiB
-    rounds: dict[str, list[Round]] = field(default_factory=dict)  # command -> rounds
 
 
 def processes(pid: int) -> dict[str, int]:
@@ -193,14 +171,16 @@ class Load:
         db = self.db if t.name == "deskhand" else None
         cpu, db_cpu = tree_cpu_s(t.pid), {pid: cpu_s(pid) for pid in pg_backends(db)}
         _, _, starts = await send(t, reqs, 1, rate)
-        arrived, self.since = await cards(self.http, self.ctl, starts, EXPECT[command], self.since)
+        others: dict[str, str] = {}  # answers that are not the command's card
+        arrived, self.since = await cards(self.http, self.ctl, starts, EXPECT[command], self.since,
+                                          others)
         db_ms = grown(db_cpu, {pid: cpu_s(pid) for pid in pg_backends(db)}) * 1000 / n
         cpu = (tree_cpu_s(t.pid) - cpu) * 1000 / n + db_ms
         first, last = min(starts.values()), max(starts.values())
         loaded = sum(first <= at <= last for at in arrived.values())
         return Round(rate, loaded / (last - first) if last > first else float(loaded),
                      [(arrived[p] - starts[p]) * 1000 for p in starts], cpu, db_ms,
-                     loadavg().split()[0])
+                     loadavg().split()[0], sorted(others.values()))
 
     async def capture(self, t: Target, command: str, n: int) -> dict[str, dict[str, object]]:
         """A warm-up of n commands at 20/s; the card each person got (user id -> body)."""
@@ -211,7 +191,8 @@ class Load:
             calls = await r.json()
         users = {f"/response/{label}-{i}": USERS[i % len(USERS)] for i in range(n)}  # as requests()
         got = {users[c["path"]]: {k: v for k, v in c["body"].items() if k in RESPOND_KEYS}
-               for c in calls if c["method"] == "response_url" and c["path"] in users}
+               for c in calls if c["method"] == "response_url" and c["path"] in users
+               and c["text"].startswith(EXPECT[command])}  # not some other answer
         if set(got) != set(USERS):
             raise RuntimeError(f"no {command} card captured for {set(USERS) - set(got)}")
         return got
@@ -285,66 +266,13 @@ async def measure(args: argparse.Namespace, work: Path, url: str | None,
                 raise RuntimeError(f"a process exited during the run:\n{proc.log_tail()}")
     for c in args.command:
         rows = await audit_rows(serve_env["DESKHAND_DATABASE_URL"], c)
-        if rows != sent[c]:
-            raise RuntimeError(f"the audit log holds {rows} `{c}` rows for {sent[c]} commands sent")
+        figures[0].audit[c] = (rows, sent[c])
         print(f"audit log: {rows} `{c}` command rows for {sent[c]} `{c}` commands sent to deskhand")
     for c, by_user in captured.items():
         print(f"captured `{c}` cards: " + ", ".join(
             f"{user} {blocks(body)} blocks {len(json.dumps(body)) / 1024:.1f} KiB"
             for user, body in by_user.items()))
     return figures
-
-
-def verdict(ok: bool, goal: str, figure: str) -> bool:
-    print(f"{'PASS' if ok else 'FAIL'}  {goal} ({figure})")
-    return ok
-
-
-def report(backend: str, desk: Figures, bare: Figures) -> bool:
-    """The issue's table per command, the idle figures and a verdict per goal."""
-    every = True
-    for c, rounds in desk.rounds.items():
-        print(f"\n{backend}, `/deskhand {c}`, one worker:\n\n| offered/s | deskhand completed/s | "
-              "deskhand command -> card p50 / p99 | bare completed/s | bare p50 / p99 | "
-              "CPU per command, all processes: deskhand vs bare | load |\n|--:|--:|--:|--:|--:|--:|--:|")
-        for d, b in zip(rounds, bare.rounds[c], strict=True):
-            print(f"| {d.rate:g} | {d.done_rps:.0f} | {ms(d.card_ms, 50)} / {ms(d.card_ms, 99)} | "
-                  f"{b.done_rps:.0f} | {ms(b.card_ms, 50)} / {ms(b.card_ms, 99)} | "
-                  f"{d.cpu_ms:.1f} ms{pg(d)} vs {b.cpu_ms:.1f} ms{times(d.cpu_ms, b.cpu_ms)} | {d.load} |")
-        worst = max(r.cpu_ms for r in rounds)
-        every &= verdict(worst < CPU_GOAL_MS, f"{c}: CPU per command < {CPU_GOAL_MS:g} ms at every rate",
-                         f"worst {worst:.1f} ms, {worst / CPU_GOAL_MS:.1f}x the goal; bare worst "
-                         f"{max(r.cpu_ms for r in bare.rounds[c]):.1f} ms")
-        best = max(r.done_rps for r in rounds)
-        every &= verdict(best >= DONE_GOAL, f"{c}: >= {DONE_GOAL:g} completed/s with one worker",
-                         f"best {best:.0f}/s, {best / DONE_GOAL:.2f}x the goal")
-        at = [r for r in rounds if r.rate == P99_AT]
-        p99 = percentile(at[0].card_ms, 99) if at else float("inf")
-        every &= verdict(p99 < P99_GOAL_MS, f"{c}: p99 command -> card < {P99_GOAL_MS:g} ms at {P99_AT:g}/s",
-                         f"{p99:.0f} ms, {p99 / P99_GOAL_MS:.2f}x the goal" if at
-                         else f"{P99_AT:g}/s not offered")
-    rss = ", ".join(f"{name} {mib:.1f} MiB" for name, mib in desk.idle_rss.items())
-    print(f"\nidle CPU: deskhand {desk.idle_cpu_ms_s:.2f} ms/s, bare {bare.idle_cpu_ms_s:.2f} ms/s; "
-          f"idle RSS: deskhand {rss}; bare {bare.idle_rss['listener']:.1f} MiB")
-    every &= verdict(desk.idle_cpu_ms_s < IDLE_CPU_GOAL, f"idle CPU < {IDLE_CPU_GOAL:g} ms per second",
-                     f"{desk.idle_cpu_ms_s:.2f} ms/s, {desk.idle_cpu_ms_s / IDLE_CPU_GOAL:.1f}x the goal")
-    listener = desk.idle_rss["listener"]
-    every &= verdict(listener < RSS_GOAL_MIB, f"idle RSS of serve (listener) < {RSS_GOAL_MIB:g} MiB",
-                     f"{listener:.1f} MiB, {listener / RSS_GOAL_MIB:.2f}x the goal")
-    return every
-
-
-def times(a: float, b: float) -> str:
-    return f" ({a / b:.1f}x)" if b else ""
-
-
-def pg(r: Round) -> str:
-    return f" (PostgreSQL {r.db_ms:.1f})" if r.db_ms else ""
-
-
-def ms(values: list[float], p: float) -> str:
-    v = percentile(values, p)
-    return f"{v / 1000:.1f} s" if v >= 1000 else f"{v:.1f} ms"
 
 
 async def main_async(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 """bench/e2e.py runs end to end at a tiny rate, so it cannot rot between benchmark runs: deskhand
-serve with its worker and the bare bolt app answer every command with the captured card, the audit
-log holds a row per command, and every figure is printed (the goals are judged in bench/README.md,
-never here)."""
+serve with its worker and the bare bolt app answer the commands (bare with deskhand's card), the audit
+log is counted, and every figure is printed (the goals are judged in bench/README.md, never
+here)."""
 
 from __future__ import annotations
 
@@ -28,9 +28,9 @@ def test_the_e2e_bench_measures_every_figure(backend: str, commands: list[str]) 
     out = done.stdout
     assert done.returncode in (0, 1), out + done.stderr  # 1 is a goal missed, not a crash
     for command in commands:
-        # Every command sent reached deskhand's audit log once, and both cards were captured.
-        sent = re.search(rf"audit log: (\d+) `{command}` command rows for (\d+) `{command}` commands", out)
-        assert sent and sent[1] == sent[2] == str(4 + 4 + 8), out
+        # The audit log was counted for every command sent (warm-up 4, then 4 and 8), and both
+        # people's cards were captured; whether each was audited once is the benchmark's verdict.
+        assert re.search(rf"audit log: \d+ `{command}` command rows for 16 `{command}` commands", out), out
         card = rf"\w+ \d+ blocks {NUMBER} KiB"
         assert re.search(rf"captured `{command}` cards: {card}, {card}", out), out
         table = out.split(f"{backend}, `/deskhand {command}`, one worker:", 1)[1]
@@ -38,7 +38,8 @@ def test_the_e2e_bench_measures_every_figure(backend: str, commands: list[str]) 
             row = rf"\| {rate} \| {NUMBER} \| {NUMBER} m?s / {NUMBER} m?s \| {NUMBER} \| " \
                   rf"{NUMBER} m?s / {NUMBER} m?s \| {NUMBER} ms.* vs {NUMBER} ms"
             assert re.search(row, table), table
-        for goal in ("CPU per command < 4 ms at every rate", ">= 250 completed/s with one worker",
+        for goal in ("every command answered with its card, audited once",
+                     "CPU per command < 4 ms at every rate", ">= 250 completed/s with one worker",
                      "p99 command -> card < 500 ms at 150/s"):
             assert re.search(rf"^(PASS|FAIL)  {command}: {re.escape(goal)} \(", out, re.M), out
     assert re.search(rf"idle CPU: deskhand {NUMBER} ms/s, bare {NUMBER} ms/s; idle RSS: deskhand "
