@@ -179,6 +179,11 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def vmrss_mib(pid: int) -> float:
+    """VmRSS of one process in MiB (0 when it is gone)."""
+    return _vmrss_kib(pid) / 1024
+
+
 def rss_mib(pid: int) -> float:
     """VmRSS of pid plus its descendants, in MiB (shared pages are counted once per process)."""
     return sum(_vmrss_kib(p) for p in [pid, *descendants(pid)]) / 1024
@@ -192,6 +197,51 @@ def idle_rss_mib(pid: int, settle: float = 2.0, interval: float = 0.25) -> float
         peak = max(peak, rss_mib(pid))
         time.sleep(interval)
     return max(peak, rss_mib(pid))
+
+
+# --- CPU ---------------------------------------------------------------------------------------
+
+
+def loadavg() -> str:
+    """1/5/15-minute load: other work on the machine shows up here and in the figures."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process, every thread including ended ones (/proc/<pid>/stat;
+    clock ticks, so +-10 ms: fine over a loaded round, too coarse for idle, see `tree_cpu_ns`)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0  # gone
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_s(pid: int) -> float:
+    """cpu_s of a process plus its descendants (deskhand serve's worker processes)."""
+    return sum(cpu_s(p) for p in [pid, *descendants(pid)])
+
+
+def cpu_ns(pid: int) -> int:
+    """CPU nanoseconds of the live threads of a process (/proc/<pid>/task/*/schedstat): precise
+    enough for a fraction of a millisecond per second idle, but a thread that ends between two
+    readings takes its time with it, so loaded rounds use `cpu_s`."""
+    total = 0
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+    for task in tasks:
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # ended meanwhile
+    return total
+
+
+def tree_cpu_ns(pid: int) -> int:
+    """cpu_ns of a process plus its descendants."""
+    return sum(cpu_ns(p) for p in [pid, *descendants(pid)])
 
 
 # --- environment -----------------------------------------------------------------------------

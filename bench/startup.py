@@ -15,6 +15,7 @@ Exit status 0 when every goal passes, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sqlite3
 import subprocess
 import sys
@@ -22,6 +23,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # bench/ is not a package: import the sibling by path
@@ -77,25 +80,42 @@ def deskhand(*args: str) -> list[str]:
     return [str(VENV_BIN / "deskhand"), *args]
 
 
-def prepare(work: Path) -> tuple[Path, dict[str, str]]:
-    """A production-like database: `deskhand db upgrade`, then one `deskhand demo` start to seed it."""
+def prepare(work: Path, database_url: str | None = None) -> tuple[Path, dict[str, str]]:
+    """A production-like database: `deskhand db upgrade`, then one `deskhand demo` start to seed it.
+
+    A SQLite file in `work` unless `database_url` names another (an empty PostgreSQL database);
+    blocking, so an event loop calls it through asyncio.to_thread."""
     data = work / "data"
     data.mkdir()
     db_file = data / "deskhand.db"
-    env = clean_env(DESKHAND_MODE="production", DESKHAND_DATABASE_URL=f"sqlite+aiosqlite:///{db_file}",
+    url = database_url or f"sqlite+aiosqlite:///{db_file}"
+    env = clean_env(DESKHAND_MODE="production", DESKHAND_DATABASE_URL=url,
                     DESKHAND_SECRET_KEY=SECRET, DESKHAND_HOST="127.0.0.1", DESKHAND_LOG_LEVEL="WARNING")
     done = subprocess.run(deskhand("db", "upgrade"), env=env, cwd=work, capture_output=True,
                           text=True, timeout=120, check=False)
     if done.returncode != 0:
         raise SystemExit(f"deskhand db upgrade failed:\n{done.stdout}{done.stderr}")
     seed = Target("seed", deskhand("demo", "--data-dir", str(data), "--port", "{port}"),
-                  clean_env(DESKHAND_LOG_LEVEL="WARNING"))
+                  clean_env(DESKHAND_LOG_LEVEL="WARNING",
+                            **({"DESKHAND_DATABASE_URL": url} if database_url else {})))
     seed.run_once(work, settle=0)
-    with sqlite3.connect(db_file) as con:
-        devices = con.execute("SELECT count(*) FROM devices").fetchone()[0]
+    if database_url:
+        devices = asyncio.run(pg_count(database_url, "SELECT count(*) FROM devices"))
+    else:
+        with sqlite3.connect(db_file) as con:
+            devices = con.execute("SELECT count(*) FROM devices").fetchone()[0]
     if devices < 200:
-        raise SystemExit(f"seeding failed: {devices} devices in {db_file}")
+        raise SystemExit(f"seeding failed: {devices} devices in {url}")
     return data, env
+
+
+async def pg_count(url: str, sql: str, *args: object) -> int:
+    """One count from a PostgreSQL database given by its SQLAlchemy URL."""
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        return int(await conn.fetchval(sql, *args))
+    finally:
+        await conn.close()
 
 
 def fmt_row(name: str, t: Target, bare: Target | None) -> str:
