@@ -87,6 +87,7 @@ DEVICES = typing.cast(Table, Device.__table__)
 SOURCES = typing.cast(Table, DeviceSource.__table__)
 FACTS = (DEVICES.c.id, DEVICES.c.name, DEVICES.c.fqdn, DEVICES.c.serial, DEVICES.c.os,
          DEVICES.c.owner_email, DEVICES.c.last_seen, DEVICES.c.retired_at)
+_FACT_KEYS = tuple(c.name for c in FACTS)
 HELD = "its name is held by a retired device brought back by FQDN or serial: kept out till renamed"
 _FILLED = ("fqdn", "serial", "os", "owner_email", "last_seen", "retired_at")
 # One statement for a batch's fact updates, executemany (`b_` names: a SET column cannot be a bind).
@@ -120,9 +121,9 @@ class InventoryRepo(Repo):
         if not records:
             return Merged(0, 0, tuple(skipped), tuple(shortened))
         mapped = dict((await self.s.execute(
-            select(DeviceSource.external_id, DeviceSource.device_id).where(
-                DeviceSource.tenant_id == tenant_id, DeviceSource.source == source,
-                self.one_of(DeviceSource.external_id, [r.external_id for r in records])))).all())
+            select(SOURCES.c.external_id, SOURCES.c.device_id).where(  # Core: no ORM loading
+                SOURCES.c.tenant_id == tenant_id, SOURCES.c.source == source,
+                self.one_of(SOURCES.c.external_id, [r.external_id for r in records])))).all())
         # Only devices this source has not reported before are matched by FQDN, name, serial.
         unmapped = [r for r in records if r.external_id not in mapped]
         devices = await self._candidates(tenant_id, set(mapped.values()), unmapped)
@@ -163,7 +164,7 @@ class InventoryRepo(Repo):
         if not terms:
             return []
         q = select(*FACTS).where(in_tenant_any(tenant_id, terms))
-        return [dict(row._mapping) for row in await self.s.execute(q)]
+        return [dict(zip(_FACT_KEYS, row, strict=True)) for row in await self.s.execute(q)]
 
     async def _insert_new(self, tenant_id: int, fresh: Sequence[Seen],
                           chosen: dict[str, dict[str, Any] | None],
@@ -206,7 +207,7 @@ class InventoryRepo(Repo):
             q = select(*FACTS).where(DEVICES.c.tenant_id == tenant_id,
                                      self.one_of(DEVICES.c.name, taken),
                                      self.one_of(DEVICES.c.id, back, negate=True))
-            made.update((str(row.name).lower(), dict(row._mapping))
+            made.update((str(row.name).lower(), dict(zip(_FACT_KEYS, row, strict=True)))
                         for row in await self.s.execute(q))
         for r in fresh:
             chosen[r.external_id] = made.get(r.name.lower())
