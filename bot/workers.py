@@ -9,8 +9,9 @@ lower CPU priority (DESKHAND_WORKER_NICE), so under a burst the kernel gives the
 the CPU first and the work catches up right after; on an idle machine nice costs nothing. Their
 metrics go to a private directory the pool makes and removes (PROMETHEUS_MULTIPROC_DIR in their
 environment), which the listener's /metrics reads (bot/metrics.py).
-`deskhand worker` alone (no --child) polls the inbox: more consumers beside the listeners'
-own, sharing the inbox through the database.
+`deskhand worker` alone (no --child) is more consumers beside the listeners' own, sharing the
+inbox through the database: on PostgreSQL it is woken by the NOTIFY every write sends (LISTEN,
+with a slow safety poll for a lost wake); on SQLite nothing can wake it, so it polls every second.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import time
 
 from prometheus_client.multiprocess import mark_process_dead
 
-from bot import bootstrap
+from bot import bootstrap, inbox
 from bot.heartbeat import Heartbeat
 from bot.metrics import Metrics
 from bot.runtime import Runtime
@@ -129,6 +130,9 @@ def run(settings: CoreSettings, *, child: bool) -> int:
 async def _work(settings: CoreSettings, child: bool) -> None:
     runtime = bootstrap.build_runtime(settings)
     runtime.inbox.drain = CHILD_DRAIN
+    if not child:  # no parent wakes it: other processes' writes do, where the database can
+        runtime.inbox.listen = runtime.inbox.store.postgres
+        runtime.inbox.poll = inbox.SAFETY_POLL if runtime.inbox.listen else inbox.POLL
     bootstrap.attach_platforms(runtime, listen=False)  # clients to deliver with, no listeners
     await runtime.start()  # the scheduled jobs too: the listener leaves them to its workers
     heartbeat = Heartbeat(HeartbeatStore(runtime.db.engine), settings.replica,
@@ -142,7 +146,8 @@ async def _work(settings: CoreSettings, child: bool) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
     pump = asyncio.create_task(_wake_from_stdin(runtime, stop)) if child else None
-    log.info("worker ready (%s)", "child of serve" if child else "polling the inbox")
+    log.info("worker ready (%s)", "child of serve" if child else
+             "woken by the database" if runtime.inbox.listen else "polling the inbox")
     try:
         await stop.wait()
     finally:
