@@ -129,10 +129,7 @@ def run(settings: CoreSettings, *, child: bool) -> int:
 
 async def _work(settings: CoreSettings, child: bool) -> None:
     runtime = bootstrap.build_runtime(settings)
-    runtime.inbox.drain = CHILD_DRAIN
-    if not child:  # no parent wakes it: other processes' writes do, where the database can
-        runtime.inbox.listen = runtime.inbox.store.postgres
-        runtime.inbox.poll = inbox.SAFETY_POLL if runtime.inbox.listen else inbox.POLL
+    as_worker(runtime, child)
     bootstrap.attach_platforms(runtime, listen=False)  # clients to deliver with, no listeners
     await runtime.start()  # the scheduled jobs too: the listener leaves them to its workers
     heartbeat = Heartbeat(HeartbeatStore(runtime.db.engine), settings.replica,
@@ -155,6 +152,15 @@ async def _work(settings: CoreSettings, child: bool) -> None:
             pump.cancel()
         await heartbeat.stop()
         await runtime.stop()
+
+
+def as_worker(runtime: Runtime, child: bool) -> None:
+    """How a worker's inbox learns of new work: a child from its parent's stdin; a standalone
+    worker from the database's NOTIFY on PostgreSQL, or else by polling every second."""
+    runtime.inbox.drain = CHILD_DRAIN
+    if not child:
+        runtime.inbox.listen = runtime.inbox.store.postgres
+        runtime.inbox.poll = inbox.SAFETY_POLL if runtime.inbox.listen else inbox.POLL
 
 
 async def _wake_from_stdin(runtime: Runtime, stop: asyncio.Event) -> None:

@@ -1,7 +1,8 @@
 """The inbox table and the request keys, through SQLAlchemy Core: short statements, each its
 own transaction, built once (a statement made per call cost more CPU than its round trip).
 
-Claims are one `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING`, so two
+Claims are one `WITH oldest AS MATERIALIZED (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)
+UPDATE ... WHERE id IN (SELECT id FROM oldest) RETURNING`, so two
 workers (processes or replicas) never take the same row; SQLite's single writer gives the same
 guarantee without the locking clause, which its dialect leaves out.
 
@@ -128,10 +129,12 @@ class InboxStore:
         key = tuple(sorted(platforms))
         if key not in self._by_platforms:
             mine = T.platform.in_(key)
+            # MATERIALIZED: evaluated once. As a plain subquery PostgreSQL may rescan it per row
+            # it updates, each rescan skipping the rows already taken: a claim of 2 took all 5.
             oldest = (select(T.id).where(T.claimed_by.is_(None), mine).order_by(T.id)
                       .limit(bindparam("limit")).with_for_update(skip_locked=True)
-                      .scalar_subquery())
-            claim = (update(TABLE).where(T.id.in_(oldest), T.claimed_by.is_(None))
+                      .cte("oldest").prefix_with("MATERIALIZED"))
+            claim = (update(TABLE).where(T.id.in_(select(oldest.c.id)), T.claimed_by.is_(None))
                      .values(claimed_by=bindparam("holder"), lease_until=bindparam("until"))
                      .returning(*_COLUMNS))
             lapsed = (delete(TABLE)
