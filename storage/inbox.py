@@ -120,7 +120,9 @@ class InboxStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
-        self._dialect = postgresql if self.postgres else sqlite
+        dialect = postgresql if self.postgres else sqlite
+        self._take = (dialect.insert(KEYS).on_conflict_do_nothing(index_elements=["key"])
+                      .returning(KEYS.c.key))
         self._by_platforms: dict[tuple[str, ...], tuple[Update, Any, Any]] = {}
 
     def _statements(self, platforms: Collection[str]) -> tuple[Update, Any, Any]:
@@ -171,9 +173,8 @@ class InboxStore:
         keys = {i.key: i.key_expires or utcnow() for i in items if i.key is not None}
         if not keys:
             return set()
-        stmt = (self._dialect.insert(KEYS).values([{"key": k, "expires_at": e} for k, e in keys.items()])
-                .on_conflict_do_nothing(index_elements=["key"]).returning(KEYS.c.key))
-        return set((await conn.execute(stmt)).scalars().all())
+        rows = [{"key": k, "expires_at": e} for k, e in keys.items()]
+        return set((await conn.execute(self._take, rows)).scalars().all())
 
     async def forget_keys(self) -> int:
         """Drop the keys whose replay window has passed; how many."""
