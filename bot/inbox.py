@@ -301,9 +301,8 @@ class Inbox:
 
     async def _sweep(self) -> float:
         """Report the requests whose worker died; seconds until the next lease could lapse."""
-        platforms = list(self.executors)
-        await self.store.forget_keys()
-        for item in await self.store.take_lapsed(platforms):
+        lapsed, first = await self.store.sweep(list(self.executors))
+        for item in lapsed:
             log.warning("inbox item %s (%s %s): its worker stopped mid-way; telling the sender",
                         item.id, item.platform, item.kind)
             try:
@@ -311,7 +310,6 @@ class Inbox:
                                  "interrupted")
             except Exception:
                 log.exception("inbox item %s: could not tell the sender", item.id)
-        first = await self.store.next_lapse(platforms)
         # None held: a lease taken from now on lapses a LEASE from now at the earliest.
         due = LEASE.total_seconds() if first is None else (first - datetime.now(UTC)).total_seconds()
         return min(max(due + 0.5, RETRY), LEASE.total_seconds())

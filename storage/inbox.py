@@ -216,6 +216,17 @@ class InboxStore:
         async with self.engine.connect() as conn:
             return cast(datetime | None, await conn.scalar(self._statements(platforms)[2]))
 
+    async def sweep(self, platforms: Collection[str]) -> tuple[list[Item], datetime | None]:
+        """In one transaction: drop the expired request keys, take the lapsed items
+        (take_lapsed), and say when the next lease lapses (next_lapse)."""
+        _, lapsed, next_lapse = self._statements(platforms)
+        now = utcnow()
+        async with self.engine.begin() as conn:
+            await conn.execute(_FORGET_KEYS, {"now": now})
+            rows = (await conn.execute(lapsed, {"now": now})).all()
+            first = cast(datetime | None, await conn.scalar(next_lapse))
+        return sorted((Item(*row) for row in rows), key=lambda i: i.id), first
+
     async def counts(self) -> tuple[int, int]:
         """(queued, running) items."""
         queued, running, _ = await self.stats()

@@ -14,5 +14,5 @@ CAPABILITY = Capability(
     permissions=commands.PERMISSION,
     config=InventoryConfig,
     tenant_settings=InventorySettings,
-    jobs=(Job(JOB, 60, sync_due),),
+    jobs=(Job(JOB, 60, sync_due, idle=3600),),  # wakes when a tenant's period begins
 )
