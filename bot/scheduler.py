@@ -68,6 +68,9 @@ class Scheduler:
         self.metrics = metrics
         self._aps = AsyncIOScheduler(timezone="UTC")
         self._running = Tasks("scheduler", log)  # job runs in flight (APScheduler starts them)
+        # Where this process's jobs run when not here (a listener's worker processes): `soon`
+        # is passed on to them.
+        self.elsewhere: Callable[[str], None] | None = None
 
     def every(self, name: str, seconds: float, fn: JobFn, *, exclusive: bool = True,
               idle: float | None = None) -> None:
@@ -110,8 +113,10 @@ class Scheduler:
     def soon(self, name: str) -> None:
         """Run a due-time job at its next `seconds` instead of when it last said (new work
         this process knows of, e.g. a run the driver was handed)."""
-        if not self._aps.running:
-            return  # this process leaves its jobs to others (a listener with workers)
+        if not self._aps.running:  # this process leaves its jobs to others
+            if self.elsewhere is not None:
+                self.elsewhere(name)
+            return
         job = self._aps.get_job(name)
         if job is None or job.next_run_time is None:
             return

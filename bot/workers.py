@@ -1,7 +1,8 @@
 """Worker processes: they run the inbox's work (bot/inbox.py) beside the listener that acks.
 
 `deskhand serve` with DESKHAND_WORKERS=N (default 1) starts N `deskhand worker --child`
-processes, wakes them over their stdin whenever it stores requests, restarts one that dies, and
+processes, wakes them over their stdin whenever it stores requests (an empty line; `!job` lines
+pass on Scheduler.soon, as the children run the jobs), restarts one that dies, and
 closes their stdin to stop them (each finishes its running work first; a child ignores SIGINT
 and SIGTERM, which reach the whole process group, so only its parent stops it). The children also run
 the scheduled jobs (pollers, expiry, reminders), so the listener only listens. They run at a
@@ -87,14 +88,23 @@ class WorkerPool:
             backoff = min(backoff * 2, RESTART_MAX)
 
     def wake(self) -> None:
-        """Tell every child there is new work (a byte on its stdin). A dead pipe is skipped, and
-        so is a full one: that child has wakes enough to read, and nothing piles up in memory."""
+        """Tell every child there is new work in the inbox (an empty line on its stdin)."""
+        self._tell(b"\n")
+
+    def nudge(self, job: str) -> None:
+        """Tell every child a due-time job has work now (`!name` on its stdin): the listener
+        handed a run to its driver, and the children run the jobs (Scheduler.soon)."""
+        self._tell(b"!" + job.encode() + b"\n")
+
+    def _tell(self, line: bytes) -> None:
+        """A dead pipe is skipped, and so is a full one: that child has wakes enough to read,
+        and nothing piles up in memory (a due-time job still runs at its idle bound)."""
         for proc in list(self._procs.values()):
             stdin = proc.stdin
             if stdin is None or stdin.is_closing() or stdin.transport.get_write_buffer_size():
                 continue
             with contextlib.suppress(ConnectionError, RuntimeError):
-                stdin.write(b"\n")
+                stdin.write(line)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -167,6 +177,15 @@ async def _wake_from_stdin(runtime: Runtime, stop: asyncio.Event) -> None:
     reader = asyncio.StreamReader()
     loop = asyncio.get_running_loop()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    while await reader.read(4096):
-        runtime.inbox.wake()
+    pending = b""
+    while chunk := await reader.read(4096):
+        *lines, pending = (pending + chunk).split(b"\n")
+        woken = False
+        for line in lines:
+            if line.startswith(b"!"):  # WorkerPool.nudge
+                runtime.scheduler.soon(line[1:].decode(errors="replace"))
+            else:
+                woken = True
+        if woken:
+            runtime.inbox.wake()
     stop.set()  # the parent closed our stdin (or died): finish up

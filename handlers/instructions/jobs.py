@@ -20,9 +20,10 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 POLL_SECONDS = 1.0  # due runs are looked for at most this often; each waits status_wait_seconds
-# ... and at least this often while none is known to be due: a run another process (a listener
-# with workers, another replica) was handed and stopped following is picked up within it.
-IDLE_SECONDS = 10.0
+# ... and at least this often while none is known to be due. A run this process drives nudges
+# the tick (a listener passes it to its workers, bot/workers.WorkerPool.nudge); this bounds a
+# run another replica drove until it died, or a lost nudge.
+IDLE_SECONDS = 30.0
 SYNC_SECONDS = 3600.0
 RETENTION_SECONDS = 3600.0
 

@@ -50,7 +50,7 @@ async def test_a_due_time_job_sleeps_until_its_work_is_due(tmp_path: Path) -> No
         await db.dispose()
 
 
-async def test_soon_is_a_no_op_where_the_jobs_do_not_run(tmp_path: Path) -> None:
+async def test_soon_is_passed_on_where_the_jobs_run_elsewhere(tmp_path: Path) -> None:
     db = Database(sqlite_url(tmp_path))
     scheduler = Scheduler(db, "listener", Metrics())
 
@@ -58,7 +58,10 @@ async def test_soon_is_a_no_op_where_the_jobs_do_not_run(tmp_path: Path) -> None
         raise AssertionError("a listener with workers runs no jobs")
 
     scheduler.every("idle-job", 0.1, job, exclusive=False, idle=30)
-    scheduler.soon("idle-job")  # never started (a listener whose workers run the jobs)
-    scheduler.soon("unknown-job")
+    scheduler.soon("idle-job")  # never started, nowhere to pass it on: nothing happens
+    passed: list[str] = []
+    scheduler.elsewhere = passed.append  # `serve` with workers: WorkerPool.nudge
+    scheduler.soon("idle-job")
     await asyncio.sleep(0.3)
+    assert passed == ["idle-job"]
     await db.dispose()
