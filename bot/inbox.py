@@ -327,15 +327,20 @@ class Inbox:
 
     async def _listen(self) -> None:
         """Wake on other processes' writes (PostgreSQL NOTIFY), reconnecting when it is lost."""
+        pause = RETRY
         while True:
             self.wake()  # whatever was written while nobody listened
+            started = asyncio.get_running_loop().time()
             try:
                 await self.store.listen(self.wake)
-                log.warning("inbox: the database connection for wakes was lost; reconnecting")
+                why = "the connection was lost"
             except Exception as exc:
-                log.warning("inbox: listening for wakes failed (%s); retrying in %.0f s",
-                            type(exc).__name__, RETRY)
-            await asyncio.sleep(RETRY)
+                why = type(exc).__name__
+            if asyncio.get_running_loop().time() - started > self.poll:
+                pause = RETRY  # it had been listening fine: a fresh failure
+            log.warning("inbox: listening for wakes failed (%s); again in %.0f s", why, pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, self.poll)  # the database is down: the safety poll suffices
 
     @staticmethod
     async def _every(seconds: float, fn: Callable[[], Awaitable[None]]) -> None:

@@ -91,6 +91,17 @@ async def test_a_standalone_worker_on_postgresql_is_woken_by_notify(tmp_path: Pa
             assert await worker.inbox.wait_idle(10)
             assert len(claims) == 1
             assert len(devices_rows(await env.audit())) == 1
+            # The listening connection dies (a PostgreSQL restart, a proxy): it listens again.
+            async with env.server.runtime.db.engine.begin() as conn:
+                killed = (await conn.execute(text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND query LIKE 'LISTEN%'"))).all()
+            assert len(killed) == 1
+            await asyncio.sleep(2)  # it notices at once and listens again after a second
+            status, _, _ = await env.command(ALEX, "/devices", "", response="again")
+            await env.fake.wait_for("response_url", 2, seconds=5)
+            assert await worker.inbox.wait_idle(10)
+            assert len(devices_rows(await env.audit())) == 2
         finally:
             await worker.stop()
 
