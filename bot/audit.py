@@ -1,13 +1,22 @@
-"""Append-only audit trail: every command, decision, denial and external call outcome."""
+"""Append-only audit trail: every command, decision, denial and external call outcome.
+
+A chat request run from the inbox holds its events (`held`) and the inbox writes them in the
+transaction that finishes the request (bot/inbox.py): one commit instead of two, and a worker
+that dies before it never leaves an audit row for a request it will be told about as unfinished.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from bot.model import Actor
-from storage.audit import AuditEvent, AuditRepo
+from storage.audit import AuditEvent, AuditRepo, event_row, insert_events
 from storage.db import Database
 from storage.uow import UnitOfWork
 
@@ -52,34 +61,69 @@ def _plain(value: Any, limit: int) -> Any:
     return redact_text(str(value))[:limit]
 
 
-def make_event(
+def make_row(
     tenant_id: int, kind: str, action: str, outcome: str, *, correlation_id: str,
     actor: Actor | None = None, actor_label: str | None = None, target: str | None = None,
     params: dict[str, Any] | None = None, detail: str = "",
-) -> AuditEvent:
-    return AuditEvent(
-        tenant_id=tenant_id, kind=kind, action=action, outcome=outcome,
-        correlation_id=correlation_id,
-        actor_email=actor.principal.email if actor else actor_label,
-        actor_principal_id=actor.principal.id if actor else None,
-        platform_identity=str(actor.identity) if actor else None,
-        target=target, params=redact(params), detail=redact_text(detail)[:2000],
-    )
+) -> dict[str, Any]:
+    return event_row({
+        "tenant_id": tenant_id, "kind": kind, "action": action, "outcome": outcome,
+        "correlation_id": correlation_id,
+        "actor_email": actor.principal.email if actor else actor_label,
+        "actor_principal_id": actor.principal.id if actor else None,
+        "platform_identity": str(actor.identity) if actor else None,
+        "target": target, "params": redact(params), "detail": redact_text(detail)[:2000]})
+
+
+def make_event(tenant_id: int, kind: str, action: str, outcome: str, **kw: Any) -> AuditEvent:
+    return AuditEvent(**make_row(tenant_id, kind, action, outcome, **kw))
+
+
+@dataclass
+class Held:
+    """The events of one request, for its caller to write in its own transaction."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    open: bool = True
+
+
+_HELD: ContextVar[Held | None] = ContextVar("deskhand_audit_held", default=None)
+
+
+@contextmanager
+def held() -> Iterator[Held]:
+    """Hold what `Audit.record` is given in this context until the block ends.
+
+    Tasks started inside see the same Held (contextvars are copied): what they record before the
+    block ends is held too, what they record after it is written at once (`open` is False then),
+    so no event is ever dropped."""
+    holding = Held()
+    token = _HELD.set(holding)
+    try:
+        yield holding
+    finally:
+        holding.open = False
+        _HELD.reset(token)
 
 
 class Audit:
-    """Writes events in their own short transaction, so a failed action still leaves a trail."""
+    """Writes events in their own short transaction, so a failed action still leaves a trail;
+    inside `held()`, hands them to the holder (the inbox writes them with the request's finish)."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def record(self, tenant_id: int, kind: str, action: str, outcome: str, **kw: Any) -> None:
-        async with self._db.uow() as uow:
-            await uow.repo(AuditRepo).append(make_event(tenant_id, kind, action, outcome, **kw))
-            await uow.commit()
+        row = make_row(tenant_id, kind, action, outcome, **kw)
+        holding = _HELD.get()
+        if holding is not None and holding.open:
+            holding.rows.append(row)
+            return
+        async with self._db.engine.begin() as conn:
+            await insert_events(conn, [row])
 
     @staticmethod
     async def add(uow: UnitOfWork, tenant_id: int, kind: str, action: str, outcome: str,
                   **kw: Any) -> None:
         """Inside a caller's unit of work: the event commits or rolls back with the change."""
-        await uow.repo(AuditRepo).append(make_event(tenant_id, kind, action, outcome, **kw))
+        await uow.repo(AuditRepo).append(make_row(tenant_id, kind, action, outcome, **kw))

@@ -22,6 +22,8 @@ from bot.rbac import PERMISSIONS
 from bot.registry import ActionSpec, CommandSpec, DownloadHandler
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from aiohttp import web
     from pydantic import BaseModel
 
@@ -38,12 +40,17 @@ RouteHandler = Callable[["Runtime", "web.Request"], Awaitable["web.StreamRespons
 
 @dataclass(frozen=True)
 class Job:
-    """A recurring job; `exclusive` ones run on one replica at a time (a database lease)."""
+    """A recurring job; `exclusive` ones run on one replica at a time (a database lease).
+
+    With `idle`, the job is due-time driven: `run` returns when it next has work (None: nothing
+    known), and the job waits until then, at least `seconds` and at most `idle` seconds, instead
+    of waking every `seconds` to find nothing (bot/scheduler.py)."""
 
     name: str
     seconds: float
-    run: Callable[[Runtime], Awaitable[None]]
+    run: Callable[[Runtime], Awaitable[datetime | None]]
     exclusive: bool = True
+    idle: float | None = None
 
 
 @dataclass(frozen=True)
@@ -142,7 +149,7 @@ def install(runtime: Runtime, capability: Capability) -> None:
         runtime.services.provide(service.kind, service.make, service.close)
     for job in capability.jobs:
         runtime.scheduler.every(job.name, job.seconds, partial(job.run, runtime),
-                                exclusive=job.exclusive)
+                                exclusive=job.exclusive, idle=job.idle)
     runtime.routes.extend(capability.routes)
 
 

@@ -168,6 +168,7 @@ def _worker_processes(settings: CoreSettings, runtime: Runtime, app: web.Applica
     runtime.inbox.consume = False
     runtime.run_jobs = False  # the workers run the scheduled jobs too: this process only listens
     runtime.inbox.on_write.append(pool.wake)
+    runtime.scheduler.elsewhere = pool.nudge  # e.g. a run this listener's driver was handed
 
     async def start(_: web.Application) -> None:
         await pool.start()

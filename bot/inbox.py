@@ -6,6 +6,11 @@ commit), so a burst costs a few transactions, not one each. The work runs in a c
 this process, or in `deskhand worker` processes that `deskhand serve` starts at a lower CPU
 priority, so a burst of commands never slows the acks.
 
+A consumer claims what is queued in one statement and claims again only when it is woken (a
+write in this process, a byte on a worker child's stdin, a PostgreSQL NOTIFY for a standalone
+worker) or when its last claim was full; idle, it wakes only for a slow safety poll and when the
+first lease it could see lapse is due, so an idle deskhand costs next to no CPU.
+
 What the person sees when the work cannot run normally:
 - the request waited longer than DESKHAND_INBOX_MAX_AGE (deskhand was down): it is not run, and
   the person is told, because an action nobody is waiting for any more must not happen late;
@@ -23,27 +28,30 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol
 
 import orjson
 
-from bot import logs
+from bot import audit, logs
+from bot.batching import SLOTS, Admission, GroupCommit
 from bot.secrets import SecretBox
 from bot.tasks import Tasks
 from storage.inbox import InboxStore, Item, NewItem
 
+__all__ = ["SLOTS", "Admission", "Inbox", "Replay"]
 log = logging.getLogger("deskhand.inbox")
-SLOTS = 4  # jobs started at once: more only added contention (bench/slack_ack.py)
-SLOT_HOLD = 0.5  # seconds a job keeps its slot at most, so a slow vendor never blocks the queue
 LEASE = timedelta(seconds=60)
 RENEW_EVERY = 20.0
-SWEEP_EVERY = 15.0
-POLL = 1.0  # a consumer looks for work this often even when nobody wakes it (other replicas)
+# With nobody to wake it, a consumer would miss work for this long: a lost wake (a full pipe, a
+# PostgreSQL listener reconnecting), or a request another replica stored while its own workers
+# were down. Woken consumers (this process's, `serve`'s children, PostgreSQL listeners) use it.
+SAFETY_POLL = 30.0
+POLL = 1.0  # a standalone worker on SQLite: nothing can wake it, so it looks this often
+RETRY = 1.0  # after a failed claim, sweep or listen
 DRAIN_SECONDS = 5.0
 
 Abandoned = Literal["late", "interrupted"]
-T = TypeVar("T")
-R = TypeVar("R")
+Finished = tuple[int, list[dict[str, Any]]]  # an item's id and the audit events it holds
 
 # What the person is told, in one voice for every platform (the adapter renders it).
 ABANDONED_TEXT: dict[Abandoned, tuple[str, str]] = {
@@ -90,91 +98,6 @@ class Executor(Protocol):
         ...
 
 
-class Admission:
-    """At most `slots` jobs start at once, FIFO; a slot comes back when its job ends or after
-    `hold` seconds, whichever is first.
-
-    Hundreds of jobs interleaving on one loop slowed everything and finished the work no sooner
-    (bench/slack_ack.py).
-    """
-
-    def __init__(self, slots: int = SLOTS, hold: float = SLOT_HOLD) -> None:
-        self.hold = hold
-        self._slots = asyncio.Semaphore(slots)
-
-    @property
-    def free(self) -> bool:
-        return not self._slots.locked()
-
-    async def take(self) -> Callable[[], None]:
-        """Wait for a slot; returns its give-back (idempotent, also called after `hold`)."""
-        await self._slots.acquire()
-        held = True
-
-        def give_back() -> None:
-            nonlocal held
-            if held:
-                held = False
-                timer.cancel()
-                self._slots.release()
-
-        timer = asyncio.get_running_loop().call_later(self.hold, give_back)
-        return give_back
-
-
-class GroupCommit(Generic[T, R]):
-    """Hands items to `write` in batches: whatever arrives while a write is in flight goes next.
-
-    `write` returns one result per item (e.g. whether it was stored), which its future carries."""
-
-    def __init__(self, write: Callable[[list[T]], Awaitable[list[R]]]) -> None:
-        self._write = write
-        self._pending: list[tuple[T, asyncio.Future[R]]] = []
-        self._writer: asyncio.Task[None] | None = None
-
-    @property
-    def busy(self) -> bool:
-        return bool(self._pending) or (self._writer is not None and not self._writer.done())
-
-    async def flushed(self) -> None:
-        """Wait until everything handed in so far has been written (or has failed)."""
-        while self._writer is not None and not self._writer.done():
-            await asyncio.wait([self._writer])
-
-    def submit(self, item: T) -> asyncio.Future[R]:
-        """Queue `item`; the future ends with its result when its batch is written (or failed)."""
-        done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._pending.append((item, done))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain())
-        return done
-
-    async def add(self, item: T) -> R:
-        done = self.submit(item)
-        # A caller that gives up must neither cancel the write nor leave its error unread.
-        done.add_done_callback(lambda f: f.cancelled() or f.exception())
-        return await asyncio.shield(done)
-
-    async def _drain(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            try:
-                results = await self._write([item for item, _ in batch])
-            except BaseException as exc:  # cancelled at shutdown too: every waiter hears of it
-                failed = exc if isinstance(exc, Exception) else RuntimeError("write cancelled")
-                if not isinstance(exc, Exception):  # nothing more will be written
-                    batch, self._pending = batch + self._pending, []
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(failed)
-                if not isinstance(exc, Exception):
-                    raise
-            else:
-                for (_, done), result in zip(batch, results, strict=True):
-                    if not done.done():
-                        done.set_result(result)
-
-
 @dataclass
 class Inbox:
     store: InboxStore
@@ -185,12 +108,14 @@ class Inbox:
     drain: float = DRAIN_SECONDS  # how long stop() lets running jobs finish
     executors: dict[str, Executor] = field(default_factory=dict)
     on_write: list[Callable[[], None]] = field(default_factory=list)  # e.g. wake worker processes
+    poll: float = SAFETY_POLL  # claim unwoken after this long (POLL where nothing wakes us)
+    listen: bool = False  # PostgreSQL: be woken by other processes' writes (standalone workers)
 
     def __post_init__(self) -> None:
         self.holder = f"{self.replica}:{uuid.uuid4().hex[:8]}"
         self.admission = Admission()
         self._puts: GroupCommit[NewItem, bool] = GroupCommit(self._write)
-        self._finishes: GroupCommit[int, None] = GroupCommit(self._finish)
+        self._finishes: GroupCommit[Finished, Exception | None] = GroupCommit(self._finish)
         self._jobs = Tasks("inbox", log)
         self._running: set[int] = set()  # item ids this process is working on
         self._loops = Tasks("inbox loops", log)
@@ -247,7 +172,9 @@ class Inbox:
         self._wake = asyncio.Event()
         self._loops.spawn(self._consume(), name="inbox.consume")
         self._loops.spawn(self._every(RENEW_EVERY, self._renew), name="inbox.renew")
-        self._loops.spawn(self._every(SWEEP_EVERY, self._sweep), name="inbox.sweep")
+        self._loops.spawn(self._sweep_when_due(), name="inbox.sweep")
+        if self.listen and self.store.postgres:
+            self._loops.spawn(self._listen(), name="inbox.listen")
 
     async def stop(self) -> None:
         """Stop taking work, let running jobs finish for `drain` seconds, then cancel them.
@@ -277,11 +204,11 @@ class Inbox:
 
     async def _consume(self) -> None:
         assert self._wake is not None
-        try:  # a restart reports at once what a dead worker left behind
-            await self._sweep()
-        except Exception:
-            log.exception("inbox: the start-up sweep failed")
+        more = True  # at start: whatever a stopped process left queued
         while True:
+            if not more:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll)
             give_backs = [await self.admission.take()]
             while self.admission.free and len(give_backs) < SLOTS:
                 give_backs.append(await self.admission.take())
@@ -289,22 +216,37 @@ class Inbox:
             try:
                 items = await self.store.claim(self.holder, len(give_backs), LEASE, list(self.executors))
             except Exception:
-                log.exception("inbox: claiming work failed; retrying in %.0f s", POLL)
-                items = []
+                log.exception("inbox: claiming work failed; retrying in %.0f s", RETRY)
+                for give_back in give_backs:
+                    give_back()
+                await asyncio.sleep(RETRY)
+                more = True
+                continue
             for give_back in give_backs[len(items):]:
                 give_back()
             for item, give_back in zip(items, give_backs, strict=False):
                 self._running.add(item.id)
                 self._jobs.spawn(self._run(item, give_back))
-            if not items:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), POLL)
+            more = len(items) == len(give_backs)  # a full claim: there may be more queued
 
     async def _run(self, item: Item, give_back: Callable[[], None]) -> None:
         with logs.request(platform=item.platform):  # dispatch names the rest (bot/logs.py)
             await self._run_item(item, give_back)
 
     async def _run_item(self, item: Item, give_back: Callable[[], None]) -> None:
+        with audit.held() as held:  # written below, with the finish
+            await self._execute(item, give_back)
+        try:
+            failed = await self._finishes.add((item.id, held.rows))
+            if failed is not None:
+                raise failed
+        except Exception:  # the row stays leased: when it lapses, the sender hears "may not have"
+            log.error("inbox item %s: could not mark it finished and write its %s audit events",
+                      item.id, len(held.rows), exc_info=True)
+        finally:
+            self._running.discard(item.id)
+
+    async def _execute(self, item: Item, give_back: Callable[[], None]) -> None:
         try:
             payload = self._open(item)
             executor = self.executors[item.platform]  # claims ask only for these platforms
@@ -321,16 +263,25 @@ class Inbox:
                           item.kind)
         finally:
             give_back()
-        try:
-            await self._finishes.add(item.id)
-        except Exception:  # the row stays leased: when it lapses, the sender hears "may not have"
-            log.error("inbox item %s: could not mark it finished", item.id, exc_info=True)
-        finally:
-            self._running.discard(item.id)
 
-    async def _finish(self, ids: list[int]) -> list[None]:
-        await self.store.finish(self.holder, ids)
-        return [None] * len(ids)
+    async def _finish(self, batch: list[Finished]) -> list[Exception | None]:
+        try:
+            await self.store.finish(self.holder, [i for i, _ in batch],
+                                    [row for _, rows in batch for row in rows])
+            return [None] * len(batch)
+        except Exception:
+            if len(batch) == 1:
+                raise
+        # One bad item (say, an event naming a tenant deleted meanwhile) must not keep the
+        # others of its batch unfinished: each alone.
+        results: list[Exception | None] = []
+        for item_id, rows in batch:
+            try:
+                await self.store.finish(self.holder, [item_id], rows)
+                results.append(None)
+            except Exception as exc:
+                results.append(exc)
+        return results
 
     def _open(self, item: Item) -> dict[str, Any]:
         payload: dict[str, Any] = orjson.loads(self.box.open(item.payload))
@@ -348,9 +299,10 @@ class Inbox:
         if self._running:
             await self.store.renew(self.holder, set(self._running), LEASE)
 
-    async def _sweep(self) -> None:
-        await self.store.forget_keys()
-        for item in await self.store.take_lapsed(list(self.executors)):
+    async def _sweep(self) -> float:
+        """Report the requests whose worker died; seconds until the next lease could lapse."""
+        lapsed, first = await self.store.sweep(list(self.executors))
+        for item in lapsed:
             log.warning("inbox item %s (%s %s): its worker stopped mid-way; telling the sender",
                         item.id, item.platform, item.kind)
             try:
@@ -358,6 +310,37 @@ class Inbox:
                                  "interrupted")
             except Exception:
                 log.exception("inbox item %s: could not tell the sender", item.id)
+        # None held: a lease taken from now on lapses a LEASE from now at the earliest.
+        due = LEASE.total_seconds() if first is None else (first - datetime.now(UTC)).total_seconds()
+        return min(max(due + 0.5, RETRY), LEASE.total_seconds())
+
+    async def _sweep_when_due(self) -> None:
+        """At start (a restart reports at once what a dead worker left), then when a lease is due
+        to lapse: a timer, not a poll."""
+        while True:
+            try:
+                due = await self._sweep()
+            except Exception:
+                log.exception("inbox: the sweep failed; retrying in %.0f s", self.poll)
+                due = self.poll
+            await asyncio.sleep(due)
+
+    async def _listen(self) -> None:
+        """Wake on other processes' writes (PostgreSQL NOTIFY), reconnecting when it is lost."""
+        pause = RETRY
+        while True:
+            self.wake()  # whatever was written while nobody listened
+            started = asyncio.get_running_loop().time()
+            try:
+                await self.store.listen(self.wake)
+                why = "the connection was lost"
+            except Exception as exc:
+                why = type(exc).__name__
+            if asyncio.get_running_loop().time() - started > self.poll:
+                pause = RETRY  # it had been listening fine: a fresh failure
+            log.warning("inbox: listening for wakes failed (%s); again in %.0f s", why, pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, self.poll)  # the database is down: the safety poll suffices
 
     @staticmethod
     async def _every(seconds: float, fn: Callable[[], Awaitable[None]]) -> None:

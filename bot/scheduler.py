@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.metrics import Metrics
@@ -16,7 +18,7 @@ from storage.claims import ClaimRepo
 from storage.db import Database
 
 log = logging.getLogger("deskhand.scheduler")
-JobFn = Callable[[], Awaitable[None]]
+JobFn = Callable[[], Awaitable[datetime | None]]
 
 
 class Claims:
@@ -66,27 +68,61 @@ class Scheduler:
         self.metrics = metrics
         self._aps = AsyncIOScheduler(timezone="UTC")
         self._running = Tasks("scheduler", log)  # job runs in flight (APScheduler starts them)
+        # Where this process's jobs run when not here (a listener's worker processes): `soon`
+        # is passed on to them.
+        self.elsewhere: Callable[[str], None] | None = None
 
-    def every(self, name: str, seconds: float, fn: JobFn, *, exclusive: bool = True) -> None:
-        """Run `fn` every `seconds`; with `exclusive`, one replica at a time holds the lease."""
+    def every(self, name: str, seconds: float, fn: JobFn, *, exclusive: bool = True,
+              idle: float | None = None) -> None:
+        """Run `fn` every `seconds`; with `exclusive`, one replica at a time holds the lease.
+
+        With `idle`, `fn` returns when it next has work and runs next then (at least `seconds`,
+        at most `idle` from now; None: `idle`): a timer, not a poll, while nothing is due."""
+        lease = timedelta(seconds=max((idle or seconds) * 2, 30))
 
         async def run() -> None:
             task = asyncio.current_task()
             if task is not None:
                 self._running.track(task)
-            if exclusive and not await self.claims.lease(
-                    name, timedelta(seconds=max(seconds * 2, 30))):
-                self.metrics.jobs.labels(name, "skipped").inc()
-                return
+            due: datetime | None = None
             try:
-                await fn()
-                self.metrics.jobs.labels(name, "ok").inc()
-            except Exception:
-                log.exception("job %s failed", name)
-                self.metrics.jobs.labels(name, "error").inc()
+                if exclusive and not await self.claims.lease(name, lease):
+                    self.metrics.jobs.labels(name, "skipped").inc()
+                    return
+                try:
+                    due = await fn()
+                    self.metrics.jobs.labels(name, "ok").inc()
+                except Exception:
+                    log.exception("job %s failed", name)
+                    self.metrics.jobs.labels(name, "error").inc()
+            finally:
+                if idle is not None:
+                    self._next(name, due, seconds, idle)
 
         self._aps.add_job(run, "interval", seconds=seconds, id=name, replace_existing=True,
                           max_instances=1, coalesce=True)
+
+    def _next(self, name: str, due: datetime | None, seconds: float, idle: float) -> None:
+        now = datetime.now(UTC)
+        at = now + timedelta(seconds=idle)
+        if due is not None:
+            at = min(max(due, now + timedelta(seconds=seconds)), at)
+        with contextlib.suppress(JobLookupError):  # stopped meanwhile
+            self._aps.modify_job(name, next_run_time=at)
+
+    def soon(self, name: str) -> None:
+        """Run a due-time job at its next `seconds` instead of when it last said (new work
+        this process knows of, e.g. a run the driver was handed)."""
+        if not self._aps.running:  # this process leaves its jobs to others
+            if self.elsewhere is not None:
+                self.elsewhere(name)
+            return
+        job = self._aps.get_job(name)
+        if job is None or job.next_run_time is None:
+            return
+        at = datetime.now(UTC) + timedelta(seconds=job.trigger.interval.total_seconds())
+        if job.next_run_time > at:
+            job.modify(next_run_time=at)
 
     @property
     def jobs(self) -> list[str]:

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 log = logging.getLogger("deskhand.workflows")
-SWEEP_SECONDS = 15.0
+SWEEP_SECONDS = 15.0  # at most this often
+SWEEP_IDLE_SECONDS = 300.0  # at least this often; in between, when a row could next be stuck
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,22 @@ async def sweep(runtime: Runtime, *sweeps: Sweep) -> int:
     return seen
 
 
-def sweep_job(name: str, *sweeps: Sweep) -> Job:
-    async def run(runtime: Runtime) -> None:
-        await sweep(runtime, *sweeps)
+async def next_sweep(runtime: Runtime, *sweeps: Sweep) -> datetime:
+    """When a row could next be stuck: its entry into a passing state plus DESKHAND_STUCK_AFTER;
+    with none passing, a row entering one from now on is stuck no sooner than that from now."""
+    after = timedelta(seconds=runtime.settings.stuck_after)
+    due = datetime.now(UTC) + after
+    async with runtime.db.uow() as uow:
+        for what in sweeps:
+            since = await uow.repo(Repo).first_since(what.workflow.table, what.states)
+            if since is not None:
+                due = min(due, since + after)
+    return due
 
-    return Job(name, SWEEP_SECONDS, run)
+
+def sweep_job(name: str, *sweeps: Sweep) -> Job:
+    async def run(runtime: Runtime) -> datetime:
+        await sweep(runtime, *sweeps)
+        return await next_sweep(runtime, *sweeps)
+
+    return Job(name, SWEEP_SECONDS, run, idle=SWEEP_IDLE_SECONDS)

@@ -1,7 +1,8 @@
 """Worker processes: they run the inbox's work (bot/inbox.py) beside the listener that acks.
 
 `deskhand serve` with DESKHAND_WORKERS=N (default 1) starts N `deskhand worker --child`
-processes, wakes them over their stdin whenever it stores requests, restarts one that dies, and
+processes, wakes them over their stdin whenever it stores requests (an empty line; `!job` lines
+pass on Scheduler.soon, as the children run the jobs), restarts one that dies, and
 closes their stdin to stop them (each finishes its running work first; a child ignores SIGINT
 and SIGTERM, which reach the whole process group, so only its parent stops it). The children also run
 the scheduled jobs (pollers, expiry, reminders), so the listener only listens. They run at a
@@ -9,8 +10,9 @@ lower CPU priority (DESKHAND_WORKER_NICE), so under a burst the kernel gives the
 the CPU first and the work catches up right after; on an idle machine nice costs nothing. Their
 metrics go to a private directory the pool makes and removes (PROMETHEUS_MULTIPROC_DIR in their
 environment), which the listener's /metrics reads (bot/metrics.py).
-`deskhand worker` alone (no --child) polls the inbox: more consumers beside the listeners'
-own, sharing the inbox through the database.
+`deskhand worker` alone (no --child) is more consumers beside the listeners' own, sharing the
+inbox through the database: on PostgreSQL it is woken by the NOTIFY every write sends (LISTEN,
+with a slow safety poll for a lost wake); on SQLite nothing can wake it, so it polls every second.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import time
 
 from prometheus_client.multiprocess import mark_process_dead
 
-from bot import bootstrap
+from bot import bootstrap, inbox
 from bot.heartbeat import Heartbeat
 from bot.metrics import Metrics
 from bot.runtime import Runtime
@@ -86,14 +88,23 @@ class WorkerPool:
             backoff = min(backoff * 2, RESTART_MAX)
 
     def wake(self) -> None:
-        """Tell every child there is new work (a byte on its stdin). A dead pipe is skipped, and
-        so is a full one: that child has wakes enough to read, and nothing piles up in memory."""
+        """Tell every child there is new work in the inbox (an empty line on its stdin)."""
+        self._tell(b"\n")
+
+    def nudge(self, job: str) -> None:
+        """Tell every child a due-time job has work now (`!name` on its stdin): the listener
+        handed a run to its driver, and the children run the jobs (Scheduler.soon)."""
+        self._tell(b"!" + job.encode() + b"\n")
+
+    def _tell(self, line: bytes) -> None:
+        """A dead pipe is skipped, and so is a full one: that child has wakes enough to read,
+        and nothing piles up in memory (a due-time job still runs at its idle bound)."""
         for proc in list(self._procs.values()):
             stdin = proc.stdin
             if stdin is None or stdin.is_closing() or stdin.transport.get_write_buffer_size():
                 continue
             with contextlib.suppress(ConnectionError, RuntimeError):
-                stdin.write(b"\n")
+                stdin.write(line)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -128,7 +139,7 @@ def run(settings: CoreSettings, *, child: bool) -> int:
 
 async def _work(settings: CoreSettings, child: bool) -> None:
     runtime = bootstrap.build_runtime(settings)
-    runtime.inbox.drain = CHILD_DRAIN
+    as_worker(runtime, child)
     bootstrap.attach_platforms(runtime, listen=False)  # clients to deliver with, no listeners
     await runtime.start()  # the scheduled jobs too: the listener leaves them to its workers
     heartbeat = Heartbeat(HeartbeatStore(runtime.db.engine), settings.replica,
@@ -142,7 +153,8 @@ async def _work(settings: CoreSettings, child: bool) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
     pump = asyncio.create_task(_wake_from_stdin(runtime, stop)) if child else None
-    log.info("worker ready (%s)", "child of serve" if child else "polling the inbox")
+    log.info("worker ready (%s)", "child of serve" if child else
+             "woken by the database" if runtime.inbox.listen else "polling the inbox")
     try:
         await stop.wait()
     finally:
@@ -152,10 +164,28 @@ async def _work(settings: CoreSettings, child: bool) -> None:
         await runtime.stop()
 
 
+def as_worker(runtime: Runtime, child: bool) -> None:
+    """How a worker's inbox learns of new work: a child from its parent's stdin; a standalone
+    worker from the database's NOTIFY on PostgreSQL, or else by polling every second."""
+    runtime.inbox.drain = CHILD_DRAIN
+    if not child:
+        runtime.inbox.listen = runtime.inbox.store.postgres
+        runtime.inbox.poll = inbox.SAFETY_POLL if runtime.inbox.listen else inbox.POLL
+
+
 async def _wake_from_stdin(runtime: Runtime, stop: asyncio.Event) -> None:
     reader = asyncio.StreamReader()
     loop = asyncio.get_running_loop()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    while await reader.read(4096):
-        runtime.inbox.wake()
+    pending = b""
+    while chunk := await reader.read(4096):
+        *lines, pending = (pending + chunk).split(b"\n")
+        woken = False
+        for line in lines:
+            if line.startswith(b"!"):  # WorkerPool.nudge
+                runtime.scheduler.soon(line[1:].decode(errors="replace"))
+            else:
+                woken = True
+        if woken:
+            runtime.inbox.wake()
     stop.set()  # the parent closed our stdin (or died): finish up

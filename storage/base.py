@@ -145,6 +145,12 @@ class Repo:
              .order_by(columns.state_since).limit(limit))
         return (await self.s.execute(q)).scalars().all()
 
+    async def first_since(self, table: type[Base], states: Collection[str]) -> datetime | None:
+        """When the earliest of every tenant's rows now in one of `states` entered it."""
+        columns = cast(Table, table.__table__).c
+        q = select(func.min(columns.state_since)).where(columns.state.in_(list(states)))
+        return cast(datetime | None, (await self.s.execute(q)).scalar())
+
 
 def load_all_tables() -> MetaData:
     """Import every module of the storage package, so `Base.metadata` holds every table."""

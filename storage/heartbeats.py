@@ -8,9 +8,9 @@ this listener, of another replica, or a standalone `deskhand worker`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Integer, String, Table, delete, func, select
+from sqlalchemy import Integer, String, Table, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
@@ -32,20 +32,21 @@ T = TABLE.c
 
 
 class HeartbeatStore:
-    """Short statements, each its own transaction (like the inbox's)."""
+    """Short statements, each its own transaction (like the inbox's); the beat's built once."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+        values: dict[str, Any] = {name: bindparam(name) for name in ("worker", "replica", "pid", "started_at",
+                                                      "beat_at")}
+        self._beat = dialect.insert(TABLE).values(values).on_conflict_do_update(
+            index_elements=["worker"], set_={k: v for k, v in values.items() if k != "worker"})
 
     async def beat(self, worker: str, replica: str, pid: int, started: datetime,
                    at: datetime) -> None:
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(TABLE).values(worker=worker, replica=replica, pid=pid, started_at=started,
-                                    beat_at=at)
-        stmt = stmt.on_conflict_do_update(index_elements=["worker"], set_={
-            "replica": replica, "pid": pid, "started_at": started, "beat_at": at})
         async with self.engine.begin() as conn:
-            await conn.execute(stmt)
+            await conn.execute(self._beat, {"worker": worker, "replica": replica, "pid": pid,
+                                            "started_at": started, "beat_at": at})
 
     async def newest(self) -> datetime | None:
         """When the most recent beat of any worker was."""

@@ -1,7 +1,8 @@
 """The inbox table and the request keys, through SQLAlchemy Core: short statements, each its
-own transaction.
+own transaction, built once (a statement made per call cost more CPU than its round trip).
 
-Claims are one `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING`, so two
+Claims are one `WITH oldest AS MATERIALIZED (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)
+UPDATE ... WHERE id IN (SELECT id FROM oldest) RETURNING`, so two
 workers (processes or replicas) never take the same row; SQLite's single writer gives the same
 guarantee without the locking clause, which its dialect leaves out.
 
@@ -9,21 +10,43 @@ A request key (a hash of the platform's own request identity: Slack's signature,
 Teams activity id) is inserted with `ON CONFLICT DO NOTHING` in the same transaction as the
 request: a replay, to this process after a restart or to another replica, finds its key taken
 and is not stored. Keys expire with the platform's replay window and are swept.
+
+On PostgreSQL a write also sends `NOTIFY deskhand_inbox` (delivered at its commit), which wakes
+the standalone `deskhand worker` processes that `listen`. A request's finish deletes its row and
+appends its audit events in one transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import asyncio
+import contextlib
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Index, String, Table, Text, delete, func, insert, select, update
+from sqlalchemy import (
+    Index,
+    String,
+    Table,
+    Text,
+    Update,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
+from storage.audit import insert_events
 from storage.base import Base, BigId, utcnow
+
+CHANNEL = "deskhand_inbox"  # PostgreSQL's NOTIFY channel of new requests
 
 
 class InboxItem(Base):
@@ -80,11 +103,48 @@ class NewItem:
 
 
 _COLUMNS = (T.id, T.platform, T.kind, T.payload, T.received_at)
+_INSERT = insert(TABLE)
+_NOTIFY = text(f"NOTIFY {CHANNEL}")
+_RENEW = (update(TABLE).where(T.id.in_(bindparam("ids", expanding=True)),
+                              T.claimed_by == bindparam("holder"))
+          .values(lease_until=bindparam("until")))
+_FINISH = delete(TABLE).where(T.id.in_(bindparam("ids", expanding=True)),
+                              T.claimed_by == bindparam("holder"))
+_FORGET_KEYS = delete(KEYS).where(KEYS.c.expires_at < bindparam("now"))
+_STATS = select(func.count().filter(T.claimed_by.is_(None)),
+                func.count().filter(T.claimed_by.is_not(None)),
+                func.min(T.received_at).filter(T.claimed_by.is_(None)))
 
 
 class InboxStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.postgres = engine.dialect.name == "postgresql"
+        dialect = postgresql if self.postgres else sqlite
+        self._take = (dialect.insert(KEYS).on_conflict_do_nothing(index_elements=["key"])
+                      .returning(KEYS.c.key))
+        self._by_platforms: dict[tuple[str, ...], tuple[Update, Any, Any]] = {}
+
+    def _statements(self, platforms: Collection[str]) -> tuple[Update, Any, Any]:
+        """The claim, the lapsed-lease take and the next lapse of one set of platforms, made on
+        first use: a consumer always asks for the same platforms."""
+        key = tuple(sorted(platforms))
+        if key not in self._by_platforms:
+            mine = T.platform.in_(key)
+            # MATERIALIZED: evaluated once. As a plain subquery PostgreSQL may rescan it per row
+            # it updates, each rescan skipping the rows already taken: a claim of 2 took all 5.
+            oldest = (select(T.id).where(T.claimed_by.is_(None), mine).order_by(T.id)
+                      .limit(bindparam("limit")).with_for_update(skip_locked=True)
+                      .cte("oldest").prefix_with("MATERIALIZED"))
+            claim = (update(TABLE).where(T.id.in_(select(oldest.c.id)), T.claimed_by.is_(None))
+                     .values(claimed_by=bindparam("holder"), lease_until=bindparam("until"))
+                     .returning(*_COLUMNS))
+            lapsed = (delete(TABLE)
+                      .where(T.claimed_by.is_not(None), T.lease_until < bindparam("now"), mine)
+                      .returning(*_COLUMNS))
+            next_lapse = select(func.min(T.lease_until)).where(T.claimed_by.is_not(None), mine)
+            self._by_platforms[key] = (claim, lapsed, next_lapse)
+        return self._by_platforms[key]
 
     async def add(self, items: list[NewItem]) -> list[bool]:
         """Store the items whose key is new (or who have none); per item, whether it was stored."""
@@ -99,7 +159,9 @@ class InboxStore:
             rows = [{"platform": i.platform, "kind": i.kind, "payload": i.payload,
                      "received_at": i.received_at} for i, ok in zip(items, stored, strict=True) if ok]
             if rows:
-                await conn.execute(insert(TABLE), rows)
+                await conn.execute(_INSERT, rows)
+                if self.postgres:
+                    await conn.execute(_NOTIFY)
         return stored
 
     async def claim_key(self, key: str, expires: datetime) -> bool:
@@ -107,54 +169,63 @@ class InboxStore:
         async with self.engine.begin() as conn:
             return key in await self._take_keys(conn, [NewItem("", "", "", expires, key, expires)])
 
-    @staticmethod
-    async def _take_keys(conn: AsyncConnection, items: list[NewItem]) -> set[str]:
+    async def _take_keys(self, conn: AsyncConnection, items: list[NewItem]) -> set[str]:
         keys = {i.key: i.key_expires or utcnow() for i in items if i.key is not None}
         if not keys:
             return set()
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        stmt = (dialect.insert(KEYS).values([{"key": k, "expires_at": e} for k, e in keys.items()])
-                .on_conflict_do_nothing(index_elements=["key"]).returning(KEYS.c.key))
-        return set((await conn.execute(stmt)).scalars().all())
+        rows = [{"key": k, "expires_at": e} for k, e in keys.items()]
+        return set((await conn.execute(self._take, rows)).scalars().all())
 
     async def forget_keys(self) -> int:
         """Drop the keys whose replay window has passed; how many."""
         async with self.engine.begin() as conn:
-            result = await conn.execute(delete(KEYS).where(KEYS.c.expires_at < utcnow()))
+            result = await conn.execute(_FORGET_KEYS, {"now": utcnow()})
         return int(result.rowcount or 0)
 
     async def claim(self, holder: str, limit: int, lease: timedelta,
                     platforms: Collection[str]) -> list[Item]:
         """The oldest `limit` unclaimed items of `platforms`, now leased to `holder`."""
-        oldest = (select(T.id).where(T.claimed_by.is_(None), T.platform.in_(platforms))
-                  .order_by(T.id).limit(limit).with_for_update(skip_locked=True).scalar_subquery())
-        stmt = (update(TABLE)
-                .where(T.id.in_(oldest), T.claimed_by.is_(None))
-                .values(claimed_by=holder, lease_until=utcnow() + lease)
-                .returning(*_COLUMNS))
+        claim = self._statements(platforms)[0]
         async with self.engine.begin() as conn:
-            rows = (await conn.execute(stmt)).all()
+            rows = (await conn.execute(claim, {"limit": limit, "holder": holder,
+                                               "until": utcnow() + lease})).all()
         return sorted((Item(*row) for row in rows), key=lambda i: i.id)
 
     async def renew(self, holder: str, ids: Collection[int], lease: timedelta) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(update(TABLE).where(T.id.in_(ids), T.claimed_by == holder)
-                               .values(lease_until=utcnow() + lease))
+            await conn.execute(_RENEW, {"ids": list(ids), "holder": holder,
+                                        "until": utcnow() + lease})
 
-    async def finish(self, holder: str, ids: Collection[int]) -> None:
-        """Delete `holder`'s items; one a sweep has taken from it meanwhile is left alone."""
+    async def finish(self, holder: str, ids: Collection[int],
+                     audit: list[dict[str, Any]] | None = None) -> None:
+        """Delete `holder`'s items (one a sweep has taken from it meanwhile is left alone) and
+        append their audit events (storage.audit.event_row), in one transaction."""
         async with self.engine.begin() as conn:
-            await conn.execute(delete(TABLE).where(T.id.in_(ids), T.claimed_by == holder))
+            await insert_events(conn, audit or [])
+            await conn.execute(_FINISH, {"ids": list(ids), "holder": holder})
 
     async def take_lapsed(self, platforms: Collection[str]) -> list[Item]:
         """Remove and return the items of `platforms` whose worker stopped renewing its lease."""
-        stmt = (delete(TABLE)
-                .where(T.claimed_by.is_not(None), T.lease_until < utcnow(),
-                       T.platform.in_(platforms))
-                .returning(*_COLUMNS))
+        lapsed = self._statements(platforms)[1]
         async with self.engine.begin() as conn:
-            rows = (await conn.execute(stmt)).all()
+            rows = (await conn.execute(lapsed, {"now": utcnow()})).all()
         return sorted((Item(*row) for row in rows), key=lambda i: i.id)
+
+    async def next_lapse(self, platforms: Collection[str]) -> datetime | None:
+        """When the first lease of `platforms` now held lapses unless renewed (None: none held)."""
+        async with self.engine.connect() as conn:
+            return cast(datetime | None, await conn.scalar(self._statements(platforms)[2]))
+
+    async def sweep(self, platforms: Collection[str]) -> tuple[list[Item], datetime | None]:
+        """In one transaction: drop the expired request keys, take the lapsed items
+        (take_lapsed), and say when the next lease lapses (next_lapse)."""
+        _, lapsed, next_lapse = self._statements(platforms)
+        now = utcnow()
+        async with self.engine.begin() as conn:
+            await conn.execute(_FORGET_KEYS, {"now": now})
+            rows = (await conn.execute(lapsed, {"now": now})).all()
+            first = cast(datetime | None, await conn.scalar(next_lapse))
+        return sorted((Item(*row) for row in rows), key=lambda i: i.id), first
 
     async def counts(self) -> tuple[int, int]:
         """(queued, running) items."""
@@ -163,9 +234,29 @@ class InboxStore:
 
     async def stats(self) -> tuple[int, int, datetime | None]:
         """(queued, running, when the oldest queued item arrived)."""
-        stmt = select(func.count().filter(T.claimed_by.is_(None)),
-                      func.count().filter(T.claimed_by.is_not(None)),
-                      func.min(T.received_at).filter(T.claimed_by.is_(None)))
         async with self.engine.connect() as conn:
-            queued, running, oldest = (await conn.execute(stmt)).one()
+            queued, running, oldest = (await conn.execute(_STATS)).one()
         return int(queued), int(running), oldest
+
+    async def listen(self, wake: Callable[[], None]) -> None:
+        """PostgreSQL: call `wake` on every NOTIFY of a write until the connection is lost (it
+        then returns). Holds one connection of the pool meanwhile."""
+        lost = asyncio.Event()
+        async with self.engine.connect() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None
+
+            def heard(*_: object) -> None:
+                wake()
+
+            def closed(_: object) -> None:
+                lost.set()
+
+            raw.add_termination_listener(closed)
+            await raw.add_listener(CHANNEL, heard)
+            try:
+                await lost.wait()
+            finally:  # the connection goes back to the pool without them
+                raw.remove_termination_listener(closed)
+                with contextlib.suppress(Exception):
+                    await raw.remove_listener(CHANNEL, heard)

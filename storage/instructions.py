@@ -251,6 +251,15 @@ class InstructionRunRepo(Repo):
             .order_by(InstructionRun.next_poll_at).limit(limit))
         return (await self.s.execute(q)).scalars().all()
 
+    async def next_due(self, states: Sequence[str]) -> datetime | None:
+        """When the first run in `states`, of any tenant, is next due (its poll time, or its
+        lease's end if later); None when there is none."""
+        q = select(InstructionRun.next_poll_at, InstructionRun.lease_until).where(
+            InstructionRun.state.in_(list(states)))
+        now = utcnow()
+        times = [max(poll or now, lease or now) for poll, lease in await self.s.execute(q)]
+        return min(times, default=None)
+
     async def store_batch(self, run_id: int, is_error: bool, start: str, cursor: str,
                           rows: Sequence[dict[str, Any]]) -> bool:
         """Insert one fetched page and move the cursor on, as one compare-and-set.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     delete,
+    func,
     select,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -109,6 +110,11 @@ class ApprovalRepo(Repo):
                                            ApprovalRequest.expires_at <= utcnow())
              .order_by(ApprovalRequest.expires_at).limit(limit))
         return (await self.s.execute(q)).scalars().all()
+
+    async def next_expiry(self) -> datetime | None:
+        """When the first pending request of any tenant expires (None: none is pending)."""
+        q = select(func.min(ApprovalRequest.expires_at)).where(ApprovalRequest.state == PENDING)
+        return cast(datetime | None, (await self.s.execute(q)).scalar())
 
     async def pending(self, tenant_id: int, limit: int = 50) -> Sequence[ApprovalRequest]:
         """Waiting for a decision and not expired yet, oldest first."""

@@ -7,6 +7,7 @@ input (a card text field in Teams and the console, a modal in Slack).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot import approvals
@@ -22,7 +23,10 @@ from storage.workflow import ApprovalRepo
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
-EXPIRY_SECONDS = 10.0
+EXPIRY_SECONDS = 10.0  # overdue requests are looked for at most this often
+# ... and at least this often while none is pending here: a request another process made expires
+# on its card at most this late (a click after its time is refused anyway).
+EXPIRY_IDLE_SECONDS = 60.0
 DAMAGED = "`approvals` lists the open requests."
 CARDS = 4  # approvers' cards under the list (a Slack response_url takes five messages)
 
@@ -81,8 +85,11 @@ async def list_command(ctx: Context, cmd: Command) -> Reply:
     return Reply([summary, *cards], visibility="private")
 
 
-async def expire(runtime: Runtime) -> None:
+async def expire(runtime: Runtime) -> datetime | None:
+    """Expire the overdue requests; when the next one is due (the job sleeps until then)."""
     await approvals.expire_overdue(runtime)
+    async with runtime.db.uow() as uow:
+        return await uow.repo(ApprovalRepo).next_expiry()
 
 
 # Every subject's own approve permission is checked on the click (bot/approvals.decide).
@@ -95,5 +102,6 @@ CAPABILITY = Capability(
              ActionSpec("approval.deny", deny_clicked, params=(an_id,), damaged=DAMAGED)),
     permissions=DECIDERS,
     tenant_settings=ApprovalSettings,
-    jobs=(Job("approvals.expire", EXPIRY_SECONDS, expire, exclusive=False),),
+    jobs=(Job("approvals.expire", EXPIRY_SECONDS, expire, exclusive=False,
+              idle=EXPIRY_IDLE_SECONDS),),
 )

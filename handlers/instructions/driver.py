@@ -39,6 +39,7 @@ log = logging.getLogger("deskhand.workflows")
 MAX_FAILURES = 40  # consecutive vendor failures before a run is given up
 GRACE = timedelta(minutes=15)  # past the gather window, a run 1E never ended is closed anyway
 STOP_SECONDS = 10.0  # stopping waits this long for drives in flight, then cancels them
+TICK = "instructions.poll"  # the job that drives due runs (handlers/instructions/jobs.py)
 
 
 def custom_data(run: InstructionRun) -> str:
@@ -69,17 +70,20 @@ class Driver:
         """Drive a run now instead of at the next tick (after a command or a decision)."""
         return self._drives.spawn(self.drive(run_id, tenant_id))
 
-    async def tick(self) -> None:
+    async def tick(self) -> datetime | None:
         """Drive the due runs of every tenant (a tenant without 1E any more: its runs fail
-        plainly)."""
+        plainly); returns when the next run is due, so the tick sleeps until then."""
         if self._drives.closed:
-            return
+            return None
         due: list[tuple[int, int]] = []
         async with self.rt.db.uow() as uow:
-            for tenant_id in await uow.repo(TenantRepo).ids():
-                due += [(r, tenant_id) for r in
-                        await uow.repo(InstructionRunRepo).due(tenant_id, states.ACTIVE)]
+            runs = uow.repo(InstructionRunRepo)
+            upcoming = await runs.next_due(states.ACTIVE)
+            if upcoming is not None and upcoming <= datetime.now(UTC):
+                for tenant_id in await uow.repo(TenantRepo).ids():
+                    due += [(r, tenant_id) for r in await runs.due(tenant_id, states.ACTIVE)]
         await asyncio.gather(*filter(None, (self.kick(r, t) for r, t in due)))
+        return upcoming
 
     async def close(self) -> None:
         """Let drives in flight reach a stopping point (they check `closed`), then cancel."""
@@ -96,6 +100,7 @@ class Driver:
             log.exception("run %s: the driver failed; the next tick retries", run_id)
         finally:
             self._active.discard(run_id)
+            self.rt.scheduler.soon(TICK)  # the tick learns when this run is next due
 
     async def _drive(self, run_id: int, tenant_id: int) -> None:
         async with self.rt.db.uow() as uow:

@@ -6,25 +6,30 @@ take the same step twice; the catalogue sync and retention also hold a job lease
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import handlers.instructions.catalogue as catalogue
 import handlers.instructions.retention as retention
 from bot.capability import Job
 from bot.model import new_correlation_id
-from handlers.instructions.driver import driver
+from handlers.instructions.driver import TICK, driver
 from handlers.instructions.vendor import NAME, tachyon
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
-POLL_SECONDS = 1.0  # how often due runs are looked for; each run waits status_wait_seconds
+POLL_SECONDS = 1.0  # due runs are looked for at most this often; each waits status_wait_seconds
+# ... and at least this often while none is known to be due. A run this process drives nudges
+# the tick (a listener passes it to its workers, bot/workers.WorkerPool.nudge); this bounds a
+# run another replica drove until it died, or a lost nudge.
+IDLE_SECONDS = 30.0
 SYNC_SECONDS = 3600.0
 RETENTION_SECONDS = 3600.0
 
 
-async def poll(runtime: Runtime) -> None:
-    await driver(runtime).tick()
+async def poll(runtime: Runtime) -> datetime | None:
+    return await driver(runtime).tick()
 
 
 async def sync(runtime: Runtime) -> None:
@@ -38,7 +43,7 @@ async def purge(runtime: Runtime) -> None:
 
 
 JOBS = (
-    Job("instructions.poll", POLL_SECONDS, poll, exclusive=False),
+    Job(TICK, POLL_SECONDS, poll, exclusive=False, idle=IDLE_SECONDS),
     Job("instructions.sync", SYNC_SECONDS, sync),
     Job("retention", RETENTION_SECONDS, purge),
 )

@@ -14,5 +14,6 @@ CAPABILITY = Capability(
     permissions=commands.PERMISSION,
     config=InventoryConfig,
     tenant_settings=InventorySettings,
-    jobs=(Job(JOB, 60, sync_due),),
+    # Wakes when the next period begins, and every 10 minutes for a tenant added meanwhile.
+    jobs=(Job(JOB, 60, sync_due, idle=600),),
 )

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.audit import Audit
@@ -261,10 +261,11 @@ async def tenants(runtime: Runtime) -> list[int]:
     return sorted(found)
 
 
-async def sync_due(runtime: Runtime) -> None:
-    """Every minute: each tenant whose period began since its last sync is synced once, on one
-    replica (a once-only claim per tenant and period), whatever the number of replicas; the
-    claims of past periods are pruned."""
+async def sync_due(runtime: Runtime) -> datetime | None:
+    """When a period begins: each tenant whose period began since its last sync is synced once,
+    on one replica (a once-only claim per tenant and period), whatever the number of replicas;
+    the claims of past periods are pruned. Returns when the next period begins (the job sleeps
+    until then, bot/capability.Job's `idle`)."""
     seconds = runtime.config(InventoryConfig).inventory_sync_seconds
     now = utcnow()
     # Claims of periods before the last are never asked again (a period's key only grows);
@@ -273,8 +274,9 @@ async def sync_due(runtime: Runtime) -> None:
     for job in (f"{JOB}.due", JOB):
         await runtime.scheduler.claims.prune(job, horizon)
     if not seconds:
-        return
+        return None
     slot = int(now.timestamp()) // seconds
     for tenant_id in await tenants(runtime):
         if await runtime.scheduler.claims.once(f"{JOB}.due", f"{tenant_id}:{slot}"):
             await run_sync(runtime, tenant_id)
+    return datetime.fromtimestamp((slot + 1) * seconds, UTC)
