@@ -1,8 +1,11 @@
 """Append-only audit trail: every command, decision, denial and external call outcome.
 
-A chat request run from the inbox holds its events (`held`) and the inbox writes them in the
-transaction that finishes the request (bot/inbox.py): one commit instead of two, and a worker
-that dies before it never leaves an audit row for a request it will be told about as unfinished.
+A chat request run from the inbox holds the events that only describe the request itself (the
+command or click, its outcome, a denial: `HELD_KINDS`) and the inbox writes them in the
+transaction that finishes the request (bot/inbox.py): one commit instead of two per command. What
+the request did to other systems or decided (`external` vendor calls, `decision`s on approvals and
+wipes, and every other kind) is written at once, so a worker that dies after acting still leaves
+the trail of what it did; the request itself is then reported as unfinished.
 """
 
 from __future__ import annotations
@@ -87,12 +90,13 @@ class Held:
     open: bool = True
 
 
+HELD_KINDS = frozenset({"command", "interaction", "denial"})  # about the request, nothing more
 _HELD: ContextVar[Held | None] = ContextVar("deskhand_audit_held", default=None)
 
 
 @contextmanager
 def held() -> Iterator[Held]:
-    """Hold what `Audit.record` is given in this context until the block ends.
+    """Hold what `Audit.record` is given of `HELD_KINDS` in this context until the block ends.
 
     Tasks started inside see the same Held (contextvars are copied): what they record before the
     block ends is held too, what they record after it is written at once (`open` is False then),
@@ -116,7 +120,7 @@ class Audit:
     async def record(self, tenant_id: int, kind: str, action: str, outcome: str, **kw: Any) -> None:
         row = make_row(tenant_id, kind, action, outcome, **kw)
         holding = _HELD.get()
-        if holding is not None and holding.open:
+        if holding is not None and holding.open and kind in HELD_KINDS:
             holding.rows.append(row)
             return
         async with self._db.engine.begin() as conn:
