@@ -1,23 +1,18 @@
 """Append-only audit trail: every command, decision, denial and external call outcome.
 
-A chat request run from the inbox holds the events that only describe the request itself (the
-command or click, its outcome, a denial: `HELD_KINDS`) and the inbox writes them in the
-transaction that finishes the request (bot/inbox.py): one commit instead of two per command. What
-the request did to other systems or decided (`external` vendor calls, `decision`s on approvals and
-wipes, and every other kind) is written at once, so a worker that dies after acting still leaves
-the trail of what it did; the request itself is then reported as unfinished.
+`Audit.record` returns once its row is committed, so a request's answer is never sent for a
+command whose audit row could not be written (the person is told something went wrong, with a
+reference). Rows that arrive while a write is in flight are written together in the next one
+(group commit): under load a command's row costs a share of a commit, not a commit of its own.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from bot.batching import GroupCommit
 from bot.model import Actor
 from storage.audit import AuditEvent, AuditRepo, event_row, insert_events
 from storage.db import Database
@@ -82,49 +77,36 @@ def make_event(tenant_id: int, kind: str, action: str, outcome: str, **kw: Any) 
     return AuditEvent(**make_row(tenant_id, kind, action, outcome, **kw))
 
 
-@dataclass
-class Held:
-    """The events of one request, for its caller to write in its own transaction."""
-
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    open: bool = True
-
-
-HELD_KINDS = frozenset({"command", "interaction", "denial"})  # about the request, nothing more
-_HELD: ContextVar[Held | None] = ContextVar("deskhand_audit_held", default=None)
-
-
-@contextmanager
-def held() -> Iterator[Held]:
-    """Hold what `Audit.record` is given of `HELD_KINDS` in this context until the block ends.
-
-    Tasks started inside see the same Held (contextvars are copied): what they record before the
-    block ends is held too, what they record after it is written at once (`open` is False then),
-    so no event is ever dropped."""
-    holding = Held()
-    token = _HELD.set(holding)
-    try:
-        yield holding
-    finally:
-        holding.open = False
-        _HELD.reset(token)
-
-
 class Audit:
-    """Writes events in their own short transaction, so a failed action still leaves a trail;
-    inside `held()`, hands them to the holder (the inbox writes them with the request's finish)."""
+    """Writes events in their own short transaction (grouped with those arriving meanwhile), so a
+    failed action still leaves a trail; `add` writes one inside a caller's unit of work."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._rows: GroupCommit[dict[str, Any], Exception | None] = GroupCommit(self._write)
 
     async def record(self, tenant_id: int, kind: str, action: str, outcome: str, **kw: Any) -> None:
-        row = make_row(tenant_id, kind, action, outcome, **kw)
-        holding = _HELD.get()
-        if holding is not None and holding.open and kind in HELD_KINDS:
-            holding.rows.append(row)
-            return
-        async with self._db.engine.begin() as conn:
-            await insert_events(conn, [row])
+        failed = await self._rows.add(make_row(tenant_id, kind, action, outcome, **kw))
+        if failed is not None:
+            raise failed
+
+    async def _write(self, rows: list[dict[str, Any]]) -> list[Exception | None]:
+        try:
+            async with self._db.engine.begin() as conn:
+                await insert_events(conn, rows)
+            return [None] * len(rows)
+        except Exception as exc:
+            if len(rows) == 1:
+                return [exc]
+        results: list[Exception | None] = []  # one bad row must not fail the others: each alone
+        for row in rows:
+            try:
+                async with self._db.engine.begin() as conn:
+                    await insert_events(conn, [row])
+                results.append(None)
+            except Exception as exc:
+                results.append(exc)
+        return results
 
     @staticmethod
     async def add(uow: UnitOfWork, tenant_id: int, kind: str, action: str, outcome: str,

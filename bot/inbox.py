@@ -32,7 +32,7 @@ from typing import Any, Literal, Protocol
 
 import orjson
 
-from bot import audit, logs
+from bot import logs
 from bot.batching import SLOTS, Admission, GroupCommit
 from bot.secrets import SecretBox
 from bot.tasks import Tasks
@@ -51,7 +51,6 @@ RETRY = 1.0  # after a failed claim, sweep or listen
 DRAIN_SECONDS = 5.0
 
 Abandoned = Literal["late", "interrupted"]
-Finished = tuple[int, list[dict[str, Any]]]  # an item's id and the audit events it holds
 
 # What the person is told, in one voice for every platform (the adapter renders it).
 ABANDONED_TEXT: dict[Abandoned, tuple[str, str]] = {
@@ -115,7 +114,7 @@ class Inbox:
         self.holder = f"{self.replica}:{uuid.uuid4().hex[:8]}"
         self.admission = Admission()
         self._puts: GroupCommit[NewItem, bool] = GroupCommit(self._write)
-        self._finishes: GroupCommit[Finished, Exception | None] = GroupCommit(self._finish)
+        self._finishes: GroupCommit[int, Exception | None] = GroupCommit(self._finish)
         self._jobs = Tasks("inbox", log)
         self._running: set[int] = set()  # item ids this process is working on
         self._loops = Tasks("inbox loops", log)
@@ -234,15 +233,13 @@ class Inbox:
             await self._run_item(item, give_back)
 
     async def _run_item(self, item: Item, give_back: Callable[[], None]) -> None:
-        with audit.held() as held:  # written below, with the finish
-            await self._execute(item, give_back)
+        await self._execute(item, give_back)
         try:
-            failed = await self._finishes.add((item.id, held.rows))
+            failed = await self._finishes.add(item.id)
             if failed is not None:
                 raise failed
         except Exception:  # the row stays leased: when it lapses, the sender hears "may not have"
-            log.error("inbox item %s: could not mark it finished and write its %s audit events",
-                      item.id, len(held.rows), exc_info=True)
+            log.error("inbox item %s: could not mark it finished", item.id, exc_info=True)
         finally:
             self._running.discard(item.id)
 
@@ -264,20 +261,18 @@ class Inbox:
         finally:
             give_back()
 
-    async def _finish(self, batch: list[Finished]) -> list[Exception | None]:
+    async def _finish(self, batch: list[int]) -> list[Exception | None]:
         try:
-            await self.store.finish(self.holder, [i for i, _ in batch],
-                                    [row for _, rows in batch for row in rows])
+            await self.store.finish(self.holder, batch)
             return [None] * len(batch)
         except Exception:
             if len(batch) == 1:
                 raise
-        # One bad item (say, an event naming a tenant deleted meanwhile) must not keep the
-        # others of its batch unfinished: each alone.
+        # One bad item must not keep the others of its batch unfinished: each alone.
         results: list[Exception | None] = []
-        for item_id, rows in batch:
+        for item_id in batch:
             try:
-                await self.store.finish(self.holder, [item_id], rows)
+                await self.store.finish(self.holder, [item_id])
                 results.append(None)
             except Exception as exc:
                 results.append(exc)

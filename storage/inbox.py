@@ -43,7 +43,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.audit import insert_events
 from storage.base import Base, BigId, utcnow
 
 CHANNEL = "deskhand_inbox"  # PostgreSQL's NOTIFY channel of new requests
@@ -196,12 +195,9 @@ class InboxStore:
             await conn.execute(_RENEW, {"ids": list(ids), "holder": holder,
                                         "until": utcnow() + lease})
 
-    async def finish(self, holder: str, ids: Collection[int],
-                     audit: list[dict[str, Any]] | None = None) -> None:
-        """Delete `holder`'s items (one a sweep has taken from it meanwhile is left alone) and
-        append their audit events (storage.audit.event_row), in one transaction."""
+    async def finish(self, holder: str, ids: Collection[int]) -> None:
+        """Delete `holder`'s items (one a sweep has taken from it meanwhile is left alone)."""
         async with self.engine.begin() as conn:
-            await insert_events(conn, audit or [])
             await conn.execute(_FINISH, {"ids": list(ids), "holder": holder})
 
     async def take_lapsed(self, platforms: Collection[str]) -> list[Item]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -153,19 +154,17 @@ async def test_a_revoked_assignments_number_is_never_shown_again_and_the_trail_n
     assert len(set(shown)) == 3
 
 
-async def test_inside_a_held_request_only_its_own_rows_wait_for_the_finish(runtime: Runtime) -> None:
-    """The inbox holds a request's command, click and denial rows for its finish; what the request
-    did elsewhere (a vendor call, a decision) is on record at once, so a worker that dies after
-    acting, before the finish, still leaves the trail of the action."""
-    from bot.audit import held
 
-    with held() as holding:
-        await runtime.audit.record(runtime.tenant_id, "external", "ws1.lock", "ok",
-                                   actor_label="worker", correlation_id="cid-held")
-        await runtime.audit.record(runtime.tenant_id, "decision", "ws1.wipe", "confirmed",
-                                   actor_label="worker", correlation_id="cid-held")
-        await runtime.audit.record(runtime.tenant_id, "command", "device", "ok",
-                                   actor_label="worker", correlation_id="cid-held")
-        written = [(e.kind, e.action) for e in await events(runtime, "cid-held")]
-        assert written == [("external", "ws1.lock"), ("decision", "ws1.wipe")]
-        assert [(r["kind"], r["action"]) for r in holding.rows] == [("command", "device")]
+async def test_rows_recorded_together_share_a_commit_and_each_is_written(runtime: Runtime) -> None:
+    """`record` returns once its row is committed; rows arriving while a write is in flight go
+    together in the next one (group commit), none lost."""
+    from sqlalchemy import event
+
+    commits: list[int] = []
+    event.listen(runtime.db.engine.sync_engine, "commit", lambda _conn: commits.append(1))
+    await asyncio.gather(*(runtime.audit.record(
+        runtime.tenant_id, "command", "whoami", "ok", actor_label=f"worker-{n}",
+        correlation_id="cid-group") for n in range(30)))
+    written = await events(runtime, "cid-group")
+    assert sorted(e.actor_email or "" for e in written) == sorted(f"worker-{n}" for n in range(30))
+    assert len(commits) < 30
