@@ -12,7 +12,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from bot.batching import GroupCommit
+from bot.batching import GroupCommit, each_alone_if_need_be
 from bot.model import Actor
 from storage.audit import AuditEvent, AuditRepo, event_row, insert_events
 from storage.db import Database
@@ -91,22 +91,11 @@ class Audit:
             raise failed
 
     async def _write(self, rows: list[dict[str, Any]]) -> list[Exception | None]:
-        try:
-            async with self._db.engine.begin() as conn:
-                await insert_events(conn, rows)
-            return [None] * len(rows)
-        except Exception as exc:
-            if len(rows) == 1:
-                return [exc]
-        results: list[Exception | None] = []  # one bad row must not fail the others: each alone
-        for row in rows:
-            try:
-                async with self._db.engine.begin() as conn:
-                    await insert_events(conn, [row])
-                results.append(None)
-            except Exception as exc:
-                results.append(exc)
-        return results
+        return await each_alone_if_need_be(rows, self._insert)
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> None:
+        async with self._db.engine.begin() as conn:
+            await insert_events(conn, rows)
 
     @staticmethod
     async def add(uow: UnitOfWork, tenant_id: int, kind: str, action: str, outcome: str,

@@ -96,3 +96,24 @@ class GroupCommit(Generic[T, R]):
                 for (_, done), result in zip(batch, results, strict=True):
                     if not done.done():
                         done.set_result(result)
+
+
+async def each_alone_if_need_be(items: list[T], write: Callable[[list[T]], Awaitable[object]]
+                                ) -> list[Exception | None]:
+    """`write` the batch at once; if that fails, each item alone, so one bad item fails only
+    itself (a group commit's `write` for items that may fail on their own). Per item: None when
+    written, else its error."""
+    try:
+        await write(items)
+        return [None] * len(items)
+    except Exception as exc:
+        if len(items) == 1:
+            return [exc]
+    results: list[Exception | None] = []
+    for item in items:
+        try:
+            await write([item])
+            results.append(None)
+        except Exception as exc:
+            results.append(exc)
+    return results

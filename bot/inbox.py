@@ -33,7 +33,7 @@ from typing import Any, Literal, Protocol
 import orjson
 
 from bot import logs
-from bot.batching import SLOTS, Admission, GroupCommit
+from bot.batching import SLOTS, Admission, GroupCommit, each_alone_if_need_be
 from bot.secrets import SecretBox
 from bot.tasks import Tasks
 from storage.inbox import InboxStore, Item, NewItem
@@ -262,21 +262,8 @@ class Inbox:
             give_back()
 
     async def _finish(self, batch: list[int]) -> list[Exception | None]:
-        try:
-            await self.store.finish(self.holder, batch)
-            return [None] * len(batch)
-        except Exception:
-            if len(batch) == 1:
-                raise
-        # One bad item must not keep the others of its batch unfinished: each alone.
-        results: list[Exception | None] = []
-        for item_id in batch:
-            try:
-                await self.store.finish(self.holder, [item_id])
-                results.append(None)
-            except Exception as exc:
-                results.append(exc)
-        return results
+        # One bad item must not keep the others of its batch unfinished.
+        return await each_alone_if_need_be(batch, lambda ids: self.store.finish(self.holder, ids))
 
     def _open(self, item: Item) -> dict[str, Any]:
         payload: dict[str, Any] = orjson.loads(self.box.open(item.payload))

@@ -98,13 +98,18 @@ class Repo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
+    @property
+    def postgres(self) -> bool:
+        """Whether this session's database is PostgreSQL (else SQLite)."""
+        return bool(self.s.get_bind().dialect.name == "postgresql")
+
     def one_of(self, expr: ColumnElement[Any] | QueryableAttribute[Any], values: Collection[Any], *,
                negate: bool = False) -> ColumnElement[bool]:
         """`expr IN values` (`NOT IN` with `negate`) with the list bound as one parameter
         (`ValueList`). Both backends still search an index on `expr` for each value."""
         listed = bindparam(None, list(values), type_=ValueList(
             integers=all(isinstance(v, int) for v in values)))
-        if self.s.get_bind().dialect.name == "postgresql":
+        if self.postgres:
             return expr != all_(listed) if negate else expr == any_(listed)
         found: Select[Any] = select(literal_column("value")).select_from(func.json_each(listed))
         return expr.not_in(found) if negate else expr.in_(found)
@@ -121,8 +126,7 @@ class Repo:
     def insert(self, table: Any) -> Any:
         """An INSERT of this database's dialect, for ON CONFLICT clauses (SQLite and PostgreSQL
         spell them alike)."""
-        dialect = self.s.get_bind().dialect.name
-        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        return (postgresql.insert if self.postgres else sqlite.insert)(table)
 
     async def compare_and_set(self, table: type[Base], tenant_id: int, row_id: int,
                               expected: Collection[str], values: dict[str, Any],

@@ -238,7 +238,7 @@ class InventoryRepo(Repo):
                    if any(row[k] != before[row["id"]][k] for k in ("fqdn", "serial", "os",
                                                                    "owner_email"))}
         touched.sort(key=lambda r: r["id"])  # one order: racing updates queue, not deadlock
-        if touched and self.s.get_bind().dialect.name == "postgresql":
+        if touched and self.postgres:
             # One set-based statement: asyncpg runs an executemany as one statement a row.
             await self.s.execute(_UPDATE_FACTS_PG, {f"a_{c}": [row[c] for row in touched]
                                                     for c in ("id", *_FILLED)})
@@ -324,7 +324,7 @@ class InventoryRepo(Repo):
     async def analyze(self) -> None:
         """PostgreSQL: refresh the planner's statistics (none until autovacuum comes round after a
         bulk arrival: lookups then scan, retirement nests loops). SQLite's plans need none."""
-        if self.s.get_bind().dialect.name == "postgresql":
+        if self.postgres:
             await self.s.execute(text("ANALYZE devices, device_sources"))
 
     async def unseen(self, tenant_id: int, source: str, run_at: datetime) -> int:
