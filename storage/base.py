@@ -88,6 +88,16 @@ class ValueList(TypeDecorator[list[Any]]):
         return value if dialect.name == "postgresql" else json.dumps(value)
 
 
+def in_list(expr: ColumnElement[Any] | QueryableAttribute[Any], listed: Any, *, postgres: bool,
+            negate: bool = False) -> ColumnElement[bool]:
+    """`expr IN listed` for a ValueList parameter (`Repo.one_of`; a statement built once binds a
+    named one: `bindparam("groups", type_=ValueList())`)."""
+    if postgres:
+        return expr != all_(listed) if negate else expr == any_(listed)
+    found: Select[Any] = select(literal_column("value")).select_from(func.json_each(listed))
+    return expr.not_in(found) if negate else expr.in_(found)
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, datetime: UTCDateTime}
 
@@ -109,10 +119,7 @@ class Repo:
         (`ValueList`). Both backends still search an index on `expr` for each value."""
         listed = bindparam(None, list(values), type_=ValueList(
             integers=all(isinstance(v, int) for v in values)))
-        if self.postgres:
-            return expr != all_(listed) if negate else expr == any_(listed)
-        found: Select[Any] = select(literal_column("value")).select_from(func.json_each(listed))
-        return expr.not_in(found) if negate else expr.in_(found)
+        return in_list(expr, listed, postgres=self.postgres, negate=negate)
 
     def inline_time(self, value: datetime) -> ColumnElement[datetime]:
         """`value` written into the statement as a literal: executemany converts and binds every

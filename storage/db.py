@@ -45,7 +45,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise DatabaseUnavailable(parsed, exc) from None
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        from storage.sqlite_driver import dbapi  # one thread hop per statement
+
+        engine = create_async_engine(url, connect_args={"timeout": 30}, module=dbapi(), **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, func, or_, select
 
-from storage.base import Repo
+from storage.base import Repo, ValueList, in_list
 from storage.devices import Device, ManagementGroup
 from storage.inventory import DeviceSource
 
@@ -25,12 +25,39 @@ class Listed(NamedTuple):
     sources: list[str]  # the inventory sources that report it, sorted
 
 
+D, G = cast(Table, Device.__table__).c, cast(Table, ManagementGroup.__table__).c
+S = cast(Table, DeviceSource.__table__).c
 # Each device's sources in the same statement: string_agg on PostgreSQL, group_concat on SQLite.
-_SOURCES = (select(func.aggregate_strings(DeviceSource.source, ","))
-            .where(DeviceSource.device_id == Device.id).scalar_subquery())
-_COLUMNS = select(Device.id, Device.name, ManagementGroup.name, Device.os, Device.owner_email,
-                  Device.last_seen, _SOURCES).outerjoin(
-    ManagementGroup, ManagementGroup.id == Device.management_group_id)
+_SOURCES = select(func.aggregate_strings(S.source, ",")).where(S.device_id == D.id).scalar_subquery()
+_COLUMNS = select(D.id, D.name, G.name, D.os, D.owner_email, D.last_seen, _SOURCES).outerjoin(
+    ManagementGroup.__table__, G.id == D.management_group_id)
+# (postgres, groups scoped, by groups, by names, in group, searched, after) -> its statement:
+# built once per shape (a statement made per call cost more CPU than running it).
+_Shape = tuple[bool, bool, bool, bool, bool, bool, bool]
+_BUILT: dict[_Shape, Select[Any]] = {}
+
+
+def _statement(shape: _Shape) -> Select[Any]:
+    if shape not in _BUILT:
+        postgres, scoped, by_groups, by_names, in_group, searched, after = shape
+        q = _COLUMNS.where(D.tenant_id == bindparam("tenant"), D.retired_at.is_(None))
+        if scoped:
+            scope: list[ColumnElement[bool]] = []
+            if by_groups:
+                scope.append(in_list(func.lower(G.name), bindparam("groups", type_=ValueList()),
+                                     postgres=postgres))
+            if by_names:
+                scope.append(in_list(func.lower(D.name), bindparam("names", type_=ValueList()),
+                                     postgres=postgres))
+            q = q.where(or_(*scope))
+        if in_group:
+            q = q.where(func.lower(G.name) == bindparam("group"))
+        if searched:
+            q = q.where(func.lower(D.name).contains(bindparam("query")))
+        if after:
+            q = q.where(D.name > bindparam("after"))
+        _BUILT[shape] = q.order_by(D.name).limit(bindparam("limit"))
+    return _BUILT[shape]
 
 
 class DevicePageRepo(Repo):
@@ -40,23 +67,15 @@ class DevicePageRepo(Repo):
         """Devices ordered by name after `after`: in management group `group` (any case) when
         given, among those in `groups` or named in `names` (lower-cased; `groups` None: every
         device), matching `query`."""
-        q = _COLUMNS.where(Device.tenant_id == tenant_id, Device.retired_at.is_(None))
-        if groups is not None:
-            scope: list[ColumnElement[bool]] = []
-            if groups:
-                scope.append(func.lower(ManagementGroup.name).in_(list(groups)))
-            if names and group is None:  # devices granted by name belong to no group asked for
-                scope.append(func.lower(Device.name).in_(list(names)))
-            if not scope:
-                return []
-            q = q.where(or_(*scope))
-        if group is not None:
-            q = q.where(func.lower(ManagementGroup.name) == group.lower())
-        if query:
-            q = q.where(func.lower(Device.name).contains(query.lower()))
-        if after:
-            q = q.where(Device.name > after)
-        rows = await self.s.execute(q.order_by(Device.name).limit(limit))
+        by_names = bool(names) and group is None  # devices granted by name are in no group asked
+        if groups is not None and not groups and not by_names:
+            return []
+        shape = (self.postgres, groups is not None, bool(groups), groups is not None and by_names,
+                 group is not None, bool(query), bool(after))
+        params = {"tenant": tenant_id, "limit": limit, "groups": list(groups or ()),
+                  "names": list(names), "group": (group or "").lower(),
+                  "query": (query or "").lower(), "after": after}
+        rows = await self.s.execute(_statement(shape), params)
         return [Listed(id_, name, group, os, owner, seen, sorted(sources.split(",")) if sources else [])
                 for id_, name, group, os, owner, seen, sources in rows]
 
