@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import ColumnElement, Select, Table, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, func, literal_column, or_, select
 
 from storage.base import Repo, ValueList, in_list
 from storage.devices import Device, ManagementGroup
@@ -27,10 +27,16 @@ class Listed(NamedTuple):
 
 D, G = cast(Table, Device.__table__).c, cast(Table, ManagementGroup.__table__).c
 S = cast(Table, DeviceSource.__table__).c
-# Each device's sources in the same statement: string_agg on PostgreSQL, group_concat on SQLite.
-_SOURCES = select(func.aggregate_strings(S.source, ",")).where(S.device_id == D.id).scalar_subquery()
-_COLUMNS = select(D.id, D.name, G.name, D.os, D.owner_email, D.last_seen, _SOURCES).outerjoin(
-    ManagementGroup.__table__, G.id == D.management_group_id)
+
+
+def _columns(postgres: bool) -> Select[Any]:
+    # Each device's sources in the same statement. The separator is written into the SQL: as a
+    # parameter (aggregate_strings) the statement would be rendered anew at every execution.
+    joined = (func.string_agg if postgres else func.group_concat)(S.source, literal_column("','"))
+    sources = select(joined).where(S.device_id == D.id).scalar_subquery()
+    return select(D.id, D.name, G.name, D.os, D.owner_email, D.last_seen, sources).outerjoin(
+        ManagementGroup.__table__, G.id == D.management_group_id)
+
 # (postgres, groups scoped, by groups, by names, in group, searched, after) -> its statement:
 # built once per shape (a statement made per call cost more CPU than running it).
 _Shape = tuple[bool, bool, bool, bool, bool, bool, bool]
@@ -40,7 +46,7 @@ _BUILT: dict[_Shape, Select[Any]] = {}
 def _statement(shape: _Shape) -> Select[Any]:
     if shape not in _BUILT:
         postgres, scoped, by_groups, by_names, in_group, searched, after = shape
-        q = _COLUMNS.where(D.tenant_id == bindparam("tenant"), D.retired_at.is_(None))
+        q = _columns(postgres).where(D.tenant_id == bindparam("tenant"), D.retired_at.is_(None))
         if scoped:
             scope: list[ColumnElement[bool]] = []
             if by_groups:

@@ -35,6 +35,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     select,
     text,
     update,
@@ -43,7 +44,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, BigId, utcnow
+from storage.base import Base, BigId, ValueList, in_list, utcnow
 
 CHANNEL = "deskhand_inbox"  # PostgreSQL's NOTIFY channel of new requests
 
@@ -104,11 +105,6 @@ class NewItem:
 _COLUMNS = (T.id, T.platform, T.kind, T.payload, T.received_at)
 _INSERT = insert(TABLE)
 _NOTIFY = text(f"NOTIFY {CHANNEL}")
-_RENEW = (update(TABLE).where(T.id.in_(bindparam("ids", expanding=True)),
-                              T.claimed_by == bindparam("holder"))
-          .values(lease_until=bindparam("until")))
-_FINISH = delete(TABLE).where(T.id.in_(bindparam("ids", expanding=True)),
-                              T.claimed_by == bindparam("holder"))
 _FORGET_KEYS = delete(KEYS).where(KEYS.c.expires_at < bindparam("now"))
 _STATS = select(func.count().filter(T.claimed_by.is_(None)),
                 func.count().filter(T.claimed_by.is_not(None)),
@@ -122,6 +118,11 @@ class InboxStore:
         dialect = postgresql if self.postgres else sqlite
         self._take = (dialect.insert(KEYS).on_conflict_do_nothing(index_elements=["key"])
                       .returning(KEYS.c.key))
+        # The ids as one parameter: an expanding IN would render the statement anew every time.
+        mine = (in_list(T.id, bindparam("ids", type_=ValueList(integers=True)),
+                        postgres=self.postgres), T.claimed_by == bindparam("holder"))
+        self._renew = update(TABLE).where(*mine).values(lease_until=bindparam("until"))
+        self._finish = delete(TABLE).where(*mine)
         self._by_platforms: dict[tuple[str, ...], tuple[Update, Any, Any]] = {}
 
     def _statements(self, platforms: Collection[str]) -> tuple[Update, Any, Any]:
@@ -129,7 +130,7 @@ class InboxStore:
         first use: a consumer always asks for the same platforms."""
         key = tuple(sorted(platforms))
         if key not in self._by_platforms:
-            mine = T.platform.in_(key)
+            mine = T.platform.in_([literal(p) for p in key])  # fixed: no expanding IN
             # MATERIALIZED: evaluated once. As a plain subquery PostgreSQL may rescan it per row
             # it updates, each rescan skipping the rows already taken: a claim of 2 took all 5.
             oldest = (select(T.id).where(T.claimed_by.is_(None), mine).order_by(T.id)
@@ -192,13 +193,13 @@ class InboxStore:
 
     async def renew(self, holder: str, ids: Collection[int], lease: timedelta) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(_RENEW, {"ids": list(ids), "holder": holder,
+            await conn.execute(self._renew, {"ids": list(ids), "holder": holder,
                                         "until": utcnow() + lease})
 
     async def finish(self, holder: str, ids: Collection[int]) -> None:
         """Delete `holder`'s items (one a sweep has taken from it meanwhile is left alone)."""
         async with self.engine.begin() as conn:
-            await conn.execute(_FINISH, {"ids": list(ids), "holder": holder})
+            await conn.execute(self._finish, {"ids": list(ids), "holder": holder})
 
     async def take_lapsed(self, platforms: Collection[str]) -> list[Item]:
         """Remove and return the items of `platforms` whose worker stopped renewing its lease."""
