@@ -18,12 +18,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.adapter import PlatformRefused, Supports
 from bot.model import Actor, MessageRef, Platform, PlatformIdentity, Recipient, ReplyTarget, own_account
 from bot.platforms.slack.clients import SlackClients, workspace_of
+from bot.platforms.slack.webhook import post_response
 from cards.blockkit import SlackMessage, render
 from cards.model import Card
 from storage.directory import DirectoryRepo
@@ -174,16 +175,17 @@ class SlackMessenger:
         self._url_uses.move_to_end(url)
         while len(self._url_uses) > 10_000:
             self._url_uses.popitem(last=False)
-        hook = AsyncWebhookClient(url, session=self.client.session,
-                                  retry_handlers=self.client.retry_handlers)
+        if self.client.session is None or self.client.session.closed:
+            self.client.session = aiohttp.ClientSession()  # the adapter's start opens it
         try:
-            resp = await hook.send(text=message.text, blocks=message.blocks, **kw)
+            status, body = await post_response(self.client.session, url, {
+                "text": message.text, "blocks": message.blocks, **kw})
         except Exception as exc:  # network trouble: the caller falls back to the Web API
             log.warning("response_url failed: %s", type(exc).__name__)
             return False
-        if resp.status_code != 200:
-            log.warning("response_url answered %s: %s", resp.status_code, resp.body[:200])
-        return resp.status_code == 200
+        if status != 200:
+            log.warning("response_url answered %s: %s", status, body[:200])
+        return status == 200
 
     async def _slack_user(self, recipient: Recipient) -> str:
         own = own_account(recipient, "slack")

@@ -136,3 +136,25 @@ async def test_an_old_or_refused_response_url_falls_back_to_post_ephemeral(tmp_p
         ref = await messenger.post_private(fresh, ALEX, message)
         assert len(env.fake.called("response_url")) == 1 and len(env.fake.called("chat.postEphemeral")) == 2
         assert ref.message_id and ref.extra["ephemeral"]
+
+
+async def test_a_response_url_429_is_retried_after_retry_after_and_a_500_is_not(tmp_path: Path) -> None:
+    async with slack_env(tmp_path) as env:
+        messenger, message = env.adapter.messenger, render(card(1))
+
+        def fresh(name: str) -> ReplyTarget:
+            return ReplyTarget("slack", CHANNEL, extra={"response_url": env.fake.response_url(name),
+                                                        "received": time.time()})
+
+        env.fake.script["response_url"] = [(429, {}, {"Retry-After": "1"})]
+        started = time.monotonic()
+        await messenger.post_private(fresh("busy"), ALEX, message)
+        posts = env.fake.called("response_url")
+        assert len(posts) == 2 and time.monotonic() - started >= 0.9  # Slack's wait was kept
+        assert posts[1].args["blocks"] == message.blocks and posts[1].args["response_type"] == "ephemeral"
+        assert not env.fake.called("chat.postEphemeral")
+
+        env.fake.script["response_url"] = [(500, {"error": "oops"}, {})]
+        await messenger.post_private(fresh("broken"), ALEX, message)  # it may have posted: no retry
+        assert len(env.fake.called("response_url")) == 3
+        assert len(env.fake.called("chat.postEphemeral")) == 1  # the fallback told the person
