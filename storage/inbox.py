@@ -115,6 +115,10 @@ class InboxStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
+        # Claims, renewals and finishes are one statement each: on PostgreSQL they run in
+        # autocommit, without a BEGIN and a COMMIT round trip around them.
+        self._single = engine.execution_options(isolation_level="AUTOCOMMIT") \
+            if self.postgres else engine
         dialect = postgresql if self.postgres else sqlite
         self._take = (dialect.insert(KEYS).on_conflict_do_nothing(index_elements=["key"])
                       .returning(KEYS.c.key))
@@ -186,19 +190,19 @@ class InboxStore:
                     platforms: Collection[str]) -> list[Item]:
         """The oldest `limit` unclaimed items of `platforms`, now leased to `holder`."""
         claim = self._statements(platforms)[0]
-        async with self.engine.begin() as conn:
+        async with self._single.begin() as conn:
             rows = (await conn.execute(claim, {"limit": limit, "holder": holder,
                                                "until": utcnow() + lease})).all()
         return sorted((Item(*row) for row in rows), key=lambda i: i.id)
 
     async def renew(self, holder: str, ids: Collection[int], lease: timedelta) -> None:
-        async with self.engine.begin() as conn:
+        async with self._single.begin() as conn:
             await conn.execute(self._renew, {"ids": list(ids), "holder": holder,
                                         "until": utcnow() + lease})
 
     async def finish(self, holder: str, ids: Collection[int]) -> None:
         """Delete `holder`'s items (one a sweep has taken from it meanwhile is left alone)."""
-        async with self.engine.begin() as conn:
+        async with self._single.begin() as conn:
             await conn.execute(self._finish, {"ids": list(ids), "holder": holder})
 
     async def take_lapsed(self, platforms: Collection[str]) -> list[Item]:

@@ -38,7 +38,7 @@ def _readable(grants: list[Grant]) -> tuple[list[str] | None, list[str]]:
 async def _page(ctx: Context, query: str | None, group: str | None, after: str | None) -> Card:
     page_size = (await CoreTenantSettings.cached(ctx.runtime.access, ctx.tenant_id)).page_size
     groups, names = _readable(ctx.grants)
-    async with ctx.runtime.db.uow() as uow:
+    async with ctx.runtime.db.reads() as uow:
         pages = uow.repo(DevicePageRepo)
         rows = await pages.listing(ctx.tenant_id, query=query, group=group, groups=groups,
                                    names=names, after=after, limit=page_size + 1)
