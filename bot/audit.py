@@ -94,7 +94,10 @@ class Audit:
         return await each_alone_if_need_be(rows, self._insert)
 
     async def _insert(self, rows: list[dict[str, Any]]) -> None:
-        async with self._db.engine.begin() as conn:
+        # A lone row is one statement: on PostgreSQL it commits in autocommit, without the BEGIN
+        # and COMMIT round trips (a group is written in one transaction, all or nothing).
+        engine = self._db.autocommit if len(rows) == 1 else self._db.engine
+        async with engine.begin() as conn:
             await insert_events(conn, rows)
 
     @staticmethod
