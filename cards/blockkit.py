@@ -132,7 +132,7 @@ def _table_blocks(table: Table, room: int) -> tuple[list[Block], int]:
     cols = len(table.columns)
     rows = [tuple(r[:cols]) + ("",) * (cols - len(r)) for r in table.rows]
     if table.markdown:  # a code block shows markup as typed: `code` is already monospace here
-        rows = [tuple(INLINE_CODE.sub(r"\1", c) for c in r) for r in rows]
+        rows = [tuple(INLINE_CODE.sub(r"\1", c) if "`" in c else c for c in r) for r in rows]
     widths = [min(CELL, max([len(c), *(len(r[i]) for r in rows)])) for i, c in enumerate(table.columns)]
 
     def line(cells: tuple[str, ...]) -> str:
