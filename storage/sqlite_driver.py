@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
-from sqlalchemy.util import await_
+from sqlalchemy.util import EMPTY_DICT, await_
 
 _Outcome = tuple[Any, list[Any], int, int | None]  # description, rows, rowcount, lastrowid
 
@@ -48,16 +48,17 @@ def _run(conn: sqlite3.Connection, many: bool, operation: str, parameters: Any) 
 class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     """A buffered cursor whose statement runs in one call on aiosqlite's thread."""
 
-    __slots__ = ("_description", "_rowcount", "_lastrowid", "_arraysize")
+    __slots__ = ("_arraysize", "_description", "_lastrowid", "_rowcount")
 
     def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:
         # No cursor is opened here (the stock adapter spends a thread hop on it).
         self._adapt_connection = adapt_connection
         self._connection = adapt_connection._connection
-        self._soft_closed_memoized = {}
+        self._soft_closed_memoized = EMPTY_DICT
         self._rows = collections.deque()
         self._description: Any = None
-        self._rowcount, self._lastrowid, self._arraysize = -1, None, 1
+        self._rowcount, self._arraysize = -1, 1
+        self._lastrowid: int | None = None
         self._cursor = None  # type: ignore[assignment]
 
     @property
@@ -111,7 +112,7 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
-    _cursor_cls = OneHopCursor
+    _cursor_cls = OneHopCursor  # type: ignore[assignment]  # a subclass of the stock cursor
 
     def _idle(self) -> bool:
         """No transaction open: sqlite3's commit and rollback would do nothing, yet the stock
