@@ -1,10 +1,10 @@
 """Inventory sync storage: which source reports which device, and the batched merge of a page.
 
 Every vendor device is one `device_sources` row (tenant, source, the vendor's id) pointing at one
-`devices` row. A batch is merged in a few Core statements (executemany, no ORM objects): rows
-already mapped, devices matching by FQDN, name, serial, then new devices inserted ON CONFLICT DO
-NOTHING on (tenant, name) RETURNING their ids, so two processes merging one batch end with one
-device each, never a duplicate or an error."""
+`devices` row. A batch is merged in a few Core statements (no ORM objects; on SQLite its rows
+bound as one JSON parameter, storage/json_rows): rows already mapped, devices matching by FQDN,
+name, serial, then new devices inserted ON CONFLICT DO NOTHING on (tenant, name) RETURNING their
+ids, so two processes merging one batch end with one device each, never a duplicate or an error."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from sqlalchemy import (
     cast,
     delete,
     func,
+    literal,
     null,
     or_,
     select,
@@ -39,7 +40,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from storage.base import Base, Repo
 from storage.devices import Device, in_tenant_any
 from storage.inventory_records import NO_GROUP, Group, Seen, fit
-from storage.json_rows import encode, encode_rows, rows_from_json, select_rows
+from storage.json_rows import encode, encode_rows, insert_rows, rows_from_json
 from storage.vendor_groups import Renamed, VendorGroupRepo
 
 
@@ -193,13 +194,13 @@ class InventoryRepo(Repo):
                      + cast(Device.id, String) + ")").execution_options(
                 synchronize_session=False))
         rows: list[dict[str, Any]] = [{"tenant_id": tenant_id, "name": r.name, "fqdn": r.fqdn,
-                 "serial": r.serial, "os": r.os, "owner_email": r.owner_email,
-                 "last_seen": r.last_seen, "attributes": {}, "management_group_id": None,
-                 "retired_at": None}
+                 "serial": r.serial, "os": r.os, "owner_email": r.owner_email, "last_seen":
+                 r.last_seen, "attributes": {}, "management_group_id": None, "retired_at": None}
                 for _, r in sorted(by_name.items())]  # one order: racing inserts queue, not deadlock
-        keys = list(rows[0])  # SQLite: one statement, not 2,000 rows' parameters (json_rows)
-        stmt = self.insert(DEVICES) if self.postgres else self.insert(DEVICES).from_select(
-            keys, select_rows(DEVICES, keys))
+        fixed: dict[str, ColumnElement[Any]] = {"tenant_id": literal(tenant_id, Integer), "retired_at":
+            null(), "attributes": literal({}, DEVICES.c.attributes.type), "management_group_id": null()}
+        keys = [k for k in rows[0] if k not in fixed]  # SQLite: 1 statement, `fixed` once (json_rows)
+        stmt = self.insert(DEVICES) if self.postgres else insert_rows(self.insert(DEVICES), keys, fixed)
         ids: dict[str, int] = {name: i for name, i in await self.s.execute(
             stmt.on_conflict_do_nothing(index_elements=["tenant_id", "name"]).returning(
                 DEVICES.c.name, DEVICES.c.id),
@@ -270,10 +271,11 @@ class InventoryRepo(Repo):
                 row["group_name"], row["group_ref"] = groups.get(row["external_id"], NO_GROUP)
         # The run's time is the same for every row: written into the statement once, not bound
         # and converted per row. SQLite: one statement, not 2,000 rows' parameters (json_rows).
-        keys, timed = list(rows[0]), ["seen_at", *(["group_at"] if staged else [])]
-        stmt = self.insert(SOURCES).values({c: self.inline_time(run_at) for c in timed}) \
-            if self.postgres else self.insert(SOURCES).from_select([*timed, *keys], select_rows(
-                SOURCES, keys, *[self.inline_time(run_at) for _ in timed]))
+        timed = {c: self.inline_time(run_at) for c in ("seen_at", *staged[2:])}  # group_at
+        keys = [k for k in rows[0] if k not in ("tenant_id", "source")]
+        stmt = self.insert(SOURCES).values(timed) if self.postgres else insert_rows(
+            self.insert(SOURCES), keys, {"tenant_id": literal(tenant_id, Integer),
+                                         "source": literal(source), **timed})
         await self.s.execute(stmt.on_conflict_do_update(
             index_elements=["tenant_id", "source", "external_id"],
             set_={c: stmt.excluded[c] for c in ("device_id", "name", "last_seen", "seen_at",

@@ -10,7 +10,7 @@ processors: what is stored is what an executemany stores. (PostgreSQL: `unnest`,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -60,3 +60,9 @@ def encode_rows(table: Table, keys: Sequence[str], rows: Sequence[dict[str, Any]
                 ) -> dict[str, str]:
     """Dict rows as `select_rows`'s one parameter."""
     return encode([table.c[k] for k in keys], [[r[k] for k in keys] for r in rows], dialect)
+
+
+def insert_rows(insert: Any, keys: Sequence[str], fixed: Mapping[str, ColumnElement[Any]]) -> Any:
+    """`insert` (of its dialect, for ON CONFLICT) from the rows bound as `ROWS` (columns `keys`,
+    `encode_rows`), with the `fixed` values every row shares written once into the statement."""
+    return insert.from_select([*fixed, *keys], select_rows(insert.table, keys, *fixed.values()))
