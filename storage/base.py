@@ -113,6 +113,10 @@ class Repo:
         """Whether this session's database is PostgreSQL (else SQLite)."""
         return bool(self.s.get_bind().dialect.name == "postgresql")
 
+    @property
+    def dialect(self) -> Any:
+        return self.s.get_bind().dialect
+
     def one_of(self, expr: ColumnElement[Any] | QueryableAttribute[Any], values: Collection[Any], *,
                negate: bool = False) -> ColumnElement[bool]:
         """`expr IN values` (`NOT IN` with `negate`) with the list bound as one parameter

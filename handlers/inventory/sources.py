@@ -5,6 +5,7 @@ size. Nothing here holds more than one batch."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -70,18 +71,35 @@ class TachyonSource:
             yield list(seen)
 
     async def groups(self) -> AsyncIterator[GroupPage]:
+        """Each management group's members. The next group is read while this one's are handed
+        on: 1E answers one request while deskhand parses another, instead of each waiting for
+        the other (the ids of two groups held at most; the sync keeps them all anyway)."""
         attribute, field = (self.config.inventory_1e_group_attribute,
                             self.config.inventory_1e_group_field)
-        for g in await self.client.management_groups(cid=self.cid):
-            value = {"Id": g.id, "UsableId": g.usable_id, "Name": g.name}[field]
 
-            async def read(start: int, size: int, value: str = value) -> tuple[Sequence[str],
-                                                                               int | None]:
+        async def members(value: str) -> list[Sequence[str]]:
+            async def read(start: int, size: int) -> tuple[Sequence[str], int | None]:
                 page = await self.client.device_ids(start, size, (attribute, value), cid=self.cid)
                 return page.ids, page.total
 
-            async for ids in self._walk(read):
-                yield g.name, g.id, list(ids)
+            return [ids async for ids in self._walk(read)]
+
+        listed = await self.client.management_groups(cid=self.cid)
+        reads = [members({"Id": g.id, "UsableId": g.usable_id, "Name": g.name}[field])
+                 for g in listed]
+        ahead: collections.deque[asyncio.Task[list[Sequence[str]]]] = collections.deque()
+        try:
+            for g in listed:
+                while len(ahead) < 2 and reads:
+                    ahead.append(asyncio.create_task(reads.pop(0)))
+                for ids in await ahead.popleft():
+                    yield g.name, g.id, list(ids)
+        finally:
+            for task in ahead:
+                task.cancel()
+            await asyncio.gather(*ahead, return_exceptions=True)
+            for unread in reads:
+                unread.close()  # never started: closed, so no "never awaited" warning
 
 
 def _tv(d: ManagedDevice) -> Seen:
