@@ -91,6 +91,14 @@ def _ping_when_idle(engine: AsyncEngine, seconds: float) -> None:
                 raise DisconnectionError(f"idle connection is gone: {type(exc).__name__}") from exc
 
 
+def autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for work that is one statement: on PostgreSQL in autocommit, without the
+    BEGIN and COMMIT round trips around it (the statement is atomic alone); SQLite's own."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 class Database:
     """Owns the engine; hands out units of work."""
 
@@ -98,8 +106,7 @@ class Database:
         self.url = url
         self.engine = create_engine(url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.autocommit = self.engine if is_sqlite(url) else self.engine.execution_options(
-            isolation_level="AUTOCOMMIT")  # one-statement work on PostgreSQL: no BEGIN/COMMIT
+        self.autocommit = autocommit(self.engine)
         self._reads = async_sessionmaker(self.autocommit, expire_on_commit=False)
 
     @property

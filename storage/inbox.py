@@ -45,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, BigId, ValueList, in_list, utcnow
+from storage.db import autocommit
 
 CHANNEL = "deskhand_inbox"  # PostgreSQL's NOTIFY channel of new requests
 
@@ -115,10 +116,7 @@ class InboxStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
-        # Claims, renewals and finishes are one statement each: on PostgreSQL they run in
-        # autocommit, without a BEGIN and a COMMIT round trip around them.
-        self._single = engine.execution_options(isolation_level="AUTOCOMMIT") \
-            if self.postgres else engine
+        self._single = autocommit(engine)  # claims, renewals and finishes are one statement
         dialect = postgresql if self.postgres else sqlite
         self._take = (dialect.insert(KEYS).on_conflict_do_nothing(index_elements=["key"])
                       .returning(KEYS.c.key))
