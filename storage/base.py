@@ -109,13 +109,13 @@ class Repo:
         self.s = session
 
     @property
-    def postgres(self) -> bool:
-        """Whether this session's database is PostgreSQL (else SQLite)."""
-        return bool(self.s.get_bind().dialect.name == "postgresql")
-
-    @property
     def dialect(self) -> Any:
         return self.s.get_bind().dialect
+
+    @property
+    def postgres(self) -> bool:
+        """Whether this session's database is PostgreSQL (else SQLite)."""
+        return bool(self.dialect.name == "postgresql")
 
     def one_of(self, expr: ColumnElement[Any] | QueryableAttribute[Any], values: Collection[Any], *,
                negate: bool = False) -> ColumnElement[bool]:
@@ -129,8 +129,7 @@ class Repo:
         """`value` written into the statement as a literal: executemany converts and binds every
         parameter of every row, so a time that is the same in all of them is cheaper inline
         (SQLAlchemy refuses literal-execute parameters with executemany)."""
-        dialect = self.s.get_bind().dialect
-        render = UTCDateTime().literal_processor(dialect)
+        render = UTCDateTime().literal_processor(self.dialect)
         assert render is not None  # both backends render datetimes
         return literal_column(render(value), type_=UTCDateTime())
 

@@ -37,17 +37,18 @@ def _columns(postgres: bool) -> Select[Any]:
     return select(D.id, D.name, G.name, D.os, D.owner_email, D.last_seen, sources).outerjoin(
         ManagementGroup.__table__, G.id == D.management_group_id)
 
-# (postgres, groups scoped, by groups, by names, in group, searched, after) -> its statement:
-# built once per shape (a statement made per call cost more CPU than running it).
-_Shape = tuple[bool, bool, bool, bool, bool, bool, bool]
+
+# (postgres, by groups, by names, in group, searched, after) -> its statement: built once per
+# shape (a statement made per call cost more CPU than running it).
+_Shape = tuple[bool, bool, bool, bool, bool, bool]
 _BUILT: dict[_Shape, Select[Any]] = {}
 
 
 def _statement(shape: _Shape) -> Select[Any]:
     if shape not in _BUILT:
-        postgres, scoped, by_groups, by_names, in_group, searched, after = shape
+        postgres, by_groups, by_names, in_group, searched, after = shape
         q = _columns(postgres).where(D.tenant_id == bindparam("tenant"), D.retired_at.is_(None))
-        if scoped:
+        if by_groups or by_names:  # a scoped person (else every device)
             scope: list[ColumnElement[bool]] = []
             if by_groups:
                 scope.append(in_list(func.lower(G.name), bindparam("groups", type_=ValueList()),
@@ -76,8 +77,8 @@ class DevicePageRepo(Repo):
         by_names = bool(names) and group is None  # devices granted by name are in no group asked
         if groups is not None and not groups and not by_names:
             return []
-        shape = (self.postgres, groups is not None, bool(groups), groups is not None and by_names,
-                 group is not None, bool(query), bool(after))
+        shape = (self.postgres, bool(groups), groups is not None and by_names, group is not None,
+                 bool(query), bool(after))
         params = {"tenant": tenant_id, "limit": limit, "groups": list(groups or ()),
                   "names": list(names), "group": (group or "").lower(),
                   "query": (query or "").lower(), "after": after}
