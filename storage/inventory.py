@@ -1,9 +1,9 @@
 """Inventory sync storage: which source reports which device, and the batched merge of a page.
 
 Every vendor device is one `device_sources` row (tenant, source, the vendor's id) pointing at one
-`devices` row. A batch is merged in a few Core statements (no ORM objects; on SQLite its rows
-bound as one JSON parameter, storage/json_rows): rows already mapped, devices matching by FQDN,
-name, serial, then new devices inserted ON CONFLICT DO NOTHING on (tenant, name) RETURNING their
+`devices` row. A batch is merged in a few Core statements (no ORM objects; each write's rows bound
+as one parameter, storage/batch_rows): rows already mapped, devices matching by FQDN, name, serial,
+then new devices inserted ON CONFLICT DO NOTHING on (tenant, name) RETURNING their
 ids, so two processes merging one batch end with one device each, never a duplicate or an error."""
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
-    bindparam,
     case,
     cast,
     delete,
@@ -34,13 +33,12 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Repo
+from storage.batch_rows import bind, bind_rows, insert_rows, rows_source
 from storage.devices import Device, in_tenant_any
 from storage.inventory_records import NO_GROUP, Group, Seen, fit
-from storage.json_rows import encode, encode_rows, insert_rows, rows_from_json
 from storage.vendor_groups import Renamed, VendorGroupRepo
 
 
@@ -92,17 +90,16 @@ FACTS = (DEVICES.c.id, DEVICES.c.name, DEVICES.c.fqdn, DEVICES.c.serial, DEVICES
 _FACT_KEYS = tuple(c.name for c in FACTS)
 HELD = "its name is held by a retired device brought back by FQDN or serial: kept out till renamed"
 _FILLED = ("fqdn", "serial", "os", "owner_email", "last_seen", "retired_at")
-# One statement for a batch's fact updates: SQLite from rows bound as one JSON parameter
-# (storage/json_rows), PostgreSQL from one array a column, `UPDATE ... FROM unnest(...)`.
+# One statement for a batch's fact updates, `UPDATE ... FROM` the rows bound (storage/batch_rows).
 _FACT_COLUMNS = [DEVICES.c[c] for c in ("id", *_FILLED)]
-_FACTS = rows_from_json(_FACT_COLUMNS)
-_UPDATE_FACTS = update(DEVICES).where(DEVICES.c.id == _FACTS.c.id).values(
-    {c: _FACTS.c[c] for c in _FILLED})
-_FACTS_PG = func.unnest(*(bindparam(f"a_{c}", type_=postgresql.ARRAY(DEVICES.c[c].type))
-                          for c in ("id", *_FILLED))).table_valued(
-    "id", *_FILLED).render_derived(name="v")
-_UPDATE_FACTS_PG = update(DEVICES).where(DEVICES.c.id == _FACTS_PG.c.id).values(
-    {c: _FACTS_PG.c[c] for c in _FILLED})
+
+
+def _facts_update(postgres: bool) -> Any:
+    rows = rows_source(_FACT_COLUMNS, postgres=postgres)
+    return update(DEVICES).where(DEVICES.c.id == rows.c.id).values({c: rows.c[c] for c in _FILLED})
+
+
+_UPDATE_FACTS = {postgres: _facts_update(postgres) for postgres in (False, True)}
 
 
 class InventoryRepo(Repo):
@@ -199,12 +196,11 @@ class InventoryRepo(Repo):
                 for _, r in sorted(by_name.items())]  # one order: racing inserts queue, not deadlock
         fixed: dict[str, ColumnElement[Any]] = {"tenant_id": literal(tenant_id, Integer), "retired_at":
             null(), "attributes": literal({}, DEVICES.c.attributes.type), "management_group_id": null()}
-        keys = [k for k in rows[0] if k not in fixed]  # SQLite: 1 statement, `fixed` once (json_rows)
-        stmt = self.insert(DEVICES) if self.postgres else insert_rows(self.insert(DEVICES), keys, fixed)
+        keys = [k for k in rows[0] if k not in fixed]  # 1 statement, `fixed` once (batch_rows)
+        stmt = insert_rows(self.insert(DEVICES), keys, fixed, postgres=self.postgres)
         ids: dict[str, int] = {name: i for name, i in await self.s.execute(
             stmt.on_conflict_do_nothing(index_elements=["tenant_id", "name"]).returning(
-                DEVICES.c.name, DEVICES.c.id),
-            rows if self.postgres else encode_rows(DEVICES, keys, rows, self.dialect))}
+                DEVICES.c.name, DEVICES.c.id), bind_rows(DEVICES, keys, rows, self.dialect))}
         made = {row["name"].lower(): {**{k: row[k] for k in _FILLED}, "name": row["name"],
                                       "id": ids[row["name"]]}
                 for row in rows if row["name"] in ids}
@@ -246,12 +242,8 @@ class InventoryRepo(Repo):
                    if any(row[k] != before[row["id"]][k] for k in ("fqdn", "serial", "os",
                                                                    "owner_email"))}
         touched.sort(key=lambda r: r["id"])  # one order: racing updates queue, not deadlock
-        if touched and self.postgres:
-            # One set-based statement: asyncpg runs an executemany as one statement a row.
-            await self.s.execute(_UPDATE_FACTS_PG, {f"a_{c}": [row[c] for row in touched]
-                                                    for c in ("id", *_FILLED)})
-        elif touched:
-            await self.s.execute(_UPDATE_FACTS, encode(_FACT_COLUMNS, [
+        if touched:
+            await self.s.execute(_UPDATE_FACTS[self.postgres], bind(_FACT_COLUMNS, [
                 [row[c.name] for c in _FACT_COLUMNS] for row in touched], self.dialect))
         return len(changed | back), len(back)
 
@@ -270,17 +262,17 @@ class InventoryRepo(Repo):
             for row in rows:
                 row["group_name"], row["group_ref"] = groups.get(row["external_id"], NO_GROUP)
         # The run's time is the same for every row: written into the statement once, not bound
-        # and converted per row. SQLite: one statement, not 2,000 rows' parameters (json_rows).
+        # and converted per row. One statement, not 2,000 rows' parameters (batch_rows).
         timed = {c: self.inline_time(run_at) for c in ("seen_at", *staged[2:])}  # group_at
         keys = [k for k in rows[0] if k not in ("tenant_id", "source")]
-        stmt = self.insert(SOURCES).values(timed) if self.postgres else insert_rows(
-            self.insert(SOURCES), keys, {"tenant_id": literal(tenant_id, Integer),
-                                         "source": literal(source), **timed})
+        stmt = insert_rows(self.insert(SOURCES), keys, {
+            "tenant_id": literal(tenant_id, Integer), "source": literal(source), **timed},
+            postgres=self.postgres)
         await self.s.execute(stmt.on_conflict_do_update(
             index_elements=["tenant_id", "source", "external_id"],
             set_={c: stmt.excluded[c] for c in ("device_id", "name", "last_seen", "seen_at",
                                                 *staged)}),
-            rows if self.postgres else encode_rows(SOURCES, keys, rows, self.dialect))
+            bind_rows(SOURCES, keys, rows, self.dialect))
 
     # --- management groups --------------------------------------------------------------
 
