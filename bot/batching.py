@@ -7,7 +7,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-SLOTS = 4  # jobs started at once: more only added contention (bench/slack_ack.py)
+SLOTS = 4  # jobs started at once beside the acks: more slowed the acks (bench/slack_ack.py)
+# In a worker process (no acks to keep fast) more jobs at once let their audit rows, finishes
+# and claims share transactions: at 150-250 commands/s, 32 gave 1.5-2x the completed commands of
+# 4 and a fifth less CPU a command (bench/e2e.py, bench/README.md).
+WORKER_SLOTS = 32
 SLOT_HOLD = 0.5  # seconds a job keeps its slot at most, so a slow vendor never blocks the queue
 T = TypeVar("T")
 R = TypeVar("R")

@@ -33,12 +33,12 @@ from typing import Any, Literal, Protocol
 import orjson
 
 from bot import logs
-from bot.batching import SLOTS, Admission, GroupCommit, each_alone_if_need_be
+from bot.batching import SLOTS, WORKER_SLOTS, Admission, GroupCommit, each_alone_if_need_be
 from bot.secrets import SecretBox
 from bot.tasks import Tasks
 from storage.inbox import InboxStore, Item, NewItem
 
-__all__ = ["SLOTS", "Admission", "Inbox", "Replay"]
+__all__ = ["SLOTS", "WORKER_SLOTS", "Admission", "Inbox", "Replay"]
 log = logging.getLogger("deskhand.inbox")
 LEASE = timedelta(seconds=60)
 RENEW_EVERY = 20.0
@@ -109,10 +109,11 @@ class Inbox:
     on_write: list[Callable[[], None]] = field(default_factory=list)  # e.g. wake worker processes
     poll: float = SAFETY_POLL  # claim unwoken after this long (POLL where nothing wakes us)
     listen: bool = False  # PostgreSQL: be woken by other processes' writes (standalone workers)
+    slots: int = SLOTS  # jobs started at once (WORKER_SLOTS in a worker process)
 
     def __post_init__(self) -> None:
         self.holder = f"{self.replica}:{uuid.uuid4().hex[:8]}"
-        self.admission = Admission()
+        self.admission = Admission(self.slots)  # made again at start: a worker sets `slots` later
         self._puts: GroupCommit[NewItem, bool] = GroupCommit(self._write)
         self._finishes: GroupCommit[int, Exception | None] = GroupCommit(self._finish)
         self._jobs = Tasks("inbox", log)
@@ -169,6 +170,7 @@ class Inbox:
         if not self.consume or not self.executors or len(self._loops):
             return  # a process without the platforms' adapters must not take their requests
         self._wake = asyncio.Event()
+        self.admission = Admission(self.slots)
         self._loops.spawn(self._consume(), name="inbox.consume")
         self._loops.spawn(self._every(RENEW_EVERY, self._renew), name="inbox.renew")
         self._loops.spawn(self._sweep_when_due(), name="inbox.sweep")
@@ -209,7 +211,7 @@ class Inbox:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll)
             give_backs = [await self.admission.take()]
-            while self.admission.free and len(give_backs) < SLOTS:
+            while self.admission.free and len(give_backs) < self.slots:
                 give_backs.append(await self.admission.take())
             self._wake.clear()  # before the claim: a write landing after it wakes us again
             try:

@@ -165,9 +165,11 @@ async def _work(settings: CoreSettings, child: bool) -> None:
 
 
 def as_worker(runtime: Runtime, child: bool) -> None:
-    """How a worker's inbox learns of new work: a child from its parent's stdin; a standalone
-    worker from the database's NOTIFY on PostgreSQL, or else by polling every second."""
+    """A worker's inbox runs more jobs at once than a listener's, and learns of new work: a child
+    from its parent's stdin; a standalone worker from the database's NOTIFY on PostgreSQL, or
+    else by polling every second."""
     runtime.inbox.drain = CHILD_DRAIN
+    runtime.inbox.slots = inbox.WORKER_SLOTS
     if not child:
         runtime.inbox.listen = runtime.inbox.store.postgres
         runtime.inbox.poll = inbox.SAFETY_POLL if runtime.inbox.listen else inbox.POLL

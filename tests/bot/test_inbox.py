@@ -3,7 +3,8 @@
 Admission caps the jobs started at once; a burst of signed slash commands all get their cards;
 an acked command stored while no worker ran is run by the next process; a request whose worker
 died is reported, not run again; one that waited past DESKHAND_INBOX_MAX_AGE is refused with a
-note; a failed write is told to the sender; claims never overlap on SQLite or PostgreSQL.
+note; a failed write is told to the sender; claims never overlap on SQLite or PostgreSQL; a
+worker process takes a backlog WORKER_SLOTS at a time.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from urllib.parse import parse_qsl
 
 import aiohttp
 import orjson
-from sqlalchemy import text, update
+from sqlalchemy import event, text, update
 
-from bot.inbox import SLOTS, Admission
+from bot import bootstrap, workers
+from bot.inbox import SLOTS, WORKER_SLOTS, Admission
 from bot.secrets import SecretBox
 from storage import migrate
 from storage.db import Database
@@ -94,6 +96,38 @@ async def test_a_burst_of_commands_all_get_their_cards_and_audit_rows(tmp_path: 
         rows = [e for e in await env.audit()
                 if (e.kind, e.action, e.outcome) == ("command", "devices", "ok")]
         assert len(rows) == SLOTS * 5
+
+
+async def test_a_worker_takes_a_backlog_in_claims_of_its_slots(tmp_path: Path) -> None:
+    """A worker process (no acks to keep fast) starts WORKER_SLOTS jobs at once, so a backlog's
+    claims, audit rows and finishes share transactions; a listener's consumer starts SLOTS."""
+    n = WORKER_SLOTS + SLOTS
+    async with fake_slack() as fake:
+        async with deskhand(tmp_path, fake, consume=False) as env:  # it only stores, as `serve`
+            await env.server.runtime.inbox.store.add(  # a backlog, queued while no worker ran
+                [item(command_payload(fake, "", f"b{i}")) for i in range(n)])
+            worker = bootstrap.build_runtime(env.server.runtime.settings)
+            bootstrap.attach_platforms(worker, listen=False)
+            workers.as_worker(worker, child=True)
+            claims: list[str] = []
+
+            def before(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+                if "UPDATE INBOX SET CLAIMED_BY" in statement.upper():
+                    claims.append(statement)
+
+            event.listen(worker.db.engine.sync_engine, "before_cursor_execute", before)
+            await worker.start()
+            try:
+                await fake.wait_for("response_url", n, seconds=15)
+                assert await worker.inbox.wait_idle(10)
+            finally:
+                await worker.stop()
+            # SLOTS at a time would take at least n / SLOTS claims; the first claim takes
+            # WORKER_SLOTS, and each later one whatever slots finishing jobs gave back.
+            assert len(claims) <= 2 + n - WORKER_SLOTS < n // SLOTS
+            assert {c.path for c in fake.called("response_url")} == {
+                f"/response/b{i}" for i in range(n)}
+            assert len(devices_rows(await env.audit())) == n
 
 
 @contextlib.asynccontextmanager
