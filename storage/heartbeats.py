@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
+from storage.db import autocommit
 
 
 class WorkerHeartbeat(Base):
@@ -32,10 +33,12 @@ T = TABLE.c
 
 
 class HeartbeatStore:
-    """Short statements, each its own transaction (like the inbox's); the beat's built once."""
+    """Short statements, each its own transaction (like the inbox's); the beat's built once and
+    runs alone (on PostgreSQL in autocommit: no BEGIN and COMMIT round trips every few seconds)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._single = autocommit(engine)
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         values: dict[str, Any] = {name: bindparam(name) for name in ("worker", "replica", "pid", "started_at",
                                                       "beat_at")}
@@ -44,7 +47,7 @@ class HeartbeatStore:
 
     async def beat(self, worker: str, replica: str, pid: int, started: datetime,
                    at: datetime) -> None:
-        async with self.engine.begin() as conn:
+        async with self._single.begin() as conn:
             await conn.execute(self._beat, {"worker": worker, "replica": replica, "pid": pid,
                                             "started_at": started, "beat_at": at})
 
