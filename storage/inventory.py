@@ -3,8 +3,8 @@
 Every vendor device is one `device_sources` row (tenant, source, the vendor's id) pointing at one
 `devices` row. A batch is merged in a few Core statements (no ORM objects; each write's rows bound
 as one parameter, storage/batch_rows): rows already mapped, devices matching by FQDN, name, serial,
-then new devices inserted ON CONFLICT DO NOTHING on (tenant, name) RETURNING their
-ids, so two processes merging one batch end with one device each, never a duplicate or an error."""
+then new devices inserted ON CONFLICT DO NOTHING on (tenant, name) RETURNING their ids, so two
+processes merging one batch end with one device each, never a duplicate or an error."""
 
 from __future__ import annotations
 
