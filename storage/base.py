@@ -33,7 +33,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, QueryableAttribute
 from sqlalchemy.types import TypeDecorator
@@ -81,11 +81,22 @@ class ValueList(TypeDecorator[list[Any]]):
 
     def load_dialect_impl(self, dialect: Any) -> Any:
         if dialect.name == "postgresql":
+            from sqlalchemy.dialects import postgresql  # see upsert
             return dialect.type_descriptor(postgresql.ARRAY(BigInteger if self.integers else String))
         return dialect.type_descriptor(String())
 
     def process_bind_param(self, value: list[Any] | None, dialect: Any) -> Any:
         return value if dialect.name == "postgresql" else json.dumps(value)
+
+
+def upsert(table: Any, *, postgres: bool) -> Any:
+    """An INSERT of the database's dialect, for ON CONFLICT clauses (SQLite and PostgreSQL spell
+    them alike). PostgreSQL's dialect is imported only where it is used: on SQLite it would be
+    ~2 MiB of every process for nothing."""
+    if postgres:
+        from sqlalchemy.dialects import postgresql
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 def in_list(expr: ColumnElement[Any] | QueryableAttribute[Any], listed: Any, *, postgres: bool,
@@ -134,9 +145,8 @@ class Repo:
         return literal_column(render(value), type_=UTCDateTime())
 
     def insert(self, table: Any) -> Any:
-        """An INSERT of this database's dialect, for ON CONFLICT clauses (SQLite and PostgreSQL
-        spell them alike)."""
-        return (postgresql.insert if self.postgres else sqlite.insert)(table)
+        """An INSERT of this database's dialect, for ON CONFLICT clauses (`upsert`)."""
+        return upsert(table, postgres=self.postgres)
 
     async def compare_and_set(self, table: type[Base], tenant_id: int, row_id: int,
                               expected: Collection[str], values: dict[str, Any],

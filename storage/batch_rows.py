@@ -18,7 +18,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Column, ColumnElement, FromClause, Select, Table, bindparam, func, select, true
-from sqlalchemy.dialects import postgresql
 
 ROWS = "json_rows"  # SQLite: the one parameter's name
 
@@ -31,6 +30,7 @@ def _array(name: str) -> str:
 def rows_source(columns: Sequence[Column[Any]], *, postgres: bool, name: str = "v") -> FromClause:
     """A FROM with a column per `columns` (same names) over the rows `bind` binds."""
     if postgres:
+        from sqlalchemy.dialects import postgresql  # only where used (storage.base.upsert)
         return func.unnest(*(bindparam(_array(c.name), type_=postgresql.ARRAY(c.type))
                              for c in columns)).table_valued(
             *(c.name for c in columns)).render_derived(name=name)

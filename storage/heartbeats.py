@@ -11,11 +11,10 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Integer, String, Table, bindparam, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base
+from storage.base import Base, upsert
 from storage.db import autocommit
 
 
@@ -39,10 +38,10 @@ class HeartbeatStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._single = autocommit(engine)
-        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         values: dict[str, Any] = {name: bindparam(name) for name in ("worker", "replica", "pid", "started_at",
                                                       "beat_at")}
-        self._beat = dialect.insert(TABLE).values(values).on_conflict_do_update(
+        insert = upsert(TABLE, postgres=engine.dialect.name == "postgresql")
+        self._beat = insert.values(values).on_conflict_do_update(
             index_elements=["worker"], set_={k: v for k, v in values.items() if k != "worker"})
 
     async def beat(self, worker: str, replica: str, pid: int, started: datetime,

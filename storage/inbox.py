@@ -40,11 +40,10 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, BigId, ValueList, in_list, utcnow
+from storage.base import Base, BigId, ValueList, in_list, upsert, utcnow
 from storage.db import autocommit
 
 CHANNEL = "deskhand_inbox"  # PostgreSQL's NOTIFY channel of new requests
@@ -117,8 +116,7 @@ class InboxStore:
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
         self._single = autocommit(engine)  # claims, renewals and finishes are one statement
-        dialect = postgresql if self.postgres else sqlite
-        self._take = (dialect.insert(KEYS).on_conflict_do_nothing(index_elements=["key"])
+        self._take = (upsert(KEYS, postgres=self.postgres).on_conflict_do_nothing(index_elements=["key"])
                       .returning(KEYS.c.key))
         # The ids as one parameter: an expanding IN would render the statement anew every time.
         mine = (in_list(T.id, bindparam("ids", type_=ValueList(integers=True)),

@@ -8,6 +8,7 @@ processes merging one batch end with one device each, never a duplicate or an er
 
 from __future__ import annotations
 
+import functools
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -94,12 +95,11 @@ _FILLED = ("fqdn", "serial", "os", "owner_email", "last_seen", "retired_at")
 _FACT_COLUMNS = [DEVICES.c[c] for c in ("id", *_FILLED)]
 
 
+@functools.cache
 def _facts_update(postgres: bool) -> Any:
+    """Built once per backend, on first use."""
     rows = rows_source(_FACT_COLUMNS, postgres=postgres)
     return update(DEVICES).where(DEVICES.c.id == rows.c.id).values({c: rows.c[c] for c in _FILLED})
-
-
-_UPDATE_FACTS = {postgres: _facts_update(postgres) for postgres in (False, True)}
 
 
 class InventoryRepo(Repo):
@@ -243,7 +243,7 @@ class InventoryRepo(Repo):
                                                                    "owner_email"))}
         touched.sort(key=lambda r: r["id"])  # one order: racing updates queue, not deadlock
         if touched:
-            await self.s.execute(_UPDATE_FACTS[self.postgres], bind(_FACT_COLUMNS, [
+            await self.s.execute(_facts_update(self.postgres), bind(_FACT_COLUMNS, [
                 [row[c.name] for c in _FACT_COLUMNS] for row in touched], self.dialect))
         return len(changed | back), len(back)
 
