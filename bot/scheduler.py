@@ -8,14 +8,15 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-
-from apscheduler.jobstores.base import JobLookupError
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from typing import TYPE_CHECKING
 
 from bot.metrics import Metrics
 from bot.tasks import Tasks
 from storage.claims import ClaimRepo
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger("deskhand.scheduler")
 JobFn = Callable[[], Awaitable[datetime | None]]
@@ -66,7 +67,10 @@ class Scheduler:
     def __init__(self, db: Database, holder: str, metrics: Metrics) -> None:
         self.claims = Claims(db, holder)
         self.metrics = metrics
-        self._aps = AsyncIOScheduler(timezone="UTC")
+        # APScheduler is made, and imported, at start: a listener whose worker processes run the
+        # jobs never starts it (~1 MiB of every such listener). Until then the jobs wait here.
+        self._aps: AsyncIOScheduler | None = None
+        self._jobs: dict[str, tuple[Callable[[], Awaitable[None]], float]] = {}
         self._running = Tasks("scheduler", log)  # job runs in flight (APScheduler starts them)
         # Where this process's jobs run when not here (a listener's worker processes): `soon`
         # is passed on to them.
@@ -99,6 +103,13 @@ class Scheduler:
                 if idle is not None:
                     self._next(name, due, seconds, idle)
 
+        self._jobs[name] = (run, seconds)
+        if self._aps is not None:  # added after start
+            self._add(name)
+
+    def _add(self, name: str) -> None:
+        assert self._aps is not None
+        run, seconds = self._jobs[name]
         self._aps.add_job(run, "interval", seconds=seconds, id=name, replace_existing=True,
                           max_instances=1, coalesce=True)
 
@@ -107,13 +118,16 @@ class Scheduler:
         at = now + timedelta(seconds=idle)
         if due is not None:
             at = min(max(due, now + timedelta(seconds=seconds)), at)
-        with contextlib.suppress(JobLookupError):  # stopped meanwhile
-            self._aps.modify_job(name, next_run_time=at)
+        from apscheduler.jobstores.base import JobLookupError
+
+        if self._aps is not None:
+            with contextlib.suppress(JobLookupError):  # stopped meanwhile
+                self._aps.modify_job(name, next_run_time=at)
 
     def soon(self, name: str) -> None:
         """Run a due-time job at its next `seconds` instead of when it last said (new work
         this process knows of, e.g. a run the driver was handed)."""
-        if not self._aps.running:  # this process leaves its jobs to others
+        if self._aps is None or not self._aps.running:  # this process leaves its jobs to others
             if self.elsewhere is not None:
                 self.elsewhere(name)
             return
@@ -126,9 +140,15 @@ class Scheduler:
 
     @property
     def jobs(self) -> list[str]:
-        return [job.id for job in self._aps.get_jobs()]
+        return list(self._jobs)
 
     def start(self) -> None:
+        if self._aps is None:
+            from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+            self._aps = AsyncIOScheduler(timezone="UTC")
+            for name in self._jobs:
+                self._add(name)
         if not self._aps.running:
             self._aps.start()
 
@@ -138,6 +158,6 @@ class Scheduler:
         A job left running past this point would touch a disposed engine and could hang the
         event loop's shutdown.
         """
-        if self._aps.running:
+        if self._aps is not None and self._aps.running:
             self._aps.shutdown(wait=False)
         await self._running.stop(grace)
