@@ -118,9 +118,9 @@ class Scheduler:
         at = now + timedelta(seconds=idle)
         if due is not None:
             at = min(max(due, now + timedelta(seconds=seconds)), at)
-        from apscheduler.jobstores.base import JobLookupError
-
         if self._aps is not None:
+            from apscheduler.jobstores.base import JobLookupError
+
             with contextlib.suppress(JobLookupError):  # stopped meanwhile
                 self._aps.modify_job(name, next_run_time=at)
 

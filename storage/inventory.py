@@ -190,19 +190,18 @@ class InventoryRepo(Repo):
             ).values(name=func.substr(Device.name, 1, 170) + " (retired #"
                      + cast(Device.id, String) + ")").execution_options(
                 synchronize_session=False))
-        rows: list[dict[str, Any]] = [{"tenant_id": tenant_id, "name": r.name, "fqdn": r.fqdn,
-                 "serial": r.serial, "os": r.os, "owner_email": r.owner_email, "last_seen":
-                 r.last_seen, "attributes": {}, "management_group_id": None, "retired_at": None}
+        rows: list[dict[str, Any]] = [{"name": r.name, "fqdn": r.fqdn, "serial": r.serial,
+                 "os": r.os, "owner_email": r.owner_email, "last_seen": r.last_seen}
                 for _, r in sorted(by_name.items())]  # one order: racing inserts queue, not deadlock
+        # What every new device shares is written once into the statement (batch_rows).
         fixed: dict[str, ColumnElement[Any]] = {"tenant_id": literal(tenant_id, Integer), "retired_at":
             null(), "attributes": literal({}, DEVICES.c.attributes.type), "management_group_id": null()}
-        keys = [k for k in rows[0] if k not in fixed]  # 1 statement, `fixed` once (batch_rows)
+        keys = list(rows[0])
         stmt = insert_rows(self.insert(DEVICES), keys, fixed, postgres=self.postgres)
         ids: dict[str, int] = {name: i for name, i in await self.s.execute(
             stmt.on_conflict_do_nothing(index_elements=["tenant_id", "name"]).returning(
                 DEVICES.c.name, DEVICES.c.id), bind_rows(DEVICES, keys, rows, self.dialect))}
-        made = {row["name"].lower(): {**{k: row[k] for k in _FILLED}, "name": row["name"],
-                                      "id": ids[row["name"]]}
+        made = {row["name"].lower(): {**row, "retired_at": None, "id": ids[row["name"]]}
                 for row in rows if row["name"] in ids}
         inserted = len(made)
         taken = [row["name"] for row in rows if row["name"].lower() not in made]
@@ -250,8 +249,8 @@ class InventoryRepo(Repo):
     async def _upsert_sources(self, tenant_id: int, source: str, records: Sequence[Seen],
                               chosen: dict[str, dict[str, Any] | None], run_at: datetime,
                               groups: Mapping[str, Group] | None) -> None:
-        rows = [{"tenant_id": tenant_id, "source": source, "external_id": r.external_id,
-                 "device_id": d["id"], "name": r.name, "last_seen": r.last_seen}
+        rows = [{"external_id": r.external_id, "device_id": d["id"], "name": r.name,
+                 "last_seen": r.last_seen}
                 for r in sorted(records, key=lambda r: r.external_id)
                 if (d := chosen[r.external_id]) is not None]
         if not rows:
@@ -264,7 +263,7 @@ class InventoryRepo(Repo):
         # The run's time is the same for every row: written into the statement once, not bound
         # and converted per row. One statement, not 2,000 rows' parameters (batch_rows).
         timed = {c: self.inline_time(run_at) for c in ("seen_at", *staged[2:])}  # group_at
-        keys = [k for k in rows[0] if k not in ("tenant_id", "source")]
+        keys = list(rows[0])
         stmt = insert_rows(self.insert(SOURCES), keys, {
             "tenant_id": literal(tenant_id, Integer), "source": literal(source), **timed},
             postgres=self.postgres)
