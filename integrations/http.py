@@ -12,6 +12,10 @@ and sends through `send`, which retries only what is safe to retry:
   `VendorError` with `maybe_applied`) back and the client decides, e.g. by looking first.
 
 Nothing here logs headers, bodies or query strings: tokens travel in all three.
+
+httpx is imported where a client is made or used, never at module level (here or in a vendor
+client): a process that calls no vendor, such as a listener whose workers run the commands,
+never loads it (~1.2 MiB).
 """
 
 from __future__ import annotations
@@ -27,17 +31,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("deskhand.http")
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 REFUSED_BEFORE_WORK = frozenset({429, 503})  # safe to resend whatever the method
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_MAYBE_SENT = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.ReadError, httpx.WriteError,
-               httpx.RemoteProtocolError)
 _BEARER = re.compile(r"(Bearer\s+)\S+", re.I)
 
 
@@ -158,6 +161,8 @@ def _tls() -> ssl.SSLContext:
     """The default TLS context (certifi's roots, or SSL_CERT_FILE / SSL_CERT_DIR), made once:
     loading the roots costs tens of milliseconds, and clients are made per command and per sync
     source. A context is safe to share between clients."""
+    import httpx
+
     return httpx.create_ssl_context()
 
 
@@ -166,6 +171,8 @@ def new_client(base_url: str = "", *, headers: dict[str, str] | None = None, tim
                transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     """An AsyncClient with bounded timeouts and pool; redirects are never followed silently.
     Without a base URL every request names its own (token and key endpoints)."""
+    import httpx
+
     return httpx.AsyncClient(
         base_url=base_url if not base_url or base_url.endswith("/") else base_url + "/",
         headers={"User-Agent": "deskhand/0.1", "Accept": "application/json", **(headers or {})},
@@ -181,7 +188,7 @@ def attempts_of(response: httpx.Response) -> int:
 
 
 def _path(url: str | httpx.URL) -> str:
-    return httpx.URL(str(url)).path
+    return urlsplit(str(url)).path
 
 
 async def send(client: httpx.AsyncClient, method: str, url: str, *, vendor: str,
@@ -194,13 +201,18 @@ async def send(client: httpx.AsyncClient, method: str, url: str, *, vendor: str,
     Raises VendorError only when no usable response came back (unreachable, timed out).
     `give_up(response)` may stop retrying a retryable status (a limit waiting won't fix).
     """
+    import httpx
+
+    not_sent = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+    maybe_sent = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.ReadError, httpx.WriteError,
+                  httpx.RemoteProtocolError)
     method = method.upper()
     idempotent = method in IDEMPOTENT
     for attempt in range(policy.attempts):
         last = attempt == policy.attempts - 1
         try:
             response = await client.request(method, url, **kwargs)
-        except _NOT_SENT as exc:
+        except not_sent as exc:
             if last:
                 raise VendorError(vendor, None, "unreachable",
                                   f"{vendor} could not be reached ({type(exc).__name__}) after "
@@ -208,7 +220,7 @@ async def send(client: httpx.AsyncClient, method: str, url: str, *, vendor: str,
                                   attempts=attempt + 1) from None
             wait = policy.delay(attempt)
             reason = type(exc).__name__
-        except _MAYBE_SENT as exc:
+        except maybe_sent as exc:
             if last or not idempotent:
                 raise VendorError(vendor, None, "timeout",
                                   f"{vendor} did not answer in time ({type(exc).__name__}).",

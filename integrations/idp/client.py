@@ -19,11 +19,12 @@ import secrets
 import ssl
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import httpx
+from typing import TYPE_CHECKING, Any, Literal
 
 from integrations.http import Cause, RetryPolicy, VendorError, new_client, send
+
+if TYPE_CHECKING:
+    pass
 
 Kind = Literal["entra", "okta"]
 VENDORS = {"entra": "Microsoft Entra ID", "okta": "Okta"}
@@ -131,6 +132,8 @@ def okta_assertion(config: IdpConfig, credential: Credential, now: float | None 
 
 
 async def _okta(config: IdpConfig, credential: Credential, cid: str) -> IssuedToken:
+    import httpx
+
     transport = None
     if config.ca_file:
         transport = httpx.AsyncHTTPTransport(verify=ssl.create_default_context(cafile=config.ca_file))

@@ -14,11 +14,12 @@ import base64
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from integrations.http import Cause, RetryPolicy, VendorError, send
+
+if TYPE_CHECKING:
+    import httpx
 
 VENDOR = "ServiceNow"
 TOKEN_PATH = "oauth_token.do"

@@ -13,10 +13,8 @@ policy, honouring `Retry-After`.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
-from urllib.parse import parse_qsl, quote
-
-import httpx
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from integrations.http import Cause, RetryPolicy, VendorError, attempts_of, new_client, scrub, send
 from integrations.servicenow.auth import VENDOR, Auth
@@ -28,6 +26,9 @@ from integrations.servicenow.records import (
     User,
     is_sys_id,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 POLICY = RetryPolicy()  # 429, 502, 503, 504; Retry-After honoured
 TABLE = "api/now/table"
@@ -151,7 +152,7 @@ class ServiceNowClient:
             following = response.links.get("next", {}).get("url")
             if len(out) >= limit or not rows or not following:
                 break
-            offset = dict(parse_qsl(httpx.URL(following).query.decode())).get("sysparm_offset")
+            offset = dict(parse_qsl(urlsplit(following).query)).get("sysparm_offset")
             if not offset or not offset.isdigit():
                 break
             params["sysparm_offset"] = offset

@@ -15,9 +15,8 @@ import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
 
 from integrations.http import Cause, RetryPolicy, VendorError, attempts_of, new_client, scrub, send
@@ -31,6 +30,9 @@ from integrations.tachyon.inventory import (
 )
 from integrations.tachyon.responses import FIRST_START, ResponseErrorPage, ResponsePage
 from integrations.tachyon.status import InstructionStatus, SearchPage, Statistics
+
+if TYPE_CHECKING:
+    import httpx
 
 VENDOR = "1E Tachyon"
 POLICY = RetryPolicy()  # 429, 502, 503, 504

@@ -7,12 +7,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
 import orjson
 
 from integrations.http import Cause, RetryPolicy, VendorError, attempts_of, new_client, scrub, send
+
+if TYPE_CHECKING:
+    import httpx
 
 VENDOR = "TeamViewer"
 # 500 is retried too: TeamViewer's own hiccups come back as 500 more often than 502.

@@ -19,13 +19,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
-
-import httpx
 
 from integrations.http import Cause, RetryPolicy, VendorError, send
 from integrations.teamviewer.client import POLICY, VENDOR
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("deskhand.teamviewer")
 REFRESH_MARGIN = timedelta(minutes=5)  # refresh this long before expiry, not after a failure

@@ -14,11 +14,12 @@ import asyncio
 import base64
 import time
 from collections.abc import Callable
-from typing import Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Protocol
 
 from integrations.http import Cause, RetryPolicy, VendorError, scrub, send
+
+if TYPE_CHECKING:
+    import httpx
 
 VENDOR = "Workspace ONE"
 REGION_TOKEN_URLS = {

@@ -18,10 +18,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
 import orjson
 
 from integrations.http import RetryPolicy, VendorError, new_client, send
@@ -29,6 +28,9 @@ from integrations.workspace_one.auth import VENDOR, Auth
 from integrations.workspace_one.errors import WorkspaceOneError, error_of, not_json
 from integrations.workspace_one.models import Device, Platform, RecoveryKey, SearchPage, wrapped_id
 from integrations.workspace_one.recovery import bitlocker_keys, filevault_key
+
+if TYPE_CHECKING:
+    import httpx
 
 POLICY = RetryPolicy(statuses=frozenset({429, 500, 502, 503, 504}))  # 500 only for reads
 PAGE_SIZE = 500

@@ -8,11 +8,12 @@ kept on the error and said in the message.
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from integrations.http import Cause, VendorError, attempts_of, scrub
+
+if TYPE_CHECKING:
+    import httpx
 
 VENDOR = "Workspace ONE"
 

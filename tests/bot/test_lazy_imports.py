@@ -1,6 +1,6 @@
 """What `deskhand serve` loads: the Teams, Excel, Parquet, SCIM and simulator stacks only when
 they are configured or used, Alembic only to migrate (bench/README.md "startup": they were
-~65 MB of every process).
+~65 MB of every process), and the vendors' HTTP client only once a vendor is called.
 
 Each case is a fresh interpreter that builds and starts the runtime the way `serve` does for its
 listener (platforms attached, the HTTP app built) or for a worker process (platforms attached to
@@ -85,6 +85,9 @@ def test_serve_without_teams_loads_no_optional_stack(tmp_path: Path, migrated: s
     modules = loaded(tmp_path, migrated, role)
     assert "slack_bolt" in modules and "handlers.scim" in modules  # what it serves is there
     assert optional_in(modules) == []
+    # httpx (~1.2 MiB) comes with the first vendor call (integrations/http.py): a listener whose
+    # workers run the commands never makes one.
+    assert "httpx" not in modules and "integrations.tachyon.client" in modules
 
 
 def test_teams_configured_loads_the_bot_framework(tmp_path: Path, migrated: str) -> None:
