@@ -211,14 +211,7 @@ def permissions_held(grants: Iterable[Grant]) -> set[str]:
 
 async def ensure_system_roles(uow: UnitOfWork, tenant_id: int) -> None:
     """Create the system roles, and keep their permissions in step with this code."""
-    existing = {r.name: r for r in await uow.repo(RbacRepo).roles(tenant_id)}
-    for name, (description, perms) in SYSTEM_ROLES.items():
-        row = existing.get(name)
-        if row is None:
-            await uow.repo(RbacRepo).add_role(tenant_id, name, list(perms), description, system=True)
-        elif sorted(row.permissions) != sorted(perms) or not row.system:
-            row.permissions, row.description, row.system = sorted(perms), description, True
-    await uow.session.flush()
+    await uow.repo(RbacRepo).keep_system_roles(tenant_id, SYSTEM_ROLES)
 
 
 def decide_any(grants: Sequence[Grant], permissions: str | tuple[str, ...], *,

@@ -86,10 +86,11 @@ class Runtime:
         if schema.state == "compatible":  # a rolling upgrade under way (docs/migrations.md)
             log.warning("%s", newer_schema(schema))
         async with self.db.uow() as uow:
-            tenant = await uow.repo(TenantRepo).ensure(self.settings.tenant, self.settings.tenant_name)
-            await ensure_system_roles(uow, tenant.id)
+            tenant_id = await uow.repo(TenantRepo).ensure_id(self.settings.tenant,
+                                                             self.settings.tenant_name)
+            await ensure_system_roles(uow, tenant_id)
             await uow.commit()
-            self.tenant_id = tenant.id
+            self.tenant_id = tenant_id
         if self.run_jobs:
             self.scheduler.start()
         await self.inbox.start()

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint, delete, or_, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    delete,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, Repo, utcnow
+from storage.base import Base, Repo, upsert, utcnow
 from storage.directory import DirectoryGroup, GroupMembership
 
 
@@ -21,6 +34,9 @@ class RoleRow(Base):
     description: Mapped[str] = mapped_column(String(500), default="")
     permissions: Mapped[list[str]] = mapped_column(JSON)
     system: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+ROLES = cast(Table, RoleRow.__table__)
 
 
 class RoleAssignment(Base):
@@ -61,6 +77,26 @@ class RbacRepo(Repo):
         """Forgiving match: "endpoint-standard" and "Endpoint Standard" are the same role."""
         wanted = _fold(name)
         return next((r for r in await self.roles(tenant_id) if _fold(r.name) == wanted), None)
+
+    async def keep_system_roles(self, tenant_id: int,
+                                wanted: Mapping[str, tuple[str, Sequence[str]]]) -> None:
+        """Make the tenant's system roles (name -> description, permissions) and keep their
+        permissions in step. Core statements only, like TenantRepo.ensure_id: every process
+        runs this at start, and a listener needs no ORM mapper otherwise."""
+        r = ROLES.c
+        found = {row.name: row for row in await self.s.execute(
+            select(r.id, r.name, r.permissions, r.system).where(r.tenant_id == tenant_id))}
+        for name, (description, perms) in wanted.items():
+            row = found.get(name)
+            if row is None:
+                await self.s.execute(
+                    upsert(ROLES, postgres=self.postgres).values(
+                        tenant_id=tenant_id, name=name, description=description,
+                        permissions=sorted(perms), system=True)
+                    .on_conflict_do_nothing(index_elements=["tenant_id", "name"]))
+            elif sorted(row.permissions) != sorted(perms) or not row.system:
+                await self.s.execute(update(ROLES).where(r.id == row.id).values(
+                    permissions=sorted(perms), description=description, system=True))
 
     async def add_role(self, tenant_id: int, name: str, permissions: list[str],
                        description: str = "", system: bool = False) -> RoleRow:
