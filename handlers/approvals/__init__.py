@@ -18,6 +18,7 @@ from bot.model import Command, Interaction
 from bot.registry import ActionSpec, CommandSpec, an_id
 from cards.model import Card, Table, message_card
 from cards.model import Context as Small
+from storage.base import utcnow
 from storage.workflow import ApprovalRepo
 
 if TYPE_CHECKING:
@@ -86,9 +87,17 @@ async def list_command(ctx: Context, cmd: Command) -> Reply:
 
 
 async def expire(runtime: Runtime) -> datetime | None:
-    """Expire the overdue requests; when the next one is due (the job sleeps until then)."""
+    """Expire the overdue requests; when the next one is due (the job sleeps until then).
+    While none is overdue (nearly always) that is one read: the job wakes every minute."""
+    due = await _next_expiry(runtime)
+    if due is None or due > utcnow():
+        return due
     await approvals.expire_overdue(runtime)
-    async with runtime.db.uow() as uow:
+    return await _next_expiry(runtime)
+
+
+async def _next_expiry(runtime: Runtime) -> datetime | None:
+    async with runtime.db.reads() as uow:
         return await uow.repo(ApprovalRepo).next_expiry()
 
 
