@@ -19,12 +19,9 @@ import secrets
 import ssl
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from integrations.http import Cause, RetryPolicy, VendorError, new_client, send
-
-if TYPE_CHECKING:
-    pass
 
 Kind = Literal["entra", "okta"]
 VENDORS = {"entra": "Microsoft Entra ID", "okta": "Okta"}
