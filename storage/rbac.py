@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, Repo, upsert, utcnow
+from storage.base import Base, Repo, utcnow
 from storage.directory import DirectoryGroup, GroupMembership
 
 
@@ -87,16 +87,15 @@ class RbacRepo(Repo):
         found = {row.name: row for row in await self.s.execute(
             select(r.id, r.name, r.permissions, r.system).where(r.tenant_id == tenant_id))}
         for name, (description, perms) in wanted.items():
-            row = found.get(name)
+            row, permissions = found.get(name), sorted(perms)
             if row is None:
                 await self.s.execute(
-                    upsert(ROLES, postgres=self.postgres).values(
-                        tenant_id=tenant_id, name=name, description=description,
-                        permissions=sorted(perms), system=True)
+                    self.insert(ROLES).values(tenant_id=tenant_id, name=name, description=description,
+                                              permissions=permissions, system=True)
                     .on_conflict_do_nothing(index_elements=["tenant_id", "name"]))
-            elif sorted(row.permissions) != sorted(perms) or not row.system:
+            elif sorted(row.permissions) != permissions or not row.system:
                 await self.s.execute(update(ROLES).where(r.id == row.id).values(
-                    permissions=sorted(perms), description=description, system=True))
+                    permissions=permissions, description=description, system=True))
 
     async def add_role(self, tenant_id: int, name: str, permissions: list[str],
                        description: str = "", system: bool = False) -> RoleRow:

@@ -9,7 +9,7 @@ from typing import Any, cast
 from sqlalchemy import JSON, ForeignKey, Integer, String, Table, UniqueConstraint, case, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, Repo, upsert, utcnow
+from storage.base import Base, Repo, utcnow
 
 
 class Tenant(Base):
@@ -80,7 +80,7 @@ class TenantRepo(Repo):
         find = select(t.id).where(t.slug == slug)
         found = await self.s.scalar(find)
         if found is None:
-            await self.s.execute(upsert(TENANTS, postgres=self.postgres).values(slug=slug, name=name)
+            await self.s.execute(self.insert(TENANTS).values(slug=slug, name=name)
                                  .on_conflict_do_nothing(index_elements=["slug"]))
             found = await self.s.scalar(find)
         return cast(int, found)
