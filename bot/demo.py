@@ -63,28 +63,30 @@ async def seed(uow: UnitOfWork, tenant_id: int, devices: int = DEVICE_COUNT) -> 
     groups = [await inventory.ensure_group(tenant_id, n, d) for n, d in GROUPS.items()]
     owners = [f"user{n:03d}@example.com" for n in range(1, 121)]
     now = datetime.now(UTC)
+    fleet: list[dict[str, Any]] = []  # the tenant has none: added together, one flush
     for n in range(1, devices + 1):
         group = groups[(n - 1) % len(groups)]
         mac = group.name in ("New York", "Field Laptops") and rng.random() < 0.4
         name = f"{'MAC' if mac else 'PC'}-{n:04d}"
-        await inventory.upsert(
-            tenant_id, name, fqdn=f"{name.lower()}.corp.example.com",
+        fleet.append(dict(
+            name=name, fqdn=f"{name.lower()}.corp.example.com",
             serial=f"SN{rng.randrange(10**9):09d}",
             os="macOS 15" if mac else rng.choice(["Windows 11 23H2", "Windows 11 24H2",
                                                   "Windows 10 22H2"]),
             management_group_id=group.id, owner_email=rng.choice(owners),
             last_seen=now - timedelta(minutes=rng.randrange(0, 60 * 24 * 10)),
-            attributes={"teamviewer_full_client": rng.random() < 0.8})
+            attributes={"teamviewer_full_client": rng.random() < 0.8}))
     by_name = {g.name: g for g in groups}
     others = random.Random(7)  # its own sequence: the computers above stay as they were
     for name, os_name, group_name in OTHER_DEVICES:
         phone = os_name.lower().startswith(MOBILE_OS)
-        await inventory.upsert(
-            tenant_id, name, fqdn=f"{name.lower()}.corp.example.com",
+        fleet.append(dict(
+            name=name, fqdn=f"{name.lower()}.corp.example.com",
             serial=f"SN{others.randrange(10**9):09d}", os=os_name,
             management_group_id=by_name[group_name].id, owner_email=others.choice(owners),
             last_seen=now - timedelta(minutes=others.randrange(0, 60 * 24 * 3)),
-            attributes={"teamviewer_full_client": not phone})
+            attributes={"teamviewer_full_client": not phone}))
+    await inventory.add_new(tenant_id, fleet)
     for email, name, role, scope, dir_groups in PERSONAS:
         await directory.upsert_principal(tenant_id, email, name)
         principal = await directory.principal_by_email(tenant_id, email)

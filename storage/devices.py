@@ -140,6 +140,12 @@ class DeviceRepo(Repo):
         await self.s.flush()
         return row
 
+    async def add_new(self, tenant_id: int, rows: Sequence[dict[str, Any]]) -> None:
+        """Devices the tenant does not have yet (a name it has is a unique violation), in one
+        flush: SQLAlchemy sends them as a few multi-row INSERTs rather than one each."""
+        self.s.add_all(Device(tenant_id=tenant_id, **fields) for fields in rows)
+        await self.s.flush()
+
     async def group(self, group_id: int) -> ManagementGroup | None:
         return await self.s.get(ManagementGroup, group_id)
 
