@@ -214,17 +214,28 @@ async def state(engine: AsyncEngine) -> Schema:
             raise DatabaseUnavailable(engine.url, exc) from None
 
 
+def _compat_recorded(conn: Connection, revision: str | None) -> bool:
+    """Whether an upgrade recorded which code runs on `revision`."""
+    if revision is None or not inspect(conn).has_table(SCHEMA_COMPAT.name):
+        return False
+    row = conn.execute(select(SCHEMA_COMPAT.c.revision).where(SCHEMA_COMPAT.c.revision == revision))
+    return row.first() is not None
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Migrate to `revision` and record which code runs on it, in one transaction; SchemaAhead
-    (nothing done) when the database is at a revision this code does not have."""
-    from alembic import command
-
-    cfg = alembic_config(str(engine.url))
-
+    (nothing done) when the database is at a revision this code does not have. A database
+    already there, with its record, is left as it is without loading Alembic and the scripts."""
     def _do(connection: Connection) -> None:
         found = _read(connection)
         if found.ahead:
             raise SchemaAhead(found)
+        if found.state == "current" and revision in ("head", found.database) \
+                and _compat_recorded(connection, found.database):
+            return
+        from alembic import command
+
+        cfg = alembic_config(str(engine.url))
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
         reached = database_revision(connection)

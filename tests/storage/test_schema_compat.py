@@ -79,3 +79,29 @@ async def test_a_schema_ahead_is_usable_only_when_the_database_says_so(db_url: s
             await migrate.upgrade(db.engine)
     finally:
         await db.dispose()
+
+
+async def test_an_upgrade_with_nothing_to_do_keeps_the_record_and_restores_a_missing_one(
+        db_url: str) -> None:
+    """At head with its record, an upgrade returns before Alembic (every process start and every
+    test runtime asks for one); without the record it takes the full path and writes it."""
+    db = Database(db_url)
+    head = migrate.head_revision()
+
+    async def records() -> list[tuple[str, str]]:
+        async with db.engine.connect() as conn:
+            rows = await conn.execute(text("SELECT revision, min_code_revision FROM schema_compat"))
+            return [(r[0], r[1]) for r in rows]
+
+    try:
+        await migrate.upgrade(db.engine)
+        assert await records() == [(head, "0013")]
+        await migrate.upgrade(db.engine)
+        assert await records() == [(head, "0013")]
+        async with db.engine.begin() as conn:
+            await conn.execute(text("DELETE FROM schema_compat"))
+        await migrate.upgrade(db.engine)
+        assert await records() == [(head, "0013")]
+        assert await migrate.state(db.engine) == migrate.Schema(head, head, "current")
+    finally:
+        await db.dispose()
