@@ -222,26 +222,37 @@ def tree_cpu_s(pid: int) -> float:
     return sum(cpu_s(p) for p in [pid, *descendants(pid)])
 
 
-def cpu_ns(pid: int) -> int:
-    """CPU nanoseconds of the live threads of a process (/proc/<pid>/task/*/schedstat): precise
-    enough for a fraction of a millisecond per second idle, but a thread that ends between two
-    readings takes its time with it, so loaded rounds use `cpu_s`."""
-    total = 0
+def schedstat(pid: int) -> tuple[int, int]:
+    """(CPU nanoseconds, times scheduled in) of the live threads of a process, from
+    /proc/<pid>/task/*/schedstat: precise enough for a fraction of a millisecond per second
+    idle, but a thread that ends between two readings takes its time with it, so loaded rounds
+    use `cpu_s`. A thread is scheduled in once per wake-up, so the second counts wake-ups."""
+    ns = slices = 0
     try:
         tasks = list(Path(f"/proc/{pid}/task").iterdir())
     except (FileNotFoundError, ProcessLookupError):
-        return 0
+        return 0, 0
     for task in tasks:
         try:
-            total += int((task / "schedstat").read_text().split()[0])
+            fields = (task / "schedstat").read_text().split()
         except (FileNotFoundError, ProcessLookupError):
-            pass  # ended meanwhile
-    return total
+            continue  # ended meanwhile
+        ns, slices = ns + int(fields[0]), slices + int(fields[2])
+    return ns, slices
+
+
+def cpu_ns(pid: int) -> int:
+    return schedstat(pid)[0]
 
 
 def tree_cpu_ns(pid: int) -> int:
     """cpu_ns of a process plus its descendants."""
     return sum(cpu_ns(p) for p in [pid, *descendants(pid)])
+
+
+def tree_wakes(pid: int) -> int:
+    """Times the threads of a process and its descendants were scheduled in (schedstat)."""
+    return sum(schedstat(p)[1] for p in [pid, *descendants(pid)])
 
 
 # --- environment -----------------------------------------------------------------------------

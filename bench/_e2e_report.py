@@ -25,6 +25,8 @@ class Figures:
     """One target's figures on one backend."""
     name: str
     idle_cpu_ms_s: float = 0.0  # PostgreSQL's server processes for deskhand's database included
+    idle_wakes_s: float = 0.0  # times a thread of the process tree was scheduled in, per second
+    wake_ms: float = 0.0  # this machine's CPU per wake of a process doing nothing (the sleeper)
     idle_rss: dict[str, float] = field(default_factory=dict)  # process -> MiB
     rounds: dict[str, list[Round]] = field(default_factory=dict)  # command -> rounds
     audit: dict[str, tuple[int, int]] = field(default_factory=dict)  # command -> (ok rows, sent)
@@ -66,6 +68,9 @@ def report(backend: str, desk: Figures, bare: Figures) -> bool:
     rss = ", ".join(f"{name} {mib:.1f} MiB" for name, mib in desk.idle_rss.items())
     print(f"\nidle CPU: deskhand {desk.idle_cpu_ms_s:.2f} ms/s, bare {bare.idle_cpu_ms_s:.2f} ms/s; "
           f"idle RSS: deskhand {rss}; bare {bare.idle_rss['listener']:.1f} MiB")
+    print(f"idle wakes: deskhand {desk.idle_wakes_s:.2f}/s, bare {bare.idle_wakes_s:.2f}/s; an "
+          f"asyncio process that wakes once a second and does nothing: {desk.wake_ms:.2f} ms a wake on "
+          f"this machine, so waking alone is ~{desk.idle_wakes_s * desk.wake_ms:.2f} ms/s of deskhand's")
     every &= verdict(desk.idle_cpu_ms_s < IDLE_CPU_GOAL, f"idle CPU < {IDLE_CPU_GOAL:g} ms per second",
                      f"{desk.idle_cpu_ms_s:.2f} ms/s, {desk.idle_cpu_ms_s / IDLE_CPU_GOAL:.1f}x the goal")
     listener = desk.idle_rss["listener"]

@@ -35,6 +35,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -51,9 +52,11 @@ from _common import (  # noqa: E402  (bench/ is not a package: import the siblin
     free_port,
     loadavg,
     print_machine,
+    schedstat,
     spawn,
     tree_cpu_ns,
     tree_cpu_s,
+    tree_wakes,
     vmrss_mib,
     wait_ready,
 )
@@ -137,24 +140,46 @@ def grown(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(v - before.get(pid, 0.0) for pid, v in after.items())
 
 
-async def idle(targets: list[Target], db: str | None,
-               seconds: float) -> list[tuple[float, dict[str, float]]]:
-    """(CPU ms per second, peak VmRSS MiB per process) of each target, all at rest together;
-    deskhand's (the first) with PostgreSQL's processes for its database `db`."""
-    before = [tree_cpu_ns(t.pid) for t in targets]
-    db_before = {pid: float(cpu_ns(pid)) for pid in pg_backends(db)}
-    peaks: list[dict[str, float]] = [{} for _ in targets]
-    end = time.monotonic() + seconds
-    while True:
-        for t, peak in zip(targets, peaks, strict=True):
-            for name, pid in processes(t.pid).items():
-                peak[name] = max(peak.get(name, 0.0), vmrss_mib(pid))
-        if time.monotonic() >= end:
-            break
-        await asyncio.sleep(min(0.5, end - time.monotonic()))
-    db_ns = grown(db_before, {pid: float(cpu_ns(pid)) for pid in pg_backends(db)})
-    return [((tree_cpu_ns(t.pid) - b + (db_ns if i == 0 else 0)) / 1e6 / seconds, peak)
-            for i, (t, b, peak) in enumerate(zip(targets, before, peaks, strict=True))]
+# The idle window's baseline for what a wake-up costs on this machine: an asyncio process, as
+# deskhand's are, that wakes once a second and does nothing. Where the CPU sleeps deeply between
+# wakes (a VM's idle vCPU) a wake costs far more than the same work done busy, and idle CPU is then
+# mostly the number of wakes (the sleeper's CPU over its own wakes, both from schedstat).
+SLEEPER = ("import asyncio\nasync def rest():\n    while True:\n        await asyncio.sleep(1)\n"
+           "asyncio.run(rest())")
+
+
+@dataclass
+class Idle:
+    cpu_ms_s: float  # PostgreSQL's server processes for deskhand's database included
+    wakes_s: float  # times any thread of the process tree was scheduled in, per second
+    rss: dict[str, float]  # peak VmRSS MiB per process
+
+
+async def idle(targets: list[Target], db: str | None, seconds: float,
+               work: Path) -> tuple[list[Idle], float]:
+    """Each target's figures, all at rest together (deskhand's, the first, with PostgreSQL's
+    processes for its database `db`), and the sleeper's CPU ms per wake in the same window."""
+    with spawn([sys.executable, "-c", SLEEPER], clean_env(), work) as sleeper:
+        await asyncio.sleep(1.5)  # its start-up is not a wake
+        pids = [t.pid for t in targets]
+        before = [(tree_cpu_ns(p), tree_wakes(p)) for p in pids]
+        sleeper_before = schedstat(sleeper.pid)
+        db_before = {pid: float(cpu_ns(pid)) for pid in pg_backends(db)}
+        peaks: list[dict[str, float]] = [{} for _ in targets]
+        end = time.monotonic() + seconds
+        while True:
+            for t, peak in zip(targets, peaks, strict=True):
+                for name, pid in processes(t.pid).items():
+                    peak[name] = max(peak.get(name, 0.0), vmrss_mib(pid))
+            if time.monotonic() >= end:
+                break
+            await asyncio.sleep(min(0.5, end - time.monotonic()))
+        db_ns = grown(db_before, {pid: float(cpu_ns(pid)) for pid in pg_backends(db)})
+        ns, wakes = (a - b for a, b in zip(schedstat(sleeper.pid), sleeper_before, strict=True))
+    figures = [Idle((tree_cpu_ns(p) - cpu + (db_ns if i == 0 else 0)) / 1e6 / seconds,
+                    (tree_wakes(p) - woke) / seconds, peak)
+               for i, (p, (cpu, woke), peak) in enumerate(zip(pids, before, peaks, strict=True))]
+    return figures, ns / 1e6 / max(wakes, 1)
 
 
 class Load:
@@ -244,8 +269,10 @@ async def measure(args: argparse.Namespace, work: Path, url: str | None,
                     raise RuntimeError(f"deskhand's worker did not start:\n{desk.log_tail()}")
                 await asyncio.sleep(0.1)
             await asyncio.sleep(args.settle)  # its imports and first reads
-            for f, (cpu, rss) in zip(figures, await idle(targets, db, args.idle_seconds), strict=True):
-                f.idle_cpu_ms_s, f.idle_rss = cpu, rss
+            rest, wake_ms = await idle(targets, db, args.idle_seconds, work)
+            for f, at_rest in zip(figures, rest, strict=True):
+                f.idle_cpu_ms_s, f.idle_wakes_s, f.idle_rss = at_rest.cpu_ms_s, at_rest.wakes_s, at_rest.rss
+                f.wake_ms = wake_ms
             load = Load(http, fake_url, ctl, db)
             captured = {c: await load.capture(targets[0], c, args.warmup) for c in args.command}
             cards_file.write_text(json.dumps(captured))

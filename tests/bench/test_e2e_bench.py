@@ -44,6 +44,9 @@ def test_the_e2e_bench_measures_every_figure(backend: str, commands: list[str]) 
             assert re.search(rf"^(PASS|FAIL)  {command}: {re.escape(goal)} \(", out, re.M), out
     assert re.search(rf"idle CPU: deskhand {NUMBER} ms/s, bare {NUMBER} ms/s; idle RSS: deskhand "
                      rf"listener {NUMBER} MiB, worker 1 {NUMBER} MiB; bare {NUMBER} MiB", out), out
+    # Wake-ups at rest beside what one costs on this machine (an idle asyncio process's).
+    assert re.search(rf"idle wakes: deskhand {NUMBER}/s, bare {NUMBER}/s; an asyncio process that "
+                     rf"wakes once a second and does nothing: {NUMBER} ms a wake", out), out
     for goal in ("idle CPU < 0.5 ms per second", "idle RSS of serve (listener) < 95 MiB"):
         assert re.search(rf"^(PASS|FAIL)  {re.escape(goal)} \(", out, re.M), out
     if backend == "postgresql":  # the database's server processes are counted as deskhand's CPU
