@@ -209,7 +209,7 @@ def loadavg() -> str:
 
 def cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process, every thread including ended ones (/proc/<pid>/stat;
-    clock ticks, so +-10 ms: fine over a loaded round, too coarse for idle, see `tree_cpu_ns`)."""
+    clock ticks, so +-10 ms: fine over a loaded round, too coarse for idle, see `tree_schedstat`)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (FileNotFoundError, ProcessLookupError):
@@ -245,14 +245,10 @@ def cpu_ns(pid: int) -> int:
     return schedstat(pid)[0]
 
 
-def tree_cpu_ns(pid: int) -> int:
-    """cpu_ns of a process plus its descendants."""
-    return sum(cpu_ns(p) for p in [pid, *descendants(pid)])
-
-
-def tree_wakes(pid: int) -> int:
-    """Times the threads of a process and its descendants were scheduled in (schedstat)."""
-    return sum(schedstat(p)[1] for p in [pid, *descendants(pid)])
+def tree_schedstat(pid: int) -> tuple[int, int]:
+    """schedstat of a process plus its descendants, read once per process."""
+    readings = [schedstat(p) for p in [pid, *descendants(pid)]]
+    return sum(ns for ns, _ in readings), sum(slices for _, slices in readings)
 
 
 # --- environment -----------------------------------------------------------------------------

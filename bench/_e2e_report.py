@@ -26,7 +26,7 @@ class Figures:
     name: str
     idle_cpu_ms_s: float = 0.0  # PostgreSQL's server processes for deskhand's database included
     idle_wakes_s: float = 0.0  # times a thread of the process tree was scheduled in, per second
-    wake_ms: float = 0.0  # this machine's CPU per wake of a process doing nothing (the sleeper)
+    wake_ms: float = 0.0  # deskhand's only: the machine's CPU per wake of the idle sleeper
     idle_rss: dict[str, float] = field(default_factory=dict)  # process -> MiB
     rounds: dict[str, list[Round]] = field(default_factory=dict)  # command -> rounds
     audit: dict[str, tuple[int, int]] = field(default_factory=dict)  # command -> (ok rows, sent)
