@@ -21,6 +21,7 @@ import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import asyncpg
@@ -51,27 +52,24 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'deskhand.db'}"
 
 
-_TEMPLATE: list[Path] = []  # the session's migrated SQLite file, made on first use
-
-
+@cache
 def _migrated_template() -> Path:
-    if not _TEMPLATE:
-        folder = Path(tempfile.mkdtemp(prefix="deskhand-template-"))
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
-        path = folder / "deskhand.db"
+    """The session's migrated SQLite file, made on first use."""
+    folder = Path(tempfile.mkdtemp(prefix="deskhand-template-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "deskhand.db"
 
-        async def migrated() -> None:
-            db = Database(f"sqlite+aiosqlite:///{path}")
-            try:
-                await migrate.upgrade(db.engine)
-            finally:
-                await db.dispose()  # the last connection's close folds the WAL into the file
+    async def migrated() -> None:
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        try:
+            await migrate.upgrade(db.engine)
+        finally:
+            await db.dispose()  # the last connection's close folds the WAL into the file
 
-        # Its own thread and loop: the caller may be inside a running event loop.
-        with ThreadPoolExecutor(1) as thread:
-            thread.submit(asyncio.run, migrated()).result()
-        _TEMPLATE.append(path)
-    return _TEMPLATE[0]
+    # Its own thread and loop: the caller may be inside a running event loop.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, migrated()).result()
+    return path
 
 
 def from_template(url: str) -> str:
