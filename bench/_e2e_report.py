@@ -17,6 +17,7 @@ class Round:
     cpu_ms: float  # per command: the target's process tree, plus db_ms
     db_ms: float  # per command: PostgreSQL's server processes for deskhand's database
     load: str  # the machine's 1-minute load average after the round
+    wakes: float  # per command: times a thread of the target's processes was scheduled in
     others: list[str]  # answers that were not the command's card (e.g. "may not have finished")
 
 
@@ -43,11 +44,13 @@ def report(backend: str, desk: Figures, bare: Figures) -> bool:
     for c, rounds in desk.rounds.items():
         print(f"\n{backend}, `/deskhand {c}`, one worker:\n\n| offered/s | deskhand completed/s | "
               "deskhand command -> card p50 / p99 | bare completed/s | bare p50 / p99 | "
-              "CPU per command, all processes: deskhand vs bare | load |\n|--:|--:|--:|--:|--:|--:|--:|")
+              "CPU per command, all processes: deskhand vs bare | wake-ups per command: deskhand vs bare "
+              "| load |\n|--:|--:|--:|--:|--:|--:|--:|--:|")
         for d, b in zip(rounds, bare.rounds[c], strict=True):
             print(f"| {d.rate:g} | {d.done_rps:.0f} | {ms(d.card_ms, 50)} / {ms(d.card_ms, 99)} | "
                   f"{b.done_rps:.0f} | {ms(b.card_ms, 50)} / {ms(b.card_ms, 99)} | "
-                  f"{d.cpu_ms:.1f} ms{pg(d)} vs {b.cpu_ms:.1f} ms{times(d.cpu_ms, b.cpu_ms)} | {d.load} |")
+                  f"{d.cpu_ms:.1f} ms{pg(d)} vs {b.cpu_ms:.1f} ms{times(d.cpu_ms, b.cpu_ms)} | "
+                  f"{d.wakes:.1f} vs {b.wakes:.1f} | {d.load} |")
         wrong, (rows, sent) = [t for r in rounds for t in r.others], desk.audit[c]
         every &= verdict(not wrong and rows == sent, f"{c}: every command answered with its card, "
                          "audited once", f"{len(wrong)} other answers"

@@ -196,17 +196,19 @@ class Load:
         reqs = self.commands(label, command, n)
         db = self.db if t.name == "deskhand" else None
         cpu, db_cpu = tree_cpu_s(t.pid), {pid: cpu_s(pid) for pid in pg_backends(db)}
+        woke = tree_schedstat(t.pid)[1]
         _, _, starts = await send(t, reqs, 1, rate)
         others: dict[str, str] = {}  # answers that are not the command's card
         arrived, self.since = await cards(self.http, self.ctl, starts, EXPECT[command], self.since,
                                           others)
         db_ms = grown(db_cpu, {pid: cpu_s(pid) for pid in pg_backends(db)}) * 1000 / n
         cpu = (tree_cpu_s(t.pid) - cpu) * 1000 / n + db_ms
+        wakes = (tree_schedstat(t.pid)[1] - woke) / n  # a pooled thread that ended is not in it
         first, last = min(starts.values()), max(starts.values())
         loaded = sum(first <= at <= last for at in arrived.values())
         return Round(rate, loaded / (last - first) if last > first else float(loaded),
                      [(arrived[p] - starts[p]) * 1000 for p in starts], cpu, db_ms,
-                     loadavg().split()[0], sorted(others.values()))
+                     loadavg().split()[0], wakes, sorted(others.values()))
 
     async def capture(self, t: Target, command: str, n: int) -> dict[str, dict[str, object]]:
         """A warm-up of n commands at 20/s; the card each person got (user id -> body)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import collections
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -24,11 +24,16 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 )
 from sqlalchemy.util import EMPTY_DICT, await_
 
+from storage.sqlite_lock import WriteLock, lock_path
+
 _Outcome = tuple[Any, list[Any], int, int | None]  # description, rows, rowcount, lastrowid
 
 
-def _run(conn: sqlite3.Connection, many: bool, operation: str, parameters: Any) -> _Outcome:
-    """On the connection's thread: the statement from cursor to close."""
+def _run(conn: sqlite3.Connection, lock: WriteLock | None, many: bool, operation: str,
+         parameters: Any) -> _Outcome:
+    """On the connection's thread: the statement from cursor to close, in its writer's turn."""
+    if lock is not None:
+        lock.before(conn, operation)
     cursor = conn.cursor()
     try:
         if many:
@@ -43,6 +48,17 @@ def _run(conn: sqlite3.Connection, many: bool, operation: str, parameters: Any) 
         return description, rows, cursor.rowcount, cursor.lastrowid
     finally:
         cursor.close()
+        if lock is not None:
+            lock.after(conn)
+
+
+def _end(conn: sqlite3.Connection, lock: WriteLock | None, commit: bool) -> None:
+    """On the connection's thread: commit or roll back, then give the writer's turn back."""
+    try:
+        conn.commit() if commit else conn.rollback()
+    finally:
+        if lock is not None:
+            lock.after(conn)
 
 
 class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
@@ -89,8 +105,10 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _call(self, many: bool, operation: Any, parameters: Any) -> None:
         conn = self._connection
-        async with self._adapt_connection._execute_mutex:
-            outcome: _Outcome = await conn._execute(_run, conn._conn, many, operation, parameters)
+        adapt = cast("OneHopConnection", self._adapt_connection)
+        async with adapt._execute_mutex:
+            outcome: _Outcome = await conn._execute(_run, conn._conn, adapt._writer, many,
+                                                    operation, parameters)
         self._description, rows, self._rowcount, self._lastrowid = outcome
         self._rows = collections.deque(rows)
 
@@ -111,8 +129,12 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("_writer",)
     _cursor_cls = OneHopCursor  # type: ignore[assignment]  # a subclass; mypy sees the base's exact type
+
+    def __init__(self, dbapi: Any, connection: Any, writer: WriteLock | None) -> None:
+        super().__init__(dbapi, connection)
+        self._writer = writer  # storage/sqlite_lock.py
 
     def _idle(self) -> bool:
         """No transaction open: sqlite3's commit and rollback would do nothing, yet the stock
@@ -124,17 +146,50 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
 
     def rollback(self) -> None:
         if not self._idle():
-            super().rollback()
+            self._end(commit=False)
 
     def commit(self) -> None:
         if not self._idle():
-            super().commit()
+            self._end(commit=True)
+
+    def _end(self, commit: bool) -> None:
+        conn = self._connection
+        try:
+            await_(conn._execute(_end, conn._conn, self._writer, commit))
+        except Exception as error:
+            self._handle_exception(error)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._drop_turn()
+
+    # SQLAlchemy ends a connection one of three ways (a cancelled task's is terminated); each
+    # closes the lock file too, or the turn would stay with a connection that is gone.
+    async def _terminate_graceful_close(self) -> None:
+        try:
+            await super()._terminate_graceful_close()
+        finally:
+            self._drop_turn()
+
+    def _terminate_force_close(self) -> None:
+        try:
+            super()._terminate_force_close()
+        finally:
+            self._drop_turn()
+
+    def _drop_turn(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
 
 
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:
         stock = super().connect(*arg, **kw)
-        return OneHopConnection(self, stock._connection)
+        path = lock_path(arg[0] if arg else kw.get("database"), bool(kw.get("uri")))
+        writer = WriteLock(path, float(kw.get("timeout", 5.0))) if path else None
+        return OneHopConnection(self, stock._connection, writer)
 
 
 def dbapi() -> OneHopDBAPI:
