@@ -108,9 +108,10 @@ def commands() -> Registry:
     return registry
 
 
-def build_runtime(settings: CoreSettings) -> Runtime:
+def build_runtime(settings: CoreSettings, *, worker: bool = False) -> Runtime:
+    """`worker`: a worker process, which acks nothing, so SQLite runs on its loop's thread."""
     box = secret_box(settings)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, inline=worker)
     metrics = Metrics()
     runtime = Runtime(
         settings=settings, db=db, audit=Audit(db), registry=Registry(), metrics=metrics,

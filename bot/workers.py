@@ -138,7 +138,7 @@ def run(settings: CoreSettings, *, child: bool) -> int:
 
 
 async def _work(settings: CoreSettings, child: bool) -> None:
-    runtime = bootstrap.build_runtime(settings)
+    runtime = bootstrap.build_runtime(settings, worker=True)
     as_worker(runtime, child)
     bootstrap.attach_platforms(runtime, listen=False)  # clients to deliver with, no listeners
     await runtime.start()  # the scheduled jobs too: the listener leaves them to its workers

@@ -20,6 +20,8 @@ from storage.uow import UnitOfWork
 POOL_SIZE = 10
 MAX_OVERFLOW = 10
 PING_IDLE = 5.0  # seconds a pooled PostgreSQL connection may sit unused before it is pinged
+BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for its turn before "database is locked"
+INLINE_BUSY_TIMEOUT = 1.0  # the same in SQLite's busy handler, on an event loop's thread
 
 
 class DatabaseUnavailable(Exception):
@@ -39,7 +41,10 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, ping_idle: float = PING_IDLE, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, ping_idle: float = PING_IDLE, inline: bool = False,
+                  **kwargs: Any) -> AsyncEngine:
+    """`inline`: SQLite statements run on the event loop's thread (worker processes;
+    storage/sqlite_inline.py). PostgreSQL ignores it."""
     parsed = make_url(url)
     kwargs.setdefault("hide_parameters", True)  # database errors in logs never carry row values
     if is_sqlite(url):
@@ -48,16 +53,21 @@ def create_engine(url: str, *, ping_idle: float = PING_IDLE, **kwargs: Any) -> A
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise DatabaseUnavailable(parsed, exc) from None
-        from storage.sqlite_driver import dbapi  # one thread hop per statement
+        from storage.sqlite_driver import dbapi  # one thread hop per statement, or none
 
-        engine = create_async_engine(url, connect_args={"timeout": 30}, module=dbapi(), **kwargs)
+        engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT},
+                                     module=dbapi(inline), **kwargs)
+        # deskhand's writers wait for their turn (the timeout above) outside SQLite; its busy
+        # handler only waits for a writer outside deskhand, which on the loop's thread must
+        # not stall the process for long
+        busy_ms = int((INLINE_BUSY_TIMEOUT if inline else BUSY_TIMEOUT) * 1000)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.close()
 
         return engine
@@ -102,9 +112,9 @@ def autocommit(engine: AsyncEngine) -> AsyncEngine:
 class Database:
     """Owns the engine; hands out units of work."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, inline: bool = False) -> None:
         self.url = url
-        self.engine = create_engine(url)
+        self.engine = create_engine(url, inline=inline)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.autocommit = autocommit(self.engine)
         self._reads = async_sessionmaker(self.autocommit, expire_on_commit=False)

@@ -24,6 +24,8 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 )
 from sqlalchemy.util import EMPTY_DICT, await_
 
+from storage.sqlite_inline import InlineConnection
+from storage.sqlite_inline import connect as inline_connect
 from storage.sqlite_lock import WriteLock, lock_path
 
 _Outcome = tuple[Any, list[Any], int, int | None]  # description, rows, rowcount, lastrowid
@@ -106,6 +108,9 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     async def _call(self, many: bool, operation: Any, parameters: Any) -> None:
         conn = self._connection
         adapt = cast("OneHopConnection", self._adapt_connection)
+        writer = adapt._writer
+        if adapt.inline and writer is not None and writer.needed(conn._conn, operation):
+            await writer.take()  # on the loop: not in _run, which would wait on its thread
         async with adapt._execute_mutex:
             outcome: _Outcome = await conn._execute(_run, conn._conn, adapt._writer, many,
                                                     operation, parameters)
@@ -135,6 +140,10 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     def __init__(self, dbapi: Any, connection: Any, writer: WriteLock | None) -> None:
         super().__init__(dbapi, connection)
         self._writer = writer  # storage/sqlite_lock.py
+
+    @property
+    def inline(self) -> bool:
+        return isinstance(self._connection, InlineConnection)
 
     def _idle(self) -> bool:
         """No transaction open: sqlite3's commit and rollback would do nothing, yet the stock
@@ -185,13 +194,22 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
 
 
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
+    def __init__(self, inline: bool) -> None:
+        super().__init__(aiosqlite, sqlite3)
+        self.inline = inline
+
     def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:
-        stock = super().connect(*arg, **kw)
         path = lock_path(arg[0] if arg else kw.get("database"), bool(kw.get("uri")))
         writer = WriteLock(path, float(kw.get("timeout", 5.0))) if path else None
-        return OneHopConnection(self, stock._connection, writer)
+        connection: Any
+        if self.inline:
+            connection = await_(inline_connect(*arg, **kw))
+        else:
+            connection = super().connect(*arg, **kw)._connection
+        return OneHopConnection(self, connection, writer)
 
 
-def dbapi() -> OneHopDBAPI:
-    """The module to hand `create_async_engine(..., module=...)` for sqlite+aiosqlite URLs."""
-    return OneHopDBAPI(aiosqlite, sqlite3)
+def dbapi(inline: bool = False) -> OneHopDBAPI:
+    """The module to hand `create_async_engine(..., module=...)` for sqlite+aiosqlite URLs; with
+    `inline`, statements run on the event loop's thread (storage/sqlite_inline.py)."""
+    return OneHopDBAPI(inline)

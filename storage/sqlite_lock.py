@@ -18,6 +18,7 @@ nothing held.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import functools
 import itertools
@@ -66,11 +67,27 @@ class WriteLock:
         self.held = False
         self._fd = -1
 
+    def needed(self, conn: sqlite3.Connection, operation: str) -> bool:
+        """Whether `operation` is a transaction's first write, so the turn must be taken."""
+        return (not self.held and self.path is not None and not conn.in_transaction
+                and writes(operation) and self._opened())
+
     def before(self, conn: sqlite3.Connection, operation: str) -> None:
-        """Take the turn before a transaction's first write."""
-        if (not self.held and self.path is not None and not conn.in_transaction
-                and writes(operation) and self._opened()):
-            self._acquire()
+        """Take the turn before a transaction's first write, waiting on this thread."""
+        if self.needed(conn, operation):
+            deadline = time.monotonic() + self.timeout
+            for attempt in itertools.count():
+                if self._try(deadline):
+                    return
+                time.sleep(_pause(attempt))
+
+    async def take(self) -> None:
+        """Take the turn, waiting on the event loop (a connection run on the loop's thread)."""
+        deadline = time.monotonic() + self.timeout
+        for attempt in itertools.count():
+            if self._try(deadline):
+                return
+            await asyncio.sleep(_pause(attempt))
 
     def after(self, conn: sqlite3.Connection) -> None:
         """Give the turn back once the connection's transaction is over (committed, rolled back,
@@ -94,14 +111,17 @@ class WriteLock:
                 self.path = None
         return self._fd >= 0
 
-    def _acquire(self) -> None:
-        deadline = time.monotonic() + self.timeout
-        for attempt in itertools.count():
-            try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                self.held = True
-                return
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise sqlite3.OperationalError("database is locked") from None
-                time.sleep(_BACKOFF[attempt] if attempt < len(_BACKOFF) else POLL)
+    def _try(self, deadline: float) -> bool:
+        """One try; past the deadline, SQLite's own answer to a writer that waited too long."""
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise sqlite3.OperationalError("database is locked") from None
+            return False
+        self.held = True
+        return True
+
+
+def _pause(attempt: int) -> float:
+    return _BACKOFF[attempt] if attempt < len(_BACKOFF) else POLL

@@ -4,6 +4,7 @@ them, and one thread hop per statement, none for a commit or rollback with nothi
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,9 @@ META = MetaData()
 T = Table("t", META, Column("id", Integer, primary_key=True), Column("v", String, unique=True))
 
 
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(sqlite_url(tmp_path))
+@pytest.fixture(params=[False, True], ids=["threads", "inline"])
+async def engine(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(sqlite_url(tmp_path), inline=request.param)
     async with engine.begin() as conn:
         await conn.run_sync(META.create_all)
     yield engine
@@ -79,3 +80,17 @@ async def test_one_thread_hop_a_statement_and_none_with_nothing_open(engine: Asy
         await conn.execute(text("INSERT INTO t (v) VALUES ('x')"))
         await conn.commit()  # a write did open one: committed on the thread
         assert len(calls) == 3
+
+
+async def test_inline_statements_run_on_the_loops_thread(tmp_path: Path) -> None:
+    engine = create_engine(sqlite_url(tmp_path), inline=True)
+    threads = threading.active_count()
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(META.create_all)
+            await conn.execute(insert(T), [{"v": "a"}, {"v": "b"}])
+        async with engine.connect() as conn:
+            assert (await conn.execute(select(T.c.v))).scalars().all() == ["a", "b"]
+        assert threading.active_count() == threads
+    finally:
+        await engine.dispose()

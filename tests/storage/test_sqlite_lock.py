@@ -26,10 +26,13 @@ META = MetaData()
 T = Table("t", META, Column("id", Integer, primary_key=True), Column("v", String))
 
 
-@pytest.fixture
-async def engines(tmp_path: Path) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
-    """Two engines on one file, as the listener and a worker process have."""
-    first, second = create_engine(sqlite_url(tmp_path)), create_engine(sqlite_url(tmp_path))
+@pytest.fixture(params=[False, True], ids=["threads", "inline"])
+async def engines(tmp_path: Path, request: pytest.FixtureRequest
+                  ) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
+    """Two engines on one file, as the listener and a worker process have: the second runs its
+    statements on the event loop's thread (a worker's) or on threads of its own."""
+    first = create_engine(sqlite_url(tmp_path))
+    second = create_engine(sqlite_url(tmp_path), inline=request.param)
     async with first.begin() as conn:
         await conn.run_sync(META.create_all)
     yield first, second
@@ -192,3 +195,32 @@ async def test_a_task_cancelled_inside_its_transaction_leaves_the_turn_free(
     async with second.begin() as conn:
         await asyncio.wait_for(conn.execute(insert(T), {"v": "next"}), 5)
         assert (await conn.execute(select(T.c.v))).scalars().all() == ["next"]
+
+
+async def test_an_inline_writer_waits_for_its_turn_without_stalling_its_loop(tmp_path: Path) -> None:
+    engine = create_engine(sqlite_url(tmp_path), inline=True)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(META.create_all)
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        async def write() -> None:
+            async with engine.begin() as conn:
+                await conn.execute(insert(T), {"v": "waited"})
+
+        ticker = asyncio.create_task(tick())
+        with held(lock_file(tmp_path)):  # another process's turn
+            writing = asyncio.create_task(write())
+            await asyncio.sleep(0.2)
+            assert not writing.done()
+            assert ticks >= 5  # the loop went on meanwhile
+        await asyncio.wait_for(writing, 5)
+        ticker.cancel()
+    finally:
+        await engine.dispose()
