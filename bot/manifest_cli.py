@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot import bootstrap, manifests
+from bot import bootstrap
 from bot.settings import CoreSettings
 
 COMMANDS = ("manifest", "teams-package")
@@ -54,32 +54,32 @@ def _write(output: str | None, text: str) -> None:
 
 
 def run(args: argparse.Namespace, settings: CoreSettings) -> int:
+    # Imported here: `serve` and its workers load this module for its parsers only, and the
+    # manifests' zip, icons and YAML would be ~0.5 MiB of their idle RSS (bench/README.md).
+    from bot import manifests
+
     try:
-        return _run(args, settings)
+        registry = bootstrap.commands()
+        options = manifests.TeamsOptions(
+            getattr(args, "website_url", None), getattr(args, "privacy_url", None),
+            getattr(args, "terms_url", None),
+            manifests.teams_version(getattr(args, "version", None), getattr(args, "build", None)))
+        if args.cmd == "teams-package":
+            body = manifests.teams_package(settings, registry, options)
+            path = Path(args.output)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(body)
+            print(f"wrote {path}, version {options.version}: upload it in Teams (Apps > Manage your apps > "
+                  "Upload an app); an update needs a higher version than the one installed")
+        elif args.platform == "slack":
+            data = manifests.slack_manifest(settings, registry)
+            fmt = args.format or ("yaml" if (args.output or "").endswith((".yaml", ".yml")) else "json")
+            _write(args.output, manifests.to_yaml(data) if fmt == "yaml" else manifests.to_json(data))
+        elif args.platform == "teams":
+            _write(args.output, manifests.to_json(manifests.teams_manifest(settings, registry, options)))
+        else:
+            for path in manifests.write_all(Path(args.dir), settings, registry, options):
+                print(f"wrote {path}")
+        return 0
     except OSError as exc:  # an unwritable or missing output folder: say so, no traceback
         raise manifests.ManifestError(f"cannot write {exc.filename}: {exc.strerror}") from None
-
-
-def _run(args: argparse.Namespace, settings: CoreSettings) -> int:
-    registry = bootstrap.commands()
-    options = manifests.TeamsOptions(
-        getattr(args, "website_url", None), getattr(args, "privacy_url", None),
-        getattr(args, "terms_url", None),
-        manifests.teams_version(getattr(args, "version", None), getattr(args, "build", None)))
-    if args.cmd == "teams-package":
-        body = manifests.teams_package(settings, registry, options)
-        path = Path(args.output)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(body)
-        print(f"wrote {path}, version {options.version}: upload it in Teams (Apps > Manage your apps > "
-              "Upload an app); an update needs a higher version than the one installed")
-    elif args.platform == "slack":
-        data = manifests.slack_manifest(settings, registry)
-        fmt = args.format or ("yaml" if (args.output or "").endswith((".yaml", ".yml")) else "json")
-        _write(args.output, manifests.to_yaml(data) if fmt == "yaml" else manifests.to_json(data))
-    elif args.platform == "teams":
-        _write(args.output, manifests.to_json(manifests.teams_manifest(settings, registry, options)))
-    else:
-        for path in manifests.write_all(Path(args.dir), settings, registry, options):
-            print(f"wrote {path}")
-    return 0
