@@ -7,6 +7,10 @@ they were a third of a command's work. This adapter runs the whole statement (cu
 fetch every row, close) as one call on that thread, and skips the rollback the pool issues on
 check-in when the connection has no transaction open. Everything else (transactions, isolation,
 errors, server-side cursors for streamed results) is SQLAlchemy's own adapter, unchanged.
+
+Two additions: every connection takes its turn to write through the database's lock file
+(storage/sqlite_lock.py), and a worker process's connections run on its event loop's thread,
+with no hop at all (storage/sqlite_inline.py).
 """
 
 from __future__ import annotations
@@ -112,8 +116,8 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         if adapt.inline and writer is not None and writer.needed(conn._conn, operation):
             await writer.take()  # on the loop: not in _run, which would wait on its thread
         async with adapt._execute_mutex:
-            outcome: _Outcome = await conn._execute(_run, conn._conn, adapt._writer, many,
-                                                    operation, parameters)
+            outcome: _Outcome = await conn._execute(_run, conn._conn, writer, many, operation,
+                                                    parameters)
         self._description, rows, self._rowcount, self._lastrowid = outcome
         self._rows = collections.deque(rows)
 
