@@ -27,6 +27,7 @@ import os
 import re
 import sqlite3
 import time
+from collections.abc import Iterator
 
 log = logging.getLogger("deskhand.db")
 _DML = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
@@ -75,19 +76,13 @@ class WriteLock:
     def before(self, conn: sqlite3.Connection, operation: str) -> None:
         """Take the turn before a transaction's first write, waiting on this thread."""
         if self.needed(conn, operation):
-            deadline = time.monotonic() + self.timeout
-            for attempt in itertools.count():
-                if self._try(deadline):
-                    return
-                time.sleep(_pause(attempt))
+            for pause in self._tries():
+                time.sleep(pause)
 
     async def take(self) -> None:
         """Take the turn, waiting on the event loop (a connection run on the loop's thread)."""
-        deadline = time.monotonic() + self.timeout
-        for attempt in itertools.count():
-            if self._try(deadline):
-                return
-            await asyncio.sleep(_pause(attempt))
+        for pause in self._tries():
+            await asyncio.sleep(pause)
 
     def after(self, conn: sqlite3.Connection) -> None:
         """Give the turn back once the connection's transaction is over (committed, rolled back,
@@ -111,17 +106,17 @@ class WriteLock:
                 self.path = None
         return self._fd >= 0
 
-    def _try(self, deadline: float) -> bool:
-        """One try; past the deadline, SQLite's own answer to a writer that waited too long."""
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                raise sqlite3.OperationalError("database is locked") from None
-            return False
-        self.held = True
-        return True
-
-
-def _pause(attempt: int) -> float:
-    return _BACKOFF[attempt] if attempt < len(_BACKOFF) else POLL
+    def _tries(self) -> Iterator[float]:
+        """Tries for the turn until one gets it, yielding how long to wait before the next;
+        past the timeout, SQLite's own answer to a writer that waited too long."""
+        deadline = time.monotonic() + self.timeout
+        for attempt in itertools.count():
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise sqlite3.OperationalError("database is locked") from None
+                yield _BACKOFF[attempt] if attempt < len(_BACKOFF) else POLL
+            else:
+                self.held = True
+                return
