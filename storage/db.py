@@ -22,6 +22,7 @@ MAX_OVERFLOW = 10
 PING_IDLE = 5.0  # seconds a pooled PostgreSQL connection may sit unused before it is pinged
 BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for its turn before "database is locked"
 INLINE_BUSY_TIMEOUT = 1.0  # the same in SQLite's busy handler, on an event loop's thread
+LAZY_COMMIT = "deskhand_lazy_commit"  # the execution option lazy() sets
 
 
 class DatabaseUnavailable(Exception):
@@ -67,8 +68,14 @@ def create_engine(url: str, *, ping_idle: float = PING_IDLE, inline: bool = Fals
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")  # every commit survives the machine's crash too
             cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _lazy(conn: Any) -> None:  # see lazy(): the driver reads it until the transaction ends
+            if conn.get_execution_options().get(LAZY_COMMIT):
+                conn.connection.dbapi_connection.lazy = True
 
         return engine
     kwargs.setdefault("pool_size", POOL_SIZE)
@@ -107,6 +114,19 @@ def autocommit(engine: AsyncEngine) -> AsyncEngine:
     if engine.dialect.name != "postgresql":
         return engine
     return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def lazy(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for writes whose loss is harmless should the machine itself crash before the
+    database next syncs its log (a process that dies loses nothing committed): a worker's
+    heartbeat, lease renewals, the inbox's finish (lost, its sender hears the request "may not
+    have finished"). On SQLite their commit skips the fsync (storage/sqlite_driver.py), which
+    costs the process several wake-ups; the next ordinary commit makes them durable with its
+    own, as SQLite's log is written in order. PostgreSQL's commits are its server's to tune
+    (synchronous_commit)."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{LAZY_COMMIT: True})
 
 
 class Database:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, upsert
-from storage.db import autocommit
+from storage.db import autocommit, lazy
 
 
 class WorkerHeartbeat(Base):
@@ -37,7 +37,7 @@ class HeartbeatStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._single = autocommit(engine)
+        self._single = lazy(autocommit(engine))  # a beat lost in the machine's crash is moot
         values: dict[str, Any] = {name: bindparam(name) for name in ("worker", "replica", "pid", "started_at",
                                                       "beat_at")}
         insert = upsert(TABLE, postgres=engine.dialect.name == "postgresql")

@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, BigId, ValueList, in_list, upsert, utcnow
-from storage.db import autocommit
+from storage.db import autocommit, lazy
 
 CHANNEL = "deskhand_inbox"  # PostgreSQL's NOTIFY channel of new requests
 
@@ -116,6 +116,10 @@ class InboxStore:
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
         self._single = autocommit(engine)  # claims, renewals and finishes are one statement
+        # Renewals and finishes need not survive the machine's crash (storage/db.py, lazy()): a
+        # lost finish tells its sender the request may not have finished. A claim must, or its
+        # request could run again after a reboot.
+        self._lazy = lazy(self._single)
         self._take = (upsert(KEYS, postgres=self.postgres).on_conflict_do_nothing(index_elements=["key"])
                       .returning(KEYS.c.key))
         # The ids as one parameter: an expanding IN would render the statement anew every time.
@@ -192,13 +196,13 @@ class InboxStore:
         return sorted((Item(*row) for row in rows), key=lambda i: i.id)
 
     async def renew(self, holder: str, ids: Collection[int], lease: timedelta) -> None:
-        async with self._single.begin() as conn:
+        async with self._lazy.begin() as conn:
             await conn.execute(self._renew, {"ids": list(ids), "holder": holder,
                                         "until": utcnow() + lease})
 
     async def finish(self, holder: str, ids: Collection[int]) -> None:
         """Delete `holder`'s items (one a sweep has taken from it meanwhile is left alone)."""
-        async with self._single.begin() as conn:
+        async with self._lazy.begin() as conn:
             await conn.execute(self._finish, {"ids": list(ids), "holder": holder})
 
     async def take_lapsed(self, platforms: Collection[str]) -> list[Item]:

@@ -35,9 +35,11 @@ from storage.sqlite_lock import WriteLock, lock_path
 _Outcome = tuple[Any, list[Any], int, int | None]  # description, rows, rowcount, lastrowid
 
 
-def _run(conn: sqlite3.Connection, lock: WriteLock | None, many: bool, operation: str,
-         parameters: Any) -> _Outcome:
+def _run(conn: sqlite3.Connection, lock: WriteLock | None, lazy: bool, many: bool,
+         operation: str, parameters: Any) -> _Outcome:
     """On the connection's thread: the statement from cursor to close, in its writer's turn."""
+    if lazy and not conn.in_transaction:  # SQLite refuses to change it inside a transaction
+        conn.execute("PRAGMA synchronous=NORMAL")
     if lock is not None:
         lock.before(conn, operation)
     cursor = conn.cursor()
@@ -58,13 +60,19 @@ def _run(conn: sqlite3.Connection, lock: WriteLock | None, many: bool, operation
             lock.after(conn)
 
 
-def _end(conn: sqlite3.Connection, lock: WriteLock | None, commit: bool) -> None:
-    """On the connection's thread: commit or roll back, then give the writer's turn back."""
+def _end(conn: sqlite3.Connection, lock: WriteLock | None, commit: bool, lazy: bool) -> None:
+    """On the connection's thread: commit or roll back, then give the writer's turn back. A lazy
+    transaction (storage/db.py, lazy()) ran with synchronous NORMAL, so its commit skipped the
+    fsync; the connection is FULL again before anything else runs on it."""
     try:
         conn.commit() if commit else conn.rollback()
     finally:
-        if lock is not None:
-            lock.after(conn)
+        try:
+            if lazy:
+                conn.execute("PRAGMA synchronous=FULL")
+        finally:
+            if lock is not None:
+                lock.after(conn)
 
 
 class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
@@ -116,8 +124,8 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         if adapt.inline and writer is not None and writer.needed(conn._conn, operation):
             await writer.take()  # on the loop: not in _run, which would wait on its thread
         async with adapt._execute_mutex:
-            outcome: _Outcome = await conn._execute(_run, conn._conn, writer, many, operation,
-                                                    parameters)
+            outcome: _Outcome = await conn._execute(_run, conn._conn, writer, adapt.lazy,
+                                                    many, operation, parameters)
         self._description, rows, self._rowcount, self._lastrowid = outcome
         self._rows = collections.deque(rows)
 
@@ -138,12 +146,13 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("_writer",)
+    __slots__ = ("_writer", "lazy")
     _cursor_cls = OneHopCursor  # type: ignore[assignment]  # a subclass; mypy sees the base's exact type
 
     def __init__(self, dbapi: Any, connection: Any, writer: WriteLock | None) -> None:
         super().__init__(dbapi, connection)
         self._writer = writer  # storage/sqlite_lock.py
+        self.lazy = False  # this transaction's commit skips the fsync (storage/db.py, lazy())
 
     @property
     def inline(self) -> bool:
@@ -158,17 +167,17 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         return conn is not None and not conn.in_transaction
 
     def rollback(self) -> None:
-        if not self._idle():
+        if self.lazy or not self._idle():
             self._end(commit=False)
 
     def commit(self) -> None:
-        if not self._idle():
+        if self.lazy or not self._idle():
             self._end(commit=True)
 
     def _end(self, commit: bool) -> None:
-        conn = self._connection
+        conn, lazy, self.lazy = self._connection, self.lazy, False
         try:
-            await_(conn._execute(_end, conn._conn, self._writer, commit))
+            await_(conn._execute(_end, conn._conn, self._writer, commit, lazy))
         except Exception as error:
             self._handle_exception(error)
 

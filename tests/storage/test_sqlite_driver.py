@@ -1,6 +1,7 @@
 """The SQLite adapter that runs a statement in one call on aiosqlite's thread
 (storage/sqlite_driver.py): results, counts, errors and transactions as the stock adapter gives
-them, and one thread hop per statement, none for a commit or rollback with nothing open."""
+them, one thread hop per statement, none for a commit or rollback with nothing open, and lazy
+commits (storage/db.py, lazy()) that skip the fsync for themselves alone."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select,
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage.db import create_engine
+from storage.db import create_engine, lazy
 from tests.conftest import sqlite_url
 
 META = MetaData()
@@ -94,3 +95,40 @@ async def test_inline_statements_run_on_the_loops_thread(tmp_path: Path) -> None
         assert threading.active_count() == threads
     finally:
         await engine.dispose()
+
+
+async def traced(conn: AsyncConnection) -> list[str]:
+    """Every statement SQLite runs on the connection from now on, as SQLite reports it."""
+    raw: Any = (await conn.get_raw_connection()).driver_connection
+    statements: list[str] = []
+    await raw._execute(raw._conn.set_trace_callback, statements.append)  # on its own thread
+    return statements
+
+
+async def test_a_lazy_commit_skips_the_sync_for_itself_alone(engine: AsyncEngine) -> None:
+    async with lazy(engine).connect() as conn:
+        statements = await traced(conn)
+        raw = (await conn.get_raw_connection()).driver_connection
+        await conn.execute(insert(T), {"v": "lazy"})
+        await conn.commit()
+        assert statements[0] == "PRAGMA synchronous=NORMAL"  # before its transaction began
+        assert statements[-2:] == ["COMMIT", "PRAGMA synchronous=FULL"]
+        del statements[:]
+        await conn.execute(insert(T), {"v": "rolled back"})
+        await conn.rollback()
+        assert statements[-2:] == ["ROLLBACK", "PRAGMA synchronous=FULL"]
+    async with engine.connect() as conn:  # the same connection, durable again
+        assert (await conn.get_raw_connection()).driver_connection is raw
+        assert (await conn.execute(text("PRAGMA synchronous"))).scalar() == 2  # FULL
+        del statements[:]
+        await conn.execute(insert(T), {"v": "durable"})
+        await conn.commit()
+        assert "PRAGMA synchronous=NORMAL" not in statements and statements[-1] == "COMMIT"
+    async with engine.connect() as other:  # what a lazy commit wrote is committed all the same
+        assert (await other.execute(select(T.c.v).order_by(T.c.id))).scalars().all() == [
+            "lazy", "durable"]
+
+
+def test_lazy_leaves_postgresql_to_its_server() -> None:
+    pg = create_engine("postgresql+asyncpg://u@127.0.0.1:1/none")
+    assert lazy(pg) is pg
