@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
 import re
 import sys
@@ -23,6 +22,7 @@ from bot import (
     directory_cli,
     logs,
     manifest_cli,
+    memory,
     rbac_cli,
     secrets_cli,
     settings_doc,
@@ -138,7 +138,7 @@ def serve(settings: CoreSettings, *, upgrade: bool = False,
         async def _banner(_: web.Application) -> None:
             print(banner, flush=True)
         app.on_startup.append(_banner)
-    app.on_startup.append(_freeze_startup_objects)
+    app.on_startup.append(_settle_memory)
     try:
         web.run_app(app, host=settings.host, port=settings.port, print=None,
                     handle_signals=True, access_log=None)
@@ -181,12 +181,8 @@ def _worker_processes(settings: CoreSettings, runtime: Runtime, app: web.Applica
     app.on_shutdown.append(stop)
 
 
-async def _freeze_startup_objects(_: web.Application) -> None:
-    # ~175k long-lived objects (modules, SQLAlchemy, bolt) made every full collection cost
-    # 85-145 ms, which set the p99 of Slack acks (bench/README.md, slack_ack); freezing them
-    # takes them out of the collector for the life of the process.
-    gc.collect()
-    gc.freeze()
+async def _settle_memory(_: web.Application) -> None:
+    memory.settle()
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import shutil
@@ -30,7 +29,7 @@ import time
 
 from prometheus_client.multiprocess import mark_process_dead
 
-from bot import bootstrap, inbox
+from bot import bootstrap, inbox, memory
 from bot.heartbeat import Heartbeat
 from bot.metrics import Metrics
 from bot.runtime import Runtime
@@ -145,8 +144,7 @@ async def _work(settings: CoreSettings, child: bool) -> None:
     heartbeat = Heartbeat(HeartbeatStore(runtime.db.engine), settings.replica,
                           settings.worker_heartbeat)
     heartbeat.start()  # from now on the listeners count this worker as taking their requests
-    gc.collect()
-    gc.freeze()  # as in `serve`: keep full collections of start-up objects off the hot path
+    memory.settle()  # as in `serve`
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     if not child:
