@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, BigId, ValueList, in_list, upsert, utcnow
-from storage.db import autocommit, lazy
+from storage.db import autocommit, commit_with_next, lazy
 
 CHANNEL = "deskhand_inbox"  # PostgreSQL's NOTIFY channel of new requests
 
@@ -163,6 +163,8 @@ class InboxStore:
             rows = [{"platform": i.platform, "kind": i.kind, "payload": i.payload,
                      "received_at": i.received_at} for i, ok in zip(items, stored, strict=True) if ok]
             if rows:
+                if not self.postgres:
+                    await commit_with_next(conn)  # the last statement: the listener's hops are few
                 await conn.execute(_INSERT, rows)
                 if self.postgres:
                     await conn.execute(_NOTIFY)

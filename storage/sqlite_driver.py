@@ -35,9 +35,10 @@ from storage.sqlite_lock import WriteLock, lock_path
 _Outcome = tuple[Any, list[Any], int, int | None]  # description, rows, rowcount, lastrowid
 
 
-def _run(conn: sqlite3.Connection, lock: WriteLock | None, lazy: bool, many: bool,
+def _run(conn: sqlite3.Connection, lock: WriteLock | None, lazy: bool, commit: bool, many: bool,
          operation: str, parameters: Any) -> _Outcome:
-    """On the connection's thread: the statement from cursor to close, in its writer's turn."""
+    """On the connection's thread: the statement from cursor to close, in its writer's turn;
+    with `commit`, the transaction's commit too (storage/db.py, commit_with_next())."""
     if lazy and not conn.in_transaction:  # SQLite refuses to change it inside a transaction
         conn.execute("PRAGMA synchronous=NORMAL")
     if lock is not None:
@@ -53,11 +54,14 @@ def _run(conn: sqlite3.Connection, lock: WriteLock | None, lazy: bool, many: boo
         description = cursor.description
         rows = cursor.fetchall() if description else []
         # rowcount is read after the fetch: for DML ... RETURNING sqlite3 counts as rows are read
-        return description, rows, cursor.rowcount, cursor.lastrowid
+        outcome = description, rows, cursor.rowcount, cursor.lastrowid
     finally:
         cursor.close()
         if lock is not None:
             lock.after(conn)
+    if commit:
+        _end(conn, lock, True, lazy)
+    return outcome
 
 
 def _end(conn: sqlite3.Connection, lock: WriteLock | None, commit: bool, lazy: bool) -> None:
@@ -123,9 +127,12 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         writer = adapt._writer
         if adapt.inline and writer is not None and writer.needed(conn._conn, operation):
             await writer.take()  # on the loop: not in _run, which would wait on its thread
+        commit, adapt.commit_next = adapt.commit_next, False
         async with adapt._execute_mutex:
-            outcome: _Outcome = await conn._execute(_run, conn._conn, writer, adapt.lazy,
+            outcome: _Outcome = await conn._execute(_run, conn._conn, writer, adapt.lazy, commit,
                                                     many, operation, parameters)
+        if commit:  # ended: SQLAlchemy's commit to come finds nothing open
+            adapt.lazy = False
         self._description, rows, self._rowcount, self._lastrowid = outcome
         self._rows = collections.deque(rows)
 
@@ -146,13 +153,14 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("_writer", "lazy")
+    __slots__ = ("_writer", "commit_next", "lazy")
     _cursor_cls = OneHopCursor  # type: ignore[assignment]  # a subclass; mypy sees the base's exact type
 
     def __init__(self, dbapi: Any, connection: Any, writer: WriteLock | None) -> None:
         super().__init__(dbapi, connection)
         self._writer = writer  # storage/sqlite_lock.py
         self.lazy = False  # this transaction's commit skips the fsync (storage/db.py, lazy())
+        self.commit_next = False  # the next statement commits too (storage/db.py, commit_with_next())
 
     @property
     def inline(self) -> bool:
@@ -167,10 +175,12 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         return conn is not None and not conn.in_transaction
 
     def rollback(self) -> None:
+        self.commit_next = False  # a transaction that ends otherwise must not leave it set
         if self.lazy or not self._idle():
             self._end(commit=False)
 
     def commit(self) -> None:
+        self.commit_next = False
         if self.lazy or not self._idle():
             self._end(commit=True)
 

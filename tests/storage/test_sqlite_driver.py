@@ -1,7 +1,8 @@
 """The SQLite adapter that runs a statement in one call on aiosqlite's thread
 (storage/sqlite_driver.py): results, counts, errors and transactions as the stock adapter gives
-them, one thread hop per statement, none for a commit or rollback with nothing open, and lazy
-commits (storage/db.py, lazy()) that skip the fsync for themselves alone."""
+them, one thread hop per statement, none for a commit or rollback with nothing open, a last
+statement that commits in its own hop, and lazy commits (storage/db.py, lazy()) that skip the
+fsync for themselves alone."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select,
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage.db import create_engine, lazy
+from storage.db import commit_with_next, create_engine, lazy
 from tests.conftest import sqlite_url
 
 META = MetaData()
@@ -95,6 +96,31 @@ async def test_inline_statements_run_on_the_loops_thread(tmp_path: Path) -> None
         assert threading.active_count() == threads
     finally:
         await engine.dispose()
+
+
+async def test_a_last_statement_commits_in_its_own_hop(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        calls = await hops(conn)
+        await conn.execute(insert(T), {"v": "first"})
+        await commit_with_next(conn)
+        await conn.execute(insert(T), {"v": "last"})
+        async with engine.connect() as other:  # committed before the block ends
+            assert (await other.execute(select(T.c.v))).scalars().all() == ["first", "last"]
+    assert len(calls) == 2  # the two statements; the commit rode on the second
+
+
+async def test_a_failed_last_statement_leaves_nothing_committed_or_pending(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(insert(T), {"v": "taken"})
+    with pytest.raises(IntegrityError):
+        async with engine.begin() as conn:
+            await conn.execute(insert(T), {"v": "undone"})
+            await commit_with_next(conn)
+            await conn.execute(insert(T), {"v": "taken"})  # fails: the transaction rolls back
+    async with engine.connect() as conn:  # the same pooled connection: nothing left set on it
+        await conn.execute(insert(T), {"v": "not kept"})
+        await conn.rollback()
+        assert (await conn.execute(select(T.c.v))).scalars().all() == ["taken"]
 
 
 async def traced(conn: AsyncConnection) -> list[str]:
