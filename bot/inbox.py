@@ -25,7 +25,7 @@ import contextlib
 import hashlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -118,6 +118,7 @@ class Inbox:
         self._finishes: GroupCommit[int, Exception | None] = GroupCommit(self._finish)
         self._jobs = Tasks("inbox", log)
         self._running: set[int] = set()  # item ids this process is working on
+        self._busy = asyncio.Event()  # set while _running holds any: their leases need renewing
         self._loops = Tasks("inbox loops", log)
         self._wake: asyncio.Event | None = None
 
@@ -172,7 +173,7 @@ class Inbox:
         self._wake = asyncio.Event()
         self.admission = Admission(self.slots)
         self._loops.spawn(self._consume(), name="inbox.consume")
-        self._loops.spawn(self._every(RENEW_EVERY, self._renew), name="inbox.renew")
+        self._loops.spawn(self._renew_while_running(), name="inbox.renew")
         self._loops.spawn(self._sweep_when_due(), name="inbox.sweep")
         if self.listen and self.store.postgres:
             self._loops.spawn(self._listen(), name="inbox.listen")
@@ -227,6 +228,7 @@ class Inbox:
                 give_back()
             for item, give_back in zip(items, give_backs, strict=False):
                 self._running.add(item.id)
+                self._busy.set()
                 self._jobs.spawn(self._run(item, give_back))
             more = len(items) == len(give_backs)  # a full claim: there may be more queued
 
@@ -244,6 +246,8 @@ class Inbox:
             log.error("inbox item %s: could not mark it finished", item.id, exc_info=True)
         finally:
             self._running.discard(item.id)
+            if not self._running:
+                self._busy.clear()
 
     async def _execute(self, item: Item, give_back: Callable[[], None]) -> None:
         try:
@@ -279,9 +283,18 @@ class Inbox:
         text = text.format(what=what, minutes=f"{minutes} minute{'s' if minutes > 1 else ''}")
         await executor.notify(item.kind, payload, title, text, item.received_at)
 
-    async def _renew(self) -> None:
-        if self._running:
-            await self.store.renew(self.holder, set(self._running), LEASE)
+    async def _renew_while_running(self) -> None:
+        """Renew the leases of what runs here every RENEW_EVERY seconds while anything does;
+        idle, no timer wakes the process for it."""
+        while True:
+            await self._busy.wait()
+            await asyncio.sleep(RENEW_EVERY)
+            if not self._running:
+                continue
+            try:
+                await self.store.renew(self.holder, set(self._running), LEASE)
+            except Exception:  # the next try may reach the database; the leases last a while
+                log.exception("inbox: renewing the leases of running requests failed")
 
     async def _sweep(self) -> float:
         """Report the requests whose worker died; seconds until the next lease could lapse."""
@@ -325,12 +338,3 @@ class Inbox:
             log.warning("inbox: listening for wakes failed (%s); again in %.0f s", why, pause)
             await asyncio.sleep(pause)
             pause = min(pause * 2, self.poll)  # the database is down: the safety poll suffices
-
-    @staticmethod
-    async def _every(seconds: float, fn: Callable[[], Awaitable[None]]) -> None:
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                await fn()
-            except Exception:
-                log.exception("inbox: %s failed", getattr(fn, "__name__", fn))

@@ -5,7 +5,7 @@ claim that finds nothing); a standalone worker on PostgreSQL is woken by the NOT
 process's write; a lease that lapses is reported when it is due, not at the next fixed sweep;
 a command's audit row is committed before its answer goes, and a failed finish leaves the
 request claimed (its sender told when the lease lapses); a claim never returns a request that is
-already claimed.
+already claimed; the leases of running requests are renewed while they run, and only then.
 """
 
 from __future__ import annotations
@@ -183,3 +183,54 @@ async def test_a_claim_never_returns_a_claimed_request(database: Database) -> No
     first_lapse = await store.next_lapse(["slack"])
     assert first_lapse is not None and first_lapse > now + timedelta(seconds=50)
     assert await store.next_lapse(["teams"]) is None
+
+
+class Held:
+    """A platform's side of the inbox whose requests run until released."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+
+    async def execute(self, kind: str, payload: dict[str, Any], received: datetime) -> None:
+        await self.release.wait()
+
+    def describe(self, kind: str, payload: dict[str, Any]) -> str:
+        return "“/devices”"
+
+    async def notify(self, kind: str, payload: dict[str, Any], title: str, text: str,
+                     received: datetime) -> None:
+        raise AssertionError("nothing here is late or interrupted")
+
+
+async def test_leases_are_renewed_while_a_request_runs_and_not_once_it_is_done(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.inbox import Inbox
+    from bot.secrets import SecretBox
+    from tests.conftest import SECRET as KEY
+
+    monkeypatch.setattr("bot.inbox.RENEW_EVERY", 0.2)
+    db = Database(sqlite_url(tmp_path))
+    await migrate.upgrade(db.engine)
+    renewals: list[str] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.upper().startswith("UPDATE INBOX SET LEASE_UNTIL"):  # not a claim's
+            renewals.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", before)
+    held = Held()
+    inbox = Inbox(InboxStore(db.engine), "test", SecretBox([KEY]), executors={"slack": held})
+    try:
+        await inbox.start()
+        await asyncio.sleep(0.7)
+        assert renewals == []  # idle: nothing to renew
+        assert await inbox.put("slack", "command", {"text": "devices"})
+        await until("two renewals", lambda: len(renewals) >= 2, 5)
+        held.release.set()
+        assert await inbox.wait_idle()
+        done = len(renewals)
+        await asyncio.sleep(0.7)
+        assert len(renewals) <= done + 1  # at most the one already on its way
+    finally:
+        await inbox.stop()
+        await db.dispose()
