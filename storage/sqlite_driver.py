@@ -8,9 +8,11 @@ fetch every row, close) as one call on that thread, and skips the rollback the p
 check-in when the connection has no transaction open. Everything else (transactions, isolation,
 errors, server-side cursors for streamed results) is SQLAlchemy's own adapter, unchanged.
 
-Two additions: every connection takes its turn to write through the database's lock file
-(storage/sqlite_lock.py), and a worker process's connections run on its event loop's thread,
-with no hop at all (storage/sqlite_inline.py).
+Additions: every connection takes its turn to write through the database's lock file
+(storage/sqlite_lock.py); a worker process's connections run on its event loop's thread, with
+no hop at all (storage/sqlite_inline.py); a lazy transaction commits without an fsync
+(storage/db.py, lazy()); and a transaction's last statement can carry its commit in the same
+hop (storage/db.py, commit_with_next()).
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def _end(conn: sqlite3.Connection, lock: WriteLock | None, commit: bool, lazy: b
         conn.commit() if commit else conn.rollback()
     finally:
         try:
-            if lazy:
+            if lazy and not conn.in_transaction:  # a failed commit: the rollback to come resets it
                 conn.execute("PRAGMA synchronous=FULL")
         finally:
             if lock is not None:
@@ -185,9 +187,10 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
             self._end(commit=True)
 
     def _end(self, commit: bool) -> None:
-        conn, lazy, self.lazy = self._connection, self.lazy, False
+        conn = self._connection
         try:
-            await_(conn._execute(_end, conn._conn, self._writer, commit, lazy))
+            await_(conn._execute(_end, conn._conn, self._writer, commit, self.lazy))
+            self.lazy = False
         except Exception as error:
             self._handle_exception(error)
 

@@ -158,3 +158,18 @@ async def test_a_lazy_commit_skips_the_sync_for_itself_alone(engine: AsyncEngine
 def test_lazy_leaves_postgresql_to_its_server() -> None:
     pg = create_engine("postgresql+asyncpg://u@127.0.0.1:1/none")
     assert lazy(pg) is pg
+
+
+async def test_a_lazy_commit_that_fails_leaves_the_connection_durable(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:  # a deferred key: SQLite checks it at COMMIT, which fails
+        await conn.execute(text("CREATE TABLE parent (id INTEGER PRIMARY KEY)"))
+        await conn.execute(text("CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) "
+                                "DEFERRABLE INITIALLY DEFERRED)"))
+    with pytest.raises(IntegrityError):
+        async with lazy(engine).begin() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            await conn.execute(text("INSERT INTO child VALUES (7)"))
+    async with engine.connect() as conn:
+        assert (await conn.get_raw_connection()).driver_connection is raw
+        assert (await conn.execute(text("PRAGMA synchronous"))).scalar() == 2  # FULL again
+        assert (await conn.execute(text("SELECT count(*) FROM child"))).scalar() == 0
