@@ -23,10 +23,13 @@ from sqlalchemy import event, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import bootstrap, workers
+from bot.inbox import Inbox
+from bot.secrets import SecretBox
 from storage import migrate
 from storage.db import Database
 from storage.inbox import TABLE, InboxStore, NewItem
 from tests.bot.test_inbox import command_payload, deskhand, devices_rows, fake_slack, item
+from tests.conftest import SECRET as KEY
 from tests.conftest import sqlite_url
 from tests.fakes.slack_api import ALEX, slack_env
 
@@ -204,10 +207,6 @@ class Held:
 
 async def test_leases_are_renewed_while_a_request_runs_and_not_once_it_is_done(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.inbox import Inbox
-    from bot.secrets import SecretBox
-    from tests.conftest import SECRET as KEY
-
     monkeypatch.setattr("bot.inbox.RENEW_EVERY", 0.2)
     db = Database(sqlite_url(tmp_path))
     await migrate.upgrade(db.engine)
