@@ -42,11 +42,11 @@ async def sweep(runtime: Runtime, *sweeps: Sweep) -> int:
     looked at."""
     now = datetime.now(UTC)
     seen = 0
-    async with runtime.db.uow() as uow:
+    async with runtime.db.reads() as uow:  # reads only: no BEGIN and ROLLBACK on PostgreSQL
         tenants = await uow.repo(TenantRepo).ids()
     for what in sweeps:
         rows: list[Any] = []
-        async with runtime.db.uow() as uow:
+        async with runtime.db.reads() as uow:
             for tenant in tenants:
                 rows += await uow.repo(Repo).stuck(
                     what.workflow.table, tenant, what.states,
@@ -66,7 +66,7 @@ async def next_sweep(runtime: Runtime, *sweeps: Sweep) -> datetime:
     with none passing, a row entering one from now on is stuck no sooner than that from now."""
     after = timedelta(seconds=runtime.settings.stuck_after)
     due = datetime.now(UTC) + after
-    async with runtime.db.uow() as uow:
+    async with runtime.db.reads() as uow:
         for what in sweeps:
             since = await uow.repo(Repo).first_since(what.workflow.table, what.states)
             if since is not None:

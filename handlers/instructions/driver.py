@@ -76,7 +76,7 @@ class Driver:
         if self._drives.closed:
             return None
         due: list[tuple[int, int]] = []
-        async with self.rt.db.uow() as uow:
+        async with self.rt.db.reads() as uow:  # reads only: no BEGIN and ROLLBACK on PostgreSQL
             runs = uow.repo(InstructionRunRepo)
             upcoming = await runs.next_due(states.ACTIVE)
             if upcoming is not None and upcoming <= datetime.now(UTC):

@@ -33,6 +33,18 @@ async def test_an_idle_connection_the_server_dropped_is_replaced_before_use(pg_u
         await engine.dispose()
 
 
+async def test_an_idle_connection_that_is_alive_is_kept_after_its_ping(pg_url: str) -> None:
+    engine = create_engine(pg_url, ping_idle=0.0, pool_size=1, max_overflow=0)
+    try:
+        pids = []
+        for _ in range(3):
+            async with engine.connect() as conn:
+                pids.append(await conn.scalar(text("SELECT pg_backend_pid()")))
+        assert len(set(pids)) == 1, pids  # a ping that failed would have replaced it each time
+    finally:
+        await engine.dispose()
+
+
 async def test_a_connection_used_moments_ago_is_not_pinged(pg_url: str) -> None:
     # The same drop within the idle window reaches the work: no ping was spent on it.
     engine, _ = await _pooled_then_killed(pg_url, ping_idle=3600.0)
