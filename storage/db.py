@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,7 @@ PING_IDLE = 5.0  # seconds a pooled PostgreSQL connection may sit unused before 
 BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for its turn before "database is locked"
 INLINE_BUSY_TIMEOUT = 1.0  # the same in SQLite's busy handler, on an event loop's thread
 LAZY_COMMIT = "deskhand_lazy_commit"  # the execution option lazy() sets
+_UNPINGED: ContextVar[bool] = ContextVar("deskhand_unpinged", default=False)  # see unpinged()
 
 
 class DatabaseUnavailable(Exception):
@@ -110,11 +114,24 @@ def _ping_when_idle(engine: AsyncEngine, seconds: float) -> None:
     @event.listens_for(engine.sync_engine, "checkout")
     def _taken(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
         returned = record.info.get("returned")  # None: a new connection, alive
-        if returned is not None and time.monotonic() - returned >= seconds:
+        if returned is not None and time.monotonic() - returned >= seconds and not _UNPINGED.get():
             try:
                 await_(dbapi_conn.driver_connection.execute("SELECT 1"))
             except Exception as exc:  # the pool discards it and takes another
                 raise DisconnectionError(f"idle connection is gone: {type(exc).__name__}") from exc
+
+
+@contextmanager
+def unpinged() -> Iterator[None]:
+    """Connections taken inside are not pinged however long they sat idle: for a write that is
+    itself a probe, whose failure is harmless (a worker's heartbeat). Should it find its
+    connection dead, SQLAlchemy takes the error for a disconnect and replaces every connection
+    the pool held, so the commands after it get live ones, as a ping would have given them."""
+    token = _UNPINGED.set(True)
+    try:
+        yield
+    finally:
+        _UNPINGED.reset(token)
 
 
 def autocommit(engine: AsyncEngine) -> AsyncEngine:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, upsert
-from storage.db import autocommit, lazy
+from storage.db import autocommit, lazy, unpinged
 
 
 class WorkerHeartbeat(Base):
@@ -46,9 +46,12 @@ class HeartbeatStore:
 
     async def beat(self, worker: str, replica: str, pid: int, started: datetime,
                    at: datetime) -> None:
-        async with self._single.begin() as conn:
-            await conn.execute(self._beat, {"worker": worker, "replica": replica, "pid": pid,
-                                            "started_at": started, "beat_at": at})
+        # Every beat finds its connection idle since the last one: the beat is its own probe
+        # (storage/db.py, unpinged()), not a ping and then the write, two round trips.
+        with unpinged():
+            async with self._single.begin() as conn:
+                await conn.execute(self._beat, {"worker": worker, "replica": replica, "pid": pid,
+                                                "started_at": started, "beat_at": at})
 
     async def newest(self) -> datetime | None:
         """When the most recent beat of any worker was."""

@@ -85,6 +85,7 @@ def test_serve_without_teams_loads_no_optional_stack(tmp_path: Path, migrated: s
     modules = loaded(tmp_path, migrated, role)
     assert "slack_bolt" in modules and "handlers.scim" in modules  # what it serves is there
     assert optional_in(modules) == []
+    assert "bot.manifests" not in modules  # the app manifests: only `deskhand manifest` builds them
     # httpx (~1.2 MiB) comes with the first vendor call (integrations/http.py): a listener whose
     # workers run the commands never makes one.
     assert "httpx" not in modules and "integrations.tachyon.client" in modules

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from storage.db import create_engine
+from storage.db import create_engine, unpinged
 
 pytestmark = pytest.mark.postgres
 
@@ -54,5 +54,18 @@ async def test_a_connection_used_moments_ago_is_not_pinged(pg_url: str) -> None:
                 await conn.scalar(text("SELECT 1"))
         async with engine.connect() as conn:  # and the pool has already replaced it
             assert await conn.scalar(text("SELECT 1")) == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_unpinged_work_meets_the_dead_connection_and_the_pool_is_renewed(pg_url: str) -> None:
+    # A heartbeat's way (storage/heartbeats.py): no ping however idle; its failure is the probe.
+    engine, killed = await _pooled_then_killed(pg_url, ping_idle=0.0)
+    try:
+        with pytest.raises(DBAPIError), unpinged():
+            async with engine.connect() as conn:
+                await conn.scalar(text("SELECT 1"))
+        async with engine.connect() as conn:
+            assert await conn.scalar(text("SELECT pg_backend_pid()")) != killed
     finally:
         await engine.dispose()
