@@ -104,8 +104,8 @@ def _ping_when_idle(engine: AsyncEngine, seconds: float) -> None:
     and a dead one is replaced before the work runs on it, as pre-ping would. The ping is one
     round trip: `SELECT 1` in the simple query protocol, which needs neither a transaction nor a
     prepared statement (a pooler in transaction mode takes it too). SQLAlchemy's own ping wraps
-    a prepared `;` in BEGIN and ROLLBACK: every worker heartbeat found its connection idle and
-    paid three round trips, three wake-ups of the process, for it."""
+    a prepared `;` in BEGIN and ROLLBACK: three round trips, and three wake-ups of an idle
+    worker, each time a job or a heartbeat found its connection idle."""
 
     @event.listens_for(engine.sync_engine, "checkin")
     def _returned(_dbapi_conn: Any, record: Any) -> None:
