@@ -184,9 +184,10 @@ class Database:
         return UnitOfWork(self.sessions)
 
     def reads(self) -> UnitOfWork:
-        """A unit of work for reads only, on the command path: on PostgreSQL its statements run
-        in autocommit, each its own snapshot, without the BEGIN and ROLLBACK round trips a
-        transaction adds to a single SELECT. Nothing written through it is kept or undone."""
+        """A unit of work for reads only (the command path, the jobs that run at rest): on
+        PostgreSQL its statements run in autocommit, each its own snapshot, without the BEGIN and
+        ROLLBACK round trips a transaction adds to a single SELECT. Nothing written through it is
+        kept or undone."""
         return UnitOfWork(self._reads)
 
     async def dispose(self) -> None:

@@ -46,8 +46,8 @@ class HeartbeatStore:
 
     async def beat(self, worker: str, replica: str, pid: int, started: datetime,
                    at: datetime) -> None:
-        # Every beat finds its connection idle since the last one: the beat is its own probe
-        # (storage/db.py, unpinged()), not a ping and then the write, two round trips.
+        # At rest every beat finds its connection idle since the last one: the beat is its own
+        # probe (storage/db.py, unpinged()), not a ping and then the write, two round trips.
         with unpinged():
             async with self._single.begin() as conn:
                 await conn.execute(self._beat, {"worker": worker, "replica": replica, "pid": pid,
