@@ -14,13 +14,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import Field
-
 from bot import places
 from bot.card_copies import approver_targets, post_copy, refresh
 from bot.errors import Conflict, Denied, NotFound, UserError
 from bot.model import Actor, ReplyTarget
-from bot.tenant_settings import TenantSection
+from bot.tenant_settings import ApprovalSettings
 from bot.workflow import Workflow
 from cards.model import Button, Card, Section, Text, TextInput, Tone
 from cards.model import Context as Small
@@ -36,13 +34,6 @@ log = logging.getLogger("deskhand.approvals")
 APPROVED, DENIED, EXPIRED, CANCELLED = "approved", "denied", "expired", "cancelled"
 REQUESTS = Workflow("approval request", ApprovalRequest,
                     {PENDING: (APPROVED, DENIED, EXPIRED, CANCELLED)})
-
-
-class ApprovalSettings(TenantSection):
-    enable_approval: bool = True  # actions (and destructive device actions) wait for an approver
-    approval_expiry_minutes: int = Field(240, ge=5, le=10080)
-    approval_channel_slack: str = Field("", pattern=r"^([CG][A-Z0-9]{2,30})?$")
-    approval_channel_teams: str = Field("", pattern=r"^\S{0,300}$")
 
 
 class Subject(Protocol):

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from bot import web as listener
 from bot.audit import Audit
-from bot.capability import Capability, DemoPart, Route, imported, install
+from bot.capability import Capability, Deferred, DemoPart, Route, imported, install, works
 from bot.downloads import Downloads
 from bot.inbox import Inbox
 from bot.metrics import Metrics
@@ -96,20 +96,22 @@ def load(**overrides: object) -> CoreSettings:
 
 def sealed_columns() -> tuple[Sealed, ...]:
     """Every column of text sealed with the secret key ring: the core's and each capability's."""
-    return (*CORE, *(sealed for c in CAPABILITIES for sealed in c.sealed))
+    return (*CORE, *(sealed for _, work in works(CAPABILITIES) for sealed in work.sealed))
 
 
 def commands() -> Registry:
     """Every command and button, without a runtime (the app manifests are built from it)."""
     registry = Registry()
-    for capability in CAPABILITIES:
-        for spec in capability.commands:
+    for _, work in works(CAPABILITIES):
+        for spec in work.commands:
             registry.add(spec)
     return registry
 
 
-def build_runtime(settings: CoreSettings, *, worker: bool = False) -> Runtime:
-    """`worker`: a worker process, which acks nothing, so SQLite runs on its loop's thread."""
+def build_runtime(settings: CoreSettings, *, worker: bool = False, listener: bool = False) -> Runtime:
+    """`worker`: a worker process, which acks nothing, so SQLite runs on its loop's thread.
+    `listener` (serve): the capabilities' work is installed when the runtime starts, unless it
+    is a listener whose worker processes run the work (bot/capability.Deferred); otherwise now."""
     box = secret_box(settings)
     db = Database(settings.database_url, inline=worker)
     metrics = Metrics()
@@ -123,6 +125,9 @@ def build_runtime(settings: CoreSettings, *, worker: bool = False) -> Runtime:
     runtime.registry.add_section(CoreTenantSettings)
     for capability in CAPABILITIES:
         install(runtime, capability)
+    runtime.work = Deferred(CAPABILITIES)
+    if not listener:
+        runtime.work.install_now(runtime)
     return runtime
 
 

@@ -18,8 +18,8 @@ from storage.workflow import WorkflowCardRepo
 
 if TYPE_CHECKING:
     from bot.adapter import Messenger
-    from bot.approvals import ApprovalSettings
     from bot.runtime import Runtime
+    from bot.tenant_settings import ApprovalSettings
 
 log = logging.getLogger("deskhand.workflows")
 AUDIENCES = ("approvers", "requester")

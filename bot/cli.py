@@ -125,7 +125,7 @@ def serve(settings: CoreSettings, *, upgrade: bool = False,
     startup.check_listen(settings.host, settings.port)
     if settings.metrics_port is not None:
         startup.check_listen(settings.metrics_host, settings.metrics_port, "DESKHAND_METRICS")
-    runtime = bootstrap.build_runtime(settings)
+    runtime = bootstrap.build_runtime(settings, listener=True)
     app = bootstrap.build_app(runtime, upgrade=upgrade)
     if mount is not None:
         mount(app)  # the demo's simulators, on the same listener

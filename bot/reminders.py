@@ -19,11 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from pydantic import Field, field_validator
-
 from bot.model import PlatformIdentity
 from bot.rbac import decide, grants_of
-from bot.tenant_settings import TenantSection
+from bot.tenant_settings import ReminderSettings
 from cards.model import Card
 from storage.base import utcnow
 from storage.directory import DirectoryRepo
@@ -36,24 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("deskhand.reminders")
 CHANNEL_PLATFORMS = ("slack", "teams")  # platforms with channels; the console has one room
-
-
-class ReminderSettings(TenantSection):
-    reminder_days: list[int] = [14, 7, 3, 1]  # days before expiry; each posted once
-    admin_channel_slack: str = Field("", pattern=r"^([CG][A-Z0-9]{2,30})?$")
-    admin_channel_teams: str = Field("", pattern=r"^\S{0,300}$")
-
-    @field_validator("reminder_days")
-    @classmethod
-    def _marks(cls, days: list[int]) -> list[int]:
-        if not 1 <= len(days) <= 8 or len(set(days)) != len(days) \
-                or any(not 1 <= d <= 365 for d in days):
-            raise ValueError("reminder_days must be 1 to 8 different whole numbers of days, "
-                             "each from 1 to 365")
-        return sorted(days, reverse=True)
-
-    def admin_channel(self, platform: str) -> str:
-        return str(getattr(self, f"admin_channel_{platform}", ""))
 
 
 class ReminderSource(Protocol):

@@ -32,7 +32,7 @@ from storage.tenants import TenantRepo
 
 if TYPE_CHECKING:
     from bot.adapter import Adapter, Messenger
-    from bot.capability import Route
+    from bot.capability import Deferred, Route
     from bot.heartbeat import Liveness
 
 log = logging.getLogger("deskhand")
@@ -61,6 +61,7 @@ class Runtime:
     routes: list[Route] = field(default_factory=list)  # capabilities' HTTP routes
     run_jobs: bool = True  # off in a listener whose worker processes run the scheduled jobs
     liveness: Liveness | None = None  # a listener whose work runs in worker processes
+    work: Deferred | None = None  # the capabilities' work: installed now, or when first needed
 
     def __post_init__(self) -> None:
         self.access = AccessCache(self.db)
@@ -78,7 +79,14 @@ class Runtime:
         adapter = self.platforms.get(platform)
         return adapter.messenger if adapter is not None else None
 
+    async def work_ready(self) -> None:
+        """The capabilities' commands, buttons, jobs and services are installed."""
+        if self.work is not None:
+            await self.work.ready(self)
+
     async def start(self, *, upgrade: bool = False) -> None:
+        if self.run_jobs or self.inbox.consume:  # not a listener whose workers run the work
+            await self.work_ready()
         if upgrade:
             with contextlib.suppress(migrate.SchemaAhead):  # whether this code runs on it: next
                 await migrate.upgrade(self.db.engine)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from storage.tenants import SettingsRepo
 from storage.uow import UnitOfWork
@@ -45,6 +45,33 @@ class TenantSection(BaseModel):
 
 class CoreTenantSettings(TenantSection):
     page_size: Literal[10, 25, 50, 100] = 10  # rows per card: devices, results, lists
+
+
+# The sections of the core's approval and reminder engines (bot/approvals.py, bot/reminders.py)
+# live here, so a process that only lists them (a listener, for `settings`) imports neither engine.
+class ApprovalSettings(TenantSection):
+    enable_approval: bool = True  # actions (and destructive device actions) wait for an approver
+    approval_expiry_minutes: int = Field(240, ge=5, le=10080)
+    approval_channel_slack: str = Field("", pattern=r"^([CG][A-Z0-9]{2,30})?$")
+    approval_channel_teams: str = Field("", pattern=r"^\S{0,300}$")
+
+
+class ReminderSettings(TenantSection):
+    reminder_days: list[int] = [14, 7, 3, 1]  # days before expiry; each posted once
+    admin_channel_slack: str = Field("", pattern=r"^([CG][A-Z0-9]{2,30})?$")
+    admin_channel_teams: str = Field("", pattern=r"^\S{0,300}$")
+
+    @field_validator("reminder_days")
+    @classmethod
+    def _marks(cls, days: list[int]) -> list[int]:
+        if not 1 <= len(days) <= 8 or len(set(days)) != len(days) \
+                or any(not 1 <= d <= 365 for d in days):
+            raise ValueError("reminder_days must be 1 to 8 different whole numbers of days, "
+                             "each from 1 to 365")
+        return sorted(days, reverse=True)
+
+    def admin_channel(self, platform: str) -> str:
+        return str(getattr(self, f"admin_channel_{platform}", ""))
 
 
 def owner(sections: Sequence[type[TenantSection]], key: str) -> type[TenantSection]:

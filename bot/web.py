@@ -76,6 +76,7 @@ async def download(request: web.Request) -> web.Response:
     except LinkError as exc:
         log.warning("download link refused: %s", exc)
         raise web.HTTPGone(text=str(exc)) from None
+    await runtime.work_ready()  # the capability that made the link serves it
     handler = runtime.registry.downloads.get(kind)
     if handler is None:
         log.warning("download link of unknown kind %s refused", kind[:40])

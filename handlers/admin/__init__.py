@@ -3,11 +3,5 @@
 from __future__ import annotations
 
 from bot.capability import Capability
-from handlers.admin import commands
 
-CAPABILITY = Capability(
-    name="admin",
-    commands=commands.COMMANDS,
-    actions=commands.ACTIONS,
-    permissions=("rbac.admin", "audit.read"),
-)
+CAPABILITY = Capability(name="admin", work="handlers.admin.work:WORK")

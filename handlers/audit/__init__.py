@@ -4,14 +4,6 @@
 from __future__ import annotations
 
 from bot.capability import Capability
-from handlers.audit import commands
 from handlers.audit.config import AuditConfig
 
-CAPABILITY = Capability(
-    name="audit",
-    commands=commands.COMMANDS,
-    actions=commands.ACTIONS,
-    downloads={"audit.csv": commands.download_csv},
-    permissions=("audit.read",),
-    config=AuditConfig,
-)
+CAPABILITY = Capability(name="audit", work="handlers.audit.work:WORK", config=AuditConfig)

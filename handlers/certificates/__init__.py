@@ -8,20 +8,12 @@ uploads the public half to the IdP and activates it, which a real token request 
 
 from __future__ import annotations
 
-from bot.capability import Capability, Job
-from bot.rekey import Sealed
-from handlers.certificates import commands, downloads, lifecycle
+from bot.capability import Capability
 from handlers.certificates.config import IdpSettings
-from storage.certificates import IdpCertificate
 
 CAPABILITY = Capability(
     name="certificates",
-    commands=commands.COMMANDS,
-    actions=commands.ACTIONS,
-    downloads={downloads.KIND: downloads.download},
-    permissions=("certificate.read", "certificate.write"),
+    work="handlers.certificates.work:WORK",
     config=IdpSettings,
-    jobs=(Job("certificates.rollover", lifecycle.ROLLOVER_SECONDS, lifecycle.rollover),),
     demo="handlers.certificates.demo:demo_part",
-    sealed=(Sealed(IdpCertificate, text=("private_key",)),),
 )

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from bot.settings import http_url
-from integrations.idp.client import ENTRA_TOKEN_PATH
+from integrations.idp import ENTRA_TOKEN_PATH
 
 
 class IdpSettings(BaseModel):

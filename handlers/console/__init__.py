@@ -3,11 +3,6 @@ that forgets spent links and sessions. The sign-in itself is core: bot/console_s
 
 from __future__ import annotations
 
-from bot.capability import Capability, Job
-from handlers.console import commands
+from bot.capability import Capability
 
-CAPABILITY = Capability(
-    name="console",
-    commands=commands.COMMANDS,
-    jobs=(Job("console.sweep", commands.SWEEP_SECONDS, commands.sweep),),
-)
+CAPABILITY = Capability(name="console", work="handlers.console.work:WORK")

@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import approvals, places
-from bot.approvals import ApprovalSettings
 from bot.context import Context, Reply
 from bot.errors import Conflict, Denied, NotFound, UserError
 from bot.model import Interaction, ReplyTarget
 from bot.rbac import DeviceScope
+from bot.tenant_settings import ApprovalSettings
 from bot.workflow import Workflow
 from handlers.device_actions import texts as shared
 from handlers.device_actions import wipe_texts as texts

@@ -7,7 +7,6 @@ from pydantic import Field, field_validator
 from bot.capability import Capability
 from bot.tenant_settings import TenantSection
 from handlers.common import EMAIL
-from handlers.devices import commands
 
 MAX_EXCEPTIONS = 200
 
@@ -35,10 +34,5 @@ class DeviceSettings(TenantSection):
         return emails
 
 
-CAPABILITY = Capability(
-    name="devices",
-    commands=commands.COMMANDS,
-    actions=commands.ACTIONS,
-    permissions=("device.read",),
-    tenant_settings=DeviceSettings,
-)
+CAPABILITY = Capability(name="devices", work="handlers.devices.work:WORK",
+                        tenant_settings=DeviceSettings)

@@ -3,6 +3,5 @@
 from __future__ import annotations
 
 from bot.capability import Capability
-from handlers.help import commands
 
-CAPABILITY = Capability(name="help", commands=commands.COMMANDS)
+CAPABILITY = Capability(name="help", work="handlers.help.work:WORK")

@@ -7,6 +7,5 @@ its effects are bot/people.py; `deskhand directory import` fills the directory f
 from __future__ import annotations
 
 from bot.capability import Capability
-from handlers.identity import commands
 
-CAPABILITY = Capability(name="identity", commands=commands.COMMANDS, permissions=("rbac.admin",))
+CAPABILITY = Capability(name="identity", work="handlers.identity.work:WORK")

@@ -7,25 +7,13 @@ date. Buttons on the run card carry ids only; each click re-reads the rows.
 
 from __future__ import annotations
 
-from bot.capability import Capability, Service
-from handlers.instructions import commands, exports, history, jobs
-from handlers.instructions.approval import RunSubject
+from bot.capability import Capability
 from handlers.instructions.config import InstructionSettings, TachyonConfig
-from handlers.instructions.driver import Driver
-from handlers.instructions.vendor import INTEGRATION
 
 CAPABILITY = Capability(
     name="instructions",
-    commands=(*commands.COMMANDS, *history.COMMANDS),
-    actions=(*commands.ACTIONS, *history.ACTIONS),
-    downloads={exports.KIND: exports.download},
-    permissions=("instruction.read", "instruction.run.question", "instruction.run.action",
-                 "instruction.approve", "remote.install", "settings.write", "rbac.admin"),
-    subjects=(RunSubject(),),
+    work="handlers.instructions.work:WORK",
     config=TachyonConfig,
     tenant_settings=InstructionSettings,
-    integration=INTEGRATION,
-    services=(Service(Driver, Driver, Driver.close),),
-    jobs=jobs.JOBS,
     demo="handlers.instructions.demo:demo_part",
 )

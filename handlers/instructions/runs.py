@@ -8,11 +8,11 @@ from typing import Any
 
 import handlers.instructions.states as states
 from bot import approvals, places
-from bot.approvals import ApprovalSettings
 from bot.card_copies import post_copy, refresh
 from bot.context import Context
 from bot.errors import Conflict, Denied, NotFound, UserError
 from bot.model import ReplyTarget
+from bot.tenant_settings import ApprovalSettings
 from handlers.instructions.cards import RUN, run_card
 from handlers.instructions.catalogue import definition
 from handlers.instructions.config import InstructionSettings

@@ -8,6 +8,5 @@ bot/integration.py); their clients per tenant live in bot/tenant_clients.py. `de
 from __future__ import annotations
 
 from bot.capability import Capability
-from handlers.integration_admin.commands import COMMANDS, PERMISSION
 
-CAPABILITY = Capability(name="integration_admin", commands=COMMANDS, permissions=PERMISSION)
+CAPABILITY = Capability(name="integration_admin", work="handlers.integration_admin.work:WORK")

@@ -6,14 +6,8 @@ The engine is bot/reminders.py; this package declares the two sources, their set
 
 from __future__ import annotations
 
-from bot.capability import Capability, Job
-from bot.reminders import ReminderSettings
-from handlers.reminders.job import SWEEP_SECONDS, run_sweep
-from handlers.reminders.sources import CertificateSource, TokenSource
+from bot.capability import Capability
+from bot.tenant_settings import ReminderSettings
 
-CAPABILITY = Capability(
-    name="reminders",
-    tenant_settings=ReminderSettings,
-    reminders=(TokenSource(), CertificateSource()),
-    jobs=(Job("reminders.sweep", SWEEP_SECONDS, run_sweep),),
-)
+CAPABILITY = Capability(name="reminders", work="handlers.reminders.work:WORK",
+                        tenant_settings=ReminderSettings)

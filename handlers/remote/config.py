@@ -6,6 +6,8 @@ from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from bot.settings import http_url
 
+CALLBACK_PATH = "/oauth/teamviewer/callback"  # where TeamViewer sends an admin back (callback.py)
+
 
 class TeamViewerConfig(BaseModel):
     teamviewer_url: str = Field("https://webapi.teamviewer.com/api/v1/", description=(

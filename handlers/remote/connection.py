@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from bot.integration import Finding, Integration, ok, problem
 from bot.model import new_correlation_id
-from handlers.remote.config import TeamViewerConfig
+from handlers.remote.config import CALLBACK_PATH, TeamViewerConfig
 from handlers.remote.tokens import DatabaseTokenStore
 from integrations.http import Cause, RetryPolicy, VendorError, new_client
 from integrations.teamviewer.client import POLICY, VENDOR, Auth, ScriptToken, TeamViewerClient
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 log = logging.getLogger("deskhand.teamviewer")
-CALLBACK_PATH = "/oauth/teamviewer/callback"
 NAME = "teamviewer"
 NOT_CONFIGURED = ("TeamViewer is not set up for this workspace. An administrator runs "
                   "`integrations set teamviewer api_token=...` (a script token), or sets "

@@ -13,7 +13,8 @@ not at start.
 from __future__ import annotations
 
 from bot.capability import Capability, Route, on_use
-from handlers.scim.tokens import PREFIX
+
+PREFIX = "/scim/v2"  # where the server answers (protocol.py); `deskhand scim-token` prints it
 
 
 def _route(method: str, path: str, handler: str) -> Route:

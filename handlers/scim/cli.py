@@ -9,8 +9,7 @@ import sys
 
 from bot.settings import CoreSettings
 from bot.startup import require_schema
-from handlers.scim import texts, tokens
-from handlers.scim.tokens import PREFIX
+from handlers.scim import PREFIX, texts, tokens
 from storage.db import Database
 from storage.tenants import TenantRepo
 

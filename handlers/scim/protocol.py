@@ -19,9 +19,9 @@ from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from handlers.scim import texts
+from handlers.scim import PREFIX, texts
 from handlers.scim.models import MAX_RESULTS
-from handlers.scim.tokens import PREFIX, digest
+from handlers.scim.tokens import digest
 from storage.scim import ScimRepo, our_id
 
 if TYPE_CHECKING:

@@ -10,8 +10,6 @@ from storage.scim import ScimRepo
 from storage.tenants import TenantRepo
 from storage.uow import UnitOfWork
 
-PREFIX = "/scim/v2"  # where the server answers (protocol.py); `deskhand scim-token` prints it
-
 
 def new_secret() -> str:
     return "scim_" + secrets.token_urlsafe(32)

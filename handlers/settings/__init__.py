@@ -4,7 +4,5 @@
 from __future__ import annotations
 
 from bot.capability import Capability
-from handlers.settings import channels, commands
 
-CAPABILITY = Capability(name="settings", commands=(*commands.COMMANDS, *channels.COMMANDS),
-                        permissions=("settings.read", "settings.write"))
+CAPABILITY = Capability(name="settings", work="handlers.settings.work:WORK")

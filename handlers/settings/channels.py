@@ -14,7 +14,8 @@ from bot.context import Context, Reply
 from bot.errors import UserError
 from bot.model import Command
 from bot.registry import Arg, CommandSpec
-from bot.reminders import CHANNEL_PLATFORMS, ReminderSettings
+from bot.reminders import CHANNEL_PLATFORMS
+from bot.tenant_settings import ReminderSettings
 from cards.model import Card, Field, Fields, Text
 from cards.model import Context as Small
 from handlers.settings import texts

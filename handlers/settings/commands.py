@@ -16,8 +16,8 @@ from bot.context import Context, Reply
 from bot.errors import UserError
 from bot.model import Command
 from bot.registry import Arg, CommandSpec
-from bot.reminders import CHANNEL_PLATFORMS, ReminderSettings, channel_platforms
-from bot.tenant_settings import TenantSection
+from bot.reminders import CHANNEL_PLATFORMS, channel_platforms
+from bot.tenant_settings import ReminderSettings, TenantSection
 from cards.model import Card, Field, Fields, Table, Text
 from cards.model import Context as Small
 from storage.tenants import SettingsRepo

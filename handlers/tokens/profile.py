@@ -18,14 +18,13 @@ from aiohttp import web
 from bot.downloads import LinkError
 from bot.origin import same_origin
 from bot.rbac import decide, grants_of
-from handlers.tokens import lifecycle, texts
+from handlers.tokens import PROFILE_PATH, lifecycle, texts
 from storage.directory import DirectoryRepo
 from storage.tokens import DataAccessToken
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
-PATH = "/sharing/profile/"
 KIND = "token.profile"
 LINK_MINUTES = 15
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
@@ -36,7 +35,7 @@ HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
 def link(runtime: Runtime, row: DataAccessToken, principal_id: int) -> str:
     signed = runtime.downloads.sign(KIND, {"t": row.tenant_id, "id": row.id, "by": principal_id},
                                     ttl=LINK_MINUTES * 60)
-    return f"{runtime.settings.public_url.rstrip('/')}{PATH}{signed}"
+    return f"{runtime.settings.public_url.rstrip('/')}{PROFILE_PATH}{signed}"
 
 
 def profile_file(runtime: Runtime, row: DataAccessToken, secret: str) -> bytes:
@@ -70,7 +69,7 @@ async def confirm(runtime: Runtime, request: web.Request) -> web.StreamResponse:
     payload = _payload(runtime, request)
     if payload is None:
         return _page(texts.PAGE_TITLE, f"<p>{html.escape(texts.LINK_INVALID)}</p>", 410)
-    action = html.escape(PATH + request.match_info["link"], quote=True)
+    action = html.escape(PROFILE_PATH + request.match_info["link"], quote=True)
     ask = texts.PAGE_ASK.format(id=payload["id"])
     return _page(texts.PAGE_TITLE, f"<p>{html.escape(ask)}</p><form method=post action=\"{action}\">"
                                    "<button type=submit>Download the profile file</button></form>", 200)

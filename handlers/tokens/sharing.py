@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.downloads import LinkError
-from handlers.tokens import access, texts
+from handlers.tokens import PREFIX, access, texts
 from handlers.tokens.config import SharingConfig
 from handlers.tokens.protocol import (
     VERSION_HEADER,
@@ -45,10 +45,8 @@ from storage.uow import UnitOfWork
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
-PREFIX = "/sharing"
 SHARE = SCHEMA = "deskhand"
 FILE_KIND = "sharing.file"
-TABLE = PREFIX + "/shares/{share}/schemas/{schema}/tables/{table}"
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from integrations.http import Cause, RetryPolicy, VendorError, new_client, send
+from integrations.idp import ENTRA_TOKEN_PATH
 
 Kind = Literal["entra", "okta"]
 VENDORS = {"entra": "Microsoft Entra ID", "okta": "Okta"}
-ENTRA_TOKEN_PATH = "/oauth2/v2.0/token"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEFAULT_SCOPES = {"entra": "https://graph.microsoft.com/.default", "okta": "okta.apps.read"}
 POLICY = RetryPolicy(attempts=3, backoff=0.25, max_backoff=2.0)

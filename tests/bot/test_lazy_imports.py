@@ -1,10 +1,12 @@
 """What `deskhand serve` loads: the Teams, Excel, Parquet, SCIM and simulator stacks only when
 they are configured or used, Alembic only to migrate (bench/README.md "startup": they were
-~65 MB of every process), and the vendors' HTTP client only once a vendor is called.
+~65 MB of every process), the vendors' HTTP client only once a vendor is called, and the
+capabilities' work (bot/capability.Work) only in a process that runs it.
 
 Each case is a fresh interpreter that builds and starts the runtime the way `serve` does for its
-listener (platforms attached, the HTTP app built) or for a worker process (platforms attached to
-deliver only), with Slack configured, and prints sorted(sys.modules).
+listener (platforms attached, the HTTP app built; its work handed to worker processes as
+bot/cli._worker_processes does, or run by itself: "alone") or for a worker process (platforms
+attached to deliver only), with Slack configured, and prints sorted(sys.modules).
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ import asyncio, json, sys
 from bot import bootstrap
 
 async def main(role: str) -> None:
-    runtime = bootstrap.build_runtime(bootstrap.load())
+    runtime = bootstrap.build_runtime(bootstrap.load(), listener=role != "worker")
     if role == "listener":
-        bootstrap.build_app(runtime)
-    else:
+        runtime.inbox.consume = runtime.run_jobs = False  # the worker processes run the work
+    if role == "worker":
         bootstrap.attach_platforms(runtime, listen=False)
+    else:
+        bootstrap.build_app(runtime)
     await runtime.start()
     try:
         print(json.dumps(sorted(sys.modules)))
@@ -79,7 +83,7 @@ def optional_in(modules: list[str]) -> list[str]:
                   | {m for m in modules if m.endswith(".simulator")})
 
 
-@pytest.mark.parametrize("role", ["listener", "worker"])
+@pytest.mark.parametrize("role", ["listener", "alone", "worker"])
 def test_serve_without_teams_loads_no_optional_stack(tmp_path: Path, migrated: str,
                                                      role: str) -> None:
     modules = loaded(tmp_path, migrated, role)
@@ -88,7 +92,27 @@ def test_serve_without_teams_loads_no_optional_stack(tmp_path: Path, migrated: s
     assert "bot.manifests" not in modules  # the app manifests: only `deskhand manifest` builds them
     # httpx (~1.2 MiB) comes with the first vendor call (integrations/http.py): a listener whose
     # workers run the commands never makes one.
-    assert "httpx" not in modules and "integrations.tachyon.client" in modules
+    assert "httpx" not in modules
+
+
+@pytest.mark.parametrize("role", ["alone", "worker"])
+def test_a_process_that_runs_work_loads_every_capability_s_work(tmp_path: Path, migrated: str,
+                                                                role: str) -> None:
+    modules = loaded(tmp_path, migrated, role)
+    assert {"handlers.devices.work", "handlers.tokens.work", "integrations.tachyon.client"} \
+        <= set(modules)
+
+
+def test_a_listener_whose_workers_run_the_work_loads_none_of_it(tmp_path: Path,
+                                                                migrated: str) -> None:
+    """Its settings and routes only: the capabilities' commands, jobs, vendor clients and
+    tables were ~6 MiB of the listener (bench/README.md, e2e: idle RSS)."""
+    modules = loaded(tmp_path, migrated, "listener")
+    assert "handlers.tokens" in modules and "handlers.remote.config" in modules
+    work = [m for m in modules if m.startswith(("handlers.", "integrations."))
+            and m.rsplit(".", 1)[-1] in ("work", "commands", "client", "sharing", "callback")]
+    assert work == []
+    assert not {"storage.tokens", "storage.remote", "storage.instructions"} & set(modules)
 
 
 def test_teams_configured_loads_the_bot_framework(tmp_path: Path, migrated: str) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 
 from bot import reminders, sweeps
 from bot.rbac import ensure_system_roles
-from bot.reminders import ReminderSettings
 from bot.runtime import Runtime
+from bot.tenant_settings import ReminderSettings
 from handlers.certificates.lifecycle import rollover
 from handlers.device_actions.wipes import WIPES
 from handlers.instructions.retention import purge

@@ -24,6 +24,7 @@ from pathlib import Path
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.downloads import Downloads
 from tests.conftest import SECRET as KEY
 from tests.conftest import LiveServer, free_port
 from tests.fakes.slack_api import ALEX, BOT_TOKEN, SECRET, FakeSlack, SlackEnv
@@ -174,6 +175,39 @@ async def test_serve_hands_commands_to_a_worker_process_and_replaces_a_dead_one(
             assert gone(replacement)
             assert not list(temp.iterdir())  # removed at exit
             assert b"exited with -9" in log.read_bytes()  # the supervisor said what happened
+    finally:
+        await fake.stop()
+
+
+async def test_the_listener_serves_capability_routes_and_links_it_runs_no_command_for(
+        tmp_path: Path) -> None:
+    """The listener leaves the capabilities' work to its workers and imports it on the first
+    request of its own that needs it (bot/capability.Deferred): a SCIM call, a Delta Sharing
+    call and a download link are answered by their capabilities, not refused as unknown."""
+    fake = FakeSlack()
+    await fake.start(free_port())
+    port = free_port()
+    env = await listener_env(tmp_path, fake, port)
+    log = tmp_path / "serve.log"
+    url = f"http://127.0.0.1:{port}"
+    link = Downloads([KEY], url).sign("audit.csv", {"t": 1, "p": 999, "f": {}})
+    try:
+        with serve(tmp_path, env) as proc:
+            async with aiohttp.ClientSession() as http:
+                await until_ready(http, url, proc, log)
+                answers = await asyncio.gather(  # together: they wait for one import
+                    http.get(f"{url}/scim/v2/Users"), http.get(f"{url}/sharing/shares"),
+                    http.get(f"{url}/downloads/{link}"))
+                scim, sharing, download = answers
+                assert scim.status == 401 and "scim" in (await scim.json())["schemas"][0].lower()
+                assert sharing.status == 401 and "errorCode" in await sharing.json()
+                # Signed for someone the directory does not hold: the audit capability refuses it.
+                assert download.status == 403 and "download refused" in await download.text()
+                for answer in answers:
+                    answer.release()
+            proc.send_signal(signal.SIGTERM)
+            await until("serve to stop", lambda: proc.poll() is not None)
+            assert proc.returncode == 0, log.read_bytes()
     finally:
         await fake.stop()
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot import tenant_settings
-from bot.approvals import ApprovalSettings
+from bot.tenant_settings import ApprovalSettings
 from tests.bot.platforms.test_teams import CHANNEL as TEAMS_CHANNEL
 from tests.bot.platforms.test_teams import PERSONAL, THREAD, say, texts
 from tests.conftest import LiveServer

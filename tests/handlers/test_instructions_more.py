@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot import rbac_admin
-from bot.approvals import ApprovalSettings
 from bot.rbac_admin import Granter, Scope
-from bot.tenant_settings import CoreTenantSettings
+from bot.tenant_settings import ApprovalSettings, CoreTenantSettings
 from handlers.instructions.config import InstructionSettings
 from storage.tenants import SettingsRepo
 from tests.workflows.env import (

@@ -173,6 +173,7 @@ class TeamsAdapter:
         return results[0]
 
     async def start(self) -> None:
+        await self.rt.work_ready()  # a clicked card is answered here, in the invoke's response
         # Bot Framework comes to /api/messages: nothing to connect, only what to warn about, once
         # the process is sure to start (as the console does; a start-up problem is said alone).
         if self.anonymous:
