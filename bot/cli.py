@@ -5,51 +5,36 @@ settings-doc commands."""
 from __future__ import annotations
 
 import argparse
-import asyncio
+import importlib
 import os
-import re
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from aiohttp import web
 
-from bot import (
-    bootstrap,
-    check_cli,
-    console_signin,
-    directory_cli,
-    logs,
-    manifest_cli,
-    memory,
-    rbac_cli,
-    secrets_cli,
-    settings_doc,
-    startup,
-    tenant_cli,
-)
-from bot.audit import Audit
-from bot.model import new_correlation_id
-from bot.rbac_admin import AdminError
+from bot import bootstrap, logs, memory, startup
 from bot.runtime import Runtime
 from bot.secrets import local_key
 from bot.settings import CoreSettings, SettingsError
-from handlers.audit import cli as audit_cli
-from handlers.inventory import import_cli as devices_cli
-from handlers.scim import cli as scim_cli
-from storage import migrate
-from storage.db import Database
-from storage.devices import DeviceRepo
-from storage.directory import DirectoryRepo
-from storage.tenants import TenantRepo
 
+# The processes that run for days: reading their command line imports no other command's module,
+# which would bring much of the capabilities' code into serve's listener (bench/README.md, e2e).
+PROCESSES = ("demo", "serve", "worker")
 # Modules of commands of their own: each has COMMANDS, add_parsers(sub) and run(args, settings).
-SUBCOMMANDS = (audit_cli, manifest_cli, check_cli, directory_cli, devices_cli, tenant_cli,
-               scim_cli, secrets_cli)
+SUBCOMMANDS = ("bot.admin_cli", "handlers.audit.cli", "bot.manifest_cli", "bot.check_cli",
+               "bot.directory_cli", "handlers.inventory.import_cli", "bot.tenant_cli",
+               "handlers.scim.cli", "bot.secrets_cli", "bot.settings_doc")
 
 
-def parser() -> argparse.ArgumentParser:
+def subcommands() -> list[ModuleType]:
+    return [importlib.import_module(name) for name in SUBCOMMANDS]
+
+
+def parser(*, commands: bool = True) -> argparse.ArgumentParser:
+    """`commands`: every command; without, only the PROCESSES (see above)."""
     p = argparse.ArgumentParser(prog="deskhand", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
 
@@ -63,37 +48,21 @@ def parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run acknowledged chat requests from the inbox")
     worker.add_argument("--child", action="store_true",
                         help="started by `serve`: woken over stdin, stops when stdin closes")
-
-    db = sub.add_parser("db", help="database schema")
-    db.add_argument("action", choices=["upgrade", "current"])
-
-    groups = sub.add_parser("groups", help="management groups and their 1E management groups")
-    gsub = groups.add_subparsers(dest="action", required=True)
-    gsub.add_parser("list", help="list groups, their device counts and 1E links")
-    link = gsub.add_parser("link", help="send `group:NAME` runs to 1E as this 1E management group")
-    link.add_argument("name")
-    link.add_argument("--tachyon-id", required=True, help="the management group's id in 1E")
-    unlink = gsub.add_parser("unlink", help="send `group:NAME` runs as a device list again")
-    unlink.add_argument("name")
-
-    link = sub.add_parser("console-link", help="a single-use sign-in link to the web console")
-    link.add_argument("email")
-    logout = sub.add_parser("console-logout", help="end a person's console sessions and links")
-    logout.add_argument("email")
-
-    rbac_cli.add_parsers(sub)  # its run() works inside _offline's unit of work
-    for module in SUBCOMMANDS:
-        module.add_parsers(sub)
-    settings_doc.add_parsers(sub)
+    if commands:
+        for module in subcommands():
+            module.add_parsers(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser(commands=not argv or argv[0] not in PROCESSES).parse_args(argv)
     try:
         if args.cmd == "demo":
             return run_demo(args)
-        if args.cmd in settings_doc.COMMANDS:  # made from the code: needs no settings
+        if args.cmd == "settings-doc":  # made from the code: needs no settings
+            from bot import settings_doc
+
             return settings_doc.run(args)
         settings = bootstrap.load()
         logs.configure(settings.log_level, settings.log_format)
@@ -103,10 +72,9 @@ def main(argv: list[str] | None = None) -> int:
             from bot import workers
 
             return workers.run(settings, child=args.child)
-        for module in SUBCOMMANDS:
-            if args.cmd in module.COMMANDS:
-                return module.run(args, settings)
-        return asyncio.run(_offline(args, settings))
+        module = next(m for m in subcommands() if args.cmd in m.COMMANDS)
+        result: int = module.run(args, settings)
+        return result
     except SettingsError as exc:
         for line in exc.lines:
             print(f"deskhand: {line}", file=sys.stderr)
@@ -114,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     except startup.KNOWN as exc:  # one line and exit 2, as for settings (bot/startup.py)
         print(f"deskhand: {startup.line(exc)}", file=sys.stderr)
         return 2
-    except (AdminError, ValueError) as exc:
+    except ValueError as exc:  # bot.rbac_admin.AdminError too
         print(f"deskhand: {exc}", file=sys.stderr)
         return 1
 
@@ -232,79 +200,6 @@ def run_demo(args: argparse.Namespace) -> int:
               "Sam Standard, Audrey Auditor, Nina New")
     return serve(settings, upgrade=True, seed=seed, banner=banner,
                  mount=mount if simulators else None)
-
-
-async def _offline(args: argparse.Namespace, settings: CoreSettings) -> int:
-    db = Database(settings.database_url)
-    try:
-        if args.cmd == "db":
-            if args.action == "upgrade":
-                await migrate.upgrade(db.engine)  # SchemaAhead from an older release: exit 2
-            schema = await migrate.state(db.engine)
-            print(f"schema revision: {schema.database} (code expects {schema.code})"
-                  + (f"; {startup.newer_schema(schema)}" if schema.ahead else ""))
-            return 0
-        await startup.require_schema(db.engine)
-        async with db.uow() as uow:
-            tenant = await uow.repo(TenantRepo).ensure(settings.tenant, settings.tenant_name)
-            from bot.rbac import ensure_system_roles
-
-            await ensure_system_roles(uow, tenant.id)
-            if args.cmd == "rbac":
-                await rbac_cli.run(uow, tenant.id, args)
-            elif args.cmd == "groups":
-                await _groups(uow, tenant.id, args)
-            elif args.cmd in ("console-link", "console-logout"):
-                await _console(uow, tenant.id, args, settings)
-            await uow.commit()
-        return 0
-    finally:
-        await db.dispose()
-
-
-async def _console(uow: Any, tenant_id: int, args: argparse.Namespace,
-                   settings: CoreSettings) -> None:
-    person = await uow.repo(DirectoryRepo).principal_by_email(tenant_id, args.email.strip().lower())
-    if person is None:
-        raise ValueError(f"nobody with the email {args.email} is in the directory")
-    if args.cmd == "console-logout":
-        ended = await console_signin.sign_out_everywhere(uow, person, by="cli")
-        print(f"{person.email}: {ended} console session(s) and link(s) ended")
-        return
-    if not settings.console_on or not settings.console_signs_in:
-        raise ValueError("console sign-in links are for production with the console on "
-                         "(DESKHAND_CONSOLE_ENABLED=true); in demo/dev mode anyone picks a persona")
-    try:
-        link = await console_signin.issue_link(uow, person, settings.public_url,
-                                               settings.console_link_minutes, by="cli")
-    except console_signin.SignInRefused as exc:
-        raise ValueError(str(exc)) from None
-    print(f"{link.url}\n  for {person.email} only: it signs in one browser, once, until "
-          f"{link.expires_at:%H:%M} UTC. Do not send it through a shared channel.")
-
-
-async def _groups(uow: Any, tenant_id: int, args: argparse.Namespace) -> None:
-    groups = await uow.repo(DeviceRepo).groups(tenant_id)
-    if args.action == "list":
-        counts = await uow.repo(DeviceRepo).group_counts(tenant_id)
-        for g in groups:
-            print(f"{g.name}: {counts.get(g.id, 0)} devices; "
-                  + (f"1E management group {g.tachyon_id}" if g.tachyon_id else "not linked to 1E"))
-        return
-    group = next((g for g in groups if g.name.lower() == args.name.strip().lower()), None)
-    if group is None:
-        raise ValueError(f"there is no management group {args.name!r}; groups: "
-                         + ", ".join(g.name for g in groups))
-    tachyon_id = args.tachyon_id.strip() if args.action == "link" else None
-    if args.action == "link" and not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", tachyon_id or ""):
-        raise ValueError("--tachyon-id takes the 1E management group's id: 1-64 letters, digits, "
-                         "dots, dashes or underscores")
-    group.tachyon_id = tachyon_id
-    await Audit.add(uow, tenant_id, "command", f"groups {args.action}", "ok",
-                    correlation_id=new_correlation_id(), actor_label="cli", target=group.name,
-                    params={"tachyon_id": tachyon_id})
-    print(f"group {group.name}: " + (f"`group:` runs go to 1E as management group {tachyon_id}"
-                                     if tachyon_id else "`group:` runs go to 1E as a device list"))
 
 
 if __name__ == "__main__":

@@ -119,3 +119,20 @@ def test_teams_configured_loads_the_bot_framework(tmp_path: Path, migrated: str)
     modules = loaded(tmp_path, migrated, "listener", **TEAMS)
     assert "bot.platforms.teams.adapter" in modules
     assert {"botbuilder", "msal"} <= {m.split(".")[0] for m in modules}
+
+
+def test_the_command_line_of_a_long_running_process_imports_no_other_command() -> None:
+    """`serve` and `worker` run for days: the other commands' modules (the CLI's ~3 MiB, much of
+    it the capabilities' code) stay out of them (bot/cli.PROCESSES)."""
+    from bot import cli
+
+    code = ("import json, sys; from bot import cli; "
+            "print(cli.parser(commands=False).parse_args(['serve']).cmd); "
+            "print(json.dumps(sorted(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    said, modules = done.stdout.splitlines()
+    assert said == "serve"
+    assert not set(cli.SUBCOMMANDS) & set(json.loads(modules))
+    assert {"bot.admin_cli", "handlers.audit.cli"} <= {m.__name__ for m in cli.subcommands()}
