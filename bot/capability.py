@@ -1,5 +1,5 @@
-"""What a capability adds to deskhand, declared in one place: its package's `CAPABILITY`, and
-the `Work` that names (in its package's work.py).
+"""What a capability adds to deskhand, declared in its package: `CAPABILITY`, what every process
+needs of it, and the `Work` that names (its work.py), what a process that runs commands needs.
 
 The composition root (bot/bootstrap.py) lists the capabilities. `install` puts what every
 process needs where the runtime finds it: settings and HTTP routes. `install_work` does the
