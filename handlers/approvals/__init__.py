@@ -1,5 +1,5 @@
 """Approve/Deny on any approval card, and `approvals`: the requests waiting for a decision
-(commands.py), with each tenant's approval settings (bot/approvals.ApprovalSettings)."""
+(commands.py), with each tenant's approval settings (bot/tenant_settings.ApprovalSettings)."""
 
 from __future__ import annotations
 
